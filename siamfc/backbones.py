@@ -1,0 +1,113 @@
+"""Backbones that embed exemplar and search crops, behind a registry of named builders.
+
+Every builder returns an ``nn.Module`` with an ``out_channels`` attribute and a ``stride``
+attribute; with no padding, a 127 input gives a 6x6 map and a 255 input a 22x22 map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+BackboneBuilder = Callable[..., nn.Module]
+_BACKBONES: dict[str, BackboneBuilder] = {}
+
+ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
+
+
+def register_backbone(name: str) -> Callable[[BackboneBuilder], BackboneBuilder]:
+    """Decorator adding a builder to the registry under ``name``."""
+
+    def add(builder: BackboneBuilder) -> BackboneBuilder:
+        if name in _BACKBONES:
+            raise ValueError(f"backbone {name!r} is registered twice")
+        _BACKBONES[name] = builder
+        return builder
+
+    return add
+
+
+def list_backbones() -> list[str]:
+    return sorted(_BACKBONES)
+
+
+def build_backbone(name: str, **kwargs) -> nn.Module:
+    try:
+        builder = _BACKBONES[name]
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; known: {', '.join(list_backbones())}") from None
+    return builder(**kwargs)
+
+
+def scaled_channels(width: float) -> tuple[int, ...]:
+    """AlexNet channels scaled by ``width``, rounded down to even numbers (two conv groups)."""
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    return tuple(max(2, int(c * width) // 2 * 2) for c in ALEXNET_CHANNELS)
+
+
+def _conv_bn_relu(cin: int, cout: int, k: int, stride: int, groups: int, eps: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, groups=groups),
+        nn.BatchNorm2d(cout, eps=eps),
+        nn.ReLU(inplace=True),
+    )
+
+
+class AlexNet(nn.Module):
+    """The SiamFC AlexNet: conv 11/2, pool, conv 5 (2 groups), pool, conv 3, conv 3 (2 groups),
+    conv 3 (2 groups); BatchNorm after all but the last conv; no padding; total stride 8.
+
+    Module names (``conv1.0`` conv, ``conv1.1`` BatchNorm, ...) follow the widely used PyTorch
+    port, so its state dicts load without renaming.
+    """
+
+    stride = 8
+
+    def __init__(self, channels: Sequence[int] = ALEXNET_CHANNELS, bn_eps: float = 1e-6) -> None:
+        super().__init__()
+        c1, c2, c3, c4, c5 = channels
+        self.conv1 = nn.Sequential(*_conv_bn_relu(3, c1, 11, 2, 1, bn_eps), nn.MaxPool2d(3, 2))
+        self.conv2 = nn.Sequential(*_conv_bn_relu(c1, c2, 5, 1, 2, bn_eps), nn.MaxPool2d(3, 2))
+        self.conv3 = _conv_bn_relu(c2, c3, 3, 1, 1, bn_eps)
+        self.conv4 = _conv_bn_relu(c3, c4, 3, 1, 2, bn_eps)
+        self.conv5 = nn.Sequential(nn.Conv2d(c4, c5, 3, 1, groups=2))
+        self.channels = tuple(channels)
+        self.out_channels = c5
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        x = self.conv2(x)
+        x = self.conv3(x)
+        x = self.conv4(x)
+        return self.conv5(x)
+
+
+@register_backbone("alexnet")
+def alexnet(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-6) -> AlexNet:
+    """The paper's AlexNet; ``width`` scales every layer, ``channels`` sets them outright."""
+    return AlexNet(channels if channels is not None else scaled_channels(width), bn_eps)
+
+
+@register_backbone("alexnet_w50")
+def alexnet_w50(bn_eps: float = 1e-6, **_: object) -> AlexNet:
+    """Half-width AlexNet (48, 128, 192, 192, 128)."""
+    return AlexNet(scaled_channels(0.5), bn_eps)
+
+
+@register_backbone("alexnet_w30")
+def alexnet_w30(bn_eps: float = 1e-6, **_: object) -> AlexNet:
+    """30%-width AlexNet (28, 76, 114, 114, 76): the light, CPU real-time model."""
+    return AlexNet(scaled_channels(0.3), bn_eps)

@@ -1,0 +1,120 @@
+"""Checkpoints: our own self-describing format, and import of the PyTorch SiamFC port's layout.
+
+Our format is a plain dict ``{"format": "siamfc", "version": 1, "model": ModelConfig dict,
+"state_dict": ..., "meta": {...}}``; training checkpoints add optimizer/scheduler/RNG entries.
+Everything is loaded with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .model import ModelConfig, SiamFCNet, build_model
+
+FORMAT = "siamfc"
+VERSION = 1
+_PORT_CONVS = [f"backbone.conv{i}.0.weight" for i in range(1, 6)]
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be turned into a model; the message names the file and the problem."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: SiamFCNet, **extra) -> None:
+    """Write ``model`` (and any extra entries) atomically: a temp file, then a rename."""
+    state = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **extra,
+    }
+    atomic_save(state, path)
+
+
+def atomic_save(obj: object, path: str | os.PathLike) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}")
+    return data
+
+
+def port_config_from_state_dict(state: dict) -> ModelConfig:
+    """Infer the AlexNet widths of a state dict in the PyTorch port's layout from its shapes."""
+    channels = [int(state[k].shape[0]) for k in _PORT_CONVS]
+    return ModelConfig(backbone="alexnet", channels=channels, bn_eps=1e-6, out_scale=0.001)
+
+
+def _is_port_layout(data: dict) -> bool:
+    return all(k in data and isinstance(data[k], torch.Tensor) for k in _PORT_CONVS)
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
+    """Build the model a checkpoint describes and load its weights, in eval mode."""
+    data = read_checkpoint(path)
+    if data.get("format") == FORMAT:
+        if "model" not in data or "state_dict" not in data:
+            raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict'")
+        try:
+            config = ModelConfig.from_dict(data["model"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: bad model config ({exc})") from None
+        state = data["state_dict"]
+    elif _is_port_layout(data):
+        config, state = port_config_from_state_dict(data), data
+    elif isinstance(data.get("state_dict"), dict) and _is_port_layout(data["state_dict"]):
+        config, state = port_config_from_state_dict(data["state_dict"]), data["state_dict"]
+    else:
+        keys = ", ".join(list(map(str, data))[:4])
+        raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {keys}...)")
+    try:
+        model = build_model(config)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot build its model ({exc})") from None
+    missing, unexpected, mismatched = _compare(model.state_dict(), state)
+    if missing or unexpected or mismatched:
+        problems = [f"{n} {what}: {', '.join(ks[:3])}" for n, what, ks in (
+            (len(missing), "missing", missing), (len(unexpected), "unexpected", unexpected),
+            (len(mismatched), "of other shape", mismatched)) if ks]
+        raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})")
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[str]]:
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    mismatched = [k for k in expected if k in found and tuple(found[k].shape) != tuple(expected[k].shape)]
+    return missing, unexpected, mismatched
+
+
+def default_weights_path() -> Path:
+    """The model shipped inside the package."""
+    return Path(__file__).resolve().parent / "weights" / "siamfc_alexnet_w30.pth"

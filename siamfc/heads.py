@@ -1,0 +1,39 @@
+"""The SiamFC head: cross-correlation of exemplar kernels with search feature maps."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def cross_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+    """Correlate each of N kernels (N, C, hk, wk) with its k search maps (N*k, C, H, W).
+
+    Search maps are ordered target by target (all crops of target 0 first). One grouped
+    convolution does the whole batch; the result is (N*k, 1, H-hk+1, W-wk+1).
+    """
+    n, c, hk, wk = kernels.shape
+    nk, cs, h, w = search.shape
+    if cs != c or nk % n:
+        raise ValueError(f"cannot correlate kernels {tuple(kernels.shape)} with search {tuple(search.shape)}")
+    if nk != n:
+        kernels = kernels.repeat_interleave(nk // n, dim=0)
+    out = F.conv2d(search.reshape(1, nk * c, h, w), kernels, groups=nk)
+    return out.reshape(nk, 1, out.shape[-2], out.shape[-1])
+
+
+class XCorrHead(nn.Module):
+    """Cross-correlation scaled by ``out_scale`` (0.001, as in the paper), plus an optional
+    learned scalar bias (the MATLAB original's ``adjust`` layer)."""
+
+    def __init__(self, out_scale: float = 0.001, learn_bias: bool = False) -> None:
+        super().__init__()
+        self.out_scale = out_scale
+        self.bias = nn.Parameter(torch.zeros(1)) if learn_bias else None
+
+    def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        out = cross_correlate(kernels, search) * self.out_scale
+        if self.bias is not None:
+            out = out + self.bias
+        return out

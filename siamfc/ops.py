@@ -1,0 +1,82 @@
+"""Geometry helpers shared by tracking and training: boxes, crops and windows.
+
+Coordinates are 0-based pixel indices: pixel ``i`` has its centre at ``i``, so a box
+``x, y, w, h`` covers pixels ``x .. x+w-1`` and has its centre at ``x + (w-1)/2``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def box_to_center(box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x, y, w, h`` -> centre ``(cy, cx)`` and size ``(h, w)``."""
+    x, y, w, h = (float(v) for v in box)
+    return np.array([y + (h - 1) / 2, x + (w - 1) / 2]), np.array([h, w])
+
+
+def center_to_box(center: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`box_to_center`."""
+    cy, cx = center
+    h, w = size
+    return np.array([cx - (w - 1) / 2, cy - (h - 1) / 2, w, h], dtype=np.float64)
+
+
+def exemplar_size(target_size: np.ndarray, context: float) -> float:
+    """Side of the square exemplar region: the target plus ``context`` times its half-perimeter."""
+    pad = context * float(np.sum(target_size))
+    return float(np.sqrt(np.prod(target_size + pad)))
+
+
+def crop_affine(center: np.ndarray, size: float, out_size: int) -> np.ndarray:
+    """2x3 matrix mapping output pixels of an ``out_size`` crop to image pixels.
+
+    The crop covers ``size`` image pixels centred on ``center`` (cy, cx); it is the same
+    sampling as cutting the region out and resizing it with bilinear interpolation.
+    """
+    scale = size / out_size
+    offset = (out_size - 1) / 2
+    cy, cx = center
+    return np.array([[scale, 0.0, cx - offset * scale], [0.0, scale, cy - offset * scale]])
+
+
+def crop(
+    image: np.ndarray,
+    center: np.ndarray,
+    size: float,
+    out_size: int,
+    border_value: tuple[float, ...],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Square crop of ``size`` pixels around ``center`` resized to ``out_size``, padded with
+    ``border_value`` outside the image; written into ``out`` when given (no allocation)."""
+    matrix = crop_affine(center, size, out_size)
+    return cv2.warpAffine(
+        image, matrix, (out_size, out_size), dst=out,
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
+    )
+
+
+def mean_color(image: np.ndarray) -> tuple[float, float, float]:
+    """Per-channel mean (``cv2.mean`` is far faster than ``np.mean`` on large frames)."""
+    return tuple(cv2.mean(image)[:3])
+
+
+def hann_window(size: int) -> np.ndarray:
+    """Outer product of two Hann windows, normalised to sum 1."""
+    window = np.outer(np.hanning(size), np.hanning(size))
+    return (window / window.sum()).astype(np.float32)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of ``x, y, w, h`` boxes, row by row (arrays of shape (N, 4) or (4,))."""
+    a, b = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)
+    x1 = np.maximum(a[:, 0], b[:, 0])
+    y1 = np.maximum(a[:, 1], b[:, 1])
+    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
+    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
