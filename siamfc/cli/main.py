@@ -1,0 +1,72 @@
+"""Entry points. Each subcommand lives in its own module of this package exposing ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from ..checkpoint import CheckpointError
+from ..errors import UserError
+
+SUBCOMMANDS: dict[str, str] = {
+    "track": "siamfc.cli.track",
+    "demo": "siamfc.cli.demo",
+    "webcam": "siamfc.cli.webcam",
+    "train": "siamfc.cli.train",
+    "eval": "siamfc.cli.evaluate",
+    "bench": "siamfc.cli.bench",
+    "export": "siamfc.cli.export",
+}
+
+
+def _available() -> dict[str, str]:
+    return {name: mod for name, mod in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None}
+
+
+def _run_command(prog: str, name: str, argv: list[str]) -> int:
+    module = importlib.import_module(SUBCOMMANDS[name])
+    parser = argparse.ArgumentParser(prog=prog, description=module.HELP)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(module.run(args) or 0)
+    except (UserError, CheckpointError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = _available()
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        lines = [f"  {name:8s} {importlib.import_module(mod).HELP.splitlines()[0]}" for name, mod in commands.items()]
+        usage = "usage: siamfc {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines)
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        print(usage, file=sys.stderr if not argv else sys.stdout)
+        return 0 if argv else 2
+    return _run_command(f"siamfc {argv[0]}", argv[0], argv[1:])
+
+
+def track_main(argv: list[str] | None = None) -> int:
+    """The ``track`` console script: same as ``siamfc track``."""
+    return _run_command("track", "track", list(sys.argv[1:] if argv is None else argv))
+
+
+def cli() -> None:
+    sys.exit(main())
+
+
+def track_cli() -> None:
+    sys.exit(track_main())
+
+
+if __name__ == "__main__":
+    cli()
