@@ -1,0 +1,69 @@
+"""Backbone registry and AlexNet geometry, against hand-computed sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from siamfc import build_backbone, list_backbones, register_backbone
+from siamfc.backbones import AlexNet, scaled_channels
+
+# 127: conv1 11/2 -> 59, pool 3/2 -> 29, conv2 5 -> 25, pool -> 12, conv3 -> 10, conv4 -> 8, conv5 -> 6.
+# 255: 123 -> 61 -> 57 -> 28 -> 26 -> 24 -> 22.
+EXPECTED_CHANNELS = {
+    "alexnet": (96, 256, 384, 384, 256),
+    "alexnet_w50": (48, 128, 192, 192, 128),
+    "alexnet_w30": (28, 76, 114, 114, 76),
+}
+
+
+def test_expected_backbones_are_registered() -> None:
+    assert set(EXPECTED_CHANNELS) <= set(list_backbones())
+
+
+@pytest.mark.parametrize("name", list_backbones())
+@torch.no_grad()
+def test_output_shapes(name: str) -> None:
+    net = build_backbone(name).eval()
+    assert net.stride == 8
+    z = net(torch.rand(2, 3, 127, 127) * 255)
+    x = net(torch.rand(3, 3, 255, 255) * 255)
+    assert tuple(z.shape) == (2, net.out_channels, 6, 6)
+    assert tuple(x.shape) == (3, net.out_channels, 22, 22)
+    if name in EXPECTED_CHANNELS:
+        assert net.out_channels == EXPECTED_CHANNELS[name][-1]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CHANNELS))
+def test_alexnet_layers(name: str) -> None:
+    net = build_backbone(name)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [c.out_channels for c in convs] == list(EXPECTED_CHANNELS[name])
+    assert [c.kernel_size for c in convs] == [(11, 11), (5, 5), (3, 3), (3, 3), (3, 3)]
+    assert [c.stride for c in convs] == [(2, 2), (1, 1), (1, 1), (1, 1), (1, 1)]
+    assert [c.groups for c in convs] == [1, 2, 1, 2, 2]
+    assert all(c.padding == (0, 0) for c in convs)
+    assert len(bns) == 4 and all(b.eps == 1e-6 for b in bns)
+    # Module names follow the PyTorch port, so its state dicts load unchanged.
+    assert "conv5.0.weight" in net.state_dict() and "conv4.1.running_var" in net.state_dict()
+
+
+def test_width_option_gives_the_light_variants() -> None:
+    assert scaled_channels(1.0) == EXPECTED_CHANNELS["alexnet"]
+    assert scaled_channels(0.5) == EXPECTED_CHANNELS["alexnet_w50"]
+    assert scaled_channels(0.3) == EXPECTED_CHANNELS["alexnet_w30"]
+    assert build_backbone("alexnet", width=0.3).channels == EXPECTED_CHANNELS["alexnet_w30"]
+    assert build_backbone("alexnet", channels=(8, 16, 24, 24, 16)).out_channels == 16
+    assert all(c % 2 == 0 for c in scaled_channels(0.37))  # two conv groups need even widths
+    with pytest.raises(ValueError, match="width"):
+        scaled_channels(0)
+
+
+def test_registry_errors() -> None:
+    with pytest.raises(ValueError, match="unknown backbone 'nope'.*alexnet"):
+        build_backbone("nope")
+    with pytest.raises(ValueError, match="registered twice"):
+        register_backbone("alexnet")(lambda **_: AlexNet())
+    assert build_backbone("alexnet").channels == EXPECTED_CHANNELS["alexnet"]  # untouched
