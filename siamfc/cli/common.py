@@ -1,0 +1,122 @@
+"""Helpers shared by the commands: parsing boxes, choosing a device, checking output paths.
+
+Every check raises :class:`~siamfc.errors.UserError` with a one-line message, which the
+dispatcher prints as ``prog: error: ...`` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+DEVICE_CHOICES = ("cpu", "cuda", "auto")
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr (kept apart from the progress bar's line)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def parse_box(text: str, what: str = "--init-box") -> np.ndarray:
+    """``"x,y,w,h"`` (commas and/or spaces) -> float array; w and h must be > 0."""
+    parts = [p for p in str(text).replace(",", " ").split() if p]
+    if len(parts) != 4:
+        raise UserError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UserError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)") from None
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"{what} {text!r}: values must be finite numbers")
+    if values[2] <= 0 or values[3] <= 0:
+        raise UserError(f"{what} {text!r}: width and height must be positive")
+    return np.array(values, dtype=np.float64)
+
+
+def clip_box(
+    box: np.ndarray,
+    frame_shape: tuple[int, ...],
+    what: str = "--init-box",
+    on_warning: Callable[[str], None] = warn,
+) -> np.ndarray:
+    """Clip an ``x, y, w, h`` box to a frame of shape ``(H, W, ...)``.
+
+    A box entirely outside the frame is an error; one partly outside is clipped, with a warning.
+    """
+    height, width = int(frame_shape[0]), int(frame_shape[1])
+    x, y, w, h = (float(v) for v in box)
+    x1, y1 = max(x, 0.0), max(y, 0.0)
+    x2, y2 = min(x + w, float(width)), min(y + h, float(height))
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        raise UserError(f"{what} {_fmt(box)} lies outside the {width}x{height} frame")
+    clipped = np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float64)
+    if not np.allclose(clipped, [x, y, w, h]):
+        on_warning(f"{what} {_fmt(box)} extends past the {width}x{height} frame; clipped to {_fmt(clipped)}")
+    return clipped
+
+
+def _fmt(box: np.ndarray) -> str:
+    return ",".join(f"{float(v):g}" for v in box)
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device`` (validated by :func:`resolve_device`, so a bad value is a one-line error)."""
+    parser.add_argument("--device", default="auto", metavar="{cpu,cuda,auto}",
+                        help="where the network runs; auto = cuda when a GPU is available (default: auto)")
+
+
+def add_weights_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", default=None, metavar="PATH",
+                        help="model checkpoint (ours, or the PyTorch SiamFC port's state dict); "
+                             "default: the model shipped with the package")
+
+
+def resolve_device(name: str):
+    """``cpu``, ``cuda`` (or ``cuda:N``) or ``auto`` -> ``torch.device``; clear error when impossible."""
+    import torch
+
+    name = str(name).strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
+        index = int(name[5:]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise UserError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+        return torch.device(name)
+    raise UserError(f"--device {name!r}: unknown device; choose one of {', '.join(DEVICE_CHOICES)}")
+
+
+def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
+    """Make sure ``path`` can be written (creating missing parent folders); returns it as a Path.
+
+    Checked before any work starts, so a long run never ends unable to save its result. An
+    existing file is left untouched; a probe file created here is removed again.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"{what} {path}: is a folder, expected a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return path
