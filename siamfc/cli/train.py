@@ -1,0 +1,83 @@
+"""``siamfc train``: train a SiamFC model from a YAML config (also under ``torchrun``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import yaml
+
+from ..errors import UserError
+
+HELP = "Train a model from a YAML config (single process, or many under torchrun)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="YAML file (see configs/)")
+    parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
+                        help="continue from OUT_DIR/last.pth, or from CKPT")
+    parser.add_argument("--data", action="append", default=[], metavar="KIND:ROOT[:SUBSET]",
+                        help="replace the config's datasets (repeatable), e.g. got10k:/data/GOT-10k:train")
+    parser.add_argument("--val-root", help="GOT-10k-layout root to validate on (its 'val' subset)")
+    parser.add_argument("--out-dir", help="where checkpoints and logs go")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set optim.lr=0.005 (value parsed as YAML)")
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (smoke tests)")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    overrides: dict = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = yaml.safe_load(value)
+    if args.data:
+        datasets = []
+        for spec in args.data:
+            kind, sep, rest = spec.partition(":")
+            if not sep:
+                raise UserError(f"--data expects KIND:ROOT[:SUBSET], got {spec!r}")
+            root, _, subset = rest.rpartition(":") if rest.count(":") else (rest, "", "")
+            datasets.append({"kind": kind, "root": root or rest, "subset": subset or "train"})
+        overrides["data.datasets"] = datasets
+    for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir),
+                       ("optim.epochs", args.epochs), ("device", args.device)):
+        if value is not None:
+            overrides[key] = value
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checkpoint import CheckpointError
+    from ..training.config import load_config
+    from ..training.trainer import Trainer
+
+    try:
+        cfg = load_config(args.config, _overrides(args))
+    except (ValueError, TypeError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        trainer = Trainer(cfg, quiet=args.quiet)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UserError(str(exc)) from None
+    try:
+        if args.resume is not None:
+            path = args.resume or trainer.last_path
+            if not trainer.last_path.exists() and not args.resume:
+                raise UserError(f"--resume: {trainer.last_path} does not exist (nothing to resume)")
+            trainer.resume(path)
+            if trainer.main:
+                print(f"resumed from {path} at epoch {trainer.epoch + 1}, step {trainer.step}")
+        history = trainer.fit(max_steps=args.max_steps)
+    except CheckpointError:
+        raise
+    finally:
+        trainer.close()
+    if trainer.main:
+        last = history[-1] if history else {}
+        print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training data: annotated sequences from several layouts, and pairs cut from them."""

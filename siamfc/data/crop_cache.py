@@ -1,0 +1,138 @@
+"""Search-size crops around the target, cut once per usable frame and kept in one memory-mapped
+array, so the data loader never decodes a full frame during training.
+
+Each crop is ``size`` x ``size`` (255), centred on the target, covering the SiamFC search region
+(the exemplar context region times 255/127) and padded with the frame's mean colour; the
+target's size inside the crop is stored beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .. import ops
+from .sequences import Sequence
+
+
+@dataclass
+class PairFilter:
+    """Which annotated frames are usable (the paper's and pysot's plausibility rules)."""
+
+    min_size: float = 20.0  # sqrt(w * h) in frame pixels
+    max_size: float = 500.0
+    min_area_ratio: float = 0.01
+    max_area_ratio: float = 0.5
+    min_aspect: float = 0.25
+    max_aspect: float = 4.0
+    skip_cut: bool = True
+
+    def usable(self, box: np.ndarray, image_wh: tuple[int, int]) -> bool:
+        w, h = float(box[2]), float(box[3])
+        if not (np.isfinite(w) and np.isfinite(h)) or w <= 0 or h <= 0:
+            return False
+        area_ratio = w * h / float(image_wh[0] * image_wh[1])
+        return (self.min_size <= np.sqrt(w * h) <= self.max_size
+                and self.min_area_ratio <= area_ratio <= self.max_area_ratio
+                and self.min_aspect <= w / h <= self.max_aspect)
+
+
+@dataclass
+class CropCache:
+    """``crops[i]`` (uint8 RGB, size x size) with ``sizes[i]`` = target (h, w) in crop pixels;
+    ``groups[i]`` names the sequence, ``frame_ids[i]`` the frame in it."""
+
+    crops: np.ndarray
+    sizes: np.ndarray
+    groups: np.ndarray
+    frame_ids: np.ndarray
+    group_names: list[str]
+
+
+def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter) -> str:
+    digest = hashlib.sha1()
+    digest.update(json.dumps([size, context, exemplar_size, vars(filt)], sort_keys=True).encode())
+    for seq in sequences:
+        digest.update(seq.name.encode())
+        digest.update(str(seq.frames[0]).encode())
+        digest.update(np.ascontiguousarray(seq.boxes).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def build_crop_cache(
+    sequences: list[Sequence],
+    cache_dir: str | Path,
+    size: int = 255,
+    exemplar_size: int = 127,
+    context: float = 0.5,
+    filt: PairFilter | None = None,
+    workers: int = 2,
+    quiet: bool = False,
+) -> CropCache:
+    """Cut (or reuse from ``cache_dir``) the crops of every usable frame of ``sequences``."""
+    filt = filt or PairFilter()
+    folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt)
+    if (folder / "done").is_file():
+        return _open(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
+            if seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
+    crops = np.lib.format.open_memmap(folder / "crops.npy", mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
+    sizes = np.zeros((len(jobs), 2), np.float32)
+    keep = np.zeros(len(jobs), bool)
+
+    def cut(k: int) -> None:
+        g, i = jobs[k]
+        seq = sequences[g]
+        image = cv2.imread(str(seq.frames[i]), cv2.IMREAD_COLOR)
+        if image is None:
+            return
+        box = seq.boxes[i]
+        if not filt.usable(box, (image.shape[1], image.shape[0])):
+            return
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        center, target = ops.box_to_center(box)
+        x_size = ops.exemplar_size(target, context) * size / exemplar_size
+        ops.crop(image, center, x_size, size, ops.mean_color(image), out=crops[k])
+        sizes[k] = target * size / x_size
+        keep[k] = True
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(tqdm(pool.map(cut, range(len(jobs))), total=len(jobs), desc="caching crops", disable=quiet))
+    crops.flush()
+    groups = np.array([g for g, _ in jobs], np.int32)
+    frame_ids = np.array([i for _, i in jobs], np.int32)
+    np.savez(folder / "meta.npz", sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
+             names=np.array([s.name for s in sequences]))
+    (folder / "done").write_text("ok\n")
+    return _open(folder)
+
+
+def _open(folder: Path) -> CropCache:
+    meta = np.load(folder / "meta.npz")
+    keep = meta["keep"]
+    crops = np.load(folder / "crops.npy", mmap_mode="r")
+    index = np.flatnonzero(keep)
+    return CropCache(crops=crops if keep.all() else _Indexed(crops, index), sizes=meta["sizes"][index],
+                     groups=meta["groups"][index], frame_ids=meta["frame_ids"][index],
+                     group_names=[str(n) for n in meta["names"]])
+
+
+class _Indexed:
+    """A view of the memory-mapped crops that skips the frames which turned out unusable."""
+
+    def __init__(self, crops: np.ndarray, index: np.ndarray) -> None:
+        self.crops, self.index = crops, index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.crops[self.index[k]]

@@ -1,0 +1,70 @@
+"""A map-style dataset of training pairs drawn from cached crops of several sources.
+
+Sample ``i`` of epoch ``e`` depends only on ``(seed, e, i)``: a run resumed mid-epoch, or split
+across DistributedDataParallel ranks, draws exactly the pairs an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..transforms import PairAugment
+from .crop_cache import CropCache
+
+
+@dataclass
+class PairSource:
+    """One cached dataset, its share of the pairs, and how far apart its two frames may be."""
+
+    cache: CropCache
+    weight: float = 1.0
+    max_gap: int = 100
+
+
+class PairDataset(Dataset):
+    def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0) -> None:
+        if not sources:
+            raise ValueError("no training data")
+        self.sources = sources
+        self.augment = augment
+        self.pairs_per_epoch = pairs_per_epoch
+        self.seed = seed
+        self.epoch = 0
+        weights = np.array([s.weight for s in sources], dtype=np.float64)
+        self.source_p = weights / weights.sum()
+        # per source: for each sequence (group), the cache rows that belong to it
+        self.groups = []
+        for source in sources:
+            order = np.argsort(source.cache.groups, kind="stable")
+            bounds = np.flatnonzero(np.diff(source.cache.groups[order])) + 1
+            self.groups.append([g for g in np.split(order, bounds) if len(g)])
+            if not self.groups[-1]:
+                raise ValueError("a training source has no usable frame")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.pairs_per_epoch
+
+    def _pick(self, rng: np.random.Generator) -> tuple[PairSource, int, int]:
+        s = int(rng.choice(len(self.sources), p=self.source_p))
+        source = self.sources[s]
+        rows = self.groups[s][int(rng.integers(len(self.groups[s])))]
+        z_row = int(rows[rng.integers(len(rows))])
+        frames = source.cache.frame_ids[rows]
+        near = rows[np.abs(frames - source.cache.frame_ids[z_row]) <= source.max_gap]
+        x_row = int(near[rng.integers(len(near))])
+        return source, z_row, x_row
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        source, z_row, x_row = self._pick(rng)
+        z, x, offset = self.augment(source.cache.crops[z_row], source.cache.crops[x_row], rng)
+        return (torch.from_numpy(np.ascontiguousarray(z)).permute(2, 0, 1),
+                torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1),
+                torch.from_numpy(offset.astype(np.float32)))

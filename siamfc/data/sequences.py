@@ -1,0 +1,130 @@
+"""The one interface every dataset reader produces: a ``Sequence`` of frame paths and boxes.
+
+Still images with boxes (COCO, YOLO) become one-frame sequences; pairs are then two augmented
+views of the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be read; the message names the file (and line) at fault."""
+
+
+@dataclass
+class Sequence:
+    """Frames of one annotated video (or one still image) and one object's boxes.
+
+    ``boxes`` is (N, 4) ``x, y, w, h``; ``visible`` is False where the target is absent, and
+    ``cut`` True where its box runs past the image border (both length N).
+    """
+
+    name: str
+    frames: list[Path]
+    boxes: np.ndarray
+    visible: np.ndarray
+    cut: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.frames)
+        if len(self.boxes) != n or len(self.visible) != n:
+            raise DatasetError(
+                f"{self.name}: {n} frames but {len(self.boxes)} boxes and {len(self.visible)} visibility flags")
+        if self.cut is None:
+            self.cut = np.zeros(n, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def read_boxes(path: Path, min_values: int = 4) -> np.ndarray:
+    """Read one box a line (comma, tab or space separated; ``nan`` for absent) as float (N, k)."""
+    rows: list[list[float]] = []
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text:
+            continue
+        parts = text.replace(",", " ").replace("\t", " ").split()
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise DatasetError(f"{path}:{number}: not a list of numbers: {text[:60]!r}") from None
+        if len(values) < min_values or (rows and len(values) != len(rows[0])):
+            raise DatasetError(f"{path}:{number}: expected {len(rows[0]) if rows else min_values} values, "
+                               f"found {len(values)}")
+        rows.append(values)
+    if not rows:
+        raise DatasetError(f"{path}: no boxes")
+    return np.array(rows, dtype=np.float64)
+
+
+def read_flags(path: Path, n: int, default: bool) -> np.ndarray:
+    """Read a 0/1 (or integer level) label file of ``n`` lines; absent file -> ``default``."""
+    if not path.is_file():
+        return np.full(n, default, dtype=bool)
+    values = read_boxes(path, min_values=1)[:, 0]
+    if len(values) != n:
+        raise DatasetError(f"{path}: {len(values)} lines, expected {n}")
+    return values
+
+
+def frame_files(folder: Path) -> list[Path]:
+    exts = {".jpg", ".jpeg", ".png", ".bmp"}
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in exts)
+
+
+def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
+    """GOT-10k layout: ``root/subset/list.txt`` and ``root/subset/<name>/{*.jpg, groundtruth.txt,
+    absence.label, cover.label, cut_by_image.label}``."""
+    base = Path(root) / subset
+    listing = base / "list.txt"
+    if not listing.is_file():
+        raise DatasetError(f"{listing}: missing (is {root} a GOT-10k root with a {subset!r} subset?)")
+    names = [n.strip() for n in listing.read_text().splitlines() if n.strip()]
+    sequences = []
+    for name in names:
+        folder = base / name
+        if not folder.is_dir():
+            raise DatasetError(f"{listing}: names {name!r}, but {folder} does not exist")
+        frames = frame_files(folder)
+        boxes = read_boxes(folder / "groundtruth.txt")
+        if len(boxes) != len(frames):
+            raise DatasetError(f"{folder / 'groundtruth.txt'}: {len(boxes)} boxes for {len(frames)} frames")
+        absent = read_flags(folder / "absence.label", len(frames), False).astype(bool)
+        cover = read_flags(folder / "cover.label", len(frames), True)
+        cut = read_flags(folder / "cut_by_image.label", len(frames), False).astype(bool)
+        visible = ~absent & (cover > 0) & np.all(np.isfinite(boxes), axis=1)
+        sequences.append(Sequence(name, frames, boxes[:, :4], visible, cut))
+    return sequences
+
+
+def yolo_images(root: str | Path, split: str = "train2017") -> list[Sequence]:
+    """YOLO layout: ``root/images/<split>/*.jpg`` and ``root/labels/<split>/*.txt`` with lines
+    ``class cx cy w h`` normalised by image size. Each object becomes a one-frame sequence."""
+    from PIL import Image
+
+    images = Path(root) / "images" / split
+    labels = Path(root) / "labels" / split
+    if not images.is_dir():
+        raise DatasetError(f"{images}: missing (is {root} a YOLO dataset with split {split!r}?)")
+    sequences = []
+    for image in frame_files(images):
+        label = labels / (image.stem + ".txt")
+        if not label.is_file() or not label.read_text().strip():
+            continue
+        rows = read_boxes(label, min_values=5)
+        with Image.open(image) as img:  # reads the header only
+            width, height = img.size
+        for k, (_, cx, cy, w, h) in enumerate(rows[:, :5]):
+            box = np.array([[(cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height]])
+            sequences.append(Sequence(f"{image.stem}#{k}", [image], box, np.ones(1, dtype=bool)))
+    return sequences

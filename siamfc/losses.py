@@ -1,0 +1,74 @@
+"""Losses over response maps: the paper's balanced logistic loss, a contrastive variant, the
+triplet loss of Dong & Shen (ECCV 2018), and distillation from a teacher's response maps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def make_labels(offsets: torch.Tensor, size: int, stride: int, radius: float) -> torch.Tensor:
+    """1 where a response cell lies within ``radius`` search pixels of the target, else 0.
+
+    ``offsets`` (B, 2) is the target's (dy, dx) from the search crop's centre, in pixels.
+    """
+    cells = torch.arange(size, dtype=offsets.dtype, device=offsets.device) - (size - 1) / 2
+    dy = cells[None, :, None] * stride - offsets[:, 0, None, None]
+    dx = cells[None, None, :] * stride - offsets[:, 1, None, None]
+    return (dy.square() + dx.square() <= radius**2).to(offsets.dtype).unsqueeze(1)
+
+
+def _balance(labels: torch.Tensor) -> torch.Tensor:
+    """Per-sample weights: positives share 1/2, negatives the other 1/2."""
+    pos = labels.sum(dim=(1, 2, 3), keepdim=True)
+    neg = labels[0].numel() - pos
+    return torch.where(labels > 0, 0.5 / pos.clamp(min=1), 0.5 / neg.clamp(min=1))
+
+
+def logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The paper's loss: logistic loss per cell, positives and negatives weighted equally."""
+    losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    return (losses * _balance(labels)).sum(dim=(1, 2, 3)).mean()
+
+
+def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+    """Contrastive (margin) loss per cell: positives pulled above ``+margin``, negatives pushed
+    below ``-margin``, squared hinge, balanced as in the logistic loss."""
+    pos = F.relu(margin - logits).square()
+    neg = F.relu(logits + margin).square()
+    losses = torch.where(labels > 0, pos, neg)
+    return (losses * _balance(labels)).sum(dim=(1, 2, 3)).mean()
+
+
+def triplet_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Dong & Shen: every (positive, negative) cell pair of a map is a triplet with the exemplar;
+    loss = mean over pairs of -log(e^{v+} / (e^{v+} + e^{v-})) = softplus(v- - v+)."""
+    flat_logits = logits.flatten(1)
+    flat_labels = labels.flatten(1) > 0
+    total = logits.new_zeros(())
+    for scores, positive in zip(flat_logits, flat_labels, strict=True):
+        vp, vn = scores[positive], scores[~positive]
+        total = total + F.softplus(vn[None, :] - vp[:, None]).mean()
+    return total / len(flat_logits)
+
+
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference from a teacher's response map (same geometry and scale): it
+    carries the whole map, distractors included, not only where the target is."""
+    return F.mse_loss(logits, teacher_logits)
+
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "logistic": logistic_loss,
+    "contrastive": contrastive_loss,
+    "triplet": triplet_loss,
+}
+
+
+def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}") from None

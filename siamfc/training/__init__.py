@@ -1,0 +1,1 @@
+"""Training: typed configuration, the training loop, and validation by tracking."""

@@ -1,0 +1,144 @@
+"""Training configuration: typed dataclasses filled from a YAML file."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..model import ModelConfig
+from ..transforms import AugmentConfig
+
+
+@dataclass
+class DatasetConfig:
+    """One training source. ``kind``: got10k | otb | vot | lasot | folder | yolo | coco."""
+
+    kind: str = "got10k"
+    root: str = ""
+    subset: str = "train"  # GOT-10k subset, or the YOLO/COCO split
+    weight: float = 1.0
+    max_gap: int = 100
+
+
+@dataclass
+class FilterConfig:
+    min_size: float = 20.0
+    max_size: float = 500.0
+    min_area_ratio: float = 0.01
+    max_area_ratio: float = 0.5
+    min_aspect: float = 0.25
+    max_aspect: float = 4.0
+    skip_cut: bool = True
+
+
+@dataclass
+class DataConfig:
+    datasets: list[DatasetConfig] = field(default_factory=list)
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    cache_dir: str = "cache"
+    exemplar_size: int = 127
+    search_size: int = 239  # response 15x15 in training, 17x17 at 255 when tracking
+    pairs_per_epoch: int = 8000
+    num_workers: int = 2
+
+
+@dataclass
+class OptimConfig:
+    name: str = "sgd"  # sgd | adamw
+    lr: float = 1e-2
+    final_lr: float = 1e-5  # log-linear decay from lr to final_lr over the run
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 8
+    epochs: int = 50
+    grad_clip: float = 0.0  # 0: off
+
+
+@dataclass
+class LossConfig:
+    name: str = "logistic"  # logistic | contrastive | triplet
+    positive_radius: float = 16.0  # search-crop pixels
+    teacher: str | None = None  # checkpoint whose response maps to distil (optional)
+    distill_weight: float = 0.0
+
+
+@dataclass
+class ValConfig:
+    root: str | None = None  # GOT-10k layout root; validation tracks its sequences
+    subset: str = "val"
+    every: int = 1  # epochs
+    max_frames: int = 0  # per sequence; 0 = all
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    val: ValConfig = field(default_factory=ValConfig)
+    out_dir: str = "runs/siamfc"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # mixed precision on GPU (ignored on CPU)
+    threads: int = 0  # torch threads on CPU; 0 = torch's default
+    checkpoint_minutes: float = 5.0
+    tensorboard: bool = True
+
+
+def _build(cls: type, data: object, where: str) -> object:
+    """Recursively turn plain YAML data into dataclass ``cls``; unknown keys are errors."""
+    if not dataclasses.is_dataclass(cls):
+        return data
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    values = {}
+    for key, value in data.items():
+        hint = hints[key]
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin is list and args and dataclasses.is_dataclass(args[0]):
+            values[key] = [_build(args[0], v, f"{where}.{key}[{i}]") for i, v in enumerate(value or [])]
+        elif dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, value, f"{where}.{key}")
+        else:
+            values[key] = value
+    return cls(**values)
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML config into a TrainConfig; ``overrides`` maps dotted keys to values."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    for dotted, value in (overrides or {}).items():
+        node = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return config_from_dict(data, str(path))
+
+
+def config_from_dict(data: dict, where: str = "config") -> TrainConfig:
+    return _build(TrainConfig, data, where)
+
+
+def config_to_dict(cfg: TrainConfig) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,39 @@
+"""From a DataConfig to a PairDataset: read each source, cache its crops, mix with weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..data.crop_cache import PairFilter, build_crop_cache
+from ..data.pairs import PairDataset, PairSource
+from ..data.sequences import Sequence, got10k_sequences, yolo_images
+from ..transforms import PairAugment
+from .config import DataConfig, DatasetConfig
+
+SequenceReader = Callable[[str, str], list[Sequence]]
+READERS: dict[str, SequenceReader] = {
+    "got10k": lambda root, subset: got10k_sequences(root, subset),
+    "yolo": lambda root, subset: yolo_images(root, subset),
+}
+
+
+def read_sequences(ds: DatasetConfig) -> list[Sequence]:
+    if ds.kind not in READERS:
+        raise ValueError(f"unknown dataset kind {ds.kind!r}; known: {', '.join(sorted(READERS))}")
+    if not Path(ds.root).exists():
+        raise ValueError(f"dataset root {ds.root} does not exist")
+    return READERS[ds.kind](ds.root, ds.subset)
+
+
+def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
+    filt = PairFilter(**vars(cfg.filter))
+    sources = []
+    for ds in cfg.datasets:
+        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, filt=filt, exemplar_size=cfg.exemplar_size,
+                                 workers=max(1, cfg.num_workers), quiet=quiet)
+        if len(cache.sizes) == 0:
+            raise ValueError(f"{ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after filtering")
+        sources.append(PairSource(cache, ds.weight, ds.max_gap))
+    augment = PairAugment(cfg.augment, cfg.exemplar_size, cfg.search_size)
+    return PairDataset(sources, augment, cfg.pairs_per_epoch, seed)

@@ -1,0 +1,271 @@
+"""The training loop: one process, or one of many under ``torchrun`` (DistributedDataParallel).
+
+State (model, optimizer, scheduler, RNG, epoch and step) goes to ``out_dir/last.pth``
+atomically every epoch, every ``checkpoint_minutes`` and on SIGINT/SIGTERM; ``resume=True``
+continues from it exactly, because every pair depends only on (seed, epoch, index).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
+
+from ..checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
+from ..data.sequences import got10k_sequences
+from ..losses import distillation_loss, get_loss, make_labels
+from ..model import build_model
+from .config import TrainConfig, config_to_dict
+from .data import build_pair_dataset
+from .validate import validate
+
+
+class ShardSampler(Sampler[int]):
+    """Indices ``rank, rank + world, ...`` of an epoch, starting after ``skip`` of them."""
+
+    def __init__(self, length: int, rank: int = 0, world: int = 1, skip: int = 0) -> None:
+        self.indices = list(range(rank, length - length % world, world))[skip:]
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class StopRequested:
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so a checkpoint can be written."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous = {}
+
+    def __enter__(self) -> StopRequested:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signal = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, quiet: bool = False) -> None:
+        self.cfg = cfg
+        self.quiet = quiet
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        device = resolve_device(cfg.device)
+        if self.world > 1:
+            if device.type == "cuda":
+                device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+                torch.cuda.set_device(device)
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        self.device = device
+        if cfg.threads and device.type == "cpu":
+            torch.set_num_threads(cfg.threads)
+        self.out_dir = Path(cfg.out_dir)
+        self.main = self.rank == 0
+        if self.main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg.model).to(device)
+        self.teacher = load_model(cfg.loss.teacher, device) if cfg.loss.teacher and cfg.loss.distill_weight else None
+        self.loss_fn = get_loss(cfg.loss.name)
+        self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
+        if self.world > 1:
+            dist.barrier()  # rank 0 has built the crop cache; the others now open it
+            if not self.main:
+                self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
+        self.steps_per_epoch = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError("pairs_per_epoch is smaller than batch_size x processes")
+        self.total_steps = self.steps_per_epoch * cfg.optim.epochs
+        self.optimizer = self._make_optimizer()
+        decay = math.log(cfg.optim.final_lr / cfg.optim.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: math.exp(decay * min(step, self.total_steps) / self.total_steps))
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
+        self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
+        self.epoch, self.step, self.history, self.best_ao = 0, 0, [], -1.0
+        self.val_sequences = None
+        if cfg.val.root and self.main:
+            self.val_sequences = got10k_sequences(cfg.val.root, cfg.val.subset)
+        self.writer = self._make_writer()
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        o = self.cfg.optim
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if o.name == "sgd":
+            return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        if o.name == "adamw":
+            return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+        raise ValueError(f"unknown optimizer {o.name!r}; known: sgd, adamw")
+
+    def _make_writer(self):
+        if not (self.cfg.tensorboard and self.main):
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return None
+        return SummaryWriter(str(self.out_dir / "tensorboard"))
+
+    # ---- checkpoints -------------------------------------------------------------------
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.pth"
+
+    def save(self) -> None:
+        if not self.main:
+            return
+        save_checkpoint(self.last_path, self.model, train={
+            "epoch": self.epoch, "step": self.step,
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
+            "history": json.dumps(self.history), "best_ao": self.best_ao,
+            "config": json.dumps(config_to_dict(self.cfg)),
+        })
+
+    def resume(self, path: str | Path | None = None) -> None:
+        path = Path(path or self.last_path)
+        data = read_checkpoint(path)
+        if data.get("format") != FORMAT or "train" not in data:
+            raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)")
+        state = data["train"]
+        try:
+            self.model.load_state_dict(data["state_dict"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})") from None
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.history = json.loads(state["history"])
+        self.best_ao = float(state["best_ao"])
+
+    # ---- loop ---------------------------------------------------------------------------
+    def _loader(self) -> DataLoader:
+        self.dataset.set_epoch(self.epoch)
+        bs = self.cfg.optim.batch_size
+        sampler = ShardSampler(self.cfg.data.pairs_per_epoch, self.rank, self.world, self.step * bs)
+        workers = self.cfg.data.num_workers
+        return DataLoader(self.dataset, batch_size=bs, sampler=sampler, num_workers=workers, drop_last=True,
+                          pin_memory=self.device.type == "cuda", persistent_workers=False,
+                          prefetch_factor=4 if workers else None)
+
+    def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor) -> float:
+        z = z.to(self.device, non_blocking=True).float()
+        x = x.to(self.device, non_blocking=True).float()
+        offsets = offsets.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
+            logits = self.net(z, x).float()
+            labels = make_labels(offsets, logits.shape[-1], self.model.stride, self.cfg.loss.positive_radius)
+            loss = self.loss_fn(logits, labels)
+            if self.teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = self.teacher(z, x).float()
+                loss = loss + self.cfg.loss.distill_weight * distillation_loss(logits, teacher_logits)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg.optim.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    def fit(self, max_steps: int | None = None) -> list[dict]:
+        """Train to the configured number of epochs (or ``max_steps`` optimizer steps, for tests).
+        Returns the per-epoch history."""
+        cfg = self.cfg
+        done_steps = 0
+        last_save = time.monotonic()
+        with StopRequested() as stop:
+            while self.epoch < cfg.optim.epochs:
+                self.model.train()
+                loader = self._loader()
+                bar = tqdm(loader, total=self.steps_per_epoch, initial=self.step, dynamic_ncols=True,
+                           disable=self.quiet or not self.main, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}")
+                losses, t0 = [], time.perf_counter()
+                for z, x, offsets in bar:
+                    losses.append(self._train_step(z, x, offsets))
+                    self.step += 1
+                    done_steps += 1
+                    rate = len(losses) * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", pairs_s=f"{rate:.1f}",
+                                    lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+                    if self.writer is not None:
+                        self.writer.add_scalar("train/loss", losses[-1], self.epoch * self.steps_per_epoch + self.step)
+                    if self._should_stop(stop, max_steps, done_steps):
+                        self.save()
+                        return self.history
+                    if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
+                        self.save()
+                        last_save = time.monotonic()
+                bar.close()
+                self._end_epoch(float(np.mean(losses)) if losses else float("nan"), time.perf_counter() - t0)
+                last_save = time.monotonic()
+        return self.history
+
+    def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int) -> bool:
+        flag = torch.tensor([int(stop.signal is not None or (max_steps is not None and done >= max_steps))])
+        if self.world > 1:
+            dist.all_reduce(flag)
+        return bool(flag.item())
+
+    def _end_epoch(self, loss: float, seconds: float) -> None:
+        cfg = self.cfg
+        record = {"epoch": self.epoch + 1, "loss": loss, "seconds": round(seconds, 1)}
+        if self.main and self.val_sequences and (self.epoch + 1) % cfg.val.every == 0:
+            scores = validate(self.model, self.val_sequences, cfg.val.max_frames)
+            self.model.train()
+            record.update(val_ao=scores["ao"], val_sr50=scores["sr50"])
+            if self.writer is not None:
+                self.writer.add_scalar("val/ao", scores["ao"], self.epoch + 1)
+            if scores["ao"] > self.best_ao:
+                self.best_ao = scores["ao"]
+                save_checkpoint(self.out_dir / "best.pth", self.model, meta=json.dumps(record))
+        if self.main:
+            if self.writer is not None:
+                self.writer.add_scalar("train/epoch_loss", loss, self.epoch + 1)
+            self.history.append(record)
+            tqdm.write(json.dumps(record))
+            save_checkpoint(self.out_dir / f"model_e{self.epoch + 1:03d}.pth", self.model, meta=json.dumps(record))
+        self.epoch += 1
+        self.step = 0
+        self.save()
+        if self.main:
+            (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
