@@ -1,0 +1,69 @@
+"""Drawing on frames: tracked boxes, the frame number and the speed (in place, RGB images)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: distinct RGB colours, one per target (cycled)
+COLORS: tuple[tuple[int, int, int], ...] = (
+    (0, 255, 0), (255, 64, 64), (64, 160, 255), (255, 200, 0), (255, 0, 255), (0, 255, 255),
+)
+
+
+def color_for(target: int) -> tuple[int, int, int]:
+    return COLORS[target % len(COLORS)]
+
+
+def _thickness(image: np.ndarray) -> int:
+    return max(1, round(min(image.shape[:2]) / 240))
+
+
+def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = COLORS[0],
+             label: str | None = None) -> np.ndarray:
+    """Draw an ``x, y, w, h`` box (0-based pixels; it covers pixels ``x .. x+w-1``)."""
+    x, y, w, h = (float(v) for v in box)
+    if not all(np.isfinite([x, y, w, h])):
+        return image
+    p1 = (round(x), round(y))
+    p2 = (round(x + w - 1), round(y + h - 1))
+    thickness = _thickness(image)
+    cv2.rectangle(image, p1, p2, color, thickness, cv2.LINE_AA)
+    if label:
+        scale = 0.4 * thickness
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        top = p1[1] - th - base - 2 if p1[1] - th - base - 2 >= 0 else p1[1] + thickness
+        cv2.rectangle(image, (p1[0], top), (p1[0] + tw + 4, top + th + base + 2), color, -1)
+        cv2.putText(image, label, (p1[0] + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    return image
+
+
+def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8, 8)) -> np.ndarray:
+    """Lines of white text on a dark band in the top-left corner (readable on any background)."""
+    thickness = _thickness(image)
+    scale = 0.5 * thickness
+    x, y = origin
+    for line in lines:
+        (tw, th), base = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        cv2.rectangle(image, (x - 4, y - 2), (x + tw + 4, y + th + base + 2), (0, 0, 0), -1)
+        cv2.putText(image, line, (x, y + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness,
+                    cv2.LINE_AA)
+        y += th + base + 6
+    return image
+
+
+def annotate_frame(image: np.ndarray, boxes: dict[int, np.ndarray] | list[np.ndarray], frame_number: int,
+                   fps: float | None = None, note: str | None = None) -> np.ndarray:
+    """Draw every target's box (labelled by its number when there are several), then
+    ``frame N`` and ``X fps`` (and an optional note) in the corner. Draws on ``image``."""
+    items = boxes.items() if isinstance(boxes, dict) else enumerate(boxes)
+    items = list(items)
+    for target, box in items:
+        draw_box(image, box, color_for(target), str(target) if len(items) > 1 else None)
+    lines = [f"frame {frame_number}"]
+    if fps is not None:
+        lines.append(f"{fps:.1f} fps")
+    if note:
+        lines.append(note)
+    return draw_text(image, lines)

@@ -1,0 +1,276 @@
+"""Frame sources for the command line: a video file, a folder of frames, a glob or a camera.
+
+``open_source(spec)`` picks the kind from the argument and checks that it yields a first frame
+(a clear :class:`UserError` otherwise). ``FrameReader`` decodes in a background thread into a
+bounded queue, so decoding overlaps tracking. Frames that cannot be decoded in the middle of a
+stream are not fatal: they come out as ``Frame(index, None)`` and are counted in ``skipped``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+GLOB_CHARS = set("*?[")
+#: consecutive decode failures after which a video or camera is taken to have ended
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+@dataclass
+class Frame:
+    """One position of the stream: ``index`` counts from 0 at the first frame of the source
+    (``--start-frame`` included); ``image`` is RGB uint8 (H, W, 3), or None if undecodable."""
+
+    index: int
+    image: np.ndarray | None
+    reason: str = ""
+
+
+@dataclass
+class SourceStats:
+    """What a source delivered; filled in while it is read."""
+
+    delivered: int = 0
+    skipped: int = 0
+    skipped_indices: list[int] = field(default_factory=list)
+    ended_early: str = ""  # a note when a stream stops before its announced length
+
+
+def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _natural_key(path: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", os.path.basename(path))]
+
+
+class FrameSource:
+    """Base class: ``frames()`` yields :class:`Frame` objects; ``close()`` releases resources."""
+
+    kind = "source"
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.stats = SourceStats()
+        self.fps: float | None = None
+        self.length: int | None = None  # frames expected from the start frame on, if known
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _skip(self, index: int, reason: str) -> Frame:
+        self.stats.skipped += 1
+        self.stats.skipped_indices.append(index)
+        return Frame(index, None, reason)
+
+
+class ImageListSource(FrameSource):
+    """Image files (a folder's or a glob's), read in natural order (``2.jpg`` before ``10.jpg``)."""
+
+    kind = "images"
+
+    def __init__(self, paths: list[str], description: str, start_frame: int = 0) -> None:
+        super().__init__(description)
+        self.paths = paths[start_frame:]
+        if not self.paths:
+            raise UserError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames")
+        self.length = len(self.paths)
+
+    def frames(self) -> Iterator[Frame]:
+        for index, path in enumerate(self.paths):
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            if image is None:
+                yield self._skip(index, f"cannot decode {path}")
+                continue
+            self.stats.delivered += 1
+            yield Frame(index, _bgr_to_rgb(image))
+
+
+class CaptureSource(FrameSource):
+    """A ``cv2.VideoCapture``: a video file or a camera."""
+
+    def __init__(self, capture: cv2.VideoCapture, description: str, kind: str, start_frame: int = 0) -> None:
+        super().__init__(description)
+        self.kind = kind
+        self.capture = capture
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else None
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
+        self.length = max(count - start_frame, 0) if count > 0 else None
+        if start_frame:
+            if self.length == 0:
+                raise UserError(f"{description}: --start-frame {start_frame} is past its {count} frames")
+            # grab() rather than seeking: seeking is inexact for many codecs
+            for _ in range(start_frame):
+                if not capture.grab():
+                    raise UserError(f"{description}: --start-frame {start_frame} is past its last frame")
+        self._lock = threading.Lock()
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        pending: list[int] = []  # failed reads not yet known to be gaps (vs the end of the stream)
+        while True:
+            with self._lock:
+                if self.capture is None:
+                    return
+                ok, image = self.capture.read()
+            if ok and image is not None:
+                for failed in pending:
+                    yield self._skip(failed, "undecodable frame")
+                pending.clear()
+                self.stats.delivered += 1
+                yield Frame(index, _bgr_to_rgb(image))
+            else:
+                if self.kind == "video" and (self.length is None or index >= self.length):
+                    return  # the normal end of a file
+                pending.append(index)
+                if len(pending) >= MAX_CONSECUTIVE_FAILURES:
+                    self._note_end(index - len(pending) + 1)
+                    return
+            index += 1
+
+    def _note_end(self, read_until: int) -> None:
+        if self.kind == "camera":
+            self.stats.ended_early = f"{self.description} stopped delivering frames after {read_until}"
+        else:
+            self.stats.ended_early = (f"{self.description} ended after {read_until} of "
+                                      f"{self.length} announced frames")
+
+    def close(self) -> None:
+        with self._lock:
+            if self.capture is not None:
+                self.capture.release()
+                self.capture = None
+
+
+def _list_images(folder: Path) -> list[str]:
+    return sorted((os.fspath(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
+                  key=_natural_key)
+
+
+def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
+    """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
+    if start_frame < 0:
+        raise UserError(f"--start-frame {start_frame}: must be 0 or more")
+    text = str(spec)
+    path = Path(text).expanduser()
+    if isinstance(spec, int) or (text.isdigit() and not path.exists()):
+        return _open_camera(int(text), start_frame)
+    if path.is_dir():
+        paths = _list_images(path)
+        if not paths:
+            raise UserError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+        return ImageListSource(paths, text, start_frame)
+    if not path.exists() and GLOB_CHARS & set(text):
+        paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=_natural_key)
+        if not paths:
+            raise UserError(f"{text}: no files match this pattern")
+        return ImageListSource(paths, text, start_frame)
+    if not path.exists():
+        raise UserError(f"{text}: no such file or folder")
+    if not path.is_file():
+        raise UserError(f"{text}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"{text}: permission denied")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return ImageListSource([os.fspath(path)], text, start_frame)
+    capture = cv2.VideoCapture(os.fspath(path))
+    if not capture.isOpened():
+        capture.release()
+        raise UserError(f"{text}: OpenCV cannot decode this file as a video")
+    return CaptureSource(capture, text, "video", start_frame)
+
+
+def _open_camera(index: int, start_frame: int) -> FrameSource:
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        capture.release()
+        raise UserError(f"camera {index} does not open (is it connected, and free?)")
+    return CaptureSource(capture, f"camera {index}", "camera", start_frame)
+
+
+_END = object()
+
+
+class FrameReader:
+    """Iterates a source's frames decoded in a background thread (a bounded queue between).
+
+    ``max_frames`` limits how many stream positions are produced. Always ``close()`` (or use
+    ``with``): it stops the thread and releases the source.
+    """
+
+    def __init__(self, source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise UserError(f"--max-frames {max_frames}: must be 1 or more")
+        self.source = source
+        self.max_frames = max_frames
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="siamfc-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            for count, frame in enumerate(self.source.frames()):
+                if self.max_frames is not None and count >= self.max_frames:
+                    break
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+            return
+        self._put(_END)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.source.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
