@@ -45,6 +45,7 @@ class SourceStats:
     delivered: int = 0
     skipped: int = 0
     skipped_indices: list[int] = field(default_factory=list)
+    missing: int = 0  # announced frames never delivered (a file that ends early)
     ended_early: str = ""  # a note when a stream stops before its announced length
 
 
@@ -58,6 +59,26 @@ def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
 
 def _natural_key(path: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", os.path.basename(path))]
+
+
+def read_image(path: str) -> tuple[np.ndarray | None, str]:
+    """Decode an image file (BGR); ``(None, why)`` when it cannot be read or is a truncated JPEG.
+
+    libjpeg decodes a truncated JPEG into a half-grey picture without failing, which would
+    mislead the tracker, so a JPEG without its end marker counts as unreadable.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror or exc})"
+    if data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8:
+        tail = data[-64:]
+        if not np.any((tail[:-1] == 0xFF) & (tail[1:] == 0xD9)):
+            return None, "truncated JPEG"
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        return None, "not a decodable image"
+    return image, ""
 
 
 class FrameSource:
@@ -103,9 +124,9 @@ class ImageListSource(FrameSource):
 
     def frames(self) -> Iterator[Frame]:
         for index, path in enumerate(self.paths):
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
+            image, problem = read_image(path)
             if image is None:
-                yield self._skip(index, f"cannot decode {path}")
+                yield self._skip(index, f"{path}: {problem}")
                 continue
             self.stats.delivered += 1
             yield Frame(index, _bgr_to_rgb(image))
@@ -147,14 +168,18 @@ class CaptureSource(FrameSource):
                 yield Frame(index, _bgr_to_rgb(image))
             else:
                 if self.kind == "video" and (self.length is None or index >= self.length):
-                    return  # the normal end of a file
+                    if pending:  # failures up to the announced end: the file stops short
+                        self._note_end(pending[0])
+                    return
                 pending.append(index)
                 if len(pending) >= MAX_CONSECUTIVE_FAILURES:
-                    self._note_end(index - len(pending) + 1)
+                    self._note_end(pending[0])
                     return
             index += 1
 
     def _note_end(self, read_until: int) -> None:
+        if self.length is not None:
+            self.stats.missing = self.length - read_until
         if self.kind == "camera":
             self.stats.ended_early = f"{self.description} stopped delivering frames after {read_until}"
         else:
@@ -207,7 +232,13 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
 
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
-    capture = cv2.VideoCapture(index)
+    # OpenCV logs multi-line warnings when a camera fails to open; the UserError below says it in one
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        capture = cv2.VideoCapture(index)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"camera {index} does not open (is it connected, and free?)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -27,8 +28,14 @@ window opens on the first frame to draw the box with the mouse.
 MAX_SKIP_WARNINGS = 5
 
 
+#: what argparse must take as a value, not an option: negative numbers and boxes like ``-10,5,40,40``
+_NEGATIVE_VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-[\d.]+(,\s*-?[\d.]+){3}$")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    if hasattr(parser, "_negative_number_matcher"):  # so that `--init-box -10,5,40,40` works (else write
+        parser._negative_number_matcher = _NEGATIVE_VALUE  # `--init-box=-10,5,40,40`)
     parser.add_argument("video", metavar="VIDEO",
                         help="video file, folder of frames, glob such as 'frames/*.jpg' (quoted), or camera index")
     parser.add_argument("--init-box", action="append", metavar="X,Y,W,H", default=None,
@@ -42,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_weights_argument(parser)
     add_device_argument(parser)
     parser.add_argument("--start-frame", type=int, default=0, metavar="N",
-                        help="skip the first N frames (the init box refers to frame N, counted from 0)")
+                        help="skip the first N frames: the init box is on frame N+1 (frames are numbered from 1)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="track at most N frames")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
 
@@ -315,12 +322,12 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
         if frame.image is not None:
             first = frame
             break
-        warn(f"frame {args.start_frame + frame.index}: {frame.reason}; skipped")
+        warn(f"frame {args.start_frame + frame.index + 1}: {frame.reason}; skipped")
     if first is None:
         raise UserError(f"{args.video}: no frame could be decoded")
     if first.index:
         warn(f"the first {first.index} frame(s) could not be decoded; the box applies to frame "
-             f"{args.start_frame + first.index} (counted from 0)")
+             f"{args.start_frame + first.index + 1}, the first readable one")
     if not boxes:
         boxes = [window.select_box(first.image)]
     boxes = [clip_box(b, first.image.shape, "--init-box" if len(boxes) == 1 else f"--init-box #{i}")
@@ -346,9 +353,10 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
             skipped = frame.image is None
             if skipped:
                 if skipped_warnings < MAX_SKIP_WARNINGS:
-                    warn(f"frame {args.start_frame + frame.index}: {frame.reason}; skipped (previous box kept)")
+                    progress.write(f"warning: frame {args.start_frame + frame.index + 1}: {frame.reason}; "
+                                   "skipped (previous box kept)", file=sys.stderr)
                 elif skipped_warnings == MAX_SKIP_WARNINGS:
-                    warn("more frames skipped; only their count is reported")
+                    progress.write("warning: more frames skipped; only their count is reported", file=sys.stderr)
                 skipped_warnings += 1
             elif frame is not first:
                 t0 = time.perf_counter()
@@ -384,6 +392,7 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
             "seconds": round(elapsed, 3),
             "fps": round(frames_done / elapsed, 2) if elapsed > 0 else None,
             "skipped": source.stats.skipped,
+            "missing": source.stats.missing,
             "interrupted": interrupted,
             "stopped_by_user": stopped,
         }
@@ -406,6 +415,8 @@ def _summary_line(frames: int, elapsed: float, updates: int, track_seconds: floa
     if updates and track_seconds > 0:
         parts[0] += f" (tracker alone {updates / track_seconds:.1f} fps)"
     parts.append(f"{source.stats.skipped} skipped")
+    if source.stats.missing:
+        parts[-1] += f", {source.stats.missing} missing at the end"
     if writer is not None:
         parts.append("boxes: " + ", ".join(os.fspath(p) for p in writer.paths))
     if video is not None:
