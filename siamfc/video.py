@@ -198,8 +198,16 @@ def _list_images(folder: Path) -> list[str]:
                   key=_natural_key)
 
 
+def _quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own log lines (``moov atom not found``, ...) off stderr: open failures become
+    one clear UserError and undecodable frames are counted. It must be set before OpenCV first
+    initialises FFmpeg; set ``OPENCV_FFMPEG_LOGLEVEL`` yourself (e.g. 32) to see them again."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
+    _quiet_ffmpeg()
     if start_frame < 0:
         raise UserError(f"--start-frame {start_frame}: must be 0 or more")
     text = str(spec)

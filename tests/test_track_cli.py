@@ -1,0 +1,367 @@
+"""The ``track`` command, run as a subprocess the way a user runs it.
+
+Tracking quality is checked against GOT-10k ground truth with the trained third-party model in
+``../shared/weights``; bad input must give one line on stderr, exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from siamfc.cli.common import clip_box, parse_box
+from siamfc.errors import UserError
+from siamfc.ops import iou
+
+TRACK_SCRIPT = Path(sys.executable).parent / "track"
+TRACK = [os.fspath(TRACK_SCRIPT)] if TRACK_SCRIPT.exists() else [
+    sys.executable, "-c", "from siamfc.cli.main import track_cli; track_cli()"]
+
+
+def run_track(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
+    return subprocess.run([*TRACK, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def no_display_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    return env
+
+
+def box_arg(box: np.ndarray) -> str:
+    return ",".join(f"{v:g}" for v in box)
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
+def centre_errors(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Distance between box centres, in pixels. On the first 20 frames of bag the tracker stays
+    within 9 px of the ground truth while a box left where it started is 30-72 px off."""
+    centre = lambda b: b[:, :2] + b[:, 2:] / 2  # noqa: E731
+    return np.linalg.norm(centre(np.atleast_2d(boxes)) - centre(np.atleast_2d(gt)), axis=1)
+
+
+@pytest.fixture(scope="module")
+def bag(got10k_root: Path, shared_dir: Path) -> dict:
+    video = shared_dir / "videos" / "bag.avi"
+    if not video.exists():
+        pytest.skip(f"{video} not found")
+    seq = got10k_root / "val" / "bag"
+    gt = np.loadtxt(seq / "groundtruth.txt", delimiter=",", ndmin=2)
+    return {"video": video, "seq": seq, "gt": gt, "box": box_arg(gt[0])}
+
+
+def link_frames(seq: Path, dest: Path, numbers) -> Path:
+    """Symlink frames of a sequence into ``dest`` as 00000001.jpg, ... (read-only use only)."""
+    dest.mkdir()
+    for k, n in enumerate(numbers, 1):
+        (dest / f"{k:08d}.jpg").symlink_to(seq / f"{n:08d}.jpg")
+    return dest
+
+
+def replace_with_copy(path: Path, data: bytes) -> None:
+    """Replace a (symlinked) frame by a real file: unlink first, never write through the link."""
+    path.unlink()
+    path.write_bytes(data)
+
+
+# ------------------------------------------------------------------------------- tracking quality
+
+
+def test_track_bag_video_iou_and_outputs(bag, fdsiamfc_weights, tmp_path):
+    out_txt, out_mp4 = tmp_path / "out.txt", tmp_path / "out.mp4"
+    result = run_track(bag["video"], "--init-box", bag["box"], "--boxes", out_txt, "--output", out_mp4,
+                       "--weights", fdsiamfc_weights, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("196 frames in ") and "0 skipped" in summary, summary
+    assert str(out_txt) in summary and str(out_mp4) in summary
+
+    boxes = read_boxes(out_txt)
+    gt = bag["gt"]
+    assert boxes.shape == (len(gt), 4)
+    np.testing.assert_allclose(boxes[0], gt[0], atol=1e-3)  # got10k format: line 1 is the init box
+    mean_iou = float(iou(boxes[1:], gt[1:]).mean())
+    assert mean_iou >= 0.65, f"mean IoU {mean_iou:.3f} on bag"
+
+    capture = cv2.VideoCapture(os.fspath(out_mp4))
+    assert capture.isOpened()
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == len(gt)
+    decoded = 0
+    while capture.read()[0]:
+        decoded += 1
+    assert decoded == len(gt)
+    assert (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (480, 360)
+
+
+def test_track_folder_glob_and_json(bag, fdsiamfc_weights, tmp_path):
+    frames = link_frames(bag["seq"], tmp_path / "frames", range(1, 13))
+    out_json = tmp_path / "boxes.json"
+    result = run_track(frames, "--init-box", bag["box"], "--boxes", out_json, "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out_json.read_text())
+    assert data["targets"] == 1 and data["summary"]["frames"] == 12 and data["summary"]["skipped"] == 0
+    assert [f["frame"] for f in data["frames"]] == list(range(1, 13))
+    boxes = np.array([f["boxes"][0] for f in data["frames"]])
+    assert centre_errors(boxes[1:], bag["gt"][1:12]).max() <= 20
+
+    # the same frames through a glob, from the 3rd frame on: the first line is the init box
+    out_txt = tmp_path / "glob.txt"
+    result = run_track(f"{frames}/*.jpg", "--init-box", box_arg(bag["gt"][2]), "--start-frame", "2",
+                       "--max-frames", "5", "--boxes", out_txt, "--weights", fdsiamfc_weights, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # --quiet
+    glob_boxes = read_boxes(out_txt)
+    assert glob_boxes.shape == (5, 4)
+    np.testing.assert_allclose(glob_boxes[0], bag["gt"][2], atol=1e-3)
+
+
+def test_track_two_targets(bag, fdsiamfc_weights, tmp_path):
+    other = np.array([30.0, 200.0, 60.0, 60.0])
+    out_txt, out_json = tmp_path / "two.txt", tmp_path / "two.json"
+    args = [bag["video"], "--init-box", bag["box"], "--init-box", box_arg(other), "--max-frames", "20",
+            "--weights", fdsiamfc_weights]
+    result = run_track(*args, "--boxes", out_txt)
+    assert result.returncode == 0, result.stderr
+    assert not out_txt.exists()  # several targets: one file per target
+    first, second = read_boxes(tmp_path / "two_0.txt"), read_boxes(tmp_path / "two_1.txt")
+    assert first.shape == second.shape == (20, 4)
+    np.testing.assert_allclose(first[0], bag["gt"][0], atol=1e-3)
+    np.testing.assert_allclose(second[0], other, atol=1e-3)
+    assert centre_errors(first[1:], bag["gt"][1:20]).max() <= 20
+    assert iou(first[1:], second[1:]).max() < 0.2  # the two targets stay apart
+
+    result = run_track(*args, "--boxes", out_json)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out_json.read_text())
+    assert data["targets"] == 2 and all(len(f["boxes"]) == 2 for f in data["frames"])
+    np.testing.assert_allclose(np.array([f["boxes"][0] for f in data["frames"]]), first, atol=2e-3)
+
+
+def test_box_partly_outside_is_clipped_with_warning(bag, fdsiamfc_weights, tmp_path):
+    out_txt = tmp_path / "clip.txt"
+    result = run_track(bag["video"], "--init-box", "-20,-10,100,80", "--max-frames", "3", "--boxes", out_txt,
+                       "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    assert "warning: --init-box -20,-10,100,80 extends past the 480x360 frame" in result.stderr
+    np.testing.assert_allclose(read_boxes(out_txt)[0], [0, 0, 80, 70])
+
+
+# --------------------------------------------------------------------------------- damaged input
+
+
+def test_corrupt_frames_in_folder_are_skipped(bag, fdsiamfc_weights, tmp_path):
+    frames = link_frames(bag["seq"], tmp_path / "frames", range(1, 11))
+    original = (frames / "00000004.jpg").read_bytes()
+    replace_with_copy(frames / "00000004.jpg", original[: len(original) // 3])  # truncated JPEG
+    replace_with_copy(frames / "00000007.jpg", b"not an image")
+    out_txt, out_mp4 = tmp_path / "out.txt", tmp_path / "out.mp4"
+    result = run_track(frames, "--init-box", bag["box"], "--boxes", out_txt, "--output", out_mp4,
+                       "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "10 frames in" in result.stdout and "2 skipped" in result.stdout, result.stdout
+    assert "frame 4:" in result.stderr and "frame 7:" in result.stderr
+    boxes = read_boxes(out_txt)
+    assert boxes.shape == (10, 4)  # one line per frame, aligned with the frame numbers
+    np.testing.assert_allclose(boxes[3], boxes[2])  # a skipped frame keeps the previous box
+    ok = [i for i in range(1, 10) if i not in (3, 6)]
+    assert centre_errors(boxes[ok], bag["gt"][ok]).max() <= 20
+    assert int(cv2.VideoCapture(os.fspath(out_mp4)).get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+
+
+def _mjpeg_video(frames: list[np.ndarray], path: Path) -> tuple[bytes, list[int]]:
+    writer = cv2.VideoWriter(os.fspath(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    data = path.read_bytes()
+    starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\xff\xd8\xff"]
+    assert len(starts) == len(frames)
+    return data, starts
+
+
+def test_corrupt_and_truncated_video_file(bag, fdsiamfc_weights, tmp_path):
+    frames = [cv2.imread(os.fspath(bag["seq"] / f"{n:08d}.jpg")) for n in range(1, 11)]
+    data, starts = _mjpeg_video(frames, tmp_path / "clean.avi")
+    corrupt = bytearray(data)
+    corrupt[starts[4]:starts[4] + 1000] = bytes(1000)  # frame 5 no longer decodes
+    (tmp_path / "corrupt.avi").write_bytes(bytes(corrupt))
+    out_txt = tmp_path / "corrupt.txt"
+    result = run_track(tmp_path / "corrupt.avi", "--init-box", bag["box"], "--boxes", out_txt,
+                       "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    assert "10 frames in" in result.stdout and "1 skipped" in result.stdout, result.stdout
+    assert read_boxes(out_txt).shape == (10, 4)
+
+    (tmp_path / "short.avi").write_bytes(data[: starts[6]])  # ends early: 6 of 10 frames
+    result = run_track(tmp_path / "short.avi", "--init-box", bag["box"], "--boxes", out_txt,
+                       "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert read_boxes(out_txt).shape[0] >= 5
+    assert "ended after" in result.stderr and "missing at the end" in result.stdout, result.stderr + result.stdout
+
+
+def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path):
+    # a long folder (the bag frames three times over) so that the run is still going when interrupted
+    frames = link_frames(bag["seq"], tmp_path / "frames", [n for _ in range(3) for n in range(1, 197)])
+    out_txt, out_json = tmp_path / "out.txt", tmp_path / "out.json"
+    for out in (out_txt, out_json):
+        process = subprocess.Popen([*TRACK, os.fspath(frames), "--init-box", bag["box"], "--boxes", os.fspath(out),
+                                    "--weights", os.fspath(fdsiamfc_weights), "--quiet"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if out.exists() and out.read_text().count("\n") >= 6:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        if out is out_txt:
+            boxes = read_boxes(out_txt)
+            assert 5 <= len(boxes) < len(bag["gt"]) * 3
+        else:
+            data = json.loads(out_json.read_text())  # closed properly: valid JSON
+            assert data["summary"]["interrupted"] and len(data["frames"]) >= 5
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty").mkdir()
+    (root / "notavideo.mp4").write_text("this is not a video\n")
+    (root / "garbage.pth").write_bytes(b"\x00not a checkpoint")
+    import torch
+
+    torch.save({"fc.weight": torch.zeros(2, 2)}, root / "foreign.pth")
+    (root / "readonly").mkdir()
+    (root / "readonly").chmod(0o555)
+    return root
+
+
+BAD_CASES = {
+    "missing video": (["{root}/nope.mp4", "--init-box", "{box}"], "no such file"),
+    "unreadable video": (["{root}/notavideo.mp4", "--init-box", "{box}"], "cannot decode"),
+    "empty folder": (["{root}/empty", "--init-box", "{box}"], "no image files"),
+    "glob without matches": (["{root}/empty/*.jpg", "--init-box", "{box}"], "no files match"),
+    "camera that does not open": (["57", "--init-box", "{box}"], "camera 57 does not open"),
+    "malformed box": (["{video}", "--init-box", "10,20,30"], "expected four numbers"),
+    "zero-size box": (["{video}", "--init-box", "10,20,0,30"], "must be positive"),
+    "box outside the frame": (["{video}", "--init-box", "600,400,50,50"], "outside the 480x360 frame"),
+    "unknown device": (["{video}", "--init-box", "{box}", "--device", "tpu"], "unknown device"),
+    "output in a missing place": (["{video}", "--init-box", "{box}", "--output", "/proc/none/out.mp4"],
+                                  "--output"),
+    "unwritable boxes file": (["{video}", "--init-box", "{box}", "--boxes", "{root}/readonly/out.txt"],
+                              "cannot be written"),
+    "boxes path is a folder": (["{video}", "--init-box", "{box}", "--boxes", "{root}/empty"], "is a folder"),
+    "unknown video type": (["{video}", "--init-box", "{box}", "--output", "{root}/out.gif"], "unknown video type"),
+    "weights not ours": (["{video}", "--init-box", "{box}", "--weights", "{root}/foreign.pth"],
+                         "not a SiamFC checkpoint"),
+    "weights not a checkpoint": (["{video}", "--init-box", "{box}", "--weights", "{root}/garbage.pth"],
+                                 "garbage.pth"),
+    "missing weights": (["{video}", "--init-box", "{box}", "--weights", "{root}/none.pth"], "none.pth"),
+    "start frame past the end": (["{video}", "--init-box", "{box}", "--start-frame", "1000"], "past"),
+    "window without a display": (["{video}", "--init-box", "{box}", "--show"], "no display"),
+    "no box and no display": (["{video}"], "no display"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights):
+    if case == "unwritable boxes file" and os.access(bad_files / "readonly", os.W_OK):
+        pytest.skip("running as a user who can write into read-only folders (root)")
+    template, expected = BAD_CASES[case]
+    args = [a.format(root=bad_files, box=bag["box"], video=bag["video"]) for a in template]
+    if "--weights" not in args:
+        args += ["--weights", os.fspath(fdsiamfc_weights)]
+    result = run_track(*args, "--max-frames", "2", env=no_display_env(), timeout=120)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("track: error: ") and expected in lines[0], lines[0]
+
+
+def test_cuda_without_gpu_is_one_line(bag, fdsiamfc_weights):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is available here")
+    result = run_track(bag["video"], "--init-box", bag["box"], "--device", "cuda", "--weights", fdsiamfc_weights)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("track: error: --device cuda: no CUDA GPU is available here "
+                                     "(use --device cpu or auto)")
+
+
+# ------------------------------------------------------------------------------- window (Xvfb)
+
+
+XVFB_TOOLS = all(shutil.which(t) for t in ("xvfb-run", "xdotool"))
+
+
+@pytest.mark.skipif(not XVFB_TOOLS, reason="needs xvfb-run and xdotool")
+def test_draw_box_with_mouse_then_show(bag, fdsiamfc_weights, tmp_path):
+    """No --init-box: a window opens on frame 1, the box is dragged with the mouse (xdotool),
+    Enter starts tracking, which is then shown in the same window."""
+    x, y, w, h = (round(v) for v in bag["gt"][0])
+    out_txt = tmp_path / "drawn.txt"
+    script = f"""
+{" ".join(map(str, TRACK))} {bag["video"]} --max-frames 8 --boxes {out_txt} --weights {fdsiamfc_weights} &
+pid=$!
+win=$(timeout 60 xdotool search --sync --name "drag a box" | head -1)
+sleep 0.5
+xdotool mousemove --window $win {x} {y} mousedown 1 mousemove --window $win {x + w // 2} {y + h // 2} \\
+    mousemove --window $win {x + w} {y + h} mouseup 1
+sleep 0.3
+xdotool key --window $win Return
+wait $pid
+"""
+    result = subprocess.run(["xvfb-run", "-a", "bash", "-c", script], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "8 frames in" in result.stdout, result.stdout + result.stderr
+    boxes = read_boxes(out_txt)
+    assert boxes.shape == (8, 4)
+    np.testing.assert_allclose(boxes[0], [x, y, w, h], atol=1.0)
+    assert centre_errors(boxes[1:], bag["gt"][1:8]).max() <= 20
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def test_parse_and_clip_box():
+    np.testing.assert_array_equal(parse_box("1, 2, 30.5, 40"), [1, 2, 30.5, 40])
+    np.testing.assert_array_equal(parse_box("1 2 3 4"), [1, 2, 3, 4])
+    for bad in ("1,2,3", "1,2,3,4,5", "x,2,3,4", "1,2,0,4", "1,2,3,-4", "1,2,nan,4", ""):
+        with pytest.raises(UserError):
+            parse_box(bad)
+    warnings: list[str] = []
+    np.testing.assert_array_equal(clip_box(np.array([10, 10, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
+                                  [10, 10, 20, 20])
+    assert warnings == []
+    np.testing.assert_array_equal(clip_box(np.array([190, 90, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
+                                  [190, 90, 10, 10])
+    assert len(warnings) == 1
+    with pytest.raises(UserError):
+        clip_box(np.array([200, 10, 5, 5.0]), (100, 200, 3))
+    with pytest.raises(UserError):
+        clip_box(np.array([-10, -10, 10.5, 5.0]), (100, 200, 3))  # only half a pixel inside
