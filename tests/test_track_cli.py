@@ -365,3 +365,31 @@ def test_parse_and_clip_box():
         clip_box(np.array([200, 10, 5, 5.0]), (100, 200, 3))
     with pytest.raises(UserError):
         clip_box(np.array([-10, -10, 10.5, 5.0]), (100, 200, 3))  # only half a pixel inside
+
+
+@pytest.mark.skipif(not (XVFB_TOOLS and shutil.which("import")), reason="needs xvfb-run, xdotool and ImageMagick")
+def test_show_window_draws_box_and_q_stops(bag, fdsiamfc_weights, tmp_path):
+    """--show: the window shows the frames with the box drawn (checked on a screenshot); q stops
+    the run early with exit code 0 and closed, valid outputs."""
+    out_json, out_mp4, shot = tmp_path / "show.json", tmp_path / "show.mp4", tmp_path / "shot.png"
+    script = f"""
+{" ".join(map(str, TRACK))} {bag["video"]} --init-box {bag["box"]} --show --boxes {out_json} --output {out_mp4} \\
+    --weights {fdsiamfc_weights} --quiet &
+pid=$!
+timeout 60 xdotool search --sync --name "siamfc track" > /dev/null
+for i in $(seq 200); do [ -s {out_json} ] && [ $(wc -l < {out_json}) -ge 4 ] && break; sleep 0.05; done
+import -window root {shot}
+xdotool key q
+wait $pid
+"""
+    result = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 800x600x24", "bash", "-c", script],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out_json.read_text())
+    assert data["summary"]["stopped_by_user"], "q did not stop the run"
+    assert 3 <= len(data["frames"]) < len(bag["gt"])
+    assert int(cv2.VideoCapture(os.fspath(out_mp4)).get(cv2.CAP_PROP_FRAME_COUNT)) == len(data["frames"])
+    screen = cv2.imread(os.fspath(shot))
+    assert screen is not None
+    green = (screen[:, :, 1] > 200) & (screen[:, :, 0] < 80) & (screen[:, :, 2] < 80)  # the box, BGR
+    assert green.sum() > 300, "no box drawn in the window"

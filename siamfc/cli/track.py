@@ -209,6 +209,7 @@ class TkWindow:
         if self._image_item is None:
             self.canvas.config(width=w, height=h)
             self._image_item = self.canvas.create_image(0, 0, anchor="nw", image=self._photo)
+            self.root.focus_force()  # so that q / Esc / Enter reach it without a click first
         else:
             self.canvas.itemconfig(self._image_item, image=self._photo)
         try:
@@ -368,16 +369,17 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
             frame_number = args.start_frame + frame.index + 1
             if writer is not None:
                 writer.write(frame_number, current, skipped)
+            canvas = None
             if video is not None or window is not None:
                 canvas = annotate_frame(last_image.copy(), current, frame_number, fps_smooth,
                                         "frame unreadable: skipped" if skipped else None)
                 if video is not None:
                     video.write(canvas)
-                if window is not None and not window.show(canvas):
-                    stopped = True
-                    break
             frames_done += 1
             progress.update(1)
+            if window is not None and not window.show(canvas):
+                stopped = True
+                break
             dt = time.perf_counter() - tic
             if dt > 0:
                 fps_smooth = 1 / dt if fps_smooth is None else 0.9 * fps_smooth + 0.1 / dt
