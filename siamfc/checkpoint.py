@@ -73,7 +73,7 @@ def port_config_from_state_dict(state: dict) -> ModelConfig:
 
 
 def _is_port_layout(data: dict) -> bool:
-    return all(k in data and isinstance(data[k], torch.Tensor) for k in _PORT_CONVS)
+    return all(k in data and isinstance(data[k], torch.Tensor) and data[k].ndim == 4 for k in _PORT_CONVS)
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
@@ -82,6 +82,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
     if data.get("format") == FORMAT:
         if "model" not in data or "state_dict" not in data:
             raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict'")
+        if not isinstance(data["model"], dict):
+            raise CheckpointError(f"{path}: 'model' should be a config dict, found {type(data['model']).__name__}")
         try:
             config = ModelConfig.from_dict(data["model"])
         except (TypeError, ValueError) as exc:
@@ -94,6 +96,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
     else:
         keys = ", ".join(list(map(str, data))[:4])
         raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {keys}...)")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors")
     try:
         model = build_model(config)
     except (TypeError, ValueError) as exc:
