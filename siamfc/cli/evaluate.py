@@ -1,0 +1,105 @@
+"""``siamfc eval``: benchmark one or more trackers through the got10k toolkit and compare them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import UserError
+from .common import add_device_argument, add_weights_argument, resolve_device, warn
+
+HELP = """Evaluate trackers on GOT-10k, OTB, VOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
+
+Several --tracker options give one comparison: a table on stdout, success and precision plots
+(PNG) and comparison.json with every figure, per sequence too, in OUT/<benchmark>/."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "examples:\n"
+        "  siamfc eval --dataset got10k --root data/GOT-10k --subset val\n"
+        "  siamfc eval --dataset got10k --root ../shared/data/GOT-10k-mini --subset val --workers 2 \\\n"
+        "      --tracker siamfc:../shared/weights/fdsiamfc_30.pth --tracker nano \\\n"
+        "      --nano-dir ../shared/weights/nanotrack_v2 --tracker mil\n"
+        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b")
+    parser.add_argument("--dataset", required=True, choices=("got10k", "otb", "vot", "folder"),
+                        help="got10k: ROOT/{val,test}/list.txt; otb: ROOT/<Seq>/img + groundtruth_rect.txt; "
+                             "vot: ROOT/list.txt + ROOT/<seq>/; folder: a GOT-10k-layout root, a folder "
+                             "with list.txt, or a plain folder of sequence folders (frames + groundtruth.txt)")
+    parser.add_argument("--root", required=True, metavar="DIR", help="the dataset's folder")
+    parser.add_argument("--subset", default="val", choices=("val", "test"),
+                        help="GOT-10k subset; test writes the zip the evaluation server takes (default: val)")
+    parser.add_argument("--version", default=None, metavar="V",
+                        help="OTB version (2013, 2015, tb50, tb100; default 2015) or VOT version "
+                             "(2013..2018, LT2018; default 2018)")
+    parser.add_argument("--tracker", action="append", metavar="NAME",
+                        help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS, csrt, kcf, mil or "
+                             "nano; repeat for a comparison (default: siamfc). csrt and kcf need OpenCV's "
+                             "contrib build: without it they are skipped with a warning (an error if alone)")
+    add_weights_argument(parser)
+    parser.add_argument("--nano-dir", default=None, metavar="DIR",
+                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (for nano)")
+    parser.add_argument("--repetitions", type=int, default=1, metavar="N",
+                        help="runs per sequence (GOT-10k's protocol asks 3 for non-deterministic trackers; "
+                             "default: 1)")
+    parser.add_argument("--out", default="results", metavar="DIR",
+                        help="results folder: OUT/<benchmark>/<tracker>/ (default: results)")
+    stale = parser.add_mutually_exclusive_group()
+    stale.add_argument("--overwrite", action="store_true", help="delete existing results of these trackers "
+                       "on these sequences and recompute them")
+    stale.add_argument("--resume", action="store_true", help="keep complete existing results (e.g. of an "
+                       "interrupted run, or of trackers run from another environment) and compute the rest")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="worker processes sharing the sequences, each with cores/N threads (default: 1)")
+    parser.add_argument("--sequences", default=None, metavar="A,B",
+                        help="evaluate only these sequences (comma-separated names)")
+    add_device_argument(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _version(dataset: str, text: str | None) -> str | int | None:
+    if dataset == "otb":
+        text = text or "2015"
+        return int(text) if text.isdigit() else text.lower()
+    if dataset == "vot":
+        text = text or "2018"
+        return int(text) if text.isdigit() else text.upper()
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the toolkit's report uses pyplot
+    from .. import evaluation as ev
+
+    device = resolve_device(args.device)
+    sequences = [s.strip() for s in args.sequences.split(",") if s.strip()] if args.sequences else None
+    if args.sequences is not None and not sequences:
+        raise UserError("--sequences: give at least one sequence name")
+    bench = ev.BenchmarkSpec(dataset=args.dataset, root=os.path.expanduser(args.root), subset=args.subset,
+                             version=_version(args.dataset, args.version), out=os.path.expanduser(args.out),
+                             repetitions=args.repetitions)
+    config = ev.EvalConfig(
+        benchmark=bench,
+        trackers=ev.parse_trackers(args.tracker, args.weights),
+        sequences=sequences,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        workers=args.workers,
+        device=str(device),
+        nano_dir=args.nano_dir,
+        progress=not args.quiet,
+    )
+    comparison = ev.evaluate(config, warn)
+    files = ev.write_outputs(comparison)
+    print(ev.format_table(comparison))
+    per_seq = ev.format_per_sequence(comparison)
+    if per_seq:
+        print()
+        print(per_seq)
+    print()
+    for key, path in files.items():
+        print(f"{key}: {path}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,278 @@
+"""``siamfc eval`` run as a user would: a subprocess on short real sequences of GOT-10k-mini/val.
+
+The sequences are symlinked into a temporary GOT-10k-layout root with their ground truth cut
+short (one of them spans frames where the target leaves the view), so each run takes seconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from siamfc.toolkit import numpy_nan_alias
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# name -> (first frame, last frame), 1-based, inclusive; yamaha's target is absent from frame 268 on
+CLIPS = {"Crossing": (1, 25), "yamaha_first600": (250, 290)}
+FD_NAME = "SiamFC-fdsiamfc_30"
+
+
+def run_eval(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "siamfc.cli.main", "eval", *map(str, args)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def make_clip(src: Path, dst: Path, first: int, last: int, full_gt: bool = True) -> None:
+    dst.mkdir(parents=True)
+    for i, frame in enumerate(range(first, last + 1), start=1):
+        (dst / f"{i:08d}.jpg").symlink_to(src / f"{frame:08d}.jpg")
+    lines = (src / "groundtruth.txt").read_text().splitlines()[first - 1:last]
+    (dst / "groundtruth.txt").write_text("\n".join(lines if full_gt else lines[:1]) + "\n")
+    for label in ("cover.label", "absence.label", "cut_by_image.label"):
+        if (src / label).is_file():
+            values = (src / label).read_text().splitlines()[first - 1:last]
+            (dst / label).write_text("\n".join(values) + "\n")
+    if (src / "meta_info.ini").is_file():
+        (dst / "meta_info.ini").write_text((src / "meta_info.ini").read_text())
+
+
+@pytest.fixture(scope="module")
+def mini_root(got10k_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GOT-10k-layout root: val/ and test/ with the short clips."""
+    root = tmp_path_factory.mktemp("got10k_short")
+    for subset in ("val", "test"):
+        for name, (first, last) in CLIPS.items():
+            make_clip(got10k_root / "val" / name, root / subset / name, first, last, full_gt=subset == "val")
+        (root / subset / "list.txt").write_text("\n".join(CLIPS) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def val_run(mini_root: Path, fdsiamfc_weights: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("eval_out")
+    result = run_eval("--dataset", "got10k", "--root", mini_root, "--subset", "val", "--tracker",
+                      f"siamfc:{fdsiamfc_weights}", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def independent_ious(boxes: np.ndarray, gt: np.ndarray, visible: np.ndarray, width: int, height: int) -> np.ndarray:
+    """IoU as the GOT-10k toolkit defines it, written out here: both boxes clipped to the image,
+    frame 1 and frames where the target is not visible left out."""
+
+    def clip(b: np.ndarray) -> tuple[np.ndarray, ...]:
+        x1 = np.clip(b[:, 0], 0, width)
+        y1 = np.clip(b[:, 1], 0, height)
+        x2 = x1 + np.clip(b[:, 2], 0, width - x1)
+        y2 = y1 + np.clip(b[:, 3], 0, height - y1)
+        return x1, y1, x2, y2
+
+    keep = visible[1:]
+    ax1, ay1, ax2, ay2 = clip(boxes[1:][keep])
+    bx1, by1, bx2, by2 = clip(gt[1:][keep])
+    inter = np.maximum(0, np.minimum(ax2, bx2) - np.maximum(ax1, bx1)) * \
+        np.maximum(0, np.minimum(ay2, by2) - np.maximum(ay1, by1))
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return inter / union
+
+
+def test_ao_matches_independent_computation(val_run, mini_root: Path) -> None:
+    out, result = val_run
+    all_ious, per_seq = [], {}
+    for name in CLIPS:
+        seq_dir = mini_root / "val" / name
+        gt = np.loadtxt(seq_dir / "groundtruth.txt", delimiter=",", ndmin=2)
+        boxes = np.loadtxt(out / "GOT-10k" / FD_NAME / name / f"{name}_001.txt", delimiter=",", ndmin=2)
+        assert boxes.shape == gt.shape
+        np.testing.assert_allclose(boxes[0], gt[0], atol=1e-3)  # frame 1 is the given box
+        visible = np.loadtxt(seq_dir / "cover.label") > 0
+        meta = dict(line.split(": ", 1) for line in (seq_dir / "meta_info.ini").read_text().splitlines()[1:])
+        width, height = ast.literal_eval(meta["resolution"])
+        ious = independent_ious(boxes, gt, visible, width, height)
+        assert len(ious) == visible[1:].sum()
+        per_seq[name] = ious.mean()
+        all_ious.append(ious)
+    assert (~(np.loadtxt(mini_root / "val" / "yamaha_first600" / "cover.label") > 0)).sum() > 0, "no absent frame"
+    ao = float(np.concatenate(all_ious).mean())
+
+    report = json.loads((out / "GOT-10k" / "comparison.json").read_text())
+    figures = report["overall"][FD_NAME]
+    assert figures["ao"] == pytest.approx(ao, abs=1e-6)
+    assert figures["sr50"] == pytest.approx(float(np.mean(np.concatenate(all_ious) > 0.5)), abs=1e-6)
+    assert figures["sr75"] == pytest.approx(float(np.mean(np.concatenate(all_ious) > 0.75)), abs=1e-6)
+    for name, value in per_seq.items():
+        assert report["per_sequence"][FD_NAME][name]["ao"] == pytest.approx(value, abs=1e-6)
+    # the official toolkit's own report agrees
+    assert report["toolkit_report"][FD_NAME]["ao"] == pytest.approx(ao, abs=1e-6)
+    # a trained SiamFC follows these targets (Crossing alone scores ~0.8 over its whole length)
+    assert ao > 0.5
+    # fps = frames / total time, from the toolkit's time files
+    frames = seconds = 0
+    for name in CLIPS:
+        times = np.loadtxt(out / "GOT-10k" / FD_NAME / name / f"{name}_time.txt")
+        frames, seconds = frames + len(times), seconds + times.sum()
+    assert figures["fps"] == pytest.approx(frames / seconds, rel=1e-3)
+    # the table on stdout shows the same AO
+    row = next(line for line in result.stdout.splitlines() if line.startswith(FD_NAME))
+    assert row.split()[1] == f"{ao:.3f}"
+    for plot in ("success_plot.png", "precision_plot.png"):
+        image = cv2.imread(str(out / "GOT-10k" / plot))
+        assert image is not None and image.shape[0] > 200
+
+
+def test_rerun_refuses_stale_results_then_overwrites(val_run, mini_root: Path, fdsiamfc_weights: Path) -> None:
+    out, _ = val_run
+    record = out / "GOT-10k" / FD_NAME / "Crossing" / "Crossing_001.txt"
+    args = ("--dataset", "got10k", "--root", mini_root, "--tracker", f"siamfc:{fdsiamfc_weights}",
+            "--out", out, "--quiet", "--sequences", "Crossing")
+    record.write_text("stale\n")
+    result = run_eval(*args)
+    assert result.returncode == 2
+    assert "already exist" in result.stderr and "--overwrite" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert record.read_text() == "stale\n"  # nothing touched
+    result = run_eval(*args, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    boxes = np.loadtxt(record, delimiter=",", ndmin=2)
+    assert boxes.shape == (CLIPS["Crossing"][1], 4)
+    # --resume keeps complete results: same file, same content
+    before = record.read_text()
+    result = run_eval(*args, "--resume")
+    assert result.returncode == 0, result.stderr
+    assert record.read_text() == before
+
+
+def test_two_trackers_with_workers_give_one_comparison(mini_root: Path, fdsiamfc_weights: Path,
+                                                       shared_dir: Path, tmp_path: Path) -> None:
+    nano_dir = shared_dir / "weights" / "nanotrack_v2"
+    if not nano_dir.is_dir():
+        pytest.skip(f"NanoTrack weights not found at {nano_dir}")
+    result = run_eval("--dataset", "got10k", "--root", mini_root, "--tracker", f"siamfc:{fdsiamfc_weights}",
+                      "--tracker", "nano", "--nano-dir", nano_dir, "--out", tmp_path, "--workers", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "GOT-10k" / "comparison.json").read_text())
+    assert set(report["overall"]) == {FD_NAME, "NanoTrack"}
+    for name in (FD_NAME, "NanoTrack"):
+        assert report["overall"][name]["ao"] > 0.4
+        assert set(report["per_sequence"][name]) == set(CLIPS)
+        assert any(line.startswith(name) for line in result.stdout.splitlines())
+    assert len(report["overall"][FD_NAME]["success_curve"]) == 101
+    assert (tmp_path / "GOT-10k" / "success_plot.png").stat().st_size > 10_000
+
+
+def test_test_subset_writes_submission_zip(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    result = run_eval("--dataset", "got10k", "--root", mini_root, "--subset", "test", "--tracker",
+                      f"siamfc:{fdsiamfc_weights}", "--out", tmp_path, "--quiet", "--sequences", "Crossing")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "GOT-10k" / f"{FD_NAME}.zip") as zf:
+        names = set(zf.namelist())
+    assert {"Crossing/Crossing_001.txt", "Crossing/Crossing_time.txt"} <= names
+
+
+def test_plain_folder_otb_and_vot_layouts(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
+    """A plain folder of sequences, an OTB-layout folder (never downloaded) and a VOT-layout one."""
+    src = mini_root / "val" / "Crossing"
+    plain = tmp_path / "plain"
+    make_clip(src, plain / "walker", 1, 12)
+    otb = tmp_path / "otb"
+    (otb / "Crossing").mkdir(parents=True)
+    make_clip(src, otb / "Crossing" / "img", 1, 12)
+    (otb / "Crossing" / "img" / "groundtruth.txt").rename(otb / "Crossing" / "groundtruth_rect.txt")
+    vot = tmp_path / "vot"
+    make_clip(src, vot / "Crossing", 1, 12)
+    (vot / "list.txt").write_text("Crossing\n")
+    weights = f"siamfc:{fdsiamfc_weights}"
+    for dataset, root, extra, folder in (("folder", plain, (), "folder-plain"),
+                                         ("otb", otb, ("--sequences", "Crossing"), "OTB2015"),
+                                         ("vot", vot, (), "VOT2018")):
+        result = run_eval("--dataset", dataset, "--root", root, "--tracker", weights, "--out", tmp_path / "out",
+                          "--quiet", *extra)
+        assert result.returncode == 0, f"{dataset}: {result.stderr}"
+        report = json.loads((tmp_path / "out" / folder / "comparison.json").read_text())
+        assert report["overall"][FD_NAME]["ao"] > 0.5, dataset
+        assert "report failed" not in result.stderr, result.stderr
+    assert set(report["toolkit_report"][FD_NAME]) >= {"accuracy", "robustness"}  # VOT's own report, NumPy 2
+
+
+def test_numpy_nan_alias_is_scoped() -> None:
+    had = "NaN" in np.__dict__
+    with numpy_nan_alias():
+        assert np.isnan(np.NaN)
+    assert ("NaN" in np.__dict__) == had
+
+
+@pytest.fixture()
+def broken_roots(mini_root: Path, tmp_path: Path) -> dict[str, Path]:
+    missing_seq = tmp_path / "missing_seq"
+    (missing_seq / "val").mkdir(parents=True)
+    (missing_seq / "val" / "Crossing").symlink_to(mini_root / "val" / "Crossing")
+    (missing_seq / "val" / "list.txt").write_text("Crossing\nGhost\n")
+    wrong = tmp_path / "wrong"
+    (wrong / "somewhere").mkdir(parents=True)
+    return {"missing_seq": missing_seq, "wrong": wrong}
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("missing_root", "does not exist"),
+    ("wrong_layout", "wrong layout"),
+    ("missing_sequence", "'Ghost'"),
+    ("unknown_tracker", "unknown tracker"),
+    ("nano_without_dir", "--nano-dir"),
+    ("nano_missing_files", "missing nanotrack_backbone_sim.onnx"),
+    ("unknown_sequence", "unknown sequence"),
+    ("missing_weights", "no such checkpoint"),
+])
+def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_roots: dict[str, Path],
+                             fdsiamfc_weights: Path, tmp_path: Path) -> None:
+    weights = f"siamfc:{fdsiamfc_weights}"
+    root, tracker, extra = mini_root, [weights], []
+    if case == "missing_root":
+        root = tmp_path / "no_such_dataset"
+    elif case == "wrong_layout":
+        root = broken_roots["wrong"]
+    elif case == "missing_sequence":
+        root = broken_roots["missing_seq"]
+    elif case == "unknown_tracker":
+        tracker = ["siamrpn"]
+    elif case == "nano_without_dir":
+        tracker = ["nano"]
+    elif case == "nano_missing_files":
+        tracker, extra = ["nano"], ["--nano-dir", tmp_path]
+    elif case == "unknown_sequence":
+        extra = ["--sequences", "Crossing,Nowhere"]
+    elif case == "missing_weights":
+        tracker = [f"siamfc:{tmp_path / 'none.pth'}"]
+    args = ["--dataset", "got10k", "--root", root, "--out", tmp_path / "out", "--quiet", *extra]
+    for t in tracker:
+        args += ["--tracker", t]
+    result = run_eval(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamfc eval: error:"), result.stderr
+    assert expected in lines[0]
+    assert not (tmp_path / "out" / "GOT-10k").exists() or not any((tmp_path / "out" / "GOT-10k").iterdir())
+
+
+def test_contrib_trackers_absent_is_one_line(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
+    if hasattr(cv2, "TrackerCSRT_create") or hasattr(cv2, "TrackerCSRT"):
+        pytest.skip("this OpenCV has CSRT (contrib build)")
+    alone = run_eval("--dataset", "got10k", "--root", mini_root, "--tracker", "csrt", "--out", tmp_path, "--quiet")
+    assert alone.returncode == 2
+    assert alone.stderr.strip().count("\n") == 0 and "contrib" in alone.stderr
+    among = run_eval("--dataset", "got10k", "--root", mini_root, "--tracker", "kcf", "--tracker",
+                     f"siamfc:{fdsiamfc_weights}", "--out", tmp_path, "--quiet", "--sequences", "Crossing")
+    assert among.returncode == 0, among.stderr
+    assert "warning: skipping tracker 'kcf'" in among.stderr
+    report = json.loads((tmp_path / "GOT-10k" / "comparison.json").read_text())
+    assert report["skipped_trackers"] == ["KCF"] and list(report["overall"]) == [FD_NAME]
