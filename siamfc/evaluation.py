@@ -353,6 +353,7 @@ def overall_figures(per_seq: dict[str, SequenceFigures]) -> dict:
     frames = sum(f.frames for f in per_seq.values())
     seconds = sum(f.seconds for f in per_seq.values())
     aucs = [success_auc(f.ious) for f in per_seq.values() if f.ious.size]
+    seq_aos = [float(np.mean(f.ious)) for f in per_seq.values() if f.ious.size]
     precision = [np.mean(f.center_errors[:, None] <= PRECISION_THRESHOLDS[None, :], axis=0)
                  for f in per_seq.values() if f.center_errors.size]
     precision_curve = np.mean(precision, axis=0) if precision else np.full(len(PRECISION_THRESHOLDS), np.nan)
@@ -360,6 +361,7 @@ def overall_figures(per_seq: dict[str, SequenceFigures]) -> dict:
                      else np.full(len(SUCCESS_THRESHOLDS), np.nan))
     return {
         "ao": _mean(ious),
+        "ao_seq_mean": float(np.mean(seq_aos)) if seq_aos else math.nan,
         "sr50": _mean(ious > 0.5),
         "sr75": _mean(ious > 0.75),
         "auc": float(np.mean(aucs)) if aucs else math.nan,
@@ -528,6 +530,7 @@ class Comparison:
             "trackers": [asdict(t) for t in self.trackers],
             "metrics": {
                 "ao": "mean IoU over all evaluated frames (frame 1 and absent frames excluded)",
+                "ao_seq_mean": "mean over sequences of each sequence's mean IoU",
                 "sr50": "share of frames with IoU > 0.5", "sr75": "share of frames with IoU > 0.75",
                 "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
                 "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
