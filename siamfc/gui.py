@@ -1,0 +1,238 @@
+"""A Tkinter window for live tracking: shows RGB frames, lets the user drag a box with the mouse,
+and queues key presses.
+
+Tkinter rather than ``cv2.imshow``: the headless OpenCV wheel has no GUI. The window is driven
+by its caller's loop (``show`` / ``poll`` pump Tk's events), so no thread touches Tk but the
+main one. Two ways to get a box: :meth:`Window.select_box` (modal, for a still frame) or,
+with ``drag_select=True``, any time: a finished drag arrives as a :class:`BoxEvent` from
+:meth:`Window.events` and :attr:`Window.dragging` is true while the mouse button is held.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+
+#: keys reported by name (Tk's keysym); printable keys come as their character
+KEY_NAMES = {"Escape": "escape", "space": "space", "Return": "enter", "KP_Enter": "enter"}
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    key: str  # "q", "r", "s", ..., or "escape", "space", "enter"
+
+
+@dataclass(frozen=True)
+class BoxEvent:
+    box: np.ndarray  # x, y, w, h in image pixels (0-based)
+
+
+def check_display() -> None:
+    """A clear error (rather than a Tcl traceback) when no window can be opened."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise UserError("no display to open a window on (DISPLAY is not set)")
+
+
+class Window:
+    """A window showing frames, scaled down to fit ``max_side`` pixels if needed.
+
+    ``show(image)`` displays an RGB frame and returns False once the user asked to stop
+    (``q``, Esc or closing the window). Keys and mouse-drawn boxes are queued for ``events()``.
+    """
+
+    def __init__(self, title: str = "siamfc", help_text: str | None = None, drag_select: bool = False,
+                 max_side: int = 1280) -> None:
+        check_display()
+        try:
+            import tkinter as tk
+
+            from PIL import Image, ImageTk
+        except ImportError as exc:
+            raise UserError(f"a window needs Tkinter and Pillow's ImageTk ({exc}); e.g. apt install python3-tk") \
+                from None
+        self._tk, self._Image, self._ImageTk = tk, Image, ImageTk
+        try:
+            self.root = tk.Tk()
+        except tk.TclError as exc:
+            raise UserError(f"cannot open a window ({exc})") from None
+        self.title = title
+        self.root.title(title)
+        self.max_side = max_side
+        self.canvas = tk.Canvas(self.root, highlightthickness=0, borderwidth=0, background="black")
+        self.canvas.pack(side="top")
+        self.status = tk.Label(self.root, text=help_text or "", anchor="w", justify="left")
+        if help_text:
+            self.status.pack(side="top", fill="x")
+        self.scale = 1.0
+        self.closed = False
+        self.stop_requested = False
+        self.dragging = False
+        self._events: list[KeyEvent | BoxEvent] = []
+        self._photo = None
+        self._photo_size: tuple[int, int] | None = None
+        self._image_item = None
+        self._rect = None
+        self._drag_start: tuple[int, int] | None = None
+        self.root.protocol("WM_DELETE_WINDOW", self._on_close)
+        self.root.bind("<Key>", self._on_key)
+        self._drag_select = False
+        self.set_drag_select(drag_select)
+        self.root.focus_force()  # keys go to the window just opened (also where no window manager runs)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _on_close(self) -> None:
+        self.closed = True
+        self.stop_requested = True
+
+    def _on_key(self, event) -> None:
+        key = KEY_NAMES.get(event.keysym, event.char if event.char and event.char.isprintable() else event.keysym)
+        if key in ("q", "escape") and not self.dragging:
+            self.stop_requested = True
+        if key == "escape" and self.dragging:  # Esc during a drag cancels the drag
+            self._cancel_drag()
+            return
+        self._events.append(KeyEvent(key))
+
+    def set_drag_select(self, enabled: bool) -> None:
+        """Whether dragging the mouse draws a box (reported as a :class:`BoxEvent`)."""
+        self._drag_select = enabled
+        if enabled:
+            self.canvas.bind("<ButtonPress-1>", self._on_press)
+            self.canvas.bind("<B1-Motion>", self._on_motion)
+            self.canvas.bind("<ButtonRelease-1>", self._on_release)
+        else:
+            for sequence in ("<ButtonPress-1>", "<B1-Motion>", "<ButtonRelease-1>"):
+                self.canvas.unbind(sequence)
+            self._cancel_drag()
+
+    def _on_press(self, event) -> None:
+        self._cancel_drag()
+        self.dragging = True
+        self._drag_start = (event.x, event.y)
+        self._rect = self.canvas.create_rectangle(event.x, event.y, event.x, event.y, outline="#ffff00", width=2,
+                                                  dash=(4, 2))
+
+    def _on_motion(self, event) -> None:
+        if self._drag_start is not None and self._rect is not None:
+            self.canvas.coords(self._rect, *self._drag_start, event.x, event.y)
+
+    def _on_release(self, event) -> None:
+        start = self._drag_start
+        self._cancel_drag()
+        if start is None:
+            return
+        (x0, y0), (x1, y1) = start, (event.x, event.y)
+        x, y, w, h = min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
+        if w >= 4 and h >= 4:  # a click or a tiny drag is not a box
+            self._events.append(BoxEvent(np.array([x, y, w, h], dtype=np.float64) / self.scale))
+
+    def _cancel_drag(self) -> None:
+        if self._rect is not None:
+            self.canvas.delete(self._rect)
+        self._rect = None
+        self._drag_start = None
+        self.dragging = False
+
+    def events(self) -> list[KeyEvent | BoxEvent]:
+        """Key presses and finished drags since the last call, oldest first."""
+        events, self._events = self._events, []
+        return events
+
+    # -- display ----------------------------------------------------------------------------------
+
+    def set_status(self, text: str) -> None:
+        self.status.config(text=text)
+        if not self.status.winfo_ismapped():
+            self.status.pack(side="top", fill="x")
+
+    def set_title(self, text: str) -> None:
+        self.root.title(text)
+
+    def show(self, image: np.ndarray) -> bool:
+        """Display ``image`` (RGB uint8) and process pending events; False once stop was asked."""
+        if self.closed:
+            return False
+        self.scale = min(1.0, self.max_side / max(image.shape[:2]))
+        if self.scale < 1.0:
+            import cv2
+
+            size = (round(image.shape[1] * self.scale), round(image.shape[0] * self.scale))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        picture = self._Image.fromarray(np.ascontiguousarray(image[..., :3]))
+        if self._photo is not None and self._photo_size == picture.size:
+            self._photo.paste(picture)  # reuse the Tk image: far cheaper than a new one per frame
+        else:
+            self._photo = self._ImageTk.PhotoImage(picture, master=self.root)
+            self._photo_size = picture.size
+            self.canvas.config(width=picture.size[0], height=picture.size[1])
+            if self._image_item is None:
+                self._image_item = self.canvas.create_image(0, 0, anchor="nw", image=self._photo)
+            else:
+                self.canvas.itemconfig(self._image_item, image=self._photo)
+            self.canvas.tag_lower(self._image_item)
+        return self.poll()
+
+    def poll(self) -> bool:
+        """Process pending window events without a new frame; False once stop was asked."""
+        if self.closed:
+            return False
+        try:
+            self.root.update()
+        except self._tk.TclError:  # the window was destroyed
+            self.closed = True
+            self.stop_requested = True
+        return not self.stop_requested
+
+    def select_box(self, image: np.ndarray, prompt: str = "drag a box around the target, then press Enter "
+                   "(Esc cancels)") -> np.ndarray:
+        """Show ``image`` and wait for the user to drag a box; Enter or space accepts the last one
+        (drawing another replaces it). Raises :class:`UserError` on Esc or when the window closes."""
+        was_drag_select = self._drag_select
+        self.set_drag_select(True)
+        self.root.title(prompt)
+        self.stop_requested = False
+        self.events()
+        self.show(image)
+        box: np.ndarray | None = None
+        marker = None
+        accepted = False
+        while not accepted and self.poll():
+            for event in self.events():
+                if isinstance(event, BoxEvent):
+                    box = event.box
+                    if marker is not None:
+                        self.canvas.delete(marker)
+                    x, y, w, h = box * self.scale
+                    marker = self.canvas.create_rectangle(x, y, x + w, y + h, outline="#00ff00", width=2)
+                elif event.key in ("enter", "space") and box is not None:
+                    accepted = True
+            time.sleep(0.01)
+        if marker is not None and not self.closed:
+            self.canvas.delete(marker)
+        self.set_drag_select(was_drag_select)
+        self.root.title(self.title)
+        if not accepted:
+            raise UserError("no box was selected (the window was closed or Esc pressed)")
+        self.stop_requested = False
+        return box
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.root.destroy()
+            except self._tk.TclError:
+                pass
+        self.closed = True
+
+    def __enter__(self) -> Window:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
