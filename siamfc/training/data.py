@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..data.crop_cache import PairFilter, build_crop_cache
 from ..data.pairs import PairDataset, PairSource
+from ..data.readers import coco_images, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from ..data.sequences import Sequence, got10k_sequences, yolo_images
 from ..transforms import PairAugment
 from .config import DataConfig, DatasetConfig
@@ -15,6 +16,11 @@ SequenceReader = Callable[[str, str], list[Sequence]]
 READERS: dict[str, SequenceReader] = {
     "got10k": lambda root, subset: got10k_sequences(root, subset),
     "yolo": lambda root, subset: yolo_images(root, subset),
+    "otb": otb_sequences,
+    "vot": vot_sequences,
+    "lasot": lasot_sequences,
+    "folder": folder_sequences,
+    "coco": coco_images,
 }
 
 
