@@ -33,7 +33,10 @@ class PairAugment:
         self.search_size = search_size
         self.photometric = A.Compose([
             A.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=cfg.color_jitter),
-            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7))], p=cfg.blur),
+            # a centred, symmetric motion kernel: albumentations' default (shifted kernel, random
+            # direction bias) moves the content by up to 2 px, off the label computed from the geometry
+            A.OneOf([A.GaussianBlur(blur_limit=(3, 5)),
+                     A.MotionBlur(blur_limit=(3, 7), allow_shifted=False, direction_range=(0.0, 0.0))], p=cfg.blur),
         ])
 
     def _warp(self, crop: np.ndarray, out_size: int, scale: float, center: np.ndarray) -> np.ndarray:
