@@ -153,127 +153,16 @@ class VideoOutput:
 # ------------------------------------------------------------------------------------------ window
 
 
-class TkWindow:
-    """A minimal Tkinter window: show frames, or let the user drag a box on one.
+def open_window(drawing: bool):
+    """The Tkinter window of :mod:`siamfc.gui`, or a one-line error saying what to do instead."""
+    from ..gui import Window, check_display
 
-    Tkinter rather than ``cv2.imshow``: the headless OpenCV wheel has no GUI.
-    """
-
-    MAX_SIDE = 1280
-
-    def __init__(self, title: str = "siamfc track") -> None:
-        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get(
-                "WAYLAND_DISPLAY"):
-            raise UserError("no display to open a window on (DISPLAY is not set); pass --init-box and drop --show")
-        try:
-            import tkinter as tk
-        except ImportError:
-            raise UserError("a window needs Tkinter, which this Python lacks (e.g. apt install python3-tk)") from None
-        self.tk = tk
-        try:
-            self.root = tk.Tk()
-        except tk.TclError as exc:
-            raise UserError(f"cannot open a window ({exc})") from None
-        self.root.title(title)
-        self.canvas = tk.Canvas(self.root, highlightthickness=0)
-        self.canvas.pack()
-        self.closed = False
-        self.stop_requested = False
-        self.root.protocol("WM_DELETE_WINDOW", self._on_close)
-        self.root.bind("<Escape>", lambda e: self._request_stop())
-        self.root.bind("q", lambda e: self._request_stop())
-        self.scale = 1.0
-        self._photo = None
-        self._image_item = None
-
-    def _on_close(self) -> None:
-        self.closed = True
-        self.stop_requested = True
-
-    def _request_stop(self) -> None:
-        self.stop_requested = True
-
-    def _to_photo(self, image: np.ndarray):
-        self.scale = min(1.0, self.MAX_SIDE / max(image.shape[:2]))
-        if self.scale < 1.0:
-            size = (round(image.shape[1] * self.scale), round(image.shape[0] * self.scale))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        ok, png = cv2.imencode(".ppm", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        return self.tk.PhotoImage(data=png.tobytes(), format="ppm"), image.shape[1], image.shape[0]
-
-    def show(self, image: np.ndarray) -> bool:
-        """Display ``image`` (RGB); returns False once the user has asked to stop."""
-        if self.closed:
-            return False
-        self._photo, w, h = self._to_photo(image)
-        if self._image_item is None:
-            self.canvas.config(width=w, height=h)
-            self._image_item = self.canvas.create_image(0, 0, anchor="nw", image=self._photo)
-            self.root.focus_force()  # so that q / Esc / Enter reach it without a click first
-        else:
-            self.canvas.itemconfig(self._image_item, image=self._photo)
-        try:
-            self.root.update()
-        except self.tk.TclError:
-            self.closed = True
-        return not self.stop_requested
-
-    def select_box(self, image: np.ndarray) -> np.ndarray:
-        """Let the user drag a box on ``image``; Enter/space accepts, Esc cancels."""
-        self.show(image)
-        self.root.title("drag a box around the target, then press Enter (Esc cancels)")
-        state: dict = {"start": None, "rect": None, "box": None, "done": False}
-
-        def press(event):
-            state["start"] = (event.x, event.y)
-            if state["rect"] is not None:
-                self.canvas.delete(state["rect"])
-            state["rect"] = self.canvas.create_rectangle(event.x, event.y, event.x, event.y, outline="#00ff00",
-                                                         width=2)
-
-        def drag(event):
-            if state["start"] is not None:
-                self.canvas.coords(state["rect"], *state["start"], event.x, event.y)
-
-        def release(event):
-            if state["start"] is None:
-                return
-            (x0, y0), (x1, y1) = state["start"], (event.x, event.y)
-            x, y, w, h = min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)
-            state["box"] = np.array([x, y, w, h], dtype=np.float64) / self.scale if w >= 2 and h >= 2 else None
-
-        def accept(event):
-            if state["box"] is not None:
-                state["done"] = True
-
-        self.canvas.bind("<ButtonPress-1>", press)
-        self.canvas.bind("<B1-Motion>", drag)
-        self.canvas.bind("<ButtonRelease-1>", release)
-        self.root.bind("<Return>", accept)
-        self.root.bind("<space>", accept)
-        self.stop_requested = False
-        while not state["done"] and not self.stop_requested:
-            try:
-                self.root.update()
-            except self.tk.TclError:
-                break
-            time.sleep(0.01)
-        for sequence in ("<ButtonPress-1>", "<B1-Motion>", "<ButtonRelease-1>"):
-            self.canvas.unbind(sequence)
-        if not state["done"]:
-            raise UserError("no box was selected (the window was closed or Esc pressed)")
-        if state["rect"] is not None:
-            self.canvas.delete(state["rect"])
-        self.root.title("siamfc track (q or Esc stops)")
-        return state["box"]
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self.root.destroy()
-            except self.tk.TclError:
-                pass
-        self.closed = True
+    try:
+        check_display()
+    except UserError:
+        hint = "pass --init-box X,Y,W,H instead of drawing the box" if drawing else "drop --show"
+        raise UserError(f"no display to open a window on (DISPLAY is not set); {hint}") from None
+    return Window(title="siamfc track (q or Esc stops)")
 
 
 # -------------------------------------------------------------------------------------- main loop
@@ -304,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         for p in target_paths(boxes_path, count)[1:]:
             check_writable(p, "--boxes")
     output_path = check_video_output(args.output) if args.output else None
-    window = TkWindow() if args.show or not boxes else None
+    window = open_window(drawing=not boxes) if args.show or not boxes else None
     try:
         source = open_source(args.video, args.start_frame)
         tracker = MultiTracker(args.weights, device)
@@ -316,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[np.ndarray],
-           boxes_path: Path | None, output_path: Path | None, window: TkWindow | None) -> int:
+           boxes_path: Path | None, output_path: Path | None, window) -> int:
     frames = iter(reader)
     first: Frame | None = None
     for frame in frames:
