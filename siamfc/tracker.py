@@ -1,21 +1,25 @@
-"""The paper's inference (scale pyramid, cosine window, scale penalty, damping) for any number
-of targets at once (``MultiTracker``), and ``SiamFCTracker``, one target behind the got10k
-toolkit's ``Tracker`` interface."""
+"""Trackers: ``MultiTracker`` (any number of targets at once, one batched forward pass per frame)
+and ``SiamFCTracker`` (one target behind the got10k toolkit's ``Tracker`` interface).
+
+The step itself (crops, network, peak search, moves) is in :mod:`siamfc.pipeline`; the network
+backends in :mod:`siamfc.inference` (PyTorch) and :mod:`siamfc.onnx_backend` (ONNX Runtime)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, fields
 
-import cv2
 import numpy as np
 import torch
 from got10k.trackers import Tracker
 from PIL import Image
 
-from . import ops
 from .checkpoint import CheckpointError, default_weights_path, load_model
+from .inference import DTYPES, TorchEngine
 from .model import SiamFCNet
+from .pipeline import DevicePipeline, Geometry, HostPipeline, TargetState
+
+__all__ = ["MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState", "TrackerConfig"]
 
 
 @dataclass
@@ -78,26 +82,55 @@ def check_box(box: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class TargetState:
-    """What the tracker knows of one target between frames."""
+class RuntimeOptions:
+    """How the tracking step runs (never what it computes, up to float rounding).
 
-    center: np.ndarray  # (cy, cx)
-    target_size: np.ndarray  # (h, w)
-    x_size: float  # side of the search region at scale 1, in image pixels
-    x_size_range: tuple[float, float]
-    size_range: tuple[np.ndarray, np.ndarray]
-    avg_color: tuple[float, ...]
-    kernel: torch.Tensor  # (1, C, 6, 6) exemplar embedding
+    ``backend``: ``"torch"`` or ``"onnxruntime"``. ``optimize=False`` is the plain eager path
+    (the reference the optimized paths are tested against). ``crop_backend``: ``"cv2"`` (crops on
+    the host) or ``"torch"`` (crops, peak search and states on the device; ``None``: ``"torch"``
+    on CUDA, ``"cv2"`` elsewhere). ``dtype``: autocast the network to ``"bfloat16"`` /
+    ``"float16"`` (torch backend). ``compile``: ``torch.compile`` the search branch (``True`` or
+    a mode such as ``"reduce-overhead"``, which uses CUDA graphs).
+    """
 
-    @property
-    def box(self) -> np.ndarray:
-        return ops.center_to_box(self.center, self.target_size)
+    backend: str = "torch"
+    optimize: bool = True
+    crop_backend: str | None = None
+    dtype: str = "float32"
+    compile: bool | str = False
+
+    def resolved_crop_backend(self, device: torch.device) -> str:
+        if self.crop_backend is not None:
+            return self.crop_backend
+        return "torch" if device.type == "cuda" and self.backend == "torch" else "cv2"
+
+    def check(self, device: torch.device) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
+        if self.crop_backend not in (None, *CROP_BACKENDS):
+            raise ValueError(f"unknown crop_backend {self.crop_backend!r}; known: {', '.join(CROP_BACKENDS)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPES)}")
+        if self.backend == "onnxruntime":
+            if device.type != "cpu":
+                raise ValueError("the onnxruntime backend runs on the CPU only (device='cpu')")
+            if self.resolved_crop_backend(device) != "cv2" or self.dtype != "float32" or self.compile:
+                raise ValueError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False")
+
+
+BACKENDS = ("torch", "onnxruntime")
+CROP_BACKENDS = ("cv2", "torch")
 
 
 class MultiTracker:
     """Tracks any number of targets in one video with one batched forward pass per frame.
 
     ``add(image, box) -> id`` at any frame, ``remove(id)``, ``update(image) -> {id: box}``.
+    Keyword options (see :class:`RuntimeOptions`): ``backend``, ``optimize``, ``crop_backend``,
+    ``dtype``, ``compile``; every other keyword is a :class:`TrackerConfig` field. With
+    ``backend="onnxruntime"``, ``weights`` may also be a folder written by ``siamfc export``.
+    The network is copied (BatchNorm folded) when the tracker is built: later changes to
+    ``model``'s weights are not seen by an optimized tracker.
     """
 
     def __init__(
@@ -105,117 +138,83 @@ class MultiTracker:
         weights: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
         model: SiamFCNet | None = None,
+        *,
+        backend: str = "torch",
+        optimize: bool = True,
+        crop_backend: str | None = None,
+        dtype: str = "float32",
+        compile: bool | str = False,
         **params,
     ) -> None:
         self.cfg = TrackerConfig.from_kwargs(**params)
         self.device = torch.device(device)
-        self.net = model.to(self.device).eval() if model is not None else load_model(
-            resolve_weights(weights), self.device)
-        cfg = self.cfg
-        self.stride = self.net.stride
-        self.response_size = (cfg.search_size - cfg.exemplar_size) // self.stride + 1
-        self.upscale_size = cfg.response_up * self.response_size
-        self.window = ops.hann_window(self.upscale_size)
-        offsets = np.arange(cfg.scale_num) - (cfg.scale_num - 1) / 2
-        self.scale_factors = cfg.scale_step ** offsets
-        self.scale_penalties = (cfg.scale_penalty ** np.abs(offsets)).astype(np.float32)
-        self.targets: dict[int, TargetState] = {}
+        self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
+        self.options.check(self.device)
+        self.net: SiamFCNet | None = None
+        if backend == "onnxruntime":
+            from .onnx_backend import OnnxEngine
+
+            engine = OnnxEngine.create(weights=None if model is not None else resolve_weights(weights), model=model)
+            stride = engine.stride
+        else:
+            self.net = model.to(self.device).eval() if model is not None else load_model(
+                resolve_weights(weights), self.device)
+            engine = TorchEngine(self.net, self.device, optimize=optimize, dtype=dtype, compile=compile)
+            stride = self.net.stride
+        self.engine = engine
+        self.geometry = Geometry(self.cfg, stride)
+        if self.options.resolved_crop_backend(self.device) == "torch":
+            self.pipeline: HostPipeline | DevicePipeline = DevicePipeline(engine, self.geometry, self.device)
+        else:
+            self.pipeline = HostPipeline(engine, self.geometry, self.device, reference=not optimize)
+        self._ids: list[int] = []
         self._next_id = 0
-        self._kernels: torch.Tensor | None = None  # targets' kernels stacked, rebuilt on add/remove
-        self._crops = np.empty((0, cfg.search_size, cfg.search_size, 3), np.uint8)
+
+    @property
+    def stride(self) -> int:
+        return self.geometry.stride
+
+    @property
+    def targets(self) -> dict[int, TargetState]:
+        """A snapshot of every target's state, by id."""
+        return {target_id: self.pipeline.state(i) for i, target_id in enumerate(self._ids)}
 
     def __len__(self) -> int:
-        return len(self.targets)
+        return len(self._ids)
 
-    def _to_tensor(self, crops: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float()
-
-    @torch.inference_mode()
     def add(self, image: np.ndarray | Image.Image, box: np.ndarray) -> int:
         """Start tracking the object in ``box`` (x, y, w, h) of ``image``; returns its id."""
         image = as_rgb_array(image)
         box = check_box(box)
-        cfg = self.cfg
-        center, target_size = ops.box_to_center(box)
-        z_size = ops.exemplar_size(target_size, cfg.context)
-        x_size = z_size * cfg.search_size / cfg.exemplar_size
-        avg_color = ops.mean_color(image)
-        z = ops.crop(image, center, z_size, cfg.exemplar_size, avg_color)
-        kernel = self.net.embed_exemplar(self._to_tensor(z[None]))
+        with torch.inference_mode():
+            self.pipeline.add(image, box)
         target_id = self._next_id
         self._next_id += 1
-        self.targets[target_id] = TargetState(
-            center=center, target_size=target_size, x_size=x_size,
-            x_size_range=(cfg.min_scale * x_size, cfg.max_scale * x_size),
-            size_range=(cfg.min_scale * target_size, cfg.max_scale * target_size),
-            avg_color=avg_color, kernel=kernel,
-        )
-        self._on_targets_changed()
+        self._ids.append(target_id)
         return target_id
 
     def remove(self, target_id: int) -> None:
-        if target_id not in self.targets:
+        if target_id not in self._ids:
             raise KeyError(f"no target with id {target_id}")
-        del self.targets[target_id]
-        self._on_targets_changed()
+        index = self._ids.index(target_id)
+        self.pipeline.remove(index)
+        del self._ids[index]
 
-    def _on_targets_changed(self) -> None:
-        states = list(self.targets.values())
-        self._kernels = torch.cat([s.kernel for s in states]) if states else None
-        n = len(states) * self.cfg.scale_num
-        self._crops = np.empty((n, self.cfg.search_size, self.cfg.search_size, 3), np.uint8)
-
-    @torch.inference_mode()
     def update(self, image: np.ndarray | Image.Image) -> dict[int, np.ndarray]:
         """Locate every target in the next frame; returns ``{id: box}``."""
-        if not self.targets:
+        if not self._ids:
             return {}
         image = as_rgb_array(image)
-        cfg = self.cfg
-        states = list(self.targets.values())
-        k = cfg.scale_num
-        for t, state in enumerate(states):
-            for i, factor in enumerate(self.scale_factors):
-                ops.crop(image, state.center, state.x_size * factor, cfg.search_size, state.avg_color,
-                         out=self._crops[t * k + i])
-        x = self.net.embed_search(self._to_tensor(self._crops))
-        responses = self.net.correlate(self._kernels, x).squeeze(1).float().cpu().numpy()
-        for t, state in enumerate(states):
-            scale_id, peak = self._locate_peak(responses[t * k:(t + 1) * k])
-            self._move(state, peak, scale_id, image.shape[:2])
-        return {target_id: state.box for target_id, state in self.targets.items()}
-
-    def _locate_peak(self, responses: np.ndarray) -> tuple[int, np.ndarray]:
-        """Upsample one target's responses, pick the best scale and the windowed peak in it."""
-        cfg = self.cfg
-        size = (self.upscale_size, self.upscale_size)
-        up = np.stack([cv2.resize(r, size, interpolation=cv2.INTER_CUBIC) for r in responses])
-        up *= self.scale_penalties[:, None, None]
-        scale_id = int(np.argmax(up.max(axis=(1, 2))))
-        response = up[scale_id]
-        response -= response.min()
-        response /= response.sum() + 1e-16
-        response = (1 - cfg.window_influence) * response + cfg.window_influence * self.window
-        peak = np.array(np.unravel_index(int(response.argmax()), response.shape), dtype=np.float64)
-        return scale_id, peak
-
-    def _move(self, state: TargetState, peak: np.ndarray, scale_id: int, image_shape: tuple[int, int]) -> None:
-        """Shift the centre to the peak and damp the scale change; clamp to the image and limits."""
-        cfg = self.cfg
-        disp_search = (peak - (self.upscale_size - 1) / 2) * self.stride / cfg.response_up
-        factor = self.scale_factors[scale_id]
-        center = state.center + disp_search * state.x_size * factor / cfg.search_size
-        state.center = np.clip(center, 0, np.array(image_shape, dtype=np.float64) - 1)
-        scale = (1 - cfg.scale_lr) + cfg.scale_lr * factor
-        state.x_size = float(np.clip(state.x_size * scale, *state.x_size_range))
-        state.target_size = np.clip(state.target_size * scale, *state.size_range)
+        with torch.inference_mode():
+            boxes = self.pipeline.update(image)
+        return dict(zip(self._ids, boxes, strict=True))
 
 
 class SiamFCTracker(Tracker):
     """Single-object SiamFC tracker with the got10k toolkit's interface.
 
     ``init(image, box)`` then ``update(image) -> box``; boxes are ``x, y, w, h`` in 0-based
-    pixels, images RGB numpy arrays (H, W, 3) or PIL images.
+    pixels, images RGB numpy arrays (H, W, 3) or PIL images. Keywords as for :class:`MultiTracker`.
     """
 
     def __init__(
@@ -235,7 +234,7 @@ class SiamFCTracker(Tracker):
         return self.tracker.cfg
 
     @property
-    def net(self) -> SiamFCNet:
+    def net(self) -> SiamFCNet | None:
         return self.tracker.net
 
     @property
@@ -250,6 +249,7 @@ class SiamFCTracker(Tracker):
     def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
         if self._target is not None:
             self.tracker.remove(self._target)
+            self._target = None
         self._target = self.tracker.add(image, box)
 
     def update(self, image: np.ndarray | Image.Image) -> np.ndarray:

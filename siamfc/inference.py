@@ -1,0 +1,181 @@
+"""The network half of a tracking step, made fast for inference.
+
+A tracking step embeds N*k search crops (N targets, k scales) and correlates each with its
+target's exemplar kernel. :class:`TorchEngine` runs it in PyTorch, either plainly (the reference:
+``net.embed_search`` + ``net.correlate``, exactly as trained) or optimized:
+
+- BatchNorm folded into the convolutions (:func:`fuse_conv_bn`), channels-last tensors;
+- for the AlexNet backbone with the plain cross-correlation head, the last convolution (linear,
+  nothing after it) is composed with each target's exemplar kernel into one kernel on the
+  penultimate features (:func:`compose_last_conv`): exact up to float rounding, and it removes
+  the last layer's work from every frame;
+- optional ``torch.compile`` and autocast to bfloat16 / float16.
+
+The ONNX Runtime engine lives in :mod:`siamfc.onnx_backend`; both expose ``exemplar`` (one
+target's kernel), ``stack`` (kernels of all targets, prepared once per add/remove) and
+``responses`` (the (N*k, R, R) float32 response maps of one frame).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import AlexNet
+from .heads import XCorrHead
+from .model import SiamFCNet
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class Engine(Protocol):
+    """What the tracker needs from a backend."""
+
+    memory_format: torch.memory_format
+
+    def exemplar(self, z: torch.Tensor) -> object: ...
+
+    def stack(self, kernels: list, scale_num: int) -> object: ...
+
+    def responses(self, x: torch.Tensor, stacked: object) -> torch.Tensor: ...
+
+
+def fuse_conv_bn(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` (in eval mode) where every ``BatchNorm2d`` that directly follows
+    a ``Conv2d`` inside an ``nn.Sequential`` is folded into that convolution."""
+    fused = copy.deepcopy(module).eval()
+    for seq in fused.modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        names = list(seq._modules)
+        for a, b in zip(names, names[1:], strict=False):
+            conv, bn = seq._modules[a], seq._modules[b]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats:
+                seq._modules[a] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+                seq._modules[b] = nn.Identity()
+    return fused
+
+
+def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compose ``conv`` (stride 1, no padding) with a correlation kernel applied after it.
+
+    ``correlate(conv(h), kernel) == correlate(h, composed) + offset``, where ``kernel`` is
+    (1, C_out, kh, kw) and ``composed`` (1, C_in, kh + 2, kw + 2) for a 3x3 conv.
+    """
+    weight = conv.weight.detach().to(kernel.dtype)
+    composed = F.conv_transpose2d(kernel, weight, groups=conv.groups)
+    bias = conv.bias.detach().to(kernel.dtype) if conv.bias is not None else torch.zeros(
+        weight.shape[0], dtype=kernel.dtype, device=kernel.device)
+    offset = (bias * kernel.sum(dim=(0, 2, 3))).sum()
+    return composed, offset
+
+
+@dataclass
+class StackedKernels:
+    """Kernels of all targets, repeated once per scale (N*k, C, h, w), and a per-crop offset."""
+
+    kernels: torch.Tensor
+    offsets: torch.Tensor | None  # (N*k, 1, 1) or None
+
+
+def _standard_alexnet(net: SiamFCNet) -> bool:
+    """True when the network is the plain SiamFCNet/AlexNet/XCorrHead (composition is exact)."""
+    backbone = net.search_backbone or net.backbone
+    return (type(net).correlate is SiamFCNet.correlate and type(net).embed_search is SiamFCNet.embed_search
+            and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead
+            and isinstance(backbone, AlexNet) and type(backbone).forward is AlexNet.forward
+            and len(backbone.conv5) == 1 and isinstance(backbone.conv5[0], nn.Conv2d)
+            and backbone.conv5[0].stride == (1, 1) and backbone.conv5[0].padding == (0, 0)
+            and backbone.conv5[0].dilation == (1, 1))
+
+
+class _Trunk(nn.Module):
+    """AlexNet without its last convolution."""
+
+    def __init__(self, backbone: AlexNet) -> None:
+        super().__init__()
+        self.conv1, self.conv2, self.conv3, self.conv4 = backbone.conv1, backbone.conv2, backbone.conv3, backbone.conv4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv4(self.conv3(self.conv2(self.conv1(x))))
+
+
+class TorchEngine:
+    """PyTorch backend; ``optimize=False`` is the plain reference path."""
+
+    def __init__(
+        self,
+        net: SiamFCNet,
+        device: torch.device,
+        optimize: bool = True,
+        dtype: str = "float32",
+        compile: bool | str = False,
+    ) -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+        self.net = net
+        self.device = device
+        self.optimize = optimize
+        self.dtype = DTYPES[dtype]
+        self.memory_format = torch.channels_last if optimize else torch.contiguous_format
+        self.composed = optimize and _standard_alexnet(net)
+        self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
+        if not optimize:
+            return
+        self.exemplar_net = fuse_conv_bn(net.backbone).to(device, memory_format=torch.channels_last)
+        search = fuse_conv_bn(net.search_backbone or net.backbone).to(device, memory_format=torch.channels_last)
+        if self.composed:
+            self.last_conv = search.conv5[0]
+            self.search_net: nn.Module = _Trunk(search)
+        else:
+            self.search_net = search
+        if compile:
+            mode = compile if isinstance(compile, str) else None
+            self.search_net = torch.compile(self.search_net, mode=mode, dynamic=False)
+
+    def _autocast(self) -> torch.autocast:
+        enabled = self.optimize and self.dtype != torch.float32
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=enabled)
+
+    @torch.inference_mode()
+    def exemplar(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One target's kernel from its exemplar crop (1, 3, h, w) float."""
+        if not self.optimize:
+            return self.net.embed_exemplar(z), None
+        with self._autocast():
+            kernel = self.exemplar_net(z.contiguous(memory_format=torch.channels_last)).float()
+        if not self.composed:
+            return kernel, None
+        composed, offset = compose_last_conv(kernel, self.last_conv)
+        # The head's scale is folded into the kernel: one multiply less per frame.
+        bias = self.net.head.bias
+        offset = offset * self.out_scale + (bias.detach().float().sum() if bias is not None else 0.0)
+        return (composed * self.out_scale).contiguous(memory_format=torch.channels_last), offset.reshape(1)
+
+    def stack(self, kernels: list[tuple[torch.Tensor, torch.Tensor | None]], scale_num: int) -> StackedKernels | None:
+        if not kernels:
+            return None
+        stacked = torch.cat([k for k, _ in kernels])
+        if not self.composed:
+            return StackedKernels(stacked, None)
+        offsets = torch.cat([o for _, o in kernels]).repeat_interleave(scale_num)[:, None, None]
+        return StackedKernels(stacked.repeat_interleave(scale_num, dim=0).contiguous(), offsets)
+
+    @torch.inference_mode()
+    def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
+        """(N*k, R, R) float32 response maps for search crops ``x`` (N*k, 3, S, S) float."""
+        if not self.optimize:
+            return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
+        with self._autocast():
+            features = self.search_net(x)
+            if not self.composed:
+                return self.net.correlate(stacked.kernels, features).squeeze(1).float()
+            kernels = stacked.kernels.to(features.dtype)
+            nk, c, h, w = features.shape
+            out = F.conv2d(features.reshape(1, nk * c, h, w), kernels, groups=nk)
+        return out.reshape(nk, out.shape[-2], out.shape[-1]).float() + stacked.offsets

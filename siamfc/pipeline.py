@@ -1,0 +1,309 @@
+"""One tracking step for N targets: crop k scales per target, run the network, find each peak,
+move and rescale each box (the paper's inference: scale pyramid, cosine window, scale penalty,
+damping).
+
+:class:`HostPipeline` crops with OpenCV and searches the peaks with NumPy (the CPU default, and
+with ``reference=True`` and a plain engine the reference path). :class:`DevicePipeline` keeps
+the frame, the crops, the response maps and the target states on the network's device (a GPU:
+one upload per frame, one download of the boxes); on the CPU it runs the same code for tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from . import device_ops, ops
+from .inference import Engine
+
+
+@dataclass
+class TargetState:
+    """What the tracker knows of one target between frames (a snapshot)."""
+
+    center: np.ndarray  # (cy, cx)
+    target_size: np.ndarray  # (h, w)
+    x_size: float  # side of the search region at scale 1, in image pixels
+    x_size_range: tuple[float, float]
+    size_range: tuple[np.ndarray, np.ndarray]
+    avg_color: tuple[float, ...]
+    kernel: object  # the engine's exemplar kernel
+
+    @property
+    def box(self) -> np.ndarray:
+        return ops.center_to_box(self.center, self.target_size)
+
+
+class Geometry:
+    """Sizes, scale factors and penalties, and the cosine window, derived from the config."""
+
+    def __init__(self, cfg, stride: int) -> None:
+        self.cfg = cfg
+        self.stride = stride
+        self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
+        self.upscale_size = cfg.response_up * self.response_size
+        self.window = ops.hann_window(self.upscale_size)
+        offsets = np.arange(cfg.scale_num) - (cfg.scale_num - 1) / 2
+        self.scale_factors = cfg.scale_step ** offsets
+        self.scale_penalties = (cfg.scale_penalty ** np.abs(offsets)).astype(np.float32)
+
+    def first_state(self, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Centre, size, exemplar side and search side (at scale 1) of a new target."""
+        center, target_size = ops.box_to_center(box)
+        z_size = ops.exemplar_size(target_size, self.cfg.context)
+        return center, target_size, z_size, z_size * self.cfg.search_size / self.cfg.exemplar_size
+
+
+def _boxes(centers: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """(N, 2) centres (cy, cx) and sizes (h, w) -> (N, 4) boxes x, y, w, h."""
+    return np.stack([centers[:, 1] - (sizes[:, 1] - 1) / 2, centers[:, 0] - (sizes[:, 0] - 1) / 2,
+                     sizes[:, 1], sizes[:, 0]], axis=1)
+
+
+class HostPipeline:
+    """OpenCV crops and NumPy peak search; target states are NumPy arrays (one row a target)."""
+
+    def __init__(self, engine: Engine, geometry: Geometry, device: torch.device, reference: bool = False) -> None:
+        self.engine = engine
+        self.geo = geometry
+        self.device = device
+        self.reference = reference  # the plain step: per-frame allocations, one target at a time
+        self.kernels: list = []
+        self.stacked = None
+        self.centers = np.zeros((0, 2))
+        self.sizes = np.zeros((0, 2))
+        self.x_sizes = np.zeros(0)
+        self.colors: list[tuple[float, ...]] = []
+        self.first_sizes = np.zeros((0, 2))
+        self.first_x_sizes = np.zeros(0)
+        s = geometry.cfg.search_size
+        self._crops = np.empty((0, s, s, 3), np.uint8)
+        self._x: torch.Tensor | None = None
+        self._up: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.x_sizes)
+
+    def _to_tensor(self, crops: np.ndarray) -> torch.Tensor:
+        """uint8 (M, S, S, 3) crops -> float (M, 3, S, S) in the engine's memory format."""
+        return torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).to(
+            torch.float32, memory_format=self.engine.memory_format)
+
+    def add(self, image: np.ndarray, box: np.ndarray) -> None:
+        cfg = self.geo.cfg
+        center, target_size, z_size, x_size = self.geo.first_state(box)
+        color = ops.mean_color(image)
+        z = ops.crop(image, center, z_size, cfg.exemplar_size, color)
+        self.kernels.append(self.engine.exemplar(self._to_tensor(z[None])))
+        self.centers = np.vstack([self.centers, center])
+        self.sizes = np.vstack([self.sizes, target_size])
+        self.x_sizes = np.append(self.x_sizes, x_size)
+        self.first_sizes = np.vstack([self.first_sizes, target_size])
+        self.first_x_sizes = np.append(self.first_x_sizes, x_size)
+        self.colors.append(color)
+        self._changed()
+
+    def remove(self, index: int) -> None:
+        for name in ("centers", "sizes", "x_sizes", "first_sizes", "first_x_sizes"):
+            setattr(self, name, np.delete(getattr(self, name), index, axis=0))
+        del self.kernels[index], self.colors[index]
+        self._changed()
+
+    def _changed(self) -> None:
+        """Re-stack the kernels and re-allocate the crop buffers (only on add/remove)."""
+        k, s = self.geo.cfg.scale_num, self.geo.cfg.search_size
+        self.stacked = self.engine.stack(self.kernels, k)
+        self._crops = np.empty((len(self) * k, s, s, 3), np.uint8)
+        self._x = torch.empty((len(self) * k, 3, s, s), device=self.device).contiguous(
+            memory_format=self.engine.memory_format) if len(self) else None
+
+    def state(self, index: int) -> TargetState:
+        cfg = self.geo.cfg
+        first_size, first_x = self.first_sizes[index], float(self.first_x_sizes[index])
+        return TargetState(
+            center=self.centers[index].copy(), target_size=self.sizes[index].copy(),
+            x_size=float(self.x_sizes[index]), x_size_range=(cfg.min_scale * first_x, cfg.max_scale * first_x),
+            size_range=(cfg.min_scale * first_size, cfg.max_scale * first_size),
+            avg_color=self.colors[index], kernel=self.kernels[index],
+        )
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        """Move every target to its place in ``image``; returns the (N, 4) boxes."""
+        cfg, geo = self.geo.cfg, self.geo
+        k, n = cfg.scale_num, len(self)
+        for t in range(n):
+            for i in range(k):
+                ops.crop(image, self.centers[t], self.x_sizes[t] * geo.scale_factors[i], cfg.search_size,
+                         self.colors[t], out=self._crops[t * k + i])
+        if self.reference:
+            x = self._to_tensor(self._crops)
+        else:
+            x = self._x.copy_(torch.from_numpy(self._crops).permute(0, 3, 1, 2))
+        responses = self.engine.responses(x, self.stacked).cpu().numpy()
+        r = geo.response_size
+        responses = responses.reshape(n, k, r, r)
+        if self.reference:
+            found = [self._peak_reference(responses[t]) for t in range(n)]
+            scale_ids = np.array([s for s, _ in found])
+            peaks = np.array([p for _, p in found]).reshape(n, 2)
+        else:
+            scale_ids, peaks = self._peaks(responses)
+        self._move(peaks, scale_ids, image.shape[:2])
+        return _boxes(self.centers, self.sizes)
+
+    def _peak_reference(self, responses: np.ndarray) -> tuple[int, np.ndarray]:
+        """The reference: upsample every scale's map, pick the best (penalized) scale, then the
+        windowed peak in it."""
+        cfg, geo = self.geo.cfg, self.geo
+        size = (geo.upscale_size, geo.upscale_size)
+        up = np.stack([cv2.resize(r, size, interpolation=cv2.INTER_CUBIC) for r in responses])
+        up *= geo.scale_penalties[:, None, None]
+        scale_id = int(np.argmax(up.max(axis=(1, 2))))
+        response = up[scale_id]
+        response -= response.min()
+        response /= response.sum() + 1e-16
+        response = (1 - cfg.window_influence) * response + cfg.window_influence * geo.window
+        peak = np.array(np.unravel_index(int(response.argmax()), response.shape), dtype=np.float64)
+        return scale_id, peak
+
+    def _peaks(self, responses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_peak_reference` for all targets at once, into preallocated buffers."""
+        cfg, geo = self.geo.cfg, self.geo
+        n, k, u = responses.shape[0], responses.shape[1], geo.upscale_size
+        if self._up is None or len(self._up) != n:
+            self._up = np.empty((n, k, u, u), np.float32)
+        up = self._up
+        for t in range(n):
+            for i in range(k):
+                cv2.resize(responses[t, i], (u, u), dst=up[t, i], interpolation=cv2.INTER_CUBIC)
+        up *= geo.scale_penalties[None, :, None, None]
+        scale_ids = up.reshape(n, k, u * u).max(axis=2).argmax(axis=1)
+        best = up[np.arange(n), scale_ids].reshape(n, u * u)
+        best -= best.min(axis=1, keepdims=True)
+        best /= best.sum(axis=1, keepdims=True) + 1e-16
+        best = (1 - cfg.window_influence) * best + cfg.window_influence * geo.window.reshape(1, -1)
+        flat = best.argmax(axis=1)
+        return scale_ids, np.stack([flat // u, flat % u], axis=1).astype(np.float64)
+
+    def _move(self, peaks: np.ndarray, scale_ids: np.ndarray, image_shape: tuple[int, int]) -> None:
+        """Shift the centres to the peaks and damp the scale changes; clamp to the image and limits."""
+        cfg, geo = self.geo.cfg, self.geo
+        disp = (peaks - (geo.upscale_size - 1) / 2) * geo.stride / cfg.response_up
+        factors = geo.scale_factors[scale_ids]
+        centers = self.centers + disp * (self.x_sizes * factors / cfg.search_size)[:, None]
+        self.centers = np.clip(centers, 0, np.array(image_shape, dtype=np.float64) - 1)
+        scales = (1 - cfg.scale_lr) + cfg.scale_lr * factors
+        self.x_sizes = np.clip(self.x_sizes * scales, cfg.min_scale * self.first_x_sizes,
+                               cfg.max_scale * self.first_x_sizes)
+        self.sizes = np.clip(self.sizes * scales[:, None], cfg.min_scale * self.first_sizes,
+                             cfg.max_scale * self.first_sizes)
+
+
+class DevicePipeline:
+    """Crops (``grid_sample`` on the frame uploaded once), response maps, peak search and target
+    states all on the engine's device; the only transfer back is the (N, 4) boxes."""
+
+    def __init__(self, engine: Engine, geometry: Geometry, device: torch.device) -> None:
+        self.engine = engine
+        self.geo = geometry
+        self.device = device
+        f64 = {"dtype": torch.float64, "device": device}
+        self.kernels: list = []
+        self.stacked = None
+        self.centers = torch.zeros((0, 2), **f64)
+        self.sizes = torch.zeros((0, 2), **f64)
+        self.x_sizes = torch.zeros(0, **f64)
+        self.colors = torch.zeros((0, 3), dtype=torch.float32, device=device)
+        self.first_sizes = torch.zeros((0, 2), **f64)
+        self.first_x_sizes = torch.zeros(0, **f64)
+        self.scale_factors = torch.as_tensor(geometry.scale_factors, **f64)
+        self.penalties = torch.as_tensor(geometry.scale_penalties, device=device)
+        self.window = torch.as_tensor(geometry.window, device=device).reshape(-1)
+        self._frame: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.x_sizes)
+
+    def _upload(self, image: np.ndarray) -> torch.Tensor:
+        pinned = torch.from_numpy(image)
+        if self.device.type == "cuda":
+            pinned = pinned.pin_memory()
+        self._frame = device_ops.frame_tensor(pinned.to(self.device, non_blocking=True), self._frame)
+        return self._frame
+
+    def add(self, image: np.ndarray, box: np.ndarray) -> None:
+        cfg = self.geo.cfg
+        center, target_size, z_size, x_size = self.geo.first_state(box)
+        frame = self._upload(image)
+        color = frame[0, :3].mean(dim=(1, 2))[None]
+        c = torch.as_tensor(center, dtype=torch.float64, device=self.device)[None]
+        z = device_ops.crop_batch(frame, c, torch.tensor([z_size], device=self.device), color, cfg.exemplar_size)
+        self.kernels.append(self.engine.exemplar(z.contiguous(memory_format=self.engine.memory_format)))
+        size = torch.as_tensor(target_size, dtype=torch.float64, device=self.device)[None]
+        xs = torch.tensor([x_size], dtype=torch.float64, device=self.device)
+        self.centers = torch.cat([self.centers, c])
+        self.sizes = torch.cat([self.sizes, size])
+        self.x_sizes = torch.cat([self.x_sizes, xs])
+        self.first_sizes = torch.cat([self.first_sizes, size])
+        self.first_x_sizes = torch.cat([self.first_x_sizes, xs])
+        self.colors = torch.cat([self.colors, color])
+        self.stacked = self.engine.stack(self.kernels, cfg.scale_num)
+
+    def remove(self, index: int) -> None:
+        keep = [i for i in range(len(self)) if i != index]
+        for name in ("centers", "sizes", "x_sizes", "first_sizes", "first_x_sizes", "colors"):
+            setattr(self, name, getattr(self, name)[keep])
+        del self.kernels[index]
+        self.stacked = self.engine.stack(self.kernels, self.geo.cfg.scale_num)
+
+    def state(self, index: int) -> TargetState:
+        cfg = self.geo.cfg
+        first_size = self.first_sizes[index].cpu().numpy()
+        first_x = float(self.first_x_sizes[index])
+        return TargetState(
+            center=self.centers[index].cpu().numpy(), target_size=self.sizes[index].cpu().numpy(),
+            x_size=float(self.x_sizes[index]), x_size_range=(cfg.min_scale * first_x, cfg.max_scale * first_x),
+            size_range=(cfg.min_scale * first_size, cfg.max_scale * first_size),
+            avg_color=tuple(self.colors[index].tolist()), kernel=self.kernels[index],
+        )
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        cfg, geo = self.geo.cfg, self.geo
+        k, n, r, u = cfg.scale_num, len(self), geo.response_size, geo.upscale_size
+        frame = self._upload(image)
+        centers = self.centers.repeat_interleave(k, dim=0)
+        sizes = (self.x_sizes[:, None] * self.scale_factors[None]).reshape(-1)
+        colors = self.colors.repeat_interleave(k, dim=0)
+        x = device_ops.crop_batch(frame, centers, sizes, colors, cfg.search_size)
+        x = x.contiguous(memory_format=self.engine.memory_format)
+        responses = self.engine.responses(x, self.stacked).reshape(n, k, r, r)
+        rows = torch.arange(n, device=self.device)
+        ups = device_ops.upsample_bicubic(responses, u) * self.penalties[None, :, None, None]
+        scale_ids = ups.amax(dim=(2, 3)).argmax(dim=1)
+        up = ups[rows, scale_ids].reshape(n, u * u)
+        up = up - up.amin(dim=1, keepdim=True)
+        up = up / (up.sum(dim=1, keepdim=True) + 1e-16)
+        up = (1 - cfg.window_influence) * up + cfg.window_influence * self.window
+        flat = up.argmax(dim=1)
+        peaks = torch.stack([flat // u, flat % u], dim=1).to(torch.float64)
+        self._move(peaks, scale_ids, image.shape[:2])
+        sizes = self.sizes
+        boxes = torch.stack([self.centers[:, 1] - (sizes[:, 1] - 1) / 2, self.centers[:, 0] - (sizes[:, 0] - 1) / 2,
+                             sizes[:, 1], sizes[:, 0]], dim=1)
+        return boxes.cpu().numpy()  # the frame's only device -> host transfer
+
+    def _move(self, peaks: torch.Tensor, scale_ids: torch.Tensor, image_shape: tuple[int, int]) -> None:
+        cfg, geo = self.geo.cfg, self.geo
+        disp = (peaks - (geo.upscale_size - 1) / 2) * geo.stride / cfg.response_up
+        factors = self.scale_factors[scale_ids]
+        centers = self.centers + disp * (self.x_sizes * factors / cfg.search_size)[:, None]
+        self.centers = torch.stack([centers[:, 0].clamp(0, image_shape[0] - 1),
+                                    centers[:, 1].clamp(0, image_shape[1] - 1)], dim=1)
+        scales = (1 - cfg.scale_lr) + cfg.scale_lr * factors
+        self.x_sizes = torch.minimum(torch.maximum(self.x_sizes * scales, cfg.min_scale * self.first_x_sizes),
+                                     cfg.max_scale * self.first_x_sizes)
+        self.sizes = torch.minimum(torch.maximum(self.sizes * scales[:, None], cfg.min_scale * self.first_sizes),
+                                   cfg.max_scale * self.first_sizes)

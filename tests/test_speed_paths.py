@@ -1,0 +1,113 @@
+"""The fast inference paths compute what the plain eager path computes: BatchNorm folding, the
+composition of the last convolution with the exemplar kernel, the optimized engine, and whole
+tracks of a trained model (mean IoU against the eager path's boxes)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from siamfc import ModelConfig, MultiTracker, SiamFCTracker, build_model, ops
+from siamfc.inference import TorchEngine, compose_last_conv, fuse_conv_bn
+
+
+def trained_like(config: ModelConfig | None = None, seed: int = 0) -> torch.nn.Module:
+    """A model with non-trivial BatchNorm statistics (as after training), in eval mode."""
+    torch.manual_seed(seed)
+    net = build_model(config or ModelConfig(width=0.3))
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    return net.eval()
+
+
+def test_fused_backbone_matches() -> None:
+    net = trained_like()
+    fused = fuse_conv_bn(net.backbone)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.backbone.modules())  # the original is kept
+    x = torch.rand(2, 3, 127, 127) * 255
+    with torch.no_grad():
+        ref, out = net.backbone(x), fused(x)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_composed_kernel_is_exact(groups: int) -> None:
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(8, 6, 3, groups=groups)
+    h = torch.randn(3, 8, 14, 14)
+    kernel = torch.randn(1, 6, 6, 6)
+    ref = F.conv2d(conv(h), kernel)
+    composed, offset = compose_last_conv(kernel, conv)
+    assert composed.shape == (1, 8, 8, 8)
+    torch.testing.assert_close(F.conv2d(h, composed) + offset, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
+@pytest.mark.parametrize("config", [
+    ModelConfig(width=0.3),
+    ModelConfig(width=0.3, head_bias=True),
+    ModelConfig(width=0.3, pseudo_siamese=True),
+], ids=["plain", "head-bias", "pseudo-siamese"])
+def test_optimized_engine_gives_the_plain_responses(config: ModelConfig) -> None:
+    net = trained_like(config)
+    if net.head.bias is not None:
+        net.head.bias.data.fill_(0.7)
+    plain = TorchEngine(net, torch.device("cpu"), optimize=False)
+    fast = TorchEngine(net, torch.device("cpu"), optimize=True)
+    assert fast.composed
+    z = [torch.rand(1, 3, 127, 127) * 255 for _ in range(2)]
+    x = torch.rand(6, 3, 255, 255) * 255  # 2 targets x 3 scales
+    ref = plain.responses(x, plain.stack([plain.exemplar(zi) for zi in z], 3))
+    x_last = x.contiguous(memory_format=torch.channels_last)
+    out = fast.responses(x_last, fast.stack([fast.exemplar(zi) for zi in z], 3))
+    assert out.shape == ref.shape == (6, 17, 17)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
+def test_bfloat16_option_stays_close() -> None:
+    net = trained_like()
+    plain = TorchEngine(net, torch.device("cpu"), optimize=False)
+    half = TorchEngine(net, torch.device("cpu"), optimize=True, dtype="bfloat16")
+    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(3, 3, 255, 255) * 255
+    ref = plain.responses(x, plain.stack([plain.exemplar(z)], 3))
+    out = half.responses(x, half.stack([half.exemplar(z)], 3))
+    assert out.dtype == torch.float32
+    assert (out - ref).abs().max() < 0.05 * ref.abs().max()
+
+
+def test_bad_options_are_refused() -> None:
+    net = trained_like()
+    for kwargs, match in (({"dtype": "float8"}, "dtype"), ({"backend": "tensorrt"}, "backend"),
+                          ({"crop_backend": "pil"}, "crop_backend")):
+        with pytest.raises(ValueError, match=match):
+            MultiTracker(model=copy.deepcopy(net), **kwargs)
+
+
+def track(tracker: SiamFCTracker, frames: list[np.ndarray], box: np.ndarray) -> np.ndarray:
+    tracker.init(frames[0], box)
+    return np.array([tracker.update(f) for f in frames[1:]])
+
+
+@pytest.mark.parametrize(("name", "frames"), [("Crossing", 120), ("yamaha_first600", 90)])
+def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_weights: Path, name: str,
+                                                   frames: int) -> None:
+    # All of val (1,666 frames): mean IoU 1.0000 (tools/bench_equivalence.py).
+    seq = got10k_sequence("val", name, max_frames=frames)
+    eager = track(SiamFCTracker(fdsiamfc_weights, optimize=False), seq.frames, seq.groundtruth[0])
+    fast = track(SiamFCTracker(fdsiamfc_weights), seq.frames, seq.groundtruth[0])
+    agreement = float(ops.iou(fast, eager).mean())
+    print(f"{name}: mean IoU optimized vs eager {agreement:.4f} over {len(fast)} frames")
+    assert agreement >= 0.99
+    # ... and the eager path itself tracks (so the comparison is not between two failures).
+    gt = seq.groundtruth[1:]
+    keep = np.all(np.isfinite(gt), axis=1)
+    assert ops.iou(eager[keep], gt[keep]).mean() > 0.5
