@@ -21,7 +21,13 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
         tracker.remove(target)
     boxes = np.zeros((n, 4))
     for i in range(n):
-        image = cv2.cvtColor(cv2.imread(str(seq.frames[i])), cv2.COLOR_BGR2RGB)
+        bgr = cv2.imread(str(seq.frames[i]))
+        if bgr is None:  # an unreadable frame keeps the previous box rather than ending the run
+            if i == 0:
+                raise ValueError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}")
+            boxes[i] = boxes[i - 1]
+            continue
+        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         if i == 0:
             target = tracker.add(image, seq.boxes[0])
             boxes[0] = seq.boxes[0]
