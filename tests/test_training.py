@@ -1,0 +1,244 @@
+"""Training end to end, run as a user would (``siamfc train`` / ``torchrun`` subprocesses) on a
+tiny synthetic dataset with a 10%-width AlexNet: a short run with validation, SIGTERM mid-epoch
+then ``--resume`` landing on the very weights of an uninterrupted run, and 2-process DDP (gloo)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from siamfc.checkpoint import load_model, read_checkpoint
+from siamfc.model import build_model
+from siamfc.training.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+SIAMFC = [sys.executable, "-m", "siamfc.cli.main"]
+
+
+def make_sequences(root: Path, names: list[str], n: int = 10, got10k: bool = False) -> Path:
+    """Sequences of a textured square moving over a noisy background (160x120 frames)."""
+    rng = np.random.default_rng(len(names))
+    for k, name in enumerate(names):
+        folder = root / name
+        folder.mkdir(parents=True)
+        texture = rng.integers(0, 255, size=(30, 40, 3), dtype=np.uint8)
+        boxes = []
+        for i in range(n):
+            image = rng.integers(0, 90, size=(120, 160, 3), dtype=np.uint8)
+            x, y = 20 + 6 * i + 3 * k, 30 + 3 * i
+            image[y:y + 30, x:x + 40] = texture
+            cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), image)
+            boxes.append(f"{x},{y},40,30")
+        (folder / "groundtruth.txt").write_text("\n".join(boxes) + "\n")
+    if got10k:
+        (root / "list.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("train_data")
+    make_sequences(base / "seqs", ["a", "b", "c"])
+    make_sequences(base / "got" / "val", ["v1"], n=6, got10k=True)
+    return base
+
+
+def write_config(path: Path, data_dir: Path, out_dir: Path, **sections) -> Path:
+    cfg = {
+        "model": {"backbone": "alexnet", "width": 0.1},
+        "data": {"datasets": [{"kind": "folder", "root": str(data_dir / "seqs"), "subset": "all"}],
+                 "cache_dir": str(data_dir / "cache"), "pairs_per_epoch": 16, "num_workers": 0},
+        "optim": {"name": "sgd", "lr": 0.01, "final_lr": 0.001, "batch_size": 4, "epochs": 1},
+        "out_dir": str(out_dir),
+        "threads": 1,
+        "tensorboard": False,
+        "device": "cpu",
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            cfg.setdefault(key, {}).update(value)
+        else:
+            cfg[key] = value
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def run(args: list[str], timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def params(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)["state_dict"]
+
+
+def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    config = write_config(tmp_path / "c.yaml", data_dir, out, tensorboard=True,
+                          val={"root": str(data_dir / "got"), "subset": "val", "max_frames": 6})
+    result = run([*SIAMFC, "train", "--config", str(config)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "checkpoint:" in result.stdout and "epochs done: 1" in result.stdout
+    for name in ("last.pth", "best.pth", "model_e001.pth", "history.json"):
+        assert (out / name).is_file(), name
+    history = yaml.safe_load((out / "history.json").read_text())
+    assert history[0]["epoch"] == 1 and 0.0 <= history[0]["val_ao"] <= 1.0 and np.isfinite(history[0]["loss"])
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    model = load_model(out / "last.pth", "cpu")  # the checkpoint is a usable tracker model
+    assert model.config.width == 0.1
+    state = read_checkpoint(out / "last.pth")["train"]
+    assert state["epoch"] == 1 and state["step"] == 0
+    # training moved the weights away from the seeded initialisation
+    cfg = load_config(config)
+    torch.manual_seed(cfg.seed)
+    initial = build_model(cfg.model).state_dict()
+    assert any(not torch.equal(v, initial[k]) for k, v in params(out / "last.pth").items())
+
+
+def test_max_steps_and_cli_errors(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    config = write_config(tmp_path / "c.yaml", data_dir, out, optim={"epochs": 3})
+    result = run([*SIAMFC, "train", "--config", str(config), "--max-steps", "2", "--set", "optim.lr=0.02"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = read_checkpoint(out / "last.pth")["train"]
+    assert (state["epoch"], state["step"]) == (0, 2)
+    # one-line errors, exit status 2, no traceback
+    bad = write_config(tmp_path / "bad.yaml", data_dir, out, optim={"lr": 0.01, "learning_rate": 1})
+    missing = write_config(tmp_path / "missing.yaml", data_dir, tmp_path / "nowhere",
+                           data={"datasets": [{"kind": "otb", "root": str(tmp_path / "no_such_root")}]})
+    for args, message in (
+        (["--config", str(bad)], "unknown key(s) learning_rate"),
+        (["--config", str(missing)], "does not exist"),
+        (["--config", str(missing), "--resume"], "does not exist"),
+        (["--config", str(config), "--data", "nokind"], "--data expects KIND:ROOT"),
+        (["--config", str(config), "--data", f"imagenet:{tmp_path}"], "unknown dataset kind 'imagenet'"),
+    ):
+        result = run([*SIAMFC, "train", *args])
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    write_config(missing, data_dir, tmp_path / "nowhere")
+    result = run([*SIAMFC, "train", "--config", str(missing), "--resume"])
+    assert result.returncode == 2 and "nothing to resume" in result.stderr
+
+
+class OutputWatcher:
+    """Collects a subprocess's stderr (tqdm writes ``\\r`` updates, not lines) in a thread."""
+
+    def __init__(self, stream) -> None:
+        self.text = ""
+        self._stream = stream
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self._stream.fileno(), 4096):
+            self.text += chunk.decode(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match | None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if match := re.search(pattern, self.text):
+                return match
+            time.sleep(0.02)
+        return None
+
+
+def test_sigterm_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
+    # 2 epochs of 30 steps; AdamW so that the optimizer state (moments) must be restored too
+    sections = {"optim": {"name": "adamw", "lr": 0.002, "final_lr": 0.0002, "epochs": 2, "batch_size": 4},
+                "data": {"pairs_per_epoch": 120}}
+    reference = write_config(tmp_path / "ref.yaml", data_dir, tmp_path / "ref", **sections)
+    interrupted = write_config(tmp_path / "int.yaml", data_dir, tmp_path / "int", **sections)
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*SIAMFC, "train", "--config", str(interrupted)], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watcher = OutputWatcher(proc.stderr)
+    try:
+        progress = watcher.wait_for(r"epoch 1/2:.*?\b([2-9]|[12]\d)/30 \[", timeout=90)
+        assert progress, f"no training progress seen:\n{watcher.text[-2000:]}"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, watcher.text[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    state = read_checkpoint(tmp_path / "int" / "last.pth")["train"]
+    assert state["epoch"] == 0 and 0 < state["step"] < 30, f"stopped at {state['epoch']}/{state['step']}"
+
+    resumed = run([*SIAMFC, "train", "--config", str(interrupted), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed from {tmp_path / 'int' / 'last.pth'} at epoch 1, step {state['step']}" in resumed.stdout
+    straight = run([*SIAMFC, "train", "--config", str(reference)])
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    a, b = params(tmp_path / "ref" / "last.pth"), params(tmp_path / "int" / "last.pth")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-6, msg=lambda m, k=key: f"{k}: {m}")
+    sa, sb = (read_checkpoint(tmp_path / d / "last.pth")["train"] for d in ("ref", "int"))
+    assert (sa["epoch"], sa["step"]) == (sb["epoch"], sb["step"]) == (2, 0)
+    assert sa["scheduler"]["last_epoch"] == sb["scheduler"]["last_epoch"] == 60
+    # the epoch-2 model of both runs is the same too (epoch 1 was split across the two processes)
+    for key, value in params(tmp_path / "ref" / "model_e002.pth").items():
+        torch.testing.assert_close(params(tmp_path / "int" / "model_e002.pth")[key], value, rtol=0, atol=1e-6)
+
+
+DDP_SCRIPT = """
+import os, sys, torch
+from siamfc.training import trainer as T
+close = T.Trainer.close
+def dump_then_close(self):
+    weights = {k: v.detach().clone() for k, v in self.model.named_parameters()}
+    torch.save({"weights": weights, "world": self.world, "steps_per_epoch": self.steps_per_epoch,
+                "step": self.step}, os.path.join(sys.argv[1], f"rank{self.rank}.pt"))
+    close(self)
+T.Trainer.close = dump_then_close
+from siamfc.cli.main import main
+sys.exit(main(["train", *sys.argv[2:]]))
+"""
+
+
+def test_ddp_two_processes_gloo(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "ddp"
+    config = write_config(tmp_path / "ddp.yaml", data_dir, out, data={"pairs_per_epoch": 16},
+                          optim={"epochs": 2, "batch_size": 2})
+    script = tmp_path / "ddp_train.py"
+    script.write_text(DDP_SCRIPT)
+    result = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                  str(script), str(tmp_path), "--config", str(config), "--max-steps", "5"], timeout=180)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert ranks[0]["steps_per_epoch"] == 16 // 2 // 2  # each rank takes half of every epoch
+    # DDP averaged the gradients, so both ranks hold the same parameters after 5 steps
+    for key, value in ranks[0]["weights"].items():
+        torch.testing.assert_close(ranks[1]["weights"][key], value, rtol=0, atol=0)
+    # rank 0 wrote the checkpoint (5 steps = epoch 1 done + 1 step of epoch 2), and it holds those weights
+    state = read_checkpoint(out / "last.pth")
+    assert (state["train"]["epoch"], state["train"]["step"]) == (1, 1)
+    for key, value in ranks[0]["weights"].items():
+        torch.testing.assert_close(state["state_dict"][key], value, rtol=0, atol=0)
+    assert (out / "model_e001.pth").is_file()
+
+
+def test_shipped_configs_load() -> None:
+    configs = sorted((REPO / "configs").glob("*.yaml"))
+    assert len(configs) >= 5
+    losses = set()
+    for path in configs:
+        cfg = load_config(path)
+        assert cfg.data.datasets, path
+        losses.add(cfg.loss.name)
+    assert losses == {"logistic", "contrastive", "triplet"}
