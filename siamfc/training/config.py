@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from ..data.crop_cache import PairFilter
 from ..model import ModelConfig
 from ..transforms import AugmentConfig
 
@@ -24,21 +25,13 @@ class DatasetConfig:
     max_gap: int = 100
 
 
-@dataclass
-class FilterConfig:
-    min_size: float = 20.0
-    max_size: float = 500.0
-    min_area_ratio: float = 0.01
-    max_area_ratio: float = 0.5
-    min_aspect: float = 0.25
-    max_aspect: float = 4.0
-    skip_cut: bool = True
+FilterConfig = PairFilter  # the YAML section data.filter: which frames may form pairs
 
 
 @dataclass
 class DataConfig:
     datasets: list[DatasetConfig] = field(default_factory=list)
-    filter: FilterConfig = field(default_factory=FilterConfig)
+    filter: PairFilter = field(default_factory=PairFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     cache_dir: str = "cache"
     exemplar_size: int = 127

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..data.crop_cache import PairFilter, build_crop_cache
+from ..data.crop_cache import build_crop_cache
 from ..data.pairs import PairDataset, PairSource
 from ..data.readers import coco_images, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from ..data.sequences import Sequence, got10k_sequences, yolo_images
@@ -33,10 +33,9 @@ def read_sequences(ds: DatasetConfig) -> list[Sequence]:
 
 
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
-    filt = PairFilter(**vars(cfg.filter))
     sources = []
     for ds in cfg.datasets:
-        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, filt=filt, exemplar_size=cfg.exemplar_size,
+        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, filt=cfg.filter, exemplar_size=cfg.exemplar_size,
                                  workers=max(1, cfg.num_workers), quiet=quiet)
         if len(cache.sizes) == 0:
             raise ValueError(f"{ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after filtering")
