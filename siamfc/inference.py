@@ -135,8 +135,12 @@ class TorchEngine:
         else:
             self.search_net = search
         if compile:
-            mode = compile if isinstance(compile, str) else None
-            self.search_net = torch.compile(self.search_net, mode=mode, dynamic=False)
+            # True: inductor with frozen weights (prepacked for oneDNN on the CPU); a string is a
+            # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs) or "max-autotune".
+            if isinstance(compile, str):
+                self.search_net = torch.compile(self.search_net, mode=compile, dynamic=False)
+            else:
+                self.search_net = torch.compile(self.search_net, options={"freezing": True}, dynamic=False)
 
     def _autocast(self) -> torch.autocast:
         enabled = self.optimize and self.dtype != torch.float32

@@ -5,6 +5,9 @@ tracks of a trained model (mean IoU against the eager path's boxes)."""
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +114,42 @@ def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_wei
     gt = seq.groundtruth[1:]
     keep = np.all(np.isfinite(gt), axis=1)
     assert ops.iou(eager[keep], gt[keep]).mean() > 0.5
+
+
+# --- siamfc bench ----------------------------------------------------------------------------
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "siamfc.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    seq = shared_dir / "data" / "GOT-10k-mini" / "val" / "Crossing"
+    proc = run_cli("bench", "--weights", str(fdsiamfc_weights), "--eager", "--frames", "10", "--sequence", str(seq),
+                   "--nano-dir", str(shared_dir / "weights" / "nanotrack_v2"), "--json", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    names = [r["name"] for r in report["results"]]
+    assert report["reference"] == "OpenCV NanoTrack" and "OpenCV NanoTrack" in names
+    ours = next(r for r in report["results"] if r["name"].startswith("ours fdsiamfc_30 [torch, cpu]"))
+    nano = next(r for r in report["results"] if r["name"] == "OpenCV NanoTrack")
+    assert ours["fps"] > 0 and ours["frames_timed"] == 10
+    assert ours["ratio_to_reference"] == pytest.approx(ours["fps"] / nano["fps"])
+    assert report["optimized_over_eager"]["fdsiamfc_30"]["optimized_over_eager"] > 0
+    assert report["peak_rss_mb"] > 0
+    for name in ("OpenCV CSRT", "OpenCV KCF"):  # absent from opencv-python-headless 5
+        assert name in names or report["unavailable"][name] == "not available in this OpenCV build"
+    assert "x Nano" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--backends", "tensorrt"], "--backends"),
+    (["--weights", "/nonexistent.pth"], "no such file"),
+    (["--backbones", "vgg99"], "unknown backbone"),
+    (["--sequence", "/nonexistent"], "no such folder"),
+])
+def test_bench_bad_input_is_one_line(args: list[str], message: str) -> None:
+    proc = run_cli("bench", "--backbones", "alexnet_w30", "--frames", "10", *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,254 @@
+"""Speed and memory benchmark: our trackers next to OpenCV's on the same frames, in one run.
+
+Every tracker starts on the first frame; then, round after round, each one tracks the next chunk
+of frames (decoded beforehand, so decoding is never timed). Interleaving makes a background load
+hit every tracker alike, so the ratios hold even when the absolute numbers do not.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .errors import UserError
+
+
+@dataclass
+class Frames:
+    """Decoded frames, RGB and BGR (OpenCV's trackers take BGR), and the first frame's box."""
+
+    name: str
+    rgb: list[np.ndarray]
+    bgr: list[np.ndarray]
+    box: np.ndarray
+
+
+def load_frames(folder: str | os.PathLike, count: int) -> Frames:
+    """The first ``count`` frames (``*.jpg``/``*.png``, sorted) of a sequence folder and the first
+    line of its ``groundtruth.txt`` (``x,y,w,h``)."""
+    folder = Path(folder)
+    paths = sorted([*folder.glob("*.jpg"), *folder.glob("*.png")])[:count]
+    if not paths:
+        raise UserError(f"{folder}: no .jpg or .png frames")
+    gt = folder / "groundtruth.txt"
+    try:
+        box = np.array([float(v) for v in gt.read_text().splitlines()[0].replace(",", " ").split()][:4])
+    except (OSError, ValueError, IndexError):
+        raise UserError(f"{gt}: cannot read the first box (x,y,w,h)") from None
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise UserError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
+    bgr = []
+    for p in paths:
+        image = cv2.imread(os.fspath(p), cv2.IMREAD_COLOR)
+        if image is None:
+            raise UserError(f"{p}: cannot decode the image")
+        bgr.append(image)
+    rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
+    return Frames(folder.name, rgb, bgr, box)
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (MiB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if platform.system() == "Darwin" else 1)
+
+
+@dataclass
+class Candidate:
+    """A tracker to time: ``start(frame_index)`` then ``step(frame_index)`` for each next frame."""
+
+    name: str
+    start: Callable[[int], None]
+    step: Callable[[int], None]
+    info: dict = field(default_factory=dict)
+    sync: Callable[[], None] | None = None  # waits for a GPU to finish (timing only)
+
+
+@dataclass
+class Result:
+    name: str
+    ms_median: float
+    ms_min: float
+    fps: float
+    frames_timed: int
+    startup_s: float
+    rss_delta_mb: float
+    gpu_peak_mb: float | None = None
+    info: dict = field(default_factory=dict)
+    ratio_to_reference: float | None = None
+
+
+def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike | None) -> tuple[list[Candidate], dict[str, str]]:
+    """OpenCV's NanoTrack (when its two ONNX files are found), MIL, CSRT and KCF (when the build
+    has them). Returns the candidates and, by name, why others are left out."""
+    box = tuple(int(round(v)) for v in frames.box)
+    makers: dict[str, Callable[[], object]] = {}
+    missing: dict[str, str] = {}
+    if nano_dir is not None:
+        backbone = Path(nano_dir) / "nanotrack_backbone_sim.onnx"
+        head = Path(nano_dir) / "nanotrack_head_sim.onnx"
+        if backbone.is_file() and head.is_file() and hasattr(cv2, "TrackerNano_create"):
+            def nano() -> object:
+                params = cv2.TrackerNano_Params()
+                params.backbone, params.neckhead = os.fspath(backbone), os.fspath(head)
+                return cv2.TrackerNano_create(params)
+            makers["OpenCV NanoTrack"] = nano
+        else:
+            missing["OpenCV NanoTrack"] = f"model files not found in {nano_dir}"
+    else:
+        missing["OpenCV NanoTrack"] = "no --nano-dir given"
+    for name in ("MIL", "CSRT", "KCF"):
+        create = getattr(cv2, f"Tracker{name}_create", None)
+        legacy = getattr(cv2, "legacy", None)
+        if create is None and legacy is not None:
+            create = getattr(legacy, f"Tracker{name}_create", None)
+        if create is None:
+            missing[f"OpenCV {name}"] = "not available in this OpenCV build"
+        else:
+            makers[f"OpenCV {name}"] = create
+    candidates = []
+    for name, make in makers.items():
+        holder: dict[str, object] = {}
+
+        def start(i: int, make=make, holder=holder) -> None:
+            holder["t"] = make()
+            holder["t"].init(frames.bgr[i], box)
+
+        def step(i: int, holder=holder) -> None:
+            holder["t"].update(frames.bgr[i])
+
+        candidates.append(Candidate(name, start, step, {"library": f"opencv {cv2.__version__}"}))
+    return candidates, missing
+
+
+def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chunk: int = 5,
+                    device: torch.device | None = None, progress: bool = True) -> list[Result]:
+    """Round-robin timing: ``total`` timed frames per candidate, ``chunk`` frames per turn, the
+    frames cycling through ``1 .. n_frames - 1`` (the tracker is restarted when they wrap)."""
+    from tqdm import tqdm
+
+    if n_frames < 3:
+        raise UserError("need at least 3 frames to benchmark")
+    cuda = device is not None and device.type == "cuda"
+    setup: dict[str, tuple[float, float, float | None]] = {}
+    for c in candidates:
+        gc.collect()
+        before = rss_mb()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+        t0 = time.perf_counter()
+        c.start(0)
+        c.step(1)  # first update: warms caches, allocators, lazy initialisations
+        if c.sync:
+            c.sync()
+        startup = time.perf_counter() - t0
+        gpu = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None
+        setup[c.name] = (startup, rss_mb() - before, gpu)
+    times: dict[str, list[float]] = {c.name: [] for c in candidates}
+    position = {c.name: 2 for c in candidates}
+    rounds = max(1, total // chunk)
+    for _ in tqdm(range(rounds), desc="benchmark", unit="round", disable=not progress, leave=False):
+        for c in candidates:
+            indices = []
+            for _ in range(chunk):
+                if position[c.name] >= n_frames:
+                    c.start(0)
+                    position[c.name] = 1
+                indices.append(position[c.name])
+                position[c.name] += 1
+            t0 = time.perf_counter()
+            for i in indices:
+                c.step(i)
+            if c.sync:
+                c.sync()
+            times[c.name].append((time.perf_counter() - t0) * 1000 / chunk)
+    results = []
+    for c in candidates:
+        med = statistics.median(times[c.name])
+        startup, rss_delta, gpu = setup[c.name]
+        results.append(Result(c.name, med, min(times[c.name]), 1000 / med, rounds * chunk, startup, rss_delta,
+                              gpu, c.info))
+    return results
+
+
+def set_ratios(results: list[Result], reference: str | None) -> None:
+    """fps of each result divided by the fps of ``reference`` (when it is among the results)."""
+    ref = next((r for r in results if r.name == reference), None)
+    for r in results:
+        r.ratio_to_reference = r.fps / ref.fps if ref else None
+
+
+def long_run(step: Callable[[int], None], restart: Callable[[int], None], n_frames: int, total: int,
+             samples: int = 20, progress: bool = True) -> dict:
+    """Track ``total`` frames cycling through the sequence, sampling the RSS; memory is called
+    flat when the last sample exceeds the first (after warm-up) by under 5% + 16 MiB."""
+    from tqdm import tqdm
+
+    every = max(1, total // samples)
+    restart(0)
+    rss = []
+    position = 1
+    t0 = time.perf_counter()
+    for k in tqdm(range(total), desc="long run", unit="frame", disable=not progress, leave=False):
+        if position >= n_frames:
+            restart(0)
+            position = 1
+        step(position)
+        position += 1
+        if k % every == 0 or k == total - 1:
+            rss.append((k, rss_mb()))
+    elapsed = time.perf_counter() - t0
+    start, end = rss[1][1] if len(rss) > 1 else rss[0][1], rss[-1][1]
+    return {"frames": total, "seconds": elapsed, "fps": total / elapsed, "rss_start_mb": start, "rss_end_mb": end,
+            "rss_max_mb": max(v for _, v in rss), "flat": bool(end - start < 0.05 * start + 16), "samples": rss}
+
+
+def machine_info(device: torch.device) -> dict:
+    info = {
+        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+        "opencv": cv2.__version__, "opencv_threads": cv2.getNumThreads(), "device": str(device),
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            info["cpu_model"] = names[0]
+    except OSError:
+        pass
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def as_dict(result: Result) -> dict:
+    return asdict(result)

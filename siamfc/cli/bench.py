@@ -1,0 +1,253 @@
+"""siamfc bench: frames/s of our tracker next to OpenCV's trackers, on the same frames, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from .common import check_writable, resolve_device
+
+HELP = """Benchmark: frames/s of our tracker (per model, backend and device) next to OpenCV's NanoTrack,
+MIL, CSRT and KCF on the same frames in the same run, as ratios to NanoTrack; startup time,
+memory (RSS; GPU memory on a GPU); optional N-target MultiTracker timing and a long-run memory check.
+Decoding is never timed."""
+
+
+def _shared() -> Path:
+    env = os.environ.get("SIAMFC_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    shared = _shared()
+    parser.add_argument("--weights", action="append", default=None, metavar="PATH",
+                        help="a model checkpoint to time (repeatable); default: the shipped model")
+    parser.add_argument("--backbones", default="", metavar="NAMES",
+                        help="comma list of registered backbones to time with untrained weights (speed only), "
+                             "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")
+    parser.add_argument("--backends", default="torch", metavar="LIST", help="comma list of torch,onnxruntime")
+    parser.add_argument("--device", default="cpu", metavar="{cpu,cuda,auto}", help="default: cpu")
+    parser.add_argument("--eager", action="store_true",
+                        help="also time the plain eager path of each model (reports optimized/eager)")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                        help="autocast our network (torch backend); default float32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile our search branch (torch backend)")
+    parser.add_argument("--crop-backend", default=None, choices=("cv2", "torch"),
+                        help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
+    parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300)")
+    parser.add_argument("--sequence", default=os.fspath(shared / "data" / "GOT-10k-mini" / "val" / "bag"),
+                        help="a folder of frames with groundtruth.txt (its first box starts the trackers)")
+    parser.add_argument("--nano-dir", default=os.fspath(shared / "weights" / "nanotrack_v2"),
+                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx")
+    parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
+    parser.add_argument("--targets", type=int, default=0, metavar="N",
+                        help="also time N targets: one MultiTracker (one batch) vs N separate trackers")
+    parser.add_argument("--long", type=int, default=0, metavar="FRAMES",
+                        help="then track FRAMES frames with the first model (cycling the sequence), sampling RSS")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch and OpenCV (default: all)")
+    parser.add_argument("--json", default=None, metavar="PATH", help="write every figure to this JSON file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(label, checkpoint path or untrained SiamFCNet) for each model to time."""
+    from ..checkpoint import default_weights_path, load_model
+    from ..model import ModelConfig, build_model
+
+    models: list[tuple[str, object]] = []
+    for path in args.weights or []:
+        if not Path(path).is_file():
+            raise UserError(f"--weights {path}: no such file")
+        load_model(path)  # a bad file is a one-line error now, not in the middle of the run
+        models.append((Path(path).stem, path))
+    for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
+        try:
+            net = build_model(ModelConfig(backbone=name))
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"--backbones {name}: {exc}") from None
+        models.append((f"{name} (untrained)", net))
+    if not models:
+        path = default_weights_path()
+        if not path.is_file():
+            raise UserError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
+        models.append((path.stem, os.fspath(path)))
+    return models
+
+
+def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
+    import copy
+
+    from ..benchmark import Candidate
+    from ..tracker import SiamFCTracker
+
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in ("torch", "onnxruntime")]
+    if unknown or not backends:
+        raise UserError(f"--backends {args.backends!r}: choose from torch,onnxruntime")
+    if "onnxruntime" in backends and device.type != "cpu":
+        raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
+    candidates, pairs = [], {}
+    for label, source in models:
+        for backend in backends:
+            variants = [("", {"optimize": True})] + ([(" eager", {"optimize": False})] if args.eager else [])
+            for suffix, options in variants:
+                if backend == "onnxruntime" and not options["optimize"]:
+                    continue
+                kwargs = dict(options, backend=backend)
+                if backend == "torch" and options["optimize"]:
+                    kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
+                name = f"ours {label} [{backend}, {device.type}{suffix}]"
+
+                def make(source=source, kwargs=kwargs) -> SiamFCTracker:
+                    if isinstance(source, str):
+                        return SiamFCTracker(source, device, **kwargs)
+                    return SiamFCTracker(model=copy.deepcopy(source), device=device, **kwargs)
+
+                holder: dict = {}
+
+                def start(i: int, make=make, holder=holder) -> None:
+                    if "t" not in holder:
+                        holder["t"] = make()
+                    holder["t"].init(frames.rgb[i], frames.box)
+
+                def step(i: int, holder=holder) -> None:
+                    holder["t"].update(frames.rgb[i])
+
+                info = {"model": label, "backend": backend, "device": device.type, **{
+                    k: v for k, v in kwargs.items() if k != "backend"}}
+                candidates.append(Candidate(name, start, step, info, _sync(device)))
+                if backend == "torch":
+                    pairs.setdefault(label, {})["eager" if suffix else "optimized"] = name
+    return candidates, pairs
+
+
+def _sync(device):
+    import torch
+
+    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
+
+
+def _multi_candidates(args, models, frames, device) -> list:
+    """N targets: one MultiTracker vs N SiamFCTrackers (first model, torch backend)."""
+    import numpy as np
+
+    from ..benchmark import Candidate
+    from ..tracker import MultiTracker, SiamFCTracker
+
+    label, source = models[0]
+    h, w = frames.rgb[0].shape[:2]
+    x, y, bw, bh = frames.box
+    boxes = []
+    for k in range(args.targets):  # the first box and shifted copies, kept inside the frame
+        dx, dy = (k % 3 - 1) * bw * 0.5, (k // 3 % 3 - 1) * bh * 0.5
+        boxes.append(np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh]))
+    kwargs = {"model": source} if not isinstance(source, str) else {"weights": source}
+    multi: dict = {}
+    single: dict = {}
+
+    def start_multi(i: int) -> None:
+        if "t" not in multi:
+            multi["t"] = MultiTracker(device=device, **kwargs)
+        for t in list(multi["t"].targets):
+            multi["t"].remove(t)
+        for b in boxes:
+            multi["t"].add(frames.rgb[i], b)
+
+    def start_single(i: int) -> None:
+        if "t" not in single:
+            single["t"] = [SiamFCTracker(device=device, **kwargs) for _ in boxes]
+        for t, b in zip(single["t"], boxes, strict=True):
+            t.init(frames.rgb[i], b)
+
+    def step_single(i: int) -> None:
+        for t in single["t"]:
+            t.update(frames.rgb[i])
+
+    n = args.targets
+    return [
+        Candidate(f"ours {label} x{n} targets: one MultiTracker", start_multi,
+                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}, _sync(device)),
+        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n},
+                  _sync(device)),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    import torch
+
+    from .. import benchmark as bm
+
+    if args.frames < 10:
+        raise UserError("--frames must be at least 10")
+    if args.targets < 0 or args.long < 0:
+        raise UserError("--targets and --long must be >= 0")
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    json_path = check_writable(args.json, "--json") if args.json else None
+    sequence = Path(args.sequence)
+    if not sequence.is_dir():
+        raise UserError(f"--sequence {sequence}: no such folder")
+    models = _models(args)
+    frames = bm.load_frames(sequence, max(args.frames + 2, 50))
+    candidates, pairs = _our_candidates(args, models, frames, device)
+    unavailable: dict[str, str] = {}
+    if not args.no_opencv:
+        cv_candidates, unavailable = bm.opencv_trackers(frames, args.nano_dir)
+        candidates += cv_candidates
+    if args.targets:
+        candidates += _multi_candidates(args, models, frames, device)
+    print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
+          f"{frames.name} ({frames.rgb[0].shape[1]}x{frames.rgb[0].shape[0]}), {device}, "
+          f"{torch.get_num_threads()} torch threads")
+    results = bm.time_candidates(candidates, len(frames.rgb), args.frames, device=device, progress=not args.quiet)
+    reference = "OpenCV NanoTrack" if any(r.name == "OpenCV NanoTrack" for r in results) else None
+    bm.set_ratios(results, reference)
+    print(f"\n{'tracker':64s} {'ms/frame':>9s} {'best':>7s} {'fps':>7s} {'x Nano':>7s} {'start s':>8s} {'RSS+ MB':>8s}")
+    for r in results:
+        ratio = f"{r.ratio_to_reference:7.2f}" if r.ratio_to_reference is not None else "      -"
+        gpu = f"  GPU peak {r.gpu_peak_mb:.0f} MB" if r.gpu_peak_mb is not None else ""
+        print(f"{r.name:64s} {r.ms_median:9.2f} {r.ms_min:7.2f} {r.fps:7.1f} {ratio} {r.startup_s:8.2f} "
+              f"{r.rss_delta_mb:8.1f}{gpu}")
+    for name, why in unavailable.items():
+        print(f"{name:64s} {why}")
+    by_name = {r.name: r for r in results}
+    speedups = {}
+    for label, pair in pairs.items():
+        if "eager" in pair and "optimized" in pair:
+            opt, eager = by_name[pair["optimized"]], by_name[pair["eager"]]
+            speedups[label] = {"optimized_over_eager": opt.fps / eager.fps,
+                               "best_optimized_over_best_eager": eager.ms_min / opt.ms_min}
+            print(f"{label}: optimized / eager = {opt.fps / eager.fps:.2f}x (median), "
+                  f"{eager.ms_min / opt.ms_min:.2f}x (best chunks)")
+    multi = {}
+    if args.targets:
+        batched, separate = results[-2], results[-1]
+        multi = {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
+                 "separate_over_batched": separate.ms_median / batched.ms_median}
+        print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
+              f"separate: batched is {multi['separate_over_batched']:.2f}x faster")
+    long = None
+    if args.long:
+        first = candidates[0]
+        long = bm.long_run(first.step, first.start, len(frames.rgb), args.long, progress=not args.quiet)
+        print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
+              f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
+              f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")
+    peak = bm.peak_rss_mb()
+    print(f"peak RSS of this process: {peak:.0f} MB")
+    if json_path:
+        report = {
+            "machine": bm.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
+            "frames_timed": args.frames, "reference": reference, "results": [bm.as_dict(r) for r in results],
+            "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
+            "long_run": long, "peak_rss_mb": peak,
+        }
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {json_path}")
+    return 0
