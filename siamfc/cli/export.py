@@ -1,0 +1,54 @@
+"""siamfc export: write a model as ONNX graphs for ONNX Runtime and other runtimes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from .common import add_weights_argument
+
+HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel), search.onnx (search crops ->
+features, any batch), head.onnx (kernel, features -> response maps) and siamfc_onnx.json.
+SiamFCTracker(weights=OUT, backend="onnxruntime") runs them."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", default="onnx", choices=("onnx",), help="only onnx for now")
+    add_weights_argument(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument("--no-check", action="store_true", help="skip checking the graphs with onnx.checker")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..checkpoint import load_model
+    from ..export import export_onnx
+    from ..tracker import resolve_weights
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK):
+        raise UserError(f"--out {out}: not writable")
+    if not 11 <= args.opset <= 21:
+        raise UserError(f"--opset {args.opset}: choose 11..21")
+    net = load_model(resolve_weights(args.weights), "cpu")
+    try:
+        paths = export_onnx(net, out, opset=args.opset)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not args.no_check:
+        import onnx
+
+        for path in paths:
+            if path.suffix == ".onnx":
+                onnx.checker.check_model(os.fspath(path))
+    for path in paths:
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0

@@ -1,0 +1,83 @@
+"""ONNX Runtime backend: runs the graphs of :mod:`siamfc.export` (from files, or exported in memory
+from a checkpoint or a model) behind the engine interface of :mod:`siamfc.inference`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, load_model
+from .export import FILES, FORMAT, MANIFEST, export_graphs
+from .model import SiamFCNet
+
+
+def _session(model: bytes | str, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxEngine:
+    """Exemplar, search and head graphs in ONNX Runtime sessions (CPU)."""
+
+    memory_format = torch.contiguous_format
+
+    def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
+        threads = threads or torch.get_num_threads()
+        self.sessions = {key: _session(graphs[key], threads) for key in FILES}
+        self.stride = stride
+
+    @classmethod
+    def create(cls, weights: str | os.PathLike | None = None, model: SiamFCNet | None = None,
+               threads: int | None = None) -> OnnxEngine:
+        """From a folder written by ``siamfc export`` (or its manifest), a checkpoint (exported in
+        memory), or a model."""
+        if model is not None:
+            return cls(export_graphs(model), model.stride, threads)
+        path = Path(os.fspath(weights))
+        if not path.exists():
+            raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder")
+        if path.is_dir() or path.name == MANIFEST:
+            folder = path if path.is_dir() else path.parent
+            info = read_manifest(folder)
+            return cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"], threads)
+        model = load_model(path, "cpu")
+        return cls(export_graphs(model), model.stride, threads)
+
+    def exemplar(self, z: torch.Tensor) -> np.ndarray:
+        return self.sessions["exemplar"].run(None, {"z": z.cpu().contiguous().numpy()})[0]
+
+    def stack(self, kernels: list[np.ndarray], scale_num: int) -> list[np.ndarray] | None:
+        self.scale_num = scale_num
+        return list(kernels) or None
+
+    def responses(self, x: torch.Tensor, stacked: list[np.ndarray]) -> torch.Tensor:
+        features = self.sessions["search"].run(None, {"x": x.contiguous().numpy()})[0]
+        k = self.scale_num
+        head = self.sessions["head"]
+        out = [head.run(None, {"kernel": kernel, "features": features[t * k:(t + 1) * k]})[0]
+               for t, kernel in enumerate(stacked)]
+        return torch.from_numpy(np.concatenate(out)[:, 0])
+
+
+def read_manifest(folder: str | os.PathLike) -> dict:
+    """The manifest of an exported folder; a missing or foreign one is a CheckpointError."""
+    path = Path(folder) / MANIFEST
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {info.get('format')!r})")
+    missing = [name for name in info.get("files", {}).values() if not (Path(folder) / name).is_file()]
+    if missing or set(info.get("files", {})) != set(FILES):
+        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing) or 'entries'})")
+    return info
