@@ -223,15 +223,20 @@ class DevicePipeline:
         self.penalties = torch.as_tensor(geometry.scale_penalties, device=device)
         self.window = torch.as_tensor(geometry.window, device=device).reshape(-1)
         self._frame: torch.Tensor | None = None
+        self._pinned: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.x_sizes)
 
     def _upload(self, image: np.ndarray) -> torch.Tensor:
-        pinned = torch.from_numpy(image)
+        """The frame's one host -> device copy (through a reused pinned buffer on CUDA; the previous
+        frame's copy is complete, since its boxes were read back)."""
+        host = torch.from_numpy(np.ascontiguousarray(image))
         if self.device.type == "cuda":
-            pinned = pinned.pin_memory()
-        self._frame = device_ops.frame_tensor(pinned.to(self.device, non_blocking=True), self._frame)
+            if self._pinned is None or self._pinned.shape != host.shape or self._pinned.dtype != host.dtype:
+                self._pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()
+            host = self._pinned.copy_(host)
+        self._frame = device_ops.frame_tensor(host.to(self.device, non_blocking=True), self._frame)
         return self._frame
 
     def add(self, image: np.ndarray, box: np.ndarray) -> None:
