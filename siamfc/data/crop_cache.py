@@ -56,9 +56,11 @@ class CropCache:
     group_names: list[str]
 
 
-def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter) -> str:
+def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter,
+               frame_stride: int) -> str:
     digest = hashlib.sha1()
-    digest.update(json.dumps([size, context, exemplar_size, vars(filt)], sort_keys=True).encode())
+    settings = [size, context, exemplar_size, vars(filt)] + ([frame_stride] if frame_stride != 1 else [])
+    digest.update(json.dumps(settings, sort_keys=True).encode())
     for seq in sequences:
         digest.update(seq.name.encode())
         digest.update(str(seq.frames[0]).encode())
@@ -75,15 +77,19 @@ def build_crop_cache(
     filt: PairFilter | None = None,
     workers: int = 2,
     quiet: bool = False,
+    frame_stride: int = 1,
 ) -> CropCache:
-    """Cut (or reuse from ``cache_dir``) the crops of every usable frame of ``sequences``."""
+    """Cut (or reuse from ``cache_dir``) the crops of every usable frame of ``sequences``;
+    ``frame_stride`` > 1 keeps every n-th frame only (full GOT-10k at stride 1 is ~270 GB)."""
     filt = filt or PairFilter()
-    folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt)
+    if frame_stride < 1:
+        raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
+    folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt, frame_stride)
     if (folder / "done").is_file():
         return _open(folder)
     folder.mkdir(parents=True, exist_ok=True)
     jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
-            if seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
+            if i % frame_stride == 0 and seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
     crops = np.lib.format.open_memmap(folder / "crops.npy", mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
     sizes = np.zeros((len(jobs), 2), np.float32)
     keep = np.zeros(len(jobs), bool)

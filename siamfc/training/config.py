@@ -23,6 +23,7 @@ class DatasetConfig:
     subset: str = "train"  # GOT-10k subset, or the YOLO/COCO split
     weight: float = 1.0
     max_gap: int = 100
+    frame_stride: int = 1  # cache every n-th frame only (large datasets)
 
 
 FilterConfig = PairFilter  # the YAML section data.filter: which frames may form pairs

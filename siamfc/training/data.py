@@ -36,7 +36,7 @@ def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairD
     sources = []
     for ds in cfg.datasets:
         cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, filt=cfg.filter, exemplar_size=cfg.exemplar_size,
-                                 workers=max(1, cfg.num_workers), quiet=quiet)
+                                 workers=max(1, cfg.num_workers), quiet=quiet, frame_stride=ds.frame_stride)
         if len(cache.sizes) == 0:
             raise ValueError(f"{ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after filtering")
         sources.append(PairSource(cache, ds.weight, ds.max_gap))

@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,8 @@ class Trainer:
                 device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
                 torch.cuda.set_device(device)
             if not dist.is_initialized():
-                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+                # rank 0 alone builds the crop cache and validates: the others wait longer than the default
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
         self.device = device
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(cfg.threads)
