@@ -231,6 +231,8 @@ def machine_info(device: torch.device) -> dict:
         "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
         "opencv": cv2.__version__, "opencv_threads": cv2.getNumThreads(), "device": str(device),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     try:
         with open("/proc/cpuinfo") as f:

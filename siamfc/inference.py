@@ -8,7 +8,8 @@ target's exemplar kernel. :class:`TorchEngine` runs it in PyTorch, either plainl
 - for the AlexNet backbone with the plain cross-correlation head, the last convolution (linear,
   nothing after it) is composed with each target's exemplar kernel into one kernel on the
   penultimate features (:func:`compose_last_conv`): exact up to float rounding, and it removes
-  the last layer's work from every frame;
+  the last layer's work from every frame; the correlation itself is a batched matrix product
+  (:func:`correlate_gemm`) instead of a grouped convolution;
 - optional ``torch.compile`` and autocast to bfloat16 / float16.
 
 The ONNX Runtime engine lives in :mod:`siamfc.onnx_backend`; both expose ``exemplar`` (one
@@ -75,23 +76,48 @@ def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tens
     return composed, offset
 
 
+def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
+    """Cross-correlate N kernels (N, C, kh, kw) with their targets' ``scale_num`` feature maps each
+    ((N * scale_num, C, H, W), best channels-last) -> (N * scale_num, H - kh + 1, W - kw + 1).
+
+    One batched matrix product gives, at every feature position, the dot product with every
+    kernel tap; summing the taps along the diagonals (a strided view) gives the correlation.
+    On the CPU this is ~7x faster than the grouped convolution with one output channel per group.
+    """
+    nk, c, h, w = features.shape
+    n, _, kh, kw = kernels.shape
+    taps = torch.bmm(features.permute(0, 2, 3, 1).reshape(n, scale_num * h * w, c), kernels.reshape(n, c, kh * kw))
+    taps = taps.reshape(nk, h, w, kh * kw)
+    s = taps.stride()
+    oh, ow = h - kh + 1, w - kw + 1
+    diagonals = taps.as_strided((nk, oh, ow, kh, kw), (s[0], s[1], s[2], s[1] + kw * s[3], s[2] + s[3]))
+    return diagonals.sum(dim=(3, 4))
+
+
 @dataclass
 class StackedKernels:
-    """Kernels of all targets, repeated once per scale (N*k, C, h, w), and a per-crop offset."""
+    """Kernels of all targets (N, C, h, w) and, for composed kernels, a per-crop offset."""
 
     kernels: torch.Tensor
     offsets: torch.Tensor | None  # (N*k, 1, 1) or None
+    scale_num: int
 
 
-def _standard_alexnet(net: SiamFCNet) -> bool:
-    """True when the network is the plain SiamFCNet/AlexNet/XCorrHead (composition is exact)."""
-    backbone = net.search_backbone or net.backbone
+def _plain_head(net: SiamFCNet) -> bool:
+    """True when responses are ``XCorrHead(embed_exemplar(z), embed_search(x))`` of the model's
+    own backbones (so the engine may compute the correlation its own way)."""
     return (type(net).correlate is SiamFCNet.correlate and type(net).embed_search is SiamFCNet.embed_search
-            and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead
-            and isinstance(backbone, AlexNet) and type(backbone).forward is AlexNet.forward
-            and len(backbone.conv5) == 1 and isinstance(backbone.conv5[0], nn.Conv2d)
-            and backbone.conv5[0].stride == (1, 1) and backbone.conv5[0].padding == (0, 0)
-            and backbone.conv5[0].dilation == (1, 1))
+            and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead)
+
+
+def _composable(net: SiamFCNet) -> bool:
+    """True for the AlexNet backbone, whose last layer is a plain conv (stride 1, no padding)."""
+    backbone = net.search_backbone or net.backbone
+    if not (isinstance(backbone, AlexNet) and type(backbone).forward is AlexNet.forward):
+        return False
+    last = backbone.conv5
+    return (len(last) == 1 and isinstance(last[0], nn.Conv2d) and last[0].stride == (1, 1)
+            and last[0].padding == (0, 0) and last[0].dilation == (1, 1))
 
 
 class _Trunk(nn.Module):
@@ -123,7 +149,8 @@ class TorchEngine:
         self.optimize = optimize
         self.dtype = DTYPES[dtype]
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
-        self.composed = optimize and _standard_alexnet(net)
+        self.plain_head = optimize and _plain_head(net)
+        self.composed = self.plain_head and _composable(net)
         self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
         if not optimize:
             return
@@ -153,22 +180,24 @@ class TorchEngine:
             return self.net.embed_exemplar(z), None
         with self._autocast():
             kernel = self.exemplar_net(z.contiguous(memory_format=torch.channels_last)).float()
-        if not self.composed:
+        if not self.plain_head:
             return kernel, None
-        composed, offset = compose_last_conv(kernel, self.last_conv)
-        # The head's scale is folded into the kernel: one multiply less per frame.
+        offset = torch.zeros((), device=kernel.device)
+        if self.composed:
+            kernel, offset = compose_last_conv(kernel, self.last_conv)
+        # The head's scale is folded into the kernel and its bias into the offset.
         bias = self.net.head.bias
         offset = offset * self.out_scale + (bias.detach().float().sum() if bias is not None else 0.0)
-        return (composed * self.out_scale).contiguous(memory_format=torch.channels_last), offset.reshape(1)
+        return (kernel * self.out_scale).contiguous(), offset.reshape(1)
 
     def stack(self, kernels: list[tuple[torch.Tensor, torch.Tensor | None]], scale_num: int) -> StackedKernels | None:
         if not kernels:
             return None
-        stacked = torch.cat([k for k, _ in kernels])
-        if not self.composed:
-            return StackedKernels(stacked, None)
+        stacked = torch.cat([k for k, _ in kernels]).contiguous()
+        if not self.plain_head:
+            return StackedKernels(stacked, None, scale_num)
         offsets = torch.cat([o for _, o in kernels]).repeat_interleave(scale_num)[:, None, None]
-        return StackedKernels(stacked.repeat_interleave(scale_num, dim=0).contiguous(), offsets)
+        return StackedKernels(stacked, offsets, scale_num)
 
     @torch.inference_mode()
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
@@ -177,9 +206,7 @@ class TorchEngine:
             return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
         with self._autocast():
             features = self.search_net(x)
-            if not self.composed:
+            if not self.plain_head:
                 return self.net.correlate(stacked.kernels, features).squeeze(1).float()
-            kernels = stacked.kernels.to(features.dtype)
-            nk, c, h, w = features.shape
-            out = F.conv2d(features.reshape(1, nk * c, h, w), kernels, groups=nk)
-        return out.reshape(nk, out.shape[-2], out.shape[-1]).float() + stacked.offsets
+            out = correlate_gemm(features, stacked.kernels.to(features.dtype), stacked.scale_num)
+        return out.float() + stacked.offsets

@@ -77,6 +77,33 @@ def test_optimized_engine_gives_the_plain_responses(config: ModelConfig) -> None
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
 
 
+def test_other_backbones_use_the_fast_correlation_uncomposed() -> None:
+    net = trained_like()
+    trunk = net.backbone
+    net.backbone = torch.nn.Sequential(trunk.conv1, trunk.conv2, trunk.conv3, trunk.conv4, trunk.conv5)
+    net.backbone.stride = 8
+    plain = TorchEngine(net, torch.device("cpu"), optimize=False)
+    fast = TorchEngine(net, torch.device("cpu"), optimize=True)
+    assert fast.plain_head and not fast.composed
+    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(3, 3, 255, 255) * 255
+    ref = plain.responses(x, plain.stack([plain.exemplar(z)], 3))
+    out = fast.responses(x.contiguous(memory_format=torch.channels_last), fast.stack([fast.exemplar(z)], 3))
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 3), (4, 5)])
+def test_gemm_correlation_equals_grouped_convolution(n: int, k: int) -> None:
+    from siamfc.heads import cross_correlate
+    from siamfc.inference import correlate_gemm
+
+    torch.manual_seed(2)
+    kernels, features = torch.randn(n, 16, 6, 6), torch.randn(n * k, 16, 22, 22)
+    ref = cross_correlate(kernels, features)[:, 0]
+    for layout in (torch.contiguous_format, torch.channels_last):
+        out = correlate_gemm(features.contiguous(memory_format=layout), kernels, k)
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+
+
 def test_bfloat16_option_stays_close() -> None:
     net = trained_like()
     plain = TorchEngine(net, torch.device("cpu"), optimize=False)

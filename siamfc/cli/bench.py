@@ -205,6 +205,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
           f"{frames.name} ({frames.rgb[0].shape[1]}x{frames.rgb[0].shape[0]}), {device}, "
           f"{torch.get_num_threads()} torch threads")
+    passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    if device.type == "cpu" and torch.get_num_threads() > 1 and not passive:
+        print("note: if another process loads the CPU, run with OMP_WAIT_POLICY=PASSIVE (set before Python starts): "
+              "spinning OpenMP threads slow PyTorch several times over on a shared CPU (docs/speed.md)")
     results = bm.time_candidates(candidates, len(frames.rgb), args.frames, device=device, progress=not args.quiet)
     reference = "OpenCV NanoTrack" if any(r.name == "OpenCV NanoTrack" for r in results) else None
     bm.set_ratios(results, reference)
