@@ -75,6 +75,10 @@ def test_optimized_engine_gives_the_plain_responses(config: ModelConfig) -> None
     out = fast.responses(x_last, fast.stack([fast.exemplar(zi) for zi in z], 3))
     assert out.shape == ref.shape == (6, 17, 17)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
+    # all targets in one network call (the GPU default) or one at a time (the CPU default)
+    one_call = TorchEngine(net, torch.device("cpu"), optimize=True, targets_per_call=0)
+    out_one_call = one_call.responses(x_last, one_call.stack([one_call.exemplar(zi) for zi in z], 3))
+    torch.testing.assert_close(out_one_call, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
 
 
 def test_other_backbones_use_the_fast_correlation_uncomposed() -> None:
