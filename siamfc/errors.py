@@ -1,5 +1,5 @@
 """Errors that the command line reports as one line and exit code 2 (no traceback)."""
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """Bad input from the user: a missing file, a malformed box, an unknown device, ..."""

@@ -20,7 +20,7 @@ from siamfc.data.readers import (
     vot_sequences,
 )
 from siamfc.data.sequences import DatasetError, got10k_sequences, read_boxes, yolo_images
-from siamfc.training.config import DataConfig, DatasetConfig, FilterConfig
+from siamfc.training.config import DataConfig, DatasetConfig
 from siamfc.training.data import READERS, build_pair_dataset, read_sequences
 
 
@@ -266,7 +266,7 @@ def test_every_kind_registered_and_mixed_into_pairs(tmp_path: Path) -> None:
     make_coco(tmp_path / "coco")
     cfg = DataConfig(datasets=[DatasetConfig("folder", str(tmp_path / "seqs"), "all", weight=1.0),
                                DatasetConfig("coco", str(tmp_path / "coco"), "val2017", weight=1.0)],
-                     filter=FilterConfig(), cache_dir=str(tmp_path / "cache"), pairs_per_epoch=8, num_workers=0)
+                     filter=PairFilter(), cache_dir=str(tmp_path / "cache"), pairs_per_epoch=8, num_workers=0)
     assert len(read_sequences(cfg.datasets[0])) == 1
     dataset = build_pair_dataset(cfg, seed=3, quiet=True)
     assert [len(s.cache.sizes) for s in dataset.sources] == [6, 2]

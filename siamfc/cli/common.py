@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..devices import DEVICE_CHOICES, resolve_device  # noqa: F401 (resolve_device: re-exported for the commands)
 from ..errors import UserError
-
-DEVICE_CHOICES = ("cpu", "cuda", "auto")
 
 
 def warn(message: str) -> None:
@@ -77,25 +76,6 @@ def add_weights_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, metavar="PATH",
                         help="model checkpoint (ours, or the PyTorch SiamFC port's state dict); "
                              "default: the model shipped with the package")
-
-
-def resolve_device(name: str):
-    """``cpu``, ``cuda`` (or ``cuda:N``) or ``auto`` -> ``torch.device``; clear error when impossible."""
-    import torch
-
-    name = str(name).strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
-        index = int(name[5:]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise UserError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
-        return torch.device(name)
-    raise UserError(f"--device {name!r}: unknown device; choose one of {', '.join(DEVICE_CHOICES)}")
 
 
 def check_writable(path: str | os.PathLike, what: str = "output") -> Path:

@@ -26,9 +26,6 @@ class DatasetConfig:
     frame_stride: int = 1  # cache every n-th frame only (large datasets)
 
 
-FilterConfig = PairFilter  # the YAML section data.filter: which frames may form pairs
-
-
 @dataclass
 class DataConfig:
     datasets: list[DatasetConfig] = field(default_factory=list)

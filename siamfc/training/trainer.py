@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from ..checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
 from ..data.sequences import got10k_sequences
+from ..devices import resolve_device
 from ..losses import distillation_loss, get_loss, make_labels
 from ..model import build_model
 from .config import TrainConfig, config_to_dict
@@ -62,14 +63,6 @@ class StopRequested:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA GPU is available")
-    return torch.device(name)
 
 
 class Trainer:
