@@ -1,7 +1,9 @@
 """Backbones that embed exemplar and search crops, behind a registry of named builders.
 
 Every builder returns an ``nn.Module`` with an ``out_channels`` attribute and a ``stride``
-attribute; with no padding, a 127 input gives a 6x6 map and a 255 input a 22x22 map.
+attribute; with no padding, a 127 input gives a 6x6 map and a 255 input a 22x22 map. A backbone
+may offer ``split_last() -> (trunk, last_layer)``: inference composes a linear last convolution
+with the exemplar kernel (:mod:`siamfc.inference`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ def _conv_bn_relu(cin: int, cout: int, k: int, stride: int, groups: int, eps: fl
     )
 
 
+def _init_weights(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 class AlexNet(nn.Module):
     """The SiamFC AlexNet: conv 11/2, pool, conv 5 (2 groups), pool, conv 3, conv 3 (2 groups),
     conv 3 (2 groups); BatchNorm after all but the last conv; no padding; total stride 8.
@@ -76,16 +88,7 @@ class AlexNet(nn.Module):
         self.conv5 = nn.Sequential(nn.Conv2d(c4, c5, 3, 1, groups=2))
         self.channels = tuple(channels)
         self.out_channels = c5
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
@@ -93,6 +96,21 @@ class AlexNet(nn.Module):
         x = self.conv3(x)
         x = self.conv4(x)
         return self.conv5(x)
+
+    def split_last(self) -> tuple[nn.Module, nn.Module]:
+        """(everything but the last layer, the last layer): ``last(trunk(x)) == self(x)``."""
+        return _AlexNetTrunk(self), self.conv5[0] if len(self.conv5) == 1 else self.conv5
+
+
+class _AlexNetTrunk(nn.Module):
+    """AlexNet without its last convolution (shares the modules)."""
+
+    def __init__(self, net: AlexNet) -> None:
+        super().__init__()
+        self.conv1, self.conv2, self.conv3, self.conv4 = net.conv1, net.conv2, net.conv3, net.conv4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv4(self.conv3(self.conv2(self.conv1(x))))
 
 
 @register_backbone("alexnet")
@@ -111,3 +129,52 @@ def alexnet_w50(bn_eps: float = 1e-6, **_: object) -> AlexNet:
 def alexnet_w30(bn_eps: float = 1e-6, **_: object) -> AlexNet:
     """30%-width AlexNet (28, 76, 114, 114, 76): the light, CPU real-time model."""
     return AlexNet(scaled_channels(0.3), bn_eps)
+
+
+MOBILE_CHANNELS = (16, 32, 64, 128, 192, 192)
+
+
+def _separable(cin: int, cout: int, eps: float, last: bool = False) -> list[nn.Module]:
+    """Depthwise 3x3 conv + BN + ReLU, then pointwise conv (+ BN + ReLU unless ``last``)."""
+    layers = [*_conv_bn_relu(cin, cin, 3, 1, cin, eps), nn.Conv2d(cin, cout, 1)]
+    return layers if last else [*layers, nn.BatchNorm2d(cout, eps=eps), nn.ReLU(inplace=True)]
+
+
+class MobileNet(nn.Module):
+    """A depthwise-separable backbone for CPU speed, with AlexNet's geometry (no padding, stride 8,
+    receptive field 87: 127 -> 6x6, 255 -> 22x22): conv 3/2, separable, pool 3/2, separable,
+    pool 2/2, four separable blocks, the last one linear. ~20% of the 30%-width AlexNet's
+    multiply-adds, and a plain ``nn.Sequential`` (``features``), which ONNX Runtime runs well.
+    """
+
+    stride = 8
+
+    def __init__(self, channels: Sequence[int] = MOBILE_CHANNELS, bn_eps: float = 1e-5) -> None:
+        super().__init__()
+        c1, c2, c3, c4, c5, c6 = channels
+        self.features = nn.Sequential(
+            *_conv_bn_relu(3, c1, 3, 2, 1, bn_eps), *_separable(c1, c2, bn_eps), nn.MaxPool2d(3, 2),
+            *_separable(c2, c3, bn_eps), nn.MaxPool2d(2, 2),
+            *_separable(c3, c4, bn_eps), *_separable(c4, c5, bn_eps), *_separable(c5, c6, bn_eps),
+            *_separable(c6, c6, bn_eps, last=True),
+        )
+        self.channels = tuple(channels)
+        self.out_channels = c6
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def split_last(self) -> tuple[nn.Module, nn.Module]:
+        """(everything but the last layer, the last layer): ``last(trunk(x)) == self(x)``."""
+        return self.features[:-1], self.features[-1]
+
+
+@register_backbone("mobile")
+def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> MobileNet:
+    """The depthwise-separable CPU backbone; ``width`` scales every layer (to multiples of 8)."""
+    if channels is None:
+        if width <= 0:
+            raise ValueError(f"width must be positive, got {width}")
+        channels = tuple(max(8, round(c * width / 8) * 8) for c in MOBILE_CHANNELS)
+    return MobileNet(channels, bn_eps)

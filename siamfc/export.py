@@ -1,11 +1,17 @@
 """Export a SiamFC network to ONNX: three graphs and a manifest.
 
-- ``exemplar.onnx``: exemplar crop ``z`` (1, 3, 127, 127) -> ``kernel`` (1, C, 6, 6)
-- ``search.onnx``: search crops ``x`` (B, 3, 255, 255), B free -> ``features`` (B, C, 22, 22)
-- ``head.onnx``: ``kernel`` (1, C, 6, 6) and ``features`` (B, C, 22, 22) of the same target ->
-  ``responses`` (B, 1, 17, 17) (the cross-correlation, its 0.001 scale and optional bias)
+- ``exemplar.onnx``: exemplar crop ``z`` (1, 3, 127, 127) -> ``kernel`` (1, C, h, w) and
+  ``offset`` (1,)
+- ``search.onnx``: search crops ``x`` (B, 3, 255, 255), B free -> ``features`` (B, C, H, W)
+- ``head.onnx``: ``kernel``, ``offset`` and ``features`` of the same target -> ``responses``
+  (B, 1, 17, 17) = ``conv2d(features, kernel) + offset``
 - ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes
 
+This is the split of the optimized PyTorch path (:mod:`siamfc.inference`): when the backbone's
+last layer is a plain convolution, ``search.onnx`` stops before it and the exemplar graph
+composes it into the kernel (``composed`` in the manifest; C, h, w are then those of the
+penultimate features); the head's 0.001 scale and bias are folded into kernel and offset.
+:mod:`siamfc.onnx_backend` runs the first two and correlates with a matrix product.
 Inputs are raw 0-255 RGB floats, as for the PyTorch model. BatchNorm is folded into the
 convolutions before export.
 """
@@ -23,11 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .heads import XCorrHead
-from .inference import fuse_conv_bn
+from .inference import compose_last_conv, fuse_conv_bn, split_last_conv
 from .model import SiamFCNet
 
 MANIFEST = "siamfc_onnx.json"
 FORMAT = "siamfc-onnx"
+VERSION = 2
 FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx"}
 
 
@@ -40,20 +47,31 @@ class _Branch(nn.Module):
         return self.backbone(x)
 
 
+class _Exemplar(nn.Module):
+    """Exemplar crop -> the kernel the head correlates (scaled; composed with the search
+    branch's last conv when there is one) and the constant the head adds."""
+
+    def __init__(self, backbone: nn.Module, head: XCorrHead, last_conv: nn.Conv2d | None) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.last_conv = last_conv
+        self.out_scale = float(head.out_scale)
+        self.bias = torch.zeros(()) if head.bias is None else head.bias.detach().clone().sum()
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        kernel = self.backbone(z)
+        offset = torch.zeros((), dtype=kernel.dtype)
+        if self.last_conv is not None:
+            kernel, offset = compose_last_conv(kernel, self.last_conv)
+        return kernel * self.out_scale, (offset * self.out_scale + self.bias).reshape(1)
+
+
 class _Head(nn.Module):
     """One target's kernel correlated with B feature maps: a plain convolution, whose weight is
     an input (so the graph has no fixed number of targets or groups)."""
 
-    def __init__(self, head: XCorrHead) -> None:
-        super().__init__()
-        self.out_scale = float(head.out_scale)
-        self.bias = None if head.bias is None else head.bias.detach().clone()
-
-    def forward(self, kernel: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        out = F.conv2d(features, kernel) * self.out_scale
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+    def forward(self, kernel: torch.Tensor, offset: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(features, kernel) + offset
 
 
 def _export(module: nn.Module, args: tuple, f: str | os.PathLike | io.BytesIO, names: tuple[list, list],
@@ -64,24 +82,31 @@ def _export(module: nn.Module, args: tuple, f: str | os.PathLike | io.BytesIO, n
                           dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
 
 
+def exportable(net: SiamFCNet) -> bool:
+    """True when :func:`export_graphs` can export ``net`` (the plain cross-correlation head)."""
+    return isinstance(net.head, XCorrHead) and type(net).correlate is SiamFCNet.correlate
+
+
 def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 255,
                   opset: int = 17) -> dict[str, bytes]:
     """The three ONNX graphs of ``net`` as bytes (keys as in ``FILES``)."""
-    if not isinstance(net.head, XCorrHead) or type(net).correlate is not SiamFCNet.correlate:
+    if not exportable(net):
         raise ValueError(f"cannot export a model whose head is {type(net.head).__name__}: only XCorrHead")
     net = net.to("cpu").eval()
-    exemplar = _Branch(fuse_conv_bn(net.backbone))
-    search = _Branch(fuse_conv_bn(net.search_backbone or net.backbone))
-    head = _Head(net.head)
+    search_backbone = fuse_conv_bn(net.search_backbone or net.backbone)
+    split = split_last_conv(search_backbone)
+    exemplar = _Exemplar(fuse_conv_bn(net.backbone), net.head, split[1] if split else None)
+    search = _Branch(split[0] if split else search_backbone)
+    head = _Head()
     z = torch.rand(1, 3, exemplar_size, exemplar_size) * 255
     x = torch.rand(2, 3, search_size, search_size) * 255
     with torch.no_grad():
-        kernel, features = exemplar(z), search(x)
+        (kernel, offset), features = exemplar(z), search(x)
     out: dict[str, bytes] = {}
     for key, module, args, names, dyn in (
-        ("exemplar", exemplar, (z,), (["z"], ["kernel"]), {}),
+        ("exemplar", exemplar, (z,), (["z"], ["kernel", "offset"]), {}),
         ("search", search, (x,), (["x"], ["features"]), {"x": {0: "batch"}, "features": {0: "batch"}}),
-        ("head", head, (kernel, features), (["kernel", "features"], ["responses"]),
+        ("head", head, (kernel, offset, features), (["kernel", "offset", "features"], ["responses"]),
          {"features": {0: "batch"}, "responses": {0: "batch"}}),
     ):
         buffer = io.BytesIO()
@@ -92,7 +117,8 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
 
 def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int) -> dict:
     return {
-        "format": FORMAT, "version": 1, "files": FILES, "model": net.config.to_dict(),
+        "format": FORMAT, "version": VERSION, "files": FILES, "model": net.config.to_dict(),
+        "composed": split_last_conv(net.search_backbone or net.backbone) is not None,
         "stride": int(net.stride), "exemplar_size": exemplar_size, "search_size": search_size, "opset": opset,
     }
 

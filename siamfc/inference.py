@@ -5,11 +5,12 @@ target's exemplar kernel. :class:`TorchEngine` runs it in PyTorch, either plainl
 ``net.embed_search`` + ``net.correlate``, exactly as trained) or optimized:
 
 - BatchNorm folded into the convolutions (:func:`fuse_conv_bn`), channels-last tensors;
-- for the AlexNet backbone with the plain cross-correlation head, the last convolution (linear,
-  nothing after it) is composed with each target's exemplar kernel into one kernel on the
-  penultimate features (:func:`compose_last_conv`): exact up to float rounding, and it removes
-  the last layer's work from every frame; the correlation itself is a batched matrix product
-  (:func:`correlate_gemm`) instead of a grouped convolution;
+- for a backbone whose last layer is a plain convolution (AlexNet, MobileNet) and the plain
+  cross-correlation head, that last convolution (linear, nothing after it) is composed with each
+  target's exemplar kernel into one kernel on the penultimate features (:func:`compose_last_conv`):
+  exact up to float rounding, and it removes the last layer's work from every frame; the
+  correlation itself is a batched matrix product (:func:`correlate_gemm`) instead of a grouped
+  convolution;
 - optional ``torch.compile`` and autocast to bfloat16 / float16.
 
 The ONNX Runtime engine lives in :mod:`siamfc.onnx_backend`; both expose ``exemplar`` (one
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import AlexNet
+from .backbones import AlexNet, MobileNet
 from .heads import XCorrHead
 from .model import SiamFCNet
 
@@ -110,25 +111,22 @@ def _plain_head(net: SiamFCNet) -> bool:
             and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead)
 
 
+def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
+    """(trunk, last conv) when the backbone's last layer is a plain convolution (stride 1, no
+    padding or dilation) that :func:`compose_last_conv` can fold into an exemplar kernel; else None.
+    Only backbones of this package whose ``forward`` is not overridden qualify."""
+    if not isinstance(backbone, (AlexNet, MobileNet)) or type(backbone).forward not in (
+            AlexNet.forward, MobileNet.forward):
+        return None
+    trunk, last = backbone.split_last()
+    if not (isinstance(last, nn.Conv2d) and last.stride == (1, 1) and last.padding == (0, 0)
+            and last.dilation == (1, 1)):
+        return None
+    return trunk, last
+
+
 def _composable(net: SiamFCNet) -> bool:
-    """True for the AlexNet backbone, whose last layer is a plain conv (stride 1, no padding)."""
-    backbone = net.search_backbone or net.backbone
-    if not (isinstance(backbone, AlexNet) and type(backbone).forward is AlexNet.forward):
-        return False
-    last = backbone.conv5
-    return (len(last) == 1 and isinstance(last[0], nn.Conv2d) and last[0].stride == (1, 1)
-            and last[0].padding == (0, 0) and last[0].dilation == (1, 1))
-
-
-class _Trunk(nn.Module):
-    """AlexNet without its last convolution."""
-
-    def __init__(self, backbone: AlexNet) -> None:
-        super().__init__()
-        self.conv1, self.conv2, self.conv3, self.conv4 = backbone.conv1, backbone.conv2, backbone.conv3, backbone.conv4
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv4(self.conv3(self.conv2(self.conv1(x))))
+    return split_last_conv(net.search_backbone or net.backbone) is not None
 
 
 class TorchEngine:
@@ -164,8 +162,7 @@ class TorchEngine:
         self.exemplar_net = fuse_conv_bn(net.backbone).to(device, memory_format=torch.channels_last)
         search = fuse_conv_bn(net.search_backbone or net.backbone).to(device, memory_format=torch.channels_last)
         if self.composed:
-            self.last_conv = search.conv5[0]
-            self.search_net: nn.Module = _Trunk(search)
+            self.search_net, self.last_conv = split_last_conv(search)
         else:
             self.search_net = search
         if compile:

@@ -67,3 +67,23 @@ def test_registry_errors() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         register_backbone("alexnet")(lambda **_: AlexNet())
     assert build_backbone("alexnet").channels == EXPECTED_CHANNELS["alexnet"]  # untouched
+
+
+def test_mobile_backbone_layers() -> None:
+    net = build_backbone("mobile")
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert net.channels == (16, 32, 64, 128, 192, 192) and net.out_channels == 192
+    assert all(c.padding == (0, 0) for c in convs)
+    depthwise = [c for c in convs if c.groups > 1]
+    assert len(depthwise) == 6 and all(c.groups == c.in_channels == c.out_channels for c in depthwise)
+    # Receptive field 87 at stride 8, as AlexNet's: 127 + 8k inputs give 6 + k outputs.
+    for k in (0, 1, 16):
+        size = 127 + 8 * k
+        assert net.eval()(torch.rand(1, 3, size, size)).shape[-1] == 6 + k
+    assert build_backbone("mobile", width=0.5).channels == (8, 16, 32, 64, 96, 96)
+    trunk, last = net.split_last()
+    x = torch.rand(1, 3, 127, 127) * 255
+    with torch.no_grad():
+        torch.testing.assert_close(last(trunk(x)), net(x))
+    with pytest.raises(ValueError, match="width"):
+        build_backbone("mobile", width=0)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
 import torch
 
@@ -16,8 +18,6 @@ from siamfc import CheckpointError, SiamFCTracker, ops
 from siamfc.checkpoint import load_model
 from siamfc.export import FILES, MANIFEST
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -50,13 +50,38 @@ def test_graphs_match_torch(exported: Path, fdsiamfc_weights: Path) -> None:
     torch.manual_seed(0)
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(3, 3, 255, 255) * 255
     with torch.no_grad():
-        kernel, features = net.embed_exemplar(z), net.embed_search(x)
-        responses = net.correlate(kernel, features)
-    got_kernel = sessions["exemplar"].run(None, {"z": z.numpy()})[0]
-    got_features = sessions["search"].run(None, {"x": x.numpy()})[0]  # a batch of 3: the batch axis is free
-    got = sessions["head"].run(None, {"kernel": got_kernel, "features": got_features})[0]
-    for a, b in ((got_kernel, kernel), (got_features, features), (got, responses)):
-        np.testing.assert_allclose(a, b.numpy(), rtol=1e-3, atol=1e-3 * float(b.abs().max()))
+        responses = net.correlate(net.embed_exemplar(z), net.embed_search(x))
+    kernel, offset = sessions["exemplar"].run(None, {"z": z.numpy()})
+    features = sessions["search"].run(None, {"x": x.numpy()})[0]  # a batch of 3: the batch axis is free
+    # AlexNet's last conv (76 <- 114 channels, 3x3) is composed into the kernel: 8x8 on the 24x24 trunk.
+    assert json.loads((exported / MANIFEST).read_text())["composed"] is True
+    assert kernel.shape == (1, 114, 8, 8) and features.shape == (3, 114, 24, 24) and offset.shape == (1,)
+    got = sessions["head"].run(None, {"kernel": kernel, "offset": offset, "features": features})[0]
+    np.testing.assert_allclose(got, responses.numpy(), rtol=1e-3, atol=1e-3 * float(responses.abs().max()))
+
+
+def test_engine_from_a_model_gives_the_eager_responses() -> None:
+    """The in-memory export of the MobileNet model (last pointwise conv composed into the kernel,
+    head bias folded into the offset) computes the plain PyTorch responses."""
+    from siamfc.inference import TorchEngine
+    from siamfc.model import build_model
+    from siamfc.onnx_backend import OnnxEngine
+
+    torch.manual_seed(0)
+    net = build_model(backbone="mobile", width=0.5, head_bias=True).eval()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    net.head.bias.data.fill_(0.3)
+    plain = TorchEngine(net, torch.device("cpu"), optimize=False)
+    engine = OnnxEngine.create(model=net)
+    z = [torch.rand(1, 3, 127, 127) * 255 for _ in range(2)]
+    x = torch.rand(6, 3, 255, 255) * 255  # 2 targets x 3 scales
+    ref = plain.responses(x, plain.stack([plain.exemplar(zi) for zi in z], 3))
+    out = engine.responses(x, engine.stack([engine.exemplar(zi) for zi in z], 3))
+    assert out.shape == ref.shape == (6, 17, 17)
+    torch.testing.assert_close(out, ref, rtol=1e-3, atol=1e-3 * ref.abs().max().item())
 
 
 def track(tracker: SiamFCTracker, frames: list[np.ndarray], box: np.ndarray) -> np.ndarray:
@@ -96,6 +121,10 @@ def test_incomplete_export_is_refused(exported: Path, tmp_path: Path) -> None:
         SiamFCTracker(tmp_path, backend="onnxruntime")
     with pytest.raises(CheckpointError, match="no such"):
         SiamFCTracker(tmp_path / "elsewhere", backend="onnxruntime")
+    older = {**json.loads((exported / MANIFEST).read_text()), "version": 1}
+    (tmp_path / MANIFEST).write_text(json.dumps(older))
+    with pytest.raises(CheckpointError, match="export the checkpoint again"):
+        SiamFCTracker(tmp_path, backend="onnxruntime")
     (tmp_path / MANIFEST).write_text('{"format": "something"}')
     with pytest.raises(CheckpointError, match="not a siamfc ONNX export"):
         SiamFCTracker(tmp_path, backend="onnxruntime")

@@ -60,7 +60,8 @@ def test_composed_kernel_is_exact(groups: int) -> None:
     ModelConfig(width=0.3),
     ModelConfig(width=0.3, head_bias=True),
     ModelConfig(width=0.3, pseudo_siamese=True),
-], ids=["plain", "head-bias", "pseudo-siamese"])
+    ModelConfig(backbone="mobile", width=0.5, head_bias=True),
+], ids=["plain", "head-bias", "pseudo-siamese", "mobile"])
 def test_optimized_engine_gives_the_plain_responses(config: ModelConfig) -> None:
     net = trained_like(config)
     if net.head.bias is not None:
@@ -164,11 +165,12 @@ def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Pa
     report = json.loads(out.read_text())
     names = [r["name"] for r in report["results"]]
     assert report["reference"] == "OpenCV NanoTrack" and "OpenCV NanoTrack" in names
-    ours = next(r for r in report["results"] if r["name"].startswith("ours fdsiamfc_30 [torch, cpu]"))
+    ours = next(r for r in report["results"] if r["name"].startswith("ours fdsiamfc_30 [default: onnxruntime, cpu]"))
+    assert any(r["name"] == "ours fdsiamfc_30 [torch, cpu eager]" for r in report["results"])
     nano = next(r for r in report["results"] if r["name"] == "OpenCV NanoTrack")
     assert ours["fps"] > 0 and ours["frames_timed"] == 10
     assert ours["ratio_to_reference"] == pytest.approx(ours["fps"] / nano["fps"])
-    assert report["optimized_over_eager"]["fdsiamfc_30"]["optimized_over_eager"] > 0
+    assert report["optimized_over_eager"]["fdsiamfc_30"]["auto"]["optimized_over_eager"] > 0
     assert report["peak_rss_mb"] > 0
     for name in ("OpenCV CSRT", "OpenCV KCF"):  # absent from opencv-python-headless 5
         assert name in names or report["unavailable"][name] == "not available in this OpenCV build"
@@ -265,3 +267,22 @@ def test_autocast_options_run(got10k_sequence, fdsiamfc_weights: Path, dtype: st
         boxes = track(SiamFCTracker(fdsiamfc_weights, dtype=dtype, crop_backend=crop_backend), seq.frames,
                       seq.groundtruth[0])
         assert ops.iou(boxes, seq.groundtruth[1:]).mean() > 0.5
+
+
+def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
+    from siamfc import MultiTracker
+    from siamfc.onnx_backend import OnnxEngine
+
+    net = trained_like(ModelConfig(backbone="mobile", width=0.5))
+    assert isinstance(MultiTracker(model=net).engine, OnnxEngine)  # the default on the CPU
+    for options in ({"backend": "torch"}, {"optimize": False}, {"dtype": "bfloat16"}, {"crop_backend": "torch"}):
+        assert isinstance(MultiTracker(model=net, **options).engine, TorchEngine), options
+
+    class OtherHead(torch.nn.Module):  # not exportable: auto falls back to PyTorch
+        def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.conv2d(x, z)
+
+    net.head = OtherHead()
+    assert isinstance(MultiTracker(model=net).engine, TorchEngine)
+    with pytest.raises(ValueError, match="backend"):
+        MultiTracker(model=net, backend="tensorrt")

@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbones", default="", metavar="NAMES",
                         help="comma list of registered backbones to time with untrained weights (speed only), "
                              "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")
-    parser.add_argument("--backends", default="torch", metavar="LIST", help="comma list of torch,onnxruntime")
+    parser.add_argument("--backends", default="auto", metavar="LIST",
+                        help="comma list of auto (the tracker's default: onnxruntime on the CPU, torch on a GPU), "
+                             "torch, onnxruntime; default: auto")
     parser.add_argument("--device", default="cpu", metavar="{cpu,cuda,auto}", help="default: cpu")
     parser.add_argument("--eager", action="store_true",
                         help="also time the plain eager path of each model (reports optimized/eager)")
@@ -81,46 +83,50 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     import copy
 
     from ..benchmark import Candidate
-    from ..tracker import SiamFCTracker
+    from ..checkpoint import load_model
+    from ..tracker import RuntimeOptions, SiamFCTracker
+
+    def probe_model(source):
+        return load_model(source) if isinstance(source, str) else source
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in backends if b not in ("torch", "onnxruntime")]
+    unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
     if unknown or not backends:
-        raise UserError(f"--backends {args.backends!r}: choose from torch,onnxruntime")
+        raise UserError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
     if "onnxruntime" in backends and device.type != "cpu":
         raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
     candidates, pairs = [], {}
     for label, source in models:
-        for backend in backends:
-            variants = [("", {"optimize": True})] + ([(" eager", {"optimize": False})] if args.eager else [])
-            for suffix, options in variants:
-                if backend == "onnxruntime" and not options["optimize"]:
-                    continue
-                kwargs = dict(options, backend=backend)
-                if backend == "torch" and options["optimize"]:
-                    kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
-                name = f"ours {label} [{backend}, {device.type}{suffix}]"
+        variants = [(backend, {"optimize": True, "backend": backend}) for backend in dict.fromkeys(backends)]
+        if args.eager:
+            variants.append(("eager", {"optimize": False, "backend": "torch"}))
+        for variant, kwargs in variants:
+            if kwargs["backend"] != "onnxruntime" and kwargs["optimize"]:
+                kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
+            probe = RuntimeOptions(**kwargs)
+            backend = probe.resolved_backend(device, probe_model(source))
+            shown = {"auto": f"default: {backend}", "eager": "torch"}.get(variant, backend)
+            name = f"ours {label} [{shown}, {device.type}{' eager' if variant == 'eager' else ''}]"
 
-                def make(source=source, kwargs=kwargs) -> SiamFCTracker:
-                    if isinstance(source, str):
-                        return SiamFCTracker(source, device, **kwargs)
-                    return SiamFCTracker(model=copy.deepcopy(source), device=device, **kwargs)
+            def make(source=source, kwargs=kwargs) -> SiamFCTracker:
+                if isinstance(source, str):
+                    return SiamFCTracker(source, device, **kwargs)
+                return SiamFCTracker(model=copy.deepcopy(source), device=device, **kwargs)
 
-                holder: dict = {}
+            holder: dict = {}
 
-                def start(i: int, make=make, holder=holder) -> None:
-                    if "t" not in holder:
-                        holder["t"] = make()
-                    holder["t"].init(frames.rgb[i], frames.box)
+            def start(i: int, make=make, holder=holder) -> None:
+                if "t" not in holder:
+                    holder["t"] = make()
+                holder["t"].init(frames.rgb[i], frames.box)
 
-                def step(i: int, holder=holder) -> None:
-                    holder["t"].update(frames.rgb[i])
+            def step(i: int, holder=holder) -> None:
+                holder["t"].update(frames.rgb[i])
 
-                info = {"model": label, "backend": backend, "device": device.type, **{
-                    k: v for k, v in kwargs.items() if k != "backend"}}
-                candidates.append(Candidate(name, start, step, info, _sync(device)))
-                if backend == "torch":
-                    pairs.setdefault(label, {})["eager" if suffix else "optimized"] = name
+            info = {"model": label, "backend": backend, "device": device.type, **{
+                k: v for k, v in kwargs.items() if k != "backend"}}
+            candidates.append(Candidate(name, start, step, info, _sync(device)))
+            pairs.setdefault(label, {})[variant] = name
     return candidates, pairs
 
 
@@ -223,11 +229,17 @@ def run(args: argparse.Namespace) -> int:
     by_name = {r.name: r for r in results}
     speedups = {}
     for label, pair in pairs.items():
-        if "eager" in pair and "optimized" in pair:
-            opt, eager = by_name[pair["optimized"]], by_name[pair["eager"]]
-            speedups[label] = {"optimized_over_eager": opt.fps / eager.fps,
-                               "best_optimized_over_best_eager": eager.ms_min / opt.ms_min}
-            print(f"{label}: optimized / eager = {opt.fps / eager.fps:.2f}x (median), "
+        if "eager" not in pair:
+            continue
+        eager = by_name[pair["eager"]]
+        for variant, name in pair.items():
+            if variant == "eager":
+                continue
+            opt = by_name[name]
+            speedups.setdefault(label, {})[variant] = {
+                "name": name, "optimized_over_eager": opt.fps / eager.fps,
+                "best_optimized_over_best_eager": eager.ms_min / opt.ms_min}
+            print(f"{name}: / eager = {opt.fps / eager.fps:.2f}x (median), "
                   f"{eager.ms_min / opt.ms_min:.2f}x (best chunks)")
     multi = {}
     if args.targets:
