@@ -70,6 +70,25 @@ def hann_window(size: int) -> np.ndarray:
     return (window / window.sum()).astype(np.float32)
 
 
+def cubic_upsample_matrix(size_in: int, size_out: int, a: float = -0.75) -> np.ndarray:
+    """(size_out, size_in) float32 matrix ``M`` with ``M @ x @ M.T`` equal (to float rounding) to
+    ``cv2.resize(x, (size_out, size_out), interpolation=cv2.INTER_CUBIC)``: OpenCV's half-pixel
+    sampling, its cubic kernel (a = -0.75) and replicated borders. For the 17 -> 272 response
+    maps two small matrix products are ~4x faster than three ``cv2.resize`` calls."""
+    matrix = np.zeros((size_out, size_in))
+    for row in range(size_out):
+        source = (row + 0.5) * size_in / size_out - 0.5
+        left = int(np.floor(source))
+        t = source - left
+        weights = [((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+                   ((a + 2) * t - (a + 3)) * t * t + 1,
+                   ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1]
+        weights.append(1 - sum(weights))
+        for offset, weight in enumerate(weights):
+            matrix[row, min(max(left - 1 + offset, 0), size_in - 1)] += weight
+    return matrix.astype(np.float32)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of ``x, y, w, h`` boxes, row by row (arrays of shape (N, 4) or (4,))."""
     a, b = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)

@@ -46,6 +46,9 @@ class Geometry:
         self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
         self.upscale_size = cfg.response_up * self.response_size
         self.window = ops.hann_window(self.upscale_size)
+        self.weighted_window = cfg.window_influence * self.window.reshape(1, -1)
+        self.cubic = ops.cubic_upsample_matrix(self.response_size, self.upscale_size)
+        self.cubic_t = np.ascontiguousarray(self.cubic.T)
         offsets = np.arange(cfg.scale_num) - (cfg.scale_num - 1) / 2
         self.scale_factors = cfg.scale_step ** offsets
         self.scale_penalties = (cfg.scale_penalty ** np.abs(offsets)).astype(np.float32)
@@ -82,7 +85,8 @@ class HostPipeline:
         s = geometry.cfg.search_size
         self._crops = np.empty((0, s, s, 3), np.uint8)
         self._x: torch.Tensor | None = None
-        self._up: np.ndarray | None = None
+        self._up: np.ndarray | None = None  # upsampled maps (N, k, U, U)
+        self._half: np.ndarray | None = None  # maps upsampled along one axis (N, k, U, R)
 
     def __len__(self) -> int:
         return len(self.x_sizes)
@@ -170,21 +174,25 @@ class HostPipeline:
         return scale_id, peak
 
     def _peaks(self, responses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_peak_reference` for all targets at once, into preallocated buffers."""
+        """:meth:`_peak_reference` for all targets at once, into preallocated buffers: the maps are
+        upsampled by two matrix products (:func:`ops.cubic_upsample_matrix`), the scale is picked
+        from each map's maximum times its penalty (equal to the maximum of the penalized map: a
+        positive factor keeps the order), and only the chosen map is windowed."""
         cfg, geo = self.geo.cfg, self.geo
         n, k, u = responses.shape[0], responses.shape[1], geo.upscale_size
         if self._up is None or len(self._up) != n:
             self._up = np.empty((n, k, u, u), np.float32)
+            self._half = np.empty((n, k, u, geo.response_size), np.float32)
         up = self._up
-        for t in range(n):
-            for i in range(k):
-                cv2.resize(responses[t, i], (u, u), dst=up[t, i], interpolation=cv2.INTER_CUBIC)
-        up *= geo.scale_penalties[None, :, None, None]
-        scale_ids = up.reshape(n, k, u * u).max(axis=2).argmax(axis=1)
+        np.matmul(geo.cubic, responses, out=self._half)
+        np.matmul(self._half, geo.cubic_t, out=up)
+        scale_ids = (up.reshape(n, k, u * u).max(axis=2) * geo.scale_penalties).argmax(axis=1)
         best = up[np.arange(n), scale_ids].reshape(n, u * u)
+        best *= geo.scale_penalties[scale_ids][:, None]
         best -= best.min(axis=1, keepdims=True)
         best /= best.sum(axis=1, keepdims=True) + 1e-16
-        best = (1 - cfg.window_influence) * best + cfg.window_influence * geo.window.reshape(1, -1)
+        best *= 1 - cfg.window_influence
+        best += geo.weighted_window
         flat = best.argmax(axis=1)
         return scale_ids, np.stack([flat // u, flat % u], axis=1).astype(np.float64)
 

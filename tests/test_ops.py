@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -124,3 +125,15 @@ def test_iou_row_by_row() -> None:
     a = np.array([[0, 0, 10, 10], [0, 0, 10, 10]])
     b = np.array([[0, 0, 10, 10], [5, 0, 10, 10]])
     np.testing.assert_allclose(ops.iou(a, b), [1.0, 1 / 3])
+
+
+@pytest.mark.parametrize(("size_in", "size_out"), [(17, 272), (15, 240), (5, 12)])
+def test_cubic_upsample_matrix_is_opencv_resize(size_in: int, size_out: int) -> None:
+    rng = np.random.default_rng(size_in)
+    maps = rng.normal(size=(4, size_in, size_in)).astype(np.float32)
+    matrix = ops.cubic_upsample_matrix(size_in, size_out)
+    assert matrix.shape == (size_out, size_in)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1, atol=1e-6)  # interpolation keeps constants
+    for x in maps:
+        expected = cv2.resize(x, (size_out, size_out), interpolation=cv2.INTER_CUBIC)
+        np.testing.assert_allclose(matrix @ x @ matrix.T, expected, atol=1e-5)
