@@ -3,7 +3,7 @@ with the plain eager tracker and with each chosen variant, and prints the mean I
 boxes (per sequence and over all frames) and each variant's frames/s in the same run.
 
     python tools/bench_equivalence.py --weights ../shared/weights/fdsiamfc_30.pth \
-        --root ../shared/data/GOT-10k-mini/val --variants optimized,torch-crop,onnxruntime
+        --root ../shared/data/GOT-10k-mini/val --variants default,torch,torch-crop
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from siamfc import SiamFCTracker, ops
 
 VARIANTS = {
     "eager": {"optimize": False},
-    "optimized": {},
+    "default": {},  # backend "auto": ONNX Runtime on the CPU
+    "torch": {"backend": "torch"},  # the optimized PyTorch path
     "torch-crop": {"crop_backend": "torch"},
     "onnxruntime": {"backend": "onnxruntime"},
     "bfloat16": {"dtype": "bfloat16"},
@@ -39,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True)
     parser.add_argument("--root", required=True, help="a subset folder with list.txt (e.g. GOT-10k-mini/val)")
-    parser.add_argument("--variants", default="optimized,torch-crop", help=f"comma list of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default="default,torch,torch-crop", help=f"comma list of {', '.join(VARIANTS)}")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     variants = ["eager", *[v for v in args.variants.split(",") if v and v != "eager"]]

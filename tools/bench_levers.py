@@ -5,8 +5,9 @@ each optimization added in turn, timed round-robin on the same frames in one run
     python tools/bench_levers.py --backbone alexnet        # the classic AlexNet, untrained (speed only)
 
 Variants: eager (the reference); BN folded + channels-last (grouped-convolution head); + last conv
-composed with the kernel and the matrix-product head (= the default optimized path); the torch
-crop path; onnxruntime; bfloat16 autocast; torch.compile (with --compile: start-up is long).
+composed with the kernel and the matrix-product head (the optimized PyTorch path); the torch crop
+path; onnxruntime (the same split, the CPU default); bfloat16 autocast; torch.compile (with
+--compile: start-up is long).
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ def main() -> None:
     frames = load_frames(args.sequence, args.frames + 2)
     variants = {
         "eager (reference)": (net, {"optimize": False}),
-        "BN folded + channels-last": (grouped_head(net), {}),
-        "+ composed last conv, matmul head": (net, {}),
+        "BN folded + channels-last": (grouped_head(net), {"backend": "torch"}),
+        "+ composed last conv, matmul head": (net, {"backend": "torch"}),
         "+ torch crops (device path)": (net, {"crop_backend": "torch"}),
-        "onnxruntime": (net, {"backend": "onnxruntime"}),
+        "onnxruntime (default)": (net, {"backend": "onnxruntime"}),
         "bfloat16 autocast": (net, {"dtype": "bfloat16"}),
     }
     if args.compile:
