@@ -1,0 +1,155 @@
+"""The whole evaluation: run what is not done yet, then compute every tracker's figures.
+
+Where the toolkit has its own report (GOT-10k val, OTB, VOT) its figures go in the JSON too."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..toolkit import numpy_nan_alias, only_sequences
+from .experiments import open_experiment, result_root, select_sequences, sequence_truth
+from .metrics import overall_figures, sequence_figures
+from .results import check_stale, read_boxes, read_time
+from .runner import Task, quiet_opencv, run_tasks
+from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
+from .trackers import usable_trackers
+
+
+@dataclass
+class Comparison:
+    """Everything one call computed; ``to_json()`` is what goes in ``comparison.json``."""
+
+    benchmark: BenchmarkSpec
+    sequences: list[str]
+    trackers: list[TrackerSpec]
+    overall: dict[str, dict] = field(default_factory=dict)
+    per_sequence: dict[str, dict[str, dict]] = field(default_factory=dict)
+    toolkit_report: dict = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    submissions: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "benchmark": asdict(self.benchmark),
+            "sequences": self.sequences,
+            "trackers": [asdict(t) for t in self.trackers],
+            "metrics": {
+                "ao": "mean IoU over all evaluated frames (frame 1 and absent frames excluded)",
+                "ao_seq_mean": "mean over sequences of each sequence's mean IoU",
+                "sr50": "share of frames with IoU > 0.5", "sr75": "share of frames with IoU > 0.75",
+                "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
+                "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
+                "fps": "frames / total tracking time (frame decoding excluded)",
+            },
+            "overall": self.overall,
+            "per_sequence": self.per_sequence,
+            "toolkit_report": self.toolkit_report,
+            "skipped_trackers": self.skipped,
+            "submissions": self.submissions,
+            "files": self.files,
+        }
+
+
+def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
+    """Run every tracker on every sequence (what is not done yet), then compute the figures."""
+    bench = config.benchmark
+    quiet_opencv()
+    if config.workers < 1:
+        raise UserError(f"--workers {config.workers}: must be at least 1")
+    if bench.repetitions < 1:
+        raise UserError(f"--repetitions {bench.repetitions}: must be at least 1")
+    if bench.dataset == "vot" and bench.repetitions != 1:
+        raise UserError("--repetitions: VOT runs are done once per sequence here")
+    experiment = open_experiment(bench)
+    sequences = select_sequences(bench, experiment, config.sequences)
+    trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
+    result_root(bench).mkdir(parents=True, exist_ok=True)
+    todo = set(check_stale(config, trackers, sequences))
+
+    lengths = {s: _sequence_length(experiment, s) for s in sequences}
+    tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
+             for seq in sorted(sequences, key=lambda s: -lengths[s]) for spec in trackers if (spec.name, seq) in todo]
+    total = sum(lengths[t.seq] * bench.repetitions for t in tasks)
+    if tasks:
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="frame", desc="tracking", disable=not config.progress, dynamic_ncols=True) as bar:
+            run_tasks(tasks, config.workers,
+                      lambda task, frames: bar.update(lengths[task.seq] * bench.repetitions))
+
+    comparison = Comparison(bench, sequences, trackers, skipped=skipped)
+    with only_sequences(experiment.dataset, sequences):
+        if bench.dataset == "got10k" and bench.subset == "test":
+            comparison.submissions = _submission_zips(experiment, [t.name for t in trackers])
+            for spec in trackers:
+                frames = seconds = 0
+                for seq in sequences:
+                    f, s = read_time(bench, spec.name, seq)
+                    frames, seconds = frames + f, seconds + s
+                comparison.overall[spec.name] = {"fps": frames / seconds if seconds else math.nan,
+                                                 "frames": frames, "seconds": seconds}
+            return comparison
+        truths = {seq: sequence_truth(bench, experiment, seq) for seq in sequences}
+        for spec in trackers:
+            per_seq = {}
+            for seq in sequences:
+                boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0])
+                frames, seconds = read_time(bench, spec.name, seq)
+                per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
+            comparison.overall[spec.name] = overall_figures(per_seq)
+            comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
+        comparison.toolkit_report = _toolkit_report(bench, experiment, [t.name for t in trackers], warn, comparison)
+    return comparison
+
+
+def _sequence_length(experiment, name: str) -> int:
+    dataset = experiment.dataset
+    from ..toolkit import frame_files
+
+    return max(1, len(frame_files(dataset.seq_dirs[dataset.seq_names.index(name)])))
+
+
+def _submission_zips(experiment, names: list[str]) -> dict[str, str]:
+    """The toolkit's GOT-10k test report: a zip per tracker, for the evaluation server."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        experiment.report(names)
+    return {name: os.fspath(Path(experiment.result_dir) / f"{name}.zip") for name in names}
+
+
+def _toolkit_report(bench: BenchmarkSpec, experiment, names: list[str], warn, comparison: Comparison) -> dict:
+    """The toolkit's own figures (GOT-10k val: AO, SR0.5, SR0.75 from its success curve; OTB:
+    success and precision scores; VOT: accuracy, robustness), for the JSON and a consistency check."""
+    if bench.dataset == "folder":
+        return {}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), numpy_nan_alias():
+            performance = experiment.report(names)
+    except Exception as exc:  # its report is a bonus: never lose the run for it
+        warn(f"the toolkit's own report failed ({str(exc).strip()[:120] or type(exc).__name__}); figures are ours")
+        return {}
+    report: dict[str, dict] = {}
+    for name in names:
+        perf = performance.get(name, {})
+        if bench.dataset == "got10k":
+            overall = perf["overall"]
+            report[name] = {"ao": float(overall["ao"]), "sr50": float(overall["sr"]),
+                            "sr75": float(overall["succ_curve"][75]), "speed_fps": float(overall["speed_fps"])}
+            ours = comparison.overall[name]["ao"]
+            if not math.isclose(report[name]["ao"], ours, abs_tol=1e-9):
+                warn(f"{name}: the toolkit's AO {report[name]['ao']:.6f} differs from ours {ours:.6f}")
+        elif bench.dataset == "otb":
+            overall = perf["overall"]
+            report[name] = {"success_score": float(overall["success_score"]),
+                            "precision_score": float(overall["precision_score"]),
+                            "speed_fps": float(overall["speed_fps"])}
+        else:
+            report[name] = {k: float(v) for k, v in perf.items()}
+    return report

@@ -1,0 +1,140 @@
+"""What a comparison is shown and saved as: the console tables, ``comparison.json``,
+``per_sequence.csv`` and the success and precision plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .compare import Comparison
+from .experiments import result_root
+from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
+
+COLUMNS = (("AO", "ao"), ("SR0.5", "sr50"), ("SR0.75", "sr75"), ("AUC", "auc"), ("P@20", "precision20"))
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def format_table(comparison: Comparison) -> str:
+    bench = comparison.benchmark
+    names = [t.name for t in comparison.trackers]
+    width = max(12, *(len(n) for n in names)) + 2
+    title = f"{result_root(bench).name} {bench.subset if bench.dataset in ('got10k', 'folder') else ''}".strip()
+    lines = [f"{title}: {len(comparison.sequences)} sequence(s)"]
+    if bench.dataset == "got10k" and bench.subset == "test":
+        lines.append(f"{'tracker':<{width}}{'fps':>8}  submission zip")
+        for name in names:
+            lines.append(f"{name:<{width}}{_fmt(comparison.overall[name]['fps'], 1):>8}  "
+                         f"{comparison.submissions.get(name, '')}")
+        return "\n".join(lines)
+    extra = []
+    if bench.dataset == "vot":
+        extra = [("Acc", "accuracy"), ("Rob", "robustness")]
+    header = f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
+    lines.append(header)
+    for name in names:
+        row = comparison.overall[name]
+        cells = [_fmt(row[k]) for _, k in COLUMNS]
+        cells += [_fmt(comparison.toolkit_report.get(name, {}).get(k, math.nan)) for _, k in extra]
+        lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells) + f"{_fmt(row['fps'], 1):>8}")
+    return "\n".join(lines)
+
+
+def format_per_sequence(comparison: Comparison) -> str:
+    """Per-sequence AO, a column per tracker."""
+    names = [t.name for t in comparison.trackers]
+    if not comparison.per_sequence:
+        return ""
+    width = max(10, *(len(s) for s in comparison.sequences)) + 2
+    col = max(8, *(len(n) + 2 for n in names))
+    lines = [f"{'AO per sequence':<{width}}" + "".join(f"{n:>{col}}" for n in names)]
+    for seq in comparison.sequences:
+        cells = [_fmt(comparison.per_sequence[n][seq]["ao"]) for n in names]
+        lines.append(f"{seq:<{width}}" + "".join(f"{c:>{col}}" for c in cells))
+    return "\n".join(lines)
+
+
+def write_outputs(comparison: Comparison) -> dict[str, str]:
+    """``comparison.json``, ``per_sequence.csv``, ``success_plot.png``, ``precision_plot.png``
+    in ``out/<benchmark>/``; returns their paths."""
+    folder = result_root(comparison.benchmark)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"json": os.fspath(folder / "comparison.json")}
+    if comparison.per_sequence:
+        files["csv"] = os.fspath(folder / "per_sequence.csv")
+        files["success_plot"] = os.fspath(folder / "success_plot.png")
+        files["precision_plot"] = os.fspath(folder / "precision_plot.png")
+        _write_csv(comparison, Path(files["csv"]))
+        plot_curves(comparison, Path(files["success_plot"]), Path(files["precision_plot"]))
+    comparison.files = files
+    _atomic_write_text(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
+    return files
+
+
+def _finite(value):
+    """JSON has no NaN: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return _finite(value.item())
+    return value
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_csv(comparison: Comparison, path: Path) -> None:
+    keys = ["ao", "sr50", "sr75", "auc", "precision20", "fps", "frames", "evaluated_frames"]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["tracker", "sequence", *keys])
+        for name, seqs in comparison.per_sequence.items():
+            for seq, row in seqs.items():
+                writer.writerow([name, seq, *(row[k] if isinstance(row[k], int) else f"{row[k]:.6f}" for k in keys)])
+    os.replace(tmp, path)
+
+
+def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) -> None:
+    """Success and precision plots with every tracker (matplotlib without pyplot: no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    title = f"{result_root(comparison.benchmark).name} ({len(comparison.sequences)} sequences)"
+    overall = comparison.overall
+    plots = (
+        (success_png, SUCCESS_THRESHOLDS, "success_curve", "ao", "AO", "Overlap threshold", "Success rate"),
+        (precision_png, PRECISION_THRESHOLDS, "precision_curve", "precision20", "P@20",
+         "Location error threshold (px)", "Precision"),
+    )
+    styles = ["-", "--", "-.", ":"]
+    for path, x, curve, key, label, xlabel, ylabel in plots:
+        fig = Figure(figsize=(5.5, 4.2))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        names = sorted(overall, key=lambda n: -np.nan_to_num(overall[n][key], nan=-1.0))
+        for i, name in enumerate(names):
+            ax.plot(x, overall[name][curve], styles[(i // 10) % len(styles)], linewidth=1.6,
+                    label=f"{name} [{label} {_fmt(overall[name][key])}]")
+        kind = "Success" if curve == "success_curve" else "Precision"
+        ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, 1.0), title=f"{kind} plot: {title}")
+        ax.grid(True, alpha=0.4)
+        ax.legend(loc="lower left" if curve == "success_curve" else "lower right", fontsize=8)
+        fig.tight_layout()
+        tmp = path.with_name(f".{path.stem}.tmp.png")
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)

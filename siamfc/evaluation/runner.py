@@ -1,0 +1,133 @@
+"""Running the toolkit's experiments: the sequences are shared among worker processes, each
+running the toolkit's loop on one sequence at a time with a bounded thread count.
+
+``run_task`` and ``init_worker`` are module-level so that spawned workers can unpickle them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from ..errors import UserError
+from ..toolkit import only_sequences
+from .experiments import open_experiment
+from .results import read_time
+from .specs import BenchmarkSpec, TrackerSpec
+from .trackers import make_tracker
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Task:
+    bench: BenchmarkSpec
+    tracker: TrackerSpec
+    seq: str
+    device: str
+    nano_dir: str | None
+
+
+@cache
+def _cached_experiment(bench: BenchmarkSpec):
+    return open_experiment(bench)
+
+
+@cache
+def _cached_tracker(spec: TrackerSpec, device: str, nano_dir: str | None, repetitions: int):
+    return make_tracker(spec, device, nano_dir, repetitions)
+
+
+def run_task(task: Task) -> tuple[Task, int, str | None]:
+    """Run the toolkit's experiment for one tracker on one sequence; returns (task, frames, error)."""
+    try:
+        experiment = _cached_experiment(task.bench)
+        tracker = _cached_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
+        with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
+            subset = getattr(experiment, "subset", None)
+            if subset == "test":
+                experiment.subset = "val"  # run() reads it only to print a notice and sleep 2 s
+            try:
+                experiment.run(tracker)
+            finally:
+                if subset == "test":
+                    experiment.subset = subset
+        frames, _ = read_time(task.bench, task.tracker.name, task.seq)
+        return task, frames, None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # report which tracker failed where, in one line
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {message}"
+
+
+def init_worker(threads: int) -> None:
+    """Bound a worker's threads: torch's intra-op pool, OpenCV's, and OpenMP/BLAS via the env."""
+    for name in THREAD_ENV:
+        os.environ[name] = str(threads)
+    import cv2
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):
+        torch.set_num_interop_threads(1)
+    cv2.setNumThreads(threads)
+    quiet_opencv()
+
+
+def quiet_opencv() -> None:
+    """Keep OpenCV's DNN warnings (NanoTrack) off stderr."""
+    import cv2
+
+    with contextlib.suppress(Exception):
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+@contextlib.contextmanager
+def thread_env(threads: int) -> Iterator[None]:
+    """Set the thread-count variables while worker processes start (they inherit them)."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update({name: str(threads) for name in THREAD_ENV})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], None]) -> None:
+    """Run ``tasks`` inline (``workers == 1``) or in ``workers`` processes, longest first."""
+    errors: list[str] = []
+
+    def handle(result: tuple[Task, int, str | None]) -> None:
+        task, frames, error = result
+        if error:
+            errors.append(error)
+        on_done(task, frames)
+
+    if workers <= 1:
+        for task in tasks:
+            handle(run_task(task))
+    else:
+        threads = max(1, available_cores() // workers)
+        context = multiprocessing.get_context("spawn")
+        with thread_env(threads), context.Pool(workers, initializer=init_worker, initargs=(threads,)) as pool:
+            for result in pool.imap_unordered(run_task, tasks):
+                handle(result)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UserError(errors[0] + more)

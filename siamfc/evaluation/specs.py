@@ -1,0 +1,73 @@
+"""What ``siamfc eval`` is asked to do: the trackers, the benchmark, and the run's options."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+DATASETS = ("got10k", "otb", "vot", "folder")
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """One tracker to evaluate: ``kind`` is ``siamfc`` or an OpenCV tracker (``csrt``, ...)."""
+
+    kind: str
+    name: str
+    weights: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """Which data, where the results go, and how the toolkit runs (hashable: cached in workers)."""
+
+    dataset: str
+    root: str
+    subset: str = "val"
+    version: str | int | None = None
+    out: str = "results"
+    repetitions: int = 1
+
+
+@dataclass
+class EvalConfig:
+    benchmark: BenchmarkSpec
+    trackers: list[TrackerSpec]
+    sequences: list[str] | None = None
+    overwrite: bool = False
+    resume: bool = False
+    workers: int = 1
+    device: str = "cpu"
+    nano_dir: str | None = None
+    progress: bool = True
+
+
+def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
+    """``siamfc``, ``siamfc:WEIGHTS``, ``csrt``, ``kcf``, ``mil`` or ``nano``.
+
+    A bare ``siamfc`` uses ``weights`` (``--weights``) when given, else the shipped model.
+    """
+    from ..baselines import OPENCV_TRACKERS
+
+    kind, _, arg = str(text).strip().partition(":")
+    kind = kind.lower()
+    if kind == "siamfc":
+        path = arg or weights
+        name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
+        return TrackerSpec("siamfc", name, path or None)
+    if kind in OPENCV_TRACKERS and not arg:
+        return TrackerSpec(kind, OPENCV_TRACKERS[kind])
+    known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
+    raise UserError(f"--tracker {text!r}: unknown tracker; choose from {known}")
+
+
+def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> list[TrackerSpec]:
+    specs = [parse_tracker(t, weights) for t in (texts or ["siamfc"])]
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UserError(f"--tracker: {', '.join(duplicates)} given more than once")
+    return specs
