@@ -9,9 +9,10 @@ from pathlib import Path
 from ..errors import UserError
 from .common import add_weights_argument
 
-HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel), search.onnx (search crops ->
-features, any batch), head.onnx (kernel, features -> response maps) and siamfc_onnx.json.
-SiamFCTracker(weights=OUT, backend="onnxruntime") runs them."""
+HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
+crops -> features, any batch), head.onnx (kernel, offset, features -> response maps) and
+siamfc_onnx.json. A linear last convolution is composed into the kernel, so search.onnx stops before
+it. SiamFCTracker(weights=OUT, backend="onnxruntime") runs them."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
