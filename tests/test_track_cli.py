@@ -217,9 +217,9 @@ def test_corrupt_and_truncated_video_file(bag, fdsiamfc_weights, tmp_path):
 
 
 def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path):
-    # a long folder (the bag frames eight times over) so that the run is still going when interrupted,
-    # even on an idle machine where the tracker runs at over 100 frames/s
-    frames = link_frames(bag["seq"], tmp_path / "frames", [n for _ in range(8) for n in range(1, 197)])
+    # a long folder (the bag frames 30 times over) so that the run is still going when interrupted,
+    # even on an idle machine where the tracker runs at several hundred frames/s
+    frames = link_frames(bag["seq"], tmp_path / "frames", [n for _ in range(30) for n in range(1, 197)])
     out_txt, out_json = tmp_path / "out.txt", tmp_path / "out.json"
     for out in (out_txt, out_json):
         process = subprocess.Popen([*TRACK, os.fspath(frames), "--init-box", bag["box"], "--boxes", os.fspath(out),
@@ -237,7 +237,7 @@ def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path):
         assert "Traceback" not in stderr
         if out is out_txt:
             boxes = read_boxes(out_txt)
-            assert 5 <= len(boxes) < len(bag["gt"]) * 8
+            assert 5 <= len(boxes) < len(bag["gt"]) * 30
         else:
             data = json.loads(out_json.read_text())  # closed properly: valid JSON
             assert data["summary"]["interrupted"] and len(data["frames"]) >= 5
