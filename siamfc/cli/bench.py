@@ -137,7 +137,7 @@ def _sync(device):
 
 
 def _multi_candidates(args, models, frames, device) -> list:
-    """N targets: one MultiTracker vs N SiamFCTrackers (first model, torch backend)."""
+    """N targets: one MultiTracker vs N SiamFCTrackers (first model, default backend)."""
     import numpy as np
 
     from ..benchmark import Candidate
