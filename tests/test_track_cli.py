@@ -129,6 +129,22 @@ def test_track_folder_glob_and_json(bag, fdsiamfc_weights, tmp_path):
     np.testing.assert_allclose(glob_boxes[0], bag["gt"][2], atol=1e-3)
 
 
+def test_backend_option_gives_the_same_boxes(bag, fdsiamfc_weights, tmp_path):
+    frames = link_frames(bag["seq"], tmp_path / "frames", range(1, 31))
+    boxes = {}
+    for backend in ("auto", "torch", "onnxruntime"):
+        out = tmp_path / f"{backend}.txt"
+        result = run_track(frames, "--init-box", bag["box"], "--boxes", out, "--weights", fdsiamfc_weights,
+                           "--backend", backend, "--quiet")
+        assert result.returncode == 0, result.stderr
+        boxes[backend] = read_boxes(out)
+    assert boxes["auto"].shape == (30, 4)
+    np.testing.assert_allclose(boxes["auto"], boxes["onnxruntime"], atol=1e-6)  # auto is ONNX Runtime on the CPU
+    assert iou(boxes["torch"], boxes["onnxruntime"]).mean() >= 0.99
+    result = run_track(frames, "--init-box", bag["box"], "--backend", "tensorrt")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
 def test_track_two_targets(bag, fdsiamfc_weights, tmp_path):
     other = np.array([30.0, 200.0, 60.0, 60.0])
     out_txt, out_json = tmp_path / "two.txt", tmp_path / "two.json"

@@ -72,6 +72,21 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
                         help="where the network runs; auto = cuda when a GPU is available (default: auto)")
 
 
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                        help="what runs the network: auto = ONNX Runtime on the CPU, PyTorch on a GPU "
+                             "(default: auto)")
+
+
+def build_tracker(args: argparse.Namespace, device):
+    """The MultiTracker of ``--weights`` and ``--backend`` on ``device``."""
+    from ..tracker import MultiTracker
+
+    if args.backend == "onnxruntime" and device.type != "cpu":
+        raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
+    return MultiTracker(args.weights, device, backend=args.backend)
+
+
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, metavar="PATH",
                         help="model checkpoint (ours, or the PyTorch SiamFC port's state dict); "

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .common import add_device_argument, add_weights_argument, resolve_device
+from .common import add_backend_argument, add_device_argument, add_weights_argument, build_tracker, resolve_device
 
 HELP = """Track the short clip bundled with the package (a cat's head over a launch pad: camera
 motion, scale change, a brief occlusion) and write the annotated video.
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", default="demo_output.mp4", metavar="FILE",
                         help="the annotated video (.mp4, .avi or .mkv; default: %(default)s)")
     add_device_argument(parser)
+    add_backend_argument(parser)
     parser.add_argument("--show", action="store_true", help="also show the tracking in a window (q/Esc stops)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -73,11 +74,10 @@ def _track(args, device, output: Path, groundtruth: np.ndarray, window) -> int:
 
     from ..annotate import annotate_frame
     from ..ops import iou
-    from ..tracker import MultiTracker
     from ..video import FrameReader, open_source
     from .track import VideoOutput
 
-    tracker = MultiTracker(args.weights, device)
+    tracker = build_tracker(args, device)
     source = open_source(str(CLIP))
     ious: list[float] = []
     frames = 0

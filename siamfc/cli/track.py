@@ -16,7 +16,17 @@ import numpy as np
 from ..annotate import annotate_frame
 from ..errors import UserError
 from ..video import Frame, FrameReader, FrameSource, open_source
-from .common import add_device_argument, add_weights_argument, check_writable, clip_box, parse_box, resolve_device, warn
+from .common import (
+    add_backend_argument,
+    add_device_argument,
+    add_weights_argument,
+    build_tracker,
+    check_writable,
+    clip_box,
+    parse_box,
+    resolve_device,
+    warn,
+)
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
 
@@ -48,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", action="store_true", help="show the tracking live in a window (q/Esc stops)")
     add_weights_argument(parser)
     add_device_argument(parser)
+    add_backend_argument(parser)
     parser.add_argument("--start-frame", type=int, default=0, metavar="N",
                         help="skip the first N frames: the init box is on frame N+1 (frames are numbered from 1)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="track at most N frames")
@@ -178,8 +189,6 @@ def _progress(source: FrameSource, max_frames: int | None, quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tracker import MultiTracker
-
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
     device = resolve_device(args.device)
     boxes = [parse_box(b) for b in args.init_box or []]
@@ -196,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
     window = open_window(drawing=not boxes) if args.show or not boxes else None
     try:
         source = open_source(args.video, args.start_frame)
-        tracker = MultiTracker(args.weights, device)
+        tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
             return _track(args, source, reader, tracker, boxes, boxes_path, output_path, window)
     finally:

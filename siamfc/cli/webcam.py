@@ -13,7 +13,16 @@ import numpy as np
 
 from ..annotate import annotate_frame
 from ..errors import UserError
-from .common import add_device_argument, add_weights_argument, check_writable, clip_box, parse_box, resolve_device
+from .common import (
+    add_backend_argument,
+    add_device_argument,
+    add_weights_argument,
+    build_tracker,
+    check_writable,
+    clip_box,
+    parse_box,
+    resolve_device,
+)
 
 HELP = """Live tracking from a camera: drag a box around the target with the mouse to start.
 
@@ -32,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--video", metavar="FILE", help="a video file (or folder of frames) instead of a camera")
     add_weights_argument(parser)
     add_device_argument(parser)
+    add_backend_argument(parser)
     parser.add_argument("--record", metavar="FILE", help="record the annotated view to a video (.mp4, .avi, .mkv)")
     parser.add_argument("--init-box", metavar="X,Y,W,H", help="start tracking this box in the first frame "
                         "(instead of dragging one)")
@@ -90,9 +100,8 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
         check_display()
-        from ..tracker import MultiTracker
 
-        tracker = MultiTracker(args.weights, device)
+        tracker = build_tracker(args, device)
         return _run_live(args, source, tracker, init_box, record, snapshot_dir)
     finally:
         source.close()
