@@ -1,8 +1,8 @@
 """Export a SiamFC network to ONNX: three graphs and a manifest.
 
-- ``exemplar.onnx``: exemplar crop ``z`` (1, 3, 127, 127) -> ``kernel`` (1, C, h, w) and
+- ``exemplar.onnx``: exemplar crop ``z`` (1, 127, 127, 3) uint8 -> ``kernel`` (1, C, h, w) and
   ``offset`` (1,)
-- ``search.onnx``: search crops ``x`` (B, 3, 255, 255), B free -> ``features`` (B, C, H, W)
+- ``search.onnx``: search crops ``x`` (B, 255, 255, 3) uint8, B free -> ``features`` (B, H, W, C)
 - ``head.onnx``: ``kernel``, ``offset`` and ``features`` of the same target -> ``responses``
   (B, 1, 17, 17) = ``conv2d(features, kernel) + offset``
 - ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes
@@ -12,8 +12,10 @@ last layer is a plain convolution, ``search.onnx`` stops before it and the exemp
 composes it into the kernel (``composed`` in the manifest; C, h, w are then those of the
 penultimate features); the head's 0.001 scale and bias are folded into kernel and offset.
 :mod:`siamfc.onnx_backend` runs the first two and correlates with a matrix product.
-Inputs are raw 0-255 RGB floats, as for the PyTorch model. BatchNorm is folded into the
-convolutions before export.
+Inputs are RGB crops as OpenCV cuts them (uint8, channels last): the graphs convert them, and
+give the search features channels last, which is how ONNX Runtime's blocked layout converts
+most cheaply and how the matrix-product correlation reads them (no copy on either side).
+BatchNorm is folded into the convolutions before export.
 """
 
 from __future__ import annotations
@@ -38,13 +40,19 @@ VERSION = 2
 FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx"}
 
 
-class _Branch(nn.Module):
+def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
+    return crops.permute(0, 3, 1, 2).float()
+
+
+class _Search(nn.Module):
+    """uint8 (B, S, S, 3) crops -> float (B, H, W, C) features."""
+
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
         self.backbone = backbone
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(x)
+        return self.backbone(_as_float_nchw(x)).permute(0, 2, 3, 1)
 
 
 class _Exemplar(nn.Module):
@@ -59,7 +67,7 @@ class _Exemplar(nn.Module):
         self.bias = torch.zeros(()) if head.bias is None else head.bias.detach().clone().sum()
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        kernel = self.backbone(z)
+        kernel = self.backbone(_as_float_nchw(z))
         offset = torch.zeros((), dtype=kernel.dtype)
         if self.last_conv is not None:
             kernel, offset = compose_last_conv(kernel, self.last_conv)
@@ -71,7 +79,7 @@ class _Head(nn.Module):
     an input (so the graph has no fixed number of targets or groups)."""
 
     def forward(self, kernel: torch.Tensor, offset: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(features, kernel) + offset
+        return F.conv2d(features.permute(0, 3, 1, 2), kernel) + offset
 
 
 def _export(module: nn.Module, args: tuple, f: str | os.PathLike | io.BytesIO, names: tuple[list, list],
@@ -96,10 +104,10 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
     search_backbone = fuse_conv_bn(net.search_backbone or net.backbone)
     split = split_last_conv(search_backbone)
     exemplar = _Exemplar(fuse_conv_bn(net.backbone), net.head, split[1] if split else None)
-    search = _Branch(split[0] if split else search_backbone)
+    search = _Search(split[0] if split else search_backbone)
     head = _Head()
-    z = torch.rand(1, 3, exemplar_size, exemplar_size) * 255
-    x = torch.rand(2, 3, search_size, search_size) * 255
+    z = torch.randint(0, 256, (1, exemplar_size, exemplar_size, 3), dtype=torch.uint8)
+    x = torch.randint(0, 256, (2, search_size, search_size, 3), dtype=torch.uint8)
     with torch.no_grad():
         (kernel, offset), features = exemplar(z), search(x)
     out: dict[str, bytes] = {}

@@ -39,6 +39,7 @@ class Engine(Protocol):
     """What the tracker needs from a backend."""
 
     memory_format: torch.memory_format
+    input_format: str  # "float_nchw" (0-255 floats, memory_format) or "uint8_nhwc" (crops as cut)
 
     def exemplar(self, z: torch.Tensor) -> object: ...
 
@@ -131,6 +132,8 @@ def _composable(net: SiamFCNet) -> bool:
 
 class TorchEngine:
     """PyTorch backend; ``optimize=False`` is the plain reference path."""
+
+    input_format = "float_nchw"
 
     def __init__(
         self,

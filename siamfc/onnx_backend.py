@@ -32,6 +32,7 @@ class OnnxEngine:
     than the head graph in ONNX Runtime."""
 
     memory_format = torch.contiguous_format
+    input_format = "uint8_nhwc"  # crops as OpenCV cuts them (see siamfc.export)
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
         threads = threads or torch.get_num_threads()
@@ -57,7 +58,7 @@ class OnnxEngine:
         return cls(export_graphs(model), model.stride, threads)
 
     def exemplar(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """One target's (kernel, offset)."""
+        """One target's (kernel, offset) from its uint8 (1, 127, 127, 3) exemplar crop."""
         kernel, offset = self.sessions["exemplar"].run(None, {"z": z.cpu().contiguous().numpy()})
         return kernel, offset
 
@@ -69,9 +70,11 @@ class OnnxEngine:
         return StackedKernels(stacked, offsets[:, None, None], scale_num)
 
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
-        features = self.sessions["search"].run(None, {"x": x.contiguous().numpy()})[0]
+        """(N*k, R, R) response maps for uint8 (N*k, S, S, 3) search crops ``x``."""
+        features = self.sessions["search"].run(None, {"x": x.contiguous().numpy()})[0]  # (N*k, H, W, C)
         with torch.inference_mode():
-            return correlate_gemm(torch.from_numpy(features), stacked.kernels, stacked.scale_num) + stacked.offsets
+            channels_last = torch.from_numpy(features).permute(0, 3, 1, 2)
+            return correlate_gemm(channels_last, stacked.kernels, stacked.scale_num) + stacked.offsets
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:

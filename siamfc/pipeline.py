@@ -92,7 +92,10 @@ class HostPipeline:
         return len(self.x_sizes)
 
     def _to_tensor(self, crops: np.ndarray) -> torch.Tensor:
-        """uint8 (M, S, S, 3) crops -> float (M, 3, S, S) in the engine's memory format."""
+        """uint8 (M, S, S, 3) crops -> what the engine takes: float (M, 3, S, S) in its memory
+        format, or the crops themselves."""
+        if self.engine.input_format == "uint8_nhwc":
+            return torch.from_numpy(crops)
         return torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).to(
             torch.float32, memory_format=self.engine.memory_format)
 
@@ -121,8 +124,9 @@ class HostPipeline:
         k, s = self.geo.cfg.scale_num, self.geo.cfg.search_size
         self.stacked = self.engine.stack(self.kernels, k)
         self._crops = np.empty((len(self) * k, s, s, 3), np.uint8)
+        float_input = len(self) and self.engine.input_format == "float_nchw"
         self._x = torch.empty((len(self) * k, 3, s, s), device=self.device).contiguous(
-            memory_format=self.engine.memory_format) if len(self) else None
+            memory_format=self.engine.memory_format) if float_input else None
 
     def state(self, index: int) -> TargetState:
         cfg = self.geo.cfg
@@ -142,7 +146,7 @@ class HostPipeline:
             for i in range(k):
                 ops.crop(image, self.centers[t], self.x_sizes[t] * geo.scale_factors[i], cfg.search_size,
                          self.colors[t], out=self._crops[t * k + i])
-        if self.reference:
+        if self.reference or self.engine.input_format == "uint8_nhwc":
             x = self._to_tensor(self._crops)
         else:
             x = self._x.copy_(torch.from_numpy(self._crops).permute(0, 3, 1, 2))

@@ -48,14 +48,18 @@ def test_graphs_match_torch(exported: Path, fdsiamfc_weights: Path) -> None:
     cpu = ["CPUExecutionProvider"]
     sessions = {k: ort.InferenceSession(str(exported / v), providers=cpu) for k, v in FILES.items()}
     torch.manual_seed(0)
-    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(3, 3, 255, 255) * 255
+    # The graphs take uint8 crops, channels last, as OpenCV cuts them.
+    z = torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8)
+    x = torch.randint(0, 256, (3, 255, 255, 3), dtype=torch.uint8)
     with torch.no_grad():
-        responses = net.correlate(net.embed_exemplar(z), net.embed_search(x))
+        responses = net.correlate(net.embed_exemplar(z.permute(0, 3, 1, 2).float()),
+                                  net.embed_search(x.permute(0, 3, 1, 2).float()))
     kernel, offset = sessions["exemplar"].run(None, {"z": z.numpy()})
     features = sessions["search"].run(None, {"x": x.numpy()})[0]  # a batch of 3: the batch axis is free
-    # AlexNet's last conv (76 <- 114 channels, 3x3) is composed into the kernel: 8x8 on the 24x24 trunk.
+    # AlexNet's last conv (76 <- 114 channels, 3x3) is composed into the kernel: 8x8 on the 24x24 trunk,
+    # whose features come channels last.
     assert json.loads((exported / MANIFEST).read_text())["composed"] is True
-    assert kernel.shape == (1, 114, 8, 8) and features.shape == (3, 114, 24, 24) and offset.shape == (1,)
+    assert kernel.shape == (1, 114, 8, 8) and features.shape == (3, 24, 24, 114) and offset.shape == (1,)
     got = sessions["head"].run(None, {"kernel": kernel, "offset": offset, "features": features})[0]
     np.testing.assert_allclose(got, responses.numpy(), rtol=1e-3, atol=1e-3 * float(responses.abs().max()))
 
@@ -76,9 +80,14 @@ def test_engine_from_a_model_gives_the_eager_responses() -> None:
     net.head.bias.data.fill_(0.3)
     plain = TorchEngine(net, torch.device("cpu"), optimize=False)
     engine = OnnxEngine.create(model=net)
-    z = [torch.rand(1, 3, 127, 127) * 255 for _ in range(2)]
-    x = torch.rand(6, 3, 255, 255) * 255  # 2 targets x 3 scales
-    ref = plain.responses(x, plain.stack([plain.exemplar(zi) for zi in z], 3))
+    z = [torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8) for _ in range(2)]
+    x = torch.randint(0, 256, (6, 255, 255, 3), dtype=torch.uint8)  # 2 targets x 3 scales
+
+    def as_float(crops: torch.Tensor) -> torch.Tensor:
+        return crops.permute(0, 3, 1, 2).float()
+
+    assert plain.input_format == "float_nchw" and engine.input_format == "uint8_nhwc"
+    ref = plain.responses(as_float(x), plain.stack([plain.exemplar(as_float(zi)) for zi in z], 3))
     out = engine.responses(x, engine.stack([engine.exemplar(zi) for zi in z], 3))
     assert out.shape == ref.shape == (6, 17, 17)
     torch.testing.assert_close(out, ref, rtol=1e-3, atol=1e-3 * ref.abs().max().item())
