@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import as_strided
 
 from .checkpoint import CheckpointError, load_model
 from .export import FILES, FORMAT, MANIFEST, VERSION, export_graphs
-from .inference import StackedKernels, correlate_gemm
 from .model import SiamFCNet
 
 
@@ -23,13 +24,44 @@ def _session(model: bytes | str, threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle pool threads sleep instead of spinning: a tracker's sessions run in turns (exemplar,
+    # search) between OpenCV and PyTorch work in the same process, and spinning threads take the
+    # cores from them (bag, 2 threads, idle CPU: 3.5 ms a frame without spinning, 8.4 ms with).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def correlate_nhwc(features: np.ndarray, kernels: np.ndarray, scale_num: int) -> np.ndarray:
+    """NumPy twin of :func:`siamfc.inference.correlate_gemm` for channels-last features
+    (N * scale_num, H, W, C) and N kernels (N, C, kh, kw) -> (N * scale_num, H - kh + 1, W - kw + 1).
+
+    One batched matrix product gives every kernel tap at every position; the correlation sums the
+    taps along the diagonals of a strided view. On 2 cores it is ~2x faster than the same in
+    PyTorch (whose thread pool wakes up for a 0.2 ms job) and ~5x faster than ONNX Runtime's
+    head graph."""
+    nk, h, w, c = features.shape
+    n, _, kh, kw = kernels.shape
+    taps = np.matmul(features.reshape(n, scale_num * h * w, c), kernels.reshape(n, c, kh * kw))
+    taps = taps.reshape(nk, h, w, kh * kw)
+    s = taps.strides
+    oh, ow = h - kh + 1, w - kw + 1
+    diagonals = as_strided(taps, (nk, oh, ow, kh, kw), (s[0], s[1], s[2], s[1] + kw * s[3], s[2] + s[3]),
+                           writeable=False)
+    return diagonals.sum(axis=(3, 4))
+
+
+@dataclass
+class OnnxKernels:
+    """Kernels of all targets (N, C, h, w) and the offset of each crop (N * k, 1, 1)."""
+
+    kernels: np.ndarray
+    offsets: np.ndarray
+    scale_num: int
 
 
 class OnnxEngine:
     """Exemplar and search graphs in ONNX Runtime sessions (CPU); the correlation of the (tiny)
-    head is the matrix product of :func:`siamfc.inference.correlate_gemm`, about 3x faster
-    than the head graph in ONNX Runtime."""
+    head is :func:`correlate_nhwc`, in NumPy."""
 
     memory_format = torch.contiguous_format
     input_format = "uint8_nhwc"  # crops as OpenCV cuts them (see siamfc.export)
@@ -62,19 +94,19 @@ class OnnxEngine:
         kernel, offset = self.sessions["exemplar"].run(None, {"z": z.cpu().contiguous().numpy()})
         return kernel, offset
 
-    def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> StackedKernels | None:
+    def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> OnnxKernels | None:
         if not kernels:
             return None
-        stacked = torch.from_numpy(np.concatenate([kernel for kernel, _ in kernels]))
-        offsets = torch.from_numpy(np.concatenate([offset for _, offset in kernels])).repeat_interleave(scale_num)
-        return StackedKernels(stacked, offsets[:, None, None], scale_num)
+        stacked = np.ascontiguousarray(np.concatenate([kernel for kernel, _ in kernels]))
+        offsets = np.concatenate([offset for _, offset in kernels]).repeat(scale_num)
+        return OnnxKernels(stacked, offsets[:, None, None], scale_num)
 
-    def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
+    def responses(self, x: torch.Tensor, stacked: OnnxKernels) -> torch.Tensor:
         """(N*k, R, R) response maps for uint8 (N*k, S, S, 3) search crops ``x``."""
         features = self.sessions["search"].run(None, {"x": x.contiguous().numpy()})[0]  # (N*k, H, W, C)
-        with torch.inference_mode():
-            channels_last = torch.from_numpy(features).permute(0, 3, 1, 2)
-            return correlate_gemm(channels_last, stacked.kernels, stacked.scale_num) + stacked.offsets
+        out = correlate_nhwc(features, stacked.kernels, stacked.scale_num)
+        out += stacked.offsets
+        return torch.from_numpy(out)
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
