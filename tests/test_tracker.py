@@ -92,6 +92,24 @@ def test_default_weights() -> None:
             SiamFCTracker()
 
 
+@pytest.mark.parametrize(("name", "min_iou"), [("bag", 0.65), ("Crossing", 0.7)])
+def test_shipped_model_tracks_real_sequences(name: str, min_iou: float, got10k_sequence) -> None:
+    """The model shipped in the package, through the default (ONNX Runtime) path, against ground
+    truth. All frames of these sequences: bag 0.730, Crossing 0.783 (docs/model_card.md)."""
+    if not default_weights_path().is_file():
+        pytest.skip("the package ships no trained model")
+    from siamfc.onnx_backend import OnnxEngine
+
+    seq = got10k_sequence("val", name, max_frames=120)
+    tracker = SiamFCTracker()
+    assert tracker.net.config.backbone == "mobile" and isinstance(tracker.tracker.engine, OnnxEngine)
+    tracker.init(seq.frames[0], seq.groundtruth[0])
+    boxes = np.array([tracker.update(frame) for frame in seq.frames[1:]])
+    mean_iou = float(ops.iou(boxes, seq.groundtruth[1:]).mean())
+    print(f"{name}, {len(boxes)} frames: mean IoU {mean_iou:.3f}")
+    assert mean_iou >= min_iou
+
+
 # --- geometry of one update, with a scripted response ----------------------------------------
 
 def test_centre_peak_keeps_the_box() -> None:
