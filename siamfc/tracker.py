@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,7 +89,8 @@ class RuntimeOptions:
     """How the tracking step runs (never what it computes, up to float rounding).
 
     ``backend``: ``"auto"`` (the default: ONNX Runtime for the optimized float32 step on the CPU
-    when it is installed and the model exports, else PyTorch), ``"torch"`` or ``"onnxruntime"``.
+    when it is installed and the model exports, or for a folder from ``siamfc export``; else
+    PyTorch), ``"torch"`` or ``"onnxruntime"``.
     ``optimize=False`` is the plain eager path
     (the reference the optimized paths are tested against). ``crop_backend``: ``"cv2"`` (crops on
     the host) or ``"torch"`` (crops, peak search and states on the device; ``None``: ``"torch"``
@@ -132,6 +134,13 @@ class RuntimeOptions:
 
 
 BACKENDS = ("auto", "torch", "onnxruntime")
+
+
+def _is_onnx_export(weights: str | os.PathLike) -> bool:
+    from .export import MANIFEST
+
+    path = Path(os.fspath(weights))
+    return path.is_dir() or path.name == MANIFEST
 CROP_BACKENDS = ("cv2", "torch")
 
 
@@ -164,6 +173,9 @@ class MultiTracker:
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(self.device)
         self.net: SiamFCNet | None = None
+        if backend == "auto" and model is None and weights is not None and _is_onnx_export(weights):
+            backend = self.options.backend = "onnxruntime"  # a folder written by `siamfc export`
+            self.options.check(self.device)
         if backend == "onnxruntime":
             from .onnx_backend import OnnxEngine
 
