@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import AlexNet, MobileNet
 from .heads import XCorrHead
 from .model import SiamFCNet
 
@@ -113,11 +112,12 @@ def _plain_head(net: SiamFCNet) -> bool:
 
 
 def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
-    """(trunk, last conv) when the backbone's last layer is a plain convolution (stride 1, no
-    padding or dilation) that :func:`compose_last_conv` can fold into an exemplar kernel; else None.
-    Only backbones of this package whose ``forward`` is not overridden qualify."""
-    if not isinstance(backbone, (AlexNet, MobileNet)) or type(backbone).forward not in (
-            AlexNet.forward, MobileNet.forward):
+    """(trunk, last conv) when the backbone offers ``split_last()`` (see :mod:`siamfc.backbones`),
+    its ``forward`` is the one that method describes (not overridden in a subclass), and the last
+    layer is a plain convolution (stride 1, no padding or dilation) that :func:`compose_last_conv`
+    can fold into an exemplar kernel; else None."""
+    owner = next((cls for cls in type(backbone).__mro__ if "split_last" in vars(cls)), None)
+    if owner is None or type(backbone).forward is not vars(owner).get("forward"):
         return None
     trunk, last = backbone.split_last()
     if not (isinstance(last, nn.Conv2d) and last.stride == (1, 1) and last.padding == (0, 0)

@@ -90,8 +90,7 @@ class RuntimeOptions:
 
     ``backend``: ``"auto"`` (the default: ONNX Runtime for the optimized float32 step on the CPU
     when it is installed and the model exports, or for a folder from ``siamfc export``; else
-    PyTorch), ``"torch"`` or ``"onnxruntime"``.
-    ``optimize=False`` is the plain eager path
+    PyTorch), ``"torch"`` or ``"onnxruntime"``. ``optimize=False`` is the plain eager path
     (the reference the optimized paths are tested against). ``crop_backend``: ``"cv2"`` (crops on
     the host) or ``"torch"`` (crops, peak search and states on the device; ``None``: ``"torch"``
     on CUDA, ``"cv2"`` elsewhere). ``dtype``: autocast the network to ``"bfloat16"`` /
@@ -135,13 +134,15 @@ class RuntimeOptions:
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 
+CROP_BACKENDS = ("cv2", "torch")
+
 
 def _is_onnx_export(weights: str | os.PathLike) -> bool:
+    """A folder written by ``siamfc export`` (or its manifest), rather than a checkpoint."""
     from .export import MANIFEST
 
     path = Path(os.fspath(weights))
     return path.is_dir() or path.name == MANIFEST
-CROP_BACKENDS = ("cv2", "torch")
 
 
 class MultiTracker:
@@ -170,12 +171,11 @@ class MultiTracker:
     ) -> None:
         self.cfg = TrackerConfig.from_kwargs(**params)
         self.device = torch.device(device)
+        if backend == "auto" and model is None and weights is not None and _is_onnx_export(weights):
+            backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(self.device)
         self.net: SiamFCNet | None = None
-        if backend == "auto" and model is None and weights is not None and _is_onnx_export(weights):
-            backend = self.options.backend = "onnxruntime"  # a folder written by `siamfc export`
-            self.options.check(self.device)
         if backend == "onnxruntime":
             from .onnx_backend import OnnxEngine
 

@@ -286,3 +286,18 @@ def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
     assert isinstance(MultiTracker(model=net).engine, TorchEngine)
     with pytest.raises(ValueError, match="backend"):
         MultiTracker(model=net, backend="tensorrt")
+
+
+def test_split_last_conv_needs_the_backbones_own_forward() -> None:
+    from siamfc.backbones import AlexNet, build_backbone
+    from siamfc.inference import split_last_conv
+
+    assert split_last_conv(build_backbone("mobile")) is not None
+    assert split_last_conv(build_backbone("alexnet_w30")) is not None
+
+    class Rescaled(AlexNet):  # a forward that split_last() no longer describes: never composed
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) * 2
+
+    assert split_last_conv(Rescaled()) is None
+    assert split_last_conv(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1))) is None
