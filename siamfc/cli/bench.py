@@ -86,9 +86,6 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     from ..checkpoint import load_model
     from ..tracker import RuntimeOptions, SiamFCTracker
 
-    def probe_model(source):
-        return load_model(source) if isinstance(source, str) else source
-
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
     if unknown or not backends:
@@ -97,6 +94,7 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
         raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
     candidates, pairs = [], {}
     for label, source in models:
+        net = load_model(source) if isinstance(source, str) else source  # read once, to name the backends
         variants = [(backend, {"optimize": True, "backend": backend}) for backend in dict.fromkeys(backends)]
         if args.eager:
             variants.append(("eager", {"optimize": False, "backend": "torch"}))
@@ -104,7 +102,7 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
             if kwargs["backend"] != "onnxruntime" and kwargs["optimize"]:
                 kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
             probe = RuntimeOptions(**kwargs)
-            backend = probe.resolved_backend(device, probe_model(source))
+            backend = probe.resolved_backend(device, net)
             shown = {"auto": f"default: {backend}", "eager": "torch"}.get(variant, backend)
             name = f"ours {label} [{shown}, {device.type}{' eager' if variant == 'eager' else ''}]"
 
