@@ -11,7 +11,8 @@ This is the split of the optimized PyTorch path (:mod:`siamfc.inference`): when 
 last layer is a plain convolution, ``search.onnx`` stops before it and the exemplar graph
 composes it into the kernel (``composed`` in the manifest; C, h, w are then those of the
 penultimate features); the head's 0.001 scale and bias are folded into kernel and offset.
-:mod:`siamfc.onnx_backend` runs the first two and correlates with a matrix product.
+:mod:`siamfc.onnx_backend` runs the first two, the search graph extended with the correlation's
+matrix product (:func:`siamfc.onnx_backend.with_tap_products`).
 Inputs are RGB crops as OpenCV cuts them (uint8, channels last): the graphs convert them, and
 give the search features channels last, which is how ONNX Runtime's blocked layout converts
 most cheaply and how the matrix-product correlation reads them (no copy on either side).

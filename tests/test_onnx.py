@@ -152,3 +152,16 @@ def test_export_bad_input_is_one_line(args: list[str], message: str, tmp_path: P
     proc = run_cli("export", "--out", str(tmp_path / "out"), *args)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sum_taps_is_a_correlation() -> None:
+    """Tap products (features times each kernel tap) summed along the shifts equal conv2d, also for
+    a kernel that is not square."""
+    from siamfc.onnx_backend import sum_taps
+
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)  # (M, C, H, W)
+    kernel = rng.standard_normal((1, 5, 3, 4)).astype(np.float32)
+    taps = np.einsum("mchw,ct->mthw", features, kernel[0].reshape(5, 12))
+    expected = torch.nn.functional.conv2d(torch.from_numpy(features), torch.from_numpy(kernel))[:, 0]
+    np.testing.assert_allclose(sum_taps(taps, 3, 4), expected.numpy(), rtol=1e-4, atol=1e-4)
