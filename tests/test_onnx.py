@@ -165,3 +165,19 @@ def test_sum_taps_is_a_correlation() -> None:
     taps = np.einsum("mchw,ct->mthw", features, kernel[0].reshape(5, 12))
     expected = torch.nn.functional.conv2d(torch.from_numpy(features), torch.from_numpy(kernel))[:, 0]
     np.testing.assert_allclose(sum_taps(taps, 3, 4), expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_interleaved_stem_reads_channels_last_crops() -> None:
+    """The first convolution over the (B, 1, H, W*C) view of channels-last crops is the original
+    convolution; one that pads cannot be rewritten this way."""
+    from siamfc.export import interleaved_stem
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 8, (3, 5), stride=(2, 3))
+    crops = torch.randint(0, 256, (2, 31, 40, 3), dtype=torch.uint8)
+    stem = interleaved_stem(conv)
+    with torch.no_grad():
+        expected = conv(crops.permute(0, 3, 1, 2).float())
+        got = stem(crops.flatten(2).unsqueeze(1).float())
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
+    assert interleaved_stem(torch.nn.Conv2d(3, 8, 3, padding=1)) is None
