@@ -125,4 +125,4 @@ def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[st
 
 def default_weights_path() -> Path:
     """The model shipped inside the package."""
-    return Path(__file__).resolve().parent / "weights" / "siamfc_mobile.pth"
+    return Path(__file__).resolve().parent / "weights" / "siamfc_mobile_lite.pth"
