@@ -37,8 +37,8 @@ def with_tap_products(search_model: bytes | str) -> bytes:
     MatMul). :func:`sum_taps` adds them into response maps.
 
     Doing this product inside the graph saves writing out and re-reading the C-channel features:
-    ONNX Runtime computes it with its threads straight from its blocked layout (on the shipped
-    previous default model, a tracking step 1.07x faster than with the same product in NumPy).
+    ONNX Runtime computes it with its threads straight from its blocked layout (with the previous
+    default model, a tracking step was 1.07x faster than with the same product in NumPy).
     """
     import onnx
     from onnx import TensorProto, helper
