@@ -1,17 +1,33 @@
-"""siamfc: fully-convolutional Siamese object tracking in PyTorch."""
+"""siamfc: fully-convolutional Siamese object tracking in PyTorch.
 
+The public names below are imported on first use (PEP 562), so that ``import siamfc`` and the
+command line's ``--help`` do not load PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # OpenMP threads that spin while idle cost 7x per frame on a shared 2-core CPU (docs/speed.md);
 # only effective before torch loads, and a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# ruff: noqa: E402
-
-from .backbones import build_backbone, list_backbones, register_backbone
-from .checkpoint import CheckpointError, load_model, save_checkpoint
-from .model import ModelConfig, SiamFCNet, build_model
-from .tracker import MultiTracker, SiamFCTracker, TrackerConfig
+_EXPORTS: dict[str, str] = {
+    "CheckpointError": "siamfc.errors",
+    "ModelConfig": "siamfc.model",
+    "MultiTracker": "siamfc.tracker",
+    "SiamFCNet": "siamfc.model",
+    "SiamFCTracker": "siamfc.tracker",
+    "TrackerConfig": "siamfc.tracker",
+    "build_backbone": "siamfc.backbones",
+    "build_model": "siamfc.model",
+    "list_backbones": "siamfc.backbones",
+    "load_model": "siamfc.checkpoint",
+    "register_backbone": "siamfc.backbones",
+    "save_checkpoint": "siamfc.checkpoint",
+}
 
 __all__ = [
     "CheckpointError",
@@ -28,3 +44,23 @@ __all__ = [
     "save_checkpoint",
 ]
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .backbones import build_backbone, list_backbones, register_backbone
+    from .checkpoint import load_model, save_checkpoint
+    from .errors import CheckpointError
+    from .model import ModelConfig, SiamFCNet, build_model
+    from .tracker import MultiTracker, SiamFCTracker, TrackerConfig
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'siamfc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

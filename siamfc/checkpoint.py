@@ -14,15 +14,12 @@ from pathlib import Path
 
 import torch
 
+from .errors import CheckpointError
 from .model import ModelConfig, SiamFCNet, build_model
 
 FORMAT = "siamfc"
 VERSION = 1
 _PORT_CONVS = [f"backbone.conv{i}.0.weight" for i in range(1, 6)]
-
-
-class CheckpointError(ValueError):
-    """A file that cannot be turned into a model; the message names the file and the problem."""
 
 
 def save_checkpoint(path: str | os.PathLike, model: SiamFCNet, **extra) -> None:

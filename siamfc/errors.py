@@ -3,3 +3,7 @@
 
 class UserError(ValueError):
     """Bad input from the user: a missing file, a malformed box, an unknown device, ..."""
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be turned into a model; the message names the file and the problem."""

@@ -8,9 +8,9 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 
-from ..checkpoint import CheckpointError
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 
 SUBCOMMANDS: dict[str, str] = {
     "track": "siamfc.cli.track",
@@ -64,12 +64,23 @@ def track_main(argv: list[str] | None = None) -> int:
     return _run_command("track", "track", list(sys.argv[1:] if argv is None else argv))
 
 
+def _exit_with(prog: str, entry: Callable[[], int]) -> None:
+    """Run ``entry`` and exit with its code; Ctrl-C at any moment (importing a command's modules,
+    loading a model) is one line on stderr and exit code 130, not a traceback."""
+    try:
+        code = entry()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
 def cli() -> None:
-    sys.exit(main())
+    _exit_with("siamfc", main)
 
 
 def track_cli() -> None:
-    sys.exit(track_main())
+    _exit_with("track", track_main)
 
 
 if __name__ == "__main__":
