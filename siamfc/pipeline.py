@@ -89,6 +89,7 @@ class HostPipeline:
         self._up: np.ndarray | None = None  # upsampled maps (N, k, U, U)
         self._half: np.ndarray | None = None  # maps upsampled along one axis (N, k, U, R)
         self._blas = ThreadpoolController().select(user_api="blas")  # NumPy's BLAS, to limit per step
+        self.maps = np.zeros((0, geometry.response_size, geometry.response_size), np.float32)
 
     def __len__(self) -> int:
         return len(self.x_sizes)
@@ -165,7 +166,21 @@ class HostPipeline:
             with self._blas.limit(limits=1):
                 responses = self.engine.responses(x, self.stacked).cpu().numpy().reshape(n, k, r, r)
                 scale_ids, peaks = self._peaks(responses)
+        self.maps = responses[np.arange(n), scale_ids]  # each target's raw map at its chosen scale
         self._move(peaks, scale_ids, image.shape[:2])
+        return _boxes(self.centers, self.sizes)
+
+    def target(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Centre (cy, cx), size (h, w) and search side of a target (copies)."""
+        return self.centers[index].copy(), self.sizes[index].copy(), float(self.x_sizes[index])
+
+    def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
+        self.centers[index], self.sizes[index], self.x_sizes[index] = center, size, x_size
+
+    def target_color(self, index: int) -> tuple[float, ...]:
+        return self.colors[index]
+
+    def boxes(self) -> np.ndarray:
         return _boxes(self.centers, self.sizes)
 
     def _peak_reference(self, responses: np.ndarray) -> tuple[int, np.ndarray]:
@@ -242,6 +257,7 @@ class DevicePipeline:
         self.window = torch.as_tensor(geometry.window, device=device).reshape(-1)
         self._frame: torch.Tensor | None = None
         self._pinned: torch.Tensor | None = None
+        self.maps = np.zeros((0, geometry.response_size, geometry.response_size), np.float32)
 
     def __len__(self) -> int:
         return len(self.x_sizes)
@@ -313,10 +329,26 @@ class DevicePipeline:
         flat = up.argmax(dim=1)
         peaks = torch.stack([flat // u, flat % u], dim=1).to(torch.float64)
         self._move(peaks, scale_ids, image.shape[:2])
+        self.maps = responses[rows, scale_ids].float().cpu().numpy()  # raw maps at the chosen scales
+        return self.boxes()
+
+    def boxes(self) -> np.ndarray:
         sizes = self.sizes
         boxes = torch.stack([self.centers[:, 1] - (sizes[:, 1] - 1) / 2, self.centers[:, 0] - (sizes[:, 0] - 1) / 2,
                              sizes[:, 1], sizes[:, 0]], dim=1)
-        return boxes.cpu().numpy()  # the frame's only device -> host transfer
+        return boxes.cpu().numpy()
+
+    def target(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
+        return self.centers[index].cpu().numpy(), self.sizes[index].cpu().numpy(), float(self.x_sizes[index])
+
+    def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
+        f64 = {"dtype": torch.float64, "device": self.device}
+        self.centers[index] = torch.as_tensor(center, **f64)
+        self.sizes[index] = torch.as_tensor(size, **f64)
+        self.x_sizes[index] = x_size
+
+    def target_color(self, index: int) -> tuple[float, ...]:
+        return tuple(self.colors[index].tolist())
 
     def _move(self, peaks: torch.Tensor, scale_ids: torch.Tensor, image_shape: tuple[int, int]) -> None:
         cfg, geo = self.geo.cfg, self.geo

@@ -1,0 +1,99 @@
+"""Re-detection: one target's exemplar kernel searched over a grid of search crops ("tiles").
+
+The correlation is fully convolutional, so a region larger than one search crop is covered by
+crops of the usual size at the target's scale, spaced so that their response maps meet edge to
+edge: a map of R x R cells at ``stride`` crop pixels covers (R - 1) * stride crop pixels of
+centre positions, so tiles ``(R - 1) * stride`` crop pixels apart leave no gap. The tiles go
+through the engine as the k "scales" of one target (the engine's usual batched call), so the
+PyTorch and the ONNX Runtime backends (whose graph takes crops of one fixed size) both run it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import ops
+
+
+@dataclass
+class Detection:
+    """The best tile of a search: its raw map, the image position of each map cell's centre
+    (through ``origin`` + index * ``cell``), and how many tiles were searched."""
+
+    map: np.ndarray  # (R, R)
+    origin: np.ndarray  # (cy, cx) of cell (0, 0)
+    cell: float  # image pixels between cells
+    tiles: int
+
+    def position(self, flat_index: int) -> np.ndarray:
+        r = self.map.shape[1]
+        return self.origin + self.cell * np.array([flat_index // r, flat_index % r], dtype=np.float64)
+
+
+def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
+    """Image pixels between tile centres for a search region of ``x_size`` image pixels."""
+    return (response_size - 1) * stride * x_size / search_size
+
+
+def grid(center: np.ndarray, step: float, radius: int, image_shape: tuple[int, int]) -> np.ndarray:
+    """Tile centres (T, 2) on a (2 * radius + 1)^2 grid around ``center``, nearest first, without
+    tiles whose map would lie wholly outside the image."""
+    offsets = np.arange(-radius, radius + 1)
+    dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
+    order = np.argsort((dy ** 2 + dx ** 2).ravel(), kind="stable")
+    centers = np.asarray(center, np.float64) + step * np.stack([dy.ravel(), dx.ravel()], axis=1)[order]
+    h, w = image_shape
+    half = step / 2
+    inside = ((centers[:, 0] + half >= 0) & (centers[:, 0] - half <= h - 1)
+              & (centers[:, 1] + half >= 0) & (centers[:, 1] - half <= w - 1))
+    return centers[inside]
+
+
+def radius_for_frame(center: np.ndarray, step: float, image_shape: tuple[int, int]) -> int:
+    """The smallest grid radius whose tiles cover the whole frame around ``center``."""
+    h, w = image_shape
+    far = max(center[0], h - 1 - center[0], center[1], w - 1 - center[1], 0.0)
+    return max(0, math.ceil(far / step - 0.5))
+
+
+class TileSearch:
+    """Search tiles with an engine (see :mod:`siamfc.inference`): crops cut with OpenCV on the host,
+    handed over in the engine's input format."""
+
+    def __init__(self, engine, search_size: int, response_size: int, stride: int, device: torch.device) -> None:
+        self.engine = engine
+        self.search_size = search_size
+        self.response_size = response_size
+        self.stride = stride
+        self.device = device
+
+    def maps(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
+             color: tuple[float, ...]) -> np.ndarray:
+        """Raw response maps (T, R, R) of ``kernel`` on tiles of ``x_size`` pixels at ``centers``."""
+        s = self.search_size
+        crops = np.empty((len(centers), s, s, 3), np.uint8)
+        for i, c in enumerate(centers):
+            ops.crop(image, c, x_size, s, color, out=crops[i])
+        if self.engine.input_format == "uint8_nhwc":
+            x = torch.from_numpy(crops)
+        else:
+            x = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).to(
+                torch.float32, memory_format=self.engine.memory_format)
+        stacked = self.engine.stack([kernel], len(centers))
+        with torch.inference_mode():
+            out = self.engine.responses(x, stacked)
+        r = self.response_size
+        return out.float().cpu().numpy().reshape(len(centers), r, r)
+
+    def search(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
+               color: tuple[float, ...], pick) -> Detection:
+        """Search the tiles at ``centers``; ``pick(maps) -> index`` chooses the best tile."""
+        maps = self.maps(image, kernel, centers, x_size, color)
+        best = int(pick(maps))
+        cell = self.stride * x_size / self.search_size
+        origin = centers[best] - cell * (self.response_size - 1) / 2
+        return Detection(maps[best], origin, cell, len(centers))
