@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .mobilenetv3 import NanoTrackTrunk
+
 BackboneBuilder = Callable[..., nn.Module]
 _BACKBONES: dict[str, BackboneBuilder] = {}
 
@@ -178,3 +180,13 @@ def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: fl
             raise ValueError(f"width must be positive, got {width}")
         channels = tuple(max(8, round(c * width / 8) * 8) for c in MOBILE_CHANNELS)
     return MobileNet(channels, bn_eps)
+
+
+@register_backbone("nanotrack_v2")
+def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
+    """NanoTrack v2's MobileNetV3 trunk (stride 16, padded: 127 -> 8x8, 255 -> 16x16, 48 channels),
+    started from its pretrained weights by the training config's ``pretrained`` (a local ONNX file).
+    ``channels``: ``[n]`` adds a 1x1 conv + BatchNorm neck to ``n`` channels; None keeps the 48."""
+    if channels is not None and len(channels) != 1:
+        raise ValueError(f"nanotrack_v2 takes channels [neck] (one number), got {list(channels)}")
+    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps)

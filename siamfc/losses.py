@@ -21,28 +21,48 @@ def make_labels(offsets: torch.Tensor, size: int, stride: int, radius: float) ->
 
 
 def _balance(labels: torch.Tensor) -> torch.Tensor:
-    """Per-sample weights: positives share 1/2, negatives the other 1/2."""
+    """Per-sample weights: positives share 1/2, negatives the other 1/2 (a map with no positive,
+    from a negative pair, gives its negatives 1/2 as well)."""
     pos = labels.sum(dim=(1, 2, 3), keepdim=True)
     neg = labels[0].numel() - pos
     return torch.where(labels > 0, 0.5 / pos.clamp(min=1), 0.5 / neg.clamp(min=1))
 
 
-def logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The paper's loss: logistic loss per cell, positives and negatives weighted equally."""
+def _hardest_negatives(losses: torch.Tensor, labels: torch.Tensor, count: int) -> torch.Tensor:
+    """Weights that keep, in each map, the positives (sharing 1/2) and only its ``count`` negatives of
+    highest loss (sharing the other 1/2): online hard-negative mining."""
+    flat_loss, flat_labels = losses.detach().flatten(1), labels.flatten(1)
+    k = min(count, flat_loss.shape[1])
+    top = flat_loss.masked_fill(flat_labels > 0, -torch.inf).topk(k, dim=1).indices
+    hard = torch.zeros_like(flat_loss).scatter_(1, top, 1.0) * (flat_labels <= 0)
+    pos = flat_labels.sum(dim=1, keepdim=True)
+    weights = flat_labels * 0.5 / pos.clamp(min=1) + hard * 0.5 / hard.sum(dim=1, keepdim=True).clamp(min=1)
+    return weights.view_as(losses)
+
+
+def _weigh(losses: torch.Tensor, labels: torch.Tensor, hard_negatives: int) -> torch.Tensor:
+    weights = _hardest_negatives(losses, labels, hard_negatives) if hard_negatives > 0 else _balance(labels)
+    return (losses * weights).sum(dim=(1, 2, 3)).mean()
+
+
+def logistic_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
+    """The paper's loss: logistic loss per cell, positives and negatives weighted equally;
+    ``hard_negatives`` > 0 keeps only that many hardest negatives per map."""
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    return (losses * _balance(labels)).sum(dim=(1, 2, 3)).mean()
+    return _weigh(losses, labels, hard_negatives)
 
 
-def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, margin: float = 1.0) -> torch.Tensor:
+def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0,
+                     margin: float = 1.0) -> torch.Tensor:
     """Contrastive (margin) loss per cell: positives pulled above ``+margin``, negatives pushed
     below ``-margin``, squared hinge, balanced as in the logistic loss."""
     pos = F.relu(margin - logits).square()
     neg = F.relu(logits + margin).square()
     losses = torch.where(labels > 0, pos, neg)
-    return (losses * _balance(labels)).sum(dim=(1, 2, 3)).mean()
+    return _weigh(losses, labels, hard_negatives)
 
 
-def triplet_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
     """Dong & Shen: every (positive, negative) cell pair of a map is a triplet with the exemplar;
     loss = mean over pairs of -log(e^{v+} / (e^{v+} + e^{v-})) = softplus(v- - v+)."""
     flat_logits = logits.flatten(1)
@@ -50,24 +70,32 @@ def triplet_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     total = logits.new_zeros(())
     for scores, positive in zip(flat_logits, flat_labels, strict=True):
         vp, vn = scores[positive], scores[~positive]
+        if not len(vp):  # a negative pair has no triplet: push its whole map down
+            total = total + F.softplus(vn).mean()
+            continue
+        if hard_negatives > 0:
+            vn = vn.topk(min(hard_negatives, len(vn))).values
         total = total + F.softplus(vn[None, :] - vp[:, None]).mean()
     return total / len(flat_logits)
 
 
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference from a teacher's response map (same geometry and scale): it
-    carries the whole map, distractors included, not only where the target is."""
+    """Mean squared difference from a teacher's response map: it carries the whole map, distractors
+    included, not only where the target is. A teacher of another stride (same crops, so the same span
+    of displacements) is resampled onto the student's grid, corner cells on corner cells."""
+    if teacher_logits.shape[-2:] != logits.shape[-2:]:
+        teacher_logits = F.interpolate(teacher_logits, size=logits.shape[-2:], mode="bilinear", align_corners=True)
     return F.mse_loss(logits, teacher_logits)
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "logistic": logistic_loss,
     "contrastive": contrastive_loss,
     "triplet": triplet_loss,
 }
 
 
-def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def get_loss(name: str) -> Callable[..., torch.Tensor]:
     try:
         return LOSSES[name]
     except KeyError:

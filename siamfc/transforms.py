@@ -22,6 +22,9 @@ class AugmentConfig:
     grayscale: float = 0.1
     color_jitter: float = 0.5
     blur: float = 0.1
+    rotate: float = 0.0  # max rotation of each view, degrees
+    aspect: float = 0.0  # search view's aspect ratio changed by a factor in [1/(1+a), 1+a]
+    low_light: float = 0.0  # probability that a view is darkened (night, under-exposure)
 
 
 class PairAugment:
@@ -38,12 +41,27 @@ class PairAugment:
             A.OneOf([A.GaussianBlur(blur_limit=(3, 5)),
                      A.MotionBlur(blur_limit=(3, 7), allow_shifted=False, direction_range=(0.0, 0.0))], p=cfg.blur),
         ])
+        self.darken = A.Compose([
+            A.RandomBrightnessContrast(brightness_limit=(-0.6, -0.3), contrast_limit=(-0.4, 0.0), p=1.0),
+            A.GaussNoise(std_range=(0.02, 0.06), p=0.5),
+        ])
 
-    def _warp(self, crop: np.ndarray, out_size: int, scale: float, center: np.ndarray) -> np.ndarray:
+    def _linear(self, scale: float, rng: np.random.Generator, aspect: float) -> np.ndarray:
+        """2x2 map from view pixels to crop pixels (x, y): scale, a random rotation, an aspect stretch."""
+        angle = np.deg2rad(rng.uniform(-self.cfg.rotate, self.cfg.rotate)) if self.cfg.rotate else 0.0
+        c, s = np.cos(angle), np.sin(angle)
+        return scale * np.array([[c, -s], [s, c]]) @ np.diag([np.sqrt(aspect), 1 / np.sqrt(aspect)])
+
+    def _warp(self, crop: np.ndarray, out_size: int, linear: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """The view whose centre is crop point ``source`` (row, col), mapped by ``linear``."""
         offset = (out_size - 1) / 2
-        matrix = np.array([[scale, 0.0, center[1] - offset * scale], [0.0, scale, center[0] - offset * scale]])
+        xy = source[::-1] - linear @ np.array([offset, offset])
+        matrix = np.hstack([linear, xy[:, None]])
         return cv2.warpAffine(np.ascontiguousarray(crop), matrix, (out_size, out_size),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+    def _view_aspect(self, rng: np.random.Generator) -> float:
+        return float(np.exp(rng.uniform(-1, 1) * np.log1p(self.cfg.aspect))) if self.cfg.aspect else 1.0
 
     def __call__(self, z_crop: np.ndarray, x_crop: np.ndarray, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,12 +69,12 @@ class PairAugment:
         view's centre, in search-view pixels."""
         cfg = self.cfg
         mid = (np.array(z_crop.shape[:2], dtype=np.float64) - 1) / 2
-        z_scale = 1 + rng.uniform(-cfg.stretch, cfg.stretch)
-        x_scale = 1 + rng.uniform(-cfg.stretch, cfg.stretch)
-        shift = rng.uniform(-cfg.shift, cfg.shift, size=2)
-        z = self._warp(z_crop, self.exemplar_size, z_scale, mid)
-        x = self._warp(x_crop, self.search_size, x_scale, mid + shift * x_scale)
-        offset = -shift
+        z_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, 1.0)
+        x_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, self._view_aspect(rng))
+        offset = rng.uniform(-cfg.shift, cfg.shift, size=2)  # (dy, dx) of the target in the search view
+        z = self._warp(z_crop, self.exemplar_size, z_linear, mid)
+        # the view centre sits at -offset (view pixels) from the target, i.e. at mid - linear @ offset
+        x = self._warp(x_crop, self.search_size, x_linear, mid - (x_linear @ offset[::-1])[::-1])
         if rng.random() < cfg.flip:
             z, x = z[:, ::-1], x[:, ::-1]
             offset = offset * np.array([1.0, -1.0])
@@ -66,4 +84,7 @@ class PairAugment:
         self.photometric.set_random_seed(int(rng.integers(2**31)))
         z = self.photometric(image=np.ascontiguousarray(z))["image"]
         x = self.photometric(image=np.ascontiguousarray(x))["image"]
+        if cfg.low_light:
+            self.darken.set_random_seed(int(rng.integers(2**31)))
+            z, x = (self.darken(image=v)["image"] if rng.random() < cfg.low_light else v for v in (z, x))
         return z, x, offset

@@ -26,11 +26,15 @@ def test_expected_backbones_are_registered() -> None:
 @torch.no_grad()
 def test_output_shapes(name: str) -> None:
     net = build_backbone(name).eval()
-    assert net.stride == 8
+    # unpadded stride-8 nets: 127 -> 6, 255 -> 22; the padded stride-16 NanoTrack trunk: 127 -> 8, 255 -> 16
+    stride, z_size, x_size = (16, 8, 16) if name == "nanotrack_v2" else (8, 6, 22)
+    assert net.stride == stride
     z = net(torch.rand(2, 3, 127, 127) * 255)
     x = net(torch.rand(3, 3, 255, 255) * 255)
-    assert tuple(z.shape) == (2, net.out_channels, 6, 6)
-    assert tuple(x.shape) == (3, net.out_channels, 22, 22)
+    assert tuple(z.shape) == (2, net.out_channels, z_size, z_size)
+    assert tuple(x.shape) == (3, net.out_channels, x_size, x_size)
+    # the response of a 255 search to a 127 exemplar is 17x17 at stride 8, 9x9 at stride 16
+    assert x_size - z_size + 1 == (255 - 127) // stride + 1
     if name in EXPECTED_CHANNELS:
         assert net.out_channels == EXPECTED_CHANNELS[name][-1]
 
@@ -87,3 +91,36 @@ def test_mobile_backbone_layers() -> None:
         torch.testing.assert_close(last(trunk(x)), net(x))
     with pytest.raises(ValueError, match="width"):
         build_backbone("mobile", width=0)
+
+
+def test_nanotrack_trunk_neck_and_its_checks() -> None:
+    net = build_backbone("nanotrack_v2", channels=[64])
+    assert net.out_channels == 64 and net.stride == 16
+    assert build_backbone("nanotrack_v2").out_channels == 48
+    with pytest.raises(ValueError, match="channels \\[neck\\]"):
+        build_backbone("nanotrack_v2", channels=[32, 64])
+
+
+def test_nanotrack_trunk_equals_the_onnx_backbone(tmp_path) -> None:
+    """Our PyTorch trunk with the weights read from NanoTrack's ONNX file gives the ONNX graph's output
+    (the graph reads BGR, the trunk RGB)."""
+    from conftest import shared_path
+
+    from siamfc.mobilenetv3 import load_nanotrack_onnx
+
+    path = shared_path() / "weights" / "nanotrack_v2" / "nanotrack_backbone_sim.onnx"
+    if not path.is_file():
+        pytest.skip(f"NanoTrack's backbone not found at {path} (set SIAMFC_SHARED to the shared data folder)")
+    import onnxruntime as ort
+
+    net = build_backbone("nanotrack_v2").eval()
+    load_nanotrack_onnx(net, path)
+    rgb = torch.rand(1, 3, 255, 255) * 255
+    expected = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": rgb.flip(1).numpy()})[0]
+    with torch.no_grad():
+        torch.testing.assert_close(net(rgb), torch.from_numpy(expected), atol=1e-3, rtol=1e-4)
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"not onnx")
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        load_nanotrack_onnx(net, other)

@@ -270,7 +270,7 @@ def test_every_kind_registered_and_mixed_into_pairs(tmp_path: Path) -> None:
     assert len(read_sequences(cfg.datasets[0])) == 1
     dataset = build_pair_dataset(cfg, seed=3, quiet=True)
     assert [len(s.cache.sizes) for s in dataset.sources] == [6, 2]
-    z, x, offset = dataset[0]
+    z, x, offset, positive = dataset[0]
     assert z.shape == (3, 127, 127) and x.shape == (3, 239, 239) and offset.shape == (2,)
     with pytest.raises(ValueError, match="unknown dataset kind 'imagenet'"):
         read_sequences(DatasetConfig("imagenet", str(tmp_path)))

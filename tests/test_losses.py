@@ -119,3 +119,32 @@ def test_losses_prefer_a_peak_at_the_target() -> None:
     bad = -good
     for loss in (logistic_loss, contrastive_loss, triplet_loss):
         assert loss(good, labels) < loss(bad, labels)
+
+
+def test_hard_negative_mining_by_hand() -> None:
+    # one 1x2x2 map: a positive (logit 0) and negatives with logits -3, 1, 2; keep the 2 hardest negatives
+    logits = torch.tensor([[[[0.0, -3.0], [1.0, 2.0]]]])
+    labels = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    expected = 0.5 * math.log(2) + 0.25 * (softplus(1.0) + softplus(2.0))
+    assert logistic_loss(logits, labels, hard_negatives=2).item() == pytest.approx(expected, rel=1e-6)
+    # all negatives: the paper's balanced loss
+    everything = 0.5 * math.log(2) + (softplus(-3.0) + softplus(1.0) + softplus(2.0)) / 6
+    assert logistic_loss(logits, labels).item() == pytest.approx(everything, rel=1e-6)
+
+
+def test_negative_pair_map_is_all_background() -> None:
+    # a negative pair: no positive cell; its negatives get the weight 1/2 between them
+    logits = torch.tensor([[[[1.0, -1.0]]]])
+    labels = torch.zeros_like(logits)
+    expected = 0.25 * (math.log1p(math.exp(1.0)) + math.log1p(math.exp(-1.0)))
+    assert logistic_loss(logits, labels).item() == pytest.approx(expected, rel=1e-6)
+    assert math.isfinite(triplet_loss(logits, labels).item())
+
+
+def test_distillation_resamples_a_teacher_of_another_stride() -> None:
+    # a stride-16 teacher (8x8) over the same crops as a stride-8 student (15x15): corners meet corners
+    teacher = torch.arange(64.0).view(1, 1, 8, 8)
+    student = torch.zeros(1, 1, 15, 15)
+    resampled = torch.nn.functional.interpolate(teacher, size=(15, 15), mode="bilinear", align_corners=True)
+    assert resampled[0, 0, 0, 0] == 0 and resampled[0, 0, -1, -1] == 63 and resampled[0, 0, 0, 14] == 7
+    assert distillation_loss(student, teacher).item() == pytest.approx(resampled.square().mean().item())

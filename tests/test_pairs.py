@@ -27,13 +27,14 @@ def square_crops(n: int, half: int = 12) -> np.ndarray:
     return crops
 
 
-def make_dataset(n_frames: int = 4, seed: int = 0, pairs: int = 32, **augment) -> PairDataset:
+def make_dataset(n_frames: int = 4, seed: int = 0, pairs: int = 32, groups: int = 1, negative_prob: float = 0.0,
+                 **augment) -> PairDataset:
     crops = square_crops(n_frames)
     cache = CropCache(crops=crops, sizes=np.full((n_frames, 2), 25, np.float32),
-                      groups=np.zeros(n_frames, np.int32), frame_ids=np.arange(n_frames, dtype=np.int32),
-                      group_names=["squares"])
+                      groups=np.arange(n_frames, dtype=np.int32) % groups,
+                      frame_ids=np.arange(n_frames, dtype=np.int32), group_names=[f"s{g}" for g in range(groups)])
     cfg = AugmentConfig(**augment)
-    return PairDataset([PairSource(cache, 1.0, 100)], PairAugment(cfg, 127, 239), pairs, seed)
+    return PairDataset([PairSource(cache, 1.0, 100)], PairAugment(cfg, 127, 239), pairs, seed, negative_prob)
 
 
 def bright_centre(view: torch.Tensor) -> np.ndarray:
@@ -63,9 +64,9 @@ def test_same_seed_epoch_index_same_pair() -> None:
 
 def test_loader_workers_do_not_change_the_pairs() -> None:
     dataset = make_dataset(pairs=8)
-    alone = [torch.cat([z.flatten(), x.flatten(), o.flatten()]) for z, x, o in DataLoader(dataset, batch_size=4)]
+    alone = [torch.cat([z.flatten(), x.flatten(), o.flatten()]) for z, x, o, _ in DataLoader(dataset, batch_size=4)]
     workers = [torch.cat([z.flatten(), x.flatten(), o.flatten()])
-               for z, x, o in DataLoader(dataset, batch_size=4, num_workers=2)]
+               for z, x, o, _ in DataLoader(dataset, batch_size=4, num_workers=2)]
     assert all(torch.equal(p, q) for p, q in zip(alone, workers, strict=True))
 
 
@@ -75,7 +76,7 @@ def test_offset_is_where_the_object_is(flip: float) -> None:
     centre = (239 - 1) / 2
     offsets = []
     for index in range(len(dataset)):
-        z, x, offset = dataset[index]
+        z, x, offset, _ = dataset[index]
         assert z.shape == (3, 127, 127) and x.shape == (3, 239, 239)
         assert z.dtype == torch.uint8 and x.dtype == torch.uint8
         np.testing.assert_allclose(bright_centre(z), [63, 63], atol=1.0)  # exemplar: target centred
@@ -90,8 +91,8 @@ def test_flip_mirrors_the_offset_and_both_views() -> None:
     plain, flipped = make_dataset(flip=0.0, shift=24.0, color_jitter=0.0, blur=0.0), \
         make_dataset(flip=1.0, shift=24.0, color_jitter=0.0, blur=0.0)
     for index in range(6):
-        z0, x0, o0 = plain[index]
-        z1, x1, o1 = flipped[index]
+        z0, x0, o0, _ = plain[index]
+        z1, x1, o1, _ = flipped[index]
         torch.testing.assert_close(o1, o0 * torch.tensor([1.0, -1.0]))
         assert torch.equal(x1, x0.flip(-1)) and torch.equal(z1, z0.flip(-1))
 
@@ -99,7 +100,7 @@ def test_flip_mirrors_the_offset_and_both_views() -> None:
 def test_labels_are_positive_around_the_object() -> None:
     dataset = make_dataset(pairs=8, shift=24.0)
     for index in range(len(dataset)):
-        _, x, offset = dataset[index]
+        _, x, offset, _ = dataset[index]
         labels = make_labels(offset[None], size=15, stride=8, radius=8)[0, 0].numpy()
         # cell (r, c) of the 15x15 training map looks at (r - 7, c - 7) * 8 px from the 239 view's centre
         target = bright_centre(x)
@@ -108,3 +109,43 @@ def test_labels_are_positive_around_the_object() -> None:
         cells = np.argwhere(labels > 0)
         distance = np.linalg.norm((cells - 7) * 8 + (239 - 1) / 2 - target, axis=1)
         assert distance.max() <= 8 + 1.5
+
+
+@pytest.mark.parametrize("flip", [0.0, 1.0])
+def test_offset_is_right_under_rotation_and_aspect_change(flip: float) -> None:
+    dataset = make_dataset(pairs=16, flip=flip, shift=24.0, rotate=15.0, aspect=0.3,
+                           color_jitter=0.0, blur=0.0, grayscale=0.0)
+    for index in range(len(dataset)):
+        z, x, offset, positive = dataset[index]
+        assert positive == 1.0
+        np.testing.assert_allclose(bright_centre(z), [63, 63], atol=1.0)
+        np.testing.assert_allclose(bright_centre(x), (239 - 1) / 2 + offset.numpy(), atol=1.0)
+
+
+def test_negative_pairs_come_from_another_sequence_and_are_all_negative() -> None:
+    dataset = make_dataset(n_frames=6, groups=3, pairs=24, negative_prob=0.5, color_jitter=0.0, blur=0.0,
+                           grayscale=0.0, flip=0.0, stretch=0.0, shift=0.0)
+    flags = []
+    for index in range(len(dataset)):
+        z, x, offset, positive = dataset[index]
+        # crop k has green 200 + 10 k and is in group k % 3: read both views' groups off their squares
+        group_z, group_x = (round((float(v[1, c, c]) - 200) / 10) % 3 for v, c in ((z, 63), (x, 119)))
+        same = group_z == group_x
+        assert same == bool(positive)
+        labels = make_labels(offset[None], 15, 8, 16) * positive
+        assert (labels.sum() > 0) == bool(positive)
+        flags.append(float(positive))
+    assert 0 < sum(flags) < len(flags)  # both kinds are drawn
+
+
+def test_negative_prob_is_checked() -> None:
+    with pytest.raises(ValueError, match="negative_prob"):
+        make_dataset(negative_prob=1.5)
+
+
+def test_low_light_darkens_the_views() -> None:
+    plain = make_dataset(pairs=6, color_jitter=0.0, blur=0.0, grayscale=0.0)
+    dark = make_dataset(pairs=6, color_jitter=0.0, blur=0.0, grayscale=0.0, low_light=1.0)
+    for index in range(len(plain)):
+        for a, b in zip(plain[index][:2], dark[index][:2], strict=True):
+            assert b.float().mean() < 0.8 * a.float().mean()

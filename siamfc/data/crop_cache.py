@@ -1,6 +1,9 @@
 """Search-size crops around the target, cut once per usable frame and kept in one memory-mapped
 array, so the data loader never decodes a full frame during training.
 
+A curated crop (``Sequence.curated``) is cut by the same rule in its own pixels: the target is at its
+centre and it spans more than the search region, so the cut is its centred search region, resized.
+
 Each crop is ``size`` x ``size`` (255), centred on the target, covering the SiamFC search region
 (the exemplar context region times 255/127) and padded with the frame's mean colour; the
 target's size inside the crop is stored beside it.
@@ -34,13 +37,17 @@ class PairFilter:
     max_aspect: float = 4.0
     skip_cut: bool = True
 
-    def usable(self, box: np.ndarray, image_wh: tuple[int, int]) -> bool:
+    def usable(self, box: np.ndarray, image_wh: tuple[int, int] | None) -> bool:
+        """``box`` in frame pixels; ``image_wh`` None (a curated crop: the frame is unknown) skips
+        the area-ratio rule."""
         w, h = float(box[2]), float(box[3])
         if not (np.isfinite(w) and np.isfinite(h)) or w <= 0 or h <= 0:
             return False
-        area_ratio = w * h / float(image_wh[0] * image_wh[1])
-        return (self.min_size <= np.sqrt(w * h) <= self.max_size
-                and self.min_area_ratio <= area_ratio <= self.max_area_ratio
+        area_ok = True
+        if image_wh is not None:
+            area_ratio = w * h / float(image_wh[0] * image_wh[1])
+            area_ok = self.min_area_ratio <= area_ratio <= self.max_area_ratio
+        return (area_ok and self.min_size <= np.sqrt(w * h) <= self.max_size
                 and self.min_aspect <= w / h <= self.max_aspect)
 
 
@@ -65,6 +72,9 @@ def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_si
         digest.update(seq.name.encode())
         digest.update(str(seq.frames[0]).encode())
         digest.update(np.ascontiguousarray(seq.boxes).tobytes())
+        if seq.curated:
+            digest.update(np.ascontiguousarray(seq.frame_scale, dtype=np.float64).tobytes())
+            digest.update(np.ascontiguousarray(seq.frame_numbers, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -101,7 +111,12 @@ def build_crop_cache(
         if image is None:
             return
         box = seq.boxes[i]
-        if not filt.usable(box, (image.shape[1], image.shape[0])):
+        # a curated crop is judged by the target's size in its original frame, whose size is unknown
+        if seq.curated:
+            usable = filt.usable(box / seq.frame_scale[i], None)
+        else:
+            usable = filt.usable(box, (image.shape[1], image.shape[0]))
+        if not usable:
             return
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         center, target = ops.box_to_center(box)
@@ -114,7 +129,7 @@ def build_crop_cache(
         list(tqdm(pool.map(cut, range(len(jobs))), total=len(jobs), desc="caching crops", disable=quiet))
     crops.flush()
     groups = np.array([g for g, _ in jobs], np.int32)
-    frame_ids = np.array([i for _, i in jobs], np.int32)
+    frame_ids = np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32)
     np.savez(folder / "meta.npz", sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
              names=np.array([s.name for s in sequences]))
     (folder / "done").write_text("ok\n")

@@ -26,9 +26,15 @@ class PairSource:
 
 
 class PairDataset(Dataset):
-    def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0) -> None:
+    def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0,
+                 negative_prob: float = 0.0) -> None:
+        """``negative_prob``: share of negative pairs, whose search view comes from another sequence or
+        image (DaSiamRPN's distractor pairs): their response map is negative everywhere."""
         if not sources:
             raise ValueError("no training data")
+        if not 0.0 <= negative_prob <= 1.0:
+            raise ValueError(f"negative_prob must be in [0, 1], got {negative_prob}")
+        self.negative_prob = negative_prob
         self.sources = sources
         self.augment = augment
         self.pairs_per_epoch = pairs_per_epoch
@@ -61,10 +67,28 @@ class PairDataset(Dataset):
         x_row = int(near[rng.integers(len(near))])
         return source, z_row, x_row
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _pick_other(self, rng: np.random.Generator, source: PairSource, z_row: int) -> tuple[PairSource, int]:
+        """A crop of another sequence (or image) than ``z_row``'s, from a source drawn by weight."""
+        s = int(rng.choice(len(self.sources), p=self.source_p))
+        other, groups = self.sources[s], self.groups[s]
+        for _ in range(10):
+            rows = groups[int(rng.integers(len(groups)))]
+            row = int(rows[rng.integers(len(rows))])
+            if other is not source or other.cache.groups[row] != source.cache.groups[z_row]:
+                return other, row
+        return source, z_row  # nothing else drawn (a one-sequence source): a positive pair
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 for a positive pair / 0.0
+        for a negative one)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
         source, z_row, x_row = self._pick(rng)
-        z, x, offset = self.augment(source.cache.crops[z_row], source.cache.crops[x_row], rng)
+        x_source, positive = source, True
+        if self.negative_prob and rng.random() < self.negative_prob:
+            x_source, x_row = self._pick_other(rng, source, z_row)
+            positive = (x_source is source and x_row == z_row)  # a single one-image source has no other
+        z, x, offset = self.augment(source.cache.crops[z_row], x_source.cache.crops[x_row], rng)
         return (torch.from_numpy(np.ascontiguousarray(z)).permute(2, 0, 1),
                 torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1),
-                torch.from_numpy(offset.astype(np.float32)))
+                torch.from_numpy(offset.astype(np.float32)),
+                torch.tensor(float(positive)))

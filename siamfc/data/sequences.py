@@ -22,6 +22,11 @@ class Sequence:
 
     ``boxes`` is (N, 4) ``x, y, w, h``; ``visible`` is False where the target is absent, and
     ``cut`` True where its box runs past the image border (both length N).
+
+    Curated crops (``curated=True``, see :func:`siamfc.data.readers.curated_sequences`) are not
+    frames: each image is already a square search-region crop centred on the target, and
+    ``frame_scale`` gives its pixels per pixel of the original frame. ``frame_numbers`` gives each
+    image's frame in the original video (default 0, 1, ...), so pair gaps count real frames.
     """
 
     name: str
@@ -29,6 +34,9 @@ class Sequence:
     boxes: np.ndarray
     visible: np.ndarray
     cut: np.ndarray | None = None
+    frame_numbers: np.ndarray | None = None
+    curated: bool = False
+    frame_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.frames)
@@ -37,6 +45,12 @@ class Sequence:
                 f"{self.name}: {n} frames but {len(self.boxes)} boxes and {len(self.visible)} visibility flags")
         if self.cut is None:
             self.cut = np.zeros(n, dtype=bool)
+        if self.frame_numbers is None:
+            self.frame_numbers = np.arange(n)
+        if self.frame_scale is None:
+            self.frame_scale = np.ones(n)
+        if len(self.frame_numbers) != n or len(self.frame_scale) != n:
+            raise DatasetError(f"{self.name}: {n} frames but {len(self.frame_numbers)} frame numbers")
 
     def __len__(self) -> int:
         return len(self.frames)

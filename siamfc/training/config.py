@@ -16,7 +16,9 @@ from ..transforms import AugmentConfig
 
 @dataclass
 class DatasetConfig:
-    """One training source. ``kind``: got10k | otb | vot | lasot | folder | yolo | coco."""
+    """One training source. ``kind``: got10k | otb | vot | lasot | folder | yolo | coco | curated
+    (SiamFC search-region crops, see :mod:`siamfc.data.curated`). ``max_gap`` counts frames of the
+    original video."""
 
     kind: str = "got10k"
     root: str = ""
@@ -36,6 +38,7 @@ class DataConfig:
     search_size: int = 239  # response 15x15 in training, 17x17 at 255 when tracking
     pairs_per_epoch: int = 8000
     num_workers: int = 2
+    negative_prob: float = 0.0  # share of pairs whose search view shows another object (all-negative map)
 
 
 @dataclass
@@ -48,14 +51,16 @@ class OptimConfig:
     batch_size: int = 8
     epochs: int = 50
     grad_clip: float = 0.0  # 0: off
+    backbone_lr_scale: float = 1.0  # learning rate of a pretrained trunk relative to lr (see ``pretrained``)
 
 
 @dataclass
 class LossConfig:
     name: str = "logistic"  # logistic | contrastive | triplet
     positive_radius: float = 16.0  # search-crop pixels
-    teacher: str | None = None  # checkpoint whose response maps to distil (optional)
+    teacher: str | None = None  # checkpoint whose response maps to distil (optional; any stride)
     distill_weight: float = 0.0
+    hard_negatives: int = 0  # >0: only the n hardest negative cells of each map count (online mining)
 
 
 @dataclass
@@ -74,6 +79,8 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     val: ValConfig = field(default_factory=ValConfig)
     out_dir: str = "runs/siamfc"
+    # start from these weights: NanoTrack's backbone ONNX (nanotrack_v2 backbone), or a siamfc checkpoint
+    pretrained: str | None = None
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision on GPU (ignored on CPU)

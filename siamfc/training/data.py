@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..data.crop_cache import build_crop_cache
+from ..data.curated import curated_sequences
 from ..data.pairs import PairDataset, PairSource
 from ..data.readers import coco_images, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from ..data.sequences import Sequence, got10k_sequences, yolo_images
@@ -21,6 +22,7 @@ READERS: dict[str, SequenceReader] = {
     "lasot": lasot_sequences,
     "folder": folder_sequences,
     "coco": coco_images,
+    "curated": curated_sequences,
 }
 
 
@@ -41,4 +43,4 @@ def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairD
             raise ValueError(f"{ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after filtering")
         sources.append(PairSource(cache, ds.weight, ds.max_gap))
     augment = PairAugment(cfg.augment, cfg.exemplar_size, cfg.search_size)
-    return PairDataset(sources, augment, cfg.pairs_per_epoch, seed)
+    return PairDataset(sources, augment, cfg.pairs_per_epoch, seed, cfg.negative_prob)

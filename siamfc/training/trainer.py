@@ -29,6 +29,7 @@ from ..losses import distillation_loss, get_loss, make_labels
 from ..model import build_model
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
+from .pretrained import init_from_pretrained, parameter_groups
 from .validate import validate
 
 
@@ -87,7 +88,10 @@ class Trainer:
         if self.main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
-        self.model = build_model(cfg.model).to(device)
+        self.model = build_model(cfg.model)
+        if cfg.pretrained:
+            init_from_pretrained(self.model, cfg.pretrained)
+        self.model = self.model.to(device)
         self.teacher = load_model(cfg.loss.teacher, device) if cfg.loss.teacher and cfg.loss.distill_weight else None
         self.loss_fn = get_loss(cfg.loss.name)
         self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
@@ -113,7 +117,7 @@ class Trainer:
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        params = parameter_groups(self.model, o.lr, o.backbone_lr_scale)
         if o.name == "sgd":
             return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
         if o.name == "adamw":
@@ -173,14 +177,17 @@ class Trainer:
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
                           prefetch_factor=4 if workers else None)
 
-    def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor) -> float:
+    def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
+                    positive: torch.Tensor | None = None) -> float:
         z = z.to(self.device, non_blocking=True).float()
         x = x.to(self.device, non_blocking=True).float()
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
             logits = self.net(z, x).float()
             labels = make_labels(offsets, logits.shape[-1], self.model.stride, self.cfg.loss.positive_radius)
-            loss = self.loss_fn(logits, labels)
+            if positive is not None:  # negative pairs: the whole map is background
+                labels = labels * positive.to(labels).view(-1, 1, 1, 1)
+            loss = self.loss_fn(logits, labels, self.cfg.loss.hard_negatives)
             if self.teacher is not None:
                 with torch.no_grad():
                     teacher_logits = self.teacher(z, x).float()
@@ -208,8 +215,8 @@ class Trainer:
                 bar = tqdm(loader, total=self.steps_per_epoch, initial=self.step, dynamic_ncols=True,
                            disable=self.quiet or not self.main, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}")
                 losses, t0 = [], time.perf_counter()
-                for z, x, offsets in bar:
-                    losses.append(self._train_step(z, x, offsets))
+                for z, x, offsets, positive in bar:
+                    losses.append(self._train_step(z, x, offsets, positive))
                     self.step += 1
                     done_steps += 1
                     rate = len(losses) * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)

@@ -1,0 +1,123 @@
+"""The MobileNetV3-style trunk of NanoTrack v2 (stride 16, padded, 48 output channels), so that its
+pretrained weights can start a SiamFC backbone (see :func:`load_nanotrack_onnx`).
+
+The layers mirror ``nanotrack_backbone_sim.onnx`` (BatchNorm already folded into the convolutions):
+a 3x3/2 stem with hard-swish, then eight inverted-residual blocks. 255 -> 16x16, 127 -> 8x8.
+NanoTrack v2 is Apache-2.0 (OpenCV's ``TrackerNano`` model); the weights are read from a local file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    expand: int | None  # hidden channels of the 1x1 expansion; None: no expansion (depthwise on the input)
+    kernel: int
+    stride: int
+    out: int
+    se: int  # squeeze channels; 0: no squeeze-excite
+    hswish: bool  # hard-swish, else ReLU
+    se_after_act: bool = False  # block 1 applies its activation before the squeeze-excite
+
+
+NANOTRACK_V2_BLOCKS = (
+    BlockSpec(None, 3, 2, 16, 8, False, se_after_act=True),
+    BlockSpec(72, 3, 2, 24, 0, False),
+    BlockSpec(88, 3, 1, 24, 0, False),
+    BlockSpec(96, 5, 2, 40, 24, True),
+    BlockSpec(240, 5, 1, 40, 64, True),
+    BlockSpec(240, 5, 1, 40, 64, True),
+    BlockSpec(120, 5, 1, 48, 32, True),
+    BlockSpec(144, 5, 1, 48, 40, True),
+)
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels: int, squeeze: int) -> None:
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(channels, squeeze), nn.ReLU(inplace=True), nn.Linear(squeeze, channels),
+                                nn.Hardsigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.fc(x.mean(dim=(2, 3))).unsqueeze(-1).unsqueeze(-1)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, spec: BlockSpec) -> None:
+        super().__init__()
+        hidden = spec.expand or cin
+        act = nn.Hardswish if spec.hswish else nn.ReLU
+        self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1), act()) if spec.expand else nn.Identity()
+        self.depthwise = nn.Conv2d(hidden, hidden, spec.kernel, spec.stride, spec.kernel // 2, groups=hidden)
+        se = SqueezeExcite(hidden, spec.se) if spec.se else nn.Identity()
+        self.middle = nn.Sequential(act(), se) if spec.se_after_act else nn.Sequential(se, act())
+        self.project = nn.Conv2d(hidden, spec.out, 1)
+        self.residual = spec.stride == 1 and cin == spec.out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.middle(self.depthwise(self.expand(x))))
+        return x + y if self.residual else y
+
+
+class NanoTrackTrunk(nn.Module):
+    """NanoTrack v2's backbone, optionally followed by a 1x1 ``neck`` (conv + BatchNorm) that maps its
+    48 channels to ``neck_channels`` for the correlation."""
+
+    stride = 16
+
+    def __init__(self, neck_channels: int = 0, bn_eps: float = 1e-5) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.Hardswish())
+        blocks, cin = [], 16
+        for spec in NANOTRACK_V2_BLOCKS:
+            blocks.append(InvertedResidual(cin, spec))
+            cin = spec.out
+        self.blocks = nn.Sequential(*blocks)
+        self.neck = (nn.Sequential(nn.Conv2d(cin, neck_channels, 1), nn.BatchNorm2d(neck_channels, eps=bn_eps))
+                     if neck_channels else nn.Identity())
+        self.out_channels = neck_channels or cin
+        # NanoTrack normalises nothing: it takes raw 0-255 pixels, as siamfc's other backbones do
+        self.channels = (16,) + tuple(s.out for s in NANOTRACK_V2_BLOCKS) + ((neck_channels,) if neck_channels else ())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neck(self.blocks(self.stem(x)))
+
+    def trunk_parameters(self) -> list[nn.Parameter]:
+        """The pretrained part (everything but the neck): trained with a smaller learning rate."""
+        return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
+
+
+def _trunk_tensors(net: NanoTrackTrunk) -> list[torch.Tensor]:
+    """The trunk's weights in the order the ONNX graph uses them (conv: weight, bias; linear alike)."""
+    return [p for name, p in net.named_parameters() if not name.startswith("neck.")]
+
+
+def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike) -> None:
+    """Copy NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk.
+
+    The ONNX graph's Conv and Gemm nodes come in the same order as the trunk's layers; every shape is
+    checked, so a different graph is refused with a one-line error instead of loading half of it."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load(os.fspath(path)).graph
+    except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
+        raise ValueError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
+    init = {t.name: t for t in graph.initializer}
+    arrays = [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
+              for name in node.input[1:] if name in init]
+    targets = _trunk_tensors(net)
+    if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
+        raise ValueError(f"{path}: not NanoTrack v2's backbone ({len(arrays)} weight tensors, "
+                         f"expected {len(targets)} of the trunk's shapes)")
+    arrays[0] = arrays[0][:, ::-1]  # NanoTrack reads BGR crops (pysot); siamfc's crops are RGB
+    with torch.no_grad():
+        for array, target in zip(arrays, targets, strict=True):
+            target.copy_(torch.from_numpy(array.copy()))
