@@ -114,34 +114,43 @@ def frame_files(seq_dir: str | os.PathLike) -> list[str]:
     return []
 
 
+def _resolve_folder(root: Path, subset: str) -> tuple[Path, list[str]]:
+    """(folder holding the sequences, their names) for one root of :class:`FolderSequences`."""
+    if not root.is_dir():
+        raise UserError(f"dataset folder {root} does not exist")
+    if (root / subset / "list.txt").is_file():
+        return root / subset, read_list(root / subset / "list.txt")
+    if (root / "list.txt").is_file():
+        return root, read_list(root / "list.txt")
+    if (root / "groundtruth.txt").is_file():
+        return root.parent, [root.name]
+    names = sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+    if not names:
+        raise UserError(f"{root}: wrong layout: no list.txt and no sequence folders with a groundtruth.txt")
+    return root, names
+
+
 class FolderSequences:
     """The toolkit's dataset interface over a folder of sequences.
 
     ``root`` is a GOT-10k-layout root (``root/<subset>/list.txt``), a folder with ``list.txt``, a
-    plain folder of sequence folders (each: frames + ``groundtruth.txt``), or one sequence folder.
+    plain folder of sequence folders (each: frames + ``groundtruth.txt``), or one sequence folder;
+    ``more_roots`` (any of those) add their sequences, so several sets are evaluated as one.
     """
 
-    def __init__(self, root: str | os.PathLike, subset: str = "val") -> None:
-        root = Path(root)
-        if not root.is_dir():
-            raise UserError(f"dataset folder {root} does not exist")
+    def __init__(self, root: str | os.PathLike, subset: str = "val", more_roots: tuple[str, ...] = ()) -> None:
         self.return_meta = False
-        if (root / subset / "list.txt").is_file():
-            base, names = root / subset, read_list(root / subset / "list.txt")
-        elif (root / "list.txt").is_file():
-            base, names = root, read_list(root / "list.txt")
-        elif (root / "groundtruth.txt").is_file():
-            base, names = root.parent, [root.name]
-        else:
-            base = root
-            names = sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
-            if not names:
-                raise UserError(f"{root}: wrong layout: no list.txt and no sequence folders with a groundtruth.txt")
-        self.root = base
-        self.seq_names = list(names)
-        self.seq_dirs = [os.fspath(base / n) for n in names]
+        self.seq_names, self.seq_dirs = [], []
+        for each in (root, *more_roots):
+            base, names = _resolve_folder(Path(each), subset)
+            check_sequences(base, names, "full")
+            clash = sorted(set(names) & set(self.seq_names))
+            if clash:
+                raise UserError(f"{each}: sequence name {clash[0]!r} is also in an earlier root")
+            self.seq_names += list(names)
+            self.seq_dirs += [os.fspath(base / n) for n in names]
+        self.root = Path(self.seq_dirs[0]).parent
         self.anno_files = [os.path.join(d, "groundtruth.txt") for d in self.seq_dirs]
-        check_sequences(base, names, "full")
 
     def __len__(self) -> int:
         return len(self.seq_names)

@@ -23,12 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  siamfc eval --dataset got10k --root ../shared/data/GOT-10k-mini --subset val --workers 2 \\\n"
         "      --tracker siamfc:../shared/weights/fdsiamfc_30.pth --tracker nano \\\n"
         "      --nano-dir ../shared/weights/nanotrack_v2 --tracker mil\n"
-        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b")
+        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b\n"
+        "  siamfc eval --dataset folder --root ../shared/data/GOT-10k-mini/val --root ../shared/data/extra/val \\\n"
+        "      --tracker siamfc --tracker nano --nano-dir ../shared/weights/nanotrack_v2 --baseline NanoTrack")
     parser.add_argument("--dataset", required=True, choices=("got10k", "otb", "vot", "folder"),
                         help="got10k: ROOT/{val,test}/list.txt; otb: ROOT/<Seq>/img + groundtruth_rect.txt; "
                              "vot: ROOT/list.txt + ROOT/<seq>/; folder: a GOT-10k-layout root, a folder "
                              "with list.txt, or a plain folder of sequence folders (frames + groundtruth.txt)")
-    parser.add_argument("--root", required=True, metavar="DIR", help="the dataset's folder")
+    parser.add_argument("--root", required=True, metavar="DIR", action="append",
+                        help="the dataset's folder; with --dataset folder, repeat it to evaluate several "
+                             "sets as one (e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val and "
+                             "../shared/data/extra/val)")
+    parser.add_argument("--baseline", default=None, metavar="NAME",
+                        help="a tracker's name as the table shows it (e.g. NanoTrack): every other tracker "
+                             "gets its AUC difference, paired by sequence, with a 95%% bootstrap interval")
     parser.add_argument("--subset", default="val", choices=("val", "test"),
                         help="GOT-10k subset; test writes the zip the evaluation server takes (default: val)")
     parser.add_argument("--version", default=None, metavar="V",
@@ -77,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
     sequences = [s.strip() for s in args.sequences.split(",") if s.strip()] if args.sequences else None
     if args.sequences is not None and not sequences:
         raise UserError("--sequences: give at least one sequence name")
-    bench = ev.BenchmarkSpec(dataset=args.dataset, root=os.path.expanduser(args.root), subset=args.subset,
+    roots = [os.path.expanduser(r) for r in args.root]
+    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=args.subset,
                              version=_version(args.dataset, args.version), out=os.path.expanduser(args.out),
-                             repetitions=args.repetitions)
+                             repetitions=args.repetitions, more_roots=tuple(roots[1:]))
     config = ev.EvalConfig(
         benchmark=bench,
         trackers=ev.parse_trackers(args.tracker, args.weights),
@@ -90,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         device=str(device),
         nano_dir=args.nano_dir,
         progress=not args.quiet,
+        baseline=args.baseline,
     )
     comparison = ev.evaluate(config, warn)
     files = ev.write_outputs(comparison)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..toolkit import numpy_nan_alias, only_sequences
+from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
 from .metrics import overall_figures, sequence_figures
 from .results import check_stale, read_boxes, read_time
@@ -35,6 +36,8 @@ class Comparison:
     skipped: list[str] = field(default_factory=list)
     submissions: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    baseline: str | None = None
+    differences: dict[str, dict] = field(default_factory=dict)  # tracker -> AUC minus the baseline's, paired
 
     def to_json(self) -> dict:
         return {
@@ -48,7 +51,12 @@ class Comparison:
                 "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
                 "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
                 "fps": "frames / total tracking time (frame decoding excluded)",
+                "auc_ci95": "95% percentile-bootstrap interval of auc, resampling sequences",
+                "differences": "auc minus the baseline's, paired by sequence, with its 95% bootstrap interval; "
+                               "a tracker is better only when the interval excludes 0",
             },
+            "baseline": self.baseline,
+            "differences": self.differences,
             "overall": self.overall,
             "per_sequence": self.per_sequence,
             "toolkit_report": self.toolkit_report,
@@ -106,8 +114,25 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
                 per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
             comparison.overall[spec.name] = overall_figures(per_seq)
             comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
+            aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
+            comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
+        _compare_with_baseline(comparison, config.baseline)
         comparison.toolkit_report = _toolkit_report(bench, experiment, [t.name for t in trackers], warn, comparison)
     return comparison
+
+
+def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None:
+    if baseline is None:
+        return
+    names = [t.name for t in comparison.trackers]
+    if baseline not in names:
+        raise UserError(f"--baseline {baseline!r}: not one of the evaluated trackers ({', '.join(names)})")
+    comparison.baseline = baseline
+    theirs = {s: f["auc"] for s, f in comparison.per_sequence[baseline].items()}
+    for name in names:
+        if name != baseline:
+            ours = {s: f["auc"] for s, f in comparison.per_sequence[name].items()}
+            comparison.differences[name] = paired_difference(ours, theirs).to_dict()
 
 
 def _sequence_length(experiment, name: str) -> int:

@@ -34,8 +34,14 @@ def result_root(bench: BenchmarkSpec) -> Path:
     elif bench.dataset == "vot":
         tag = f"VOT{bench.version}"
     else:
-        tag = f"folder-{Path(bench.root).resolve().name}"
+        tag = "+".join(f"folder-{_root_tag(r, bench.subset)}" for r in (bench.root, *bench.more_roots))
     return Path(bench.out) / tag
+
+
+def _root_tag(root: str, subset: str) -> str:
+    """A folder's name, with its parent's when it is a subset folder (``GOT-10k-mini-val``)."""
+    path = Path(root).resolve()
+    return f"{path.parent.name}-{path.name}" if path.name in (subset, "val", "test", "train") else path.name
 
 
 def open_experiment(bench: BenchmarkSpec):
@@ -44,6 +50,8 @@ def open_experiment(bench: BenchmarkSpec):
     root = Path(bench.root)
     if not root.is_dir():
         raise UserError(f"dataset folder {root} does not exist")
+    if bench.more_roots and bench.dataset != "folder":
+        raise UserError(f"--root given {1 + len(bench.more_roots)} times: only --dataset folder joins several roots")
     out = os.fspath(bench.out)
     reports = os.path.join(out, "reports")
     if bench.dataset == "got10k":
@@ -71,7 +79,7 @@ def open_experiment(bench: BenchmarkSpec):
         experiment = local_experiment_vot(os.fspath(root), bench.version, out, reports)
         check_sequences(root, experiment.dataset.seq_names, "exact")
     elif bench.dataset == "folder":
-        dataset = FolderSequences(root, bench.subset)
+        dataset = FolderSequences(root, bench.subset, bench.more_roots)
         experiment = folder_experiment(dataset, out, result_root(bench).name)
     else:
         raise UserError(f"--dataset {bench.dataset!r}: choose one of {', '.join(DATASETS)}")

@@ -39,26 +39,39 @@ def format_table(comparison: Comparison) -> str:
         extra = [("Acc", "accuracy"), ("Rob", "robustness")]
     header = f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
     lines.append(header)
+    header += "  AUC 95% interval (sequences)"
+    lines[-1] = header
     for name in names:
         row = comparison.overall[name]
         cells = [_fmt(row[k]) for _, k in COLUMNS]
         cells += [_fmt(comparison.toolkit_report.get(name, {}).get(k, math.nan)) for _, k in extra]
-        lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells) + f"{_fmt(row['fps'], 1):>8}")
+        ci = row.get("auc_ci95")
+        interval = f"  [{_fmt(ci['low'])}, {_fmt(ci['high'])}]" if ci else ""
+        lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells) + f"{_fmt(row['fps'], 1):>8}" + interval)
+    if comparison.differences:
+        lines.append("")
+        lines.append(f"AUC minus {comparison.baseline}'s, paired by sequence (95% bootstrap interval):")
+        for name, d in comparison.differences.items():
+            verdict = "better" if d["low"] > 0 else "worse" if d["high"] < 0 else "no clear difference"
+            lines.append(f"  {name:<{width}}{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]  {verdict}")
     return "\n".join(lines)
 
 
 def format_per_sequence(comparison: Comparison) -> str:
-    """Per-sequence AO, a column per tracker."""
+    """Per-sequence AO and AUC, a column per tracker each."""
     names = [t.name for t in comparison.trackers]
     if not comparison.per_sequence:
         return ""
-    width = max(10, *(len(s) for s in comparison.sequences)) + 2
+    width = max(16, *(len(s) for s in comparison.sequences)) + 2
     col = max(8, *(len(n) + 2 for n in names))
-    lines = [f"{'AO per sequence':<{width}}" + "".join(f"{n:>{col}}" for n in names)]
-    for seq in comparison.sequences:
-        cells = [_fmt(comparison.per_sequence[n][seq]["ao"]) for n in names]
-        lines.append(f"{seq:<{width}}" + "".join(f"{c:>{col}}" for c in cells))
-    return "\n".join(lines)
+    lines = []
+    for title, key in (("AO per sequence", "ao"), ("AUC per sequence", "auc")):
+        lines.append(f"{title:<{width}}" + "".join(f"{n:>{col}}" for n in names))
+        for seq in comparison.sequences:
+            cells = [_fmt(comparison.per_sequence[n][seq][key]) for n in names]
+            lines.append(f"{seq:<{width}}" + "".join(f"{c:>{col}}" for c in cells))
+        lines.append("")
+    return "\n".join(lines[:-1])
 
 
 def write_outputs(comparison: Comparison) -> dict[str, str]:

@@ -30,6 +30,7 @@ class BenchmarkSpec:
     version: str | int | None = None
     out: str = "results"
     repetitions: int = 1
+    more_roots: tuple[str, ...] = ()  # folder benchmarks: further roots whose sequences join ``root``'s
 
 
 @dataclass
@@ -43,6 +44,7 @@ class EvalConfig:
     device: str = "cpu"
     nano_dir: str | None = None
     progress: bool = True
+    baseline: str | None = None  # tracker name: every other one gets its AUC difference, paired by sequence
 
 
 def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:

@@ -1,0 +1,52 @@
+"""Intervals over sequences: how sure a mean over a few sequences is, and whether one tracker beats
+another. A model is called better only when the interval of the paired difference excludes 0.
+
+Percentile bootstrap: resample the sequences with replacement, recompute the mean, take the
+(1 - level)/2 and (1 + level)/2 quantiles of the resampled means. Pairing by sequence removes the
+part of the spread that comes from some sequences being harder than others for every tracker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
+    """The mean of ``values`` and its percentile-bootstrap interval (NaN values are left out)."""
+    data = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if data.size == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(data.mean()), float(low), float(high), int(data.size))
+
+
+def paired_difference(ours: Mapping[str, float], theirs: Mapping[str, float], level: float = 0.95,
+                      resamples: int = 10000, seed: int = 0) -> Interval:
+    """Mean over the sequences both have of ``ours[s] - theirs[s]``, with its bootstrap interval."""
+    common = [s for s in ours if s in theirs]
+    return bootstrap_mean([ours[s] - theirs[s] for s in common], level, resamples, seed)
