@@ -1,4 +1,5 @@
-"""OpenCV's trackers behind the got10k toolkit's ``Tracker`` interface, to compare with ours.
+"""OpenCV's trackers with our trackers' interface (``init(image, box)``, ``update(image) -> box``),
+to compare with ours (:mod:`siamfc.evaluation.trackers` puts them behind the got10k toolkit).
 
 ``csrt`` and ``kcf`` exist only in OpenCV's contrib build (``opencv-contrib-python-headless``);
 ``mil`` and ``nano`` (NanoTrack v2, two ONNX files) are in the main build.
@@ -12,11 +13,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from got10k.trackers import Tracker
 from PIL import Image
 
 from .errors import UserError
-from .toolkit import DecodeBeforeTiming
 
 OPENCV_TRACKERS: dict[str, str] = {"csrt": "CSRT", "kcf": "KCF", "mil": "MIL", "nano": "NanoTrack"}
 NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
@@ -81,15 +80,15 @@ def _first_line(exc: BaseException) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
-class OpenCVTracker(DecodeBeforeTiming, Tracker):
-    """An OpenCV tracker as a got10k ``Tracker``: RGB images in, ``x, y, w, h`` boxes out.
+class OpenCVTracker:
+    """An OpenCV tracker: RGB images in, ``x, y, w, h`` boxes out.
 
     OpenCV takes integer boxes. When ``update`` reports a failure (or an empty box) the last box
     is kept, so every frame has a prediction as the benchmarks require.
     """
 
     def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None, name: str | None = None) -> None:
-        super().__init__(name=name or OPENCV_TRACKERS.get(kind, kind), is_deterministic=True)
+        self.name = name or OPENCV_TRACKERS.get(kind, kind)
         self.kind = kind
         self._create = opencv_factory(kind, nano_dir)
         self._tracker: cv2.Tracker | None = None

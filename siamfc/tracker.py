@@ -1,5 +1,6 @@
 """Trackers: ``MultiTracker`` (any number of targets at once, one batched forward pass per frame)
-and ``SiamFCTracker`` (one target behind the got10k toolkit's ``Tracker`` interface).
+and ``SiamFCTracker`` (one target: ``init`` then ``update``; :mod:`siamfc.evaluation.trackers`
+puts it behind the got10k toolkit's ``Tracker`` interface).
 
 The step itself (crops, network, peak search, moves) is in :mod:`siamfc.pipeline`; the network
 backends in :mod:`siamfc.inference` (PyTorch) and :mod:`siamfc.onnx_backend` (ONNX Runtime)."""
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from got10k.trackers import Tracker
 from PIL import Image
 
 from .checkpoint import CheckpointError, default_weights_path, load_model
@@ -241,8 +241,8 @@ class MultiTracker:
         return dict(zip(self._ids, boxes, strict=True))
 
 
-class SiamFCTracker(Tracker):
-    """Single-object SiamFC tracker with the got10k toolkit's interface.
+class SiamFCTracker:
+    """Single-object SiamFC tracker.
 
     ``init(image, box)`` then ``update(image) -> box``; boxes are ``x, y, w, h`` in 0-based
     pixels, images RGB numpy arrays (H, W, 3) or PIL images. Keywords as for :class:`MultiTracker`.
@@ -256,7 +256,7 @@ class SiamFCTracker(Tracker):
         model: SiamFCNet | None = None,
         **params,
     ) -> None:
-        super().__init__(name=name, is_deterministic=True)
+        self.name = name
         self.tracker = MultiTracker(weights, device, model=model, **params)
         self._target: int | None = None
 

@@ -1,4 +1,5 @@
-"""The got10k toolkit's own GOT-10k experiment (run + report) drives our tracker."""
+"""The got10k toolkit's own GOT-10k experiment (run + report) drives our tracker through the
+evaluation adapter; the tracker itself does not depend on the toolkit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from siamfc import SiamFCTracker, ops
+from siamfc.evaluation.trackers import ToolkitTracker
 
 SEQUENCES = ("Crossing", "bag")
 FRAMES = 30
@@ -54,7 +56,7 @@ def test_experiment_got10k_run_and_report(got10k_root: Path, fdsiamfc_weights: P
     results, reports = tmp_path / "results", tmp_path / "reports"
     experiment = ExperimentGOT10k(os.fspath(root), subset="val", result_dir=os.fspath(results),
                                   report_dir=os.fspath(reports))
-    tracker = SiamFCTracker(fdsiamfc_weights, name="SiamFC_test")
+    tracker = ToolkitTracker(SiamFCTracker(fdsiamfc_weights), name="SiamFC_test")
     experiment.run(tracker)
     performance = experiment.report([tracker.name])
 
@@ -93,3 +95,31 @@ def test_experiment_got10k_run_and_report(got10k_root: Path, fdsiamfc_weights: P
     capsys.readouterr()
     experiment.run(tracker)
     assert capsys.readouterr().out.count("Found results, skipping") == len(SEQUENCES)
+
+
+def test_public_tracker_does_not_inherit_from_the_toolkit() -> None:
+    from siamfc.baselines import OpenCVTracker
+
+    for cls in (SiamFCTracker, OpenCVTracker):
+        assert all(not base.__module__.startswith("got10k") for base in cls.__mro__), cls
+
+
+def test_toolkit_tracker_decodes_then_times_the_wrapped_tracker(tmp_path: Path) -> None:
+    import cv2
+
+    class Still:  # reports the first box on every frame
+        def init(self, image: np.ndarray, box: np.ndarray) -> None:
+            assert isinstance(image, np.ndarray) and image.shape == (8, 10, 3)
+            self.box = np.asarray(box, dtype=float)
+
+        def update(self, image: np.ndarray) -> np.ndarray:
+            return self.box
+
+    files = []
+    for i in range(3):
+        files.append(os.fspath(tmp_path / f"{i:08d}.jpg"))
+        cv2.imwrite(files[-1], np.full((8, 10, 3), 40 * i, np.uint8))
+    adapter = ToolkitTracker(Still(), name="still", is_deterministic=False)
+    boxes, times = adapter.track(files, np.array([1.0, 2.0, 3.0, 4.0]))
+    assert adapter.name == "still" and not adapter.is_deterministic
+    assert np.array_equal(boxes, np.tile([1.0, 2.0, 3.0, 4.0], (3, 1))) and times.shape == (3,)

@@ -1,30 +1,60 @@
-"""Building the trackers under evaluation, and checking beforehand that each can be built here."""
+"""Building the trackers under evaluation, and checking beforehand that each can be built here.
+
+:class:`ToolkitTracker` is the one place that gives the got10k toolkit the ``Tracker`` it expects;
+the package's own trackers do not depend on the toolkit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
 
 from ..errors import UserError
+from ..toolkit import DecodeBeforeTiming
 from .specs import TrackerSpec
 
 
-def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = None, repetitions: int = 1):
-    """A got10k ``Tracker`` for ``spec``, timing the tracker only (frames decoded first)."""
+class SingleTracker(Protocol):
+    """What the adapter needs: ``init(image, box)`` then ``update(image) -> box`` (x, y, w, h)."""
+
+    def init(self, image: np.ndarray, box: np.ndarray) -> None: ...
+
+    def update(self, image: np.ndarray) -> np.ndarray: ...
+
+
+class ToolkitTracker(DecodeBeforeTiming):
+    """Any :class:`SingleTracker` behind the got10k toolkit's ``Tracker`` interface (``name``,
+    ``is_deterministic``, ``track(img_files, box)``), timing the tracker only (frames decoded first).
+
+    ``is_deterministic=False`` makes the toolkit run its repetitions."""
+
+    def __init__(self, tracker: SingleTracker, name: str, is_deterministic: bool = True) -> None:
+        self.tracker = tracker
+        self.name = name
+        self.is_deterministic = is_deterministic
+
+    def init(self, image: np.ndarray, box: np.ndarray) -> None:
+        self.tracker.init(image, box)
+
+    def update(self, image: np.ndarray) -> np.ndarray:
+        return self.tracker.update(image)
+
+
+def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = None,
+                 repetitions: int = 1) -> ToolkitTracker:
+    """The toolkit's ``Tracker`` for ``spec``."""
+    tracker: SingleTracker
     if spec.kind == "siamfc":
-        from ..toolkit import DecodeBeforeTiming
         from ..tracker import SiamFCTracker
 
-        class EvalSiamFC(DecodeBeforeTiming, SiamFCTracker):
-            pass
-
-        tracker = EvalSiamFC(weights=spec.weights, device=device, name=spec.name)
+        tracker = SiamFCTracker(weights=spec.weights, device=device)
     else:
         from ..baselines import OpenCVTracker
 
-        tracker = OpenCVTracker(spec.kind, nano_dir, name=spec.name)
+        tracker = OpenCVTracker(spec.kind, nano_dir)
     # the toolkit runs repetitions only for trackers that say they are not deterministic
-    tracker.is_deterministic = repetitions == 1
-    return tracker
+    return ToolkitTracker(tracker, spec.name, is_deterministic=repetitions == 1)
 
 
 def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callable[[str], None]) -> tuple[
