@@ -21,6 +21,34 @@ def _shared() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared"
 
 
+def _default_sequence() -> Path:
+    return _shared() / "data" / "GOT-10k-mini" / "val" / "bag"
+
+
+def _sequence(args: argparse.Namespace) -> Path:
+    """The ``--sequence`` folder; the default (in the shared data) is checked only when it is used."""
+    if args.sequence is not None:
+        sequence = Path(args.sequence)
+        if not sequence.is_dir():
+            raise UserError(f"--sequence {sequence}: no such folder")
+        return sequence
+    sequence = _default_sequence()
+    if not sequence.is_dir():
+        raise UserError(f"no --sequence given and the default {sequence} is absent (it is in the shared data "
+                        "beside the project, or $SIAMFC_SHARED): pass --sequence DIR")
+    return sequence
+
+
+def _backends(args: argparse.Namespace, device) -> list[str]:
+    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
+    unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
+    if unknown or not backends:
+        raise UserError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
+    if "onnxruntime" in backends and device.type != "cpu":
+        raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
+    return backends
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     shared = _shared()
     parser.add_argument("--weights", action="append", default=None, metavar="PATH",
@@ -40,8 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop-backend", default=None, choices=("cv2", "torch"),
                         help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
     parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300)")
-    parser.add_argument("--sequence", default=os.fspath(shared / "data" / "GOT-10k-mini" / "val" / "bag"),
-                        help="a folder of frames with groundtruth.txt (its first box starts the trackers)")
+    parser.add_argument("--sequence", default=None, metavar="DIR",
+                        help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
+                             f"default: {_default_sequence()}")
     parser.add_argument("--nano-dir", default=os.fspath(shared / "weights" / "nanotrack_v2"),
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx")
     parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
@@ -86,16 +115,11 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     from ..checkpoint import load_model
     from ..tracker import RuntimeOptions, SiamFCTracker
 
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
-    if unknown or not backends:
-        raise UserError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
-    if "onnxruntime" in backends and device.type != "cpu":
-        raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
+    backends = _backends(args, device)
     candidates, pairs = [], {}
     for label, source in models:
         net = load_model(source) if isinstance(source, str) else source  # read once, to name the backends
-        variants = [(backend, {"optimize": True, "backend": backend}) for backend in dict.fromkeys(backends)]
+        variants = [(backend, {"optimize": True, "backend": backend}) for backend in backends]
         if args.eager:
             variants.append(("eager", {"optimize": False, "backend": "torch"}))
         for variant, kwargs in variants:
@@ -193,11 +217,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
+    _backends(args, device)  # the arguments the user gave are checked before any default
     json_path = check_writable(args.json, "--json") if args.json else None
-    sequence = Path(args.sequence)
-    if not sequence.is_dir():
-        raise UserError(f"--sequence {sequence}: no such folder")
     models = _models(args)
+    sequence = _sequence(args)
     frames = bm.load_frames(sequence, max(args.frames + 2, 50))
     candidates, pairs = _our_candidates(args, models, frames, device)
     unavailable: dict[str, str] = {}
