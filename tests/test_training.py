@@ -107,28 +107,61 @@ def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Pat
     assert any(not torch.equal(v, initial[k]) for k, v in params(out / "last.pth").items())
 
 
-def test_max_steps_and_cli_errors(tmp_path: Path, data_dir: Path) -> None:
+def test_max_steps(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "run"
     config = write_config(tmp_path / "c.yaml", data_dir, out, optim={"epochs": 3})
     result = run([*SIAMFC, "train", "--config", str(config), "--max-steps", "2", "--set", "optim.lr=0.02"])
     assert result.returncode == 0, result.stderr[-2000:]
     state = read_checkpoint(out / "last.pth")["train"]
     assert (state["epoch"], state["step"]) == (0, 2)
-    # one-line errors, exit status 2, no traceback
-    bad = write_config(tmp_path / "bad.yaml", data_dir, out, optim={"lr": 0.01, "learning_rate": 1})
+
+
+@pytest.fixture
+def keep_torch_threads():
+    """The trainer sets torch's thread count (config ``threads``); give the test process its own back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture,
+                                 keep_torch_threads: None) -> None:
+    from siamfc.cli.main import main
+
+    config = write_config(tmp_path / "c.yaml", data_dir, tmp_path / "run")
+    bad = write_config(tmp_path / "bad.yaml", data_dir, tmp_path / "run", optim={"lr": 0.01, "learning_rate": 1})
     missing = write_config(tmp_path / "missing.yaml", data_dir, tmp_path / "nowhere",
                            data={"datasets": [{"kind": "otb", "root": str(tmp_path / "no_such_root")}]})
+    fresh = write_config(tmp_path / "fresh.yaml", data_dir, tmp_path / "nowhere")
     for args, message in (
         (["--config", str(bad)], "unknown key(s) learning_rate"),
         (["--config", str(missing)], "does not exist"),
         (["--config", str(config), "--data", f"imagenet:{tmp_path}"], "unknown dataset kind 'imagenet'"),
+        (["--config", str(fresh), "--resume", "--quiet"], "nothing to resume"),
     ):
-        result = run([*SIAMFC, "train", *args])
-        assert result.returncode == 2, (args, result.stderr[-2000:])
-        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
-    write_config(missing, data_dir, tmp_path / "nowhere")
-    result = run([*SIAMFC, "train", "--config", str(missing), "--resume"])
-    assert result.returncode == 2 and "nothing to resume" in result.stderr
+        assert main(["train", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+
+
+def test_hooks_see_every_step_and_epoch(tmp_path: Path, data_dir: Path, keep_torch_threads: None) -> None:
+    from siamfc.training.trainer import Trainer
+
+    cfg = load_config(write_config(tmp_path / "c.yaml", data_dir, tmp_path / "run", optim={"epochs": 2}))
+    steps: list[tuple[int, int, float]] = []
+    records: list[dict] = []
+    trainer = Trainer(cfg, quiet=True, on_step=[lambda t, loss: steps.append((t.epoch, t.step, loss))],
+                      on_epoch=[lambda t, record: records.append(record)])
+    try:
+        history = trainer.fit()
+    finally:
+        trainer.close()
+    per_epoch = cfg.data.pairs_per_epoch // cfg.optim.batch_size
+    assert [(e, s) for e, s, _ in steps] == [(e, s) for e in (0, 1) for s in range(1, per_epoch + 1)]
+    assert records == history and [r["epoch"] for r in records] == [1, 2]
+    for epoch, record in enumerate(records):
+        losses = [loss for e, _, loss in steps if e == epoch]
+        assert record["loss"] == pytest.approx(np.mean(losses))
 
 
 class OutputWatcher:

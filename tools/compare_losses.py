@@ -34,16 +34,9 @@ def train_one(config: str, loss: str, steps: int, batch_size: int, out_dir: Path
         "tensorboard": False, "checkpoint_minutes": 1e9, "threads": threads, "seed": seed, "device": "cpu",
     }
     cfg = load_config(config, overrides)
-    trainer = Trainer(cfg, quiet=True)
+    losses: list[float] = []  # every step's loss, for the curve's start and end
+    trainer = Trainer(cfg, quiet=True, on_step=[lambda _trainer, loss: losses.append(loss)])
     t0 = time.perf_counter()
-    losses: list[float] = []
-    step = trainer._train_step
-
-    def recording_step(*batch):  # keep every step's loss for the curve's end
-        losses.append(step(*batch))
-        return losses[-1]
-
-    trainer._train_step = recording_step
     trainer.fit()
     seconds = time.perf_counter() - t0
     trainer.close()

@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,10 +67,21 @@ class StopRequested:
             signal.signal(sig, handler)
 
 
+StepHook = Callable[["Trainer", float], None]
+EpochHook = Callable[["Trainer", dict], None]
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, quiet: bool = False) -> None:
+    """``on_step`` hooks are called after every optimizer step with the trainer and the step's
+    loss; ``on_epoch`` hooks after every epoch with the trainer and the epoch's history record
+    (on every process). Extend the loop with them rather than by replacing its methods."""
+
+    def __init__(self, cfg: TrainConfig, quiet: bool = False, *, on_step: Iterable[StepHook] = (),
+                 on_epoch: Iterable[EpochHook] = ()) -> None:
         self.cfg = cfg
         self.quiet = quiet
+        self.on_step: list[StepHook] = list(on_step)
+        self.on_epoch: list[EpochHook] = list(on_epoch)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         device = resolve_device(cfg.device)
@@ -219,6 +231,8 @@ class Trainer:
                     losses.append(self._train_step(z, x, offsets, positive))
                     self.step += 1
                     done_steps += 1
+                    for hook in self.on_step:
+                        hook(self, losses[-1])
                     rate = len(losses) * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", pairs_s=f"{rate:.1f}",
                                     lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
@@ -264,6 +278,8 @@ class Trainer:
         self.save()
         if self.main:
             (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))
+        for hook in self.on_epoch:
+            hook(self, record)
 
     def close(self) -> None:
         if self.writer is not None:
