@@ -1,4 +1,4 @@
-"""The ``track`` command, run as a subprocess the way a user runs it.
+"""The ``track`` command, run as a subprocess the way a user runs it (errors: in-process).
 
 Tracking quality is checked against GOT-10k ground truth with the trained third-party model in
 ``../shared/weights``; bad input must give one line on stderr, exit code 2 and no traceback.
@@ -31,11 +31,6 @@ TRACK = [os.fspath(TRACK_SCRIPT)] if TRACK_SCRIPT.exists() else [
 def run_track(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
     return subprocess.run([*TRACK, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def no_display_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    return env
 
 
 def box_arg(box: np.ndarray) -> str:
@@ -169,7 +164,7 @@ def test_track_two_targets(bag, fdsiamfc_weights, tmp_path):
 
 def test_box_partly_outside_is_clipped_with_warning(bag, fdsiamfc_weights, tmp_path):
     out_txt = tmp_path / "clip.txt"
-    result = run_track(bag["video"], "--init-box", "-20,-10,100,80", "--max-frames", "3", "--boxes", out_txt,
+    result = run_track(bag["video"], "--init-box=-20,-10,100,80", "--max-frames", "3", "--boxes", out_txt,
                        "--weights", fdsiamfc_weights)
     assert result.returncode == 0, result.stderr
     assert "warning: --init-box -20,-10,100,80 extends past the 480x360 frame" in result.stderr
@@ -304,30 +299,63 @@ BAD_CASES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights):
+def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights, monkeypatch, capsys):
+    from siamfc.cli.main import track_main
+
     if case == "unwritable boxes file" and os.access(bad_files / "readonly", os.W_OK):
         pytest.skip("running as a user who can write into read-only folders (root)")
     template, expected = BAD_CASES[case]
     args = [a.format(root=bad_files, box=bag["box"], video=bag["video"]) for a in template]
     if "--weights" not in args:
         args += ["--weights", os.fspath(fdsiamfc_weights)]
-    result = run_track(*args, "--max-frames", "2", env=no_display_env(), timeout=120)
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    code = track_main([*args, "--max-frames", "2"])
+    err = capsys.readouterr().err
+    assert code == 2, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("track: error: ") and expected in lines[0], lines[0]
 
 
-def test_cuda_without_gpu_is_one_line(bag, fdsiamfc_weights):
+def test_cuda_without_gpu_is_one_line(bag, fdsiamfc_weights, capsys):
     import torch
+
+    from siamfc.cli.main import track_main
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is available here")
-    result = run_track(bag["video"], "--init-box", bag["box"], "--device", "cuda", "--weights", fdsiamfc_weights)
-    assert result.returncode == 2
-    assert result.stderr.strip() == ("track: error: --device cuda: no CUDA GPU is available here "
-                                     "(use --device cpu or auto)")
+    assert track_main([os.fspath(bag["video"]), "--init-box", bag["box"], "--device", "cuda",
+                       "--weights", os.fspath(fdsiamfc_weights)]) == 2
+    assert capsys.readouterr().err.strip() == ("track: error: --device cuda: no CUDA GPU is available here "
+                                               "(use --device cpu or auto)")
+
+
+def test_a_box_that_starts_with_a_minus_sign_takes_equals(monkeypatch) -> None:
+    import argparse
+
+    from siamfc.cli import track
+
+    monkeypatch.setenv("COLUMNS", "400")  # the help on one line, not wrapped at a hyphen
+    parser = argparse.ArgumentParser()
+    track.add_arguments(parser)
+    args = parser.parse_args(["clip.mp4", "--init-box=-20,-10,100,80", "--init-box", "1,2,3,4"])
+    assert args.init_box == ["-20,-10,100,80", "1,2,3,4"]
+    assert "--init-box=-10,5,40,40" in parser.format_help()
+
+
+def test_ctrl_c_while_a_command_loads_is_one_line(monkeypatch, capsys) -> None:
+    from siamfc.cli import main
+
+    def interrupted(name: str):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(main.importlib, "import_module", interrupted)
+    monkeypatch.setattr(sys, "argv", ["track", "clip.mp4"])
+    with pytest.raises(SystemExit) as exit_info:
+        main.track_cli()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "track: interrupted\n"
 
 
 # ------------------------------------------------------------------------------- window (Xvfb)

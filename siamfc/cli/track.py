@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -38,18 +37,13 @@ window opens on the first frame to draw the box with the mouse.
 MAX_SKIP_WARNINGS = 5
 
 
-#: what argparse must take as a value, not an option: negative numbers and boxes like ``-10,5,40,40``
-_NEGATIVE_VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-[\d.]+(,\s*-?[\d.]+){3}$")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    if hasattr(parser, "_negative_number_matcher"):  # so that `--init-box -10,5,40,40` works (else write
-        parser._negative_number_matcher = _NEGATIVE_VALUE  # `--init-box=-10,5,40,40`)
     parser.add_argument("video", metavar="VIDEO",
                         help="video file, folder of frames, glob such as 'frames/*.jpg' (quoted), or camera index")
     parser.add_argument("--init-box", action="append", metavar="X,Y,W,H", default=None,
-                        help="the target in the first frame; repeat it to track several targets at once")
+                        help="the target in the first frame; repeat it to track several targets at once. "
+                             "A box that starts with a minus sign takes '=': --init-box=-10,5,40,40")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write an annotated video (.mp4, .avi or .mkv): boxes, frame number, fps")
     parser.add_argument("--boxes", "-b", metavar="FILE",
