@@ -109,8 +109,30 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
             (len(missing), "missing", missing), (len(unexpected), "unexpected", unexpected),
             (len(mismatched), "of other shape", mismatched)) if ks]
         raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})")
+    check_finite(state, path)
     model.load_state_dict(state)
     return model.to(device).eval()
+
+
+def check_finite(state: dict, path: str | os.PathLike) -> None:
+    """A CheckpointError naming the first tensor that holds a NaN or an infinity (one is enough
+    to make every response map, and so every box, meaningless)."""
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise CheckpointError(f"{path}: tensor {name} holds {bad} non-finite value(s) (NaN or inf): "
+                                  "the weights are broken (a diverged training run?)")
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temp files :func:`atomic_save` leaves when its process is killed mid-write
+    (``.NAME.pth.XXXXXXXX``); returns those removed. Call it where no other save is running."""
+    removed = []
+    for tmp in Path(folder).glob(".*.pth.*"):
+        if tmp.is_file() and tmp.name.count(".") >= 3:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[str]]:

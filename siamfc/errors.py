@@ -7,3 +7,8 @@ class UserError(ValueError):
 
 class CheckpointError(ValueError):
     """A file that cannot be turned into a model; the message names the file and the problem."""
+
+
+class NonFiniteError(UserError):
+    """A NaN or an infinity where numbers must be finite: in weights, response maps or a training
+    loss. Reported as one line, like bad input (it usually comes from broken weights or settings)."""

@@ -123,11 +123,17 @@ class ImageListSource(FrameSource):
         self.length = len(self.paths)
 
     def frames(self) -> Iterator[Frame]:
+        size: tuple[int, int] | None = None
         for index, path in enumerate(self.paths):
             image, problem = read_image(path)
             if image is None:
                 yield self._skip(index, f"{path}: {problem}")
                 continue
+            if size is None:
+                size = image.shape[:2]
+            elif image.shape[:2] != size:
+                raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]} pixels, but the frames before it are "
+                                f"{size[1]}x{size[0]}: one sequence must keep one frame size")
             self.stats.delivered += 1
             yield Frame(index, _bgr_to_rgb(image))
 
@@ -151,6 +157,7 @@ class CaptureSource(FrameSource):
                 if not capture.grab():
                     raise UserError(f"{description}: --start-frame {start_frame} is past its last frame")
         self._lock = threading.Lock()
+        self._origin: float | None = None  # the timestamp (in frames) of stream position 0
 
     def frames(self) -> Iterator[Frame]:
         index = 0
@@ -160,10 +167,13 @@ class CaptureSource(FrameSource):
                 if self.capture is None:
                     return
                 ok, image = self.capture.read()
+                stamp = self.capture.get(cv2.CAP_PROP_POS_MSEC) if ok else 0.0
             if ok and image is not None:
-                for failed in pending:
+                position = self._position(index, stamp)
+                for failed in [*pending, *range(index, position)]:
                     yield self._skip(failed, "undecodable frame")
                 pending.clear()
+                index = position
                 self.stats.delivered += 1
                 yield Frame(index, _bgr_to_rgb(image))
             else:
@@ -176,6 +186,24 @@ class CaptureSource(FrameSource):
                     self._note_end(pending[0])
                     return
             index += 1
+
+    def _position(self, counted: int, msec: float) -> int:
+        """The stream position of the frame just read: ``counted`` (the frames read and failed so far),
+        or more when its timestamp says that frames in between were lost (a damaged stretch the decoder
+        dropped without a failed read). Only whole-frame jumps of a video of known frame rate and length
+        count, so that a variable frame rate is never taken for lost frames."""
+        if self.kind != "video" or not self.fps:
+            return counted
+        stamp = msec * self.fps / 1000.0
+        if self._origin is None:
+            if stamp > 0 or counted == 0:
+                self._origin = stamp - counted
+            return counted
+        steps = stamp - self._origin
+        position = round(steps)
+        if position <= counted or abs(steps - position) > 0.2 or (self.length is not None and position >= self.length):
+            return counted
+        return position
 
     def _note_end(self, read_until: int) -> None:
         if self.length is not None:
@@ -232,11 +260,31 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
         raise UserError(f"{text}: permission denied")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
-    capture = cv2.VideoCapture(os.fspath(path))
+    capture = _open_video(path)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"{text}: OpenCV cannot decode this file as a video")
     return CaptureSource(capture, text, "video", start_frame)
+
+
+def _is_avi(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(12)
+    return head[:4] == b"RIFF" and head[8:12] == b"AVI "
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    """An AVI file is read in the order of its index (FFmpeg's ``sortdts``), so that every frame's
+    timestamp is its position even when a damaged stretch hides frames from the sequential reader
+    (which would number the frames after it as if nothing were lost)."""
+    key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+    if key in os.environ or not _is_avi(path):
+        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    os.environ[key] = "fflags;sortdts"
+    try:
+        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    finally:
+        del os.environ[key]
 
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
