@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 
 import yaml
 
@@ -64,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, quiet=args.quiet)
     except (ValueError, FileNotFoundError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"out_dir {cfg.out_dir}: cannot be written ({exc.strerror or exc})") from None
     try:
         if args.resume is not None:
             path = args.resume or trainer.last_path
@@ -75,9 +79,24 @@ def run(args: argparse.Namespace) -> int:
         history = trainer.fit(max_steps=args.max_steps)
     except CheckpointError:
         raise
+    except OSError as exc:  # a full or read-only disk while saving: the previous checkpoint is intact
+        where = exc.filename or cfg.out_dir
+        raise UserError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
+                        "kept") from None
     finally:
         trainer.close()
+    if trainer.stopped_by is not None:
+        return _interrupted(trainer)
     if trainer.main:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
+
+
+def _interrupted(trainer) -> int:
+    """One line saying where the interrupted run is saved; 130 for SIGINT, 143 for SIGTERM."""
+    name = signal.Signals(trainer.stopped_by).name
+    if trainer.main:
+        print(f"train: interrupted by {name} at epoch {trainer.epoch + 1}, step {trainer.step}: saved to "
+              f"{trainer.last_path}; continue with --resume", file=sys.stderr, flush=True)
+    return 128 + int(trainer.stopped_by)

@@ -12,6 +12,7 @@ import yaml
 from ..data.crop_cache import PairFilter
 from ..model import ModelConfig
 from ..transforms import AugmentConfig
+from .checks import check_value
 
 
 @dataclass
@@ -89,14 +90,17 @@ class TrainConfig:
     tensorboard: bool = True
 
 
-def _build(cls: type, data: object, where: str) -> object:
-    """Recursively turn plain YAML data into dataclass ``cls``; unknown keys are errors."""
+def _build(cls: type, data: object, where: str, prefix: str = "", overridden: frozenset[str] = frozenset()) -> object:
+    """Recursively turn plain YAML data into dataclass ``cls``; unknown keys and values of the wrong
+    type or range are errors naming the file (``where``) and the key (``prefix`` + name; said to come
+    from the command line when it is in ``overridden``)."""
     if not dataclasses.is_dataclass(cls):
         return data
     if data is None:
         return cls()
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+        section = f" {prefix.rstrip('.')}" if prefix else ""
+        raise ValueError(f"{where}:{section} expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
@@ -107,13 +111,20 @@ def _build(cls: type, data: object, where: str) -> object:
         hint = hints[key]
         origin = typing.get_origin(hint)
         args = typing.get_args(hint)
+        name = f"{prefix}{key}"
         if origin is list and args and dataclasses.is_dataclass(args[0]):
-            values[key] = [_build(args[0], v, f"{where}.{key}[{i}]") for i, v in enumerate(value or [])]
+            if not isinstance(value, list | None):
+                raise ValueError(f"{_label(where, name, overridden)} = {value!r}: expected a list")
+            values[key] = [_build(args[0], v, where, f"{name}[{i}].", overridden) for i, v in enumerate(value or [])]
         elif dataclasses.is_dataclass(hint):
-            values[key] = _build(hint, value, f"{where}.{key}")
+            values[key] = _build(hint, value, where, f"{name}.", overridden)
         else:
-            values[key] = value
+            values[key] = check_value(key, hint, value, _label(where, name, overridden))
     return cls(**values)
+
+
+def _label(where: str, name: str, overridden: frozenset[str]) -> str:
+    return f"{name} (from the command line)" if name in overridden else f"{where}: {name}"
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
@@ -129,13 +140,18 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
         node = data
         *parents, last = dotted.split(".")
         for key in parents:
-            node = node.setdefault(key, {})
+            node = node.setdefault(key, {}) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            raise ValueError(f"{dotted} (from the command line): {'.'.join(parents) or path} is not a section")
         node[last] = value
-    return config_from_dict(data, str(path))
+    return config_from_dict(data, str(path), frozenset(overrides or {}))
 
 
-def config_from_dict(data: dict, where: str = "config") -> TrainConfig:
-    return _build(TrainConfig, data, where)
+def config_from_dict(data: dict, where: str = "config", overridden: frozenset[str] = frozenset()) -> TrainConfig:
+    cfg = _build(TrainConfig, data, where, "", overridden)
+    if cfg.data.datasets and not any(d.weight > 0 for d in cfg.data.datasets):
+        raise ValueError(f"{where}: data.datasets: every weight is 0; at least one must be more than 0")
+    return cfg
 
 
 def config_to_dict(cfg: TrainConfig) -> dict:

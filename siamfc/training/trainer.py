@@ -23,9 +23,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
-from ..checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
+from ..checkpoint import (
+    FORMAT,
+    CheckpointError,
+    load_model,
+    read_checkpoint,
+    remove_stale_temps,
+    save_checkpoint,
+)
 from ..data.sequences import got10k_sequences
 from ..devices import resolve_device
+from ..errors import NonFiniteError
 from ..losses import distillation_loss, get_loss, make_labels
 from ..model import build_model
 from .config import TrainConfig, config_to_dict
@@ -99,6 +107,7 @@ class Trainer:
         self.main = self.rank == 0
         if self.main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.out_dir)  # left by a process killed while saving
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg.model)
         if cfg.pretrained:
@@ -122,6 +131,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.epoch, self.step, self.history, self.best_ao = 0, 0, [], -1.0
+        self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that ended fit(), if one did
         self.val_sequences = None
         if cfg.val.root and self.main:
             self.val_sequences = got10k_sequences(cfg.val.root, cfg.val.subset)
@@ -153,6 +163,7 @@ class Trainer:
     def save(self) -> None:
         if not self.main:
             return
+        self._check_weights()
         save_checkpoint(self.last_path, self.model, train={
             "epoch": self.epoch, "step": self.step,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
@@ -238,7 +249,8 @@ class Trainer:
                                     lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
                     if self.writer is not None:
                         self.writer.add_scalar("train/loss", losses[-1], self.epoch * self.steps_per_epoch + self.step)
-                    if self._should_stop(stop, max_steps, done_steps):
+                    if self._should_stop(stop, max_steps, done_steps, losses[-1]):
+                        self.stopped_by = stop.signal
                         self.save()
                         return self.history
                     if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
@@ -249,13 +261,33 @@ class Trainer:
                 last_save = time.monotonic()
         return self.history
 
-    def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int) -> bool:
-        flag = torch.tensor([int(stop.signal is not None or (max_steps is not None and done >= max_steps))])
+    def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int, loss: float = 0.0) -> bool:
+        """True when a signal or ``max_steps`` ends the run; a NonFiniteError when a process's loss
+        is NaN or infinite (every process stops, nothing more is saved)."""
+        flags = torch.tensor([int(stop.signal is not None or (max_steps is not None and done >= max_steps)),
+                              int(not math.isfinite(loss))])
         if self.world > 1:
-            dist.all_reduce(flag)
-        return bool(flag.item())
+            dist.all_reduce(flags)
+        if flags[1]:
+            raise NonFiniteError(f"training diverged: the loss is {loss} at epoch {self.epoch + 1}, step "
+                                 f"{self.step}; {self._kept()} (lower optim.lr, or set optim.grad_clip)")
+        return bool(flags[0])
+
+    def _kept(self) -> str:
+        if self.last_path.exists():
+            return f"{self.last_path} keeps the last good state"
+        return "no checkpoint was written"
+
+    def _check_weights(self) -> None:
+        """A NonFiniteError instead of saving NaN or infinite weights."""
+        for name, value in self.model.state_dict().items():
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise NonFiniteError(f"training diverged: {name} holds NaN or infinite values at epoch "
+                                     f"{self.epoch + 1}, step {self.step}; {self._kept()} (lower optim.lr, or "
+                                     "set optim.grad_clip)")
 
     def _end_epoch(self, loss: float, seconds: float) -> None:
+        self._check_weights()
         cfg = self.cfg
         record = {"epoch": self.epoch + 1, "loss": loss, "seconds": round(seconds, 1)}
         if self.main and self.val_sequences and (self.epoch + 1) % cfg.val.every == 0:
