@@ -105,7 +105,8 @@ def _build(cls: type, data: object, where: str, prefix: str = "", overridden: fr
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        section = f" {prefix.rstrip('.')}:" if prefix else ""
+        raise ValueError(f"{where}:{section} unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     values = {}
     for key, value in data.items():
         hint = hints[key]
