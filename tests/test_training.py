@@ -94,7 +94,7 @@ def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Pat
     for name in ("last.pth", "best.pth", "model_e001.pth", "history.json"):
         assert (out / name).is_file(), name
     history = yaml.safe_load((out / "history.json").read_text())
-    assert history[0]["epoch"] == 1 and 0.0 <= history[0]["val_ao"] <= 1.0 and np.isfinite(history[0]["loss"])
+    assert history[0]["epoch"] == 1 and 0.0 <= history[0]["val_auc"] <= 1.0 and np.isfinite(history[0]["loss"])
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
     model = load_model(out / "last.pth", "cpu")  # the checkpoint is a usable tracker model
     assert model.config.width == 0.1

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                                                args.threads, args.seed)
             t0 = time.perf_counter()
             scores = validate(model.eval(), sequences, args.val_frames)
-            rows.append({"loss": loss, "ao": scores["ao"], "sr50": scores["sr50"],
+            rows.append({"loss": loss, "ao": scores["ao_seq_mean"], "auc": scores["auc"], "sr50": scores["sr50"],
                          "first_loss": float(np.mean(losses[:10])), "last_loss": float(np.mean(losses[-10:])),
                          "train_seconds": round(seconds, 1), "val_seconds": round(time.perf_counter() - t0, 1),
                          "per_sequence": scores["sequences"]})

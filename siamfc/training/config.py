@@ -37,6 +37,9 @@ class DataConfig:
     cache_dir: str = "cache"
     exemplar_size: int = 127
     search_size: int = 239  # response 15x15 in training, 17x17 at 255 when tracking
+    # side of the cached crops at the tracker's pixel scale: 255 holds the search region; larger ones
+    # leave room for large shifts (a padded backbone must see targets away from the centre)
+    cache_size: int = 255
     pairs_per_epoch: int = 8000
     num_workers: int = 2
     negative_prob: float = 0.0  # share of pairs whose search view shows another object (all-negative map)
@@ -67,6 +70,7 @@ class LossConfig:
 @dataclass
 class ValConfig:
     root: str | None = None  # GOT-10k layout root; validation tracks its sequences
+    more_roots: list[str] = field(default_factory=list)  # more GOT-10k-layout roots (same subset) joining root's
     subset: str = "val"
     every: int = 1  # epochs
     max_frames: int = 0  # per sequence; 0 = all

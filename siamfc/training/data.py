@@ -37,7 +37,8 @@ def read_sequences(ds: DatasetConfig) -> list[Sequence]:
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
     sources = []
     for ds in cfg.datasets:
-        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, filt=cfg.filter, exemplar_size=cfg.exemplar_size,
+        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, size=cfg.cache_size, filt=cfg.filter,
+                                 exemplar_size=cfg.exemplar_size,
                                  workers=max(1, cfg.num_workers), quiet=quiet, frame_stride=ds.frame_stride)
         if len(cache.sizes) == 0:
             raise ValueError(f"{ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after filtering")

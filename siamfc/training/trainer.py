@@ -134,7 +134,8 @@ class Trainer:
         self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that ended fit(), if one did
         self.val_sequences = None
         if cfg.val.root and self.main:
-            self.val_sequences = got10k_sequences(cfg.val.root, cfg.val.subset)
+            self.val_sequences = [s for root in (cfg.val.root, *cfg.val.more_roots)
+                                  for s in got10k_sequences(root, cfg.val.subset)]
         self.writer = self._make_writer()
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -293,11 +294,12 @@ class Trainer:
         if self.main and self.val_sequences and (self.epoch + 1) % cfg.val.every == 0:
             scores = validate(self.model, self.val_sequences, cfg.val.max_frames)
             self.model.train()
-            record.update(val_ao=scores["ao"], val_sr50=scores["sr50"])
+            record.update(val_auc=scores["auc"], val_auc_ci95=[scores["auc_low"], scores["auc_high"]],
+                          val_ao_seq_mean=scores["ao_seq_mean"], val_sr50=scores["sr50"])
             if self.writer is not None:
-                self.writer.add_scalar("val/ao", scores["ao"], self.epoch + 1)
-            if scores["ao"] > self.best_ao:
-                self.best_ao = scores["ao"]
+                self.writer.add_scalar("val/auc", scores["auc"], self.epoch + 1)
+            if scores["auc"] > self.best_ao:  # best.pth: a record, not the model to ship (model card)
+                self.best_ao = scores["auc"]
                 save_checkpoint(self.out_dir / "best.pth", self.model, meta=json.dumps(record))
         if self.main:
             if self.writer is not None:

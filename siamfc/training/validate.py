@@ -1,4 +1,6 @@
-"""Validation by tracking: run the tracker over annotated sequences and compute GOT-10k's AO."""
+"""Validation by tracking: run the tracker over annotated sequences; the figures are those of
+``siamfc eval`` (:mod:`siamfc.evaluation.metrics`): the mean over sequences of the OTB success AUC,
+with a 95% bootstrap interval over sequences, and the mean over sequences of the mean IoU."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from tqdm import tqdm
 
 from .. import ops
 from ..data.sequences import Sequence
+from ..evaluation.bootstrap import bootstrap_mean
+from ..evaluation.metrics import success_auc
 from ..model import SiamFCNet
 from ..tracker import MultiTracker
 
@@ -36,24 +40,27 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
     return boxes
 
 
-def sequence_scores(boxes: np.ndarray, seq: Sequence) -> tuple[float, float]:
-    """Mean IoU and share of IoU > 0.5 over frames 2.. where the target is visible."""
+def sequence_scores(boxes: np.ndarray, seq: Sequence) -> dict[str, float]:
+    """Mean IoU, share of IoU > 0.5 and success AUC over frames 2.. where the target is visible."""
     n = len(boxes)
     mask = seq.visible[:n].copy()
     mask[0] = False
     if not mask.any():
-        return float("nan"), float("nan")
+        return {"ao": float("nan"), "sr50": float("nan"), "auc": float("nan")}
     ious = ops.iou(boxes[mask], seq.boxes[:n][mask])
-    return float(ious.mean()), float((ious > 0.5).mean())
+    return {"ao": float(ious.mean()), "sr50": float((ious > 0.5).mean()), "auc": success_auc(ious)}
 
 
 def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
-    """AO and SR0.5 (means over sequences) of ``model`` tracking ``sequences``."""
+    """Figures of ``model`` tracking ``sequences``: ``auc`` (mean over sequences) with ``auc_low`` and
+    ``auc_high`` (95% bootstrap interval over sequences), ``ao_seq_mean`` and ``sr50`` (means over
+    sequences), and ``sequences`` (each one's figures)."""
     tracker = MultiTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
     per_sequence = {}
     for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False):
-        ao, sr = sequence_scores(track_sequence(tracker, seq, max_frames), seq)
-        per_sequence[seq.name] = {"ao": ao, "sr50": sr}
+        per_sequence[seq.name] = sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+    auc = bootstrap_mean([v["auc"] for v in per_sequence.values()])
     aos = [v["ao"] for v in per_sequence.values() if np.isfinite(v["ao"])]
     srs = [v["sr50"] for v in per_sequence.values() if np.isfinite(v["sr50"])]
-    return {"ao": float(np.mean(aos)), "sr50": float(np.mean(srs)), "sequences": per_sequence}
+    return {"auc": auc.mean, "auc_low": auc.low, "auc_high": auc.high, "ao_seq_mean": float(np.mean(aos)),
+            "sr50": float(np.mean(srs)), "sequences": per_sequence}
