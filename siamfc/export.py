@@ -170,6 +170,8 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
         os.replace(tmp, path)
         written.append(path)
     path = out_dir / MANIFEST
-    path.write_text(json.dumps(manifest(net, exemplar_size, search_size, opset), indent=2) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest(net, exemplar_size, search_size, opset), indent=2) + "\n")
+    os.replace(tmp, path)
     written.append(path)
     return written

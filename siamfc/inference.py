@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import NonFiniteError
 from .heads import XCorrHead
 from .model import SiamFCNet
 
@@ -93,6 +94,15 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
     oh, ow = h - kh + 1, w - kw + 1
     diagonals = taps.as_strided((nk, oh, ow, kh, kw), (s[0], s[1], s[2], s[1] + kw * s[3], s[2] + s[3]))
     return diagonals.sum(dim=(3, 4))
+
+
+def check_finite(responses: torch.Tensor) -> torch.Tensor:
+    """``responses``, or a NonFiniteError when they hold a NaN or an infinity (broken weights, or an
+    overflow in reduced precision): the peak of such a map is meaningless, and so is the box."""
+    if not bool(torch.isfinite(responses).all()):
+        raise NonFiniteError("the response maps hold NaN or infinite values: the model's weights are broken "
+                             "(or overflow in reduced precision; try dtype float32)")
+    return responses
 
 
 @dataclass
@@ -210,7 +220,7 @@ class TorchEngine:
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
         """(N*k, R, R) float32 response maps for search crops ``x`` (N*k, 3, S, S) float."""
         if not self.optimize:
-            return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
+            return check_finite(self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float())
         k = stacked.scale_num
         n = x.shape[0] // k
         per_call = self.targets_per_call or n
@@ -219,7 +229,7 @@ class TorchEngine:
         else:
             out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
                              for t in range(0, n, per_call)])
-        return out if stacked.offsets is None else out + stacked.offsets
+        return check_finite(out if stacked.offsets is None else out + stacked.offsets)
 
     def _responses(self, x: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
         with self._autocast():

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, load_model
+from .errors import NonFiniteError
 from .export import FILES, FORMAT, MANIFEST, VERSION, export_graphs
 from .model import SiamFCNet
 
@@ -98,8 +99,8 @@ class OnnxEngine:
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
         threads = threads or torch.get_num_threads()
-        self.sessions = {"exemplar": _session(graphs["exemplar"], threads),
-                         "search": _session(with_tap_products(graphs["search"]), threads)}
+        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"], threads),
+                         "search": _checked_session("search", graphs["search"], threads)}
         self.stride = stride
 
     @classmethod
@@ -138,22 +139,67 @@ class OnnxEngine:
         taps = self.sessions["search"].run(None, {"x": x.contiguous().numpy(), "kernels": stacked.kernels})[0]
         out = sum_taps(taps, *stacked.size)
         out += stacked.offsets
+        if not np.isfinite(out).all():
+            raise NonFiniteError("the response maps hold NaN or infinite values: the ONNX graphs or the weights "
+                                 "they were exported from are broken")
         return torch.from_numpy(out)
 
 
+#: the inputs each graph of an export takes (the search graph once extended by with_tap_products)
+GRAPH_INPUTS = {"exemplar": ["z"], "search": ["x", "kernels"]}
+
+
+def _checked_session(key: str, model: bytes | str, threads: int):
+    """An ONNX Runtime session of graph ``key``; a damaged file, or another graph than the one
+    expected (swapped files), is a one-line CheckpointError naming it."""
+    what = model if isinstance(model, str) else f"the {key} graph"
+    try:
+        session = _session(with_tap_products(model) if key == "search" else model, threads)
+    except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({reason})") from None
+    inputs = [i.name for i in session.get_inputs()]
+    if inputs != GRAPH_INPUTS[key]:
+        raise CheckpointError(f"{what}: not the {key} graph of a siamfc export (inputs {', '.join(inputs)}; "
+                              f"expected {', '.join(GRAPH_INPUTS[key])})")
+    return session
+
+
 def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an exported folder; a missing or foreign one is a CheckpointError."""
+    """The manifest of an exported folder, every field checked; a missing, foreign or damaged one is
+    a CheckpointError. File entries must name files inside the folder (no absolute paths, no ``..``)."""
     path = Path(folder) / MANIFEST
     try:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {info.get('format')!r})")
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {found!r})")
     if info.get("version") != VERSION:
         raise CheckpointError(f"{path}: ONNX export version {info.get('version')!r}, this siamfc reads version "
                               f"{VERSION}: export the checkpoint again with `siamfc export`")
-    missing = [name for name in info.get("files", {}).values() if not (Path(folder) / name).is_file()]
-    if missing or set(info.get("files", {})) != set(FILES):
-        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing) or 'entries'})")
+    for key in ("stride", "exemplar_size", "search_size"):
+        value = info.get(key)
+        if key in info or key == "stride":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise CheckpointError(f"{path}: {key!r} is {value!r}, expected a whole number more than 0")
+    files = info.get("files")
+    if not isinstance(files, dict) or set(files) != set(FILES):
+        raise CheckpointError(f"{path}: 'files' should map {', '.join(FILES)} to file names, found {files!r}"[:300])
+    for key, name in files.items():
+        _check_entry(path, key, name)
+    missing = [name for name in files.values() if not (Path(folder) / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing)})")
     return info
+
+
+def _check_entry(manifest: Path, key: str, name: object) -> None:
+    """A file entry of the manifest: a plain relative name that stays inside its folder."""
+    if not isinstance(name, str) or not name:
+        raise CheckpointError(f"{manifest}: files.{key} is {name!r}, expected a file name")
+    folder = manifest.parent.resolve()
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or ".." in Path(name).parts or not target.is_relative_to(folder):
+        raise CheckpointError(f"{manifest}: files.{key} {name!r} points outside the export folder (refused)")

@@ -7,6 +7,8 @@ import os
 import signal
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from test_training import make_sequences, write_config
@@ -25,10 +27,24 @@ def one_line_error(capsys: pytest.CaptureFixture, *needles: str) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three 64x64 frames of a textured square moving right (PNG)."""
+    folder = tmp_path_factory.mktemp("frames")
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)
+    for i in range(3):
+        image = rng.integers(0, 60, (64, 64, 3), dtype=np.uint8)
+        image[10:30, 10 + 2 * i:30 + 2 * i] = texture
+        cv2.imwrite(str(folder / f"{i + 1:03d}.png"), image)
+    return folder
+
+
 # ------------------------------------------------------------------------------ non-finite weights
 
 
-def test_one_nan_weight_is_refused_naming_the_tensor(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_one_nan_weight_is_refused_naming_the_tensor(tmp_path: Path, frames: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
     model = build_model(ModelConfig(width=0.1))
     name = "backbone.conv3.0.weight"
     with torch.no_grad():
@@ -36,13 +52,6 @@ def test_one_nan_weight_is_refused_naming_the_tensor(tmp_path: Path, capsys: pyt
     save_checkpoint(tmp_path / "nan.pth", model)
     with pytest.raises(CheckpointError, match=rf"{name} holds 1 non-finite value"):
         load_model(tmp_path / "nan.pth")
-    frames = tmp_path / "frames"
-    frames.mkdir()
-    import cv2
-    import numpy as np
-
-    for i in range(2):
-        cv2.imwrite(str(frames / f"{i}.png"), np.full((64, 64, 3), 80 + i, np.uint8))
     assert main(["track", str(frames), "--init-box", "10,10,20,20", "--weights", str(tmp_path / "nan.pth"),
                  "-q"]) == 2
     one_line_error(capsys, name, "non-finite")
@@ -136,3 +145,72 @@ def test_training_out_dir_that_cannot_be_written_is_one_line(tmp_path: Path, tra
     config = write_config(tmp_path / "c.yaml", train_data, Path("/dev/full/run"))
     assert main(["train", "--config", str(config)]) == 2
     one_line_error(capsys, "/dev/full/run", "cannot be written")
+
+
+# ---------------------------------------------------------------------------------- ONNX exports
+
+
+@pytest.fixture(scope="module")
+def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from siamfc.export import export_onnx
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("export") / "small"
+    export_onnx(build_model(ModelConfig(width=0.1)).eval(), out)
+    return out
+
+
+def copy_export(src: Path, dst: Path, **changes) -> Path:
+    import json
+    import shutil
+
+    from siamfc.export import MANIFEST
+
+    shutil.copytree(src, dst)
+    info = json.loads((dst / MANIFEST).read_text())
+    info.update(changes)
+    (dst / MANIFEST).write_text(json.dumps(info))
+    return dst
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"files": {"exemplar": "exemplar.onnx", "search": "../../outside.onnx", "head": "head.onnx"}}, "outside"),
+    ({"files": {"exemplar": "/etc/hostname", "search": "search.onnx", "head": "head.onnx"}}, "outside"),
+    ({"files": None}, "'files' should map"),
+    ({"files": {"exemplar": 3, "search": "search.onnx", "head": "head.onnx"}}, "expected a file name"),
+    ({"stride": 0}, "'stride' is 0"),
+    ({"stride": "8"}, "'stride' is '8'"),
+    ({"files": {"exemplar": "search.onnx", "search": "exemplar.onnx", "head": "head.onnx"}}, "not the exemplar graph"),
+], ids=["dotdot", "absolute", "files-null", "name-not-str", "stride-0", "stride-str", "swapped"])
+def test_bad_export_manifests_are_one_line(small_export: Path, frames: Path, tmp_path: Path, changes: dict,
+                                           needle: str, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "outside.onnx").write_bytes((small_export / "search.onnx").read_bytes())
+    folder = copy_export(small_export, tmp_path / "a" / "b", **changes)
+    assert main(["track", str(frames), "--init-box", "10,10,20,20", "--weights", str(folder), "-q"]) == 2
+    one_line_error(capsys, needle)
+
+
+def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from siamfc import MultiTracker
+
+    folder = copy_export(small_export, tmp_path / "x")
+    data = (folder / "search.onnx").read_bytes()
+    (folder / "search.onnx").write_bytes(data[:len(data) // 2])  # cut short
+    with pytest.raises(CheckpointError, match="search") as info:
+        MultiTracker(folder)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_nan_response_maps_are_an_error(backend: str) -> None:
+    from siamfc import MultiTracker
+    from siamfc.errors import NonFiniteError
+
+    model = build_model(ModelConfig(width=0.1)).eval()
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] = float("inf")
+    tracker = MultiTracker(model=model, backend=backend)
+    image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    tracker.add(image, np.array([40.0, 30, 40, 30]))
+    with pytest.raises(NonFiniteError, match="NaN or infinite"):
+        tracker.update(image)

@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         paths = export_onnx(net, out, opset=args.opset)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # a full disk: the files already there are whole (each is written, then renamed)
+        raise UserError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})") from None
     if not args.no_check:
         import onnx
 

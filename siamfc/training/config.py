@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ class DataConfig:
     datasets: list[DatasetConfig] = field(default_factory=list)
     filter: PairFilter = field(default_factory=PairFilter)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    cache_dir: str = "cache"
+    cache_dir: str | None = None  # None: default_crop_cache_dir(), never the working folder
     exemplar_size: int = 127
     search_size: int = 239  # response 15x15 in training, 17x17 at 255 when tracking
     # side of the cached crops at the tracker's pixel scale: 255 holds the search region; larger ones
@@ -43,6 +44,15 @@ class DataConfig:
     pairs_per_epoch: int = 8000
     num_workers: int = 2
     negative_prob: float = 0.0  # share of pairs whose search view shows another object (all-negative map)
+
+
+def default_crop_cache_dir() -> Path:
+    """Where crop caches go when ``data.cache_dir`` is not set: ``$SIAMFC_CACHE/crops``, else
+    ``$XDG_CACHE_HOME/siamfc/crops``, else ``~/.cache/siamfc/crops``. Runs with the same data and
+    filter share a cache (its folder is keyed by them)."""
+    if os.environ.get("SIAMFC_CACHE"):
+        return Path(os.environ["SIAMFC_CACHE"]) / "crops"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "siamfc" / "crops"
 
 
 @dataclass

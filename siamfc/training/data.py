@@ -11,7 +11,7 @@ from ..data.pairs import PairDataset, PairSource
 from ..data.readers import coco_images, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from ..data.sequences import Sequence, got10k_sequences, yolo_images
 from ..transforms import PairAugment
-from .config import DataConfig, DatasetConfig
+from .config import DataConfig, DatasetConfig, default_crop_cache_dir
 
 SequenceReader = Callable[[str, str], list[Sequence]]
 READERS: dict[str, SequenceReader] = {
@@ -37,7 +37,8 @@ def read_sequences(ds: DatasetConfig) -> list[Sequence]:
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
     sources = []
     for ds in cfg.datasets:
-        cache = build_crop_cache(read_sequences(ds), cfg.cache_dir, size=cfg.cache_size, filt=cfg.filter,
+        cache_dir = cfg.cache_dir or default_crop_cache_dir()
+        cache = build_crop_cache(read_sequences(ds), cache_dir, size=cfg.cache_size, filt=cfg.filter,
                                  exemplar_size=cfg.exemplar_size,
                                  workers=max(1, cfg.num_workers), quiet=quiet, frame_stride=ds.frame_stride)
         if len(cache.sizes) == 0:
