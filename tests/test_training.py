@@ -273,3 +273,21 @@ def test_shipped_configs_load() -> None:
         assert cfg.data.datasets, path
         losses.add(cfg.loss.name)
     assert losses == {"logistic", "contrastive", "triplet"}
+
+
+def test_crop_cache_goes_to_the_user_cache_not_the_working_folder(tmp_path: Path, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from siamfc.training.config import default_crop_cache_dir
+    from siamfc.training.data import build_pair_dataset
+
+    cfg = load_config(write_config(tmp_path / "c.yaml", data_dir, tmp_path / "run"), {"data.cache_dir": None})
+    assert cfg.data.cache_dir is None
+    work, user_cache = tmp_path / "work", tmp_path / "user_cache"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SIAMFC_CACHE", str(user_cache))
+    build_pair_dataset(cfg.data, cfg.seed, quiet=True)
+    assert list((user_cache / "crops").iterdir()) and not list(work.iterdir())
+    monkeypatch.delenv("SIAMFC_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_crop_cache_dir() == tmp_path / "xdg" / "siamfc" / "crops"
