@@ -234,7 +234,9 @@ def broken_roots(mini_root: Path, tmp_path: Path) -> dict[str, Path]:
     ("missing_weights", "no such checkpoint"),
 ])
 def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_roots: dict[str, Path],
-                             fdsiamfc_weights: Path, tmp_path: Path) -> None:
+                             fdsiamfc_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from siamfc.cli.main import main
+
     weights = f"siamfc:{fdsiamfc_weights}"
     root, tracker, extra = mini_root, [weights], []
     if case == "missing_root":
@@ -256,20 +258,25 @@ def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_r
     args = ["--dataset", "got10k", "--root", root, "--out", tmp_path / "out", "--quiet", *extra]
     for t in tracker:
         args += ["--tracker", t]
-    result = run_eval(*args)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("siamfc eval: error:"), result.stderr
+    code = main(["eval", *map(str, args)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siamfc eval: error:"), err
     assert expected in lines[0]
     assert not (tmp_path / "out" / "GOT-10k").exists() or not any((tmp_path / "out" / "GOT-10k").iterdir())
 
 
-def test_contrib_trackers_absent_is_one_line(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
+def test_contrib_trackers_absent_is_one_line(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
     if hasattr(cv2, "TrackerCSRT_create") or hasattr(cv2, "TrackerCSRT"):
         pytest.skip("this OpenCV has CSRT (contrib build)")
-    alone = run_eval("--dataset", "got10k", "--root", mini_root, "--tracker", "csrt", "--out", tmp_path, "--quiet")
-    assert alone.returncode == 2
-    assert alone.stderr.strip().count("\n") == 0 and "contrib" in alone.stderr
+    from siamfc.cli.main import main
+
+    code = main(["eval", "--dataset", "got10k", "--root", str(mini_root), "--tracker", "csrt", "--out", str(tmp_path),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip().count("\n") == 0 and "contrib" in err, err
     among = run_eval("--dataset", "got10k", "--root", mini_root, "--tracker", "kcf", "--tracker",
                      f"siamfc:{fdsiamfc_weights}", "--out", tmp_path, "--quiet", "--sequences", "Crossing")
     assert among.returncode == 0, among.stderr
