@@ -64,6 +64,9 @@ def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
         image = np.asarray(image.convert("RGB"))
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError("expected an RGB image of shape (H, W, 3)")
+    if image.dtype != np.uint8:  # every backend reads 0..255 bytes; others would be misread or refused
+        raise ValueError(f"expected an RGB image of dtype uint8 (0..255), got {image.dtype}; convert it first, "
+                         "e.g. (image * 255).round().astype(np.uint8) for floats in 0..1")
     return image
 
 

@@ -211,6 +211,181 @@ def test_nan_response_maps_are_an_error(backend: str) -> None:
         next(model.parameters()).view(-1)[0] = float("inf")
     tracker = MultiTracker(model=model, backend=backend)
     image = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
-    tracker.add(image, np.array([40.0, 30, 40, 30]))
-    with pytest.raises(NonFiniteError, match="NaN or infinite"):
+    with pytest.raises(NonFiniteError, match="NaN or infinite"):  # at add (a first response) or update
+        tracker.add(image, np.array([40.0, 30, 40, 30]))
         tracker.update(image)
+
+
+# ----------------------------------------------------------------------------------- track outputs
+
+
+def track(frames: Path, *args: str) -> int:
+    return main(["track", str(frames), "--init-box", "10,10,20,20", "-q", *map(str, args)])
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_boxes_to_a_full_disk_is_one_line(frames: Path, capsys: pytest.CaptureFixture) -> None:
+    assert track(frames, "--boxes", "/dev/full") == 2
+    one_line_error(capsys, "/dev/full", "No space left on device")
+
+
+def test_boxes_in_a_missing_folder_is_refused_not_created(frames: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    target = tmp_path / "no" / "such" / "b.txt"
+    assert track(frames, "--boxes", target) == 2
+    one_line_error(capsys, "does not exist")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamfc.cli.track as track_module
+
+    class Unwritable:
+        def __init__(self, *args) -> None:
+            pass
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return False
+
+        def release(self) -> None:
+            pass
+
+    boxes = tmp_path / "out.txt"
+    boxes.write_text("precious\n")
+    monkeypatch.setattr(track_module.cv2, "VideoWriter", Unwritable)
+    assert track(frames, "--boxes", boxes, "--output", tmp_path / "out.mp4") == 2
+    one_line_error(capsys, "cannot write this video file")
+    assert boxes.read_text() == "precious\n"
+    assert no_temp_files(tmp_path) and not (tmp_path / "out.mp4").exists()
+
+
+def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamfc.cli.track as track_module
+
+    real = cv2.VideoWriter
+
+    class DiskFills:  # OpenCV reports no write errors: the file just ends short
+        def __init__(self, path: str, *args) -> None:
+            self.path, self.writer = path, real(path, *args)
+
+        def __getattr__(self, name: str):
+            return getattr(self.writer, name)
+
+        def release(self) -> None:
+            self.writer.release()
+            os.truncate(self.path, 300)
+
+    monkeypatch.setattr(track_module.cv2, "VideoWriter", DiskFills)
+    assert track(frames, "--boxes", tmp_path / "b.txt", "--output", tmp_path / "out.mp4") == 2
+    one_line_error(capsys, "could not be written whole")
+    assert not (tmp_path / "out.mp4").exists() and no_temp_files(tmp_path)
+    assert len((tmp_path / "b.txt").read_text().splitlines()) == 3  # the boxes are kept
+
+
+def test_a_write_error_keeps_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from siamfc.cli import outputs
+    from siamfc.errors import UserError
+
+    path = tmp_path / "b.txt"
+    path.write_text("old\n")
+    file = outputs.AtomicTextFile(path)
+    file.write("1,2,3,4\n")
+
+    def partial_then_full(fd: int, data: bytes) -> None:
+        outputs.os.write(fd, data[:4])  # a part of the record, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_all", partial_then_full)
+    with pytest.raises(UserError, match="No space left on device.*1 record"):
+        file.write("5,6,7,8\n")
+    file.close()  # nothing more to do
+    assert path.read_text() == "1,2,3,4\n"
+    assert no_temp_files(tmp_path)
+
+
+def test_two_runs_on_one_file_do_not_interleave(tmp_path: Path) -> None:
+    from siamfc.cli.outputs import AtomicTextFile
+
+    path = tmp_path / "same.txt"
+    path.write_text("an earlier run\n")
+    a, b = AtomicTextFile(path), AtomicTextFile(path)
+    for i in range(3):
+        a.write(f"a{i}\n")
+        b.write(f"b{i}\n")
+        assert path.read_text() == "an earlier run\n"  # untouched while both run
+    a.close()
+    assert path.read_text() == "a0\na1\na2\n"
+    b.close()
+    assert path.read_text() == "b0\nb1\nb2\n"  # the last to finish wins, whole
+    assert no_temp_files(tmp_path)
+
+
+def test_undocumented_video_type_is_refused(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert track(frames, "--output", tmp_path / "out.mov") == 2
+    one_line_error(capsys, "unknown video type .mov", ".mp4, .avi or .mkv")
+
+
+def test_corner_box_is_refused_with_a_hint(frames: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["track", str(frames), "--init-box", "30,20,60,50", "-q"]) == 2
+    one_line_error(capsys, "x1,y1,x2,y2", "did you mean 30,20,30,30")
+
+
+def test_frame_size_change_mid_folder_is_an_error(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    folder = tmp_path / "f"
+    shutil.copytree(frames, folder)
+    cv2.imwrite(str(folder / "004.png"), np.zeros((32, 48, 3), np.uint8))
+    cv2.imwrite(str(folder / "005.png"), np.zeros((64, 64, 3), np.uint8))
+    boxes = tmp_path / "b.txt"
+    assert track(folder, "--boxes", boxes) == 2
+    one_line_error(capsys, "004.png", "48x32", "64x64")
+    assert len(boxes.read_text().splitlines()) == 3  # the frames before are kept, whole
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_images_other_than_uint8_are_refused(backend: str, dtype: type) -> None:
+    from siamfc import MultiTracker
+
+    tracker = MultiTracker(model=build_model(ModelConfig(width=0.1)).eval(), backend=backend)
+    image = np.zeros((64, 64, 3), dtype)
+    with pytest.raises(ValueError, match=f"uint8 .0..255., got {np.dtype(dtype).name}"):
+        tracker.add(image, np.array([10.0, 10, 20, 20]))
+
+
+# ------------------------------------------------------------------------- a video damaged mid-way
+
+
+def test_damaged_video_keeps_lines_aligned_with_frames(shared_dir: Path, got10k_root: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    from got10k.utils.metrics import rect_iou
+
+    video = shared_dir / "videos" / "bag.avi"
+    if not video.is_file():
+        pytest.skip(f"{video} not found")
+    data = bytearray(video.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20000] = np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    damaged = tmp_path / "bag_damaged.avi"
+    damaged.write_bytes(bytes(data))
+    box = "292.23,128.36,145.96,132.47"
+    assert main(["track", str(damaged), "--init-box", box, "--boxes", str(tmp_path / "d.txt")]) == 0
+    captured = capsys.readouterr()
+    assert "4 skipped" in captured.out and "missing" not in captured.out, captured.out
+    for frame in (92, 93, 94, 95):
+        assert f"frame {frame}: undecodable frame; skipped" in captured.err, captured.err
+    boxes = np.loadtxt(tmp_path / "d.txt", delimiter=",")
+    truth = np.loadtxt(got10k_root / "val" / "bag" / "groundtruth.txt", delimiter=",")
+    assert len(boxes) == len(truth) == 196
+    np.testing.assert_array_equal(boxes[91:95], np.repeat(boxes[90:91], 4, axis=0))  # the previous box kept
+    after = slice(100, 196)  # frames 101..196, past the damage
+    aligned = rect_iou(boxes[after], truth[after]).mean()
+    shifted = rect_iou(boxes[96:192], truth[after]).mean()  # how lines 4 frames off (the old output) would score
+    assert aligned > 0.7 and aligned > shifted + 0.1, (aligned, shifted)

@@ -10,6 +10,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,10 +57,20 @@ def clip_box(
     x2, y2 = min(x + w, float(width)), min(y + h, float(height))
     if x2 - x1 < 1 or y2 - y1 < 1:
         raise UserError(f"{what} {_fmt(box)} lies outside the {width}x{height} frame")
+    if _looks_like_corners(x, y, w, h, width, height):
+        raise UserError(f"{what} {_fmt(box)} extends past the {width}x{height} frame, but as x1,y1,x2,y2 it "
+                        f"would fit: boxes are x,y,w,h; did you mean {_fmt([x, y, w - x, h - y])}?")
     clipped = np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float64)
     if not np.allclose(clipped, [x, y, w, h]):
         on_warning(f"{what} {_fmt(box)} extends past the {width}x{height} frame; clipped to {_fmt(clipped)}")
     return clipped
+
+
+def _looks_like_corners(x: float, y: float, w: float, h: float, width: int, height: int) -> bool:
+    """An ``x1,y1,x2,y2`` box given as ``x,y,w,h``: it runs past the frame, while read as corners
+    it is a box inside the frame."""
+    past = x + w > width or y + h > height
+    return past and 0 <= x < w <= width and 0 <= y < h <= height
 
 
 def _fmt(box: np.ndarray) -> str:
@@ -93,25 +104,34 @@ def add_weights_argument(parser: argparse.ArgumentParser) -> None:
                              "default: the model shipped with the package")
 
 
-def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
-    """Make sure ``path`` can be written (creating missing parent folders); returns it as a Path.
+def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
+    """Make sure ``path`` can be written; returns it as a Path. Its folder must exist (a mistyped
+    folder is an error, not a new folder) unless ``create_folder``.
 
     Checked before any work starts, so a long run never ends unable to save its result. An
-    existing file is left untouched; a probe file created here is removed again.
+    existing file is left untouched (outputs are written under a temporary name beside it, then
+    renamed: see :mod:`siamfc.cli.outputs`); the probe file created here is removed again.
     """
     path = Path(path).expanduser()
     if path.is_dir():
         raise UserError(f"{what} {path}: is a folder, expected a file name")
+    folder = path.parent
+    if create_folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
+    elif not folder.is_dir():
+        raise UserError(f"{what} {path}: the folder {folder} does not exist (create it first)")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
-    existed = path.exists()
-    try:
-        with open(path, "ab"):
-            pass
+        if path.exists():
+            with open(path, "ab"):
+                pass
+            if not path.is_file():
+                return path  # a device or a pipe (/dev/null): written directly
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
-    if not existed:
-        path.unlink(missing_ok=True)
     return path

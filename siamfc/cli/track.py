@@ -26,6 +26,7 @@ from .common import (
     resolve_device,
     warn,
 )
+from .outputs import AtomicTextFile, temporary_sibling
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
 
@@ -78,7 +79,7 @@ class TxtBoxWriter:
 
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
-        self.files = [open(p, "w", encoding="utf-8") for p in paths]
+        self.files = [AtomicTextFile(p) for p in paths]  # put in place on close(), whole
 
     def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool) -> None:
         for f, box in zip(self.files, boxes, strict=True):
@@ -88,6 +89,10 @@ class TxtBoxWriter:
     def close(self, summary: dict) -> None:
         for f in self.files:
             f.close()
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.discard()
 
 
 class JsonBoxWriter:
@@ -99,7 +104,7 @@ class JsonBoxWriter:
 
     def __init__(self, path: Path, video: str, count: int) -> None:
         self.paths = [path]
-        self.file = open(path, "w", encoding="utf-8")
+        self.file = AtomicTextFile(path)  # put in place on close(), whole
         head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
         self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
         self.first = True
@@ -116,6 +121,9 @@ class JsonBoxWriter:
         self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
         self.file.close()
 
+    def discard(self) -> None:
+        self.file.discard()
+
 
 def open_box_writer(path: Path, video: str, count: int) -> TxtBoxWriter | JsonBoxWriter:
     if path.suffix.lower() == ".json":
@@ -123,7 +131,7 @@ def open_box_writer(path: Path, video: str, count: int) -> TxtBoxWriter | JsonBo
     return TxtBoxWriter(target_paths(path, count))
 
 
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documented ones only
 
 
 def check_video_output(path: str) -> Path:
@@ -134,14 +142,22 @@ def check_video_output(path: str) -> Path:
 
 
 class VideoOutput:
-    """An annotated video written with OpenCV (RGB frames in; resized if a frame's size differs)."""
+    """An annotated video written with OpenCV (RGB frames in; resized if a frame's size differs).
+
+    Written under a temporary name; ``close()`` reads it back (OpenCV reports no write errors: a full
+    disk would leave a video that cannot be played) and only then renames it over ``path``."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = path
         self.size = size
+        try:
+            self.tmp = temporary_sibling(path)
+        except OSError as exc:
+            raise UserError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
         fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[path.suffix.lower()])
-        self.writer = cv2.VideoWriter(os.fspath(path), fourcc, fps, size)
+        self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, fps, size)
         if not self.writer.isOpened():
+            self.tmp.unlink(missing_ok=True)
             raise UserError(f"--output {path}: OpenCV cannot write this video file")
         self.frames = 0
 
@@ -153,6 +169,28 @@ class VideoOutput:
 
     def close(self) -> None:
         self.writer.release()
+        readable = self._frames_readable()
+        if readable < self.frames:
+            self.tmp.unlink(missing_ok=True)
+            raise UserError(f"--output {self.path}: the video could not be written whole ({readable} of "
+                            f"{self.frames} frames readable; is the disk full?); nothing was written")
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise UserError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})") from None
+
+    def discard(self) -> None:
+        self.writer.release()
+        self.tmp.unlink(missing_ok=True)
+
+    def _frames_readable(self) -> int:
+        """How many frames the written file announces (0 if it does not open)."""
+        capture = cv2.VideoCapture(os.fspath(self.tmp), cv2.CAP_FFMPEG)
+        try:
+            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
+        finally:
+            capture.release()
 
 
 # ------------------------------------------------------------------------------------------ window
@@ -228,8 +266,15 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
     ids = [tracker.add(first.image, b) for b in boxes]
     height, width = first.image.shape[:2]
 
-    writer = open_box_writer(boxes_path, args.video, len(ids)) if boxes_path is not None else None
-    video = VideoOutput(output_path, source.fps or 25.0, (width, height)) if output_path is not None else None
+    writer = video = None
+    try:  # a failure here leaves every output as it was (nothing is put in place)
+        writer = open_box_writer(boxes_path, args.video, len(ids)) if boxes_path is not None else None
+        video = VideoOutput(output_path, source.fps or 25.0, (width, height)) if output_path is not None else None
+    except BaseException:
+        for output in (writer, video):
+            if output is not None:
+                output.discard()
+        raise
     progress = _progress(source, args.max_frames, args.quiet)
     skipped_warnings = 0
     frames_done = 0

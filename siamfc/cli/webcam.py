@@ -243,7 +243,7 @@ def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int) -> Path |
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"siamfc_snapshot_{stamp}_frame{frame_number:05d}.png"
     try:  # a failed snapshot must not end the session
-        check_writable(path, "snapshot")
+        check_writable(path, "snapshot", create_folder=True)  # --snapshot-dir: asked for
         if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise UserError(f"snapshot {path}: OpenCV could not write it")
     except UserError as exc:

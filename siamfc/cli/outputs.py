@@ -1,0 +1,113 @@
+"""Output files that are all-or-nothing: written under a temporary name beside the target and
+renamed over it when closed, so that an existing file is never truncated before the run has
+passed its checks, two runs writing the same file never interleave (the last rename wins, whole),
+and a failed write (a full disk) keeps what was written before, to the last whole record, with a
+one-line error. A target that is not a regular file (``/dev/null``, ``/dev/full``, a pipe) is
+written directly."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """``data`` written to ``fd`` (``os.write`` may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class AtomicTextFile:
+    """A text file written record by record (each ``write`` call is one whole record, on disk when
+    it returns); ``close()`` puts it in place. After a failed write the records before it are put
+    in place, the error is a :class:`UserError`, and later writes and ``close`` do nothing."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.records = 0
+        self._good = 0  # bytes of whole records written
+        self._done = False
+        self._tmp: str | None = None
+        try:
+            if self.path.exists() and not self.path.is_file():
+                self._fd = os.open(self.path, os.O_WRONLY)
+            else:
+                self._fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                                       dir=self.path.parent)
+                os.fchmod(self._fd, 0o666 & ~_umask())
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot be written ({exc.strerror or exc})") from None
+
+    def write(self, text: str) -> None:
+        if self._done:
+            return
+        data = text.encode("utf-8")
+        try:
+            write_all(self._fd, data)
+        except OSError as exc:
+            self._fail(exc)
+        self._good += len(data)
+        self.records += 1
+
+    def flush(self) -> None:
+        """Nothing to do: every ``write`` goes straight to the file."""
+
+    def _fail(self, exc: OSError) -> None:
+        if not self.records:  # nothing to keep: the target stays as it was
+            self.discard()
+            raise UserError(f"{self.path}: writing failed ({exc.strerror or exc}); nothing was written") from None
+        try:
+            if self._tmp is not None:
+                os.ftruncate(self._fd, self._good)  # drop a half-written record
+        except OSError:
+            pass
+        self._finish()
+        raise UserError(f"{self.path}: writing failed ({exc.strerror or exc}); the {self.records} record(s) "
+                        "before are kept") from None
+
+    def _finish(self) -> None:
+        self._done = True
+        try:
+            os.close(self._fd)
+            if self._tmp is not None:
+                os.replace(self._tmp, self.path)
+        except OSError as exc:
+            if self._tmp is not None:
+                Path(self._tmp).unlink(missing_ok=True)
+            raise UserError(f"{self.path}: cannot be put in place ({exc.strerror or exc})") from None
+
+    def close(self) -> None:
+        if self._done:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            if self._tmp is not None:  # fsync of a device such as /dev/null is not supported: fine
+                self._fail(exc)
+        self._finish()
+
+    def discard(self) -> None:
+        """Drop what was written (the target stays as it was)."""
+        if self._done:
+            return
+        self._done = True
+        os.close(self._fd)
+        if self._tmp is not None:
+            Path(self._tmp).unlink(missing_ok=True)
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A free name beside ``path`` with the same suffix (so that writers pick the same format)."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    return Path(name)
