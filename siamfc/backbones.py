@@ -190,3 +190,12 @@ def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **
     if channels is not None and len(channels) != 1:
         raise ValueError(f"nanotrack_v2 takes channels [neck] (one number), got {list(channels)}")
     return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps)
+
+
+@register_backbone("nanotrack_v2_s8")
+def nanotrack_v2_s8(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
+    """``nanotrack_v2`` at stride 8 (last downsampling removed, later depthwise convs dilated: the same
+    pretrained weights): 127 -> 16x16, 255 -> 32x32, so the response is 17x17 as with AlexNet."""
+    if channels is not None and len(channels) != 1:
+        raise ValueError(f"nanotrack_v2_s8 takes channels [neck] (one number), got {list(channels)}")
+    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=8)

@@ -67,17 +67,27 @@ class InvertedResidual(nn.Module):
 
 class NanoTrackTrunk(nn.Module):
     """NanoTrack v2's backbone, optionally followed by a 1x1 ``neck`` (conv + BatchNorm) that maps its
-    48 channels to ``neck_channels`` for the correlation."""
+    48 channels to ``neck_channels`` for the correlation.
 
-    stride = 16
+    ``stride`` 8 removes the last downsampling (block 4's depthwise stride) and dilates the 5x5
+    depthwise convolutions after it by 2, so the pretrained weights see the same neighbourhoods
+    (SiamRPN++'s way with ResNet): 255 -> 32x32, 127 -> 16x16, a 17x17 response as AlexNet's."""
 
-    def __init__(self, neck_channels: int = 0, bn_eps: float = 1e-5) -> None:
+    def __init__(self, neck_channels: int = 0, bn_eps: float = 1e-5, stride: int = 16) -> None:
         super().__init__()
+        if stride not in (8, 16):
+            raise ValueError(f"stride must be 8 or 16, got {stride}")
+        self.stride = stride
         self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.Hardswish())
         blocks, cin = [], 16
         for spec in NANOTRACK_V2_BLOCKS:
             blocks.append(InvertedResidual(cin, spec))
             cin = spec.out
+        if stride == 8:
+            blocks[3].depthwise.stride = (1, 1)
+            for block in blocks[4:]:
+                k = block.depthwise.kernel_size[0]
+                block.depthwise.dilation, block.depthwise.padding = (2, 2), (k - 1, k - 1)
         self.blocks = nn.Sequential(*blocks)
         self.neck = (nn.Sequential(nn.Conv2d(cin, neck_channels, 1), nn.BatchNorm2d(neck_channels, eps=bn_eps))
                      if neck_channels else nn.Identity())

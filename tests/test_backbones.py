@@ -26,8 +26,9 @@ def test_expected_backbones_are_registered() -> None:
 @torch.no_grad()
 def test_output_shapes(name: str) -> None:
     net = build_backbone(name).eval()
-    # unpadded stride-8 nets: 127 -> 6, 255 -> 22; the padded stride-16 NanoTrack trunk: 127 -> 8, 255 -> 16
-    stride, z_size, x_size = (16, 8, 16) if name == "nanotrack_v2" else (8, 6, 22)
+    # unpadded stride-8 nets: 127 -> 6, 255 -> 22; the padded NanoTrack trunk: 127 -> 8, 255 -> 16 at
+    # stride 16, 127 -> 16, 255 -> 32 at stride 8
+    stride, z_size, x_size = {"nanotrack_v2": (16, 8, 16), "nanotrack_v2_s8": (8, 16, 32)}.get(name, (8, 6, 22))
     assert net.stride == stride
     z = net(torch.rand(2, 3, 127, 127) * 255)
     x = net(torch.rand(3, 3, 255, 255) * 255)
@@ -99,6 +100,11 @@ def test_nanotrack_trunk_neck_and_its_checks() -> None:
     assert build_backbone("nanotrack_v2").out_channels == 48
     with pytest.raises(ValueError, match="channels \\[neck\\]"):
         build_backbone("nanotrack_v2", channels=[32, 64])
+    # stride 8 keeps every weight's shape (the same pretrained tensors load) and dilates the late 5x5s
+    s8 = build_backbone("nanotrack_v2_s8", channels=[64])
+    assert [p.shape for p in s8.parameters()] == [p.shape for p in net.parameters()]
+    assert s8.stride == 8 and s8.blocks[3].depthwise.stride == (1, 1)
+    assert all(b.depthwise.dilation == (2, 2) for b in s8.blocks[4:])
 
 
 def test_nanotrack_trunk_equals_the_onnx_backbone(tmp_path) -> None:
