@@ -50,3 +50,18 @@ def test_public_names_load_on_first_use() -> None:
     assert siamfc.TrackerConfig().scale_num == 3
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         siamfc.nothing_here  # noqa: B018
+
+
+def test_tracking_on_the_cpu_loads_no_toolkit_or_plotting(tmp_path) -> None:
+    """``track`` with the shipped model on the CPU (ONNX Runtime): no got10k, no matplotlib. PyTorch
+    still loads: the shipped model is a PyTorch checkpoint, exported to ONNX in memory at load."""
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
+    body = f"""
+from siamfc.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    assert main(["track", {str(clip)!r}, "--init-box", "283,152,79,65", "--max-frames", "2",
+                 "--boxes", {str(tmp_path / "boxes.txt")!r}]) == 0
+"""
+    assert heavy_modules_after(body) == ["torch"]
