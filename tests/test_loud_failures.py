@@ -389,3 +389,37 @@ def test_damaged_video_keeps_lines_aligned_with_frames(shared_dir: Path, got10k_
     aligned = rect_iou(boxes[after], truth[after]).mean()
     shifted = rect_iou(boxes[96:192], truth[after]).mean()  # how lines 4 frames off (the old output) would score
     assert aligned > 0.7 and aligned > shifted + 0.1, (aligned, shifted)
+
+
+# --------------------------------------------------------------------------------- eval --resume
+
+
+def test_eval_resume_redoes_exactly_the_incomplete_sequences(got10k_root: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    from test_eval_cli import make_clip
+
+    root = tmp_path / "root"
+    for name in ("bag", "Crossing"):
+        make_clip(got10k_root / "val" / name, root / "val" / name, 1, 12)
+    (root / "val" / "list.txt").write_text("bag\nCrossing\n")
+    args = ["eval", "--dataset", "got10k", "--root", str(root), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    folder = next((tmp_path / "out" / "GOT-10k").iterdir())
+    bag, crossing = folder / "bag" / "bag_001.txt", folder / "Crossing" / "Crossing_time.txt"
+    whole_bag, whole_crossing = bag.read_text(), crossing.read_text()
+
+    bag.write_text("".join(whole_bag.splitlines(True)[:5]))  # cut short
+    crossing.write_text("".join(whole_crossing.splitlines(True)[:3]))  # fps from 3 of 12 frames
+    assert main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"{bag} has 5 lines for 12 frames" in err and f"{crossing} has 3 lines for 12 frames" in err, err
+    assert bag.read_text() == whole_bag and len(crossing.read_text().splitlines()) == 12
+
+    lines = whole_bag.splitlines(True)
+    bag.write_text("".join([*lines[:2], "12.5,40\n", *lines[3:]]))  # a line with two numbers
+    before = crossing.stat().st_mtime_ns
+    assert main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"{bag} line 3 has 2 number(s), expected 4" in err and "Crossing" not in err, err
+    assert bag.read_text() == whole_bag and crossing.stat().st_mtime_ns == before  # complete: kept

@@ -80,7 +80,8 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
     result_root(bench).mkdir(parents=True, exist_ok=True)
-    todo = set(check_stale(config, trackers, sequences))
+    resume_lengths = _frame_counts(experiment, sequences) if config.resume else None
+    todo = set(check_stale(config, trackers, sequences, resume_lengths, warn))
 
     lengths = {s: _sequence_length(experiment, s) for s in sequences}
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
@@ -109,7 +110,7 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
         for spec in trackers:
             per_seq = {}
             for seq in sequences:
-                boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0])
+                boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0], len(truths[seq].anno))
                 frames, seconds = read_time(bench, spec.name, seq)
                 per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
             comparison.overall[spec.name] = overall_figures(per_seq)
@@ -133,6 +134,12 @@ def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None
         if name != baseline:
             ours = {s: f["auc"] for s, f in comparison.per_sequence[name].items()}
             comparison.differences[name] = paired_difference(ours, theirs).to_dict()
+
+
+def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
+    """Each sequence's frame count as the toolkit runs it (so, the lines of a whole result file)."""
+    dataset = experiment.dataset
+    return {name: len(dataset[dataset.seq_names.index(name)][0]) for name in names}
 
 
 def _sequence_length(experiment, name: str) -> int:
