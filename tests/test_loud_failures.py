@@ -121,6 +121,7 @@ def test_sigterm_exits_143_after_saving(tmp_path: Path, train_data: Path, capsys
     ("amp='no'", ["amp", "true or false"]),  # YAML's bare `no` is false; the string "no" is not a bool
     ("optim.final_lr=-1e-5", ["optim.final_lr", "more than 0"]),
     ("optim.lr.x=1", ["optim.lr.x", "not a section"]),
+    ("optim.lr=[1", ["--set optim.lr=[1", "not a YAML value"]),
 ])
 def test_bad_set_values_are_one_line_naming_the_key(override: str, needles: list[str], tmp_path: Path,
                                                    train_data: Path, capsys: pytest.CaptureFixture) -> None:

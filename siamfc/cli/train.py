@@ -36,7 +36,10 @@ def _overrides(args: argparse.Namespace) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UserError(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise UserError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})") from None
     if args.data:
         datasets = []
         for spec in args.data:
