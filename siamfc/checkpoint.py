@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .model import ModelConfig, SiamFCNet, build_model
 FORMAT = "siamfc"
 VERSION = 1
 _PORT_CONVS = [f"backbone.conv{i}.0.weight" for i in range(1, 6)]
+_TEMP_NAME = re.compile(r"\..+\.pth\.[a-z0-9_]{8}")  # what atomic_save's mkstemp names look like
 
 
 def save_checkpoint(path: str | os.PathLike, model: SiamFCNet, **extra) -> None:
@@ -129,7 +131,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
     (``.NAME.pth.XXXXXXXX``); returns those removed. Call it where no other save is running."""
     removed = []
     for tmp in Path(folder).glob(".*.pth.*"):
-        if tmp.is_file() and tmp.name.count(".") >= 3:
+        if tmp.is_file() and _TEMP_NAME.fullmatch(tmp.name):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
