@@ -54,3 +54,18 @@ def test_init_from_nanotrack_onnx(shared_dir: Path) -> None:
     assert torch.equal(model.backbone.stem[0].weight, torch.from_numpy(first[:, ::-1].copy()))  # BGR -> RGB
     with pytest.raises(ValueError, match="starts only the nanotrack_v2 backbone"):
         init_from_pretrained(build_model(backbone="mobile"), path)
+
+
+def test_freeze_by_prefix_spares_the_backward_pass() -> None:
+    from siamfc.training.pretrained import freeze
+
+    model = build_model(backbone="nanotrack_v2_s8", channels=[64])
+    count = freeze(model, ["backbone.stem", "backbone.blocks.0."])
+    assert count == 2 + sum(1 for _ in model.backbone.blocks[0].parameters())
+    assert not any(p.requires_grad for p in model.backbone.stem.parameters())
+    assert all(p.requires_grad for p in model.backbone.blocks[1].parameters())
+    out = model(torch.rand(1, 3, 127, 127), torch.rand(1, 3, 239, 239))
+    out.sum().backward()
+    assert model.backbone.stem[0].weight.grad is None and model.backbone.blocks[1].project.weight.grad is not None
+    with pytest.raises(ValueError, match="no parameter starts with 'backbone.nope'"):
+        freeze(model, ["backbone.nope"])

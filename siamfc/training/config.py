@@ -66,6 +66,9 @@ class OptimConfig:
     epochs: int = 50
     grad_clip: float = 0.0  # 0: off
     backbone_lr_scale: float = 1.0  # learning rate of a pretrained trunk relative to lr (see ``pretrained``)
+    # parameters kept as they are (name prefixes, e.g. backbone.stem): a pretrained trunk's first layers,
+    # which also spares their backward pass, the costliest part at full resolution
+    freeze: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -33,6 +33,21 @@ def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:
         raise ValueError(f"{path}: does not fit this model ({str(exc).splitlines()[0][:120]})") from None
 
 
+def freeze(model: nn.Module, prefixes: list[str]) -> int:
+    """Stop training the parameters whose names start with one of ``prefixes``; returns how many.
+    A prefix that names nothing is an error (a typo would silently train everything)."""
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in prefixes:
+        if not any(name.startswith(prefix) for name in names):
+            raise ValueError(f"optim.freeze: no parameter starts with {prefix!r} (e.g. {names[0]!r})")
+    frozen = 0
+    for name, param in model.named_parameters():
+        if any(name.startswith(prefix) for prefix in prefixes):
+            param.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
 def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:
     """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``."""
     trunk_ids: set[int] = set()

@@ -38,7 +38,7 @@ from ..losses import distillation_loss, get_loss, make_labels
 from ..model import build_model
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
-from .pretrained import init_from_pretrained, parameter_groups
+from .pretrained import freeze, init_from_pretrained, parameter_groups
 from .validate import validate
 
 
@@ -112,6 +112,7 @@ class Trainer:
         self.model = build_model(cfg.model)
         if cfg.pretrained:
             init_from_pretrained(self.model, cfg.pretrained)
+        freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
         self.teacher = load_model(cfg.loss.teacher, device) if cfg.loss.teacher and cfg.loss.distill_weight else None
         self.loss_fn = get_loss(cfg.loss.name)
