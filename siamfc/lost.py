@@ -14,12 +14,13 @@ ends the lost state and tracking goes on from it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .confidence import Calibration, load_calibration, map_statistics, relative_height
+from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
 
 
@@ -30,6 +31,8 @@ class LostSettings:
     redetect: bool
     redetect_threshold: float
     redetect_tiles: int
+    lost_hold: bool = True
+    redetect_delay: int = 0
 
     def check(self) -> None:
         for name in ("lost_threshold", "redetect_threshold"):
@@ -40,6 +43,8 @@ class LostSettings:
             raise ValueError(f"lost_patience must be 1 or more, got {self.lost_patience}")
         if self.redetect_tiles < 1:
             raise ValueError(f"redetect_tiles must be 1 or more, got {self.redetect_tiles}")
+        if self.redetect_delay < 0:
+            raise ValueError(f"redetect_delay must be 0 or more, got {self.redetect_delay}")
 
 
 @dataclass
@@ -73,7 +78,7 @@ class LostMonitor:
         """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
         beside ``weights`` (see :func:`siamfc.confidence.load_calibration`)."""
         settings = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
-                                cfg.redetect_tiles)
+                                cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay)
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
         return cls(pipeline, settings, load_calibration(weights), search)
 
@@ -89,11 +94,16 @@ class LostMonitor:
     def remove(self, index: int) -> None:
         del self.watches[index]
 
-    def scores(self, maps: np.ndarray) -> np.ndarray:
-        """Confidence of each target's map (N, R, R) of this frame."""
+    def scores(self, maps: np.ndarray) -> list[float]:
+        """Confidence of each target's map (N, R, R) of this frame (scalar arithmetic: this runs
+        every frame, and NumPy's overhead on a few numbers would be most of its cost)."""
         psr, height, _ = map_statistics(maps)
-        refs = np.array([w.reference for w in self.watches])
-        return self.calibration.confidence(psr, relative_height(height, refs))
+        cal = self.calibration
+        out = []
+        for p, h, watch in zip(psr.tolist(), height.tolist(), self.watches, strict=True):
+            z = cal.bias + cal.w_psr * p + cal.w_rel * min(max(h / watch.reference, 0.0), REL_MAX)
+            out.append(1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0))))
+        return out
 
     def after_step(self, image: np.ndarray, maps: np.ndarray) -> bool:
         """Update every target after the pipeline's step on ``image`` gave ``maps`` (N, R, R);
@@ -102,7 +112,7 @@ class LostMonitor:
         self._moved = False
         scores = self.scores(maps)
         for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True)):
-            watch.score = float(score)
+            watch.score = score
             confident = score >= s.lost_threshold
             if not watch.lost:
                 watch.low = 0 if confident else watch.low + 1
@@ -110,15 +120,17 @@ class LostMonitor:
                     watch.good = self.pipeline.target(index)
                 elif watch.low >= s.lost_patience:
                     watch.lost, watch.lost_frames, watch.cursor = True, 0, 0
-                    self._set(index, *watch.good)
+                    if s.lost_hold:
+                        self._set(index, *watch.good)
                 continue
             if confident:  # found again by the normal step around the frozen box
                 self._found(index, watch)
                 continue
             watch.lost_frames += 1
-            if s.redetect and self._redetect(image, index, watch):
+            if s.redetect and watch.lost_frames > s.redetect_delay and self._redetect(image, index, watch):
                 continue
-            self._set(index, *watch.good)  # the box stays put
+            if s.lost_hold:
+                self._set(index, *watch.good)  # the box stays put
         return self._moved
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
@@ -133,7 +145,7 @@ class LostMonitor:
         s = self.settings
         center, size, x_size = watch.good
         step = tile_step(x_size, self.search.search_size, self.search.response_size, self.search.stride)
-        radius = min(watch.lost_frames, radius_for_frame(center, step, image.shape[:2]))
+        radius = min(watch.lost_frames - s.redetect_delay, radius_for_frame(center, step, image.shape[:2]))
         centers = grid(center, step, radius, image.shape[:2])
         if len(centers) > s.redetect_tiles:  # sweep a large grid over several frames, going on
             start = watch.cursor % len(centers)  # past the (nearest) tiles already searched

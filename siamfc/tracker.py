@@ -19,6 +19,7 @@ from PIL import Image
 from .checkpoint import CheckpointError, default_weights_path, load_model
 from .export import exportable
 from .inference import DTYPES, TorchEngine
+from .lost import LostMonitor
 from .model import SiamFCNet
 from .pipeline import DevicePipeline, Geometry, HostPipeline, TargetState
 
@@ -40,6 +41,15 @@ class TrackerConfig:
     response_up: int = 16
     min_scale: float = 0.2
     max_scale: float = 5.0
+    # the lost state and re-detection (siamfc.lost; defaults chosen on the 12 val sequences, see
+    # README); lost_threshold=0 turns the lost state off
+    lost_threshold: float = 0.5
+    lost_patience: int = 5
+    lost_hold: bool = False
+    redetect: bool = True
+    redetect_threshold: float = 0.5
+    redetect_delay: int = 10
+    redetect_tiles: int = 9
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
@@ -203,6 +213,8 @@ class MultiTracker:
             self.pipeline = HostPipeline(engine, self.geometry, self.device, reference=not optimize)
         self._ids: list[int] = []
         self._next_id = 0
+        self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
+                                          None if model is not None else resolve_weights(weights))
 
     @property
     def stride(self) -> int:
@@ -222,6 +234,7 @@ class MultiTracker:
         box = check_box(box)
         with torch.inference_mode():
             self.pipeline.add(image, box)
+            self.monitor.add(image)
         target_id = self._next_id
         self._next_id += 1
         self._ids.append(target_id)
@@ -232,6 +245,7 @@ class MultiTracker:
             raise KeyError(f"no target with id {target_id}")
         index = self._ids.index(target_id)
         self.pipeline.remove(index)
+        self.monitor.remove(index)
         del self._ids[index]
 
     def update(self, image: np.ndarray | Image.Image) -> dict[int, np.ndarray]:
@@ -241,7 +255,19 @@ class MultiTracker:
         image = as_rgb_array(image)
         with torch.inference_mode():
             boxes = self.pipeline.update(image)
+            if self.monitor.after_step(image, self.pipeline.maps):
+                boxes = self.pipeline.boxes()  # a lost target's box held or moved to a re-detection
         return dict(zip(self._ids, boxes, strict=True))
+
+    @property
+    def scores(self) -> dict[int, float]:
+        """Each target's confidence in [0, 1] on the last frame (see :mod:`siamfc.confidence`)."""
+        return {target_id: w.score for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
+
+    @property
+    def present(self) -> dict[int, bool]:
+        """Whether each target is reported present (False while lost, see :mod:`siamfc.lost`)."""
+        return {target_id: not w.lost for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
 
 class SiamFCTracker:
@@ -290,3 +316,18 @@ class SiamFCTracker:
         if self._target is None:
             raise RuntimeError("call init(image, box) before update(image)")
         return self.tracker.update(image)[self._target]
+
+    @property
+    def score(self) -> float:
+        """The confidence in [0, 1] of the last ``update`` (1.0 right after ``init``)."""
+        if self._target is None:
+            raise RuntimeError("call init(image, box) before reading the score")
+        return self.tracker.scores[self._target]
+
+    @property
+    def present(self) -> bool:
+        """False while the target is lost (its box then stays where it was last confident)."""
+        if self._target is None:
+            raise RuntimeError("call init(image, box) before reading present")
+        return self.tracker.present[self._target]
+

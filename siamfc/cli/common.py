@@ -95,7 +95,26 @@ def build_tracker(args: argparse.Namespace, device):
 
     if args.backend == "onnxruntime" and device.type != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
-    return MultiTracker(args.weights, device, backend=args.backend)
+    return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
+
+
+def add_lost_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--redetect/--no-redetect`` and ``--lost-threshold`` (see :mod:`siamfc.lost`)."""
+    parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=True,
+                        help="while a target is lost, search for it over a region growing up to the whole "
+                             "frame (default: on)")
+    parser.add_argument("--lost-threshold", type=float, default=0.5, metavar="C",
+                        help="a target whose confidence (0..1) stays below C for 5 frames is reported lost "
+                             "(present: false); 0 turns the lost state off (default: 0.5)")
+
+
+def lost_params(args: argparse.Namespace) -> dict:
+    """The TrackerConfig fields of :func:`add_lost_arguments` (none when the command lacks them)."""
+    if not hasattr(args, "lost_threshold"):
+        return {}
+    if not 0.0 <= args.lost_threshold <= 1.0:
+        raise UserError(f"--lost-threshold {args.lost_threshold:g}: must be between 0 and 1")
+    return {"redetect": args.redetect, "lost_threshold": args.lost_threshold}
 
 
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .common import add_backend_argument, add_device_argument, add_weights_argument, build_tracker, resolve_device
+from .common import (
+    add_backend_argument,
+    add_device_argument,
+    add_lost_arguments,
+    add_weights_argument,
+    build_tracker,
+    resolve_device,
+)
 
 HELP = """Track the short clip bundled with the package (a cat's head over a launch pad: camera
 motion, scale change, a brief occlusion) and write the annotated video.
@@ -31,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the annotated video (.mp4, .avi or .mkv; default: %(default)s)")
     add_device_argument(parser)
     add_backend_argument(parser)
+    add_lost_arguments(parser)
     parser.add_argument("--show", action="store_true", help="also show the tracking in a window (q/Esc stops)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -106,7 +114,8 @@ def _track(args, device, output: Path, groundtruth: np.ndarray, window) -> int:
                 canvas = frame.image.copy()
                 x, y, w, h = (round(float(v)) for v in gt)
                 cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
-                annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None)
+                annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
+                               [tracker.scores[target]], [tracker.present[target]])
                 video.write(canvas)
                 frames += 1
                 progress.update(1)

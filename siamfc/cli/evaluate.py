@@ -104,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
     comparison = ev.evaluate(config, warn)
     files = ev.write_outputs(comparison)
     print(ev.format_table(comparison))
+    from ..evaluation.longterm import format_longterm
+
+    longterm = format_longterm(comparison.overall)
+    if longterm:
+        print()
+        print(longterm)
     per_seq = ev.format_per_sequence(comparison)
     if per_seq:
         print()

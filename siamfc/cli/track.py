@@ -18,10 +18,12 @@ from ..video import Frame, FrameReader, FrameSource, open_source
 from .common import (
     add_backend_argument,
     add_device_argument,
+    add_lost_arguments,
     add_weights_argument,
     build_tracker,
     check_writable,
     clip_box,
+    lost_params,
     parse_box,
     resolve_device,
     warn,
@@ -54,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_weights_argument(parser)
     add_device_argument(parser)
     add_backend_argument(parser)
+    add_lost_arguments(parser)
+    parser.add_argument("--scores", metavar="FILE",
+                        help="write each frame's confidence (0..1), one line per frame (VOT-LT's confidence "
+                             "file; with several targets out_0.txt, out_1.txt, ...); .json boxes hold them too")
     parser.add_argument("--start-frame", type=int, default=0, metavar="N",
                         help="skip the first N frames: the init box is on frame N+1 (frames are numbered from 1)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="track at most N frames")
@@ -75,15 +81,18 @@ def target_paths(path: Path, count: int) -> list[Path]:
 
 
 class TxtBoxWriter:
-    """One ``x,y,w,h`` line per frame and target file, flushed as it goes (a crash keeps them)."""
+    """One ``x,y,w,h`` line per frame and target file, flushed as it goes (a crash keeps them).
+    With ``scores=True`` the line is the target's confidence instead (``--scores``)."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], scores: bool = False) -> None:
         self.paths = paths
+        self.scores = scores
         self.files = [AtomicTextFile(p) for p in paths]  # put in place on close(), whole
 
-    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool) -> None:
-        for f, box in zip(self.files, boxes, strict=True):
-            f.write(_fmt_box(box) + "\n")
+    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
+              present: list[bool]) -> None:
+        for i, f in enumerate(self.files):
+            f.write((f"{scores[i]:.4f}" if self.scores else _fmt_box(boxes[i])) + "\n")
             f.flush()
 
     def close(self, summary: dict) -> None:
@@ -96,7 +105,9 @@ class TxtBoxWriter:
 
 
 class JsonBoxWriter:
-    """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "skipped"?}, ...], "summary"}``.
+    """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
+    "skipped"?}, ...], "summary"}``: per target, its box, its confidence (0..1) and whether it is
+    reported present (false while lost).
 
     Written frame by frame; the closing ``summary`` is added at the end (after a crash the
     frames so far are in the file, only the closing brackets are missing).
@@ -109,8 +120,10 @@ class JsonBoxWriter:
         self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
         self.first = True
 
-    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool) -> None:
-        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in boxes]}
+    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
+              present: list[bool]) -> None:
+        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in boxes],
+                       "scores": [round(float(c), 4) for c in scores], "present": [bool(p) for p in present]}
         if skipped:
             entry["skipped"] = True
         self.file.write(("" if self.first else ",\n") + json.dumps(entry))
@@ -233,20 +246,25 @@ def run(args: argparse.Namespace) -> int:
     if boxes_path is not None and boxes_path.suffix.lower() != ".json":
         for p in target_paths(boxes_path, count)[1:]:
             check_writable(p, "--boxes")
+    scores_path = check_writable(args.scores, "--scores") if args.scores else None
+    if scores_path is not None:
+        for p in target_paths(scores_path, count)[1:]:
+            check_writable(p, "--scores")
+    lost_params(args)  # a bad --lost-threshold before any model is loaded
     output_path = check_video_output(args.output) if args.output else None
     window = open_window(drawing=not boxes) if args.show or not boxes else None
     try:
         source = open_source(args.video, args.start_frame)
         tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
-            return _track(args, source, reader, tracker, boxes, boxes_path, output_path, window)
+            return _track(args, source, reader, tracker, boxes, boxes_path, scores_path, output_path, window)
     finally:
         if window is not None:
             window.close()
 
 
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[np.ndarray],
-           boxes_path: Path | None, output_path: Path | None, window) -> int:
+           boxes_path: Path | None, scores_path: Path | None, output_path: Path | None, window) -> int:
     frames = iter(reader)
     first: Frame | None = None
     for frame in frames:
@@ -266,12 +284,13 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
     ids = [tracker.add(first.image, b) for b in boxes]
     height, width = first.image.shape[:2]
 
-    writer = video = None
+    writer = score_writer = video = None
     try:  # a failure here leaves every output as it was (nothing is put in place)
         writer = open_box_writer(boxes_path, args.video, len(ids)) if boxes_path is not None else None
+        score_writer = TxtBoxWriter(target_paths(scores_path, len(ids)), scores=True) if scores_path else None
         video = VideoOutput(output_path, source.fps or 25.0, (width, height)) if output_path is not None else None
     except BaseException:
-        for output in (writer, video):
+        for output in (writer, score_writer, video):
             if output is not None:
                 output.discard()
         raise
@@ -283,6 +302,7 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
     fps_smooth: float | None = None
     interrupted = stopped = False  # Ctrl-C / q, Esc or closing the window
     last_image, current = first.image, boxes
+    scores, present = [1.0] * len(ids), [True] * len(ids)
     start = time.perf_counter()
     try:
         frame: Frame | None = first
@@ -302,14 +322,17 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
                 track_seconds += time.perf_counter() - t0
                 updates += 1
                 current = [result[i] for i in ids]
+                all_scores, all_present = tracker.scores, tracker.present
+                scores, present = [all_scores[i] for i in ids], [all_present[i] for i in ids]
                 last_image = frame.image
             frame_number = args.start_frame + frame.index + 1
-            if writer is not None:
-                writer.write(frame_number, current, skipped)
+            for out in (writer, score_writer):
+                if out is not None:
+                    out.write(frame_number, current, skipped, scores, present)
             canvas = None
             if video is not None or window is not None:
                 canvas = annotate_frame(last_image.copy(), current, frame_number, fps_smooth,
-                                        "frame unreadable: skipped" if skipped else None)
+                                        "frame unreadable: skipped" if skipped else None, scores, present)
                 if video is not None:
                     video.write(canvas)
             frames_done += 1
@@ -337,6 +360,8 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list[
         }
         if writer is not None:
             writer.close(summary)
+        if score_writer is not None:
+            score_writer.close(summary)
         if video is not None:
             video.close()
     if source.stats.ended_early:

@@ -16,6 +16,7 @@ from ..errors import UserError
 from .common import (
     add_backend_argument,
     add_device_argument,
+    add_lost_arguments,
     add_weights_argument,
     build_tracker,
     check_writable,
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_weights_argument(parser)
     add_device_argument(parser)
     add_backend_argument(parser)
+    add_lost_arguments(parser)
     parser.add_argument("--record", metavar="FILE", help="record the annotated view to a video (.mp4, .avi, .mkv)")
     parser.add_argument("--init-box", metavar="X,Y,W,H", help="start tracking this box in the first frame "
                         "(instead of dragging one)")
@@ -136,7 +138,10 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
         return target
 
     def render(boxes: list[np.ndarray], note: str | None) -> np.ndarray:
-        return annotate_frame(raw.copy(), boxes, frame_number, fps, note)
+        if target is None or not boxes:
+            return annotate_frame(raw.copy(), boxes, frame_number, fps, note)
+        return annotate_frame(raw.copy(), boxes, frame_number, fps, note, [tracker.scores[target]],
+                              [tracker.present[target]])
 
     try:
         while True:

@@ -17,7 +17,7 @@ from ..toolkit import numpy_nan_alias, only_sequences
 from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
 from .metrics import overall_figures, sequence_figures
-from .results import check_stale, read_boxes, read_time
+from .results import check_stale, confidence_file, read_boxes, read_time
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
 from .trackers import usable_trackers
@@ -51,6 +51,8 @@ class Comparison:
                 "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
                 "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
                 "fps": "frames / total tracking time (frame decoding excluded)",
+                "longterm": "VOT-LT tracking precision, recall and F-score at the confidence threshold of "
+                            "the best F (trackers that give a confidence; absent frames count)",
                 "auc_ci95": "95% percentile-bootstrap interval of auc, resampling sequences",
                 "differences": "auc minus the baseline's, paired by sequence, with its 95% bootstrap interval; "
                                "a tracker is better only when the interval excludes 0",
@@ -115,11 +117,32 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
                 per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
             comparison.overall[spec.name] = overall_figures(per_seq)
             comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
+            _longterm(comparison, bench, spec.name, truths)
             aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
             comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
         _compare_with_baseline(comparison, config.baseline)
         comparison.toolkit_report = _toolkit_report(bench, experiment, [t.name for t in trackers], warn, comparison)
     return comparison
+
+
+def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict) -> None:
+    """The VOT-LT precision, recall and F-score of a tracker that wrote its confidence on every
+    sequence (see :mod:`siamfc.evaluation.longterm`)."""
+    import numpy as np
+
+    from .longterm import f_score, truth_curves
+
+    files = {seq: confidence_file(bench, name, seq) for seq in truths}
+    if not all(p.is_file() for p in files.values()):
+        return
+    curves = []
+    for seq, truth in truths.items():
+        scores = np.loadtxt(files[seq], ndmin=1)
+        boxes = read_boxes(bench, name, seq, truth.anno[0])[-1]
+        if len(scores) != len(boxes):
+            return
+        curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
+    comparison.overall[name]["longterm"] = f_score(curves)
 
 
 def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None:

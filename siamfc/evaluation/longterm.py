@@ -61,3 +61,27 @@ def f_score(curves: list[LongTermCurves], thresholds: np.ndarray = THRESHOLDS) -
     return {"f_score": float(f[best]), "precision": float(pr[best]), "recall": float(re[best]),
             "threshold": float(thresholds[best])}
 
+
+
+def truth_curves(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray, bound: tuple[int, int],
+                 scores: np.ndarray) -> LongTermCurves:
+    """:func:`sequence_curves` of one run from its boxes and scores (N frames each) and the
+    ground truth (``Truth`` fields); frame 1 excluded."""
+    from got10k.utils.metrics import rect_iou
+
+    ious = np.zeros(len(anno))
+    ious[visible] = rect_iou(boxes[visible].copy(), anno[visible].copy(), bound=bound)
+    return sequence_curves(ious[1:], visible[1:], scores[1:])
+
+
+def format_longterm(overall: dict[str, dict]) -> str:
+    """One line per tracker that has the long-term figures (``overall[name]["longterm"]``)."""
+    lines = []
+    for name, row in overall.items():
+        lt = row.get("longterm")
+        if lt:
+            lines.append(f"  {name}: F-score {lt['f_score']:.3f} (precision {lt['precision']:.3f}, recall "
+                         f"{lt['recall']:.3f} at confidence >= {lt['threshold']:.2f})")
+    if not lines:
+        return ""
+    return "\n".join(["Long-term (VOT-LT) measures, from the trackers' confidence and the absent frames:", *lines])

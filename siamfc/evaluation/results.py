@@ -27,6 +27,12 @@ def result_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     return [base / seq / f"{seq}_{r:03d}.txt" for r in reps] + [base / seq / f"{seq}_time.txt"]
 
 
+def confidence_file(bench: BenchmarkSpec, tracker: str, seq: str) -> Path:
+    """Per-frame confidence of a tracker that gives one (one value a line; read for the long-term
+    measures), beside the toolkit's files."""
+    return result_root(bench) / tracker / "_confidence" / f"{seq}.txt"
+
+
 def existing_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     """Every result file of ``tracker`` on ``seq`` present now (more repetitions included)."""
     base = result_root(bench) / tracker
@@ -90,6 +96,7 @@ def _file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> st
 def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
     for path in existing_files(bench, tracker, seq):
         path.unlink()
+    confidence_file(bench, tracker, seq).unlink(missing_ok=True)
 
 
 def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray,

@@ -16,7 +16,7 @@ from functools import cache
 from ..errors import UserError
 from ..toolkit import only_sequences
 from .experiments import open_experiment
-from .results import read_time
+from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
 from .trackers import make_tracker
 
@@ -57,6 +57,11 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
                 if subset == "test":
                     experiment.subset = subset
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
+        scores = getattr(tracker, "scores", None)
+        if scores:  # the tracker's confidence, for the long-term measures
+            path = confidence_file(task.bench, task.tracker.name, task.seq)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f"{v:.5f}\n" for v in scores))
         return task, frames, None
     except KeyboardInterrupt:
         raise

@@ -33,12 +33,17 @@ class ToolkitTracker(DecodeBeforeTiming):
         self.tracker = tracker
         self.name = name
         self.is_deterministic = is_deterministic
+        self.scores: list[float] = []  # the last run's per-frame confidence, when the tracker gives one
 
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
         self.tracker.init(image, box)
+        self.scores = [1.0] if hasattr(self.tracker, "score") else []
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        return self.tracker.update(image)
+        box = self.tracker.update(image)
+        if self.scores:
+            self.scores.append(self.tracker.score)
+        return box
 
 
 def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = None,
