@@ -96,7 +96,7 @@ def test_demo_bad_input_is_one_line(tmp_path, capsys):
     (tmp_path / "bogus.pth").write_text("not a checkpoint")
     cases = [
         (["--output", str(tmp_path / "out.gif")], "unknown video type .gif"),
-        (["--output", "/proc/no/out.mp4"], "cannot"),
+        (["--output", "/proc/no/out.mp4"], "the folder /proc/no does not exist"),
         (["--device", "tpu"], "unknown device"),
         (["--weights", str(tmp_path / "missing.pth")], "missing.pth"),
         (["--weights", str(tmp_path / "bogus.pth")], "bogus.pth"),

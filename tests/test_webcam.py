@@ -56,7 +56,7 @@ def test_bad_input_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--record", "{tmp}/out.gif"], "--record {tmp}/out.gif: unknown video type .gif"),
-    (["--record", "/proc/no/out.mp4"], "--record /proc/no/out.mp4: cannot"),
+    (["--record", "/proc/no/out.mp4"], "--record /proc/no/out.mp4: the folder /proc/no does not exist"),
     (["--init-box", "1,2,0,4"], "--init-box"),
     (["--device", "tpu"], "--device 'tpu': unknown device"),
     (["--weights", "{tmp}/bogus.pth"], "bogus.pth"),
