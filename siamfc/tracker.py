@@ -47,7 +47,7 @@ class TrackerConfig:
     lost_patience: int = 5
     lost_hold: bool = False
     redetect: bool = True
-    redetect_threshold: float = 0.5
+    redetect_threshold: float = 0.7
     redetect_delay: int = 10
     redetect_tiles: int = 9
 

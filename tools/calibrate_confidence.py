@@ -5,7 +5,7 @@
 
 For every frame of every sequence the tracker runs (lost state off, so its boxes are the plain
 SiamFC's) and records the two statistics of its response map (siamfc.confidence); the label is
-whether the box is on the target (IoU >= ``--iou``, 0.3, with the ground truth; an absent target counts as
+whether the box is on the target (IoU >= ``--iou``, 0.5, with the ground truth; an absent target counts as
 missed). Training sequences are mostly tracked well, so every ``--every``-th frame also adds
 the map of a search region placed off the target (two tile steps away, inside the frame) as a
 miss: that is what the map looks like while the target is gone. A logistic fit of the label on
@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--root", default=str(ROOT.parent / "shared" / "data" / "GOT-10k-mini"))
     parser.add_argument("--subset", default="train")
     parser.add_argument("--every", type=int, default=3, help="an off-target map every N frames")
-    parser.add_argument("--iou", type=float, default=0.3, help="IoU from which a box is on the target")
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU from which a box is on the target")
     parser.add_argument("--write", action="store_true", help="write <checkpoint>.confidence.json")
     args = parser.parse_args()
     root = Path(args.root) / args.subset
