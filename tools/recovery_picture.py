@@ -1,8 +1,8 @@
-"""Draw docs/images/recovery.png: a target that leaves the view and comes back far away, tracked
+"""Draw docs/images/recovery.jpg: a target that leaves the view and comes back far away, tracked
 with re-detection off (left) and on (right), default settings otherwise, on a synthetic sequence
 (a patterned square on noisy grey, as in tests/test_lost.py).
 
-    python tools/recovery_picture.py [--out docs/images/recovery.png]
+    python tools/recovery_picture.py [--out docs/images/recovery.jpg]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def run(redetect: bool, images: list[np.ndarray], box: np.ndarray) -> list[np.nd
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "recovery.png"))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "recovery.jpg"))
     args = parser.parse_args()
     images, box = frames()
     off, on = run(False, images, box), run(True, images, box)
@@ -61,7 +61,7 @@ def main() -> int:
         rows.append(np.hstack([left, np.full((left.shape[0], 8, 3), 255, np.uint8), right]))
     picture = np.vstack([rows[0], np.full((8, rows[0].shape[1], 3), 255, np.uint8), rows[1]])
     picture = cv2.resize(picture, (picture.shape[1] * 3 // 4, picture.shape[0] * 3 // 4), interpolation=cv2.INTER_AREA)
-    cv2.imwrite(args.out, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(args.out, cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
     print(f"wrote {args.out}")
     return 0
 
