@@ -315,3 +315,8 @@ def test_eval_reports_longterm_measures(tmp_path):
     expected = lt_f_score([truth_curves(result, anno, visible, (640, 360), scores)])
     assert lt["f_score"] == pytest.approx(expected["f_score"])
     assert 0.5 < lt["f_score"] <= 1.0
+    # --no-redetect: a tracker of its own name, which never finds the target again
+    assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
+                 "--no-redetect"]) == 0
+    off = json.loads(report.read_text())["overall"]["SiamFC-noredetect"]["longterm"]
+    assert off["recall"] < lt["recall"] - 0.2 and off["f_score"] < lt["f_score"]

@@ -7,7 +7,7 @@ import os
 import sys
 
 from ..errors import UserError
-from .common import add_device_argument, add_weights_argument, resolve_device, warn
+from .common import add_device_argument, add_lost_arguments, add_weights_argument, lost_params, resolve_device, warn
 
 HELP = """Evaluate trackers on GOT-10k, OTB, VOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
 
@@ -64,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequences", default=None, metavar="A,B",
                         help="evaluate only these sequences (comma-separated names)")
     add_device_argument(parser)
+    add_lost_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -75,6 +76,18 @@ def _version(dataset: str, text: str | None) -> str | int | None:
         text = text or "2018"
         return int(text) if text.isdigit() else text.upper()
     return None
+
+
+def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
+    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker; a setting other than the
+    default is in the tracker's name (results of different settings never mix)."""
+    from dataclasses import replace
+
+    params = lost_params(args)
+    suffix = ("" if params["redetect"] else "-noredetect") + (
+        "" if params["lost_threshold"] == 0.5 else f"-lost{params['lost_threshold']:g}")
+    return [replace(s, name=s.name + suffix, params=tuple(params.items())) if s.kind == "siamfc" else s
+            for s in specs]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                              repetitions=args.repetitions, more_roots=tuple(roots[1:]))
     config = ev.EvalConfig(
         benchmark=bench,
-        trackers=ev.parse_trackers(args.tracker, args.weights),
+        trackers=_with_lost_options(ev.parse_trackers(args.tracker, args.weights), args),
         sequences=sequences,
         overwrite=args.overwrite,
         resume=args.resume,

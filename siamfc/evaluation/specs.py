@@ -18,6 +18,7 @@ class TrackerSpec:
     kind: str
     name: str
     weights: str | None = None
+    params: tuple[tuple[str, object], ...] = ()  # TrackerConfig fields (siamfc), e.g. (("redetect", False),)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
     if spec.kind == "siamfc":
         from ..tracker import SiamFCTracker
 
-        tracker = SiamFCTracker(weights=spec.weights, device=device)
+        tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
     else:
         from ..baselines import OpenCVTracker
 
