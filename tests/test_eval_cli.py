@@ -129,16 +129,18 @@ def test_ao_matches_independent_computation(val_run, mini_root: Path) -> None:
         assert image is not None and image.shape[0] > 200
 
 
-def test_rerun_refuses_stale_results_then_overwrites(val_run, mini_root: Path, fdsiamfc_weights: Path) -> None:
+def test_rerun_refuses_stale_results_then_overwrites(val_run, mini_root: Path, fdsiamfc_weights: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    from siamfc.cli.main import main
+
     out, _ = val_run
     record = out / "GOT-10k" / FD_NAME / "Crossing" / "Crossing_001.txt"
     args = ("--dataset", "got10k", "--root", mini_root, "--tracker", f"siamfc:{fdsiamfc_weights}",
             "--out", out, "--quiet", "--sequences", "Crossing")
     record.write_text("stale\n")
-    result = run_eval(*args)
-    assert result.returncode == 2
-    assert "already exist" in result.stderr and "--overwrite" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert main(["eval", *map(str, args)]) == 2
+    err = capsys.readouterr().err
+    assert "already exist" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1, err
     assert record.read_text() == "stale\n"  # nothing touched
     result = run_eval(*args, "--overwrite")
     assert result.returncode == 0, result.stderr
