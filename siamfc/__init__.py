@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (this import stays light)
 
 # OpenMP threads that spin while idle cost 7x per frame on a shared 2-core CPU (docs/speed.md);
 # only effective before torch loads, and a value the user set wins.
@@ -46,6 +47,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .backbones import build_backbone, list_backbones, register_backbone
     from .checkpoint import load_model, save_checkpoint
     from .errors import CheckpointError

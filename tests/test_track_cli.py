@@ -358,6 +358,27 @@ def test_ctrl_c_while_a_command_loads_is_one_line(monkeypatch, capsys) -> None:
     assert capsys.readouterr().err == "track: interrupted\n"
 
 
+def test_ctrl_c_turned_into_another_error_by_an_import_is_one_line(monkeypatch, capsys) -> None:
+    import signal
+
+    from siamfc.cli import main
+
+    def numpy_like(name: str):  # NumPy turns a KeyboardInterrupt inside its C import into ImportError
+        try:
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # what Ctrl-C runs
+        except KeyboardInterrupt:
+            raise ImportError("Importing the numpy C-extensions failed.") from None
+
+    monkeypatch.setattr(main, "_interrupted", False)
+    monkeypatch.setattr(main.importlib, "import_module", numpy_like)
+    monkeypatch.setattr(sys, "argv", ["siamfc", "track", "clip.mp4"])
+    with pytest.raises(SystemExit) as exit_info:
+        main.cli()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "siamfc: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
+
+
 # ------------------------------------------------------------------------------- window (Xvfb)
 
 

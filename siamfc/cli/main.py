@@ -1,16 +1,23 @@
 """Entry points. Each subcommand lives in its own module of this package exposing ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when used."""
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when used.
+
+This module imports next to nothing at the top, so that the console scripts install their Ctrl-C
+handler (:func:`_exit_with`) a few milliseconds after Python starts."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import os
+import signal
 import sys
-from collections.abc import Callable
 
 from ..errors import CheckpointError, UserError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
 
 SUBCOMMANDS: dict[str, str] = {
     "track": "siamfc.cli.track",
@@ -28,6 +35,8 @@ def _available() -> dict[str, str]:
 
 
 def _run_command(prog: str, name: str, argv: list[str]) -> int:
+    import argparse
+
     module = importlib.import_module(SUBCOMMANDS[name])
     parser = argparse.ArgumentParser(prog=prog, description=module.HELP)
     module.add_arguments(parser)
@@ -64,14 +73,35 @@ def track_main(argv: list[str] | None = None) -> int:
     return _run_command("track", "track", list(sys.argv[1:] if argv is None else argv))
 
 
+_interrupted = False
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    """Python's own behaviour (raise KeyboardInterrupt), remembering that it happened: a library
+    being imported may turn the interrupt into another error (NumPy raises ImportError)."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def _exit_with(prog: str, entry: Callable[[], int]) -> None:
     """Run ``entry`` and exit with its code; Ctrl-C at any moment (importing a command's modules,
     loading a model) is one line on stderr and exit code 130, not a traceback."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:  # not when SIGINT is ignored or handled by a caller
+        signal.signal(signal.SIGINT, _on_sigint)
     try:
         code = entry()
-    except KeyboardInterrupt:
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if not (isinstance(exc, KeyboardInterrupt) or _interrupted):
+            raise
         print(f"{prog}: interrupted", file=sys.stderr)
         code = 130
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
     sys.exit(code)
 
 
