@@ -238,7 +238,7 @@ def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path):
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
-            if out.exists() and out.read_text().count("\n") >= 6:
+            if lines_written(out) >= 6:
                 break
             time.sleep(0.02)
         assert process.poll() is None, "the run ended before it could be interrupted"
@@ -252,6 +252,17 @@ def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path):
         else:
             data = json.loads(out_json.read_text())  # closed properly: valid JSON
             assert data["summary"]["interrupted"] and len(data["frames"]) >= 5
+        assert not list(tmp_path.glob(".*.part"))  # put in place under its own name
+
+
+def lines_written(out: Path) -> int:
+    """Lines in ``out``, or in the temporary file beside it that a running track writes it to."""
+    for path in [*out.parent.glob(f".{out.name}.*.part"), out]:
+        try:
+            return path.read_text().count("\n")
+        except FileNotFoundError:  # just renamed
+            continue
+    return 0
 
 
 # ------------------------------------------------------------------------------------- bad input
