@@ -189,8 +189,9 @@ def _synthetic_frames(back: int = 7) -> tuple[list[np.ndarray], list[np.ndarray 
     return frames, boxes
 
 
-@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
-def test_redetection_finds_target_far_from_last_box(backend):
+@pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
+def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
+    """ONNX Runtime, PyTorch, and the device pipeline (crops and states as tensors; here on the CPU)."""
     from siamfc.tracker import SiamFCTracker
 
     if backend == "onnxruntime":
@@ -198,8 +199,8 @@ def test_redetection_finds_target_far_from_last_box(backend):
     frames, boxes = _synthetic_frames()
     results = {}
     for redetect in (True, False):  # lost after 3 low frames, re-detection from the first lost frame on
-        tracker = SiamFCTracker(backend=backend, redetect=redetect, lost_patience=3, redetect_delay=0,
-                                lost_hold=True)
+        tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, redetect=redetect, lost_patience=3,
+                                redetect_delay=0, lost_hold=True)
         tracker.init(frames[0], boxes[0])
         trace = []
         for frame in frames[1:]:
