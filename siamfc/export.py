@@ -162,16 +162,23 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(net, exemplar_size, search_size, opset)
-    written = []
-    for key, data in graphs.items():
-        path = out_dir / FILES[key]
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
+    contents = {out_dir / FILES[key]: data for key, data in graphs.items()}
+    contents[out_dir / MANIFEST] = (json.dumps(manifest(net, exemplar_size, search_size, opset), indent=2)
+                                    + "\n").encode()
+    _write_all_or_nothing(contents)
+    return list(contents)
+
+
+def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
+    """Every file written under a temporary name first; only when all are written are they renamed
+    into place (the manifest, last, last). A failure (a full disk) leaves the folder as it was."""
+    temps = {path: path.with_name(path.name + ".tmp") for path in contents}
+    try:
+        for path, data in contents.items():
+            temps[path].write_bytes(data)
+    except BaseException:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for path, tmp in temps.items():
         os.replace(tmp, path)
-        written.append(path)
-    path = out_dir / MANIFEST
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest(net, exemplar_size, search_size, opset), indent=2) + "\n")
-    os.replace(tmp, path)
-    written.append(path)
-    return written

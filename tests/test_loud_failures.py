@@ -424,3 +424,26 @@ def test_eval_resume_redoes_exactly_the_incomplete_sequences(got10k_root: Path, 
     err = capsys.readouterr().err
     assert f"{bag} line 3 has 2 number(s), expected 4" in err and "Crossing" not in err, err
     assert bag.read_text() == whole_bag and crossing.stat().st_mtime_ns == before  # complete: kept
+
+
+def test_export_to_a_full_disk_leaves_the_folder_as_it_was(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = tmp_path / "w.pth"
+    save_checkpoint(weights, build_model(ModelConfig(width=0.1)))
+    out = tmp_path / "out"
+    assert main(["export", "--weights", str(weights), "--out", str(out), "--no-check"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    write_bytes, calls = Path.write_bytes, []
+
+    def fills_up(self: Path, data: bytes) -> int:
+        calls.append(self)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", fills_up)
+    save_checkpoint(weights, build_model(ModelConfig(width=0.1, head_bias=True)))
+    assert main(["export", "--weights", str(weights), "--out", str(out), "--no-check"]) == 2
+    one_line_error(capsys, "No space left on device")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
