@@ -447,3 +447,20 @@ def test_export_to_a_full_disk_leaves_the_folder_as_it_was(tmp_path: Path, capsy
     assert main(["export", "--weights", str(weights), "--out", str(out), "--no-check"]) == 2
     one_line_error(capsys, "No space left on device")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path: Path, train_data: Path,
+                                                           capsys: pytest.CaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           keep_torch_threads: None) -> None:
+    import siamfc.checkpoint
+
+    def full(*args, **kwargs) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(siamfc.checkpoint.torch, "save", full)
+    out = tmp_path / "run"
+    config = write_config(tmp_path / "c.yaml", train_data, out)
+    assert main(["train", "--config", str(config), "--quiet", "--max-steps", "1"]) == 2
+    one_line_error(capsys, str(out), "No space left on device")
+    assert not list(out.glob(".*"))  # no temp file left
