@@ -83,11 +83,13 @@ def main() -> int:
     parser.add_argument("--variant", action="append", help="NAME:key=value,... (TrackerConfig fields)")
     parser.add_argument("--weights", default=None)
     parser.add_argument("--sequences", default=None, help="comma-separated subset")
+    parser.add_argument("--root", action="append", type=Path,
+                        help="folder with list.txt and sequence folders (repeatable); default: the 12 val sequences")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     variants = [parse_variant(v) for v in (args.variant or DEFAULT_VARIANTS)]
     trackers = {name: SiamFCTracker(args.weights, **params) for name, params in variants}
-    seqs = [(root / name) for root in VAL for name in read_list(root / "list.txt")]
+    seqs = [(root / name) for root in (args.root or VAL) for name in read_list(root / "list.txt")]
     if args.sequences:
         wanted = set(args.sequences.split(","))
         seqs = [s for s in seqs if s.name in wanted]
