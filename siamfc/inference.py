@@ -24,6 +24,7 @@ import copy
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -96,13 +97,13 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
     return diagonals.sum(dim=(3, 4))
 
 
-def check_finite(responses: torch.Tensor) -> torch.Tensor:
-    """``responses``, or a NonFiniteError when they hold a NaN or an infinity (broken weights, or an
-    overflow in reduced precision): the peak of such a map is meaningless, and so is the box."""
-    if not bool(torch.isfinite(responses).all()):
+def check_finite(maps: np.ndarray) -> None:
+    """A NonFiniteError when the response maps of a step (on the host, as the pipelines leave them:
+    checking them costs no device sync) hold a NaN or an infinity (broken weights, or an overflow in
+    reduced precision): the peak of such a map is meaningless, and so is the box."""
+    if not np.isfinite(maps).all():
         raise NonFiniteError("the response maps hold NaN or infinite values: the model's weights are broken "
                              "(or overflow in reduced precision; try dtype float32)")
-    return responses
 
 
 @dataclass
@@ -220,7 +221,7 @@ class TorchEngine:
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
         """(N*k, R, R) float32 response maps for search crops ``x`` (N*k, 3, S, S) float."""
         if not self.optimize:
-            return check_finite(self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float())
+            return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
         k = stacked.scale_num
         n = x.shape[0] // k
         per_call = self.targets_per_call or n
@@ -229,7 +230,7 @@ class TorchEngine:
         else:
             out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
                              for t in range(0, n, per_call)])
-        return check_finite(out if stacked.offsets is None else out + stacked.offsets)
+        return out if stacked.offsets is None else out + stacked.offsets
 
     def _responses(self, x: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
         with self._autocast():

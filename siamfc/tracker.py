@@ -18,7 +18,7 @@ from PIL import Image
 
 from .checkpoint import CheckpointError, default_weights_path, load_model
 from .export import exportable
-from .inference import DTYPES, TorchEngine
+from .inference import DTYPES, TorchEngine, check_finite
 from .lost import LostMonitor
 from .model import SiamFCNet
 from .pipeline import DevicePipeline, Geometry, HostPipeline, TargetState
@@ -255,6 +255,7 @@ class MultiTracker:
         image = as_rgb_array(image)
         with torch.inference_mode():
             boxes = self.pipeline.update(image)
+            check_finite(self.pipeline.maps)  # NaN weights or graphs: an error, never a box stuck in place
             if self.monitor.after_step(image, self.pipeline.maps):
                 boxes = self.pipeline.boxes()  # a lost target's box held or moved to a re-detection
         return dict(zip(self._ids, boxes, strict=True))
