@@ -2,14 +2,15 @@
 
 After every tracking step :class:`LostMonitor` scores each target's response map
 (:mod:`siamfc.confidence`). A target whose confidence stays below ``lost_threshold`` for
-``lost_patience`` frames is *lost*: it is reported absent and its box goes back to where it was
-last confident and stays there (it no longer follows background). While lost, the normal step
-still searches around that box; with ``redetect`` the target's kernel is also searched over a grid
-of tiles (:mod:`siamfc.redetect`) that grows by one ring a frame up to the whole frame (at most
-``redetect_tiles`` tiles a frame; a larger grid is swept over several frames, nearest tiles first),
-and the best tile's peak is scored again on a crop centred on it.
-A peak of confidence >= ``redetect_threshold`` there, or >= ``lost_threshold`` in the normal step,
-ends the lost state and tracking goes on from it.
+``lost_patience`` frames is *lost*: it is reported absent. With ``lost_hold`` its box goes back to
+where it was last confident and stays there; without (the default) the normal step goes on
+moving it. After ``redetect_delay`` lost frames, with ``redetect``, the target's kernel is also
+searched over a grid of tiles (:mod:`siamfc.redetect`) around where it was last confident, growing
+by one ring a frame up to the whole frame (at most ``redetect_tiles`` tiles a frame; a larger grid
+is swept over several frames, nearest tiles first; each sweep at the next of the scales 1,
+1 / ``redetect_scale_step``, ``redetect_scale_step``), and the best tile's peak is scored again on
+a crop centred on it. A peak of confidence >= ``redetect_threshold`` there, or >= ``lost_threshold``
+in the normal step, ends the lost state and tracking goes on from it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class LostSettings:
     redetect_tiles: int
     lost_hold: bool = True
     redetect_delay: int = 0
+    redetect_scale_step: float = 1.0  # > 1: lost frames cycle through scales 1, 1/step, step
 
     def check(self) -> None:
         for name in ("lost_threshold", "redetect_threshold"):
@@ -58,6 +60,7 @@ class TargetWatch:
     low: int = 0  # consecutive frames below the threshold
     lost_frames: int = 0
     cursor: int = 0  # where the sweep of a large grid goes on
+    sweeps: int = 0  # full sweeps done (each at one scale, see LostSettings.redetect_scale_step)
     searched: list[int] = field(default_factory=list)  # tiles searched per lost frame (for speed figures)
 
 
@@ -78,7 +81,7 @@ class LostMonitor:
         """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
         beside ``weights`` (see :func:`siamfc.confidence.load_calibration`)."""
         settings = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
-                                cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay)
+                                cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step)
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
         return cls(pipeline, settings, load_calibration(weights), search)
 
@@ -119,7 +122,7 @@ class LostMonitor:
                 if confident:
                     watch.good = self.pipeline.target(index)
                 elif watch.low >= s.lost_patience:
-                    watch.lost, watch.lost_frames, watch.cursor = True, 0, 0
+                    watch.lost, watch.lost_frames, watch.cursor, watch.sweeps = True, 0, 0, 0
                     if s.lost_hold:
                         self._set(index, *watch.good)
                 continue
@@ -144,16 +147,16 @@ class LostMonitor:
     def _redetect(self, image: np.ndarray, index: int, watch: TargetWatch) -> bool:
         s = self.settings
         center, size, x_size = watch.good
+        scale = (1.0, 1 / s.redetect_scale_step, s.redetect_scale_step)[watch.sweeps % 3]
+        size, x_size = size * scale, x_size * scale
         step = tile_step(x_size, self.search.search_size, self.search.response_size, self.search.stride)
         radius = min(watch.lost_frames - s.redetect_delay, radius_for_frame(center, step, image.shape[:2]))
         centers = grid(center, step, radius, image.shape[:2])
-        if len(centers) > s.redetect_tiles:  # sweep a large grid over several frames, going on
-            start = watch.cursor % len(centers)  # past the (nearest) tiles already searched
-            take = (np.arange(s.redetect_tiles) + start) % len(centers)
-            watch.cursor = start + s.redetect_tiles
-            centers = centers[take]
-        else:
-            watch.cursor = len(centers)
+        start = min(watch.cursor, len(centers))  # a large grid is swept over several frames, nearest first
+        watch.cursor = start + s.redetect_tiles
+        if watch.cursor >= len(centers):  # covered: the next sweep is at the next scale
+            watch.cursor, watch.sweeps = 0, watch.sweeps + 1
+        centers = centers[start:start + s.redetect_tiles]
         if not len(centers):
             return False
         kernel, color = self.pipeline.kernels[index], self.pipeline.target_color(index)

@@ -50,6 +50,7 @@ class TrackerConfig:
     redetect_threshold: float = 0.7
     redetect_delay: int = 10
     redetect_tiles: int = 9
+    redetect_scale_step: float = 1.0
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
