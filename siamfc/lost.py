@@ -16,7 +16,7 @@ in the normal step, ends the lost state and tracking goes on from it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -61,7 +61,6 @@ class TargetWatch:
     lost_frames: int = 0
     cursor: int = 0  # where the sweep of a large grid goes on
     sweeps: int = 0  # full sweeps done (each at one scale, see LostSettings.redetect_scale_step)
-    searched: list[int] = field(default_factory=list)  # tiles searched per lost frame (for speed figures)
 
 
 class LostMonitor:
@@ -173,7 +172,6 @@ class LostMonitor:
         # centred on it.
         candidate = found.position(int(np.argmax(found.map)))
         found = self.search.search(image, kernel, candidate[None], x_size, color, pick)
-        watch.searched.append(len(centers) + 1)
         best = float(np.max(pick.scores))
         watch.score = max(watch.score, best)
         if best < s.redetect_threshold:
