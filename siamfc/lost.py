@@ -27,6 +27,9 @@ from .redetect import TileSearch, grid, radius_for_frame, tile_step
 
 @dataclass
 class LostSettings:
+    """The lost-state options (the tracker's defaults are TrackerConfig's; these are a plain
+    monitor's: no delay, box held)."""
+
     lost_threshold: float
     lost_patience: int
     redetect: bool
@@ -34,7 +37,7 @@ class LostSettings:
     redetect_tiles: int
     lost_hold: bool = True
     redetect_delay: int = 0
-    redetect_scale_step: float = 1.0  # > 1: lost frames cycle through scales 1, 1/step, step
+    redetect_scale_step: float = 1.0  # > 1: each sweep of the grid at the next of scales 1, 1/step, step
 
     def check(self) -> None:
         for name in ("lost_threshold", "redetect_threshold"):
@@ -47,6 +50,8 @@ class LostSettings:
             raise ValueError(f"redetect_tiles must be 1 or more, got {self.redetect_tiles}")
         if self.redetect_delay < 0:
             raise ValueError(f"redetect_delay must be 0 or more, got {self.redetect_delay}")
+        if not self.redetect_scale_step >= 1.0:
+            raise ValueError(f"redetect_scale_step must be 1 or more, got {self.redetect_scale_step}")
 
 
 @dataclass
@@ -125,7 +130,7 @@ class LostMonitor:
                     if s.lost_hold:
                         self._set(index, *watch.good)
                 continue
-            if confident:  # found again by the normal step around the frozen box
+            if confident:  # found again by the normal step
                 self._found(index, watch)
                 continue
             watch.lost_frames += 1
