@@ -59,7 +59,7 @@ class TargetWatch:
     """One target's confidence bookkeeping."""
 
     reference: float  # the first frame's peak height (see siamfc.confidence)
-    good: tuple[np.ndarray, np.ndarray, float]  # centre, size, x_size when last confident
+    good: tuple  # centre, size, x_size when last confident (a pipeline snapshot)
     score: float = 1.0
     lost: bool = False
     low: int = 0  # consecutive frames below the threshold
@@ -96,7 +96,7 @@ class LostMonitor:
         maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
                                 self.pipeline.target_color(index))
         _, height, _ = map_statistics(maps)
-        self.watches.append(TargetWatch(max(float(height[0]), 1e-12), (center, size, x_size)))
+        self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index)))
 
     def remove(self, index: int) -> None:
         del self.watches[index]
@@ -124,7 +124,7 @@ class LostMonitor:
             if not watch.lost:
                 watch.low = 0 if confident else watch.low + 1
                 if confident:
-                    watch.good = self.pipeline.target(index)
+                    watch.good = self.pipeline.snapshot(index)
                 elif watch.low >= s.lost_patience:
                     watch.lost, watch.lost_frames, watch.cursor, watch.sweeps = True, 0, 0, 0
                     if s.lost_hold:
@@ -146,11 +146,11 @@ class LostMonitor:
 
     def _found(self, index: int, watch: TargetWatch) -> None:
         watch.lost, watch.low = False, 0
-        watch.good = self.pipeline.target(index)
+        watch.good = self.pipeline.snapshot(index)
 
     def _redetect(self, image: np.ndarray, index: int, watch: TargetWatch) -> bool:
         s = self.settings
-        center, size, x_size = watch.good
+        center, size, x_size = self.pipeline.to_host(watch.good)
         scale = (1.0, 1 / s.redetect_scale_step, s.redetect_scale_step)[watch.sweeps % 3]
         size, x_size = size * scale, x_size * scale
         step = tile_step(x_size, self.search.search_size, self.search.response_size, self.search.stride)

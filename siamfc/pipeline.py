@@ -174,6 +174,15 @@ class HostPipeline:
         """Centre (cy, cx), size (h, w) and search side of a target (copies)."""
         return self.centers[index].copy(), self.sizes[index].copy(), float(self.x_sizes[index])
 
+    def snapshot(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """A target's state to :meth:`set_target` back later (here: :meth:`target`)."""
+        return self.target(index)
+
+    @staticmethod
+    def to_host(state: tuple) -> tuple[np.ndarray, np.ndarray, float]:
+        """A :meth:`snapshot` as NumPy arrays and a float."""
+        return state
+
     def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.centers[index], self.sizes[index], self.x_sizes[index] = center, size, x_size
 
@@ -329,17 +338,31 @@ class DevicePipeline:
         flat = up.argmax(dim=1)
         peaks = torch.stack([flat // u, flat % u], dim=1).to(torch.float64)
         self._move(peaks, scale_ids, image.shape[:2])
-        self.maps = responses[rows, scale_ids].float().cpu().numpy()  # raw maps at the chosen scales
-        return self.boxes()
+        # the boxes and each target's raw map at its chosen scale: the frame's only device -> host transfer
+        maps = responses[rows, scale_ids].reshape(n, r * r).to(torch.float64)
+        host = torch.cat([self._box_tensor(), maps], dim=1).cpu().numpy()
+        self.maps = host[:, 4:].reshape(n, r, r)
+        return host[:, :4]
+
+    def _box_tensor(self) -> torch.Tensor:
+        sizes = self.sizes
+        return torch.stack([self.centers[:, 1] - (sizes[:, 1] - 1) / 2, self.centers[:, 0] - (sizes[:, 0] - 1) / 2,
+                            sizes[:, 1], sizes[:, 0]], dim=1)
 
     def boxes(self) -> np.ndarray:
-        sizes = self.sizes
-        boxes = torch.stack([self.centers[:, 1] - (sizes[:, 1] - 1) / 2, self.centers[:, 0] - (sizes[:, 0] - 1) / 2,
-                             sizes[:, 1], sizes[:, 0]], dim=1)
-        return boxes.cpu().numpy()
+        return self._box_tensor().cpu().numpy()
 
     def target(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
         return self.centers[index].cpu().numpy(), self.sizes[index].cpu().numpy(), float(self.x_sizes[index])
+
+    def snapshot(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A target's state to :meth:`set_target` back later, kept on the device (no transfer)."""
+        return self.centers[index].clone(), self.sizes[index].clone(), self.x_sizes[index].clone()
+
+    @staticmethod
+    def to_host(state: tuple) -> tuple[np.ndarray, np.ndarray, float]:
+        center, size, x_size = state
+        return center.cpu().numpy(), size.cpu().numpy(), float(x_size)
 
     def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         f64 = {"dtype": torch.float64, "device": self.device}

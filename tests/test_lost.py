@@ -70,6 +70,12 @@ class FakePipeline:
     def target(self, index: int):
         return self.center.copy(), self.size.copy(), self.x_size
 
+    snapshot = target
+
+    @staticmethod
+    def to_host(state):
+        return state
+
     def set_target(self, index, center, size, x_size) -> None:
         self.center, self.size, self.x_size = np.array(center, float), np.array(size, float), x_size
 
