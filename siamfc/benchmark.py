@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from .data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
 from .errors import UserError
 
 
@@ -35,17 +36,14 @@ class Frames:
 
 
 def load_frames(folder: str | os.PathLike, count: int) -> Frames:
-    """The first ``count`` frames (``*.jpg``/``*.png``, sorted) of a sequence folder and the first
-    line of its ``groundtruth.txt`` (``x,y,w,h``)."""
+    """The first ``count`` frames (images in natural order) of a sequence folder and the first box
+    of its ``groundtruth.txt`` (``x,y,w,h``)."""
     folder = Path(folder)
-    paths = sorted([*folder.glob("*.jpg"), *folder.glob("*.png")])[:count]
+    paths = frame_files(folder)[:count]
     if not paths:
-        raise UserError(f"{folder}: no .jpg or .png frames")
+        raise UserError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
     gt = folder / "groundtruth.txt"
-    try:
-        box = np.array([float(v) for v in gt.read_text().splitlines()[0].replace(",", " ").split()][:4])
-    except (OSError, ValueError, IndexError):
-        raise UserError(f"{gt}: cannot read the first box (x,y,w,h)") from None
+    box = read_boxes(gt)[0, :4]
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise UserError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
     bgr = []

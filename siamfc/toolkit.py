@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import io
 import os
 import time
@@ -27,9 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .data.sequences import IMAGE_EXTENSIONS, read_boxes, sequence_frames
 from .errors import UserError
-
-FRAME_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.bmp")
 
 
 def import_got10k():
@@ -92,28 +90,6 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def read_groundtruth(path: str | os.PathLike) -> np.ndarray:
-    """``x,y,w,h`` per line, separated by commas, tabs or spaces; ``nan`` rows allowed."""
-    text = Path(path).read_text().replace(",", " ").replace("\t", " ")
-    try:
-        anno = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2)
-    except ValueError as exc:
-        raise UserError(f"{path}: not a ground-truth file of x,y,w,h lines ({exc})") from None
-    if anno.size == 0 or anno.shape[1] not in (4, 8):
-        raise UserError(f"{path}: expected 4 (x,y,w,h) or 8 (corners) numbers a line")
-    return anno
-
-
-def frame_files(seq_dir: str | os.PathLike) -> list[str]:
-    """Frames of a sequence folder (or of its ``img/`` subfolder), sorted by name."""
-    for folder in (Path(seq_dir), Path(seq_dir) / "img"):
-        for pattern in FRAME_PATTERNS:
-            files = sorted(glob.glob(os.path.join(glob.escape(os.fspath(folder)), pattern)))
-            if files:
-                return files
-    return []
-
-
 def _resolve_folder(root: Path, subset: str) -> tuple[Path, list[str]]:
     """(folder holding the sequences, their names) for one root of :class:`FolderSequences`."""
     if not root.is_dir():
@@ -158,8 +134,8 @@ class FolderSequences:
     def __getitem__(self, index: int | str):
         if isinstance(index, str):
             index = self.seq_names.index(index)
-        img_files = frame_files(self.seq_dirs[index])
-        anno = read_groundtruth(self.anno_files[index])
+        img_files = [os.fspath(p) for p in sequence_frames(self.seq_dirs[index])]  # the toolkit takes strings
+        anno = read_boxes(self.anno_files[index], columns=(4, 8))
         if len(anno) > 1:
             anno = anno[: len(img_files)]
         return img_files, anno
@@ -184,13 +160,13 @@ def check_sequences(base: Path, names: Sequence[str], groundtruth: str = "full",
         seq_dir = base / name
         if not seq_dir.is_dir():
             raise UserError(f"{list_file} names sequence {name!r}, but {seq_dir} does not exist")
-        frames = frame_files(seq_dir)
+        frames = sequence_frames(seq_dir)
         if not frames:
-            raise UserError(f"{seq_dir}: no frames (*.jpg, *.png, ...) in the sequence folder")
+            raise UserError(f"{seq_dir}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...) in the sequence folder")
         gt_file = seq_dir / "groundtruth.txt"
         if not gt_file.is_file():
             raise UserError(f"{seq_dir}: no groundtruth.txt")
-        anno = read_groundtruth(gt_file)
+        anno = read_boxes(gt_file, columns=(4, 8))
         if not np.all(np.isfinite(anno[0])) or (anno.shape[1] == 4 and np.any(anno[0, 2:] <= 0)):
             raise UserError(f"{gt_file}: the first line must be the target's box (x,y,w,h), got {anno[0].tolist()}")
         too_few = groundtruth in ("full", "exact") and len(anno) < len(frames)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import queue
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
 from .errors import UserError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 GLOB_CHARS = set("*?[")
 #: consecutive decode failures after which a video or camera is taken to have ended
 MAX_CONSECUTIVE_FAILURES = 25
@@ -55,10 +54,6 @@ def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _natural_key(path: str) -> list:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", os.path.basename(path))]
 
 
 def read_image(path: str) -> tuple[np.ndarray | None, str]:
@@ -221,11 +216,6 @@ class CaptureSource(FrameSource):
                 self.capture = None
 
 
-def _list_images(folder: Path) -> list[str]:
-    return sorted((os.fspath(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
-                  key=_natural_key)
-
-
 def _quiet_ffmpeg() -> None:
     """Keep FFmpeg's own log lines (``moov atom not found``, ...) off stderr: open failures become
     one clear UserError and undecodable frames are counted. It must be set before OpenCV first
@@ -243,12 +233,12 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     if isinstance(spec, int) or (text.isdigit() and not path.exists()):
         return _open_camera(int(text), start_frame)
     if path.is_dir():
-        paths = _list_images(path)
+        paths = [os.fspath(p) for p in frame_files(path)]
         if not paths:
             raise UserError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
         return ImageListSource(paths, text, start_frame)
     if not path.exists() and GLOB_CHARS & set(text):
-        paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=_natural_key)
+        paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=natural_key)
         if not paths:
             raise UserError(f"{text}: no files match this pattern")
         return ImageListSource(paths, text, start_frame)

@@ -19,7 +19,15 @@ from siamfc.data.readers import (
     polygons_to_boxes,
     vot_sequences,
 )
-from siamfc.data.sequences import DatasetError, got10k_sequences, read_boxes, yolo_images
+from siamfc.data.sequences import (
+    DatasetError,
+    frame_files,
+    got10k_sequences,
+    natural_key,
+    read_boxes,
+    yolo_images,
+)
+from siamfc.errors import UserError
 from siamfc.training.config import DataConfig, DatasetConfig
 from siamfc.training.data import READERS, build_pair_dataset, read_sequences
 
@@ -255,6 +263,93 @@ def test_read_boxes_errors(tmp_path: Path) -> None:
         read_boxes(tmp_path / "missing.txt")
     with pytest.raises(DatasetError, match="list.txt: missing"):
         got10k_sequences(tmp_path, "train")
+
+
+def test_read_boxes_separators_and_absent_rows(tmp_path: Path) -> None:
+    rows = ["1,2,3,4", "5\t6\t7\t8", "nan,nan,nan,nan", "", "9 10, 11\t12", "NaN NaN NaN NaN"]
+    gt = write_lines(tmp_path / "gt.txt", rows)
+    boxes = read_boxes(gt)
+    assert boxes.shape == (5, 4)
+    np.testing.assert_array_equal(boxes[[0, 1, 3]], [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])
+    assert np.isnan(boxes[2]).all() and np.isnan(boxes[4]).all()
+    assert read_boxes(write_lines(tmp_path / "poly.txt", ["1,2,3,4,5,6,7,8"]), columns=(4, 8)).shape == (1, 8)
+
+
+@pytest.mark.parametrize(("rows", "columns", "message"), [
+    (["1,2,3,4", "1,2,x,4"], None, ":2: not a list of numbers: '1,2,x,4'"),
+    (["1,2,3,4", "1,2,3,4", "1,2,3"], None, ":3: expected 4 values, found 3"),
+    (["1,2,3"], None, ":1: expected 4 values, found 3"),
+    (["1,2,3,4,5,6"], (4, 8), ":1: expected 4 or 8 values, found 6"),
+    (["1,2,3,4,5"], (4,), ":1: expected 4 values, found 5"),
+    (["", "  ", ""], None, ": no boxes"),
+])
+def test_read_boxes_bad_files_name_file_and_line(tmp_path: Path, rows: list[str], columns: tuple[int, ...] | None,
+                                                 message: str) -> None:
+    gt = write_lines(tmp_path / "groundtruth.txt", rows)
+    with pytest.raises(DatasetError) as info:
+        read_boxes(gt, columns=columns)
+    text = str(info.value)
+    assert text == f"{gt}{message}" and "\n" not in text
+    assert isinstance(info.value, UserError)  # the command line reports it as one line
+
+
+# ---- one frame lister: train, eval and track read 1.jpg ... 10.jpg in the same (natural) order --------
+def natural_clip(root: Path) -> tuple[Path, list[str]]:
+    """``root/val/clip/`` with frames ``1.jpg`` ... ``10.jpg`` (frame k's box at x = k) and a list.txt."""
+    seq = root / "val" / "clip"
+    seq.mkdir(parents=True)
+    names = [f"{i}.jpg" for i in range(1, 11)]
+    for name in reversed(names):  # written out of order, so the folder's own order proves nothing
+        cv2.imwrite(str(seq / name), np.full((32, 32, 3), 60, np.uint8))
+    (seq / "notes.txt").write_text("not a frame\n")
+    write_lines(seq / "groundtruth.txt", [f"{i},2,8,8" for i in range(1, 11)])
+    write_lines(root / "val" / "list.txt", ["clip"])
+    return seq, names
+
+
+def test_frames_in_natural_order_in_train_eval_and_track(tmp_path: Path) -> None:
+    from siamfc.toolkit import FolderSequences
+    from siamfc.video import open_source
+
+    seq, names = natural_clip(tmp_path)
+    assert [p.name for p in frame_files(seq)] == names
+    # train's readers (the GOT-10k layout and a plain folder)
+    (train,) = read_sequences(DatasetConfig(kind="got10k", root=str(tmp_path), subset="val"))
+    assert [p.name for p in train.frames] == names
+    np.testing.assert_array_equal(train.boxes[:, 0], np.arange(1, 11))
+    (plain,) = read_sequences(DatasetConfig(kind="folder", root=str(tmp_path / "val"), subset="all"))
+    assert [p.name for p in plain.frames] == names
+    # eval's folder reader, as the got10k toolkit gets it: strings, one box a frame
+    img_files, anno = FolderSequences(tmp_path, "val")["clip"]
+    assert all(isinstance(f, str) for f in img_files)
+    assert [Path(f).name for f in img_files] == names and anno.shape == (10, 4)
+    # track's folder and glob sources
+    for spec in (seq, seq / "*.jpg"):
+        source = open_source(str(spec))
+        try:
+            assert [Path(p).name for p in source.paths] == names
+        finally:
+            source.close()
+
+
+def test_natural_key_numbers_and_case() -> None:
+    assert sorted(["frame10.png", "Frame2.png", "frame1.png"], key=natural_key) == [
+        "frame1.png", "Frame2.png", "frame10.png"]
+    assert sorted(["x1y10.jpg", "x2y1.jpg", "x1y9.jpg"], key=natural_key) == ["x1y9.jpg", "x1y10.jpg", "x2y1.jpg"]
+    # equal names (3 and 0003) fall back on the whole path, so the order never depends on the folder's
+    assert sorted(["b/0003.jpg", "a/3.jpg", "a/2.jpg"], key=natural_key) == ["a/2.jpg", "a/3.jpg", "b/0003.jpg"]
+
+
+def test_bad_ground_truth_in_eval_and_bench_is_one_line_with_file_and_line(tmp_path: Path) -> None:
+    from siamfc.benchmark import load_frames
+    from siamfc.toolkit import FolderSequences
+
+    seq, _ = natural_clip(tmp_path)
+    gt = write_lines(seq / "groundtruth.txt", ["1,2,8,8", "2,2,8"])
+    with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
+        FolderSequences(tmp_path, "val")
+    with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
+        load_frames(seq, 3)
 
 
 # ---- registry and mixing into a pair dataset ------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from siamfc import SiamFCTracker, ops
+from siamfc.data.sequences import frame_files, read_boxes
 
 VARIANTS = {
     "eager": {"optimize": False},
@@ -31,8 +32,8 @@ VARIANTS = {
 
 
 def read(seq_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    paths = sorted(seq_dir.glob("*.jpg"))
-    gt = np.loadtxt(seq_dir / "groundtruth.txt", delimiter=",", ndmin=2)
+    paths = frame_files(seq_dir)
+    gt = read_boxes(seq_dir / "groundtruth.txt", columns=(4,))
     return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths], gt
 
 

@@ -22,7 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.toolkit import read_groundtruth, read_rgb  # noqa: E402
+from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
+from siamfc.toolkit import read_rgb  # noqa: E402
 from siamfc.tracker import SiamFCTracker  # noqa: E402
 
 
@@ -57,8 +58,8 @@ def main() -> int:
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
     seq = Path(args.sequence)
-    gt = read_groundtruth(seq / "groundtruth.txt")[:, :4]
-    frames = [read_rgb(p) for p in sorted(seq.glob("*.jpg"))[:len(gt)]]
+    gt = read_boxes(seq / "groundtruth.txt", columns=(4, 8))[:, :4]
+    frames = [read_rgb(p) for p in frame_files(seq)[:len(gt)]]
     tracked = (frames[1:] * (args.frames // max(len(frames) - 1, 1) + 1))[:args.frames]
     rng = np.random.default_rng(0)
     away = [rng.normal(120, 20, f.shape).clip(0, 255).astype(np.uint8) for f in tracked[:20]] * (len(tracked) // 20 + 2)

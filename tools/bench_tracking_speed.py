@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from siamfc import CheckpointError, ModelConfig, SiamFCNet, SiamFCTracker, build_model, load_model
+from siamfc.data.sequences import frame_files, read_boxes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,11 +48,11 @@ class Result:
 
 
 def read_sequence(seq_dir: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
-    paths = sorted(seq_dir.glob("*.jpg"))[:count]
+    paths = frame_files(seq_dir)[:count]
     if not paths:
         raise SystemExit(f"bench: no frames in {seq_dir} (set SIAMFC_SHARED or pass --sequence)")
     frames = [cv2.cvtColor(cv2.imread(os.fspath(p)), cv2.COLOR_BGR2RGB) for p in paths]
-    box = np.loadtxt(seq_dir / "groundtruth.txt", delimiter=",", ndmin=2)[0]
+    box = read_boxes(seq_dir / "groundtruth.txt", columns=(4,))[0]
     return frames, box
 
 

@@ -27,16 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siamfc.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
+from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.ops import iou  # noqa: E402
 from siamfc.redetect import tile_step  # noqa: E402
-from siamfc.toolkit import read_groundtruth, read_list, read_rgb  # noqa: E402
+from siamfc.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.tracker import SiamFCTracker, resolve_weights  # noqa: E402
 
 
 def sequence_features(tracker: SiamFCTracker, seq_dir: Path, every: int, rng: np.random.Generator,
                       on_target: float) -> tuple[list, list]:
-    frames = sorted(seq_dir.glob("*.jpg"))
-    gt = read_groundtruth(seq_dir / "groundtruth.txt")[:, :4]
+    frames = frame_files(seq_dir)
+    gt = read_boxes(seq_dir / "groundtruth.txt", columns=(4, 8))[:, :4]
     first = int(np.argmax(np.all(np.isfinite(gt), axis=1)))
     multi = tracker.tracker
     feats, labels = [], []

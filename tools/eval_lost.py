@@ -23,9 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
-from siamfc.toolkit import read_groundtruth, read_list, read_rgb  # noqa: E402
+from siamfc.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.tracker import SiamFCTracker  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -96,8 +97,8 @@ def main() -> int:
     per_seq: dict[str, dict] = {name: {} for name in trackers}
     timing = {name: {"track": [0, 0.0], "lost": [0, 0.0]} for name in trackers}
     for seq in seqs:
-        gt = read_groundtruth(seq / "groundtruth.txt")[:, :4]
-        paths = sorted(seq.glob("*.jpg"))[:len(gt)]
+        gt = read_boxes(seq / "groundtruth.txt", columns=(4, 8))[:, :4]
+        paths = frame_files(seq)[:len(gt)]
         frames = [read_rgb(p) for p in paths]
         size = (frames[0].shape[1], frames[0].shape[0])
         for name, tracker in trackers.items():

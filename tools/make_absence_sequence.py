@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.toolkit import read_groundtruth  # noqa: E402
+from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 
 
 def window_centers(gt: np.ndarray, shape: tuple[int, int], size: tuple[int, int], away: int) -> np.ndarray:
@@ -58,8 +58,8 @@ def main() -> int:
     parser.add_argument("--away", type=int, default=40)
     parser.add_argument("--size", type=float, default=0.5)
     args = parser.parse_args()
-    gt = read_groundtruth(args.seq / "groundtruth.txt")[:, :4]
-    paths = sorted(args.seq.glob("*.jpg"))[:len(gt)]
+    gt = read_boxes(args.seq / "groundtruth.txt", columns=(4, 8))[:, :4]
+    paths = frame_files(args.seq)[:len(gt)]
     first = cv2.imread(str(paths[0]))
     h, w = first.shape[:2]
     ww, wh = int(w * args.size), int(h * args.size)

@@ -48,7 +48,9 @@ def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"{path}: the demo clip's ground truth is missing (reinstall the package, or run "
                         "python demo/make_demo_clip.py in a clone)")
-    return np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    from ..data.sequences import read_boxes
+
+    return read_boxes(path, columns=(4,))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,18 +2,31 @@
 
 Still images with boxes (COCO, YOLO) become one-frame sequences; pairs are then two augmented
 views of the same object.
+
+This module also holds the package's one frame lister (:func:`frame_files`, natural order:
+``2.jpg`` before ``10.jpg``) and its one ground-truth parser (:func:`read_boxes`); training,
+evaluation, ``bench``, ``track`` on folders and the tools all use them.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 
-class DatasetError(ValueError):
-    """A dataset that cannot be read; the message names the file (and line) at fault."""
+#: the image files a folder of frames may hold (lower case; ``.JPG`` counts too)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+class DatasetError(UserError):
+    """A dataset that cannot be read; the message names the file (and line) at fault.
+
+    A :class:`~siamfc.errors.UserError` (so a ``ValueError``): the command line reports it as one line."""
 
 
 @dataclass
@@ -56,13 +69,19 @@ class Sequence:
         return len(self.frames)
 
 
-def read_boxes(path: Path, min_values: int = 4) -> np.ndarray:
-    """Read one box a line (comma, tab or space separated; ``nan`` for absent) as float (N, k)."""
+def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int, ...] | None = None) -> np.ndarray:
+    """Read one box a line as float (N, k): ground truth and label files.
+
+    Values are separated by commas, tabs or spaces; ``nan`` marks an absent target; blank lines are
+    skipped. Every line must hold the same number of values, at least ``min_values`` (or one of
+    ``columns``, e.g. ``(4, 8)`` for ``x,y,w,h`` or a polygon). Errors are one
+    :class:`DatasetError` line naming ``file:line``.
+    """
     rows: list[list[float]] = []
     try:
         lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if not text:
@@ -72,9 +91,14 @@ def read_boxes(path: Path, min_values: int = 4) -> np.ndarray:
             values = [float(p) for p in parts]
         except ValueError:
             raise DatasetError(f"{path}:{number}: not a list of numbers: {text[:60]!r}") from None
-        if len(values) < min_values or (rows and len(values) != len(rows[0])):
-            raise DatasetError(f"{path}:{number}: expected {len(rows[0]) if rows else min_values} values, "
-                               f"found {len(values)}")
+        if rows:
+            if len(values) != len(rows[0]):
+                raise DatasetError(f"{path}:{number}: expected {len(rows[0])} values, found {len(values)}")
+        elif columns is not None and len(values) not in columns:
+            wanted = " or ".join(str(c) for c in columns)
+            raise DatasetError(f"{path}:{number}: expected {wanted} values, found {len(values)}")
+        elif len(values) < min_values:
+            raise DatasetError(f"{path}:{number}: expected {min_values} values, found {len(values)}")
         rows.append(values)
     if not rows:
         raise DatasetError(f"{path}: no boxes")
@@ -91,9 +115,33 @@ def read_flags(path: Path, n: int, default: bool) -> np.ndarray:
     return values
 
 
-def frame_files(folder: Path) -> list[Path]:
-    exts = {".jpg", ".jpeg", ".png", ".bmp"}
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in exts)
+def natural_key(path: str | os.PathLike) -> tuple[list[int | str], str]:
+    """Sort key for file names in natural order: numbers inside the name compare as numbers
+    (``2.jpg`` before ``10.jpg``), text without case; the full path breaks ties (``01`` vs ``1``)."""
+    text = os.fspath(path)
+    parts = re.split(r"(\d+)", os.path.basename(text))
+    return [int(p) if i % 2 else p.lower() for i, p in enumerate(parts)], text
+
+
+def frame_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files (:data:`IMAGE_EXTENSIONS`) directly in ``folder``, in natural order."""
+    folder = Path(folder)
+    try:
+        files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    except OSError as exc:
+        raise DatasetError(f"{folder}: cannot list the frames ({exc.strerror or exc})") from None
+    return sorted(files, key=natural_key)
+
+
+def sequence_frames(seq_dir: str | os.PathLike) -> list[Path]:
+    """The frames of a sequence folder: its own images, or those of its ``img/`` subfolder when it
+    holds none itself (OTB, LaSOT); ``[]`` when neither has any."""
+    for folder in (Path(seq_dir), Path(seq_dir) / "img"):
+        if folder.is_dir():
+            frames = frame_files(folder)
+            if frames:
+                return frames
+    return []
 
 
 def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:

@@ -166,10 +166,10 @@ def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
 
 
 def _sequence_length(experiment, name: str) -> int:
-    dataset = experiment.dataset
-    from ..toolkit import frame_files
+    from ..data.sequences import sequence_frames
 
-    return max(1, len(frame_files(dataset.seq_dirs[dataset.seq_names.index(name)])))
+    dataset = experiment.dataset
+    return max(1, len(sequence_frames(dataset.seq_dirs[dataset.seq_names.index(name)])))
 
 
 def _submission_zips(experiment, names: list[str]) -> dict[str, str]:
