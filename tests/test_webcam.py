@@ -246,12 +246,17 @@ class App:
 
 
 def green_box(image: np.ndarray) -> np.ndarray | None:
-    """Bounding box (x, y, w, h) of the pure-green pixels: the tracker's box as annotate draws it."""
+    """The tracker's box (x, y, w, h) as annotate draws it in pure green: left and right from the green
+    pixels, top and bottom from the rows green across most of that width (the box's edges), so that
+    the confidence label drawn above the box, narrower than it, is not taken for its top."""
     mask = (image[..., 1] > 200) & (image[..., 0] < 90) & (image[..., 2] < 90)
     if mask.sum() < 100:
         return None
-    ys, xs = np.nonzero(mask)
-    return np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], dtype=np.float64)
+    xs = np.flatnonzero(mask.any(axis=0))
+    edges = np.flatnonzero(mask.sum(axis=1) >= 0.8 * (xs.max() - xs.min() + 1))
+    if len(edges) == 0:
+        return None
+    return np.array([xs.min(), edges.min(), xs.max() - xs.min() + 1, edges.max() - edges.min() + 1], dtype=np.float64)
 
 
 def frame_count(path: Path) -> int:
