@@ -182,20 +182,22 @@ def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: fl
     return MobileNet(channels, bn_eps)
 
 
+def _nanotrack(name: str, stride: int, channels: Sequence[int] | None, bn_eps: float) -> NanoTrackTrunk:
+    if channels is not None and len(channels) != 1:
+        raise ValueError(f"{name} takes channels [neck] (one number), got {list(channels)}")
+    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=stride)
+
+
 @register_backbone("nanotrack_v2")
 def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
     """NanoTrack v2's MobileNetV3 trunk (stride 16, padded: 127 -> 8x8, 255 -> 16x16, 48 channels),
     started from its pretrained weights by the training config's ``pretrained`` (a local ONNX file).
     ``channels``: ``[n]`` adds a 1x1 conv + BatchNorm neck to ``n`` channels; None keeps the 48."""
-    if channels is not None and len(channels) != 1:
-        raise ValueError(f"nanotrack_v2 takes channels [neck] (one number), got {list(channels)}")
-    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps)
+    return _nanotrack("nanotrack_v2", 16, channels, bn_eps)
 
 
 @register_backbone("nanotrack_v2_s8")
 def nanotrack_v2_s8(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
     """``nanotrack_v2`` at stride 8 (last downsampling removed, later depthwise convs dilated: the same
     pretrained weights): 127 -> 16x16, 255 -> 32x32, so the response is 17x17 as with AlexNet."""
-    if channels is not None and len(channels) != 1:
-        raise ValueError(f"nanotrack_v2_s8 takes channels [neck] (one number), got {list(channels)}")
-    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=8)
+    return _nanotrack("nanotrack_v2_s8", 8, channels, bn_eps)

@@ -103,11 +103,6 @@ class NanoTrackTrunk(nn.Module):
         return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
 
 
-def _trunk_tensors(net: NanoTrackTrunk) -> list[torch.Tensor]:
-    """The trunk's weights in the order the ONNX graph uses them (conv: weight, bias; linear alike)."""
-    return [p for name, p in net.named_parameters() if not name.startswith("neck.")]
-
-
 def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike) -> None:
     """Copy NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk.
 
@@ -123,7 +118,7 @@ def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike) -> None:
     init = {t.name: t for t in graph.initializer}
     arrays = [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
               for name in node.input[1:] if name in init]
-    targets = _trunk_tensors(net)
+    targets = net.trunk_parameters()  # in the graph's order: each conv's (and linear's) weight, then bias
     if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
         raise ValueError(f"{path}: not NanoTrack v2's backbone ({len(arrays)} weight tensors, "
                          f"expected {len(targets)} of the trunk's shapes)")

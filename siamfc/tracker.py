@@ -328,7 +328,8 @@ class SiamFCTracker:
 
     @property
     def present(self) -> bool:
-        """False while the target is lost (its box then stays where it was last confident)."""
+        """False while the target is lost (its box keeps following the peak, or stays where it was
+        last confident with ``lost_hold``)."""
         if self._target is None:
             raise RuntimeError("call init(image, box) before reading present")
         return self.tracker.present[self._target]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequences import DatasetError, Sequence, frame_files, read_boxes
+from .sequences import DatasetError, Sequence, got10k_sequences
 
 
 def _read_meta(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,24 +37,10 @@ def _read_meta(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def curated_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
-    """Read ``root/subset`` (a ``list.txt`` and one folder per sequence) as curated-crop sequences."""
-    base = Path(root) / subset
-    listing = base / "list.txt"
-    if not listing.is_file():
-        raise DatasetError(f"{listing}: missing (is {root} a curated-crop root with a {subset!r} subset?)")
-    sequences = []
-    for name in (n.strip() for n in listing.read_text().splitlines()):
-        if not name:
-            continue
-        folder = base / name
-        if not folder.is_dir():
-            raise DatasetError(f"{listing}: names {name!r}, but {folder} does not exist")
-        crops = frame_files(folder)
-        boxes = read_boxes(folder / "groundtruth.txt")[:, :4]
-        if len(boxes) != len(crops):
-            raise DatasetError(f"{folder / 'groundtruth.txt'}: {len(boxes)} boxes for {len(crops)} crops")
-        frames, scales = _read_meta(folder / "meta.csv", len(crops))
-        visible = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
-        sequences.append(Sequence(name, crops, boxes, visible, frame_numbers=frames, curated=True,
-                                  frame_scale=scales))
+    """Read ``root/subset`` as the GOT-10k reader does, plus each sequence's ``meta.csv``: the
+    sequences come back marked curated, with their original frame numbers and scales."""
+    sequences = got10k_sequences(root, subset)
+    for seq in sequences:
+        seq.frame_numbers, seq.frame_scale = _read_meta(Path(root) / subset / seq.name / "meta.csv", len(seq))
+        seq.curated = True
     return sequences

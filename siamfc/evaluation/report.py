@@ -37,10 +37,8 @@ def format_table(comparison: Comparison) -> str:
     extra = []
     if bench.dataset == "vot":
         extra = [("Acc", "accuracy"), ("Rob", "robustness")]
-    header = f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
-    lines.append(header)
-    header += "  AUC 95% interval (sequences)"
-    lines[-1] = header
+    lines.append(f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
+                 + "  AUC 95% interval (sequences)")
     for name in names:
         row = comparison.overall[name]
         cells = [_fmt(row[k]) for _, k in COLUMNS]
