@@ -17,17 +17,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS: dict[str, str] = {
     "CheckpointError": "siamfc.errors",
-    "ModelConfig": "siamfc.model",
-    "MultiTracker": "siamfc.tracker",
-    "SiamFCNet": "siamfc.model",
-    "SiamFCTracker": "siamfc.tracker",
-    "TrackerConfig": "siamfc.tracker",
-    "build_backbone": "siamfc.backbones",
-    "build_model": "siamfc.model",
-    "list_backbones": "siamfc.backbones",
-    "load_model": "siamfc.checkpoint",
-    "register_backbone": "siamfc.backbones",
-    "save_checkpoint": "siamfc.checkpoint",
+    "ModelConfig": "siamfc.models.network",
+    "MultiTracker": "siamfc.tracking.tracker",
+    "SiamFCNet": "siamfc.models.network",
+    "SiamFCTracker": "siamfc.tracking.tracker",
+    "TrackerConfig": "siamfc.tracking.tracker",
+    "build_backbone": "siamfc.models.backbones",
+    "build_model": "siamfc.models.network",
+    "list_backbones": "siamfc.models.backbones",
+    "load_model": "siamfc.models.checkpoint",
+    "register_backbone": "siamfc.models.backbones",
+    "save_checkpoint": "siamfc.models.checkpoint",
 }
 
 __all__ = [
@@ -49,11 +49,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from typing import Any
 
-    from .backbones import build_backbone, list_backbones, register_backbone
-    from .checkpoint import load_model, save_checkpoint
     from .errors import CheckpointError
-    from .model import ModelConfig, SiamFCNet, build_model
-    from .tracker import MultiTracker, SiamFCTracker, TrackerConfig
+    from .models.backbones import build_backbone, list_backbones, register_backbone
+    from .models.checkpoint import load_model, save_checkpoint
+    from .models.network import ModelConfig, SiamFCNet, build_model
+    from .tracking.tracker import MultiTracker, SiamFCTracker, TrackerConfig
 
 
 def __getattr__(name: str) -> Any:

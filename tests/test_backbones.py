@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from siamfc import build_backbone, list_backbones, register_backbone
-from siamfc.backbones import AlexNet, scaled_channels
+from siamfc.models.backbones import AlexNet, scaled_channels
 
 # 127: conv1 11/2 -> 59, pool 3/2 -> 29, conv2 5 -> 25, pool -> 12, conv3 -> 10, conv4 -> 8, conv5 -> 6.
 # 255: 123 -> 61 -> 57 -> 28 -> 26 -> 24 -> 22.
@@ -112,7 +112,7 @@ def test_nanotrack_trunk_equals_the_onnx_backbone(tmp_path) -> None:
     (the graph reads BGR, the trunk RGB)."""
     from conftest import shared_path
 
-    from siamfc.mobilenetv3 import load_nanotrack_onnx
+    from siamfc.models.mobilenetv3 import load_nanotrack_onnx
 
     path = shared_path() / "weights" / "nanotrack_v2" / "nanotrack_backbone_sim.onnx"
     if not path.is_file():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from siamfc import CheckpointError, ModelConfig, SiamFCNet, build_model, load_model, save_checkpoint
-from siamfc.checkpoint import read_checkpoint
+from siamfc.models.checkpoint import read_checkpoint
 
 
 def randomized(config: ModelConfig) -> SiamFCNet:

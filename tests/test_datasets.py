@@ -308,8 +308,8 @@ def natural_clip(root: Path) -> tuple[Path, list[str]]:
 
 
 def test_frames_in_natural_order_in_train_eval_and_track(tmp_path: Path) -> None:
+    from siamfc.io.video import open_source
     from siamfc.toolkit import FolderSequences
-    from siamfc.video import open_source
 
     seq, names = natural_clip(tmp_path)
     assert [p.name for p in frame_files(seq)] == names

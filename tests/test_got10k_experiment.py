@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamfc import SiamFCTracker, ops
+from siamfc import SiamFCTracker, geometry
 from siamfc.evaluation.trackers import ToolkitTracker
 
 SEQUENCES = ("Crossing", "bag")
@@ -76,7 +76,7 @@ def test_experiment_got10k_run_and_report(got10k_root: Path, fdsiamfc_weights: P
         np.testing.assert_allclose(boxes[0], gt[0], atol=1e-3)
         meta = (root / "val" / name / "meta_info.ini").read_text()
         width, height = ast.literal_eval(meta.split("resolution:")[1].strip().splitlines()[0])
-        ious = ops.iou(clipped(boxes[1:], width, height), clipped(gt[1:], width, height))
+        ious = geometry.iou(clipped(boxes[1:], width, height), clipped(gt[1:], width, height))
         all_ious.append(ious)
         seq = performance[tracker.name]["seq_wise"][name]
         assert seq["length"] == FRAMES - 1

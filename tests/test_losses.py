@@ -7,7 +7,14 @@ import math
 import pytest
 import torch
 
-from siamfc.losses import contrastive_loss, distillation_loss, get_loss, logistic_loss, make_labels, triplet_loss
+from siamfc.training.losses import (
+    contrastive_loss,
+    distillation_loss,
+    get_loss,
+    logistic_loss,
+    make_labels,
+    triplet_loss,
+)
 
 
 def softplus(v: float) -> float:

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
 from siamfc.evaluation.longterm import f_score, sequence_curves
-from siamfc.lost import LostMonitor, LostSettings
-from siamfc.ops import iou
-from siamfc.redetect import TileSearch, grid, radius_for_frame
+from siamfc.geometry import iou
+from siamfc.tracking.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
+from siamfc.tracking.lost import LostMonitor, LostSettings
+from siamfc.tracking.redetect import TileSearch, grid, radius_for_frame
 
 R = 17
 
@@ -198,7 +198,7 @@ def _synthetic_frames(back: int = 7) -> tuple[list[np.ndarray], list[np.ndarray 
 @pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
 def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
     """ONNX Runtime, PyTorch, and the device pipeline (crops and states as tensors; here on the CPU)."""
-    from siamfc.tracker import SiamFCTracker
+    from siamfc.tracking.tracker import SiamFCTracker
 
     if backend == "onnxruntime":
         pytest.importorskip("onnxruntime")

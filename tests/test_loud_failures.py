@@ -14,8 +14,8 @@ import torch
 from test_training import make_sequences, write_config
 
 from siamfc import CheckpointError, ModelConfig, build_model, load_model, save_checkpoint
-from siamfc.checkpoint import read_checkpoint
 from siamfc.cli.main import main
+from siamfc.models.checkpoint import read_checkpoint
 
 
 def one_line_error(capsys: pytest.CaptureFixture, *needles: str) -> str:
@@ -153,7 +153,7 @@ def test_training_out_dir_that_cannot_be_written_is_one_line(tmp_path: Path, tra
 
 @pytest.fixture(scope="module")
 def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from siamfc.export import export_onnx
+    from siamfc.tracking.export import export_onnx
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("export") / "small"
@@ -165,7 +165,7 @@ def copy_export(src: Path, dst: Path, **changes) -> Path:
     import json
     import shutil
 
-    from siamfc.export import MANIFEST
+    from siamfc.tracking.export import MANIFEST
 
     shutil.copytree(src, dst)
     info = json.loads((dst / MANIFEST).read_text())
@@ -290,19 +290,19 @@ def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Pa
 
 
 def test_a_write_error_keeps_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from siamfc.cli import outputs
     from siamfc.errors import UserError
+    from siamfc.io import writers
 
     path = tmp_path / "b.txt"
     path.write_text("old\n")
-    file = outputs.AtomicTextFile(path)
+    file = writers.AtomicTextFile(path)
     file.write("1,2,3,4\n")
 
     def partial_then_full(fd: int, data: bytes) -> None:
-        outputs.os.write(fd, data[:4])  # a part of the record, then the disk is full
+        writers.os.write(fd, data[:4])  # a part of the record, then the disk is full
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "write_all", partial_then_full)
+    monkeypatch.setattr(writers, "write_all", partial_then_full)
     with pytest.raises(UserError, match="No space left on device.*1 record"):
         file.write("5,6,7,8\n")
     file.close()  # nothing more to do
@@ -311,7 +311,7 @@ def test_a_write_error_keeps_whole_lines(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_two_runs_on_one_file_do_not_interleave(tmp_path: Path) -> None:
-    from siamfc.cli.outputs import AtomicTextFile
+    from siamfc.io.writers import AtomicTextFile
 
     path = tmp_path / "same.txt"
     path.write_text("an earlier run\n")
@@ -453,12 +453,12 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path: Path, train
                                                            capsys: pytest.CaptureFixture,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            keep_torch_threads: None) -> None:
-    import siamfc.checkpoint
+    import siamfc.models.checkpoint
 
     def full(*args, **kwargs) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(siamfc.checkpoint.torch, "save", full)
+    monkeypatch.setattr(siamfc.models.checkpoint.torch, "save", full)
     out = tmp_path / "run"
     config = write_config(tmp_path / "c.yaml", train_data, out)
     assert main(["train", "--config", str(config), "--quiet", "--max-steps", "1"]) == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamfc import MultiTracker, SiamFCTracker, ops
+from siamfc import MultiTracker, SiamFCTracker, geometry
 
 
 def eight_boxes(box: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -83,7 +83,7 @@ def test_add_and_remove_at_any_frame(got10k_sequence, fdsiamfc_weights: Path) ->
         assert got.shape == want.shape, (k, got.shape, want.shape)
         assert_same_boxes(got, want)
     # it still tracks: the first target (never removed) stays on the walker
-    assert ops.iou(np.array(tracked[0]), gt[1:]).mean() > 0.6
+    assert geometry.iou(np.array(tracked[0]), gt[1:]).mean() > 0.6
 
 
 def test_same_target_eight_times_gives_eight_equal_boxes(got10k_sequence, fdsiamfc_weights: Path) -> None:

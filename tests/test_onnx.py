@@ -14,9 +14,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from siamfc import CheckpointError, SiamFCTracker, ops
-from siamfc.checkpoint import load_model
-from siamfc.export import FILES, MANIFEST
+from siamfc import CheckpointError, SiamFCTracker, geometry
+from siamfc.models.checkpoint import load_model
+from siamfc.tracking.export import FILES, MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,9 +67,9 @@ def test_graphs_match_torch(exported: Path, fdsiamfc_weights: Path) -> None:
 def test_engine_from_a_model_gives_the_eager_responses() -> None:
     """The in-memory export of the MobileNet model (last pointwise conv composed into the kernel,
     head bias folded into the offset) computes the plain PyTorch responses."""
-    from siamfc.inference import TorchEngine
-    from siamfc.model import build_model
-    from siamfc.onnx_backend import OnnxEngine
+    from siamfc.models.network import build_model
+    from siamfc.tracking.engines import TorchEngine
+    from siamfc.tracking.onnx_engine import OnnxEngine
 
     torch.manual_seed(0)
     net = build_model(backbone="mobile", width=0.5, head_bias=True).eval()
@@ -105,7 +105,7 @@ def test_onnxruntime_tracker_gives_torch_boxes(exported: Path, fdsiamfc_weights:
     from_folder = track(SiamFCTracker(exported, backend="onnxruntime"), seq.frames, box)
     # the default backend ("auto") runs an export folder with ONNX Runtime too
     np.testing.assert_allclose(track(SiamFCTracker(exported), seq.frames[:10], box), from_folder[:9], atol=1e-6)
-    agreement = float(ops.iou(from_folder, reference).mean())
+    agreement = float(geometry.iou(from_folder, reference).mean())
     print(f"bag, 49 frames: mean IoU onnxruntime vs torch eager {agreement:.4f}")
     assert agreement >= 0.99
     # A checkpoint is exported in memory when given directly.
@@ -165,7 +165,7 @@ def test_export_bad_input_is_one_line(args: list[str], message: str, tmp_path: P
 def test_sum_taps_is_a_correlation() -> None:
     """Tap products (features times each kernel tap) summed along the shifts equal conv2d, also for
     a kernel that is not square."""
-    from siamfc.onnx_backend import sum_taps
+    from siamfc.tracking.onnx_engine import sum_taps
 
     rng = np.random.default_rng(0)
     features = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)  # (M, C, H, W)
@@ -178,7 +178,7 @@ def test_sum_taps_is_a_correlation() -> None:
 def test_interleaved_stem_reads_channels_last_crops() -> None:
     """The first convolution over the (B, 1, H, W*C) view of channels-last crops is the original
     convolution; one that pads cannot be rewritten this way."""
-    from siamfc.export import interleaved_stem
+    from siamfc.tracking.export import interleaved_stem
 
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 8, (3, 5), stride=(2, 3))

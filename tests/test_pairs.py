@@ -10,8 +10,8 @@ from torch.utils.data import DataLoader
 
 from siamfc.data.crop_cache import CropCache
 from siamfc.data.pairs import PairDataset, PairSource
-from siamfc.losses import make_labels
-from siamfc.transforms import AugmentConfig, PairAugment
+from siamfc.data.transforms import AugmentConfig, PairAugment
+from siamfc.training.losses import make_labels
 
 SIZE = 255
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from siamfc.checkpoint import save_checkpoint
-from siamfc.model import build_model
+from siamfc.models.checkpoint import save_checkpoint
+from siamfc.models.network import build_model
 from siamfc.training.pretrained import init_from_pretrained, parameter_groups
 
 

@@ -16,8 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from siamfc import ModelConfig, MultiTracker, SiamFCTracker, build_model, ops
-from siamfc.inference import TorchEngine, compose_last_conv, fuse_conv_bn
+from siamfc import ModelConfig, MultiTracker, SiamFCTracker, build_model, geometry
+from siamfc.tracking.engines import TorchEngine, compose_last_conv, fuse_conv_bn
 
 
 def trained_like(config: ModelConfig | None = None, seed: int = 0) -> torch.nn.Module:
@@ -98,8 +98,8 @@ def test_other_backbones_use_the_fast_correlation_uncomposed() -> None:
 
 @pytest.mark.parametrize(("n", "k"), [(1, 3), (4, 5)])
 def test_gemm_correlation_equals_grouped_convolution(n: int, k: int) -> None:
-    from siamfc.heads import cross_correlate
-    from siamfc.inference import correlate_gemm
+    from siamfc.models.heads import cross_correlate
+    from siamfc.tracking.engines import correlate_gemm
 
     torch.manual_seed(2)
     kernels, features = torch.randn(n, 16, 6, 6), torch.randn(n * k, 16, 22, 22)
@@ -140,13 +140,13 @@ def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_wei
     seq = got10k_sequence("val", name, max_frames=frames)
     eager = track(SiamFCTracker(fdsiamfc_weights, optimize=False), seq.frames, seq.groundtruth[0])
     fast = track(SiamFCTracker(fdsiamfc_weights), seq.frames, seq.groundtruth[0])
-    agreement = float(ops.iou(fast, eager).mean())
+    agreement = float(geometry.iou(fast, eager).mean())
     print(f"{name}: mean IoU optimized vs eager {agreement:.4f} over {len(fast)} frames")
     assert agreement >= 0.99
     # ... and the eager path itself tracks (so the comparison is not between two failures).
     gt = seq.groundtruth[1:]
     keep = np.all(np.isfinite(gt), axis=1)
-    assert ops.iou(eager[keep], gt[keep]).mean() > 0.5
+    assert geometry.iou(eager[keep], gt[keep]).mean() > 0.5
 
 
 # --- siamfc bench ----------------------------------------------------------------------------
@@ -198,27 +198,27 @@ def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Pa
 # --- the device (GPU) path, run on the CPU ------------------------------------------------------
 
 def test_torch_crops_match_opencv_crops() -> None:
-    from siamfc import device_ops
+    from siamfc.tracking import device_ops
 
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (5, 5), 2)
     # inside, across a border, partly outside a corner, and a magnified small region
     regions = [((60.0, 80.0), 50.0), ((5.5, 150.2), 70.0), ((-10.0, -20.0), 90.0), ((33.3, 44.4), 9.0)]
-    color = ops.mean_color(image)
+    color = geometry.mean_color(image)
     frame = device_ops.frame_tensor(torch.from_numpy(image))
     centers = torch.tensor([c for c, _ in regions], dtype=torch.float64)
     sizes = torch.tensor([s for _, s in regions], dtype=torch.float64)
     colors = torch.tensor([color] * len(regions), dtype=torch.float32)
     got = device_ops.crop_batch(frame, centers, sizes, colors, 63).permute(0, 2, 3, 1).numpy()
     for crop, (center, size) in zip(got, regions, strict=True):
-        want = ops.crop(image, np.array(center), size, 63, color).astype(np.float32)
+        want = geometry.crop(image, np.array(center), size, 63, color).astype(np.float32)
         diff = np.abs(crop - want)
         # OpenCV interpolates in fixed point (1/32 pixel): a level or two apart, nothing more.
         assert diff.mean() < 0.5 and diff.max() <= 3, (center, size, diff.mean(), diff.max())
 
 
 def test_torch_upsampling_matches_opencv() -> None:
-    from siamfc import device_ops
+    from siamfc.tracking import device_ops
 
     maps = np.random.default_rng(1).normal(size=(2, 3, 17, 17)).astype(np.float32)
     got = device_ops.upsample_bicubic(torch.from_numpy(maps), 272).numpy()
@@ -234,7 +234,7 @@ def test_torch_crop_path_tracks_like_the_opencv_path(got10k_sequence, fdsiamfc_w
     device_path = SiamFCTracker(fdsiamfc_weights, crop_backend="torch")
     got = track(device_path, seq.frames, box)
     assert type(device_path.tracker.pipeline).__name__ == "DevicePipeline"
-    assert float(ops.iou(got, eager).mean()) >= 0.99
+    assert float(geometry.iou(got, eager).mean()) >= 0.99
     state = device_path.state
     np.testing.assert_allclose(state.box, got[-1])
 
@@ -272,12 +272,12 @@ def test_autocast_options_run(got10k_sequence, fdsiamfc_weights: Path, dtype: st
     for crop_backend in ("cv2", "torch"):
         boxes = track(SiamFCTracker(fdsiamfc_weights, dtype=dtype, crop_backend=crop_backend), seq.frames,
                       seq.groundtruth[0])
-        assert ops.iou(boxes, seq.groundtruth[1:]).mean() > 0.5
+        assert geometry.iou(boxes, seq.groundtruth[1:]).mean() > 0.5
 
 
 def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
     from siamfc import MultiTracker
-    from siamfc.onnx_backend import OnnxEngine
+    from siamfc.tracking.onnx_engine import OnnxEngine
 
     net = trained_like(ModelConfig(backbone="mobile", width=0.5))
     assert isinstance(MultiTracker(model=net).engine, OnnxEngine)  # the default on the CPU
@@ -295,8 +295,8 @@ def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
 
 
 def test_split_last_conv_needs_the_backbones_own_forward() -> None:
-    from siamfc.backbones import AlexNet, build_backbone
-    from siamfc.inference import split_last_conv
+    from siamfc.models.backbones import AlexNet, build_backbone
+    from siamfc.tracking.engines import split_last_conv
 
     assert split_last_conv(build_backbone("mobile")) is not None
     assert split_last_conv(build_backbone("alexnet_w30")) is not None

@@ -21,7 +21,7 @@ import pytest
 
 from siamfc.cli.common import clip_box, parse_box
 from siamfc.errors import UserError
-from siamfc.ops import iou
+from siamfc.geometry import iou
 
 TRACK_SCRIPT = Path(sys.executable).parent / "track"
 TRACK = [os.fspath(TRACK_SCRIPT)] if TRACK_SCRIPT.exists() else [

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from siamfc import CheckpointError, ModelConfig, MultiTracker, SiamFCNet, SiamFCTracker, TrackerConfig, ops
-from siamfc.checkpoint import default_weights_path
+from siamfc import CheckpointError, ModelConfig, MultiTracker, SiamFCNet, SiamFCTracker, TrackerConfig, geometry
+from siamfc.models.checkpoint import default_weights_path
 
 RESPONSE = 17  # (255 - 127) / 8 + 1
 UP = 16 * RESPONSE  # 272: the response upsampled x16; its centre is 135.5
@@ -98,14 +98,14 @@ def test_shipped_model_tracks_real_sequences(name: str, min_iou: float, got10k_s
     truth. All frames of these sequences: bag 0.719, Crossing 0.802 (docs/model_card.md)."""
     if not default_weights_path().is_file():
         pytest.skip("the package ships no trained model")
-    from siamfc.onnx_backend import OnnxEngine
+    from siamfc.tracking.onnx_engine import OnnxEngine
 
     seq = got10k_sequence("val", name, max_frames=120)
     tracker = SiamFCTracker()
     assert tracker.net.config.backbone == "mobile" and isinstance(tracker.tracker.engine, OnnxEngine)
     tracker.init(seq.frames[0], seq.groundtruth[0])
     boxes = np.array([tracker.update(frame) for frame in seq.frames[1:]])
-    mean_iou = float(ops.iou(boxes, seq.groundtruth[1:]).mean())
+    mean_iou = float(geometry.iou(boxes, seq.groundtruth[1:]).mean())
     print(f"{name}, {len(boxes)} frames: mean IoU {mean_iou:.3f}")
     assert mean_iou >= min_iou
 
@@ -120,7 +120,7 @@ def test_centre_peak_keeps_the_box() -> None:
         out = tracker.update(blank())[tid]
     # The bump at the centre of the map upsamples to 135.5 (between two pixels): at most half an
     # upsampled pixel = 0.25 search pixel off per frame.
-    x_size = ops.exemplar_size(np.array([30.0, 40.0]), 0.5) * 255 / 127
+    x_size = geometry.exemplar_size(np.array([30.0, 40.0]), 0.5) * 255 / 127
     np.testing.assert_allclose(out[2:], box[2:], rtol=1e-9)
     np.testing.assert_allclose(center_of(out), center_of(box), atol=3 * 0.25 * x_size / 255 + 1e-9)
 
@@ -152,7 +152,7 @@ def test_scale_update_is_damped(preset: str, scale_id: int, factor: float) -> No
     box = np.array([150.0, 120.0, 50.0, 20.0])
     tid = tracker.add(blank(), box)
     damped = (1 - 0.59) + 0.59 * factor  # the paper's damping: scale_lr 0.59
-    x_size = ops.exemplar_size(np.array([20.0, 50.0]), 0.5) * 255 / 127
+    x_size = geometry.exemplar_size(np.array([20.0, 50.0]), 0.5) * 255 / 127
     for frame in range(1, 4):
         out = tracker.update(blank())[tid]
         np.testing.assert_allclose(out[2:], box[2:] * damped ** frame, rtol=1e-9)
@@ -234,7 +234,7 @@ def mean_iou(boxes: np.ndarray, gt: np.ndarray) -> float:
     """Frame 1 and frames where the target is absent (NaN) excluded."""
     keep = np.all(np.isfinite(gt), axis=1)
     keep[0] = False
-    return float(ops.iou(boxes[keep], gt[keep]).mean())
+    return float(geometry.iou(boxes[keep], gt[keep]).mean())
 
 
 @pytest.mark.parametrize(("name", "minimum"), [("Crossing", 0.77), ("bag", 0.68)])

@@ -19,8 +19,8 @@ import pytest
 import torch
 import yaml
 
-from siamfc.checkpoint import load_model, read_checkpoint
-from siamfc.model import build_model
+from siamfc.models.checkpoint import load_model, read_checkpoint
+from siamfc.models.network import build_model
 from siamfc.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from siamfc.cli.demo import CLIP, load_groundtruth
-from siamfc.live import LiveFeed
-from siamfc.ops import iou
-from siamfc.video import Frame, FrameSource
+from siamfc.geometry import iou
+from siamfc.io.live import LiveFeed
+from siamfc.io.video import Frame, FrameSource
 
 SIAMFC = [sys.executable, "-c", "from siamfc.cli.main import cli; cli()"]
 TITLE = "siamfc webcam"
@@ -344,7 +344,7 @@ def test_webcam_drag_reselect_and_camera_lost(gui, fdsiamfc_weights, clip_gt, tm
 
 def test_window_select_box_modal(gui, tmp_path):
     """``Window.select_box`` (the modal selection `track` uses): drag, then Enter accepts."""
-    script = ("from siamfc.gui import Window; import numpy as np; w = Window('siamfc webcam select'); "
+    script = ("from siamfc.io.window import Window; import numpy as np; w = Window('siamfc webcam select'); "
               "print('box', w.select_box(np.zeros((240, 320, 3), np.uint8)).tolist(), flush=True); w.close()")
     app = App([sys.executable, "-c", script], gui)
     window = app.xdotool("search", "--sync", "--onlyvisible", "--name", "drag a box").split()[0]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from siamfc import SiamFCTracker, ops
+from siamfc import SiamFCTracker, geometry
 from siamfc.data.sequences import frame_files, read_boxes
 
 VARIANTS = {
@@ -66,7 +66,7 @@ def main() -> None:
         frames_total += len(frames) - 1
         per_sequence[name] = {}
         for v in variants[1:]:
-            iou = ops.iou(boxes[v], boxes["eager"])
+            iou = geometry.iou(boxes[v], boxes["eager"])
             ious[v].append(iou)
             per_sequence[name][v] = float(iou.mean())
             print(f"{name:18s} {v:12s} mean IoU vs eager {iou.mean():.4f} (min {iou.min():.3f})")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.toolkit import read_rgb  # noqa: E402
-from siamfc.tracker import SiamFCTracker  # noqa: E402
+from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 
 def timed_run(tracker: SiamFCTracker, first: np.ndarray, box: np.ndarray, frames: list[np.ndarray]) -> tuple[

@@ -27,11 +27,11 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from siamfc.checkpoint import load_model
-from siamfc.losses import logistic_loss, make_labels
-from siamfc.model import build_model
+from siamfc.models.checkpoint import load_model
+from siamfc.models.network import build_model
 from siamfc.training.config import load_config
 from siamfc.training.data import build_pair_dataset
+from siamfc.training.losses import logistic_loss, make_labels
 
 
 def make_loader(dataset, batch_size: int, workers: int, batches: int, offset: int = 0) -> DataLoader:

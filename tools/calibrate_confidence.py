@@ -4,14 +4,14 @@
                                          [--subset train] [--write]
 
 For every frame of every sequence the tracker runs (lost state off, so its boxes are the plain
-SiamFC's) and records the two statistics of its response map (siamfc.confidence); the label is
+SiamFC's) and records the two statistics of its response map (siamfc.tracking.confidence); the label is
 whether the box is on the target (IoU >= ``--iou``, 0.5, with the ground truth; an absent target counts as
 missed). Training sequences are mostly tracked well, so every ``--every``-th frame also adds
 the map of a search region placed off the target (two tile steps away, inside the frame) as a
 miss: that is what the map looks like while the target is gone. A logistic fit of the label on
 the statistics gives the weights; with ``--write`` they go beside the checkpoint in
 ``<checkpoint>.confidence.json``, which the tracker reads (else it uses the built-in weights
-``siamfc.confidence.DEFAULT_CALIBRATION``). Prints the weights and a reliability table (mean
+``siamfc.tracking.confidence.DEFAULT_CALIBRATION``). Prints the weights and a reliability table (mean
 confidence vs share of hits per bin) to check that 0.5 means what it says.
 """
 
@@ -26,12 +26,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
-from siamfc.ops import iou  # noqa: E402
-from siamfc.redetect import tile_step  # noqa: E402
+from siamfc.geometry import iou  # noqa: E402
 from siamfc.toolkit import read_list, read_rgb  # noqa: E402
-from siamfc.tracker import SiamFCTracker, resolve_weights  # noqa: E402
+from siamfc.tracking.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
+from siamfc.tracking.redetect import tile_step  # noqa: E402
+from siamfc.tracking.tracker import SiamFCTracker, resolve_weights  # noqa: E402
 
 
 def sequence_features(tracker: SiamFCTracker, seq_dir: Path, every: int, rng: np.random.Generator,

@@ -27,7 +27,7 @@ from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
 from siamfc.toolkit import read_list, read_rgb  # noqa: E402
-from siamfc.tracker import SiamFCTracker  # noqa: E402
+from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 VAL = [DATA / "GOT-10k-mini" / "val", DATA / "extra" / "val"]

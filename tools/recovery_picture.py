@@ -17,8 +17,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.annotate import annotate_frame, draw_text  # noqa: E402
-from siamfc.tracker import SiamFCTracker  # noqa: E402
+from siamfc.io.drawing import annotate_frame, draw_text  # noqa: E402
+from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 
 def frames() -> tuple[list[np.ndarray], np.ndarray]:

@@ -85,8 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
     """(label, checkpoint path or untrained SiamFCNet) for each model to time."""
-    from ..checkpoint import default_weights_path, load_model
-    from ..model import ModelConfig, build_model
+    from ..models.checkpoint import default_weights_path, load_model
+    from ..models.network import ModelConfig, build_model
 
     models: list[tuple[str, object]] = []
     for path in args.weights or []:
@@ -112,8 +112,8 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     import copy
 
     from ..benchmark import Candidate
-    from ..checkpoint import load_model
-    from ..tracker import RuntimeOptions, SiamFCTracker
+    from ..models.checkpoint import load_model
+    from ..tracking.tracker import RuntimeOptions, SiamFCTracker
 
     backends = _backends(args, device)
     candidates, pairs = [], {}
@@ -163,7 +163,7 @@ def _multi_candidates(args, models, frames, device) -> list:
     import numpy as np
 
     from ..benchmark import Candidate
-    from ..tracker import MultiTracker, SiamFCTracker
+    from ..tracking.tracker import MultiTracker, SiamFCTracker
 
     label, source = models[0]
     h, w = frames.rgb[0].shape[:2]

@@ -91,7 +91,7 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
 
 def build_tracker(args: argparse.Namespace, device):
     """The MultiTracker of ``--weights`` and ``--backend`` on ``device``."""
-    from ..tracker import MultiTracker
+    from ..tracking.tracker import MultiTracker
 
     if args.backend == "onnxruntime" and device.type != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
@@ -99,7 +99,7 @@ def build_tracker(args: argparse.Namespace, device):
 
 
 def add_lost_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--redetect/--no-redetect`` and ``--lost-threshold`` (see :mod:`siamfc.lost`)."""
+    """``--redetect/--no-redetect`` and ``--lost-threshold`` (see :mod:`siamfc.tracking.lost`)."""
     parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=True,
                         help="while a target is lost, search for it over a region growing up to the whole "
                              "frame (default: on)")
@@ -129,7 +129,7 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
 
     Checked before any work starts, so a long run never ends unable to save its result. An
     existing file is left untouched (outputs are written under a temporary name beside it, then
-    renamed: see :mod:`siamfc.cli.outputs`); the probe file created here is removed again.
+    renamed: see :mod:`siamfc.io.writers`); the probe file created here is removed again.
     """
     path = Path(path).expanduser()
     if path.is_dir():

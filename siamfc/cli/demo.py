@@ -54,7 +54,7 @@ def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import CheckpointError, default_weights_path
+    from ..models.checkpoint import CheckpointError, default_weights_path
     from .track import check_video_output
 
     device = resolve_device(args.device)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                               "pass --weights PATH")
     window = None
     if args.show:
-        from ..gui import Window
+        from ..io.window import Window
 
         window = Window("siamfc demo (q or Esc stops)")
     try:
@@ -82,9 +82,9 @@ def _track(args, device, output: Path, groundtruth: np.ndarray, window) -> int:
     import cv2
     from tqdm import tqdm
 
-    from ..annotate import annotate_frame
-    from ..ops import iou
-    from ..video import FrameReader, open_source
+    from ..geometry import iou
+    from ..io.drawing import annotate_frame
+    from ..io.video import FrameReader, open_source
     from .track import VideoOutput
 
     tracker = build_tracker(args, device)

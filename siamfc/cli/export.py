@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_model
-    from ..export import export_onnx
-    from ..tracker import resolve_weights
+    from ..models.checkpoint import load_model
+    from ..tracking.export import export_onnx
+    from ..tracking.tracker import resolve_weights
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

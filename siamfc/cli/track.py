@@ -12,9 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..annotate import annotate_frame
 from ..errors import UserError
-from ..video import Frame, FrameReader, FrameSource, open_source
+from ..io.drawing import annotate_frame
+from ..io.video import Frame, FrameReader, FrameSource, open_source
+from ..io.writers import AtomicTextFile, temporary_sibling
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -28,7 +29,6 @@ from .common import (
     resolve_device,
     warn,
 )
-from .outputs import AtomicTextFile, temporary_sibling
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
 
@@ -210,8 +210,8 @@ class VideoOutput:
 
 
 def open_window(drawing: bool):
-    """The Tkinter window of :mod:`siamfc.gui`, or a one-line error saying what to do instead."""
-    from ..gui import Window, check_display
+    """The Tkinter window of :mod:`siamfc.io.window`, or a one-line error saying what to do instead."""
+    from ..io.window import Window, check_display
 
     try:
         check_display()

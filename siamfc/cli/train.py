@@ -57,7 +57,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import CheckpointError
+    from ..models.checkpoint import CheckpointError
     from ..training.config import load_config
     from ..training.trainer import Trainer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotate import annotate_frame
 from ..errors import UserError
+from ..io.drawing import annotate_frame
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -87,8 +87,8 @@ class Recorder:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..gui import check_display
-    from ..video import open_source
+    from ..io.video import open_source
+    from ..io.window import check_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
     device = resolve_device(args.device)
@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
-    from ..gui import BoxEvent, Window
-    from ..live import LiveFeed
+    from ..io.live import LiveFeed
+    from ..io.window import BoxEvent, Window
 
     is_camera = source.kind == "camera"
     fps_in = source.fps or 25.0

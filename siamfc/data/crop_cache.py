@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .. import ops
+from .. import geometry
 from .sequences import Sequence
 
 
@@ -119,9 +119,9 @@ def build_crop_cache(
         if not usable:
             return
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        center, target = ops.box_to_center(box)
-        x_size = ops.exemplar_size(target, context) * size / exemplar_size
-        ops.crop(image, center, x_size, size, ops.mean_color(image), out=crops[k])
+        center, target = geometry.box_to_center(box)
+        x_size = geometry.exemplar_size(target, context) * size / exemplar_size
+        geometry.crop(image, center, x_size, size, geometry.mean_color(image), out=crops[k])
         sizes[k] = target * size / x_size
         keep[k] = True
 

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..transforms import PairAugment
 from .crop_cache import CropCache
+from .transforms import PairAugment
 
 
 @dataclass

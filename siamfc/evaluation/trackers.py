@@ -51,7 +51,7 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
     """The toolkit's ``Tracker`` for ``spec``."""
     tracker: SingleTracker
     if spec.kind == "siamfc":
-        from ..tracker import SiamFCTracker
+        from ..tracking.tracker import SiamFCTracker
 
         tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
     else:
@@ -67,8 +67,8 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
     """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
     warning among others, an error when nothing else is left. Any other problem is an error."""
     from ..baselines import TrackerUnavailable, opencv_factory
-    from ..checkpoint import default_weights_path, load_model
-    from ..tracker import resolve_weights
+    from ..models.checkpoint import default_weights_path, load_model
+    from ..tracking.tracker import resolve_weights
 
     usable, skipped = [], []
     for spec in specs:

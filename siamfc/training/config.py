@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from ..data.crop_cache import PairFilter
-from ..model import ModelConfig
-from ..transforms import AugmentConfig
+from ..data.transforms import AugmentConfig
+from ..models.network import ModelConfig
 from .checks import check_value
 
 

@@ -10,7 +10,7 @@ from ..data.curated import curated_sequences
 from ..data.pairs import PairDataset, PairSource
 from ..data.readers import coco_images, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from ..data.sequences import Sequence, got10k_sequences, yolo_images
-from ..transforms import PairAugment
+from ..data.transforms import PairAugment
 from .config import DataConfig, DatasetConfig, default_crop_cache_dir
 
 SequenceReader = Callable[[str, str], list[Sequence]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ..checkpoint import load_model
-from ..mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
-from ..model import SiamFCNet
+from ..models.checkpoint import load_model
+from ..models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
+from ..models.network import SiamFCNet
 
 
 def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:

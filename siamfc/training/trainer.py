@@ -23,7 +23,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
-from ..checkpoint import (
+from ..data.sequences import got10k_sequences
+from ..devices import resolve_device
+from ..errors import NonFiniteError
+from ..models.checkpoint import (
     FORMAT,
     CheckpointError,
     load_model,
@@ -31,13 +34,10 @@ from ..checkpoint import (
     remove_stale_temps,
     save_checkpoint,
 )
-from ..data.sequences import got10k_sequences
-from ..devices import resolve_device
-from ..errors import NonFiniteError
-from ..losses import distillation_loss, get_loss, make_labels
-from ..model import build_model
+from ..models.network import build_model
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
+from .losses import distillation_loss, get_loss, make_labels
 from .pretrained import freeze, init_from_pretrained, parameter_groups
 from .validate import validate
 

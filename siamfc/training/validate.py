@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .. import ops
+from .. import geometry
 from ..data.sequences import Sequence
 from ..evaluation.bootstrap import bootstrap_mean
 from ..evaluation.metrics import success_auc
-from ..model import SiamFCNet
-from ..tracker import MultiTracker
+from ..models.network import SiamFCNet
+from ..tracking.tracker import MultiTracker
 
 
 def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) -> np.ndarray:
@@ -47,7 +47,7 @@ def sequence_scores(boxes: np.ndarray, seq: Sequence) -> dict[str, float]:
     mask[0] = False
     if not mask.any():
         return {"ao": float("nan"), "sr50": float("nan"), "auc": float("nan")}
-    ious = ops.iou(boxes[mask], seq.boxes[:n][mask])
+    ious = geometry.iou(boxes[mask], seq.boxes[:n][mask])
     return {"ao": float(ious.mean()), "sr50": float((ious > 0.5).mean()), "auc": success_auc(ious)}
 
 

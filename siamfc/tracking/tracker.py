@@ -2,8 +2,8 @@
 and ``SiamFCTracker`` (one target: ``init`` then ``update``; :mod:`siamfc.evaluation.trackers`
 puts it behind the got10k toolkit's ``Tracker`` interface).
 
-The step itself (crops, network, peak search, moves) is in :mod:`siamfc.pipeline`; the network
-backends in :mod:`siamfc.inference` (PyTorch) and :mod:`siamfc.onnx_backend` (ONNX Runtime)."""
+The step itself (crops, network, peak search, moves) is in :mod:`siamfc.tracking.pipeline`; the network
+backends in :mod:`siamfc.tracking.engines` (PyTorch) and :mod:`siamfc.tracking.onnx_engine` (ONNX Runtime)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import CheckpointError, default_weights_path, load_model
+from ..models.checkpoint import CheckpointError, default_weights_path, load_model
+from ..models.network import SiamFCNet
+from .engines import DTYPES, TorchEngine, check_finite
 from .export import exportable
-from .inference import DTYPES, TorchEngine, check_finite
 from .lost import LostMonitor
-from .model import SiamFCNet
 from .pipeline import DevicePipeline, Geometry, HostPipeline, TargetState
 
 __all__ = ["MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState", "TrackerConfig"]
@@ -41,7 +41,7 @@ class TrackerConfig:
     response_up: int = 16
     min_scale: float = 0.2
     max_scale: float = 5.0
-    # the lost state and re-detection (siamfc.lost; defaults chosen on the 12 val sequences, see
+    # the lost state and re-detection (siamfc.tracking.lost; defaults chosen on the 12 val sequences, see
     # README); lost_threshold=0 turns the lost state off
     lost_threshold: float = 0.5
     lost_patience: int = 5
@@ -191,7 +191,7 @@ class MultiTracker:
         self.options.check(self.device)
         self.net: SiamFCNet | None = None
         if backend == "onnxruntime":
-            from .onnx_backend import OnnxEngine
+            from .onnx_engine import OnnxEngine
 
             engine: TorchEngine | OnnxEngine = OnnxEngine.create(
                 weights=None if model is not None else resolve_weights(weights), model=model)
@@ -201,7 +201,7 @@ class MultiTracker:
                 resolve_weights(weights), self.device)
             stride = self.net.stride
             if self.options.resolved_backend(self.device, self.net) == "onnxruntime":
-                from .onnx_backend import OnnxEngine
+                from .onnx_engine import OnnxEngine
 
                 engine = OnnxEngine.create(model=self.net)
             else:
@@ -263,12 +263,12 @@ class MultiTracker:
 
     @property
     def scores(self) -> dict[int, float]:
-        """Each target's confidence in [0, 1] on the last frame (see :mod:`siamfc.confidence`)."""
+        """Each target's confidence in [0, 1] on the last frame (see :mod:`siamfc.tracking.confidence`)."""
         return {target_id: w.score for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
     @property
     def present(self) -> dict[int, bool]:
-        """Whether each target is reported present (False while lost, see :mod:`siamfc.lost`)."""
+        """Whether each target is reported present (False while lost, see :mod:`siamfc.tracking.lost`)."""
         return {target_id: not w.lost for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
 

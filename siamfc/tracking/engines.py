@@ -13,7 +13,7 @@ target's exemplar kernel. :class:`TorchEngine` runs it in PyTorch, either plainl
   convolution;
 - optional ``torch.compile`` and autocast to bfloat16 / float16.
 
-The ONNX Runtime engine lives in :mod:`siamfc.onnx_backend`; both expose ``exemplar`` (one
+The ONNX Runtime engine lives in :mod:`siamfc.tracking.onnx_engine`; both expose ``exemplar`` (one
 target's kernel), ``stack`` (kernels of all targets, prepared once per add/remove) and
 ``responses`` (the (N*k, R, R) float32 response maps of one frame).
 """
@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import NonFiniteError
-from .heads import XCorrHead
-from .model import SiamFCNet
+from ..errors import NonFiniteError
+from ..models.heads import XCorrHead
+from ..models.network import SiamFCNet
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -123,7 +123,7 @@ def _plain_head(net: SiamFCNet) -> bool:
 
 
 def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
-    """(trunk, last conv) when the backbone offers ``split_last()`` (see :mod:`siamfc.backbones`),
+    """(trunk, last conv) when the backbone offers ``split_last()`` (see :mod:`siamfc.models.backbones`),
     its ``forward`` is the one that method describes (not overridden in a subclass), and the last
     layer is a plain convolution (stride 1, no padding or dilation) that :func:`compose_last_conv`
     can fold into an exemplar kernel; else None."""

@@ -1,5 +1,5 @@
-"""ONNX Runtime backend: runs the graphs of :mod:`siamfc.export` (from files, or exported in memory
-from a checkpoint or a model) behind the engine interface of :mod:`siamfc.inference`."""
+"""ONNX Runtime backend: runs the graphs of :mod:`siamfc.tracking.export` (from files, or exported in memory
+from a checkpoint or a model) behind the engine interface of :mod:`siamfc.tracking.engines`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_model
+from ..models.checkpoint import CheckpointError, load_model
+from ..models.network import SiamFCNet
 from .export import FILES, FORMAT, MANIFEST, VERSION, export_graphs
-from .model import SiamFCNet
 
 
 def _session(model: bytes | str, threads: int):
@@ -94,7 +94,7 @@ class OnnxEngine:
     adds them up in NumPy (the head's graph is not used)."""
 
     memory_format = torch.contiguous_format
-    input_format = "uint8_nhwc"  # crops as OpenCV cuts them (see siamfc.export)
+    input_format = "uint8_nhwc"  # crops as OpenCV cuts them (see siamfc.tracking.export)
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
         threads = threads or torch.get_num_threads()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError
-from .model import ModelConfig, SiamFCNet, build_model
+from ..errors import CheckpointError
+from .network import ModelConfig, SiamFCNet, build_model
 
 FORMAT = "siamfc"
 VERSION = 1
@@ -146,4 +146,4 @@ def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[st
 
 def default_weights_path() -> Path:
     """The model shipped inside the package."""
-    return Path(__file__).resolve().parent / "weights" / "siamfc_mobile_lite.pth"
+    return Path(__file__).resolve().parents[1] / "weights" / "siamfc_mobile_lite.pth"

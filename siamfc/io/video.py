@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
-from .errors import UserError
+from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
+from ..errors import UserError
 
 GLOB_CHARS = set("*?[")
 #: consecutive decode failures after which a video or camera is taken to have ended

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 #: keys reported by name (Tk's keysym); printable keys come as their character
 KEY_NAMES = {"Escape": "escape", "space": "space", "Return": "enter", "KP_Enter": "enter"}

@@ -3,7 +3,7 @@
 Every builder returns an ``nn.Module`` with an ``out_channels`` attribute and a ``stride``
 attribute; with no padding, a 127 input gives a 6x6 map and a 255 input a 22x22 map. A backbone
 may offer ``split_last() -> (trunk, last_layer)``: inference composes a linear last convolution
-with the exemplar kernel (:mod:`siamfc.inference`).
+with the exemplar kernel (:mod:`siamfc.tracking.engines`).
 """
 
 from __future__ import annotations

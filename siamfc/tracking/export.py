@@ -7,12 +7,12 @@
   (B, 1, 17, 17) = ``conv2d(features, kernel) + offset``
 - ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes
 
-This is the split of the optimized PyTorch path (:mod:`siamfc.inference`): when the backbone's
+This is the split of the optimized PyTorch path (:mod:`siamfc.tracking.engines`): when the backbone's
 last layer is a plain convolution, ``search.onnx`` stops before it and the exemplar graph
 composes it into the kernel (``composed`` in the manifest; C, h, w are then those of the
 penultimate features); the head's 0.001 scale and bias are folded into kernel and offset.
-:mod:`siamfc.onnx_backend` runs the first two, the search graph extended with the correlation's
-matrix product (:func:`siamfc.onnx_backend.with_tap_products`).
+:mod:`siamfc.tracking.onnx_engine` runs the first two, the search graph extended with the correlation's
+matrix product (:func:`siamfc.tracking.onnx_engine.with_tap_products`).
 Inputs are RGB crops as OpenCV cuts them (uint8, channels last): the graphs convert them, and
 give the search features channels last, which is how ONNX Runtime's blocked layout converts
 most cheaply and how the matrix-product correlation reads them (no copy on either side).
@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .heads import XCorrHead
-from .inference import compose_last_conv, fuse_conv_bn, split_last_conv
-from .model import SiamFCNet
+from ..models.heads import XCorrHead
+from ..models.network import SiamFCNet
+from .engines import compose_last_conv, fuse_conv_bn, split_last_conv
 
 MANIFEST = "siamfc_onnx.json"
 FORMAT = "siamfc-onnx"

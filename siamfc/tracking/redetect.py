@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import ops
+from .. import geometry
 
 
 @dataclass
@@ -61,7 +61,7 @@ def radius_for_frame(center: np.ndarray, step: float, image_shape: tuple[int, in
 
 
 class TileSearch:
-    """Search tiles with an engine (see :mod:`siamfc.inference`): crops cut with OpenCV on the host,
+    """Search tiles with an engine (see :mod:`siamfc.tracking.engines`): crops cut with OpenCV on the host,
     handed over in the engine's input format."""
 
     def __init__(self, engine, search_size: int, response_size: int, stride: int, device: torch.device) -> None:
@@ -77,7 +77,7 @@ class TileSearch:
         s = self.search_size
         crops = np.empty((len(centers), s, s, 3), np.uint8)
         for i, c in enumerate(centers):
-            ops.crop(image, c, x_size, s, color, out=crops[i])
+            geometry.crop(image, c, x_size, s, color, out=crops[i])
         if self.engine.input_format == "uint8_nhwc":
             x = torch.from_numpy(crops)
         else:

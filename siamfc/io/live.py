@@ -2,7 +2,7 @@
 
 A camera does not wait for its reader: when tracking is slower than the camera, frames are
 dropped and the newest one is what counts. :class:`LiveFeed` gives any
-:class:`~siamfc.video.FrameSource` that behaviour, and paces a video file at its frame rate, so
+:class:`~siamfc.io.video.FrameSource` that behaviour, and paces a video file at its frame rate, so
 a file plays "as if it were a camera" (that is how the webcam demo is tested). With
 ``keep_all=True`` nothing is dropped nor paced: the reader waits for the consumer instead.
 """

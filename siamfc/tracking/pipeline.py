@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController
 
-from . import device_ops, ops
-from .inference import Engine
+from .. import geometry
+from . import device_ops
+from .engines import Engine
 
 
 @dataclass
@@ -35,7 +36,7 @@ class TargetState:
 
     @property
     def box(self) -> np.ndarray:
-        return ops.center_to_box(self.center, self.target_size)
+        return geometry.center_to_box(self.center, self.target_size)
 
 
 class Geometry:
@@ -46,9 +47,9 @@ class Geometry:
         self.stride = stride
         self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
         self.upscale_size = cfg.response_up * self.response_size
-        self.window = ops.hann_window(self.upscale_size)
+        self.window = geometry.hann_window(self.upscale_size)
         self.weighted_window = cfg.window_influence * self.window.reshape(1, -1)
-        self.cubic = ops.cubic_upsample_matrix(self.response_size, self.upscale_size)
+        self.cubic = geometry.cubic_upsample_matrix(self.response_size, self.upscale_size)
         self.cubic_t = np.ascontiguousarray(self.cubic.T)
         offsets = np.arange(cfg.scale_num) - (cfg.scale_num - 1) / 2
         self.scale_factors = cfg.scale_step ** offsets
@@ -56,8 +57,8 @@ class Geometry:
 
     def first_state(self, box: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
         """Centre, size, exemplar side and search side (at scale 1) of a new target."""
-        center, target_size = ops.box_to_center(box)
-        z_size = ops.exemplar_size(target_size, self.cfg.context)
+        center, target_size = geometry.box_to_center(box)
+        z_size = geometry.exemplar_size(target_size, self.cfg.context)
         return center, target_size, z_size, z_size * self.cfg.search_size / self.cfg.exemplar_size
 
 
@@ -105,8 +106,8 @@ class HostPipeline:
     def add(self, image: np.ndarray, box: np.ndarray) -> None:
         cfg = self.geo.cfg
         center, target_size, z_size, x_size = self.geo.first_state(box)
-        color = ops.mean_color(image)
-        z = ops.crop(image, center, z_size, cfg.exemplar_size, color)
+        color = geometry.mean_color(image)
+        z = geometry.crop(image, center, z_size, cfg.exemplar_size, color)
         self.kernels.append(self.engine.exemplar(self._to_tensor(z[None])))
         self.centers = np.vstack([self.centers, center])
         self.sizes = np.vstack([self.sizes, target_size])
@@ -147,7 +148,7 @@ class HostPipeline:
         k, n = cfg.scale_num, len(self)
         for t in range(n):
             for i in range(k):
-                ops.crop(image, self.centers[t], self.x_sizes[t] * geo.scale_factors[i], cfg.search_size,
+                geometry.crop(image, self.centers[t], self.x_sizes[t] * geo.scale_factors[i], cfg.search_size,
                          self.colors[t], out=self._crops[t * k + i])
         if self.reference or self.engine.input_format == "uint8_nhwc":
             x = self._to_tensor(self._crops)
@@ -209,7 +210,7 @@ class HostPipeline:
 
     def _peaks(self, responses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_peak_reference` for all targets at once, into preallocated buffers: the maps are
-        upsampled by two matrix products (:func:`ops.cubic_upsample_matrix`), the scale is picked
+        upsampled by two matrix products (:func:`geometry.cubic_upsample_matrix`), the scale is picked
         from each map's maximum times its penalty (equal to the maximum of the penalized map: a
         positive factor keeps the order), and only the chosen map is windowed."""
         cfg, geo = self.geo.cfg, self.geo

@@ -1,11 +1,11 @@
 """The lost state: each target's confidence, whether it is present, and its re-detection.
 
 After every tracking step :class:`LostMonitor` scores each target's response map
-(:mod:`siamfc.confidence`). A target whose confidence stays below ``lost_threshold`` for
+(:mod:`siamfc.tracking.confidence`). A target whose confidence stays below ``lost_threshold`` for
 ``lost_patience`` frames is *lost*: it is reported absent. With ``lost_hold`` its box goes back to
 where it was last confident and stays there; without (the default) the normal step goes on
 moving it. After ``redetect_delay`` lost frames, with ``redetect``, the target's kernel is also
-searched over a grid of tiles (:mod:`siamfc.redetect`) around where it was last confident, growing
+searched over a grid of tiles (:mod:`siamfc.tracking.redetect`) around where it was last confident, growing
 by one ring a frame up to the whole frame (at most ``redetect_tiles`` tiles a frame; a larger grid
 is swept over several frames, nearest tiles first; each sweep at the next of the scales 1,
 1 / ``redetect_scale_step``, ``redetect_scale_step``), and the best tile's peak is scored again on
@@ -58,7 +58,7 @@ class LostSettings:
 class TargetWatch:
     """One target's confidence bookkeeping."""
 
-    reference: float  # the first frame's peak height (see siamfc.confidence)
+    reference: float  # the first frame's peak height (see siamfc.tracking.confidence)
     good: tuple  # centre, size, x_size when last confident (a pipeline snapshot)
     score: float = 1.0
     lost: bool = False
@@ -83,7 +83,7 @@ class LostMonitor:
     @classmethod
     def create(cls, pipeline, engine, cfg, geometry, device: torch.device, weights: str | None) -> LostMonitor:
         """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
-        beside ``weights`` (see :func:`siamfc.confidence.load_calibration`)."""
+        beside ``weights`` (see :func:`siamfc.tracking.confidence.load_calibration`)."""
         settings = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
                                 cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step)
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)

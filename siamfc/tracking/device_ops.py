@@ -1,6 +1,6 @@
 """Crops and peak search in PyTorch, so that a whole tracking step can stay on one device (a GPU:
 the frame is uploaded once, nothing comes back but the boxes). The same code runs on the CPU,
-where the tests compare it with the OpenCV path of :mod:`siamfc.ops`.
+where the tests compare it with the OpenCV path of :mod:`siamfc.geometry`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def frame_tensor(image: torch.Tensor, out: torch.Tensor | None = None) -> torch.
 
 def crop_theta(centers: torch.Tensor, sizes: torch.Tensor, out_size: int, image_hw: tuple[int, int]) -> torch.Tensor:
     """``affine_grid`` matrices (M, 2, 3), ``align_corners=True``, for square crops of ``sizes``
-    image pixels around ``centers`` (M, 2) = (cy, cx): the sampling of :func:`siamfc.ops.crop`."""
+    image pixels around ``centers`` (M, 2) = (cy, cx): the sampling of :func:`siamfc.geometry.crop`."""
     h, w = image_hw
     scale = sizes / out_size * (out_size - 1)
     theta = torch.zeros((len(sizes), 2, 3), dtype=torch.float32, device=centers.device)
