@@ -308,7 +308,7 @@ def natural_clip(root: Path) -> tuple[Path, list[str]]:
 
 
 def test_frames_in_natural_order_in_train_eval_and_track(tmp_path: Path) -> None:
-    from siamfc.toolkit import FolderSequences
+    from siamfc.evaluation.toolkit import FolderSequences
     from siamfc.video import open_source
 
     seq, names = natural_clip(tmp_path)
@@ -341,8 +341,8 @@ def test_natural_key_numbers_and_case() -> None:
 
 
 def test_bad_ground_truth_in_eval_and_bench_is_one_line_with_file_and_line(tmp_path: Path) -> None:
-    from siamfc.benchmark import load_frames
-    from siamfc.toolkit import FolderSequences
+    from siamfc.evaluation.speed import load_frames
+    from siamfc.evaluation.toolkit import FolderSequences
 
     seq, _ = natural_clip(tmp_path)
     gt = write_lines(seq / "groundtruth.txt", ["1,2,8,8", "2,2,8"])

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.toolkit import numpy_nan_alias
+from siamfc.evaluation.toolkit import numpy_nan_alias
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # name -> (first frame, last frame), 1-based, inclusive; yamaha's target is absent from frame 268 on

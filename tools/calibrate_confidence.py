@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from siamfc.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
+from siamfc.evaluation.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.ops import iou  # noqa: E402
 from siamfc.redetect import tile_step  # noqa: E402
-from siamfc.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.tracker import SiamFCTracker, resolve_weights  # noqa: E402
 
 

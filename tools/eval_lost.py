@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
-from siamfc.toolkit import read_list, read_rgb  # noqa: E402
+from siamfc.evaluation.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.tracker import SiamFCTracker  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
-from ..toolkit import numpy_nan_alias, only_sequences
 from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
 from .metrics import overall_figures, sequence_figures
 from .results import check_stale, confidence_file, read_boxes, read_time
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
+from .toolkit import numpy_nan_alias, only_sequences
 from .trackers import usable_trackers
 
 

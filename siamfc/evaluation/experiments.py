@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import UserError
-from ..toolkit import (
+from .specs import DATASETS, BenchmarkSpec
+from .toolkit import (
     FolderSequences,
     check_sequences,
     folder_experiment,
@@ -22,7 +23,6 @@ from ..toolkit import (
     local_experiment_vot,
     read_list,
 )
-from .specs import DATASETS, BenchmarkSpec
 
 
 def result_root(bench: BenchmarkSpec) -> Path:

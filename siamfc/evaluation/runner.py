@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..errors import UserError
-from ..toolkit import only_sequences
 from .experiments import open_experiment
 from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
+from .toolkit import only_sequences
 from .trackers import make_tracker
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")

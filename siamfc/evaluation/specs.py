@@ -53,7 +53,7 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
 
     A bare ``siamfc`` uses ``weights`` (``--weights``) when given, else the shipped model.
     """
-    from ..baselines import OPENCV_TRACKERS
+    from .baselines import OPENCV_TRACKERS
 
     kind, _, arg = str(text).strip().partition(":")
     kind = kind.lower()

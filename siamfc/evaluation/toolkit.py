@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data.sequences import IMAGE_EXTENSIONS, read_boxes, sequence_frames
-from .errors import UserError
+from ..data.sequences import IMAGE_EXTENSIONS, read_boxes, sequence_frames
+from ..errors import UserError
 
 
 def import_got10k():
