@@ -48,14 +48,7 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
         experiment = _cached_experiment(task.bench)
         tracker = _cached_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
         with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
-            subset = getattr(experiment, "subset", None)
-            if subset == "test":
-                experiment.subset = "val"  # run() reads it only to print a notice and sleep 2 s
-            try:
-                experiment.run(tracker)
-            finally:
-                if subset == "test":
-                    experiment.subset = subset
+            experiment.run(tracker)
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
         scores = getattr(tracker, "scores", None)
         if scores:  # the tracker's confidence, for the long-term measures

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from ..errors import UserError
 
-DATASETS = ("got10k", "otb", "vot", "folder")
-
 
 @dataclass(frozen=True)
 class TrackerSpec:
