@@ -165,3 +165,21 @@ def test_sequence_experiment_runs_the_toolkits_loop_over_our_sequences(tmp_path:
     assert np.loadtxt(folder / "clip_001.txt", delimiter=",").shape == (4, 4)
     times = np.loadtxt(folder / "clip_time.txt")
     assert times.shape == (4,) and not any(math.isnan(t) for t in times)
+
+
+def test_our_iou_and_centre_error_are_the_toolkits() -> None:
+    """metrics.clipped_iou / center_error replace the toolkit's rect_iou / center_error bit for bit,
+    so the figures did not change when evaluation stopped importing them."""
+    from got10k.utils.metrics import center_error as toolkit_center_error
+    from got10k.utils.metrics import rect_iou
+
+    from siamfc.evaluation.metrics import center_error, clipped_iou
+
+    rng = np.random.default_rng(0)
+    boxes = np.column_stack([rng.uniform(-30, 120, (500, 2)), rng.uniform(0, 80, (500, 2))])
+    anno = np.column_stack([rng.uniform(-10, 100, (500, 2)), rng.uniform(1, 60, (500, 2))])
+    anno[::50] = np.nan  # absent frames
+    bound = (100, 80)
+    np.testing.assert_array_equal(clipped_iou(boxes, anno, bound), rect_iou(boxes.copy(), anno.copy(), bound=bound))
+    np.testing.assert_array_equal(center_error(boxes, anno), toolkit_center_error(boxes, anno))
+    assert clipped_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 10, 10]]), bound)[0] == pytest.approx(1 / 3)
