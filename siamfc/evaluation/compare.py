@@ -101,7 +101,7 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
             comparison.submissions = zips
             _speed_only(comparison, bench, sequences)
         else:
-            _figures(comparison, bench, experiment, warn)
+            _figures(comparison, bench, experiment)
             _compare_with_baseline(comparison, config.baseline)
             comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
@@ -118,7 +118,7 @@ def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[st
                                          "frames": frames, "seconds": seconds}
 
 
-def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
+def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment) -> None:
     """Every tracker's figures, per sequence and overall, from its result files."""
     truths = {seq: sequence_truth(bench, experiment, seq) for seq in comparison.sequences}
     for spec in comparison.trackers:
