@@ -307,9 +307,17 @@ def natural_clip(root: Path) -> tuple[Path, list[str]]:
     return seq, names
 
 
+def eval_folder_dataset(root: Path):
+    """The toolkit dataset ``siamfc eval --dataset folder --root ROOT`` tracks."""
+    from siamfc.evaluation.benchmarks import benchmark_for
+    from siamfc.evaluation.specs import BenchmarkSpec
+    from siamfc.evaluation.toolkit import SequenceDataset
+
+    return SequenceDataset(benchmark_for("folder").sequences(BenchmarkSpec("folder", str(root))))
+
+
 def test_frames_in_natural_order_in_train_eval_and_track(tmp_path: Path) -> None:
     from siamfc.io.video import open_source
-    from siamfc.toolkit import FolderSequences
 
     seq, names = natural_clip(tmp_path)
     assert [p.name for p in frame_files(seq)] == names
@@ -320,7 +328,7 @@ def test_frames_in_natural_order_in_train_eval_and_track(tmp_path: Path) -> None
     (plain,) = read_sequences(DatasetConfig(kind="folder", root=str(tmp_path / "val"), subset="all"))
     assert [p.name for p in plain.frames] == names
     # eval's folder reader, as the got10k toolkit gets it: strings, one box a frame
-    img_files, anno = FolderSequences(tmp_path, "val")["clip"]
+    img_files, anno = eval_folder_dataset(tmp_path)["clip"]
     assert all(isinstance(f, str) for f in img_files)
     assert [Path(f).name for f in img_files] == names and anno.shape == (10, 4)
     # track's folder and glob sources
@@ -341,13 +349,12 @@ def test_natural_key_numbers_and_case() -> None:
 
 
 def test_bad_ground_truth_in_eval_and_bench_is_one_line_with_file_and_line(tmp_path: Path) -> None:
-    from siamfc.benchmark import load_frames
-    from siamfc.toolkit import FolderSequences
+    from siamfc.evaluation.speed import load_frames
 
     seq, _ = natural_clip(tmp_path)
     gt = write_lines(seq / "groundtruth.txt", ["1,2,8,8", "2,2,8"])
     with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
-        FolderSequences(tmp_path, "val")
+        eval_folder_dataset(tmp_path)
     with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
         load_frames(seq, 3)
 

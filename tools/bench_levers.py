@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from siamfc import SiamFCNet, SiamFCTracker, build_model, load_model
-from siamfc.benchmark import Candidate, load_frames, machine_info, time_candidates
+from siamfc.evaluation.speed import Candidate, load_frames, machine_info, time_candidates
 
 
 class GroupedHeadNet(SiamFCNet):

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
-from siamfc.toolkit import read_rgb  # noqa: E402
+from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 

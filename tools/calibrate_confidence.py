@@ -26,9 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
+from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.geometry import iou  # noqa: E402
-from siamfc.toolkit import read_list, read_rgb  # noqa: E402
 from siamfc.tracking.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
 from siamfc.tracking.redetect import tile_step  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker, resolve_weights  # noqa: E402
@@ -79,7 +80,7 @@ def main() -> int:
     root = Path(args.root) / args.subset
     if args.subset != "train":
         print("warning: calibrating on a subset other than train", file=sys.stderr)
-    names = read_list(root / "list.txt")
+    names = [seq.name for seq in folder_sequences(root)]
     tracker = SiamFCTracker(args.weights, lost_threshold=0.0, redetect=False)
     rng = np.random.default_rng(0)
     feats, labels = [], []

@@ -1,5 +1,5 @@
 """Equal short training runs with each objective (balanced logistic, contrastive, triplet) from the
-same seed, initial weights and pairs, then AO / SR0.5 of each model tracking a few validation
+same seed, initial weights and pairs, then ao_seq_mean / SR0.5 of each model tracking a few validation
 sequences (limited frames). Writes a markdown table.
 
 Distillation is switched off so that only the objective differs. Runs this short say which
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         f"no distillation; validation: {len(sequences)} sequences of {val_root}/{base.val.subset} ({names}), "
         f"first {args.val_frames} frames each.",
         "",
-        "| loss | AO | SR0.5 | train loss, first 10 steps -> last 10 | train time (s) |",
+        "| loss | ao_seq_mean | SR0.5 | train loss, first 10 steps -> last 10 | train time (s) |",
         "|---|---|---|---|---|",
     ]
     for r in rows:

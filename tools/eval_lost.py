@@ -23,10 +23,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
-from siamfc.toolkit import read_list, read_rgb  # noqa: E402
+from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -90,7 +91,7 @@ def main() -> int:
     args = parser.parse_args()
     variants = [parse_variant(v) for v in (args.variant or DEFAULT_VARIANTS)]
     trackers = {name: SiamFCTracker(args.weights, **params) for name, params in variants}
-    seqs = [(root / name) for root in (args.root or VAL) for name in read_list(root / "list.txt")]
+    seqs = [root / seq.name for root in (args.root or VAL) for seq in folder_sequences(root)]
     if args.sequences:
         wanted = set(args.sequences.split(","))
         seqs = [s for s in seqs if s.name in wanted]

@@ -111,7 +111,7 @@ def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     import copy
 
-    from ..benchmark import Candidate
+    from ..evaluation.speed import Candidate
     from ..models.checkpoint import load_model
     from ..tracking.tracker import RuntimeOptions, SiamFCTracker
 
@@ -162,7 +162,7 @@ def _multi_candidates(args, models, frames, device) -> list:
     """N targets: one MultiTracker vs N SiamFCTrackers (first model, default backend)."""
     import numpy as np
 
-    from ..benchmark import Candidate
+    from ..evaluation.speed import Candidate
     from ..tracking.tracker import MultiTracker, SiamFCTracker
 
     label, source = models[0]
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     import torch
 
-    from .. import benchmark as bm
+    from ..evaluation import speed as bm
 
     if args.frames < 10:
         raise UserError("--frames must be at least 10")

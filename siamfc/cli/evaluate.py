@@ -9,13 +9,15 @@ import sys
 from ..errors import UserError
 from .common import add_device_argument, add_lost_arguments, add_weights_argument, lost_params, resolve_device, warn
 
-HELP = """Evaluate trackers on GOT-10k, OTB, VOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
+HELP = """Evaluate trackers on GOT-10k, OTB, VOT, LaSOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
 
 Several --tracker options give one comparison: a table on stdout, success and precision plots
 (PNG) and comparison.json with every figure, per sequence too, in OUT/<benchmark>/."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..evaluation.benchmarks import BENCHMARKS
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
         "examples:\n"
@@ -24,12 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "      --tracker siamfc:../shared/weights/fdsiamfc_30.pth --tracker nano \\\n"
         "      --nano-dir ../shared/weights/nanotrack_v2 --tracker mil\n"
         "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b\n"
+        "  siamfc eval --dataset lasot --root data/LaSOT --subset test --tracker siamfc\n"
         "  siamfc eval --dataset folder --root ../shared/data/GOT-10k-mini/val --root ../shared/data/extra/val \\\n"
         "      --tracker siamfc --tracker nano --nano-dir ../shared/weights/nanotrack_v2 --baseline NanoTrack")
-    parser.add_argument("--dataset", required=True, choices=("got10k", "otb", "vot", "folder"),
-                        help="got10k: ROOT/{val,test}/list.txt; otb: ROOT/<Seq>/img + groundtruth_rect.txt; "
-                             "vot: ROOT/list.txt + ROOT/<seq>/; folder: a GOT-10k-layout root, a folder "
-                             "with list.txt, or a plain folder of sequence folders (frames + groundtruth.txt)")
+    parser.add_argument("--dataset", required=True, choices=tuple(BENCHMARKS),
+                        help="; ".join(f"{name}: {b.layout}" for name, b in BENCHMARKS.items()))
     parser.add_argument("--root", required=True, metavar="DIR", action="append",
                         help="the dataset's folder; with --dataset folder, repeat it to evaluate several "
                              "sets as one (e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val and "
@@ -37,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", default=None, metavar="NAME",
                         help="a tracker's name as the table shows it (e.g. NanoTrack): every other tracker "
                              "gets its AUC difference, paired by sequence, with a 95%% bootstrap interval")
-    parser.add_argument("--subset", default="val", choices=("val", "test"),
-                        help="GOT-10k subset; test writes the zip the evaluation server takes (default: val)")
+    parser.add_argument("--subset", default=None, metavar="NAME",
+                        help="which sequences: GOT-10k val or test (test writes the zip the evaluation server "
+                             "takes); LaSOT test (testing_set.txt) or all; folder: the subfolder to read when "
+                             "the root has one (default: val; LaSOT: test)")
     parser.add_argument("--version", default=None, metavar="V",
                         help="OTB version (2013, 2015, tb50, tb100; default 2015) or VOT version "
                              "(2013..2018, LT2018; default 2018)")
@@ -68,16 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _version(dataset: str, text: str | None) -> str | int | None:
-    if dataset == "otb":
-        text = text or "2015"
-        return int(text) if text.isdigit() else text.lower()
-    if dataset == "vot":
-        text = text or "2018"
-        return int(text) if text.isdigit() else text.upper()
-    return None
-
-
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
     """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker; a setting other than the
     default is in the tracker's name (results of different settings never mix)."""
@@ -99,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sequences is not None and not sequences:
         raise UserError("--sequences: give at least one sequence name")
     roots = [os.path.expanduser(r) for r in args.root]
-    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=args.subset,
-                             version=_version(args.dataset, args.version), out=os.path.expanduser(args.out),
+    benchmark = ev.benchmark_for(args.dataset)
+    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=args.subset or benchmark.default_subset,
+                             version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
                              repetitions=args.repetitions, more_roots=tuple(roots[1:]))
     config = ev.EvalConfig(
         benchmark=bench,

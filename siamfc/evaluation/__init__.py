@@ -8,98 +8,54 @@ computed from the result files, the same way for every benchmark (see ``metrics`
 Modules, one job each:
 
 - ``specs``: what is asked (``TrackerSpec``, ``BenchmarkSpec``, ``EvalConfig``, ``parse_trackers``);
+- ``benchmarks``: one adapter per benchmark (GOT-10k, OTB, VOT, LaSOT, any folder), the only
+  code that knows benchmarks by name;
+- ``got10k_compat``: every patch of the got10k toolkit, applied only where called;
+- ``toolkit``: our sequences behind the toolkit's dataset interface, timing without decoding;
 - ``experiments``: the toolkit's experiment for a benchmark, its ground truth, the sequences;
 - ``results``: the result files (paths, reading, existing results: ``--overwrite``/``--resume``);
-- ``metrics``: AO, SR, AUC, precision and their curves;
-- ``trackers``: building the trackers, checking they can be built here;
+- ``metrics``: the one metric module: IoU, AO, SR, AUC, precision and their curves;
+- ``bootstrap``, ``longterm``: intervals over sequences; the VOT-LT measures;
+- ``trackers``, ``baselines``: building the trackers (ours and OpenCV's) behind the toolkit;
 - ``runner``: running tracker/sequence tasks inline or in worker processes;
 - ``compare``: the whole evaluation (``evaluate`` -> ``Comparison``);
-- ``report``: tables, ``comparison.json``, CSV and plots.
+- ``report``: tables, ``comparison.json``, CSV and plots;
+- ``speed``: the speed and memory benchmark of ``siamfc bench``.
+
+Names are imported when first used (``siamfc.evaluation.evaluate`` loads ``compare``), so
+importing one module does not load the others.
 """
 
-from .compare import Comparison, evaluate
-from .experiments import (
-    Truth,
-    missing_otb_sequences,
-    open_experiment,
-    result_root,
-    select_sequences,
-    sequence_truth,
-)
-from .metrics import (
-    AUC_THRESHOLDS,
-    PRECISION_THRESHOLDS,
-    SUCCESS_THRESHOLDS,
-    SequenceFigures,
-    overall_figures,
-    sequence_figures,
-    success_auc,
-)
-from .report import COLUMNS, format_per_sequence, format_table, plot_curves, write_outputs
-from .results import (
-    check_stale,
-    existing_files,
-    is_complete,
-    read_boxes,
-    read_time,
-    remove_results,
-    result_files,
-)
-from .runner import (
-    THREAD_ENV,
-    Task,
-    available_cores,
-    init_worker,
-    quiet_opencv,
-    run_task,
-    run_tasks,
-    thread_env,
-)
-from .specs import DATASETS, BenchmarkSpec, EvalConfig, TrackerSpec, parse_tracker, parse_trackers
-from .trackers import make_tracker, usable_trackers
+from __future__ import annotations
 
-__all__ = [
-    "AUC_THRESHOLDS",
-    "COLUMNS",
-    "DATASETS",
-    "PRECISION_THRESHOLDS",
-    "SUCCESS_THRESHOLDS",
-    "THREAD_ENV",
-    "BenchmarkSpec",
-    "Comparison",
-    "EvalConfig",
-    "SequenceFigures",
-    "Task",
-    "TrackerSpec",
-    "Truth",
-    "available_cores",
-    "check_stale",
-    "evaluate",
-    "existing_files",
-    "format_per_sequence",
-    "format_table",
-    "init_worker",
-    "is_complete",
-    "make_tracker",
-    "missing_otb_sequences",
-    "open_experiment",
-    "overall_figures",
-    "parse_tracker",
-    "parse_trackers",
-    "plot_curves",
-    "quiet_opencv",
-    "read_boxes",
-    "read_time",
-    "remove_results",
-    "result_files",
-    "result_root",
-    "run_task",
-    "run_tasks",
-    "select_sequences",
-    "sequence_figures",
-    "sequence_truth",
-    "success_auc",
-    "thread_env",
-    "usable_trackers",
-    "write_outputs",
-]
+import importlib
+
+_NAMES = {
+    "benchmarks": ("BENCHMARKS", "DATASETS", "Benchmark", "benchmark_for"),
+    "compare": ("Comparison", "evaluate"),
+    "experiments": ("open_experiment", "result_root", "select_sequences", "sequence_truth"),
+    "metrics": ("AUC_THRESHOLDS", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "SequenceFigures", "Truth",
+                "clipped_iou", "overall_figures", "sequence_figures", "success_auc"),
+    "report": ("COLUMNS", "format_per_sequence", "format_table", "plot_curves", "write_outputs"),
+    "results": ("check_stale", "existing_files", "is_complete", "read_boxes", "read_time", "remove_results",
+                "result_files"),
+    "runner": ("THREAD_ENV", "Task", "available_cores", "init_worker", "quiet_opencv", "run_task", "run_tasks",
+               "thread_env"),
+    "specs": ("BenchmarkSpec", "EvalConfig", "TrackerSpec", "parse_tracker", "parse_trackers"),
+    "trackers": ("make_tracker", "usable_trackers"),
+}
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

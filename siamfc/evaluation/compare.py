@@ -7,19 +7,19 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from ..errors import UserError
-from ..toolkit import numpy_nan_alias, only_sequences
+from .benchmarks import benchmark_for
 from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
+from .got10k_compat import numpy_nan_alias
 from .metrics import overall_figures, sequence_figures
 from .results import check_stale, confidence_file, read_boxes, read_time
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
+from .toolkit import only_sequences
 from .trackers import usable_trackers
 
 
@@ -76,16 +76,14 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
         raise UserError(f"--workers {config.workers}: must be at least 1")
     if bench.repetitions < 1:
         raise UserError(f"--repetitions {bench.repetitions}: must be at least 1")
-    if bench.dataset == "vot" and bench.repetitions != 1:
-        raise UserError("--repetitions: VOT runs are done once per sequence here")
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
     result_root(bench).mkdir(parents=True, exist_ok=True)
-    resume_lengths = _frame_counts(experiment, sequences) if config.resume else None
-    todo = set(check_stale(config, trackers, sequences, resume_lengths, warn))
+    frame_counts = _frame_counts(experiment, sequences)
+    todo = set(check_stale(config, trackers, sequences, frame_counts if config.resume else None, warn))
 
-    lengths = {s: _sequence_length(experiment, s) for s in sequences}
+    lengths = {s: max(1, n) for s, n in frame_counts.items()}
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
              for seq in sorted(sequences, key=lambda s: -lengths[s]) for spec in trackers if (spec.name, seq) in todo]
     total = sum(lengths[t.seq] * bench.repetitions for t in tasks)
@@ -98,31 +96,42 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
 
     comparison = Comparison(bench, sequences, trackers, skipped=skipped)
     with only_sequences(experiment.dataset, sequences):
-        if bench.dataset == "got10k" and bench.subset == "test":
-            comparison.submissions = _submission_zips(experiment, [t.name for t in trackers])
-            for spec in trackers:
-                frames = seconds = 0
-                for seq in sequences:
-                    f, s = read_time(bench, spec.name, seq)
-                    frames, seconds = frames + f, seconds + s
-                comparison.overall[spec.name] = {"fps": frames / seconds if seconds else math.nan,
-                                                 "frames": frames, "seconds": seconds}
-            return comparison
-        truths = {seq: sequence_truth(bench, experiment, seq) for seq in sequences}
-        for spec in trackers:
-            per_seq = {}
-            for seq in sequences:
-                boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0], len(truths[seq].anno))
-                frames, seconds = read_time(bench, spec.name, seq)
-                per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
-            comparison.overall[spec.name] = overall_figures(per_seq)
-            comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
-            _longterm(comparison, bench, spec.name, truths)
-            aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
-            comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
-        _compare_with_baseline(comparison, config.baseline)
-        comparison.toolkit_report = _toolkit_report(bench, experiment, [t.name for t in trackers], warn, comparison)
+        zips = benchmark_for(bench).submissions(experiment, [t.name for t in trackers])
+        if zips is not None:
+            comparison.submissions = zips
+            _speed_only(comparison, bench, sequences)
+        else:
+            _figures(comparison, bench, experiment)
+            _compare_with_baseline(comparison, config.baseline)
+            comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
+
+
+def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[str]) -> None:
+    """fps of each tracker where the ground truth is withheld (an evaluation server's test set)."""
+    for spec in comparison.trackers:
+        frames = seconds = 0
+        for seq in sequences:
+            f, s = read_time(bench, spec.name, seq)
+            frames, seconds = frames + f, seconds + s
+        comparison.overall[spec.name] = {"fps": frames / seconds if seconds else math.nan,
+                                         "frames": frames, "seconds": seconds}
+
+
+def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment) -> None:
+    """Every tracker's figures, per sequence and overall, from its result files."""
+    truths = {seq: sequence_truth(bench, experiment, seq) for seq in comparison.sequences}
+    for spec in comparison.trackers:
+        per_seq = {}
+        for seq in comparison.sequences:
+            boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0], len(truths[seq].anno))
+            frames, seconds = read_time(bench, spec.name, seq)
+            per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
+        comparison.overall[spec.name] = overall_figures(per_seq)
+        comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
+        _longterm(comparison, bench, spec.name, truths)
+        aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
+        comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
 
 
 def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict) -> None:
@@ -161,50 +170,22 @@ def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
     """Each sequence's frame count as the toolkit runs it (so, the lines of a whole result file)."""
-    dataset = experiment.dataset
-    return {name: len(dataset[dataset.seq_names.index(name)][0]) for name in names}
+    return {name: len(experiment.dataset[name][0]) for name in names}
 
 
-def _sequence_length(experiment, name: str) -> int:
-    from ..data.sequences import sequence_frames
-
-    dataset = experiment.dataset
-    return max(1, len(sequence_frames(dataset.seq_dirs[dataset.seq_names.index(name)])))
-
-
-def _submission_zips(experiment, names: list[str]) -> dict[str, str]:
-    """The toolkit's GOT-10k test report: a zip per tracker, for the evaluation server."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        experiment.report(names)
-    return {name: os.fspath(Path(experiment.result_dir) / f"{name}.zip") for name in names}
-
-
-def _toolkit_report(bench: BenchmarkSpec, experiment, names: list[str], warn, comparison: Comparison) -> dict:
-    """The toolkit's own figures (GOT-10k val: AO, SR0.5, SR0.75 from its success curve; OTB:
-    success and precision scores; VOT: accuracy, robustness), for the JSON and a consistency check."""
-    if bench.dataset == "folder":
+def _toolkit_report(bench: BenchmarkSpec, experiment, comparison: Comparison, warn: Callable[[str], None]) -> dict:
+    """The toolkit's own figures where it has a report (see each benchmark's ``report_figures``),
+    for the JSON and a consistency check."""
+    adapter = benchmark_for(bench)
+    if not adapter.has_report:
         return {}
+    names = [t.name for t in comparison.trackers]
     try:
         with contextlib.redirect_stdout(io.StringIO()), numpy_nan_alias():
             performance = experiment.report(names)
     except Exception as exc:  # its report is a bonus: never lose the run for it
         warn(f"the toolkit's own report failed ({str(exc).strip()[:120] or type(exc).__name__}); figures are ours")
         return {}
-    report: dict[str, dict] = {}
-    for name in names:
-        perf = performance.get(name, {})
-        if bench.dataset == "got10k":
-            overall = perf["overall"]
-            report[name] = {"ao": float(overall["ao"]), "sr50": float(overall["sr"]),
-                            "sr75": float(overall["succ_curve"][75]), "speed_fps": float(overall["speed_fps"])}
-            ours = comparison.overall[name]["ao"]
-            if not math.isclose(report[name]["ao"], ours, abs_tol=1e-9):
-                warn(f"{name}: the toolkit's AO {report[name]['ao']:.6f} differs from ours {ours:.6f}")
-        elif bench.dataset == "otb":
-            overall = perf["overall"]
-            report[name] = {"success_score": float(overall["success_score"]),
-                            "precision_score": float(overall["precision_score"]),
-                            "speed_fps": float(overall["speed_fps"])}
-        else:
-            report[name] = {k: float(v) for k, v in perf.items()}
-    return report
+    return {name: adapter.report_figures(performance.get(name, {}), comparison.overall[name],
+                                         lambda message, name=name: warn(f"{name}: {message}"))
+            for name in names}

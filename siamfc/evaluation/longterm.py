@@ -62,15 +62,14 @@ def f_score(curves: list[LongTermCurves], thresholds: np.ndarray = THRESHOLDS) -
             "threshold": float(thresholds[best])}
 
 
-
 def truth_curves(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray, bound: tuple[int, int],
                  scores: np.ndarray) -> LongTermCurves:
     """:func:`sequence_curves` of one run from its boxes and scores (N frames each) and the
     ground truth (``Truth`` fields); frame 1 excluded."""
-    from got10k.utils.metrics import rect_iou
+    from .metrics import clipped_iou
 
     ious = np.zeros(len(anno))
-    ious[visible] = rect_iou(boxes[visible].copy(), anno[visible].copy(), bound=bound)
+    ious[visible] = clipped_iou(boxes[visible], anno[visible], bound)
     return sequence_curves(ious[1:], visible[1:], scores[1:])
 
 

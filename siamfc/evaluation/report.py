@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .benchmarks import benchmark_for
 from .compare import Comparison
 from .experiments import result_root
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
@@ -26,17 +27,15 @@ def format_table(comparison: Comparison) -> str:
     bench = comparison.benchmark
     names = [t.name for t in comparison.trackers]
     width = max(12, *(len(n) for n in names)) + 2
-    title = f"{result_root(bench).name} {bench.subset if bench.dataset in ('got10k', 'folder') else ''}".strip()
-    lines = [f"{title}: {len(comparison.sequences)} sequence(s)"]
-    if bench.dataset == "got10k" and bench.subset == "test":
+    adapter = benchmark_for(bench)
+    lines = [f"{adapter.title(bench)}: {len(comparison.sequences)} sequence(s)"]
+    if comparison.submissions:
         lines.append(f"{'tracker':<{width}}{'fps':>8}  submission zip")
         for name in names:
             lines.append(f"{name:<{width}}{_fmt(comparison.overall[name]['fps'], 1):>8}  "
                          f"{comparison.submissions.get(name, '')}")
         return "\n".join(lines)
-    extra = []
-    if bench.dataset == "vot":
-        extra = [("Acc", "accuracy"), ("Rob", "robustness")]
+    extra = list(adapter.extra_columns)
     lines.append(f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
                  + "  AUC 95% interval (sequences)")
     for name in names:

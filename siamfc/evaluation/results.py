@@ -10,21 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from .benchmarks import benchmark_for
 from .experiments import result_root
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
 
 
 def result_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
-    """The files a complete result of ``tracker`` on ``seq`` consists of (toolkit layout)."""
-    base = result_root(bench) / tracker
-    reps = range(1, bench.repetitions + 1)
-    if bench.dataset == "otb":
-        return [base / f"{seq}.txt", base / "times" / f"{seq}_time.txt"]
-    if bench.dataset == "vot":
-        return ([base / "baseline" / seq / f"{seq}_{r:03d}.txt" for r in reps]
-                + [base / "baseline" / seq / f"{seq}_time.txt"]
-                + [base / "unsupervised" / seq / f"{seq}_001.txt", base / "unsupervised" / seq / f"{seq}_time.txt"])
-    return [base / seq / f"{seq}_{r:03d}.txt" for r in reps] + [base / seq / f"{seq}_time.txt"]
+    """The files a complete result of ``tracker`` on ``seq`` consists of (the toolkit's layout)."""
+    return benchmark_for(bench).result_files(result_root(bench) / tracker, seq, bench.repetitions)
 
 
 def confidence_file(bench: BenchmarkSpec, tracker: str, seq: str) -> Path:
@@ -35,12 +28,7 @@ def confidence_file(bench: BenchmarkSpec, tracker: str, seq: str) -> Path:
 
 def existing_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     """Every result file of ``tracker`` on ``seq`` present now (more repetitions included)."""
-    base = result_root(bench) / tracker
-    if bench.dataset == "otb":
-        found = [base / f"{seq}.txt", base / "times" / f"{seq}_time.txt"]
-        return [p for p in found if p.exists()]
-    folders = [base / "baseline" / seq, base / "unsupervised" / seq] if bench.dataset == "vot" else [base / seq]
-    return [p for d in folders if d.is_dir() for p in d.iterdir() if p.name.startswith(f"{seq}_")]
+    return benchmark_for(bench).existing_files(result_root(bench) / tracker, seq)
 
 
 def is_complete(bench: BenchmarkSpec, tracker: str, seq: str, length: int | None = None) -> bool:
@@ -73,7 +61,7 @@ def _allowed_counts(bench: BenchmarkSpec, path: Path) -> tuple[int, ...] | None:
     """How many numbers a line of ``path`` may hold (None: any, for time files)."""
     if path.name.endswith("_time.txt"):
         return None
-    return (1, 4, 8) if bench.dataset == "vot" else (4,)  # VOT writes codes (1, 2, 0) and polygons
+    return benchmark_for(bench).box_values
 
 
 def _file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> str | None:
@@ -103,21 +91,15 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
                length: int | None = None) -> list[np.ndarray]:
     """The boxes of each repetition; with ``length``, a file of another line count or a malformed
     line is a UserError naming the file."""
-    files = result_files(bench, tracker, seq)
-    if bench.dataset == "otb":
-        records = [files[0]]
-    elif bench.dataset == "vot":
-        records = [files[-2]]  # the one-pass (unsupervised) run
-    else:
-        records = files[:-1]
+    adapter = benchmark_for(bench)
     boxes = []
-    for path in records:
+    for path in adapter.box_records(result_files(bench, tracker, seq)):
         problem = _file_problem(path, length, _allowed_counts(bench, path)) if length is not None else None
         if problem:
             raise UserError(f"{problem}: rerun with --resume to redo this sequence")
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         rows = [[float(v) for v in line.split(",")] for line in lines]
-        rows = [first_box.tolist() if len(r) == 1 and bench.dataset == "vot" else r for r in rows]  # VOT's "1"
+        rows = [adapter.parse_record(r, first_box) for r in rows]
         if any(len(r) != 4 for r in rows):
             raise UserError(f"{path}: a line without 4 numbers x,y,w,h: rerun with --resume to redo this sequence")
         boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))

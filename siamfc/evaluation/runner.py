@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from ..errors import UserError
-from ..toolkit import only_sequences
 from .experiments import open_experiment
 from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
+from .toolkit import only_sequences
 from .trackers import make_tracker
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -48,14 +48,7 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
         experiment = _cached_experiment(task.bench)
         tracker = _cached_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
         with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
-            subset = getattr(experiment, "subset", None)
-            if subset == "test":
-                experiment.subset = "val"  # run() reads it only to print a notice and sleep 2 s
-            try:
-                experiment.run(tracker)
-            finally:
-                if subset == "test":
-                    experiment.subset = subset
+            experiment.run(tracker)
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
         scores = getattr(tracker, "scores", None)
         if scores:  # the tracker's confidence, for the long-term measures

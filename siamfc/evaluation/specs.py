@@ -8,8 +8,6 @@ from pathlib import Path
 
 from ..errors import UserError
 
-DATASETS = ("got10k", "otb", "vot", "folder")
-
 
 @dataclass(frozen=True)
 class TrackerSpec:
@@ -53,7 +51,7 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
 
     A bare ``siamfc`` uses ``weights`` (``--weights``) when given, else the shipped model.
     """
-    from ..baselines import OPENCV_TRACKERS
+    from .baselines import OPENCV_TRACKERS
 
     kind, _, arg = str(text).strip().partition(":")
     kind = kind.lower()

@@ -11,8 +11,8 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import UserError
-from ..toolkit import DecodeBeforeTiming
 from .specs import TrackerSpec
+from .toolkit import DecodeBeforeTiming
 
 
 class SingleTracker(Protocol):
@@ -55,7 +55,7 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
 
         tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
     else:
-        from ..baselines import OpenCVTracker
+        from .baselines import OpenCVTracker
 
         tracker = OpenCVTracker(spec.kind, nano_dir)
     # the toolkit runs repetitions only for trackers that say they are not deterministic
@@ -66,9 +66,9 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
         list[TrackerSpec], list[str]]:
     """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
     warning among others, an error when nothing else is left. Any other problem is an error."""
-    from ..baselines import TrackerUnavailable, opencv_factory
     from ..models.checkpoint import default_weights_path, load_model
     from ..tracking.tracker import resolve_weights
+    from .baselines import TrackerUnavailable, opencv_factory
 
     usable, skipped = [], []
     for spec in specs:

@@ -1,6 +1,8 @@
 """Validation by tracking: run the tracker over annotated sequences; the figures are those of
-``siamfc eval`` (:mod:`siamfc.evaluation.metrics`): the mean over sequences of the OTB success AUC,
-with a 95% bootstrap interval over sequences, and the mean over sequences of the mean IoU."""
+``siamfc eval``, computed by the same code (:mod:`siamfc.evaluation.metrics`) under the same
+names: ``auc`` (the mean over sequences of the OTB success AUC) with a 95% bootstrap interval
+over sequences, ``ao`` (GOT-10k's average overlap: mean IoU over all frames), ``ao_seq_mean``
+(the mean over sequences of each one's mean IoU) and ``sr50``, ``sr75`` (shares of frames)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .. import geometry
 from ..data.sequences import Sequence
 from ..evaluation.bootstrap import bootstrap_mean
-from ..evaluation.metrics import success_auc
+from ..evaluation.metrics import SequenceFigures, Truth, overall_figures, sequence_figures
 from ..models.network import SiamFCNet
 from ..tracking.tracker import MultiTracker
 
@@ -40,27 +41,30 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
     return boxes
 
 
-def sequence_scores(boxes: np.ndarray, seq: Sequence) -> dict[str, float]:
-    """Mean IoU, share of IoU > 0.5 and success AUC over frames 2.. where the target is visible."""
+def sequence_scores(boxes: np.ndarray, seq: Sequence) -> SequenceFigures:
+    """The figures of ``boxes`` (the first ``len(boxes)`` frames of ``seq``): IoU with the ground
+    truth cut to the image, frame 1 and frames where the target is absent left out, as in eval."""
+    from PIL import Image
+
     n = len(boxes)
-    mask = seq.visible[:n].copy()
-    mask[0] = False
-    if not mask.any():
-        return {"ao": float("nan"), "sr50": float("nan"), "auc": float("nan")}
-    ious = geometry.iou(boxes[mask], seq.boxes[:n][mask])
-    return {"ao": float(ious.mean()), "sr50": float((ious > 0.5).mean()), "auc": success_auc(ious)}
+    with Image.open(seq.frames[0]) as image:  # reads the header only
+        bound = image.size
+    return sequence_figures([boxes], Truth(seq.boxes[:n], seq.visible[:n], bound))
+
+
+_KEYS = ("ao", "sr50", "sr75", "auc", "evaluated_frames")  # per sequence
 
 
 def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
     """Figures of ``model`` tracking ``sequences``: ``auc`` (mean over sequences) with ``auc_low`` and
-    ``auc_high`` (95% bootstrap interval over sequences), ``ao_seq_mean`` and ``sr50`` (means over
-    sequences), and ``sequences`` (each one's figures)."""
+    ``auc_high`` (95% bootstrap interval over sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75``
+    (named and computed as in ``siamfc eval``), and ``sequences`` (each one's figures)."""
     tracker = MultiTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
-    per_sequence = {}
+    figures = {}
     for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False):
-        per_sequence[seq.name] = sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+        figures[seq.name] = sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+    per_sequence = {name: {k: f.summary()[k] for k in _KEYS} for name, f in figures.items()}
+    overall = overall_figures(figures)
     auc = bootstrap_mean([v["auc"] for v in per_sequence.values()])
-    aos = [v["ao"] for v in per_sequence.values() if np.isfinite(v["ao"])]
-    srs = [v["sr50"] for v in per_sequence.values() if np.isfinite(v["sr50"])]
-    return {"auc": auc.mean, "auc_low": auc.low, "auc_high": auc.high, "ao_seq_mean": float(np.mean(aos)),
-            "sr50": float(np.mean(srs)), "sequences": per_sequence}
+    return {"auc": auc.mean, "auc_low": auc.low, "auc_high": auc.high,
+            **{k: overall[k] for k in ("ao", "ao_seq_mean", "sr50", "sr75")}, "sequences": per_sequence}

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .errors import UserError
+from ..errors import UserError
 
 OPENCV_TRACKERS: dict[str, str] = {"csrt": "CSRT", "kcf": "KCF", "mil": "MIL", "nano": "NanoTrack"}
 NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")

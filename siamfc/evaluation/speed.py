@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 import torch
 
-from .data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
-from .errors import UserError
+from ..data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
+from ..errors import UserError
 
 
 @dataclass

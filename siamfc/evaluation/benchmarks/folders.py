@@ -1,0 +1,53 @@
+"""Layouts the toolkit has no dataset for, read by :mod:`siamfc.data` and run by the toolkit's
+GOT-10k loop: any folder of sequences, and LaSOT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...data.readers import folder_sequences, lasot_sequences
+from ...data.sequences import Sequence
+from ..specs import BenchmarkSpec
+from .base import SequenceBenchmark
+
+
+class Folder(SequenceBenchmark):
+    """A GOT-10k-layout root (its ``<subset>/`` is read), a folder with ``list.txt``, a plain folder
+    of sequence folders (frames + ``groundtruth.txt``, optional ``absence.label``) or one sequence
+    folder; several roots are evaluated as one set."""
+
+    name = "folder"
+    layout = ("a GOT-10k-layout root, a folder with list.txt, or a plain folder of sequence folders "
+              "(frames + groundtruth.txt); repeat --root to join several")
+    joins_roots = True
+
+    def tag(self, bench: BenchmarkSpec) -> str:
+        return "+".join(f"folder-{_root_tag(r, bench.subset)}" for r in (bench.root, *bench.more_roots))
+
+    def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
+        found = []
+        for root in (bench.root, *bench.more_roots):
+            subset = bench.subset if (Path(root) / bench.subset).is_dir() else "all"
+            found += folder_sequences(root, subset)
+        return found
+
+
+def _root_tag(root: str, subset: str) -> str:
+    """A folder's name, with its parent's when it is a subset folder (``GOT-10k-mini-val``)."""
+    path = Path(root).resolve()
+    return f"{path.parent.name}-{path.name}" if path.name in (subset, "val", "test", "train") else path.name
+
+
+class LaSOT(SequenceBenchmark):
+    """LaSOT: a frame counts where the target is neither fully occluded nor out of view."""
+
+    name = "lasot"
+    layout = ("ROOT/<class>/<class>-N/ (img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt); "
+              "--subset test (default) reads testing_set.txt, all every sequence")
+    default_subset = "test"
+
+    def tag(self, bench: BenchmarkSpec) -> str:
+        return "LaSOT"
+
+    def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
+        return lasot_sequences(bench.root, bench.subset)

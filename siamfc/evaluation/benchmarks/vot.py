@@ -1,0 +1,70 @@
+"""VOT: ``ROOT/list.txt`` + ``ROOT/<seq>/`` (frames, ``groundtruth.txt``: boxes or polygons); run
+by the toolkit's own experiment (never downloading). The figures come from its one-pass
+(``unsupervised``) run; its report adds accuracy and robustness (from the ``baseline`` runs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ...data.readers import vot_sequences
+from ...errors import UserError
+from ..specs import BenchmarkSpec
+from .base import Benchmark, Truth, box_visible, image_size
+
+
+class VOT(Benchmark):
+    name = "vot"
+    layout = "ROOT/list.txt + ROOT/<seq>/ (--version 2013..2018, LT2018; default 2018)"
+    has_report = True
+    extra_columns = (("Acc", "accuracy"), ("Rob", "robustness"))
+    box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
+
+    def parse_version(self, text: str | None) -> str | int | None:
+        text = text or "2018"
+        return int(text) if text.isdigit() else text.upper()
+
+    def check(self, bench: BenchmarkSpec) -> None:
+        if bench.repetitions != 1:
+            raise UserError("--repetitions: VOT runs are done once per sequence here")
+
+    def tag(self, bench: BenchmarkSpec) -> str:
+        return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
+
+    def title(self, bench: BenchmarkSpec) -> str:
+        return self.tag(bench)
+
+    def open(self, bench: BenchmarkSpec, out: str, reports: str):
+        from ..got10k_compat import vot_experiment
+
+        experiment = vot_experiment(os.fspath(bench.root), bench.version, out, reports)
+        vot_sequences(bench.root, "all")  # a box per frame: one-line errors naming the file at fault
+        return experiment
+
+    def truth(self, experiment, name: str) -> Truth:
+        from ..got10k_compat import vot_rects
+
+        img_files, anno, _ = experiment.dataset[name]
+        anno = vot_rects(experiment.dataset, anno)
+        return Truth(anno, box_visible(anno), image_size(img_files[0]))
+
+    def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
+        baseline, unsupervised = base / "baseline" / seq, base / "unsupervised" / seq
+        return ([baseline / f"{seq}_{r:03d}.txt" for r in range(1, repetitions + 1)] + [baseline / f"{seq}_time.txt"]
+                + [unsupervised / f"{seq}_001.txt", unsupervised / f"{seq}_time.txt"])
+
+    def existing_files(self, base: Path, seq: str) -> list[Path]:
+        folders = [base / "baseline" / seq, base / "unsupervised" / seq]
+        return [p for d in folders if d.is_dir() for p in d.iterdir() if p.name.startswith(f"{seq}_")]
+
+    def box_records(self, files: list[Path]) -> list[Path]:
+        return [files[-2]]  # the one-pass (unsupervised) run
+
+    def parse_record(self, row: list[float], first_box: np.ndarray) -> list[float]:
+        return first_box.tolist() if len(row) == 1 else row  # "1": the initialisation frame
+
+    def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
+        return {k: float(v) for k, v in performance.items()}
