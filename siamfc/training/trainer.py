@@ -131,7 +131,7 @@ class Trainer:
             self.optimizer, lambda step: math.exp(decay * min(step, self.total_steps) / self.total_steps))
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
-        self.epoch, self.step, self.history, self.best_ao = 0, 0, [], -1.0
+        self.epoch, self.step, self.history, self.best_auc = 0, 0, [], -1.0
         self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that ended fit(), if one did
         self.val_sequences = None
         if cfg.val.root and self.main:
@@ -170,7 +170,7 @@ class Trainer:
             "epoch": self.epoch, "step": self.step,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
-            "history": json.dumps(self.history), "best_ao": self.best_ao,
+            "history": json.dumps(self.history), "best_auc": self.best_auc,
             "config": json.dumps(config_to_dict(self.cfg)),
         })
 
@@ -190,7 +190,7 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.history = json.loads(state["history"])
-        self.best_ao = float(state["best_ao"])
+        self.best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))  # "best_ao" before 2026-12-02
 
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
@@ -299,8 +299,8 @@ class Trainer:
                           val_ao_seq_mean=scores["ao_seq_mean"], val_sr50=scores["sr50"])
             if self.writer is not None:
                 self.writer.add_scalar("val/auc", scores["auc"], self.epoch + 1)
-            if scores["auc"] > self.best_ao:  # best.pth: a record, not the model to ship (model card)
-                self.best_ao = scores["auc"]
+            if scores["auc"] > self.best_auc:  # best.pth: a record, not the model to ship (model card)
+                self.best_auc = scores["auc"]
                 save_checkpoint(self.out_dir / "best.pth", self.model, meta=json.dumps(record))
         if self.main:
             if self.writer is not None:
