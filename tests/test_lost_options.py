@@ -140,19 +140,24 @@ def test_template_update_mixes_on_confident_frames_and_resets_when_lost():
         TemplateSettings(True, template_weight=1.5).check()
 
 
-def test_tracker_with_template_update_follows_a_moving_target():
+@pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
+def test_tracker_with_template_update_follows_a_moving_target(backend, crop_backend):
+    """Every engine's kernel is mixed, on the host and the device pipeline (here on the CPU)."""
     from test_lost import _synthetic_frames
 
     from siamfc.ops import iou
     from siamfc.tracker import SiamFCTracker
 
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
     frames, boxes = _synthetic_frames()
-    tracker = SiamFCTracker(backend="torch", template_update=True, template_interval=1, template_threshold=0.5)
+    tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, template_update=True, template_interval=1,
+                            template_threshold=0.5)
     tracker.init(frames[0], boxes[0])
     for frame, box in zip(frames[1:4], boxes[1:4], strict=True):
         assert iou(tracker.update(frame), box)[0] > 0.7
     kernel, first = tracker.tracker.pipeline.kernels[0], tracker.tracker.monitor.templates.first[0]
-    assert not torch.equal(kernel[0], first[0])  # a mixed kernel is in use
+    assert not np.array_equal(np.asarray(kernel[0]), np.asarray(first[0]))  # a mixed kernel is in use
 
 
 # ------------------------------------------------------------------------------ eval's options
@@ -171,3 +176,30 @@ def test_eval_tracker_options():
         check_params(parse_tracker("siamfc@redetect_confirm=0"))
     with pytest.raises(UserError, match="unknown tracker"):
         parse_tracker("kcf@redetect=false")
+
+
+def test_eval_compares_tracker_variants_in_one_run(tmp_path):
+    import json
+
+    import cv2
+    from test_lost import _synthetic_frames
+
+    from siamfc.cli.main import main
+
+    frames, boxes = _synthetic_frames(back=29)
+    seq = tmp_path / "data" / "synthetic"
+    seq.mkdir(parents=True)
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(seq / f"{i + 1:08d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    rows = ["nan,nan,nan,nan" if b is None else ",".join(f"{v:g}" for v in b) for b in boxes]
+    (seq / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "results"
+    assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
+                 "--tracker", "siamfc", "--tracker", "siamfc@redetect=false",
+                 "--baseline", "SiamFC@redetect=False"]) == 0
+    (report,) = out.glob("*/comparison.json")
+    overall = json.loads(report.read_text())["overall"]
+    on, off = overall["SiamFC"]["longterm"], overall["SiamFC@redetect=False"]["longterm"]
+    assert off["recall"] < on["recall"] - 0.2  # the variant without re-detection never finds it again
+    assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
+                 "--tracker", "siamfc@redetect_confirm=0"]) == 2  # a bad option: one line, no run
