@@ -7,10 +7,23 @@ where it was last confident and stays there; without (the default) the normal st
 moving it. After ``redetect_delay`` lost frames, with ``redetect``, the target's kernel is also
 searched over a grid of tiles (:mod:`siamfc.redetect`) around where it was last confident, growing
 by one ring a frame up to the whole frame (at most ``redetect_tiles`` tiles a frame; a larger grid
-is swept over several frames, nearest tiles first; each sweep at the next of the scales 1,
-1 / ``redetect_scale_step``, ``redetect_scale_step``), and the best tile's peak is scored again on
-a crop centred on it. A peak of confidence >= ``redetect_threshold`` there, or >= ``lost_threshold``
-in the normal step, ends the lost state and tracking goes on from it.
+is swept over several frames, nearest tiles first), and the best tile's peak is scored again on a
+crop centred on it.
+
+The sweeps search at the size the target had on the first frame (``redetect_scale="first"``, the
+default; ``"last"``: the size it had when last confident; ``"both"``: in turn), times 1,
+1 / ``redetect_scale_step``, ``redetect_scale_step`` in turn: a target that left the view and comes
+back has no reason to come back at the size it had when leaving (often smaller or cut by the
+frame's edge), while the exemplar kernel matches best at its own size.
+
+A lost target is found again after ``redetect_confirm`` confident frames in a row: a re-detection
+(a peak of confidence >= ``redetect_threshold``) moves the box there and counts as the first, the
+normal step on it (confidence >= ``lost_threshold``) as the next ones. A search over the whole
+frame tries many places, so it meets look-alikes (trees for a skier) that score high for a frame or
+two; the target itself stays confident. Until then the target is still reported absent, and a frame
+that does not confirm sends the sweep on.
+
+The optional template update (:mod:`siamfc.template`) runs here too, on the same confidence.
 """
 
 from __future__ import annotations
@@ -30,8 +43,8 @@ REDETECT_SCALES = ("last", "first", "both")
 
 @dataclass
 class LostSettings:
-    """The lost-state options (the tracker's defaults are TrackerConfig's; these are a plain
-    monitor's: no delay, box held)."""
+    """The lost-state options (the tracker's defaults are :class:`LostOptions`'; these are a plain
+    monitor's: no delay, box held, found on the first confident frame, at the last size)."""
 
     lost_threshold: float
     lost_patience: int
@@ -78,8 +91,8 @@ class LostOptions:
     redetect_delay: int = 10
     redetect_tiles: int = 9
     redetect_scale_step: float = 1.0
-    redetect_scale: str = "last"
-    redetect_confirm: int = 1
+    redetect_scale: str = "first"
+    redetect_confirm: int = 3
     template_update: bool = False
     template_weight: float = 0.3
     template_threshold: float = 0.9
