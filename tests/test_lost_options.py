@@ -181,18 +181,11 @@ def test_eval_tracker_options():
 def test_eval_compares_tracker_variants_in_one_run(tmp_path):
     import json
 
-    import cv2
-    from test_lost import _synthetic_frames
+    from test_lost import write_synthetic_sequence
 
     from siamfc.cli.main import main
 
-    frames, boxes = _synthetic_frames(back=29)
-    seq = tmp_path / "data" / "synthetic"
-    seq.mkdir(parents=True)
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(seq / f"{i + 1:08d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    rows = ["nan,nan,nan,nan" if b is None else ",".join(f"{v:g}" for v in b) for b in boxes]
-    (seq / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    seq, _, _ = write_synthetic_sequence(tmp_path)
     out = tmp_path / "results"
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
                  "--tracker", "siamfc", "--tracker", "siamfc@redetect=false",
@@ -203,3 +196,21 @@ def test_eval_compares_tracker_variants_in_one_run(tmp_path):
     assert off["recall"] < on["recall"] - 0.2  # the variant without re-detection never finds it again
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
                  "--tracker", "siamfc@redetect_confirm=0"]) == 2  # a bad option: one line, no run
+
+
+def test_template_update_with_targets_added_and_removed():
+    from test_lost import _synthetic_frames
+
+    from siamfc.ops import iou
+    from siamfc.tracker import MultiTracker
+
+    frames, boxes = _synthetic_frames()
+    multi = MultiTracker(backend="torch", template_update=True, template_interval=1, template_threshold=0.5)
+    other = multi.add(frames[0], np.array([300.0, 200.0, 40.0, 40.0]))
+    target = multi.add(frames[0], boxes[0])
+    multi.update(frames[1])
+    multi.remove(other)
+    templates = multi.monitor.templates
+    assert len(templates.first) == len(multi.monitor.watches) == 1
+    for frame, box in zip(frames[2:4], boxes[2:4], strict=True):
+        assert iou(multi.update(frame)[target], box)[0] > 0.7
