@@ -195,6 +195,19 @@ def _synthetic_frames(back: int = 7) -> tuple[list[np.ndarray], list[np.ndarray 
     return frames, boxes
 
 
+def write_synthetic_sequence(tmp_path: Path) -> tuple[Path, list[np.ndarray], list[np.ndarray | None]]:
+    """:func:`_synthetic_frames` (29 frames back) as a sequence folder under ``tmp_path/data``: JPEG
+    frames and a groundtruth.txt with ``nan`` rows where the target is away."""
+    frames, boxes = _synthetic_frames(back=29)
+    seq = tmp_path / "data" / "synthetic"
+    seq.mkdir(parents=True)
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(seq / f"{i + 1:08d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    rows = ["nan,nan,nan,nan" if b is None else ",".join(f"{v:g}" for v in b) for b in boxes]
+    (seq / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    return seq, frames, boxes
+
+
 @pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
 def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
     """ONNX Runtime, PyTorch, and the device pipeline (crops and states as tensors; here on the CPU)."""
@@ -302,13 +315,7 @@ def test_eval_reports_longterm_measures(tmp_path):
     from siamfc.evaluation.longterm import f_score as lt_f_score
     from siamfc.evaluation.longterm import truth_curves
 
-    frames, boxes = _synthetic_frames(back=29)
-    seq = tmp_path / "data" / "synthetic"
-    seq.mkdir(parents=True)
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(seq / f"{i + 1:08d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    rows = ["nan,nan,nan,nan" if b is None else ",".join(f"{v:g}" for v in b) for b in boxes]
-    (seq / "groundtruth.txt").write_text("\n".join(rows) + "\n")
+    seq, frames, boxes = write_synthetic_sequence(tmp_path)
     out = tmp_path / "results"
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet"]) == 0
     (report,) = out.glob("*/comparison.json")

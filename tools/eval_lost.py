@@ -27,6 +27,7 @@ from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
+from siamfc.evaluation.specs import parse_params  # noqa: E402
 from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
@@ -37,13 +38,7 @@ DEFAULT_VARIANTS = ["plain:lost_threshold=0", "lost:redetect=False", "redetect:"
 
 def parse_variant(text: str) -> tuple[str, dict]:
     name, _, rest = text.partition(":")
-    params: dict = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        params[key] = {"True": True, "False": False}.get(value, None)
-        if params[key] is None:
-            params[key] = float(value) if "." in value else int(value)
-    return name, params
+    return name, parse_params(rest)
 
 
 def run_sequence(tracker: SiamFCTracker, frames: list[np.ndarray], first_box: np.ndarray) -> dict:

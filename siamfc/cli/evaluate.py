@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "      --nano-dir ../shared/weights/nanotrack_v2 --tracker mil\n"
         "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b\n"
         "  siamfc eval --dataset lasot --root data/LaSOT --subset test --tracker siamfc\n"
+        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --tracker siamfc@redetect=false \\\n"
+        "      --baseline SiamFC@redetect=False\n"
         "  siamfc eval --dataset folder --root ../shared/data/GOT-10k-mini/val --root ../shared/data/extra/val \\\n"
         "      --tracker siamfc --tracker nano --nano-dir ../shared/weights/nanotrack_v2 --baseline NanoTrack")
     parser.add_argument("--dataset", required=True, choices=tuple(BENCHMARKS),
@@ -47,8 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(2013..2018, LT2018; default 2018)")
     parser.add_argument("--tracker", action="append", metavar="NAME",
                         help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS, csrt, kcf, mil or "
-                             "nano; repeat for a comparison (default: siamfc). csrt and kcf need OpenCV's "
-                             "contrib build: without it they are skipped with a warning (an error if alone)")
+                             "nano; repeat for a comparison (default: siamfc). A siamfc tracker takes "
+                             "options of its own after @ (tracker parameters, e.g. "
+                             "siamfc@redetect=false,template_update=true; they end its name). csrt and kcf "
+                             "need OpenCV's contrib build: without it they are skipped with a warning (an "
+                             "error if alone)")
     add_weights_argument(parser)
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (for nano)")
@@ -72,15 +77,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
-    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker; a setting other than the
-    default is in the tracker's name (results of different settings never mix)."""
+    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (a tracker's own
+    ``@key=value`` options win); a setting other than the default is in the tracker's name (results
+    of different settings never mix)."""
     from dataclasses import replace
 
     params = lost_params(args)
     suffix = ("" if params["redetect"] else "-noredetect") + (
         "" if params["lost_threshold"] == 0.5 else f"-lost{params['lost_threshold']:g}")
-    return [replace(s, name=s.name + suffix, params=tuple(params.items())) if s.kind == "siamfc" else s
-            for s in specs]
+    return [replace(s, name=s.name + suffix, params=tuple({**params, **dict(s.params)}.items()))
+            if s.kind == "siamfc" else s for s in specs]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,20 +46,52 @@ class EvalConfig:
     baseline: str | None = None  # tracker name: every other one gets its AUC difference, paired by sequence
 
 
+def parse_value(text: str) -> bool | int | float | str:
+    """A tracker option's value as typed: true/false, an integer, a float, else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_params(text: str) -> dict[str, bool | int | float | str]:
+    """``key=value,key=value`` (TrackerConfig fields) -> a dict; a malformed item is a UserError."""
+    params: dict[str, bool | int | float | str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"tracker option {item!r}: expected key=value")
+        params[key.strip()] = parse_value(value)
+    return params
+
+
 def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
-    """``siamfc``, ``siamfc:WEIGHTS``, ``csrt``, ``kcf``, ``mil`` or ``nano``.
+    """``siamfc``, ``siamfc:WEIGHTS``, ``csrt``, ``kcf``, ``mil`` or ``nano``; a siamfc tracker
+    may end with ``@key=value,...`` (TrackerConfig fields, e.g. ``siamfc@redetect=false``), which
+    then ends its name too (variants of one model compared in one run).
 
     A bare ``siamfc`` uses ``weights`` (``--weights``) when given, else the shipped model.
     """
     from .baselines import OPENCV_TRACKERS
 
-    kind, _, arg = str(text).strip().partition(":")
+    text, at, options = str(text).strip().partition("@")
+    kind, _, arg = text.partition(":")
     kind = kind.lower()
     if kind == "siamfc":
         path = arg or weights
         name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
-        return TrackerSpec("siamfc", name, path or None)
-    if kind in OPENCV_TRACKERS and not arg:
+        params = parse_params(options)
+        if at and not params:
+            raise UserError(f"--tracker {text}@: give options as key=value,...")
+        if params:
+            name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
+        return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
+    if kind in OPENCV_TRACKERS and not arg and not at:
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
     raise UserError(f"--tracker {text!r}: unknown tracker; choose from {known}")

@@ -62,6 +62,18 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
     return ToolkitTracker(tracker, spec.name, is_deterministic=repetitions == 1)
 
 
+def check_params(spec: TrackerSpec) -> None:
+    """A siamfc tracker's options are TrackerConfig fields with valid values, else a UserError."""
+    from ..tracking.lost import settings_from
+    from ..tracking.tracker import TrackerConfig
+
+    try:
+        for settings in settings_from(TrackerConfig.from_kwargs(**dict(spec.params))):
+            settings.check()
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"tracker {spec.name!r}: {exc}") from None
+
+
 def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callable[[str], None]) -> tuple[
         list[TrackerSpec], list[str]]:
     """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
@@ -77,6 +89,7 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
                 raise UserError(f"tracker 'siamfc': the package ships no trained model yet ({default_weights_path()});"
                                 " use --tracker siamfc:WEIGHTS or --weights PATH")
             load_model(resolve_weights(spec.weights))  # CheckpointError: one line naming the file
+            check_params(spec)
             usable.append(spec)
             continue
         try:

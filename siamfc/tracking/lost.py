@@ -7,10 +7,23 @@ where it was last confident and stays there; without (the default) the normal st
 moving it. After ``redetect_delay`` lost frames, with ``redetect``, the target's kernel is also
 searched over a grid of tiles (:mod:`siamfc.tracking.redetect`) around where it was last confident, growing
 by one ring a frame up to the whole frame (at most ``redetect_tiles`` tiles a frame; a larger grid
-is swept over several frames, nearest tiles first; each sweep at the next of the scales 1,
-1 / ``redetect_scale_step``, ``redetect_scale_step``), and the best tile's peak is scored again on
-a crop centred on it. A peak of confidence >= ``redetect_threshold`` there, or >= ``lost_threshold``
-in the normal step, ends the lost state and tracking goes on from it.
+is swept over several frames, nearest tiles first), and the best tile's peak is scored again on a
+crop centred on it.
+
+The sweeps search at the size the target had on the first frame (``redetect_scale="first"``, the
+default; ``"last"``: the size it had when last confident; ``"both"``: in turn), times 1,
+1 / ``redetect_scale_step``, ``redetect_scale_step`` in turn: a target that left the view and comes
+back has no reason to come back at the size it had when leaving (often smaller or cut by the
+frame's edge), while the exemplar kernel matches best at its own size.
+
+A lost target is found again after ``redetect_confirm`` confident frames in a row: a re-detection
+(a peak of confidence >= ``redetect_threshold``) moves the box there and counts as the first, the
+normal step on it (confidence >= ``lost_threshold``) as the next ones. A search over the whole
+frame tries many places, so it meets look-alikes (trees for a skier) that score high for a frame or
+two; the target itself stays confident. Until then the target is still reported absent, and a frame
+that does not confirm sends the sweep on.
+
+The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence.
 """
 
 from __future__ import annotations
@@ -23,12 +36,15 @@ import torch
 
 from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
+from .template import TemplateSettings, TemplateUpdater
+
+REDETECT_SCALES = ("last", "first", "both")
 
 
 @dataclass
 class LostSettings:
-    """The lost-state options (the tracker's defaults are TrackerConfig's; these are a plain
-    monitor's: no delay, box held)."""
+    """The lost-state options (the tracker's defaults are :class:`LostOptions`'; these are a plain
+    monitor's: no delay, box held, found on the first confident frame, at the last size)."""
 
     lost_threshold: float
     lost_patience: int
@@ -38,6 +54,8 @@ class LostSettings:
     lost_hold: bool = True
     redetect_delay: int = 0
     redetect_scale_step: float = 1.0  # > 1: each sweep of the grid at the next of scales 1, 1/step, step
+    redetect_scale: str = "last"  # the sweeps' size: "last" confident, "first" frame's, or "both" in turn
+    redetect_confirm: int = 1  # consecutive confident frames (a re-detection or the step) that end the lost state
 
     def check(self) -> None:
         for name in ("lost_threshold", "redetect_threshold"):
@@ -48,10 +66,47 @@ class LostSettings:
             raise ValueError(f"lost_patience must be 1 or more, got {self.lost_patience}")
         if self.redetect_tiles < 1:
             raise ValueError(f"redetect_tiles must be 1 or more, got {self.redetect_tiles}")
+        if self.redetect_confirm < 1:
+            raise ValueError(f"redetect_confirm must be 1 or more, got {self.redetect_confirm}")
         if self.redetect_delay < 0:
             raise ValueError(f"redetect_delay must be 0 or more, got {self.redetect_delay}")
         if not self.redetect_scale_step >= 1.0:
             raise ValueError(f"redetect_scale_step must be 1 or more, got {self.redetect_scale_step}")
+        if self.redetect_scale not in REDETECT_SCALES:
+            raise ValueError(f"redetect_scale must be one of {', '.join(REDETECT_SCALES)}, got {self.redetect_scale!r}")
+
+
+@dataclass
+class LostOptions:
+    """The tracker's options for the lost state, the re-detection and the template update (fields
+    of TrackerConfig; defaults chosen on the 12 val sequences, see the README). Their meaning:
+    :class:`LostSettings` and :class:`siamfc.tracking.template.TemplateSettings`; ``lost_threshold=0``
+    turns the lost state off."""
+
+    lost_threshold: float = 0.5
+    lost_patience: int = 5
+    lost_hold: bool = False
+    redetect: bool = True
+    redetect_threshold: float = 0.7
+    redetect_delay: int = 10
+    redetect_tiles: int = 9
+    redetect_scale_step: float = 1.0
+    redetect_scale: str = "first"
+    redetect_confirm: int = 3
+    template_update: bool = False
+    template_weight: float = 0.3
+    template_threshold: float = 0.9
+    template_interval: int = 10
+
+
+def settings_from(cfg: LostOptions) -> tuple[LostSettings, TemplateSettings]:
+    """The lost-state and template-update settings of a TrackerConfig."""
+    lost = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
+                        cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step,
+                        cfg.redetect_scale, cfg.redetect_confirm)
+    template = TemplateSettings(cfg.template_update, cfg.template_weight, cfg.template_threshold,
+                                cfg.template_interval)
+    return lost, template
 
 
 @dataclass
@@ -60,23 +115,27 @@ class TargetWatch:
 
     reference: float  # the first frame's peak height (see siamfc.tracking.confidence)
     good: tuple  # centre, size, x_size when last confident (a pipeline snapshot)
+    first: tuple  # size, x_size on the first frame (host arrays)
     score: float = 1.0
     lost: bool = False
     low: int = 0  # consecutive frames below the threshold
     lost_frames: int = 0
     cursor: int = 0  # where the sweep of a large grid goes on
     sweeps: int = 0  # full sweeps done (each at one scale, see LostSettings.redetect_scale_step)
+    confirmed: int = 0  # consecutive confident frames while lost (see LostSettings.redetect_confirm)
 
 
 class LostMonitor:
     """Confidence, presence and re-detection for the targets of a pipeline (same order)."""
 
-    def __init__(self, pipeline, settings: LostSettings, calibration: Calibration, search: TileSearch) -> None:
+    def __init__(self, pipeline, settings: LostSettings, calibration: Calibration, search: TileSearch,
+                 templates: TemplateUpdater | None = None) -> None:
         settings.check()
         self.pipeline = pipeline
         self.settings = settings
         self.calibration = calibration
         self.search = search
+        self.templates = templates  # the optional template update, driven by the same confidence
         self.watches: list[TargetWatch] = []
         self._moved = False
 
@@ -84,10 +143,12 @@ class LostMonitor:
     def create(cls, pipeline, engine, cfg, geometry, device: torch.device, weights: str | None) -> LostMonitor:
         """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
         beside ``weights`` (see :func:`siamfc.tracking.confidence.load_calibration`)."""
-        settings = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
-                                cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step)
+        settings, template = settings_from(cfg)
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
-        return cls(pipeline, settings, load_calibration(weights), search)
+        templates = None
+        if template.template_update:
+            templates = TemplateUpdater(pipeline, engine, template, cfg.exemplar_size, cfg.context, device)
+        return cls(pipeline, settings, load_calibration(weights), search, templates)
 
     def add(self, image: np.ndarray) -> None:
         """Start watching the target just added to the pipeline (its first frame is ``image``)."""
@@ -96,10 +157,15 @@ class LostMonitor:
         maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
                                 self.pipeline.target_color(index))
         _, height, _ = map_statistics(maps)
-        self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index)))
+        self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index),
+                                        (size, x_size)))
+        if self.templates is not None:
+            self.templates.add()
 
     def remove(self, index: int) -> None:
         del self.watches[index]
+        if self.templates is not None:
+            self.templates.remove(index)
 
     def scores(self, maps: np.ndarray) -> list[float]:
         """Confidence of each target's map (N, R, R) of this frame (scalar arithmetic: this runs
@@ -126,33 +192,52 @@ class LostMonitor:
                 if confident:
                     watch.good = self.pipeline.snapshot(index)
                 elif watch.low >= s.lost_patience:
-                    watch.lost, watch.lost_frames, watch.cursor, watch.sweeps = True, 0, 0, 0
+                    watch.lost, watch.lost_frames, watch.cursor, watch.sweeps, watch.confirmed = True, 0, 0, 0, 0
                     if s.lost_hold:
                         self._set(index, *watch.good)
                 continue
-            if confident:  # found again by the normal step
-                self._found(index, watch)
+            if confident:  # the step is on a peak like the target's: found when it stays so
+                self._confirm(index, watch)
                 continue
+            watch.confirmed = 0  # an unconfirmed candidate: the sweep goes on
             watch.lost_frames += 1
             if s.redetect and watch.lost_frames > s.redetect_delay and self._redetect(image, index, watch):
                 continue
             if s.lost_hold:
                 self._set(index, *watch.good)  # the box stays put
+        if self.templates is not None:
+            for index, watch in enumerate(self.watches):
+                self.templates.after_step(image, index, watch.score, watch.lost)
         return self._moved
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.pipeline.set_target(index, center, size, x_size)
         self._moved = True
 
-    def _found(self, index: int, watch: TargetWatch) -> None:
-        watch.lost, watch.low = False, 0
-        watch.good = self.pipeline.snapshot(index)
+    def _confirm(self, index: int, watch: TargetWatch) -> None:
+        """One more confident frame of a lost target; ``redetect_confirm`` in a row end the lost
+        state (a look-alike found by a search over the whole frame seldom stays confident)."""
+        watch.confirmed += 1
+        if watch.confirmed >= self.settings.redetect_confirm:
+            watch.lost, watch.low, watch.confirmed = False, 0, 0
+            watch.good = self.pipeline.snapshot(index)
+
+    def _sweep_size(self, watch: TargetWatch, size: np.ndarray, x_size: float) -> tuple[np.ndarray, float]:
+        """The target size and search side of this sweep (from the last confident size ``size``,
+        ``x_size``): the first frame's (the size the exemplar was cut at, which a target that left
+        and came back is nearer to than to the size it had when leaving) or the last confident
+        one, in turn with ``"both"``; times the sweep's factor of ``redetect_scale_step``."""
+        s = self.settings
+        bases = {"last": 1, "first": 1, "both": 2}[s.redetect_scale]
+        if s.redetect_scale == "first" or (s.redetect_scale == "both" and watch.sweeps % 2 == 0):
+            size, x_size = watch.first
+        scale = (1.0, 1 / s.redetect_scale_step, s.redetect_scale_step)[(watch.sweeps // bases) % 3]
+        return size * scale, x_size * scale
 
     def _redetect(self, image: np.ndarray, index: int, watch: TargetWatch) -> bool:
         s = self.settings
         center, size, x_size = self.pipeline.to_host(watch.good)
-        scale = (1.0, 1 / s.redetect_scale_step, s.redetect_scale_step)[watch.sweeps % 3]
-        size, x_size = size * scale, x_size * scale
+        size, x_size = self._sweep_size(watch, size, x_size)
         step = tile_step(x_size, self.search.search_size, self.search.response_size, self.search.stride)
         radius = min(watch.lost_frames - s.redetect_delay, radius_for_frame(center, step, image.shape[:2]))
         centers = grid(center, step, radius, image.shape[:2])
@@ -182,6 +267,6 @@ class LostMonitor:
         if best < s.redetect_threshold:
             return False
         self._set(index, found.position(int(np.argmax(found.map))), size, x_size)
-        self._found(index, watch)
+        self._confirm(index, watch)
         watch.score = best
         return True

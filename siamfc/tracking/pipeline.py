@@ -190,6 +190,11 @@ class HostPipeline:
     def target_color(self, index: int) -> tuple[float, ...]:
         return self.colors[index]
 
+    def set_kernel(self, index: int, kernel: object) -> None:
+        """Track target ``index`` with another kernel from now on (see :mod:`siamfc.tracking.template`)."""
+        self.kernels[index] = kernel
+        self.stacked = self.engine.stack(self.kernels, self.geo.cfg.scale_num)
+
     def boxes(self) -> np.ndarray:
         return _boxes(self.centers, self.sizes)
 
@@ -373,6 +378,8 @@ class DevicePipeline:
 
     def target_color(self, index: int) -> tuple[float, ...]:
         return tuple(self.colors[index].tolist())
+
+    set_kernel = HostPipeline.set_kernel
 
     def _move(self, peaks: torch.Tensor, scale_ids: torch.Tensor, image_shape: tuple[int, int]) -> None:
         cfg, geo = self.geo.cfg, self.geo

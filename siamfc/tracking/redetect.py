@@ -34,6 +34,15 @@ class Detection:
         return self.origin + self.cell * np.array([flat_index // r, flat_index % r], dtype=np.float64)
 
 
+def engine_input(engine, crops: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 (M, S, S, 3) crops cut on the host -> what ``engine`` takes: the crops themselves, or
+    floats (M, 3, S, S) on ``device`` in its memory format."""
+    if engine.input_format == "uint8_nhwc":
+        return torch.from_numpy(crops)
+    return torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).to(torch.float32,
+                                                                      memory_format=engine.memory_format)
+
+
 def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
     """Image pixels between tile centres for a search region of ``x_size`` image pixels."""
     return (response_size - 1) * stride * x_size / search_size
@@ -78,11 +87,7 @@ class TileSearch:
         crops = np.empty((len(centers), s, s, 3), np.uint8)
         for i, c in enumerate(centers):
             geometry.crop(image, c, x_size, s, color, out=crops[i])
-        if self.engine.input_format == "uint8_nhwc":
-            x = torch.from_numpy(crops)
-        else:
-            x = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).to(
-                torch.float32, memory_format=self.engine.memory_format)
+        x = engine_input(self.engine, crops, self.device)
         stacked = self.engine.stack([kernel], len(centers))
         with torch.inference_mode():
             out = self.engine.responses(x, stacked)

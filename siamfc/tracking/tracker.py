@@ -20,15 +20,16 @@ from ..models.checkpoint import CheckpointError, default_weights_path, load_mode
 from ..models.network import SiamFCNet
 from .engines import DTYPES, TorchEngine, check_finite
 from .export import exportable
-from .lost import LostMonitor
+from .lost import LostMonitor, LostOptions
 from .pipeline import DevicePipeline, Geometry, HostPipeline, TargetState
 
 __all__ = ["MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState", "TrackerConfig"]
 
 
 @dataclass
-class TrackerConfig:
-    """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC)."""
+class TrackerConfig(LostOptions):
+    """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC; the lost state's, the
+    re-detection's and the template update's are :class:`siamfc.tracking.lost.LostOptions`)."""
 
     exemplar_size: int = 127
     search_size: int = 255
@@ -41,16 +42,6 @@ class TrackerConfig:
     response_up: int = 16
     min_scale: float = 0.2
     max_scale: float = 5.0
-    # the lost state and re-detection (siamfc.tracking.lost; defaults chosen on the 12 val sequences, see
-    # README); lost_threshold=0 turns the lost state off
-    lost_threshold: float = 0.5
-    lost_patience: int = 5
-    lost_hold: bool = False
-    redetect: bool = True
-    redetect_threshold: float = 0.7
-    redetect_delay: int = 10
-    redetect_tiles: int = 9
-    redetect_scale_step: float = 1.0
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
