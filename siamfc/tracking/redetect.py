@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import geometry
+from .engine_io import engine_input, to_host
 
 
 @dataclass
@@ -64,7 +64,7 @@ class TileSearch:
     """Search tiles with an engine (see :mod:`siamfc.tracking.engines`): crops cut with OpenCV on the host,
     handed over in the engine's input format."""
 
-    def __init__(self, engine, search_size: int, response_size: int, stride: int, device: torch.device) -> None:
+    def __init__(self, engine, search_size: int, response_size: int, stride: int, device) -> None:
         self.engine = engine
         self.search_size = search_size
         self.response_size = response_size
@@ -78,16 +78,10 @@ class TileSearch:
         crops = np.empty((len(centers), s, s, 3), np.uint8)
         for i, c in enumerate(centers):
             geometry.crop(image, c, x_size, s, color, out=crops[i])
-        if self.engine.input_format == "uint8_nhwc":
-            x = torch.from_numpy(crops)
-        else:
-            x = torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).to(
-                torch.float32, memory_format=self.engine.memory_format)
+        x = engine_input(self.engine, crops, self.device)
         stacked = self.engine.stack([kernel], len(centers))
-        with torch.inference_mode():
-            out = self.engine.responses(x, stacked)
         r = self.response_size
-        return out.float().cpu().numpy().reshape(len(centers), r, r)
+        return to_host(self.engine.responses(x, stacked)).reshape(len(centers), r, r)
 
     def search(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
                color: tuple[float, ...], pick) -> Detection:
