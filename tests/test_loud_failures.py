@@ -244,8 +244,6 @@ def test_boxes_in_a_missing_folder_is_refused_not_created(frames: Path, tmp_path
 def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import siamfc.cli.track as track_module
-
     class Unwritable:
         def __init__(self, *args) -> None:
             pass
@@ -258,7 +256,7 @@ def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_p
 
     boxes = tmp_path / "out.txt"
     boxes.write_text("precious\n")
-    monkeypatch.setattr(track_module.cv2, "VideoWriter", Unwritable)
+    monkeypatch.setattr(cv2, "VideoWriter", Unwritable)
     assert track(frames, "--boxes", boxes, "--output", tmp_path / "out.mp4") == 2
     one_line_error(capsys, "cannot write this video file")
     assert boxes.read_text() == "precious\n"
@@ -267,8 +265,6 @@ def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_p
 
 def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import siamfc.cli.track as track_module
-
     real = cv2.VideoWriter
 
     class DiskFills:  # OpenCV reports no write errors: the file just ends short
@@ -282,7 +278,7 @@ def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Pa
             self.writer.release()
             os.truncate(self.path, 300)
 
-    monkeypatch.setattr(track_module.cv2, "VideoWriter", DiskFills)
+    monkeypatch.setattr(cv2, "VideoWriter", DiskFills)
     assert track(frames, "--boxes", tmp_path / "b.txt", "--output", tmp_path / "out.mp4") == 2
     one_line_error(capsys, "could not be written whole")
     assert not (tmp_path / "out.mp4").exists() and no_temp_files(tmp_path)
