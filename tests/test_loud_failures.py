@@ -191,12 +191,19 @@ def test_bad_export_manifests_are_one_line(small_export: Path, frames: Path, tmp
     one_line_error(capsys, needle)
 
 
-def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+OLDER_FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx"}  # no search_taps.onnx
+
+
+@pytest.mark.parametrize("name, changes", [("search_taps.onnx", {}), ("search.onnx", {"files": OLDER_FILES})],
+                         ids=["export", "older-export"])
+def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, name: str, changes: dict) -> None:
+    """The search graph ONNX Runtime runs cut short: search_taps.onnx, or in an older export
+    (extended at load) search.onnx."""
     from siamfc import MultiTracker
 
-    folder = copy_export(small_export, tmp_path / "x")
-    data = (folder / "search.onnx").read_bytes()
-    (folder / "search.onnx").write_bytes(data[:len(data) // 2])  # cut short
+    folder = copy_export(small_export, tmp_path / "x", **changes)
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[:len(data) // 2])  # cut short
     with pytest.raises(CheckpointError, match="search") as info:
         MultiTracker(folder)
     assert "\n" not in str(info.value)

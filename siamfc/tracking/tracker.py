@@ -61,8 +61,8 @@ class MultiTracker:
     ``backend="onnxruntime"``, ``weights`` may also be a folder written by ``siamfc export``; a
     checkpoint with a fresh export beside it (the shipped model) runs from that export on the CPU
     without importing PyTorch (:mod:`siamfc.tracking.backend`; ``device`` is then the name
-    ``"cpu"``, else a ``torch.device``). The network is copied (BatchNorm folded) when the tracker is built: later changes to
-    ``model``'s weights are not seen by an optimized tracker.
+    ``"cpu"``, else a ``torch.device``). The network is copied (BatchNorm folded) when the tracker
+    is built: later changes to ``model``'s weights are not seen by an optimized tracker.
     """
 
     def __init__(
