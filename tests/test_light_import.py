@@ -72,8 +72,8 @@ assert "onnx" not in sys.modules and "onnxruntime" in sys.modules
 
 
 def test_tracking_runs_where_torch_cannot_be_imported(tmp_path) -> None:
-    """The CPU tracking path needs only NumPy, OpenCV and ONNX Runtime: with ``import torch`` made
-    to fail, the shipped model still tracks."""
+    """The CPU tracking path needs only NumPy, OpenCV and ONNX Runtime: with ``import torch`` (and
+    ``import onnx``) made to fail, the shipped model still tracks, scores, goes lost and re-detects."""
     from pathlib import Path
 
     clip = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
@@ -87,10 +87,15 @@ import numpy as np
 from siamfc import SiamFCTracker
 from siamfc.io.video import open_source
 frames = open_source({str(clip)!r}).frames()
-frames = [next(frames).image for _ in range(3)]
+frames = [next(frames).image for _ in range(4)]
 tracker = SiamFCTracker()
 tracker.init(frames[0], np.array([283, 152, 79, 65]))
 boxes = [tracker.update(f) for f in frames[1:]]
+lost = SiamFCTracker(lost_threshold=1.0, lost_patience=1, redetect_delay=0)  # lost at once: re-detection runs
+lost.init(frames[0], np.array([283, 152, 79, 65]))
+for f in frames[1:]:
+    lost.update(f)
+assert not lost.present and 0.0 <= lost.score < 1.0
 print(json.dumps([[round(float(v), 3) for v in b] for b in boxes]))
 """
     code = PROBE.format(body=body, heavy=HEAVY)
