@@ -11,7 +11,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (this import stays light)
 
-# OpenMP threads that spin while idle cost 7x per frame on a shared 2-core CPU (docs/speed.md);
+# OpenMP threads that spin while idle slow every frame down on a shared CPU (docs/speed.md, Threads);
 # only effective before torch loads, and a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

@@ -1,5 +1,6 @@
-"""The light core: ``import siamfc`` and the commands' ``--help`` load neither PyTorch nor the
-got10k toolkit nor matplotlib (each checked in a fresh interpreter, through ``sys.modules``)."""
+"""The light core: ``import siamfc``, the commands' ``--help`` and tracking on the CPU with the
+shipped model load neither PyTorch nor the got10k toolkit nor matplotlib (each checked in a fresh
+interpreter, through ``sys.modules``)."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def test_public_names_load_on_first_use() -> None:
         siamfc.nothing_here  # noqa: B018
 
 
-def test_tracking_on_the_cpu_loads_no_toolkit_or_plotting(tmp_path) -> None:
-    """``track`` with the shipped model on the CPU (ONNX Runtime): no got10k, no matplotlib. PyTorch
-    still loads: the shipped model is a PyTorch checkpoint, exported to ONNX in memory at load."""
+def test_tracking_on_the_cpu_loads_no_torch(tmp_path) -> None:
+    """``track`` with the shipped model on the CPU (ONNX Runtime, from the export shipped beside the
+    checkpoint): no PyTorch, no got10k, no matplotlib, and not the ``onnx`` package either."""
     from pathlib import Path
 
     clip = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
@@ -63,5 +64,42 @@ from siamfc.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     assert main(["track", {str(clip)!r}, "--init-box", "283,152,79,65", "--max-frames", "2",
                  "--boxes", {str(tmp_path / "boxes.txt")!r}]) == 0
+assert "onnx" not in sys.modules and "onnxruntime" in sys.modules
 """
-    assert heavy_modules_after(body) == ["torch"]
+    assert heavy_modules_after(body) == []
+    lines = (tmp_path / "boxes.txt").read_text().splitlines()
+    assert lines == ["283.000,152.000,79.000,65.000", "281.018,157.379,79.000,65.000"]
+
+
+def test_tracking_runs_where_torch_cannot_be_imported(tmp_path) -> None:
+    """The CPU tracking path needs only NumPy, OpenCV and ONNX Runtime: with ``import torch`` (and
+    ``import onnx``) made to fail, the shipped model still tracks, scores, goes lost and re-detects."""
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
+    body = f"""
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "onnx"):
+            raise ImportError(name + " is blocked in this test")
+sys.meta_path.insert(0, NoTorch())
+import numpy as np
+from siamfc import SiamFCTracker
+from siamfc.io.video import open_source
+frames = open_source({str(clip)!r}).frames()
+frames = [next(frames).image for _ in range(4)]
+tracker = SiamFCTracker()
+tracker.init(frames[0], np.array([283, 152, 79, 65]))
+boxes = [tracker.update(f) for f in frames[1:]]
+lost = SiamFCTracker(lost_threshold=1.0, lost_patience=1, redetect_delay=0)  # lost at once: re-detection runs
+lost.init(frames[0], np.array([283, 152, 79, 65]))
+for f in frames[1:]:
+    lost.update(f)
+assert not lost.present and 0.0 <= lost.score < 1.0
+print(json.dumps([[round(float(v), 3) for v in b] for b in boxes]))
+"""
+    code = PROBE.format(body=body, heavy=HEAVY)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    boxes = json.loads(result.stdout.splitlines()[-2])
+    assert boxes[0] == [281.018, 157.379, 79.0, 65.0]

@@ -191,12 +191,19 @@ def test_bad_export_manifests_are_one_line(small_export: Path, frames: Path, tmp
     one_line_error(capsys, needle)
 
 
-def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+OLDER_FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx"}  # no search_taps.onnx
+
+
+@pytest.mark.parametrize("name, changes", [("search_taps.onnx", {}), ("search.onnx", {"files": OLDER_FILES})],
+                         ids=["export", "older-export"])
+def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, name: str, changes: dict) -> None:
+    """The search graph ONNX Runtime runs cut short: search_taps.onnx, or in an older export
+    (extended at load) search.onnx."""
     from siamfc import MultiTracker
 
-    folder = copy_export(small_export, tmp_path / "x")
-    data = (folder / "search.onnx").read_bytes()
-    (folder / "search.onnx").write_bytes(data[:len(data) // 2])  # cut short
+    folder = copy_export(small_export, tmp_path / "x", **changes)
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[:len(data) // 2])  # cut short
     with pytest.raises(CheckpointError, match="search") as info:
         MultiTracker(folder)
     assert "\n" not in str(info.value)
@@ -244,8 +251,6 @@ def test_boxes_in_a_missing_folder_is_refused_not_created(frames: Path, tmp_path
 def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import siamfc.cli.track as track_module
-
     class Unwritable:
         def __init__(self, *args) -> None:
             pass
@@ -258,7 +263,7 @@ def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_p
 
     boxes = tmp_path / "out.txt"
     boxes.write_text("precious\n")
-    monkeypatch.setattr(track_module.cv2, "VideoWriter", Unwritable)
+    monkeypatch.setattr(cv2, "VideoWriter", Unwritable)
     assert track(frames, "--boxes", boxes, "--output", tmp_path / "out.mp4") == 2
     one_line_error(capsys, "cannot write this video file")
     assert boxes.read_text() == "precious\n"
@@ -267,8 +272,6 @@ def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_p
 
 def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import siamfc.cli.track as track_module
-
     real = cv2.VideoWriter
 
     class DiskFills:  # OpenCV reports no write errors: the file just ends short
@@ -282,7 +285,7 @@ def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Pa
             self.writer.release()
             os.truncate(self.path, 300)
 
-    monkeypatch.setattr(track_module.cv2, "VideoWriter", DiskFills)
+    monkeypatch.setattr(cv2, "VideoWriter", DiskFills)
     assert track(frames, "--boxes", tmp_path / "b.txt", "--output", tmp_path / "out.mp4") == 2
     one_line_error(capsys, "could not be written whole")
     assert not (tmp_path / "out.mp4").exists() and no_temp_files(tmp_path)

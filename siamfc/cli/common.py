@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
-import numpy as np
-
-from ..devices import DEVICE_CHOICES, resolve_device  # noqa: F401 (resolve_device: re-exported for the commands)
+from ..devices import DEVICE_CHOICES, resolve_device, resolve_device_name  # noqa: F401 (for the commands)
 from ..errors import UserError
+from ..io.writers import check_writable  # noqa: F401 (for the commands)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def warn(message: str) -> None:
@@ -27,6 +27,8 @@ def warn(message: str) -> None:
 
 def parse_box(text: str, what: str = "--init-box") -> np.ndarray:
     """``"x,y,w,h"`` (commas and/or spaces) -> float array; w and h must be > 0."""
+    import numpy as np
+
     parts = [p for p in str(text).replace(",", " ").split() if p]
     if len(parts) != 4:
         raise UserError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)")
@@ -51,6 +53,8 @@ def clip_box(
 
     A box entirely outside the frame is an error; one partly outside is clipped, with a warning.
     """
+    import numpy as np
+
     height, width = int(frame_shape[0]), int(frame_shape[1])
     x, y, w, h = (float(v) for v in box)
     x1, y1 = max(x, 0.0), max(y, 0.0)
@@ -89,11 +93,12 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
                              "(default: auto)")
 
 
-def build_tracker(args: argparse.Namespace, device):
-    """The MultiTracker of ``--weights`` and ``--backend`` on ``device``."""
+def build_tracker(args: argparse.Namespace, device: str):
+    """The MultiTracker of ``--weights`` and ``--backend`` on ``device`` (a name, from
+    :func:`resolve_device_name`: on the CPU the default model then tracks without PyTorch)."""
     from ..tracking.tracker import MultiTracker
 
-    if args.backend == "onnxruntime" and device.type != "cpu":
+    if args.backend == "onnxruntime" and device != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
     return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
 
@@ -121,36 +126,3 @@ def add_weights_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default=None, metavar="PATH",
                         help="model checkpoint (ours, or the PyTorch SiamFC port's state dict); "
                              "default: the model shipped with the package")
-
-
-def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
-    """Make sure ``path`` can be written; returns it as a Path. Its folder must exist (a mistyped
-    folder is an error, not a new folder) unless ``create_folder``.
-
-    Checked before any work starts, so a long run never ends unable to save its result. An
-    existing file is left untouched (outputs are written under a temporary name beside it, then
-    renamed: see :mod:`siamfc.io.writers`); the probe file created here is removed again.
-    """
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise UserError(f"{what} {path}: is a folder, expected a file name")
-    folder = path.parent
-    if create_folder:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
-    elif not folder.is_dir():
-        raise UserError(f"{what} {path}: the folder {folder} does not exist (create it first)")
-    try:
-        if path.exists():
-            with open(path, "ab"):
-                pass
-            if not path.is_file():
-                return path  # a device or a pipe (/dev/null): written directly
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
-    return path

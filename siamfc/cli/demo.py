@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 from .common import (
     add_backend_argument,
     add_device_argument,
     add_lost_arguments,
     add_weights_argument,
     build_tracker,
-    resolve_device,
+    resolve_device_name,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import numpy as np
 
 HELP = """Track the short clip bundled with the package (a cat's head over a launch pad: camera
 motion, scale change, a brief occlusion) and write the annotated video.
@@ -54,10 +54,10 @@ def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.checkpoint import CheckpointError, default_weights_path
-    from .track import check_video_output
+    from ..io.video_out import check_video_output
+    from ..models.shipped import default_weights_path
 
-    device = resolve_device(args.device)
+    device = resolve_device_name(args.device)
     output = check_video_output(args.output)
     if not CLIP.is_file():
         raise UserError(f"{CLIP}: the demo clip is missing (reinstall the package, or run "
@@ -78,64 +78,48 @@ def run(args: argparse.Namespace) -> int:
             window.close()
 
 
-def _track(args, device, output: Path, groundtruth: np.ndarray, window) -> int:
+def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> int:
     import cv2
-    from tqdm import tqdm
+    import numpy as np
 
     from ..geometry import iou
     from ..io.drawing import annotate_frame
-    from ..io.video import FrameReader, open_source
-    from .track import VideoOutput
+    from ..io.reader import FrameReader
+    from ..io.video import open_source
+    from ..io.video_out import VideoOutput
+    from .loop import FrameLoop, TargetSet, progress_bar
 
     tracker = build_tracker(args, device)
     source = open_source(str(CLIP))
     ious: list[float] = []
-    frames = 0
-    track_seconds = 0.0
-    fps: float | None = None
     video = None
-    stopped = False
-    start = time.perf_counter()
-    with FrameReader(source) as reader, tqdm(total=len(groundtruth), unit="frame", desc="demo", file=sys.stderr,
-                                              disable=args.quiet, dynamic_ncols=True) as progress:
+    with FrameReader(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
+        frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
+        first = next(frames, None)
+        if first is None:
+            raise UserError(f"{CLIP}: no frame could be decoded")
+        targets = TargetSet.start(tracker, first.image, [groundtruth[first.index]])
+        video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
+
+        def handle(frame, fps: float | None) -> np.ndarray:
+            gt, box = groundtruth[frame.index], targets.boxes[0]
+            if frame is not first:
+                ious.append(float(iou(box, gt)[0]))
+            canvas = frame.image.copy()
+            x, y, w, h = (round(float(v)) for v in gt)
+            cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
+            annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
+                           targets.scores, targets.present)
+            video.write(canvas)
+            return canvas
+
+        loop = FrameLoop(targets, handle, window, progress)
         try:
-            for frame in reader:
-                tic = time.perf_counter()
-                if frame.image is None or frame.index >= len(groundtruth):
-                    continue
-                gt = groundtruth[frame.index]
-                if frame.index == 0:
-                    target = tracker.add(frame.image, gt)
-                    box = gt
-                    video = VideoOutput(output, source.fps or 25.0, (frame.image.shape[1], frame.image.shape[0]))
-                else:
-                    t0 = time.perf_counter()
-                    box = tracker.update(frame.image)[target]
-                    track_seconds += time.perf_counter() - t0
-                    ious.append(float(iou(box, gt)[0]))
-                canvas = frame.image.copy()
-                x, y, w, h = (round(float(v)) for v in gt)
-                cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
-                annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
-                               [tracker.scores[target]], [tracker.present[target]])
-                video.write(canvas)
-                frames += 1
-                progress.update(1)
-                if window is not None and not window.show(canvas):
-                    stopped = True
-                    break
-                dt = time.perf_counter() - tic
-                fps = 1 / dt if fps is None else 0.9 * fps + 0.1 / dt
+            loop.run(first, frames)
         finally:
-            if video is not None:
-                video.close()
-    elapsed = time.perf_counter() - start
-    if frames == 0:
-        raise UserError(f"{CLIP}: no frame could be decoded")
-    line = f"{'stopped after ' if stopped else ''}{frames} frames in {elapsed:.1f} s: {frames / elapsed:.1f} fps"
-    if track_seconds > 0:
-        line += f" (tracker alone {len(ious) / track_seconds:.1f} fps)"
+            video.close()
+    line = loop.rate_text(loop.elapsed)
     if ious:
         line += f"; mean IoU {np.mean(ious):.3f} against the clip's ground truth (frames 2-{len(ious) + 1})"
     print(f"{line}; annotated video: {output}", flush=True)
-    return 0
+    return 130 if loop.interrupted else 0

@@ -10,9 +10,12 @@ from ..errors import UserError
 from .common import add_weights_argument
 
 HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
-crops -> features, any batch), head.onnx (kernel, offset, features -> response maps) and
-siamfc_onnx.json. A linear last convolution is composed into the kernel, so search.onnx stops before
-it. SiamFCTracker(weights=OUT, backend="onnxruntime") runs them."""
+crops -> features, any batch), head.onnx (kernel, offset, features -> response maps),
+search_taps.onnx (search.onnx extended to correlate: what ONNX Runtime runs) and siamfc_onnx.json
+(with the checkpoint's SHA-256). A linear last convolution is composed into the kernel, so
+search.onnx stops before it. SiamFCTracker(weights=OUT, backend="onnxruntime") runs them; written
+beside the checkpoint as NAME.onnx/ for NAME.pth, the tracker uses them for that checkpoint on the
+CPU without loading PyTorch."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: not writable")
     if not 11 <= args.opset <= 21:
         raise UserError(f"--opset {args.opset}: choose 11..21")
-    net = load_model(resolve_weights(args.weights), "cpu")
+    weights = resolve_weights(args.weights)
+    net = load_model(weights, "cpu")
     try:
-        paths = export_onnx(net, out, opset=args.opset)
+        paths = export_onnx(net, out, opset=args.opset, checkpoint=weights)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:  # a full disk: the files already there are whole (each is written, then renamed)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import UserError
-from ..io.drawing import annotate_frame
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -22,8 +18,12 @@ from .common import (
     check_writable,
     clip_box,
     parse_box,
-    resolve_device,
+    resolve_device_name,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import numpy as np
 
 HELP = """Live tracking from a camera: drag a box around the target with the mouse to start.
 
@@ -53,47 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --video: track every frame, as fast as possible (no real-time pacing or dropping)")
 
 
-@dataclass
-class Session:
-    """What happened in a run, for the closing line."""
-
-    frames: int = 0  # frames shown
-    recorded: int = 0
-    snapshots: list[Path] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-
-class Recorder:
-    """The annotated view written to a video file, opened at the first frame (its size known then)."""
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = path, fps
-        self.output = None
-
-    def write(self, image: np.ndarray) -> None:
-        from .track import VideoOutput
-
-        if self.output is None:
-            self.output = VideoOutput(self.path, self.fps, (image.shape[1], image.shape[0]))
-        self.output.write(image)
-
-    @property
-    def frames(self) -> int:
-        return self.output.frames if self.output is not None else 0
-
-    def close(self) -> None:
-        if self.output is not None:
-            self.output.close()
-
-
 def run(args: argparse.Namespace) -> int:
     from ..io.video import open_source
+    from ..io.video_out import check_video_output
     from ..io.window import check_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
-    device = resolve_device(args.device)
+    device = resolve_device_name(args.device)
     init_box = parse_box(args.init_box) if args.init_box else None
-    record = _check_record(args.record) if args.record else None
+    record = check_video_output(args.record, "--record") if args.record else None
     snapshot_dir = Path(args.snapshot_dir).expanduser()
     if snapshot_dir.exists() and not snapshot_dir.is_dir():
         raise UserError(f"--snapshot-dir {snapshot_dir}: not a folder")
@@ -109,130 +77,148 @@ def run(args: argparse.Namespace) -> int:
         source.close()
 
 
+class LiveView:
+    """A live session's state (the target, the frame shown, pause) and what keys, mouse and new
+    frames do to it."""
+
+    def __init__(self, tracker, window, snapshot_dir: Path) -> None:
+        from .loop import FpsMeter
+
+        self.tracker, self.window, self.snapshot_dir = tracker, window, snapshot_dir
+        self.target: int | None = None
+        self.raw = self.shown = None  # the current frame, as decoded and as displayed
+        self.frame_number = 0
+        self.paused = False
+        self.fps = FpsMeter()
+        self.last_tick: float | None = None
+        self.frames = 0  # frames shown
+        self.snapshots: list[Path] = []
+        self.started = time.perf_counter()
+
+    def start_tracking(self, image: np.ndarray, box: np.ndarray) -> None:
+        if self.target is not None:
+            self.tracker.remove(self.target)
+        box = clip_box(box, image.shape, "box", on_warning=lambda m: print(f"warning: {m}", file=sys.stderr))
+        self.target = self.tracker.add(image, box)
+        print(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in box)}", flush=True)
+
+    def render(self, boxes: list[np.ndarray], note: str | None) -> np.ndarray:
+        from ..io.drawing import annotate_frame
+
+        if self.target is None or not boxes:
+            return annotate_frame(self.raw.copy(), boxes, self.frame_number, self.fps.value, note)
+        return annotate_frame(self.raw.copy(), boxes, self.frame_number, self.fps.value, note,
+                              [self.tracker.scores[self.target]], [self.tracker.present[self.target]])
+
+    def _redraw(self) -> None:
+        """The current frame again, with the target's box as it is now."""
+        boxes = [self.tracker.targets[self.target].box] if self.target is not None else []
+        self.shown = self.render(boxes, "paused" if self.paused else None)
+        self.window.show(self.shown)
+
+    def on_event(self, event) -> None:
+        from ..io.window import BoxEvent
+
+        if isinstance(event, BoxEvent):
+            if self.raw is not None:
+                try:
+                    self.start_tracking(self.raw, event.box)
+                except (UserError, ValueError) as exc:
+                    print(f"warning: {exc}", file=sys.stderr, flush=True)
+                    return
+                self._redraw()
+        elif event.key == "r":
+            if self.target is not None:
+                self.tracker.remove(self.target)
+                self.target = None
+            print(f"reselect: drag a new box (frame {self.frame_number})", flush=True)
+        elif event.key == "space":
+            self.paused = not self.paused
+            print(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}", flush=True)
+            if self.raw is not None:
+                self._redraw()
+        elif event.key == "s" and self.shown is not None:
+            saved = _save_snapshot(self.shown, self.snapshot_dir, self.frame_number)
+            if saved is not None:
+                self.snapshots.append(saved)
+
+    def on_frame(self, image: np.ndarray, number: int, init_box: np.ndarray | None) -> np.ndarray:
+        """Track the target in a new frame (or start on ``init_box``); returns the annotated view."""
+        self.raw, self.frame_number = image, number
+        if init_box is not None:
+            self.start_tracking(image, init_box)
+            boxes = [self.tracker.targets[self.target].box]
+        elif self.target is not None:
+            boxes = [self.tracker.update(image)[self.target]]
+        else:
+            boxes = []
+        now = time.perf_counter()
+        if self.last_tick is not None:
+            self.fps.add(now - self.last_tick)
+        self.last_tick = now
+        self.shown = self.render(boxes, None if self.target is not None else "drag a box around the target")
+        self.frames += 1
+        return self.shown
+
+
 def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
     from ..io.live import LiveFeed
-    from ..io.window import BoxEvent, Window
+    from ..io.video_out import LazyVideoOutput
+    from ..io.window import Window
 
     is_camera = source.kind == "camera"
     fps_in = source.fps or 25.0
-    recorder = Recorder(record, fps_in) if record is not None else None
+    recorder = LazyVideoOutput(record, fps_in) if record is not None else None
     window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
     feed = LiveFeed(source, pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
-    session = Session()
-    target: int | None = None
-    raw = shown = None  # the current frame, as decoded and as displayed
-    frame_number = 0
-    paused = False
-    fps: float | None = None
-    last_tick: float | None = None
-    end_message = ""
+    view = LiveView(tracker, window, snapshot_dir)
     exit_code = 0
-
-    def start_tracking(image: np.ndarray, box: np.ndarray, number: int) -> int:
-        nonlocal target
-        if target is not None:
-            tracker.remove(target)
-        box = clip_box(box, image.shape, "box", on_warning=lambda m: print(f"warning: {m}", file=sys.stderr))
-        target = tracker.add(image, box)
-        print(f"tracking from frame {number}: box {','.join(f'{v:.0f}' for v in box)}", flush=True)
-        return target
-
-    def render(boxes: list[np.ndarray], note: str | None) -> np.ndarray:
-        if target is None or not boxes:
-            return annotate_frame(raw.copy(), boxes, frame_number, fps, note)
-        return annotate_frame(raw.copy(), boxes, frame_number, fps, note, [tracker.scores[target]],
-                              [tracker.present[target]])
-
     try:
         while True:
-            # 1. keys and mouse
-            if not window.poll():
-                end_message = f"stopped by the user after {session.frames} frames"
+            if not window.poll():  # 1. keys and mouse
+                end_message = f"stopped by the user after {view.frames} frames"
                 break
             for event in window.events():
-                if isinstance(event, BoxEvent):
-                    if raw is not None:
-                        try:
-                            start_tracking(raw, event.box, frame_number)
-                        except (UserError, ValueError) as exc:
-                            print(f"warning: {exc}", file=sys.stderr, flush=True)
-                            continue
-                        shown = render([tracker.targets[target].box], "paused" if paused else None)
-                        window.show(shown)
-                elif event.key == "r":
-                    if target is not None:
-                        tracker.remove(target)
-                        target = None
-                    print(f"reselect: drag a new box (frame {frame_number})", flush=True)
-                elif event.key == "space":
-                    paused = not paused
-                    print(f"{'paused' if paused else 'resumed'} at frame {frame_number}", flush=True)
-                    if raw is not None:
-                        boxes = [tracker.targets[target].box] if target is not None else []
-                        shown = render(boxes, "paused" if paused else None)
-                        window.show(shown)
-                elif event.key == "s" and shown is not None:
-                    saved = _save_snapshot(shown, snapshot_dir, frame_number)
-                    if saved is not None:
-                        session.snapshots.append(saved)
-            # 2. a new frame, unless paused or a box is being drawn (the view holds still for it)
-            if paused or window.dragging:
+                view.on_event(event)
+            if view.paused or window.dragging:  # 2. a new frame, unless paused or a box is being drawn
                 time.sleep(0.01)
                 continue
             frame = feed.get(timeout=0.02)
             if frame is None:
                 if feed.ended:
-                    end_message, exit_code = _end_message(source, session, feed, frame_number, is_camera)
+                    end_message, exit_code = _end_message(source, view.frames, feed, view.frame_number, is_camera)
                     break
                 continue
-            raw, frame_number = frame.image, frame.index + 1
-            if init_box is not None:
-                start_tracking(raw, init_box, frame_number)
-                init_box = None
-                boxes = [tracker.targets[target].box]
-            elif target is not None:
-                boxes = [tracker.update(raw)[target]]
-            else:
-                boxes = []
-            now = time.perf_counter()
-            if last_tick is not None and now > last_tick:
-                fps = 1 / (now - last_tick) if fps is None else 0.9 * fps + 0.1 / (now - last_tick)
-            last_tick = now
-            shown = render(boxes, None if target is not None else "drag a box around the target")
+            shown = view.on_frame(frame.image, frame.index + 1, init_box)
+            init_box = None
             if recorder is not None:
                 recorder.write(shown)
-            session.frames += 1
             window.show(shown)
     except KeyboardInterrupt:
-        end_message, exit_code = f"interrupted after {session.frames} frames", 130
+        end_message, exit_code = f"interrupted after {view.frames} frames", 130
     finally:
         feed.close()
         window.close()
         if recorder is not None:
             recorder.close()
-    elapsed = time.perf_counter() - session.started
-    parts = [end_message, f"{session.frames / elapsed:.1f} fps" if elapsed > 0 and session.frames else ""]
-    if recorder is not None:
-        parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
-                     else "nothing was recorded")
-    if session.snapshots:
-        parts.append(f"{len(session.snapshots)} snapshot(s) in {snapshot_dir}")
-    print("; ".join(p for p in parts if p), file=sys.stderr if exit_code else sys.stdout, flush=True)
+    print(_closing_line(view, end_message, recorder), file=sys.stderr if exit_code else sys.stdout, flush=True)
     return exit_code
 
 
-def _check_record(path: str) -> Path:
-    from .track import VIDEO_CODECS
+def _closing_line(view: LiveView, end_message: str, recorder) -> str:
+    elapsed = time.perf_counter() - view.started
+    parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
+    if recorder is not None:
+        parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
+                     else "nothing was recorded")
+    if view.snapshots:
+        parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
+    return "; ".join(p for p in parts if p)
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in VIDEO_CODECS:
-        raise UserError(f"--record {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv")
-    return check_writable(path, "--record")
 
-
-def _end_message(source, session: Session, feed, frame_number: int, is_camera: bool) -> tuple[str, int]:
+def _end_message(source, shown: int, feed, frame_number: int, is_camera: bool) -> tuple[str, int]:
     """The source stopped: for a camera that means it was lost (unplugged, or taken by another program)."""
-    counts = f"{session.frames} shown"
+    counts = f"{shown} shown"
     if feed.dropped:
         counts += f", {feed.dropped} dropped (tracking slower than the {'camera' if is_camera else 'video'})"
     if feed.unreadable:

@@ -111,3 +111,36 @@ def temporary_sibling(path: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
     return Path(name)
+
+
+def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
+    """Make sure ``path`` can be written; returns it as a Path. Its folder must exist (a mistyped
+    folder is an error, not a new folder) unless ``create_folder``.
+
+    Checked before any work starts, so a long run never ends unable to save its result. An
+    existing file is left untouched (outputs are written under a temporary name beside it, then
+    renamed: see :mod:`siamfc.io.writers`); the probe file created here is removed again.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"{what} {path}: is a folder, expected a file name")
+    folder = path.parent
+    if create_folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
+    elif not folder.is_dir():
+        raise UserError(f"{what} {path}: the folder {folder} does not exist (create it first)")
+    try:
+        if path.exists():
+            with open(path, "ab"):
+                pass
+            if not path.is_file():
+                return path  # a device or a pipe (/dev/null): written directly
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+    return path

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import CheckpointError
 from .network import ModelConfig, SiamFCNet, build_model
+from .shipped import default_weights_path  # noqa: F401 (its old home)
 
 FORMAT = "siamfc"
 VERSION = 1
@@ -143,7 +144,3 @@ def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[st
     mismatched = [k for k in expected if k in found and tuple(found[k].shape) != tuple(expected[k].shape)]
     return missing, unexpected, mismatched
 
-
-def default_weights_path() -> Path:
-    """The model shipped inside the package."""
-    return Path(__file__).resolve().parents[1] / "weights" / "siamfc_mobile_lite.pth"

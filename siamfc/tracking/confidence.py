@@ -79,7 +79,7 @@ def load_calibration(weights: str | os.PathLike | None) -> Calibration:
 
 def map_statistics(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(psr, height, peak index) of each of M maps (M, H, W): ``height`` = peak - mean (the
-    numerator of ``rel``), the peak as a flat index. About 15 us a map (it runs every frame)."""
+    numerator of ``rel``), the peak as a flat index. It runs every frame (its cost: docs/speed.md)."""
     maps = np.asarray(maps, np.float64)
     m, h, w = maps.shape
     flat = maps.reshape(m, h * w)

@@ -24,14 +24,13 @@ import copy
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import NonFiniteError
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
+from .engine_io import check_finite  # noqa: F401 (its old home)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -85,7 +84,8 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
 
     One batched matrix product gives, at every feature position, the dot product with every
     kernel tap; summing the taps along the diagonals (a strided view) gives the correlation.
-    On the CPU this is ~7x faster than the grouped convolution with one output channel per group.
+    On the CPU this is much faster than the grouped convolution with one output channel per group
+    (docs/speed.md).
     """
     nk, c, h, w = features.shape
     n, _, kh, kw = kernels.shape
@@ -95,15 +95,6 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
     oh, ow = h - kh + 1, w - kw + 1
     diagonals = taps.as_strided((nk, oh, ow, kh, kw), (s[0], s[1], s[2], s[1] + kw * s[3], s[2] + s[3]))
     return diagonals.sum(dim=(3, 4))
-
-
-def check_finite(maps: np.ndarray) -> None:
-    """A NonFiniteError when the response maps of a step (on the host, as the pipelines leave them:
-    checking them costs no device sync) hold a NaN or an infinity (broken weights, or an overflow in
-    reduced precision): the peak of such a map is meaningless, and so is the box."""
-    if not np.isfinite(maps).all():
-        raise NonFiniteError("the response maps hold NaN or infinite values: the model's weights are broken "
-                             "(or overflow in reduced precision; try dtype float32)")
 
 
 @dataclass
@@ -168,7 +159,7 @@ class TorchEngine:
         self.composed = self.plain_head and _composable(net)
         self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
         # On the CPU a batch of every target's crops runs slower than the same crops a target at a
-        # time (the activations of a big batch spill out of the caches: 8 targets, 1.4x slower).
+        # time (the activations of a big batch spill out of the caches; docs/speed.md, Many targets).
         self.targets_per_call = targets_per_call if targets_per_call is not None else (
             1 if device.type == "cpu" else 0)
         if not optimize:

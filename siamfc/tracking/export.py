@@ -5,7 +5,11 @@
 - ``search.onnx``: search crops ``x`` (B, 255, 255, 3) uint8, B free -> ``features`` (B, H, W, C)
 - ``head.onnx``: ``kernel``, ``offset`` and ``features`` of the same target -> ``responses``
   (B, 1, 17, 17) = ``conv2d(features, kernel) + offset``
-- ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes
+- ``search_taps.onnx``: the search graph extended to correlate (what ONNX Runtime runs, see
+  :func:`siamfc.tracking.onnx_engine.with_tap_products`), so that tracking from the folder needs
+  neither PyTorch nor the ``onnx`` package
+- ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes, and the
+  SHA-256 of the checkpoint exported (when exported from a file)
 
 This is the split of the optimized PyTorch path (:mod:`siamfc.tracking.engines`): when the backbone's
 last layer is a plain convolution, ``search.onnx`` stops before it and the exemplar graph
@@ -34,11 +38,9 @@ from torch import nn
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
 from .engines import compose_last_conv, fuse_conv_bn, split_last_conv
+from .onnx_format import CHECKPOINT_HASH, FILES, FORMAT, MANIFEST, VERSION, file_sha256
 
-MANIFEST = "siamfc_onnx.json"
-FORMAT = "siamfc-onnx"
-VERSION = 2
-FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx"}
+__all__ = ["FILES", "FORMAT", "MANIFEST", "VERSION", "export_graphs", "export_onnx", "exportable", "manifest"]
 
 
 def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
@@ -49,8 +51,8 @@ def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
     """``conv`` as a convolution over channels-last input seen as one channel: a (B, H, W, C)
     image viewed (no copy) as (B, 1, H, W * C), kernel (kh, kw * C), stride (sh, sw * C).
 
-    It saves ONNX Runtime the transpose of the crops to channels-first (~10% of the shipped
-    model's search graph). None when ``conv`` pads, dilates or groups (the view would not match).
+    It saves ONNX Runtime the transpose of the crops to channels-first (its share of the search
+    graph: docs/speed.md). None when ``conv`` pads, dilates or groups (the view would not match).
     """
     if conv.padding != (0, 0) or conv.dilation != (1, 1) or conv.groups != 1 or conv.padding_mode != "zeros":
         return None
@@ -122,7 +124,9 @@ def exportable(net: SiamFCNet) -> bool:
 
 def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 255,
                   opset: int = 17) -> dict[str, bytes]:
-    """The three ONNX graphs of ``net`` as bytes (keys as in ``FILES``)."""
+    """The ONNX graphs of ``net`` as bytes (keys as in ``FILES``)."""
+    from .onnx_engine import with_tap_products
+
     if not exportable(net):
         raise ValueError(f"cannot export a model whose head is {type(net.head).__name__}: only XCorrHead")
     net = net.to("cpu").eval()
@@ -145,26 +149,35 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
         buffer = io.BytesIO()
         _export(module, args, buffer, names, dyn, opset)
         out[key] = buffer.getvalue()
+    out["search_taps"] = with_tap_products(out["search"])
     return out
 
 
-def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int) -> dict:
-    return {
+def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
+             checkpoint: str | os.PathLike | None = None) -> dict:
+    """The manifest; with ``checkpoint`` (the file ``net`` was loaded from) its SHA-256, by which a
+    tracker tells whether an export beside a checkpoint is still its export
+    (:func:`siamfc.tracking.onnx_format.fresh_export`)."""
+    info = {
         "format": FORMAT, "version": VERSION, "files": FILES, "model": net.config.to_dict(),
         "composed": split_last_conv(net.search_backbone or net.backbone) is not None,
         "stride": int(net.stride), "exemplar_size": exemplar_size, "search_size": search_size, "opset": opset,
     }
+    if checkpoint is not None:
+        info[CHECKPOINT_HASH] = file_sha256(checkpoint)
+    return info
 
 
 def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int = 127, search_size: int = 255,
-                opset: int = 17) -> list[Path]:
-    """Write the three graphs and the manifest into ``out_dir``; returns the paths written."""
+                opset: int = 17, checkpoint: str | os.PathLike | None = None) -> list[Path]:
+    """Write the graphs and the manifest into ``out_dir``; returns the paths written. ``checkpoint``:
+    the file ``net`` was loaded from (its hash goes into the manifest)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(net, exemplar_size, search_size, opset)
     contents = {out_dir / FILES[key]: data for key, data in graphs.items()}
-    contents[out_dir / MANIFEST] = (json.dumps(manifest(net, exemplar_size, search_size, opset), indent=2)
-                                    + "\n").encode()
+    info = manifest(net, exemplar_size, search_size, opset, checkpoint)
+    contents[out_dir / MANIFEST] = (json.dumps(info, indent=2) + "\n").encode()
     _write_all_or_nothing(contents)
     return list(contents)
 

@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
@@ -140,7 +139,7 @@ class LostMonitor:
         self._moved = False
 
     @classmethod
-    def create(cls, pipeline, engine, cfg, geometry, device: torch.device, weights: str | None) -> LostMonitor:
+    def create(cls, pipeline, engine, cfg, geometry, device, weights: str | None) -> LostMonitor:
         """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
         beside ``weights`` (see :func:`siamfc.tracking.confidence.load_calibration`)."""
         settings, template = settings_from(cfg)

@@ -1,19 +1,26 @@
 """ONNX Runtime backend: runs the graphs of :mod:`siamfc.tracking.export` (from files, or exported in memory
-from a checkpoint or a model) behind the engine interface of :mod:`siamfc.tracking.engines`."""
+from a checkpoint or a model) behind the engine interface of :mod:`siamfc.tracking.engines`.
+
+Crops go in and response maps come out as NumPy arrays. Running an export folder that holds the
+extended search graph (``search_taps.onnx``) needs only NumPy and ONNX Runtime: PyTorch is imported
+to export a checkpoint or a model in memory, the ``onnx`` package to extend an older folder's
+search graph.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..models.checkpoint import CheckpointError, load_model
-from ..models.network import SiamFCNet
-from .export import FILES, FORMAT, MANIFEST, VERSION, export_graphs
+from ..errors import CheckpointError
+from .onnx_format import MANIFEST, read_manifest  # noqa: F401 (read_manifest: its old home)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..models.network import SiamFCNet
 
 
 def _session(model: bytes | str, threads: int):
@@ -25,7 +32,7 @@ def _session(model: bytes | str, threads: int):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle pool threads sleep instead of spinning: a tracker's sessions run in turns (exemplar,
     # search) between OpenCV and PyTorch work in the same process, and spinning threads take the
-    # cores from them (bag, 2 threads, idle CPU: 3.5 ms a frame without spinning, 8.4 ms with).
+    # cores from them (docs/speed.md, Threads).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
@@ -37,8 +44,7 @@ def with_tap_products(search_model: bytes | str) -> bytes:
     MatMul). :func:`sum_taps` adds them into response maps.
 
     Doing this product inside the graph saves writing out and re-reading the C-channel features:
-    ONNX Runtime computes it with its threads straight from its blocked layout (with the previous
-    default model, a tracking step was 1.07x faster than with the same product in NumPy).
+    ONNX Runtime computes it with its threads straight from its blocked layout (docs/speed.md).
     """
     import onnx
     from onnx import TensorProto, helper
@@ -61,7 +67,7 @@ def with_tap_products(search_model: bytes | str) -> bytes:
         helper.make_node("Transpose", ["crop_taps"], ["taps"], perm=[0, 3, 1, 2]),
     ])
     del graph.output[:]
-    graph.output.append(helper.make_tensor_value_info("taps", TensorProto.FLOAT, None))
+    graph.output.append(helper.make_tensor_value_info("taps", TensorProto.FLOAT, ["crops", "taps", "height", "width"]))
     return model.SerializeToString()
 
 
@@ -88,18 +94,35 @@ class OnnxKernels:
     offsets: np.ndarray
 
 
+def default_threads() -> int:
+    """Threads for a session: PyTorch's count when it is loaded (as before it was optional here),
+    else ``OMP_NUM_THREADS`` when set, else the cores this process may use."""
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 class OnnxEngine:
     """Exemplar and search graphs in ONNX Runtime sessions (CPU). The search graph is extended by
     :func:`with_tap_products` to multiply its features with the kernels' taps; :func:`sum_taps`
     adds them up in NumPy (the head's graph is not used)."""
 
-    memory_format = torch.contiguous_format
     input_format = "uint8_nhwc"  # crops as OpenCV cuts them (see siamfc.tracking.export)
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
-        threads = threads or torch.get_num_threads()
-        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"], threads),
-                         "search": _checked_session("search", graphs["search"], threads)}
+        """``graphs``: the exemplar and search graphs (bytes or file names), and ``search_taps`` (the
+        search graph already extended) when there is one."""
+        threads = threads or default_threads()
+        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"], threads)}
+        if "search_taps" in graphs:
+            self.sessions["search"] = _checked_session("search", graphs["search_taps"], threads, extended=True)
+        else:
+            self.sessions["search"] = _checked_session("search", graphs["search"], threads)
         self.stride = stride
 
     @classmethod
@@ -108,21 +131,34 @@ class OnnxEngine:
         """From a folder written by ``siamfc export`` (or its manifest), a checkpoint (exported in
         memory), or a model."""
         if model is not None:
-            return cls(export_graphs(model), model.stride, threads)
+            return cls.from_model(model, threads)
         path = Path(os.fspath(weights))
         if not path.exists():
             raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder")
         if path.is_dir() or path.name == MANIFEST:
-            folder = path if path.is_dir() else path.parent
-            info = read_manifest(folder)
-            files = {key: os.fspath(folder / name) for key, name in info["files"].items()}
-            return cls(files, info["stride"], threads)
-        model = load_model(path, "cpu")
+            return cls.from_folder(path if path.is_dir() else path.parent, threads)
+        from ..models.checkpoint import load_model
+
+        return cls.from_model(load_model(path, "cpu"), threads)
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> OnnxEngine:
+        """From a folder written by ``siamfc export`` (no PyTorch needed)."""
+        folder = Path(folder)
+        info = read_manifest(folder)
+        files = {key: os.fspath(folder / name) for key, name in info["files"].items()}
+        return cls(files, info["stride"], threads)
+
+    @classmethod
+    def from_model(cls, model: SiamFCNet, threads: int | None = None) -> OnnxEngine:
+        """The model exported in memory (PyTorch and the ``onnx`` package are needed)."""
+        from .export import export_graphs
+
         return cls(export_graphs(model), model.stride, threads)
 
-    def exemplar(self, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One target's (kernel, offset) from its uint8 (1, 127, 127, 3) exemplar crop."""
-        kernel, offset = self.sessions["exemplar"].run(None, {"z": z.cpu().contiguous().numpy()})
+        kernel, offset = self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})
         return kernel, offset
 
     def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> OnnxKernels | None:
@@ -133,24 +169,25 @@ class OnnxEngine:
         offsets = np.concatenate([offset for _, offset in kernels]).repeat(scale_num)
         return OnnxKernels(np.ascontiguousarray(stacked.reshape(n, c, h * w)), (h, w), offsets[:, None, None])
 
-    def responses(self, x: torch.Tensor, stacked: OnnxKernels) -> torch.Tensor:
+    def responses(self, x: np.ndarray, stacked: OnnxKernels) -> np.ndarray:
         """(N*k, R, R) response maps for uint8 (N*k, S, S, 3) search crops ``x``."""
-        taps = self.sessions["search"].run(None, {"x": x.contiguous().numpy(), "kernels": stacked.kernels})[0]
+        taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": stacked.kernels})[0]
         out = sum_taps(taps, *stacked.size)
         out += stacked.offsets  # non-finite maps are caught by the tracker, for every backend (check_finite)
-        return torch.from_numpy(out)
+        return out
 
 
 #: the inputs each graph of an export takes (the search graph once extended by with_tap_products)
 GRAPH_INPUTS = {"exemplar": ["z"], "search": ["x", "kernels"]}
 
 
-def _checked_session(key: str, model: bytes | str, threads: int):
-    """An ONNX Runtime session of graph ``key``; a damaged file, or another graph than the one
-    expected (swapped files), is a one-line CheckpointError naming it."""
+def _checked_session(key: str, model: bytes | str, threads: int, extended: bool = False):
+    """An ONNX Runtime session of graph ``key`` (the search graph extended by :func:`with_tap_products`
+    here unless ``extended`` already); a damaged file, or another graph than the one expected
+    (swapped files), is a one-line CheckpointError naming it."""
     what = model if isinstance(model, str) else f"the {key} graph"
     try:
-        session = _session(with_tap_products(model) if key == "search" else model, threads)
+        session = _session(with_tap_products(model) if key == "search" and not extended else model, threads)
     except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
         reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({reason})") from None
@@ -161,41 +198,3 @@ def _checked_session(key: str, model: bytes | str, threads: int):
     return session
 
 
-def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an exported folder, every field checked; a missing, foreign or damaged one is
-    a CheckpointError. File entries must name files inside the folder (no absolute paths, no ``..``)."""
-    path = Path(folder) / MANIFEST
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        found = info.get("format") if isinstance(info, dict) else type(info).__name__
-        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {found!r})")
-    if info.get("version") != VERSION:
-        raise CheckpointError(f"{path}: ONNX export version {info.get('version')!r}, this siamfc reads version "
-                              f"{VERSION}: export the checkpoint again with `siamfc export`")
-    for key in ("stride", "exemplar_size", "search_size"):
-        value = info.get(key)
-        if key in info or key == "stride":
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise CheckpointError(f"{path}: {key!r} is {value!r}, expected a whole number more than 0")
-    files = info.get("files")
-    if not isinstance(files, dict) or set(files) != set(FILES):
-        raise CheckpointError(f"{path}: 'files' should map {', '.join(FILES)} to file names, found {files!r}"[:300])
-    for key, name in files.items():
-        _check_entry(path, key, name)
-    missing = [name for name in files.values() if not (Path(folder) / name).is_file()]
-    if missing:
-        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing)})")
-    return info
-
-
-def _check_entry(manifest: Path, key: str, name: object) -> None:
-    """A file entry of the manifest: a plain relative name that stays inside its folder."""
-    if not isinstance(name, str) or not name:
-        raise CheckpointError(f"{manifest}: files.{key} is {name!r}, expected a file name")
-    folder = manifest.parent.resolve()
-    target = (folder / name).resolve()
-    if Path(name).is_absolute() or ".." in Path(name).parts or not target.is_relative_to(folder):
-        raise CheckpointError(f"{manifest}: files.{key} {name!r} points outside the export folder (refused)")

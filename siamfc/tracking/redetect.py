@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import geometry
+from .engine_io import engine_input, to_host
 
 
 @dataclass
@@ -32,15 +32,6 @@ class Detection:
     def position(self, flat_index: int) -> np.ndarray:
         r = self.map.shape[1]
         return self.origin + self.cell * np.array([flat_index // r, flat_index % r], dtype=np.float64)
-
-
-def engine_input(engine, crops: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 (M, S, S, 3) crops cut on the host -> what ``engine`` takes: the crops themselves, or
-    floats (M, 3, S, S) on ``device`` in its memory format."""
-    if engine.input_format == "uint8_nhwc":
-        return torch.from_numpy(crops)
-    return torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).to(torch.float32,
-                                                                      memory_format=engine.memory_format)
 
 
 def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
@@ -73,7 +64,7 @@ class TileSearch:
     """Search tiles with an engine (see :mod:`siamfc.tracking.engines`): crops cut with OpenCV on the host,
     handed over in the engine's input format."""
 
-    def __init__(self, engine, search_size: int, response_size: int, stride: int, device: torch.device) -> None:
+    def __init__(self, engine, search_size: int, response_size: int, stride: int, device) -> None:
         self.engine = engine
         self.search_size = search_size
         self.response_size = response_size
@@ -89,10 +80,8 @@ class TileSearch:
             geometry.crop(image, c, x_size, s, color, out=crops[i])
         x = engine_input(self.engine, crops, self.device)
         stacked = self.engine.stack([kernel], len(centers))
-        with torch.inference_mode():
-            out = self.engine.responses(x, stacked)
         r = self.response_size
-        return out.float().cpu().numpy().reshape(len(centers), r, r)
+        return to_host(self.engine.responses(x, stacked)).reshape(len(centers), r, r)
 
     def search(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
                color: tuple[float, ...], pick) -> Detection:

@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from .. import geometry as ops
-from .redetect import engine_input
+from .. import geometry
+from .engine_io import engine_input
 
 
 @dataclass
@@ -54,7 +53,7 @@ class TemplateUpdater:
     """Keeps each target's first kernel and puts the mixed one into the pipeline (same order)."""
 
     def __init__(self, pipeline, engine, settings: TemplateSettings, exemplar_size: int, context: float,
-                 device: torch.device) -> None:
+                 device: object) -> None:
         settings.check()
         self.pipeline = pipeline
         self.engine = engine
@@ -89,7 +88,7 @@ class TemplateUpdater:
         if score < s.template_threshold or self.since[index] < s.template_interval:
             return
         center, size, _ = self.pipeline.target(index)
-        z = ops.crop(image, center, ops.exemplar_size(size, self.context), self.exemplar_size,
+        z = geometry.crop(image, center, geometry.exemplar_size(size, self.context), self.exemplar_size,
                      self.pipeline.target_color(index))
         recent = self.engine.exemplar(engine_input(self.engine, z[None], self.device))
         self.pipeline.set_kernel(index, mix(self.first[index], recent, s.template_weight))

@@ -1,0 +1,107 @@
+"""The frame loop shared by ``track`` and ``demo`` (and the pieces ``webcam``'s live loop uses):
+follow the targets frame by frame, hand each frame to the command's outputs, show it, keep the
+smoothed rate, stop on Ctrl-C or when the window is closed, and say how fast it went."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..io.video import Frame
+
+
+class FpsMeter:
+    """Frames per second, smoothed over the last frames (the figure drawn on the annotated frames)."""
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def add(self, seconds: float) -> None:
+        """One more frame that took ``seconds``."""
+        if seconds > 0:
+            self.value = 1 / seconds if self.value is None else 0.9 * self.value + 0.1 / seconds
+
+
+class TargetSet:
+    """The targets a command follows in a MultiTracker (ids in ``ids``): their boxes, confidences
+    and presence after the last frame, and the time spent inside the tracker."""
+
+    def __init__(self, tracker, ids: list[int], boxes: list[np.ndarray]) -> None:
+        self.tracker, self.ids = tracker, ids
+        self.boxes = boxes
+        self.scores, self.present = [1.0] * len(ids), [True] * len(ids)
+        self.updates, self.seconds = 0, 0.0
+
+    @classmethod
+    def start(cls, tracker, image: np.ndarray, boxes: list[np.ndarray]) -> TargetSet:
+        """Add ``boxes`` (on ``image``) to ``tracker``."""
+        return cls(tracker, [tracker.add(image, b) for b in boxes], boxes)
+
+    def update(self, image: np.ndarray) -> None:
+        tic = time.perf_counter()
+        result = self.tracker.update(image)
+        self.seconds += time.perf_counter() - tic
+        self.updates += 1
+        scores, present = self.tracker.scores, self.tracker.present
+        self.boxes = [result[i] for i in self.ids]
+        self.scores, self.present = [scores[i] for i in self.ids], [present[i] for i in self.ids]
+
+
+class FrameLoop:
+    """Runs ``handle(frame, fps)`` on every frame after updating the targets with it (the first
+    frame, where the targets were added, and unreadable frames (``image`` None) keep the boxes);
+    ``handle`` returns the frame to show in ``window`` (or None without a window). Ctrl-C or
+    closing the window stops the loop; the counts stay readable when ``handle`` raises."""
+
+    def __init__(self, targets: TargetSet, handle: Callable[[Frame, float | None], np.ndarray | None],
+                 window=None, progress=None) -> None:
+        self.targets, self.handle, self.window, self.progress = targets, handle, window, progress
+        self.frames = 0
+        self.interrupted = self.stopped = False
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def run(self, first: Frame, rest: Iterator[Frame]) -> None:
+        fps = FpsMeter()
+        self.started = time.perf_counter()
+        try:
+            frame: Frame | None = first
+            while frame is not None:
+                tic = time.perf_counter()
+                if frame.image is not None and frame is not first:
+                    self.targets.update(frame.image)
+                canvas = self.handle(frame, fps.value)
+                self.frames += 1
+                if self.progress is not None:
+                    self.progress.update(1)
+                if self.window is not None and not self.window.show(canvas):
+                    self.stopped = True
+                    break
+                fps.add(time.perf_counter() - tic)
+                frame = next(rest, None)
+        except KeyboardInterrupt:
+            self.interrupted = True
+
+    def rate_text(self, elapsed: float) -> str:
+        """``[stopped after ]N frames in S s: F fps (tracker alone T fps)``."""
+        fps = self.frames / elapsed if elapsed > 0 else 0.0
+        text = (f"{'stopped after ' if self.interrupted or self.stopped else ''}{self.frames} frames in "
+                f"{elapsed:.1f} s: {fps:.1f} fps")
+        if self.targets.updates and self.targets.seconds > 0:
+            text += f" (tracker alone {self.targets.updates / self.targets.seconds:.1f} fps)"
+        return text
+
+
+def progress_bar(total: int | None, desc: str, quiet: bool):
+    """A tqdm bar on stderr (disabled with ``quiet``)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", desc=desc, disable=quiet, dynamic_ncols=True, file=sys.stderr)

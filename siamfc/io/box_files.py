@@ -1,0 +1,101 @@
+"""The box and score files of ``track``: one ``x,y,w,h`` (or confidence) line per frame and target
+(``--boxes out.txt``, ``--scores``), or one JSON file with every target's box, confidence and
+presence (``--boxes out.json``). All are written with :class:`~siamfc.io.writers.AtomicTextFile`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .writers import AtomicTextFile, check_writable
+
+
+def _fmt_box(box: np.ndarray) -> str:
+    return ",".join(f"{float(v):.3f}" for v in box)
+
+
+def target_paths(path: Path, count: int) -> list[Path]:
+    """``out.txt`` for one target; ``out_0.txt``, ``out_1.txt``, ... for several."""
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
+
+
+def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
+    """``--boxes`` / ``--scores``: every file they will write can be written (one per target with
+    several targets, except one .json file for all when ``json_whole``)."""
+    checked = check_writable(path, flag)
+    if not (json_whole and checked.suffix.lower() == ".json"):
+        for extra in target_paths(checked, count)[1:]:
+            check_writable(extra, flag)
+    return checked
+
+
+class TxtBoxWriter:
+    """One ``x,y,w,h`` line per frame and target file, flushed as it goes (a crash keeps them).
+    With ``scores=True`` the line is the target's confidence instead (``--scores``)."""
+
+    def __init__(self, paths: list[Path], scores: bool = False) -> None:
+        self.paths = paths
+        self.scores = scores
+        self.files = [AtomicTextFile(p) for p in paths]  # put in place on close(), whole
+
+    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
+              present: list[bool]) -> None:
+        for i, f in enumerate(self.files):
+            f.write((f"{scores[i]:.4f}" if self.scores else _fmt_box(boxes[i])) + "\n")
+            f.flush()
+
+    def close(self, summary: dict) -> None:
+        for f in self.files:
+            f.close()
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.discard()
+
+
+class JsonBoxWriter:
+    """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
+    "skipped"?}, ...], "summary"}``: per target, its box, its confidence (0..1) and whether it is
+    reported present (false while lost).
+
+    Written frame by frame; the closing ``summary`` is added at the end (after a crash the
+    frames so far are in the file, only the closing brackets are missing).
+    """
+
+    def __init__(self, path: Path, video: str, count: int) -> None:
+        self.paths = [path]
+        self.file = AtomicTextFile(path)  # put in place on close(), whole
+        head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
+        self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
+        self.first = True
+
+    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
+              present: list[bool]) -> None:
+        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in boxes],
+                       "scores": [round(float(c), 4) for c in scores], "present": [bool(p) for p in present]}
+        if skipped:
+            entry["skipped"] = True
+        self.file.write(("" if self.first else ",\n") + json.dumps(entry))
+        self.file.flush()
+        self.first = False
+
+    def close(self, summary: dict) -> None:
+        self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
+        self.file.close()
+
+    def discard(self) -> None:
+        self.file.discard()
+
+
+def open_box_writer(path: Path, video: str, count: int) -> TxtBoxWriter | JsonBoxWriter:
+    if path.suffix.lower() == ".json":
+        return JsonBoxWriter(path, video, count)
+    return TxtBoxWriter(target_paths(path, count))
+
+
+def open_score_writer(path: Path, count: int) -> TxtBoxWriter:
+    return TxtBoxWriter(target_paths(path, count), scores=True)

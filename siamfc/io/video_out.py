@@ -1,0 +1,96 @@
+"""Annotated videos written with OpenCV (``track --output``, ``demo``, ``webcam --record``), all or
+nothing: written under a temporary name, read back, then renamed into place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import UserError
+from .writers import check_writable, temporary_sibling
+
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documented ones only
+
+
+def check_video_output(path: str, flag: str = "--output") -> Path:
+    """A video file name the commands can write (a known type, a writable place)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_CODECS:
+        raise UserError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv")
+    return check_writable(path, flag)
+
+
+class VideoOutput:
+    """An annotated video written with OpenCV (RGB frames in; resized if a frame's size differs).
+
+    Written under a temporary name; ``close()`` reads it back (OpenCV reports no write errors: a full
+    disk would leave a video that cannot be played) and only then renames it over ``path``."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        self.path = path
+        self.size = size
+        try:
+            self.tmp = temporary_sibling(path)
+        except OSError as exc:
+            raise UserError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+        fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[path.suffix.lower()])
+        self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, fps, size)
+        if not self.writer.isOpened():
+            self.tmp.unlink(missing_ok=True)
+            raise UserError(f"--output {path}: OpenCV cannot write this video file")
+        self.frames = 0
+
+    def write(self, image: np.ndarray) -> None:
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> None:
+        self.writer.release()
+        readable = self._frames_readable()
+        if readable < self.frames:
+            self.tmp.unlink(missing_ok=True)
+            raise UserError(f"--output {self.path}: the video could not be written whole ({readable} of "
+                            f"{self.frames} frames readable; is the disk full?); nothing was written")
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise UserError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})") from None
+
+    def discard(self) -> None:
+        self.writer.release()
+        self.tmp.unlink(missing_ok=True)
+
+    def _frames_readable(self) -> int:
+        """How many frames the written file announces (0 if it does not open)."""
+        capture = cv2.VideoCapture(os.fspath(self.tmp), cv2.CAP_FFMPEG)
+        try:
+            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
+        finally:
+            capture.release()
+
+
+class LazyVideoOutput:
+    """A :class:`VideoOutput` opened at the first frame (when its size is known: a live feed)."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self.output: VideoOutput | None = None
+
+    def write(self, image: np.ndarray) -> None:
+        if self.output is None:
+            self.output = VideoOutput(self.path, self.fps, (image.shape[1], image.shape[0]))
+        self.output.write(image)
+
+    @property
+    def frames(self) -> int:
+        return self.output.frames if self.output is not None else 0
+
+    def close(self) -> None:
+        if self.output is not None:
+            self.output.close()

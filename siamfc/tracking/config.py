@@ -1,0 +1,120 @@
+"""The tracker's settings: what a step computes (:class:`TrackerConfig`) and how it runs
+(:class:`RuntimeOptions`). Plain dataclasses: importing them loads no PyTorch."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, fields
+
+from .lost import LostOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import torch
+
+    from ..models.network import SiamFCNet
+
+BACKENDS = ("auto", "torch", "onnxruntime")
+CROP_BACKENDS = ("cv2", "torch")
+DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the keys of siamfc.tracking.engines.DTYPES
+
+
+def device_type(device: str | torch.device) -> str:
+    """``"cpu"``, ``"cuda"``, ... of a device name or a ``torch.device``."""
+    return getattr(device, "type", None) or str(device).split(":")[0]
+
+
+@dataclass
+class TrackerConfig(LostOptions):
+    """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC; the lost state's, the
+    re-detection's and the template update's are :class:`siamfc.tracking.lost.LostOptions`)."""
+
+    exemplar_size: int = 127
+    search_size: int = 255
+    context: float = 0.5
+    scale_num: int = 3
+    scale_step: float = 1.0375
+    scale_penalty: float = 0.9745
+    scale_lr: float = 0.59
+    window_influence: float = 0.176
+    response_up: int = 16
+    min_scale: float = 0.2
+    max_scale: float = 5.0
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> TrackerConfig:
+        """``"3s"`` (the default) or ``"5s"`` (five scales, finer steps)."""
+        presets = {"3s": {}, "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962}}
+        if name not in presets:
+            raise ValueError(f"unknown tracker preset {name!r}; known: {', '.join(presets)}")
+        return cls(**{**presets[name], **overrides})
+
+    @classmethod
+    def from_kwargs(cls, **params) -> TrackerConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise TypeError(f"unknown tracker parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**params)
+
+
+@dataclass
+class RuntimeOptions:
+    """How the tracking step runs (never what it computes, up to float rounding).
+
+    ``backend``: ``"auto"`` (the default: ONNX Runtime for the optimized float32 step on the CPU
+    when it is installed and the model exports, or for a folder from ``siamfc export``; else
+    PyTorch), ``"torch"`` or ``"onnxruntime"``. ``optimize=False`` is the plain eager path
+    (the reference the optimized paths are tested against). ``crop_backend``: ``"cv2"`` (crops on
+    the host) or ``"torch"`` (crops, peak search and states on the device; ``None``: ``"torch"``
+    on CUDA, ``"cv2"`` elsewhere). ``dtype``: autocast the network to ``"bfloat16"`` /
+    ``"float16"`` (torch backend). ``compile``: ``torch.compile`` the search branch (``True`` or
+    a mode such as ``"reduce-overhead"``, which uses CUDA graphs).
+    """
+
+    backend: str = "auto"
+    optimize: bool = True
+    crop_backend: str | None = None
+    dtype: str = "float32"
+    compile: bool | str = False
+
+    def onnx_eligible(self, device: str | torch.device) -> bool:
+        """Whether ``"auto"`` may run ONNX Runtime here, whatever the model: the CPU, float32, no
+        compile, host crops, ONNX Runtime installed."""
+        return (self.backend == "auto" and device_type(device) == "cpu" and self.optimize
+                and self.dtype == "float32" and not self.compile and self.crop_backend in (None, "cv2")
+                and importlib.util.find_spec("onnxruntime") is not None)
+
+    def resolved_backend(self, device: str | torch.device, net: SiamFCNet | None) -> str:
+        """What ``"auto"`` means here: ONNX Runtime where it runs this step faster than PyTorch
+        (:meth:`onnx_eligible`, and a model it can export), else PyTorch."""
+        if self.backend != "auto":
+            return self.backend
+        if not (self.onnx_eligible(device) and net is not None):
+            return "torch"
+        from .export import exportable
+
+        return "onnxruntime" if exportable(net) else "torch"
+
+    def resolved_crop_backend(self, device: str | torch.device) -> str:
+        if self.crop_backend is not None:
+            return self.crop_backend
+        return "torch" if device_type(device) == "cuda" and self.backend != "onnxruntime" else "cv2"
+
+    def check(self, device: str | torch.device) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
+        if self.crop_backend not in (None, *CROP_BACKENDS):
+            raise ValueError(f"unknown crop_backend {self.crop_backend!r}; known: {', '.join(CROP_BACKENDS)}")
+        if self.dtype not in DTYPE_NAMES:
+            raise ValueError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPE_NAMES)}")
+        if self.backend == "onnxruntime":
+            if device_type(device) != "cpu":
+                raise ValueError("the onnxruntime backend runs on the CPU only (device='cpu')")
+            if self.resolved_crop_backend(device) != "cv2" or self.dtype != "float32" or self.compile:
+                raise ValueError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False")
+
+
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+CROP_BACKENDS = ("cv2", "torch")

@@ -1,0 +1,115 @@
+"""The layout of an ONNX export folder (written by :mod:`siamfc.tracking.export`, read by
+:mod:`siamfc.tracking.onnx_engine`): file names, the manifest and its checks, and the export that
+may sit beside a checkpoint.
+
+This module imports neither PyTorch nor the ``onnx`` package: reading an export to track with
+ONNX Runtime needs neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+from ..errors import CheckpointError
+
+MANIFEST = "siamfc_onnx.json"
+FORMAT = "siamfc-onnx"
+VERSION = 2
+#: what ``siamfc export`` writes. ``search_taps`` is the search graph already extended with the
+#: correlation's matrix product (:func:`siamfc.tracking.onnx_engine.with_tap_products`), so that
+#: loading needs no ``onnx`` package; a folder without it (older exports) is extended at load.
+FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx",
+         "search_taps": "search_taps.onnx"}
+REQUIRED_FILES = ("exemplar", "search", "head")
+#: the manifest field holding the SHA-256 of the checkpoint the graphs were exported from
+CHECKPOINT_HASH = "checkpoint_sha256"
+#: the suffix of the export folder that belongs to a checkpoint: ``model.pth`` -> ``model.onnx/``
+EXPORT_SUFFIX = ".onnx"
+
+
+class StaleExportWarning(UserWarning):
+    """An export beside a checkpoint was made from another version of it (and is not used)."""
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """A folder written by ``siamfc export`` (or its manifest), rather than a checkpoint."""
+    path = Path(os.fspath(path))
+    return path.is_dir() or path.name == MANIFEST
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_beside(checkpoint: str | os.PathLike) -> Path:
+    """Where the export of ``checkpoint`` lives when it ships with it: ``model.pth`` -> ``model.onnx/``."""
+    path = Path(os.fspath(checkpoint))
+    return path.with_name(path.stem + EXPORT_SUFFIX)
+
+
+def fresh_export(checkpoint: str | os.PathLike) -> Path | None:
+    """The export folder beside ``checkpoint`` when its manifest names this very checkpoint (same
+    SHA-256); None when there is none. A stale one (the checkpoint changed since) is not used: a
+    :class:`StaleExportWarning` says so and how to refresh it, and None is returned (the caller then
+    exports the checkpoint in memory, as without a folder)."""
+    folder = export_beside(checkpoint)
+    if not (folder / MANIFEST).is_file():
+        return None
+    try:
+        recorded = json.loads((folder / MANIFEST).read_text()).get(CHECKPOINT_HASH)
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded == file_sha256(checkpoint):
+        return folder
+    warnings.warn(f"{folder} was not exported from {Path(checkpoint).name} (checkpoint hash differs); exporting "
+                  f"it in memory instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
+                  StaleExportWarning, stacklevel=3)
+    return None
+
+
+def read_manifest(folder: str | os.PathLike) -> dict:
+    """The manifest of an exported folder, every field checked; a missing, foreign or damaged one is
+    a CheckpointError. File entries must name files inside the folder (no absolute paths, no ``..``)."""
+    path = Path(folder) / MANIFEST
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {found!r})")
+    if info.get("version") != VERSION:
+        raise CheckpointError(f"{path}: ONNX export version {info.get('version')!r}, this siamfc reads version "
+                              f"{VERSION}: export the checkpoint again with `siamfc export`")
+    for key in ("stride", "exemplar_size", "search_size"):
+        value = info.get(key)
+        if key in info or key == "stride":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise CheckpointError(f"{path}: {key!r} is {value!r}, expected a whole number more than 0")
+    files = info.get("files")
+    if not isinstance(files, dict) or set(files) not in (set(REQUIRED_FILES), set(FILES)):
+        raise CheckpointError(f"{path}: 'files' should map {', '.join(FILES)} to file names, found {files!r}"[:300])
+    for key, name in files.items():
+        _check_entry(path, key, name)
+    missing = [name for name in files.values() if not (Path(folder) / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing)})")
+    return info
+
+
+def _check_entry(manifest: Path, key: str, name: object) -> None:
+    """A file entry of the manifest: a plain relative name that stays inside its folder."""
+    if not isinstance(name, str) or not name:
+        raise CheckpointError(f"{manifest}: files.{key} is {name!r}, expected a file name")
+    folder = manifest.parent.resolve()
+    target = (folder / name).resolve()
+    if Path(name).is_absolute() or ".." in Path(name).parts or not target.is_relative_to(folder):
+        raise CheckpointError(f"{manifest}: files.{key} {name!r} points outside the export folder (refused)")

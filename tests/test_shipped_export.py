@@ -1,0 +1,72 @@
+"""The ONNX export shipped beside the default checkpoint (siamfc/weights/siamfc_mobile_lite.onnx/):
+it is the export of that very checkpoint, it tracks as the export made in memory does, and an
+export that no longer matches its checkpoint is not used."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siamfc.models.shipped import default_weights_path
+from siamfc.tracking.onnx_format import CHECKPOINT_HASH, MANIFEST, StaleExportWarning, export_beside, file_sha256
+
+CLIP = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
+BOX = np.array([283.0, 152.0, 79.0, 65.0])
+
+pytestmark = pytest.mark.skipif(not default_weights_path().is_file(), reason="the package ships no trained model")
+
+
+def clip_frames(count: int) -> list[np.ndarray]:
+    from siamfc.io.video import open_source
+
+    frames = open_source(str(CLIP)).frames()
+    return [next(frames).image for _ in range(count)]
+
+
+def track(tracker, frames: list[np.ndarray]) -> np.ndarray:
+    target = tracker.add(frames[0], BOX)
+    return np.array([tracker.update(f)[target] for f in frames[1:]])
+
+
+def test_the_shipped_export_is_of_the_shipped_checkpoint() -> None:
+    folder = export_beside(default_weights_path())
+    info = json.loads((folder / MANIFEST).read_text())
+    assert info[CHECKPOINT_HASH] == file_sha256(default_weights_path()), (
+        "the checkpoint changed: run siamfc export --out siamfc/weights/siamfc_mobile_lite.onnx")
+
+
+def test_shipped_and_in_memory_exports_give_the_same_boxes() -> None:
+    from siamfc import MultiTracker
+    from siamfc.models.checkpoint import load_model
+    from siamfc.tracking.onnx_engine import OnnxEngine
+
+    frames = clip_frames(40)
+    shipped = MultiTracker()  # the default: the shipped export, run by ONNX Runtime
+    assert isinstance(shipped.engine, OnnxEngine) and shipped._net is None  # no PyTorch model loaded
+    in_memory = MultiTracker(model=load_model(default_weights_path()))  # exported now
+    assert isinstance(in_memory.engine, OnnxEngine)
+    a, b = track(shipped, frames), track(in_memory, frames)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert a[0].round(3).tolist() == [281.018, 157.379, 79.0, 65.0]
+
+
+def test_a_stale_export_is_not_used(tmp_path: Path) -> None:
+    """An export beside a checkpoint made from another version of it: a warning that says how to
+    refresh it, and the checkpoint exported in memory instead (the same boxes as without the folder)."""
+    from siamfc import MultiTracker
+
+    checkpoint = tmp_path / "model.pth"
+    shutil.copy(default_weights_path(), checkpoint)
+    folder = shutil.copytree(export_beside(default_weights_path()), export_beside(checkpoint))
+    frames = clip_frames(6)
+    fresh = track(MultiTracker(checkpoint), frames)  # the copied export: same hash, used
+    info = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps({**info, CHECKPOINT_HASH: "0" * 64}))
+    with pytest.warns(StaleExportWarning, match="siamfc export --weights .*model.pth --out .*model.onnx"):
+        tracker = MultiTracker(checkpoint)
+    assert tracker._net is not None  # loaded with PyTorch, exported in memory
+    np.testing.assert_allclose(track(tracker, frames), fresh, atol=1e-6)
