@@ -125,14 +125,6 @@ def test_max_steps(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture
     assert (state["epoch"], state["step"]) == (0, 2)
 
 
-@pytest.fixture
-def keep_torch_threads():
-    """The trainer sets torch's thread count (config ``threads``); give the test process its own back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_cli_errors_are_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture,
                                  keep_torch_threads: None) -> None:
     from siamfc.cli.main import main
