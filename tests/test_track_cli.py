@@ -146,7 +146,7 @@ def test_track_folder_glob_and_json(bag, fdsiamfc_weights, tmp_path, track):
     # the same frames through a glob, from the 3rd frame on: the first line is the init box
     out_txt = tmp_path / "glob.txt"
     result = track(f"{frames}/*.jpg", "--init-box", box_arg(bag["gt"][2]), "--start-frame", "2",
-                       "--max-frames", "5", "--boxes", out_txt, "--weights", fdsiamfc_weights, "--quiet")
+                   "--max-frames", "5", "--boxes", out_txt, "--weights", fdsiamfc_weights, "--quiet")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # --quiet
     glob_boxes = read_boxes(out_txt)
@@ -160,7 +160,7 @@ def test_backend_option_gives_the_same_boxes(bag, fdsiamfc_weights, tmp_path, tr
     for backend in ("auto", "torch", "onnxruntime"):
         out = tmp_path / f"{backend}.txt"
         result = track(frames, "--init-box", bag["box"], "--boxes", out, "--weights", fdsiamfc_weights,
-                           "--backend", backend, "--quiet")
+                       "--backend", backend, "--quiet")
         assert result.returncode == 0, result.stderr
         boxes[backend] = read_boxes(out)
     assert boxes["auto"].shape == (30, 4)
@@ -195,7 +195,7 @@ def test_track_two_targets(bag, fdsiamfc_weights, tmp_path, track):
 def test_box_partly_outside_is_clipped_with_warning(bag, fdsiamfc_weights, tmp_path, track):
     out_txt = tmp_path / "clip.txt"
     result = track(bag["video"], "--init-box=-20,-10,100,80", "--max-frames", "3", "--boxes", out_txt,
-                       "--weights", fdsiamfc_weights)
+                   "--weights", fdsiamfc_weights)
     assert result.returncode == 0, result.stderr
     assert "warning: --init-box -20,-10,100,80 extends past the 480x360 frame" in result.stderr
     np.testing.assert_allclose(read_boxes(out_txt)[0], [0, 0, 80, 70])
@@ -211,7 +211,7 @@ def test_corrupt_frames_in_folder_are_skipped(bag, fdsiamfc_weights, tmp_path, t
     replace_with_copy(frames / "00000007.jpg", b"not an image")
     out_txt, out_mp4 = tmp_path / "out.txt", tmp_path / "out.mp4"
     result = track(frames, "--init-box", bag["box"], "--boxes", out_txt, "--output", out_mp4,
-                       "--weights", fdsiamfc_weights)
+                   "--weights", fdsiamfc_weights)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "10 frames in" in result.stdout and "2 skipped" in result.stdout, result.stdout
@@ -243,14 +243,14 @@ def test_corrupt_and_truncated_video_file(bag, fdsiamfc_weights, tmp_path, track
     (tmp_path / "corrupt.avi").write_bytes(bytes(corrupt))
     out_txt = tmp_path / "corrupt.txt"
     result = track(tmp_path / "corrupt.avi", "--init-box", bag["box"], "--boxes", out_txt,
-                       "--weights", fdsiamfc_weights)
+                   "--weights", fdsiamfc_weights)
     assert result.returncode == 0, result.stderr
     assert "10 frames in" in result.stdout and "1 skipped" in result.stdout, result.stdout
     assert read_boxes(out_txt).shape == (10, 4)
 
     (tmp_path / "short.avi").write_bytes(data[: starts[6]])  # ends early: 6 of 10 frames
     result = track(tmp_path / "short.avi", "--init-box", bag["box"], "--boxes", out_txt,
-                       "--weights", fdsiamfc_weights)
+                   "--weights", fdsiamfc_weights)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert read_boxes(out_txt).shape[0] >= 5
@@ -363,9 +363,7 @@ BAD_CASES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_CASES))
-def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights, monkeypatch, capsys):
-    from siamfc.cli.main import track_main
-
+def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights, monkeypatch, track):
     if case == "unwritable boxes file" and os.access(bad_files / "readonly", os.W_OK):
         pytest.skip("running as a user who can write into read-only folders (root)")
     template, expected = BAD_CASES[case]
@@ -374,11 +372,10 @@ def test_bad_input_is_one_line_exit_2(case, bag, bad_files, fdsiamfc_weights, mo
         args += ["--weights", os.fspath(fdsiamfc_weights)]
     for name in ("DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
-    code = track_main([*args, "--max-frames", "2"])
-    err = capsys.readouterr().err
-    assert code == 2, (code, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
+    result = track(*args, "--max-frames", "2")
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     assert lines[0].startswith("track: error: ") and expected in lines[0], lines[0]
 
 
