@@ -1,7 +1,7 @@
-"""The ``track`` command. Two runs start the console script as a user does (a subprocess: the
-whole bag video with its IoU, and Ctrl-C); the rest call the same entry point in-process
-(``track_main([...])``, output read with capsys), which skips the seconds a new interpreter spends
-importing torch.
+"""The ``track`` command. One run starts the console script as a user does (a subprocess: the
+whole bag video with its IoU and annotated video; the window tests under Xvfb do too); the rest
+call the same entry point in-process (``track_main([...])``, output read with capsys), which skips
+the seconds a new interpreter spends importing torch.
 
 Tracking quality is checked against GOT-10k ground truth with the trained third-party model in
 ``../shared/weights``; bad input must give one line on stderr, exit code 2 and no traceback.
@@ -258,44 +258,39 @@ def test_corrupt_and_truncated_video_file(bag, fdsiamfc_weights, tmp_path, track
 
 
 def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path, track):
-    """Ctrl-C (SIGINT) mid-run: exit code 130, no traceback, the boxes so far in a complete file.
-    A text file from the console script in a subprocess (as a user presses Ctrl-C); a JSON file
-    in-process (the same signal, sent to this process once the run has written 6 lines)."""
+    """Ctrl-C (a real SIGINT, sent to this process once the run has written 6 lines) mid-run: exit
+    code 130, no traceback, the boxes so far in a complete text or JSON file. In-process: the
+    console script's own handler (one line, exit 130, also while a command loads) is checked by the
+    two tests below."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("SIGINT is handled by something else in this process")
     # a long folder (the bag frames 5 times over: 980) so that the run is still going when interrupted
     # (a few ms after its 6th line), even on an idle machine where the tracker runs at several hundred
     # frames/s; 30 times over cost seconds of symlinking on a busy machine
     frames = link_frames(bag["seq"], tmp_path / "frames", [n for _ in range(5) for n in range(1, 197)])
-    out_txt, out_json = tmp_path / "out.txt", tmp_path / "out.json"
-    process = subprocess.Popen([*TRACK, os.fspath(frames), "--init-box", bag["box"], "--boxes", os.fspath(out_txt),
-                                "--weights", os.fspath(fdsiamfc_weights), "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert wait_for_lines(out_txt, 6, process.poll), "the run ended before it could be interrupted"
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    boxes = read_boxes(out_txt)
-    assert 5 <= len(boxes) < len(bag["gt"]) * 5
+    for out in (tmp_path / "out.txt", tmp_path / "out.json"):
+        done = threading.Event()
 
-    done = threading.Event()
+        def interrupt(out: Path = out, done: threading.Event = done) -> None:
+            if wait_for_lines(out, 6, lambda: True if done.is_set() else None):
+                os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt in the main thread, inside the run
 
-    def interrupt() -> None:
-        if wait_for_lines(out_json, 6, lambda: True if done.is_set() else None):
-            os.kill(os.getpid(), signal.SIGINT)  # KeyboardInterrupt in the main thread, inside the run
-
-    watcher = threading.Thread(target=interrupt, daemon=True)
-    watcher.start()
-    try:
-        result = track(frames, "--init-box", bag["box"], "--boxes", out_json, "--weights", fdsiamfc_weights,
-                       "--quiet")
-    finally:
-        done.set()
-        watcher.join()
-    assert result.returncode == 130, result.stderr
-    assert "Traceback" not in result.stderr
-    data = json.loads(out_json.read_text())  # closed properly: valid JSON
-    assert data["summary"]["interrupted"] and 5 <= len(data["frames"]) < len(bag["gt"]) * 5
-    assert not list(tmp_path.glob(".*.part"))  # both put in place under their own names
+        watcher = threading.Thread(target=interrupt, daemon=True)
+        watcher.start()
+        try:
+            result = track(frames, "--init-box", bag["box"], "--boxes", out, "--weights", fdsiamfc_weights,
+                           "--quiet")
+        finally:
+            done.set()
+            watcher.join()
+        assert result.returncode == 130, result.stderr
+        assert "Traceback" not in result.stderr
+        if out.suffix == ".txt":
+            assert 5 <= len(read_boxes(out)) < len(bag["gt"]) * 5
+        else:
+            data = json.loads(out.read_text())  # closed properly: valid JSON
+            assert data["summary"]["interrupted"] and 5 <= len(data["frames"]) < len(bag["gt"]) * 5
+        assert not list(tmp_path.glob(".*.part"))  # put in place under its own name
 
 
 def wait_for_lines(out: Path, lines: int, ended: Callable[[], object]) -> bool:
