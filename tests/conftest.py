@@ -7,7 +7,7 @@ project; tests that need it skip with a clear reason when it is absent.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +89,13 @@ def got10k_sequence(got10k_root: Path) -> Callable[..., Sequence]:
         return read_got10k_sequence(seq_dir, max_frames)
 
     return read
+
+
+@pytest.fixture
+def keep_torch_threads() -> Iterator[None]:
+    """Training sets torch's thread count (config ``threads``); in-process runs give the test process its own back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

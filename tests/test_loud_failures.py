@@ -67,13 +67,6 @@ def train_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-@pytest.fixture
-def keep_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_diverging_training_stops_with_one_line_and_no_nan_checkpoint(
         tmp_path: Path, train_data: Path, capsys: pytest.CaptureFixture, keep_torch_threads: None) -> None:
     out = tmp_path / "run"

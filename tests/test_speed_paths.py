@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -133,10 +131,12 @@ def track(tracker: SiamFCTracker, frames: list[np.ndarray], box: np.ndarray) -> 
     return np.array([tracker.update(f) for f in frames[1:]])
 
 
-@pytest.mark.parametrize(("name", "frames"), [("Crossing", 120), ("yamaha_first600", 90)])
+@pytest.mark.parametrize(("name", "frames"), [("Crossing", 50), ("yamaha_first600", 40)])
 def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_weights: Path, name: str,
                                                    frames: int) -> None:
-    # All of val (1,666 frames): mean IoU 1.0000 (tools/bench_equivalence.py).
+    # All of val (1,666 frames): mean IoU 1.0000 (tools/bench_equivalence.py); 1.0000 over these
+    # frames too (and over 120 and 90, the lengths this test used before); eager vs ground truth:
+    # 0.81 and 0.78 here.
     seq = got10k_sequence("val", name, max_frames=frames)
     eager = track(SiamFCTracker(fdsiamfc_weights, optimize=False), seq.frames, seq.groundtruth[0])
     fast = track(SiamFCTracker(fdsiamfc_weights), seq.frames, seq.groundtruth[0])
@@ -151,17 +151,16 @@ def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_wei
 
 # --- siamfc bench ----------------------------------------------------------------------------
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "siamfc.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=Path(__file__).resolve().parents[1])
+def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture) -> None:
+    from siamfc.cli.main import main
 
-
-def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     seq = shared_dir / "data" / "GOT-10k-mini" / "val" / "Crossing"
-    proc = run_cli("bench", "--weights", str(fdsiamfc_weights), "--eager", "--frames", "10", "--sequence", str(seq),
-                   "--nano-dir", str(shared_dir / "weights" / "nanotrack_v2"), "--json", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stderr
+    code = main(["bench", "--weights", str(fdsiamfc_weights), "--eager", "--frames", "10", "--sequence", str(seq),
+                 "--nano-dir", str(shared_dir / "weights" / "nanotrack_v2"), "--json", str(out), "--quiet"])
+    proc = capsys.readouterr()
+    assert code == 0, proc.err
     report = json.loads(out.read_text())
     names = [r["name"] for r in report["results"]]
     assert report["reference"] == "OpenCV NanoTrack" and "OpenCV NanoTrack" in names
@@ -174,7 +173,7 @@ def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Pa
     assert report["peak_rss_mb"] > 0
     for name in ("OpenCV CSRT", "OpenCV KCF"):  # absent from opencv-python-headless 5
         assert name in names or report["unavailable"][name] == "not available in this OpenCV build"
-    assert "x Nano" in proc.stdout
+    assert "x Nano" in proc.out
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -227,8 +226,8 @@ def test_torch_upsampling_matches_opencv() -> None:
 
 
 def test_torch_crop_path_tracks_like_the_opencv_path(got10k_sequence, fdsiamfc_weights: Path) -> None:
-    # All of val: mean IoU 0.9999 against the eager path (tools/bench_equivalence.py).
-    seq = got10k_sequence("val", "Jogging1", max_frames=60)
+    # All of val: mean IoU 0.9999 against the eager path (tools/bench_equivalence.py); 1.0000 here.
+    seq = got10k_sequence("val", "Jogging1", max_frames=30)
     box = seq.groundtruth[0]
     eager = track(SiamFCTracker(fdsiamfc_weights, optimize=False), seq.frames, box)
     device_path = SiamFCTracker(fdsiamfc_weights, crop_backend="torch")
@@ -267,8 +266,9 @@ def test_torch_crop_path_makes_one_host_transfer_per_frame(got10k_sequence, fdsi
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_autocast_options_run(got10k_sequence, fdsiamfc_weights: Path, dtype: str) -> None:
     # Low precision moves boxes a little (bfloat16: mean IoU ~0.86 vs float32 over all of val, so
-    # it is not the default); here: it runs on both crop paths and still follows the target.
-    seq = got10k_sequence("val", "Crossing", max_frames=15)
+    # it is not the default); here: it runs on both crop paths and still follows the target
+    # (mean IoU 0.84 with the ground truth over these frames; float16 on the CPU is slow).
+    seq = got10k_sequence("val", "Crossing", max_frames=6)
     for crop_backend in ("cv2", "torch"):
         boxes = track(SiamFCTracker(fdsiamfc_weights, dtype=dtype, crop_backend=crop_backend), seq.frames,
                       seq.groundtruth[0])

@@ -1,16 +1,14 @@
-"""Training end to end, run as a user would (``siamfc train`` / ``torchrun`` subprocesses) on a
-tiny synthetic dataset with a 10%-width AlexNet: a short run with validation, SIGTERM mid-epoch
-then ``--resume`` landing on the very weights of an uninterrupted run, and 2-process DDP (gloo)."""
+"""Training end to end on a tiny synthetic dataset with a 10%-width AlexNet: a short run with
+validation, SIGTERM mid-epoch then ``--resume`` landing on the very weights of an uninterrupted run
+(``siamfc train`` called in-process: ``main([...])``), and 2-process DDP (gloo) under ``torchrun``,
+which needs processes of its own."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -84,13 +82,24 @@ def params(path: Path) -> dict[str, torch.Tensor]:
     return read_checkpoint(path)["state_dict"]
 
 
-def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Path) -> None:
+def train(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """``siamfc train ARGS`` in-process: exit code, stdout, stderr."""
+    from siamfc.cli.main import main
+
+    capsys.readouterr()
+    code = main(["train", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture,
+                                                   keep_torch_threads: None) -> None:
     out = tmp_path / "run"
     config = write_config(tmp_path / "c.yaml", data_dir, out, tensorboard=True,
                           val={"root": str(data_dir / "got"), "subset": "val", "max_frames": 6})
-    result = run([*SIAMFC, "train", "--config", str(config)])
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "checkpoint:" in result.stdout and "epochs done: 1" in result.stdout
+    code, stdout, stderr = train(capsys, "--config", str(config))
+    assert code == 0, stderr[-2000:]
+    assert "checkpoint:" in stdout and "epochs done: 1" in stdout
     for name in ("last.pth", "best.pth", "model_e001.pth", "history.json"):
         assert (out / name).is_file(), name
     history = yaml.safe_load((out / "history.json").read_text())
@@ -107,21 +116,13 @@ def test_short_run_with_validation_and_tensorboard(tmp_path: Path, data_dir: Pat
     assert any(not torch.equal(v, initial[k]) for k, v in params(out / "last.pth").items())
 
 
-def test_max_steps(tmp_path: Path, data_dir: Path) -> None:
+def test_max_steps(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture, keep_torch_threads: None) -> None:
     out = tmp_path / "run"
     config = write_config(tmp_path / "c.yaml", data_dir, out, optim={"epochs": 3})
-    result = run([*SIAMFC, "train", "--config", str(config), "--max-steps", "2", "--set", "optim.lr=0.02"])
-    assert result.returncode == 0, result.stderr[-2000:]
+    code, _, stderr = train(capsys, "--config", str(config), "--max-steps", "2", "--set", "optim.lr=0.02")
+    assert code == 0, stderr[-2000:]
     state = read_checkpoint(out / "last.pth")["train"]
     assert (state["epoch"], state["step"]) == (0, 2)
-
-
-@pytest.fixture
-def keep_torch_threads():
-    """The trainer sets torch's thread count (config ``threads``); give the test process its own back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture,
@@ -164,55 +165,39 @@ def test_hooks_see_every_step_and_epoch(tmp_path: Path, data_dir: Path, keep_tor
         assert record["loss"] == pytest.approx(np.mean(losses))
 
 
-class OutputWatcher:
-    """Collects a subprocess's stderr (tqdm writes ``\\r`` updates, not lines) in a thread."""
+def test_sigterm_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path,
+                                                                  capsys: pytest.CaptureFixture,
+                                                                  keep_torch_threads: None) -> None:
+    """SIGTERM at step 3 of epoch 1 (sent to this process by a step hook; the trainer's handler turns
+    it into a stop at the next step boundary), ``siamfc train --resume``, and an uninterrupted run
+    end on the same weights, optimizer and scheduler state. The exit code 143 of an interrupted
+    ``siamfc train``: tests/test_loud_failures.py::test_sigterm_exits_143_after_saving."""
+    from siamfc.training.trainer import Trainer
 
-    def __init__(self, stream) -> None:
-        self.text = ""
-        self._stream = stream
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        while chunk := os.read(self._stream.fileno(), 4096):
-            self.text += chunk.decode(errors="replace")
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match | None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if match := re.search(pattern, self.text):
-                return match
-            time.sleep(0.02)
-        return None
-
-
-def test_sigterm_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path, data_dir: Path) -> None:
-    # 2 epochs of 30 steps; AdamW so that the optimizer state (moments) must be restored too
+    # 2 epochs of 8 steps; AdamW so that the optimizer state (moments) must be restored too
     sections = {"optim": {"name": "adamw", "lr": 0.002, "final_lr": 0.0002, "epochs": 2, "batch_size": 4},
-                "data": {"pairs_per_epoch": 120}}
+                "data": {"pairs_per_epoch": 32}}
     reference = write_config(tmp_path / "ref.yaml", data_dir, tmp_path / "ref", **sections)
     interrupted = write_config(tmp_path / "int.yaml", data_dir, tmp_path / "int", **sections)
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([*SIAMFC, "train", "--config", str(interrupted)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    watcher = OutputWatcher(proc.stderr)
-    try:
-        progress = watcher.wait_for(r"epoch 1/2:.*?\b([2-9]|[12]\d)/30 \[", timeout=90)
-        assert progress, f"no training progress seen:\n{watcher.text[-2000:]}"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 143, watcher.text[-2000:]  # 128 + SIGTERM: a scheduler sees it
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    state = read_checkpoint(tmp_path / "int" / "last.pth")["train"]
-    assert state["epoch"] == 0 and 0 < state["step"] < 30, f"stopped at {state['epoch']}/{state['step']}"
+    def sigterm_at_step_3(trainer: Trainer, loss: float) -> None:
+        if (trainer.epoch, trainer.step) == (0, 3):
+            os.kill(os.getpid(), signal.SIGTERM)
 
-    resumed = run([*SIAMFC, "train", "--config", str(interrupted), "--resume"])
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"resumed from {tmp_path / 'int' / 'last.pth'} at epoch 1, step {state['step']}" in resumed.stdout
-    straight = run([*SIAMFC, "train", "--config", str(reference)])
-    assert straight.returncode == 0, straight.stderr[-2000:]
+    trainer = Trainer(load_config(interrupted), quiet=True, on_step=[sigterm_at_step_3])
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
+    assert trainer.stopped_by == signal.SIGTERM
+    state = read_checkpoint(tmp_path / "int" / "last.pth")["train"]
+    assert (state["epoch"], state["step"]) == (0, 3), f"stopped at {state['epoch']}/{state['step']}"
+
+    code, stdout, stderr = train(capsys, "--config", str(interrupted), "--resume", "--quiet")
+    assert code == 0, stderr[-2000:]
+    assert f"resumed from {tmp_path / 'int' / 'last.pth'} at epoch 1, step 3" in stdout
+    code, _, stderr = train(capsys, "--config", str(reference), "--quiet")
+    assert code == 0, stderr[-2000:]
 
     a, b = params(tmp_path / "ref" / "last.pth"), params(tmp_path / "int" / "last.pth")
     assert a.keys() == b.keys()
@@ -220,8 +205,8 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path,
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-6, msg=lambda m, k=key: f"{k}: {m}")
     sa, sb = (read_checkpoint(tmp_path / d / "last.pth")["train"] for d in ("ref", "int"))
     assert (sa["epoch"], sa["step"]) == (sb["epoch"], sb["step"]) == (2, 0)
-    assert sa["scheduler"]["last_epoch"] == sb["scheduler"]["last_epoch"] == 60
-    # the epoch-2 model of both runs is the same too (epoch 1 was split across the two processes)
+    assert sa["scheduler"]["last_epoch"] == sb["scheduler"]["last_epoch"] == 16
+    # the epoch-2 model of both runs is the same too (epoch 1 was split across the two runs)
     for key, value in params(tmp_path / "ref" / "model_e002.pth").items():
         torch.testing.assert_close(params(tmp_path / "int" / "model_e002.pth")[key], value, rtol=0, atol=1e-6)
 
