@@ -7,6 +7,7 @@ project; tests that need it skip with a clear reason when it is absent.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,11 @@ import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A shell without job control starts background jobs with SIGINT ignored, and Python then leaves it
+# ignored: the Ctrl-C tests (a real SIGINT to this process or to a child) need Python's usual handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def shared_path() -> Path:
