@@ -239,6 +239,26 @@ def run(args: argparse.Namespace) -> int:
     results = bm.time_candidates(candidates, len(frames.rgb), args.frames, device=device, progress=not args.quiet)
     reference = "OpenCV NanoTrack" if any(r.name == "OpenCV NanoTrack" for r in results) else None
     bm.set_ratios(results, reference)
+    _print_table(results, unavailable)
+    speedups = _speedups(results, pairs)
+    multi = _multi_target(args, results)
+    long = _long_run(args, candidates, frames)
+    peak = bm.peak_rss_mb()
+    print(f"peak RSS of this process: {peak:.0f} MB")
+    if json_path:
+        report = {
+            "machine": bm.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
+            "frames_timed": args.frames, "reference": reference, "results": [bm.as_dict(r) for r in results],
+            "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
+            "long_run": long, "peak_rss_mb": peak,
+        }
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {json_path}")
+    return 0
+
+
+def _print_table(results: list, unavailable: dict[str, str]) -> None:
+    """One line a timed tracker, then the ones that could not run and why."""
     print(f"\n{'tracker':64s} {'ms/frame':>9s} {'best':>7s} {'fps':>7s} {'x Nano':>7s} {'start s':>8s} {'RSS+ MB':>8s}")
     for r in results:
         ratio = f"{r.ratio_to_reference:7.2f}" if r.ratio_to_reference is not None else "      -"
@@ -247,6 +267,10 @@ def run(args: argparse.Namespace) -> int:
               f"{r.rss_delta_mb:8.1f}{gpu}")
     for name, why in unavailable.items():
         print(f"{name:64s} {why}")
+
+
+def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
+    """Each optimized path's speed-up over its model's eager path (printed and returned)."""
     by_name = {r.name: r for r in results}
     speedups = {}
     for label, pair in pairs.items():
@@ -262,6 +286,11 @@ def run(args: argparse.Namespace) -> int:
                 "best_optimized_over_best_eager": eager.ms_min / opt.ms_min}
             print(f"{name}: / eager = {opt.fps / eager.fps:.2f}x (median), "
                   f"{eager.ms_min / opt.ms_min:.2f}x (best chunks)")
+    return speedups
+
+
+def _multi_target(args: argparse.Namespace, results: list) -> dict:
+    """Batched against separate trackers for ``--targets`` (the last two timed candidates)."""
     multi = {}
     if args.targets:
         batched, separate = results[-2], results[-1]
@@ -269,6 +298,13 @@ def run(args: argparse.Namespace) -> int:
                  "separate_over_batched": separate.ms_median / batched.ms_median}
         print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
               f"separate: batched is {multi['separate_over_batched']:.2f}x faster")
+    return multi
+
+
+def _long_run(args: argparse.Namespace, candidates: list, frames) -> dict | None:
+    """``--long`` frames of the first candidate: fps and whether its memory stays flat."""
+    from ..evaluation import speed as bm
+
     long = None
     if args.long:
         first = candidates[0]
@@ -276,15 +312,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
               f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
               f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")
-    peak = bm.peak_rss_mb()
-    print(f"peak RSS of this process: {peak:.0f} MB")
-    if json_path:
-        report = {
-            "machine": bm.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
-            "frames_timed": args.frames, "reference": reference, "results": [bm.as_dict(r) for r in results],
-            "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
-            "long_run": long, "peak_rss_mb": peak,
-        }
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {json_path}")
-    return 0
+    return long
