@@ -90,3 +90,15 @@ def test_monitor_follows_a_weak_but_steady_peak():
         pipeline.step()
         monitor.after_step(IMAGE, (0.3 * peak_map() + 0.3)[None])  # a third of the first frame's height
     assert pipeline.center[1] == 50 + 8 * 5
+
+
+def test_coast_moves_the_held_box_at_the_recent_velocity():
+    monitor, pipeline = _monitor(coast=True)
+    xs = []
+    for kind in ["peak"] * 12 + ["flat"] * 2:
+        pipeline.step()
+        monitor.after_step(IMAGE, (peak_map() if kind == "peak" else flat_map())[None])
+        xs.append(pipeline.center[1])
+    velocity = monitor.watches[0].drop.velocity[1]
+    assert velocity == pytest.approx(5 * (1 - 0.8 ** 11))  # exponential mean of 11 steps of 5 px from 0
+    assert xs[12] == pytest.approx(xs[11] + velocity) and xs[13] == pytest.approx(xs[11] + 2 * velocity)

@@ -102,6 +102,7 @@ class LostOptions:
     drop_memory: int = 30
     drop_warmup: int = 5
     drop_max_hold: int = 25
+    drop_coast: bool = False
     template_update: bool = False
     template_weight: float = 0.3
     template_threshold: float = 0.9
@@ -114,7 +115,7 @@ def settings_from(cfg: LostOptions) -> tuple[LostSettings, TemplateSettings]:
                         cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step,
                         cfg.redetect_scale, cfg.redetect_confirm,
                         DropSettings(cfg.drop_ratio, cfg.drop_signal, cfg.drop_memory, cfg.drop_warmup,
-                                     cfg.drop_max_hold))
+                                     cfg.drop_max_hold, cfg.drop_coast))
     template = TemplateSettings(cfg.template_update, cfg.template_weight, cfg.template_threshold,
                                 cfg.template_interval)
     return lost, template
@@ -203,8 +204,8 @@ class LostMonitor:
         for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True)):
             redetected = self._watch(image, index, watch, score)
             if watch.drop is not None:
-                self._hold_on_drop(index, watch, self._rel[index] if self.settings.drop.signal == "height" else score,
-                                   redetected)
+                value = self._rel[index] if self.settings.drop.signal == "height" else score
+                self._hold_on_drop(index, watch, value, redetected, image.shape[:2])
         if self.templates is not None:
             for index, watch in enumerate(self.watches):
                 self.templates.after_step(image, index, watch.score, watch.lost)
@@ -236,15 +237,25 @@ class LostMonitor:
             self._set(index, *watch.good)  # the box stays put
         return False
 
-    def _hold_on_drop(self, index: int, watch: TargetWatch, value: float, redetected: bool) -> None:
+    def _hold_on_drop(self, index: int, watch: TargetWatch, value: float, redetected: bool,
+                      image_shape: tuple[int, int]) -> None:
         """The relative test (:mod:`siamfc.tracking.occlusion`) on this frame's ``value``: a sharp
-        drop puts the box back where it was before the drop; a re-detection always wins."""
-        if watch.drop.judge(value) and not redetected:
-            self._set(index, *watch.anchor)
+        drop puts the box back where it was before the drop (moved on at the recent velocity with
+        ``coast``); a re-detection always wins."""
+        drop = watch.drop
+        if drop.judge(value) and not redetected:
+            if drop.settings.coast:
+                center, size, x_size = self.pipeline.to_host(watch.anchor)
+                center = np.clip(center + drop.offset(), 0, np.array(image_shape, np.float64) - 1)
+                self._set(index, center, size, x_size)
+            else:
+                self._set(index, *watch.anchor)
             return
         if redetected:
-            watch.drop.release()
+            drop.release()
         watch.anchor = self.pipeline.snapshot(index)
+        if drop.settings.coast:
+            drop.follow(self.pipeline.to_host(watch.anchor)[0])
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.pipeline.set_target(index, center, size, x_size)

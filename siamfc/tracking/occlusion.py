@@ -8,7 +8,10 @@ this judges each frame's value against the running mean of the same target's rec
 below ``ratio`` times that mean is a sharp drop, read as "occluded": the box is held where it was
 before the drop (neither moved nor rescaled) until the value comes back above the line. A steady
 level, high or low, never holds the box; nor does a drop that lasts: after ``max_hold`` frames the
-new level is taken as the mean and the box is released.
+new level is taken as the mean and the box is released. With ``coast``, the held box moves on at
+the target's recent velocity instead of standing still (a target hidden behind something keeps
+moving; so does one whose response fell while it turns or jumps), as trackers of several objects
+predict a box through an occlusion; its size still does not change.
 
 The value is the peak's height relative to the first frame's (``"height"``, the map statistic
 ``rel`` of :mod:`siamfc.tracking.confidence`, linear in the peak like LMCF's) or the calibrated
@@ -19,20 +22,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 DROP_SIGNALS = ("height", "confidence")
+VELOCITY_RATE = 0.2  # the velocity's exponential mean: about the last 5 frames not held
 
 
 @dataclass
 class DropSettings:
     """``ratio``: a frame below ``ratio`` x the running mean holds the box (0 turns the test off);
     ``memory``: frames in the running mean (a plain mean until then, an exponential one after);
-    ``warmup``: frames of history before a drop is judged; ``max_hold``: the longest hold."""
+    ``warmup``: frames of history before a drop is judged; ``max_hold``: the longest hold;
+    ``coast``: the held box moves on at the recent velocity."""
 
     ratio: float = 0.0
     signal: str = "height"
     memory: int = 30
     warmup: int = 5
     max_hold: int = 25
+    coast: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -56,6 +64,8 @@ class DropWatch:
         self.mean = 0.0
         self.count = 0  # frames in the mean
         self.held = 0  # consecutive frames held so far
+        self.velocity = np.zeros(2)  # the box centre's recent motion a frame (frames not held)
+        self._last: np.ndarray | None = None  # the centre on the last frame not held, when it was the one before
 
     def judge(self, value: float) -> bool:
         """True when this frame's ``value`` is a sharp drop: the box is to be held."""
@@ -65,11 +75,23 @@ class DropWatch:
                 self.held += 1
                 return True
             self.mean, self.count = 0.0, 0  # a drop that lasts is the new level: start again from it
+        if self.held:
+            self._last = None  # the jump from the held box back to the target is no motion of it
         self.held = 0
         self.count += 1
         self.mean += (value - self.mean) / min(self.count, s.memory)
         return False
 
+    def follow(self, center: np.ndarray) -> None:
+        """The box centre on a frame not held (after :meth:`judge` said so), for the velocity."""
+        if self._last is not None:
+            self.velocity += VELOCITY_RATE * (center - self._last - self.velocity)
+        self._last = np.array(center, np.float64)
+
+    def offset(self) -> np.ndarray:
+        """How far the held box is from where the hold began (zero unless ``coast``)."""
+        return self.velocity * self.held if self.settings.coast else np.zeros(2)
+
     def release(self) -> None:
         """End a hold from outside (the box was moved elsewhere, e.g. by a re-detection)."""
-        self.held = 0
+        self.held, self._last = 0, None
