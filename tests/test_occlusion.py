@@ -102,3 +102,20 @@ def test_coast_moves_the_held_box_at_the_recent_velocity():
     velocity = monitor.watches[0].drop.velocity[1]
     assert velocity == pytest.approx(5 * (1 - 0.8 ** 11))  # exponential mean of 11 steps of 5 px from 0
     assert xs[12] == pytest.approx(xs[11] + velocity) and xs[13] == pytest.approx(xs[11] + 2 * velocity)
+
+
+def test_tracker_defaults_and_eval_options():
+    from siamfc.errors import UserError
+    from siamfc.evaluation.specs import parse_tracker
+    from siamfc.evaluation.trackers import check_params
+    from siamfc.tracking.config import TrackerConfig
+    from siamfc.tracking.lost import settings_from
+
+    drop = settings_from(TrackerConfig())[0].drop
+    assert drop.enabled and (drop.ratio, drop.signal, drop.coast) == (0.4, "height", True)
+    assert not settings_from(TrackerConfig(drop_ratio=0.0))[0].drop.enabled
+    check_params(parse_tracker("siamfc@drop_ratio=0.5,drop_coast=false"))
+    with pytest.raises(UserError, match="drop_ratio must be in"):
+        check_params(parse_tracker("siamfc@drop_ratio=1.5"))
+    with pytest.raises(UserError, match="drop_signal"):
+        check_params(parse_tracker("siamfc@drop_signal=apce"))

@@ -24,8 +24,9 @@ two; the target itself stays confident. Until then the target is still reported 
 that does not confirm sends the sweep on.
 
 The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence,
-and so does the optional relative test (:mod:`siamfc.tracking.occlusion`, ``drop_ratio`` > 0),
-which holds the box through a sharp drop of the response whatever the absolute confidence.
+and so does the relative test (:mod:`siamfc.tracking.occlusion`; on in the tracker's defaults,
+``drop_ratio=0`` turns it off), which holds the box through a sharp drop of the response against
+its running mean, whatever the absolute confidence.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ class LostSettings:
 class LostOptions:
     """The tracker's options for the lost state, the re-detection and the template update (fields
     of TrackerConfig; defaults chosen on the 12 val sequences, see the README). Their meaning:
-    :class:`LostSettings` and :class:`siamfc.tracking.template.TemplateSettings`; ``lost_threshold=0``
-    turns the lost state off."""
+    :class:`LostSettings`, :class:`siamfc.tracking.occlusion.DropSettings` (the ``drop_`` fields)
+    and :class:`siamfc.tracking.template.TemplateSettings`; ``lost_threshold=0`` turns the lost
+    state off, ``drop_ratio=0`` the relative test."""
 
     lost_threshold: float = 0.5
     lost_patience: int = 5
@@ -97,12 +99,12 @@ class LostOptions:
     redetect_scale_step: float = 1.0
     redetect_scale: str = "first"
     redetect_confirm: int = 3
-    drop_ratio: float = 0.0
-    drop_signal: str = "height"
-    drop_memory: int = 30
-    drop_warmup: int = 5
-    drop_max_hold: int = 25
-    drop_coast: bool = False
+    drop_ratio: float = 0.4  # on (a plain DropSettings is off)
+    drop_signal: str = DropSettings.signal
+    drop_memory: int = DropSettings.memory
+    drop_warmup: int = DropSettings.warmup
+    drop_max_hold: int = DropSettings.max_hold
+    drop_coast: bool = True
     template_update: bool = False
     template_weight: float = 0.3
     template_threshold: float = 0.9
