@@ -246,18 +246,16 @@ class LostMonitor:
         ``coast``); a re-detection always wins."""
         drop = watch.drop
         if drop.judge(value) and not redetected:
+            center, size, x_size = watch.anchor
             if drop.settings.coast:
-                center, size, x_size = self.pipeline.to_host(watch.anchor)
-                center = np.clip(center + drop.offset(), 0, np.array(image_shape, np.float64) - 1)
-                self._set(index, center, size, x_size)
-            else:
-                self._set(index, *watch.anchor)
+                center = drop.coasted(center, image_shape)
+            self._set(index, center, size, x_size)
             return
         if redetected:
             drop.release()
-        watch.anchor = self.pipeline.snapshot(index)
+        watch.anchor = self.pipeline.snapshot(index)  # copies (on the device path: on the device)
         if drop.settings.coast:
-            drop.follow(self.pipeline.to_host(watch.anchor)[0])
+            drop.follow(watch.anchor[0])
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.pipeline.set_target(index, center, size, x_size)

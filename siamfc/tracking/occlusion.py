@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 DROP_SIGNALS = ("height", "confidence")
 VELOCITY_RATE = 0.2  # the velocity's exponential mean: about the last 5 frames not held
 
@@ -64,8 +62,11 @@ class DropWatch:
         self.mean = 0.0
         self.count = 0  # frames in the mean
         self.held = 0  # consecutive frames held so far
-        self.velocity = np.zeros(2)  # the box centre's recent motion a frame (frames not held)
-        self._last: np.ndarray | None = None  # the centre on the last frame not held, when it was the one before
+        # The box centre's recent motion a frame (frames not held) and the centre on the last frame
+        # not held, when it was the one before: NumPy arrays or tensors on the pipeline's device
+        # (computed there: the device path moves nothing to the host for this).
+        self.velocity = None
+        self._last = None
 
     def judge(self, value: float) -> bool:
         """True when this frame's ``value`` is a sharp drop: the box is to be held."""
@@ -82,15 +83,24 @@ class DropWatch:
         self.mean += (value - self.mean) / min(self.count, s.memory)
         return False
 
-    def follow(self, center: np.ndarray) -> None:
-        """The box centre on a frame not held (after :meth:`judge` said so), for the velocity."""
+    def follow(self, center) -> None:
+        """The box centre (a copy) on a frame not held, after :meth:`judge` said so: the velocity
+        is an exponential mean of its steps (from zero)."""
         if self._last is not None:
-            self.velocity += VELOCITY_RATE * (center - self._last - self.velocity)
-        self._last = np.array(center, np.float64)
+            step = center - self._last
+            self.velocity = VELOCITY_RATE * step if self.velocity is None else \
+                self.velocity + VELOCITY_RATE * (step - self.velocity)
+        self._last = center
 
-    def offset(self) -> np.ndarray:
-        """How far the held box is from where the hold began (zero unless ``coast``)."""
-        return self.velocity * self.held if self.settings.coast else np.zeros(2)
+    def coasted(self, center, image_shape: tuple[int, int]):
+        """Where the held box's centre goes: ``center`` (where the hold began) moved on by the
+        velocity for each frame held, kept inside the image (an array or a tensor, as ``center``)."""
+        if self.velocity is None:
+            return center
+        moved = center + self.velocity * self.held
+        for axis, side in enumerate(image_shape):
+            moved[axis] = moved[axis].clip(0, side - 1)
+        return moved
 
     def release(self) -> None:
         """End a hold from outside (the box was moved elsewhere, e.g. by a re-detection)."""
