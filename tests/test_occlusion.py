@@ -119,3 +119,15 @@ def test_tracker_defaults_and_eval_options():
         check_params(parse_tracker("siamfc@drop_ratio=1.5"))
     with pytest.raises(UserError, match="drop_signal"):
         check_params(parse_tracker("siamfc@drop_signal=apce"))
+
+
+def test_coasting_on_tensors_stays_a_tensor_inside_the_image():
+    torch = pytest.importorskip("torch")
+    watch = DropWatch(DropSettings(ratio=0.5, warmup=1, coast=True))
+    for x in (10.0, 20.0, 30.0):  # the device path's centres: tensors, never moved to the host
+        watch.judge(1.0)
+        watch.follow(torch.tensor([50.0, x], dtype=torch.float64))
+    assert watch.judge(0.1) and watch.judge(0.1)  # held 2 frames
+    moved = watch.coasted(torch.tensor([50.0, 95.0], dtype=torch.float64), (100, 100))
+    assert isinstance(moved, torch.Tensor)
+    assert moved.tolist() == pytest.approx([50.0, 99.0])  # 95 + 2 * 3.6, clipped to the last column
