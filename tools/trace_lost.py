@@ -17,9 +17,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from eval_lost import parse_variant, run_sequence  # noqa: E402
-from siamfc.toolkit import read_rgb  # noqa: E402
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
+from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 

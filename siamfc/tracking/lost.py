@@ -23,17 +23,21 @@ frame tries many places, so it meets look-alikes (trees for a skier) that score 
 two; the target itself stays confident. Until then the target is still reported absent, and a frame
 that does not confirm sends the sweep on.
 
-The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence.
+The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence,
+and so does the relative test (:mod:`siamfc.tracking.occlusion`; on in the tracker's defaults,
+``drop_ratio=0`` turns it off), which holds the box through a sharp drop of the response against
+its running mean, whatever the absolute confidence.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
+from .occlusion import DropSettings, DropWatch
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
 from .template import TemplateSettings, TemplateUpdater
 
@@ -55,8 +59,10 @@ class LostSettings:
     redetect_scale_step: float = 1.0  # > 1: each sweep of the grid at the next of scales 1, 1/step, step
     redetect_scale: str = "last"  # the sweeps' size: "last" confident, "first" frame's, or "both" in turn
     redetect_confirm: int = 1  # consecutive confident frames (a re-detection or the step) that end the lost state
+    drop: DropSettings = field(default_factory=DropSettings)  # the relative test (off by default)
 
     def check(self) -> None:
+        self.drop.check()
         for name in ("lost_threshold", "redetect_threshold"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -79,8 +85,9 @@ class LostSettings:
 class LostOptions:
     """The tracker's options for the lost state, the re-detection and the template update (fields
     of TrackerConfig; defaults chosen on the 12 val sequences, see the README). Their meaning:
-    :class:`LostSettings` and :class:`siamfc.tracking.template.TemplateSettings`; ``lost_threshold=0``
-    turns the lost state off."""
+    :class:`LostSettings`, :class:`siamfc.tracking.occlusion.DropSettings` (the ``drop_`` fields)
+    and :class:`siamfc.tracking.template.TemplateSettings`; ``lost_threshold=0`` turns the lost
+    state off, ``drop_ratio=0`` the relative test."""
 
     lost_threshold: float = 0.5
     lost_patience: int = 5
@@ -92,6 +99,12 @@ class LostOptions:
     redetect_scale_step: float = 1.0
     redetect_scale: str = "first"
     redetect_confirm: int = 3
+    drop_ratio: float = 0.4  # on (a plain DropSettings is off)
+    drop_signal: str = DropSettings.signal
+    drop_memory: int = DropSettings.memory
+    drop_warmup: int = DropSettings.warmup
+    drop_max_hold: int = DropSettings.max_hold
+    drop_coast: bool = True
     template_update: bool = False
     template_weight: float = 0.3
     template_threshold: float = 0.9
@@ -102,7 +115,9 @@ def settings_from(cfg: LostOptions) -> tuple[LostSettings, TemplateSettings]:
     """The lost-state and template-update settings of a TrackerConfig."""
     lost = LostSettings(cfg.lost_threshold, cfg.lost_patience, cfg.redetect, cfg.redetect_threshold,
                         cfg.redetect_tiles, cfg.lost_hold, cfg.redetect_delay, cfg.redetect_scale_step,
-                        cfg.redetect_scale, cfg.redetect_confirm)
+                        cfg.redetect_scale, cfg.redetect_confirm,
+                        DropSettings(cfg.drop_ratio, cfg.drop_signal, cfg.drop_memory, cfg.drop_warmup,
+                                     cfg.drop_max_hold, cfg.drop_coast))
     template = TemplateSettings(cfg.template_update, cfg.template_weight, cfg.template_threshold,
                                 cfg.template_interval)
     return lost, template
@@ -122,6 +137,8 @@ class TargetWatch:
     cursor: int = 0  # where the sweep of a large grid goes on
     sweeps: int = 0  # full sweeps done (each at one scale, see LostSettings.redetect_scale_step)
     confirmed: int = 0  # consecutive confident frames while lost (see LostSettings.redetect_confirm)
+    drop: DropWatch | None = None  # the relative test, when on
+    anchor: tuple | None = None  # a pipeline snapshot on the last frame the relative test did not hold
 
 
 class LostMonitor:
@@ -137,6 +154,7 @@ class LostMonitor:
         self.templates = templates  # the optional template update, driven by the same confidence
         self.watches: list[TargetWatch] = []
         self._moved = False
+        self._rel: list[float] = []  # each target's peak height relative to its first frame's, this frame
 
     @classmethod
     def create(cls, pipeline, engine, cfg, geometry, device, weights: str | None) -> LostMonitor:
@@ -156,8 +174,9 @@ class LostMonitor:
         maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
                                 self.pipeline.target_color(index))
         _, height, _ = map_statistics(maps)
+        drop = DropWatch(self.settings.drop) if self.settings.drop.enabled else None
         self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index),
-                                        (size, x_size)))
+                                        (size, x_size), drop=drop, anchor=self.pipeline.snapshot(index)))
         if self.templates is not None:
             self.templates.add()
 
@@ -171,43 +190,72 @@ class LostMonitor:
         every frame, and NumPy's overhead on a few numbers would be most of its cost)."""
         psr, height, _ = map_statistics(maps)
         cal = self.calibration
-        out = []
+        out, self._rel = [], []
         for p, h, watch in zip(psr.tolist(), height.tolist(), self.watches, strict=True):
-            z = cal.bias + cal.w_psr * p + cal.w_rel * min(max(h / watch.reference, 0.0), REL_MAX)
+            rel = min(max(h / watch.reference, 0.0), REL_MAX)
+            z = cal.bias + cal.w_psr * p + cal.w_rel * rel
             out.append(1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0))))
+            self._rel.append(rel)
         return out
 
     def after_step(self, image: np.ndarray, maps: np.ndarray) -> bool:
         """Update every target after the pipeline's step on ``image`` gave ``maps`` (N, R, R);
         True when a box was held or moved here (the pipeline's boxes are then to be read again)."""
-        s = self.settings
         self._moved = False
         scores = self.scores(maps)
         for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True)):
-            watch.score = score
-            confident = score >= s.lost_threshold
-            if not watch.lost:
-                watch.low = 0 if confident else watch.low + 1
-                if confident:
-                    watch.good = self.pipeline.snapshot(index)
-                elif watch.low >= s.lost_patience:
-                    watch.lost, watch.lost_frames, watch.cursor, watch.sweeps, watch.confirmed = True, 0, 0, 0, 0
-                    if s.lost_hold:
-                        self._set(index, *watch.good)
-                continue
-            if confident:  # the step is on a peak like the target's: found when it stays so
-                self._confirm(index, watch)
-                continue
-            watch.confirmed = 0  # an unconfirmed candidate: the sweep goes on
-            watch.lost_frames += 1
-            if s.redetect and watch.lost_frames > s.redetect_delay and self._redetect(image, index, watch):
-                continue
-            if s.lost_hold:
-                self._set(index, *watch.good)  # the box stays put
+            redetected = self._watch(image, index, watch, score)
+            if watch.drop is not None:
+                value = self._rel[index] if self.settings.drop.signal == "height" else score
+                self._hold_on_drop(index, watch, value, redetected, image.shape[:2])
         if self.templates is not None:
             for index, watch in enumerate(self.watches):
                 self.templates.after_step(image, index, watch.score, watch.lost)
         return self._moved
+
+    def _watch(self, image: np.ndarray, index: int, watch: TargetWatch, score: float) -> bool:
+        """The lost state of one target after this frame's step of confidence ``score``; True
+        when a re-detection moved its box."""
+        s = self.settings
+        watch.score = score
+        confident = score >= s.lost_threshold
+        if not watch.lost:
+            watch.low = 0 if confident else watch.low + 1
+            if confident:
+                watch.good = self.pipeline.snapshot(index)
+            elif watch.low >= s.lost_patience:
+                watch.lost, watch.lost_frames, watch.cursor, watch.sweeps, watch.confirmed = True, 0, 0, 0, 0
+                if s.lost_hold:
+                    self._set(index, *watch.good)
+            return False
+        if confident:  # the step is on a peak like the target's: found when it stays so
+            self._confirm(index, watch)
+            return False
+        watch.confirmed = 0  # an unconfirmed candidate: the sweep goes on
+        watch.lost_frames += 1
+        if s.redetect and watch.lost_frames > s.redetect_delay and self._redetect(image, index, watch):
+            return True
+        if s.lost_hold:
+            self._set(index, *watch.good)  # the box stays put
+        return False
+
+    def _hold_on_drop(self, index: int, watch: TargetWatch, value: float, redetected: bool,
+                      image_shape: tuple[int, int]) -> None:
+        """The relative test (:mod:`siamfc.tracking.occlusion`) on this frame's ``value``: a sharp
+        drop puts the box back where it was before the drop (moved on at the recent velocity with
+        ``coast``); a re-detection always wins."""
+        drop = watch.drop
+        if drop.judge(value) and not redetected:
+            center, size, x_size = watch.anchor
+            if drop.settings.coast:
+                center = drop.coasted(center, image_shape)
+            self._set(index, center, size, x_size)
+            return
+        if redetected:
+            drop.release()
+        watch.anchor = self.pipeline.snapshot(index)  # copies (on the device path: on the device)
+        if drop.settings.coast:
+            drop.follow(watch.anchor[0])
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.pipeline.set_target(index, center, size, x_size)
