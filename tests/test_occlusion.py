@@ -111,9 +111,9 @@ def test_tracker_defaults_and_eval_options():
     from siamfc.tracking.config import TrackerConfig
     from siamfc.tracking.lost import settings_from
 
-    drop = settings_from(TrackerConfig())[0].drop
+    assert not settings_from(TrackerConfig())[0].drop.enabled  # off by default (README: the val figures)
+    drop = settings_from(TrackerConfig(drop_ratio=0.4))[0].drop
     assert drop.enabled and (drop.ratio, drop.signal, drop.coast) == (0.4, "height", True)
-    assert not settings_from(TrackerConfig(drop_ratio=0.0))[0].drop.enabled
     check_params(parse_tracker("siamfc@drop_ratio=0.5,drop_coast=false"))
     with pytest.raises(UserError, match="drop_ratio must be in"):
         check_params(parse_tracker("siamfc@drop_ratio=1.5"))
