@@ -460,3 +460,26 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path: Path, train
     assert main(["train", "--config", str(config), "--quiet", "--max-steps", "1"]) == 2
     one_line_error(capsys, str(out), "No space left on device")
     assert not list(out.glob(".*"))  # no temp file left
+
+
+def test_outputs_written_under_a_temporary_name_get_the_usual_mode(tmp_path: Path) -> None:
+    """mkstemp makes 0o600 files and the rename keeps the mode: boxes, videos and checkpoints get
+    0o666 less the umask, as a plain open() would give them."""
+    import stat
+
+    import torch
+
+    from siamfc.io.writers import AtomicTextFile, temporary_sibling
+    from siamfc.models.checkpoint import atomic_save
+
+    old = os.umask(0o022)
+    try:
+        boxes = AtomicTextFile(tmp_path / "boxes.txt")
+        boxes.write("1,2,3,4\n")
+        boxes.close()
+        video = temporary_sibling(tmp_path / "out.mp4")
+        atomic_save({"w": torch.zeros(1)}, tmp_path / "model.pth")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "boxes.txt", video, tmp_path / "model.pth"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -12,12 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UserError
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from ..files import new_file_mode
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -44,7 +39,7 @@ class AtomicTextFile:
             else:
                 self._fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
                                                        dir=self.path.parent)
-                os.fchmod(self._fd, 0o666 & ~_umask())
+                os.fchmod(self._fd, new_file_mode())
         except OSError as exc:
             raise UserError(f"{self.path}: cannot be written ({exc.strerror or exc})") from None
 
@@ -109,6 +104,7 @@ class AtomicTextFile:
 def temporary_sibling(path: Path) -> Path:
     """A free name beside ``path`` with the same suffix (so that writers pick the same format)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.fchmod(fd, new_file_mode())  # the writer reopens it; the rename keeps this mode
     os.close(fd)
     return Path(name)
 

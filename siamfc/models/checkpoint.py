@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
+from ..files import new_file_mode
 from .network import ModelConfig, SiamFCNet, build_model
 from .shipped import default_weights_path  # noqa: F401 (its old home)
 
@@ -42,6 +43,7 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, new_file_mode())
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
