@@ -320,7 +320,8 @@ def lines_written(out: Path) -> int:
 def bad_files(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bad")
     (root / "empty").mkdir()
-    (root / "notavideo.mp4").write_text("this is not a video\n")
+    (root / "notavideo.mp4").write_bytes(b"\x00\x00\x00\x18ftypnot a video at all")
+    (root / "boxes.txt").write_text("1,2,3,4\n5,6,7,8\n")  # FFmpeg's tty demuxer would play it
     (root / "garbage.pth").write_bytes(b"\x00not a checkpoint")
     import torch
 
@@ -333,6 +334,7 @@ def bad_files(tmp_path_factory) -> Path:
 BAD_CASES = {
     "missing video": (["{root}/nope.mp4", "--init-box", "{box}"], "no such file"),
     "unreadable video": (["{root}/notavideo.mp4", "--init-box", "{box}"], "cannot decode"),
+    "text file for a video": (["{root}/boxes.txt", "--init-box", "{box}"], "a text file, not a video"),
     "empty folder": (["{root}/empty", "--init-box", "{box}"], "no image files"),
     "glob without matches": (["{root}/empty/*.jpg", "--init-box", "{box}"], "no files match"),
     "camera that does not open": (["57", "--init-box", "{box}"], "camera 57 does not open"),

@@ -249,11 +249,28 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
         raise UserError(f"{text}: permission denied")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
+    if _is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
+        raise UserError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
+                        "or a camera index)")
     capture = _open_video(path)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"{text}: OpenCV cannot decode this file as a video")
     return CaptureSource(capture, text, "video", start_frame)
+
+
+def _is_text(path: Path) -> bool:
+    """True for a file whose first 4 KiB are UTF-8 text without NUL bytes: no video container
+    starts like that."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the end of the 4 KiB
+    return True
 
 
 def _is_avi(path: Path) -> bool:
