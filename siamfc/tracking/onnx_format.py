@@ -79,6 +79,8 @@ def read_manifest(folder: str | os.PathLike) -> dict:
     """The manifest of an exported folder, every field checked; a missing, foreign or damaged one is
     a CheckpointError. File entries must name files inside the folder (no absolute paths, no ``..``)."""
     path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: not a siamfc ONNX export (no {MANIFEST} in it; `siamfc export` writes one)")
     try:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
