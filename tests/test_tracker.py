@@ -65,7 +65,8 @@ def center_of(box: np.ndarray) -> np.ndarray:
 def test_config_defaults_and_presets() -> None:
     cfg = TrackerConfig()
     assert (cfg.exemplar_size, cfg.search_size, cfg.context) == (127, 255, 0.5)
-    assert (cfg.scale_num, cfg.scale_step, cfg.scale_penalty, cfg.scale_lr) == (3, 1.0375, 0.9745, 0.59)
+    assert (cfg.scale_num, cfg.scale_step, cfg.scale_penalty, cfg.scale_lr) == (3, 1.0375, 0.995, 0.59)
+    assert TrackerConfig.preset("paper").scale_penalty == 0.9745  # the paper's, exactly
     assert (cfg.window_influence, cfg.response_up, cfg.min_scale, cfg.max_scale) == (0.176, 16, 0.2, 5.0)
     assert TrackerConfig.preset("3s") == cfg
     five = TrackerConfig.preset("5s")
