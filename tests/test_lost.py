@@ -12,7 +12,8 @@ import pytest
 from siamfc.evaluation.longterm import f_score, sequence_curves
 from siamfc.geometry import iou
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
-from siamfc.tracking.lost import LostMonitor, LostSettings
+from siamfc.tracking.lost import LostMonitor
+from siamfc.tracking.lost_settings import LostSettings
 from siamfc.tracking.redetect import TileSearch, grid, radius_for_frame
 
 R = 17

@@ -12,7 +12,8 @@ from siamfc.errors import UserError
 from siamfc.evaluation.specs import parse_tracker
 from siamfc.evaluation.trackers import check_params
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
-from siamfc.tracking.lost import LostMonitor, LostSettings
+from siamfc.tracking.lost import LostMonitor
+from siamfc.tracking.lost_settings import LostSettings
 from siamfc.tracking.template import TemplateSettings, TemplateUpdater, mix
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)

@@ -8,7 +8,8 @@ import pytest
 from test_lost import FakePipeline, FakeSearch, flat_map, peak_map
 
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
-from siamfc.tracking.lost import LostMonitor, LostSettings
+from siamfc.tracking.lost import LostMonitor
+from siamfc.tracking.lost_settings import LostSettings
 from siamfc.tracking.occlusion import DropSettings, DropWatch
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)
@@ -109,7 +110,7 @@ def test_tracker_defaults_and_eval_options():
     from siamfc.evaluation.specs import parse_tracker
     from siamfc.evaluation.trackers import check_params
     from siamfc.tracking.config import TrackerConfig
-    from siamfc.tracking.lost import settings_from
+    from siamfc.tracking.lost_settings import settings_from
 
     assert not settings_from(TrackerConfig())[0].drop.enabled  # off by default (README: the val figures)
     drop = settings_from(TrackerConfig(drop_ratio=0.4))[0].drop

@@ -64,7 +64,7 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
 
 def check_params(spec: TrackerSpec) -> None:
     """A siamfc tracker's options are TrackerConfig fields with valid values, else a UserError."""
-    from ..tracking.lost import settings_from
+    from ..tracking.lost_settings import settings_from
     from ..tracking.tracker import TrackerConfig
 
     try:

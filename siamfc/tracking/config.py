@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, fields
 
-from .lost import LostOptions
+from .lost_settings import LostOptions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def device_type(device: str | torch.device) -> str:
 class TrackerConfig(LostOptions):
     """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC but a milder scale penalty,
     ``preset("paper")`` is the paper's exactly; the lost state's, the
-    re-detection's and the template update's are :class:`siamfc.tracking.lost.LostOptions`)."""
+    re-detection's and the template update's are :class:`siamfc.tracking.lost_settings.LostOptions`)."""
 
     exemplar_size: int = 127
     search_size: int = 255
