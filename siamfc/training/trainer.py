@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..data.sequences import got10k_sequences
@@ -39,41 +38,8 @@ from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
 from .losses import distillation_loss, get_loss, make_labels
 from .pretrained import freeze, init_from_pretrained, parameter_groups
+from .run_control import ShardSampler, StopRequested
 from .validate import validate
-
-
-class ShardSampler(Sampler[int]):
-    """Indices ``rank, rank + world, ...`` of an epoch, starting after ``skip`` of them."""
-
-    def __init__(self, length: int, rank: int = 0, world: int = 1, skip: int = 0) -> None:
-        self.indices = list(range(rank, length - length % world, world))[skip:]
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
-class StopRequested:
-    """Turns SIGINT/SIGTERM into a flag checked between steps, so a checkpoint can be written."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._previous = {}
-
-    def __enter__(self) -> StopRequested:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self.signal = signum
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
 
 StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
