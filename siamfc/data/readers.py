@@ -16,15 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequences import DatasetError, Sequence, frame_files, read_boxes, read_flags
-
-
-def _names_in(listing: Path) -> list[str]:
-    try:
-        text = listing.read_text()
-    except OSError as exc:
-        raise DatasetError(f"{listing}: cannot read ({exc.strerror})") from None
-    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+from .sequences import DatasetError, Sequence, frame_files, listed_folders, read_boxes, read_flags, read_names
 
 
 def _select(root: Path, subset: str, found: list[str], strict_train: bool = False) -> tuple[Path, list[str] | None]:
@@ -35,7 +27,7 @@ def _select(root: Path, subset: str, found: list[str], strict_train: bool = Fals
         return root, None
     for candidate in (root / subset, root / f"{subset}.txt", root / f"{subset}_set.txt", root / f"{subset}ing_set.txt"):
         if candidate.is_file():
-            return root, _names_in(candidate)
+            return root, read_names(candidate)
     if (root / subset).is_dir():
         return root / subset, None
     if subset == "train" and not strict_train:
@@ -115,7 +107,7 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
 def _sequence_dirs(base: Path) -> list[str]:
     listing = base / "list.txt"
     if listing.is_file():
-        return _names_in(listing)
+        return read_names(listing)
     return sorted(p.name for p in base.iterdir() if (p / "groundtruth.txt").is_file())
 
 
@@ -148,10 +140,8 @@ def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[S
     names = _keep(_sequence_dirs(base), wanted, root)
     if not names:
         raise DatasetError(f"{base}: no {what} sequence (a folder with groundtruth.txt and frames)")
-    for name in names:
-        if not (base / name).is_dir():
-            raise DatasetError(f"{base / 'list.txt'}: names {name!r}, but {base / name} does not exist")
-    return [_folder_sequence(base / name, name, polygons) for name in names]
+    folders = listed_folders(base, names, base / "list.txt")
+    return [_folder_sequence(folder, name, polygons) for name, folder in zip(names, folders, strict=True)]
 
 
 def vot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:

@@ -105,6 +105,25 @@ def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int,
     return np.array(rows, dtype=np.float64)
 
 
+def read_names(listing: Path) -> list[str]:
+    """The names in a list file (``list.txt``, LaSOT's ``testing_set.txt``): one a line, or
+    comma-separated."""
+    try:
+        text = listing.read_text()
+    except OSError as exc:
+        raise DatasetError(f"{listing}: cannot read ({exc.strerror})") from None
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+def listed_folders(base: Path, names: list[str], listing: Path) -> list[Path]:
+    """``base/<name>`` for every name ``listing`` gave; one that does not exist is an error."""
+    folders = [base / name for name in names]
+    for name, folder in zip(names, folders, strict=True):
+        if not folder.is_dir():
+            raise DatasetError(f"{listing}: names {name!r}, but {folder} does not exist")
+    return folders
+
+
 def read_flags(path: Path, n: int, default: bool) -> np.ndarray:
     """Read a 0/1 (or integer level) label file of ``n`` lines; absent file -> ``default``."""
     if not path.is_file():
@@ -151,12 +170,9 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     listing = base / "list.txt"
     if not listing.is_file():
         raise DatasetError(f"{listing}: missing (is {root} a GOT-10k root with a {subset!r} subset?)")
-    names = [n.strip() for n in listing.read_text().splitlines() if n.strip()]
+    names = read_names(listing)
     sequences = []
-    for name in names:
-        folder = base / name
-        if not folder.is_dir():
-            raise DatasetError(f"{listing}: names {name!r}, but {folder} does not exist")
+    for name, folder in zip(names, listed_folders(base, names, listing), strict=True):
         frames = frame_files(folder)
         boxes = read_boxes(folder / "groundtruth.txt")
         if len(boxes) != len(frames):

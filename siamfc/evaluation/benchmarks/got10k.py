@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.sequences import frame_files, got10k_sequences, read_boxes
+from ...data.sequences import frame_files, got10k_sequences, listed_folders, read_boxes, read_names
 from ...errors import UserError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth
@@ -75,10 +75,8 @@ class GOT10k(Benchmark):
 
 def _check_test_subset(base: Path) -> None:
     """GOT-10k test: every listed sequence has frames and its first box (the rest is withheld)."""
-    for name in (base / "list.txt").read_text().split():
-        folder = base / name
-        if not folder.is_dir():
-            raise UserError(f"{base / 'list.txt'}: names {name!r}, but {folder} does not exist")
+    listing = base / "list.txt"
+    for folder in listed_folders(base, read_names(listing), listing):
         if not frame_files(folder):
             raise UserError(f"{folder}: no frames")
         first = read_boxes(folder / "groundtruth.txt", columns=(4,))[0]
