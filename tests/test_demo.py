@@ -95,7 +95,7 @@ def test_demo_command_tracks_the_clip(fdsiamfc_weights, tmp_path):
 
 def test_demo_bad_input_is_one_line(tmp_path, capsys):
     from siamfc.cli.main import main
-    from siamfc.models.checkpoint import default_weights_path
+    from siamfc.models.shipped import default_weights_path
 
     (tmp_path / "bogus.pth").write_text("not a checkpoint")
     cases = [

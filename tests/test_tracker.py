@@ -12,7 +12,7 @@ from PIL import Image
 from torch import nn
 
 from siamfc import CheckpointError, ModelConfig, MultiTracker, SiamFCNet, SiamFCTracker, TrackerConfig, geometry
-from siamfc.models.checkpoint import default_weights_path
+from siamfc.models.shipped import default_weights_path
 
 RESPONSE = 17  # (255 - 127) / 8 + 1
 UP = 16 * RESPONSE  # 272: the response upsampled x16; its centre is 135.5

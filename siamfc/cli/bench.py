@@ -85,8 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
     """(label, checkpoint path or untrained SiamFCNet) for each model to time."""
-    from ..models.checkpoint import default_weights_path, load_model
+    from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
+    from ..models.shipped import default_weights_path
 
     models: list[tuple[str, object]] = []
     for path in args.weights or []:

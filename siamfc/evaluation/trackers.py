@@ -78,7 +78,8 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
         list[TrackerSpec], list[str]]:
     """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
     warning among others, an error when nothing else is left. Any other problem is an error."""
-    from ..models.checkpoint import default_weights_path, load_model
+    from ..models.checkpoint import load_model
+    from ..models.shipped import default_weights_path
     from ..tracking.tracker import resolve_weights
     from .baselines import TrackerUnavailable, opencv_factory
 

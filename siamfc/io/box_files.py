@@ -34,7 +34,7 @@ def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) 
 
 
 class TxtBoxWriter:
-    """One ``x,y,w,h`` line per frame and target file, flushed as it goes (a crash keeps them).
+    """One ``x,y,w,h`` line per frame and target file, each on disk when written (a crash keeps them).
     With ``scores=True`` the line is the target's confidence instead (``--scores``)."""
 
     def __init__(self, paths: list[Path], scores: bool = False) -> None:
@@ -46,7 +46,6 @@ class TxtBoxWriter:
               present: list[bool]) -> None:
         for i, f in enumerate(self.files):
             f.write((f"{scores[i]:.4f}" if self.scores else _fmt_box(boxes[i])) + "\n")
-            f.flush()
 
     def close(self, summary: dict) -> None:
         for f in self.files:
@@ -80,7 +79,6 @@ class JsonBoxWriter:
         if skipped:
             entry["skipped"] = True
         self.file.write(("" if self.first else ",\n") + json.dumps(entry))
-        self.file.flush()
         self.first = False
 
     def close(self, summary: dict) -> None:

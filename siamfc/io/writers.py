@@ -54,9 +54,6 @@ class AtomicTextFile:
         self._good += len(data)
         self.records += 1
 
-    def flush(self) -> None:
-        """Nothing to do: every ``write`` goes straight to the file."""
-
     def _fail(self, exc: OSError) -> None:
         if not self.records:  # nothing to keep: the target stays as it was
             self.discard()

@@ -18,7 +18,6 @@ import torch
 from ..errors import CheckpointError
 from ..files import new_file_mode
 from .network import ModelConfig, SiamFCNet, build_model
-from .shipped import default_weights_path  # noqa: F401 (its old home)
 
 FORMAT = "siamfc"
 VERSION = 1

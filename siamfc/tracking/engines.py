@@ -30,7 +30,6 @@ from torch import nn
 
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
-from .engine_io import check_finite  # noqa: F401 (its old home)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -24,8 +24,8 @@ two; the target itself stays confident. Until then the target is still reported 
 that does not confirm sends the sweep on.
 
 The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence,
-and so does the relative test (:mod:`siamfc.tracking.occlusion`; on in the tracker's defaults,
-``drop_ratio=0`` turns it off), which holds the box through a sharp drop of the response against
+and so does the relative test (:mod:`siamfc.tracking.occlusion`; off in the tracker's defaults,
+``drop_ratio=0.4`` turns it on), which holds the box through a sharp drop of the response against
 its running mean, whatever the absolute confidence.
 """
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
-from .onnx_format import MANIFEST, read_manifest  # noqa: F401 (read_manifest: its old home)
+from .onnx_format import MANIFEST, read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

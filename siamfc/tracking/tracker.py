@@ -228,7 +228,6 @@ class SiamFCTracker:
         return self.tracker.present[self._target]
 
 
-
 def _inference_mode():
     import torch
 
