@@ -70,3 +70,35 @@ def test_a_stale_export_is_not_used(tmp_path: Path) -> None:
         tracker = MultiTracker(checkpoint)
     assert tracker._net is not None  # loaded with PyTorch, exported in memory
     np.testing.assert_allclose(track(tracker, frames), fresh, atol=1e-6)
+
+
+def test_other_crop_sizes_do_not_use_the_shipped_export(tmp_path: Path) -> None:
+    """The shipped export takes 255 px search crops: a tracker asking for 303 exports the checkpoint
+    in memory at its own sizes (and tracks as the PyTorch path does), and an export folder made for
+    other sizes is refused in one line, not an ONNX Runtime shape error at the first frame."""
+    from siamfc import MultiTracker
+    from siamfc.errors import CheckpointError
+    from siamfc.tracking.onnx_engine import OnnxEngine
+
+    frames = clip_frames(6)
+    wide = MultiTracker(search_size=303)
+    assert isinstance(wide.engine, OnnxEngine) and wide.geometry.response_size == 23
+    reference = MultiTracker(search_size=303, backend="torch")
+    np.testing.assert_allclose(track(wide, frames), track(reference, frames), atol=1e-3)
+    with pytest.raises(CheckpointError, match="exported for 127 / 255 px.*asks for 127 / 303"):
+        MultiTracker(export_beside(default_weights_path()), search_size=303)
+
+
+def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``siamfc export --search-size 303`` writes graphs for that size, which a tracker asking for
+    it runs; impossible sizes are one line and exit 2."""
+    from siamfc import MultiTracker
+    from siamfc.cli.main import main
+
+    out = tmp_path / "wide"
+    assert main(["export", "--out", str(out), "--search-size", "303", "--no-check"]) == 0
+    assert json.loads((out / MANIFEST).read_text())["search_size"] == 303
+    frames = clip_frames(3)
+    assert track(MultiTracker(out, search_size=303), frames).shape == (2, 4)
+    assert main(["export", "--out", str(out), "--exemplar-size", "300", "--search-size", "255"]) == 2
+    assert "need 0 < exemplar size <= search size" in capsys.readouterr().err

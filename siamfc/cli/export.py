@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_weights_argument(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument("--exemplar-size", type=int, default=127, metavar="PX",
+                        help="side of the exemplar crop the graphs take (default 127; the tracker's exemplar_size)")
+    parser.add_argument("--search-size", type=int, default=255, metavar="PX",
+                        help="side of the search crops the graphs take (default 255; the tracker's search_size)")
     parser.add_argument("--no-check", action="store_true", help="skip checking the graphs with onnx.checker")
 
 
@@ -42,10 +46,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: not writable")
     if not 11 <= args.opset <= 21:
         raise UserError(f"--opset {args.opset}: choose 11..21")
+    if not 0 < args.exemplar_size <= args.search_size:
+        raise UserError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
+                        "need 0 < exemplar size <= search size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
     try:
-        paths = export_onnx(net, out, opset=args.opset, checkpoint=weights)
+        paths = export_onnx(net, out, args.exemplar_size, args.search_size, opset=args.opset,
+                            checkpoint=weights)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:  # a full disk: the files already there are whole (each is written, then renamed)

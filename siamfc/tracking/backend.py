@@ -48,34 +48,35 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
 
 
 def choose_backend(weights: str | os.PathLike | None, device: str | torch.device, model: SiamFCNet | None,
-                   options: RuntimeOptions) -> Backend:
-    """The engine for ``model``, or else for ``weights`` (a checkpoint or an export folder)."""
+                   options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
+    """The engine for ``model``, or else for ``weights`` (a checkpoint or an export folder), taking
+    exemplar and search crops of ``sizes``."""
     if model is not None:
-        return _from_model(model, device, options)
+        return _from_model(model, device, options, sizes)
     path = resolve_weights(weights)
     if is_export(path):  # only ONNX Runtime reads an export folder (RuntimeOptions.check saw to that)
-        return _onnx_backend(path, None)
+        return _onnx_backend(path, None, sizes)
     if (options.backend == "onnxruntime" or options.onnx_eligible(device)) and os.path.isfile(path):
-        folder = fresh_export(path)
+        folder = fresh_export(path, sizes)
         if folder is not None:
-            return _onnx_backend(os.fspath(folder), path)
+            return _onnx_backend(os.fspath(folder), path, sizes)
     if options.backend == "onnxruntime":
-        return _onnx_backend(path, path)  # exported in memory
+        return _onnx_backend(path, path, sizes)  # exported in memory
     import torch
 
     from ..models.checkpoint import load_model
 
-    return _from_model(load_model(path, torch.device(device)), device, options, checkpoint=path)
+    return _from_model(load_model(path, torch.device(device)), device, options, sizes, checkpoint=path)
 
 
-def _onnx_backend(source: str, checkpoint: str | None) -> Backend:
+def _onnx_backend(source: str, checkpoint: str | None, sizes: tuple[int, int]) -> Backend:
     from .onnx_engine import OnnxEngine
 
-    engine = OnnxEngine.create(weights=source)
+    engine = OnnxEngine.create(weights=source, sizes=sizes)
     return Backend(engine, engine.stride, "cpu", None, checkpoint, uses_torch=False)
 
 
-def _from_model(net: SiamFCNet, device: str | torch.device, options: RuntimeOptions,
+def _from_model(net: SiamFCNet, device: str | torch.device, options: RuntimeOptions, sizes: tuple[int, int],
                 checkpoint: str | None = None) -> Backend:
     import torch
 
@@ -84,10 +85,12 @@ def _from_model(net: SiamFCNet, device: str | torch.device, options: RuntimeOpti
 
     device = torch.device(device)
     if options.backend == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net), net.stride, device, None, checkpoint, uses_torch=False)
+        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, None, checkpoint,
+                       uses_torch=False)
     net = net.to(device).eval()
     if options.resolved_backend(device, net) == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net), net.stride, device, net, checkpoint, uses_torch=False)
+        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, net, checkpoint,
+                       uses_torch=False)
     engine = TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype, compile=options.compile)
     return Backend(engine, net.stride, device, net, checkpoint, uses_torch=True)
 

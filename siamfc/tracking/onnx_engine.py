@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
-from .onnx_format import MANIFEST, read_manifest
+from .onnx_format import MANIFEST, export_sizes, read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,34 +127,41 @@ class OnnxEngine:
 
     @classmethod
     def create(cls, weights: str | os.PathLike | None = None, model: SiamFCNet | None = None,
-               threads: int | None = None) -> OnnxEngine:
+               threads: int | None = None, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
         """From a folder written by ``siamfc export`` (or its manifest), a checkpoint (exported in
-        memory), or a model."""
+        memory), or a model; ``sizes``: the exemplar and search crops' sides the graphs must take."""
         if model is not None:
-            return cls.from_model(model, threads)
+            return cls.from_model(model, threads, sizes)
         path = Path(os.fspath(weights))
         if not path.exists():
             raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder")
         if path.is_dir() or path.name == MANIFEST:
-            return cls.from_folder(path if path.is_dir() else path.parent, threads)
+            return cls.from_folder(path if path.is_dir() else path.parent, threads, sizes)
         from ..models.checkpoint import load_model
 
-        return cls.from_model(load_model(path, "cpu"), threads)
+        return cls.from_model(load_model(path, "cpu"), threads, sizes)
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> OnnxEngine:
-        """From a folder written by ``siamfc export`` (no PyTorch needed)."""
+    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None,
+                    sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        """From a folder written by ``siamfc export`` (no PyTorch needed) for crops of ``sizes``."""
         folder = Path(folder)
         info = read_manifest(folder)
+        exported = export_sizes(info)
+        if exported != tuple(sizes):
+            raise CheckpointError(f"{folder}: exported for {exported[0]} / {exported[1]} px exemplar / search crops, "
+                                  f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
+                                  "--exemplar-size/--search-size, or track with the checkpoint")
         files = {key: os.fspath(folder / name) for key, name in info["files"].items()}
         return cls(files, info["stride"], threads)
 
     @classmethod
-    def from_model(cls, model: SiamFCNet, threads: int | None = None) -> OnnxEngine:
+    def from_model(cls, model: SiamFCNet, threads: int | None = None,
+                   sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
         """The model exported in memory (PyTorch and the ``onnx`` package are needed)."""
         from .export import export_graphs
 
-        return cls(export_graphs(model), model.stride, threads)
+        return cls(export_graphs(model, *sizes), model.stride, threads)
 
     def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One target's (kernel, offset) from its uint8 (1, 127, 127, 3) exemplar crop."""

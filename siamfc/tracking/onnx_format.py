@@ -55,20 +55,22 @@ def export_beside(checkpoint: str | os.PathLike) -> Path:
     return path.with_name(path.stem + EXPORT_SUFFIX)
 
 
-def fresh_export(checkpoint: str | os.PathLike) -> Path | None:
+def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> Path | None:
     """The export folder beside ``checkpoint`` when its manifest names this very checkpoint (same
-    SHA-256); None when there is none. A stale one (the checkpoint changed since) is not used: a
-    :class:`StaleExportWarning` says so and how to refresh it, and None is returned (the caller then
-    exports the checkpoint in memory, as without a folder)."""
+    SHA-256) and its graphs take crops of ``sizes`` (exemplar, search); None when there is none or
+    the sizes differ (the caller then exports the checkpoint in memory at the tracker's sizes). A
+    stale one (the checkpoint changed since) is not used either: a :class:`StaleExportWarning` says
+    so and how to refresh it."""
     folder = export_beside(checkpoint)
     if not (folder / MANIFEST).is_file():
         return None
     try:
-        recorded = json.loads((folder / MANIFEST).read_text()).get(CHECKPOINT_HASH)
-    except (OSError, ValueError, AttributeError):
-        recorded = None
+        info = json.loads((folder / MANIFEST).read_text())
+        recorded, recorded_sizes = info.get(CHECKPOINT_HASH), export_sizes(info)
+    except (OSError, ValueError, TypeError, AttributeError):
+        recorded, recorded_sizes = None, None
     if recorded == file_sha256(checkpoint):
-        return folder
+        return folder if recorded_sizes == tuple(sizes) else None
     warnings.warn(f"{folder} was not exported from {Path(checkpoint).name} (checkpoint hash differs); exporting "
                   f"it in memory instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
                   StaleExportWarning, stacklevel=3)
@@ -105,6 +107,12 @@ def read_manifest(folder: str | os.PathLike) -> dict:
     if missing:
         raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing)})")
     return info
+
+
+def export_sizes(info: dict) -> tuple[int, int]:
+    """The exemplar and search crop sides an export's graphs take (from its manifest; an export
+    written before they were recorded took the defaults)."""
+    return int(info.get("exemplar_size", 127)), int(info.get("search_size", 255))
 
 
 def _check_entry(manifest: Path, key: str, name: object) -> None:

@@ -83,7 +83,8 @@ class MultiTracker:
             backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(device)
-        chosen = choose_backend(weights, device, model, self.options)
+        chosen = choose_backend(weights, device, model, self.options,
+                                (self.cfg.exemplar_size, self.cfg.search_size))
         self.engine = chosen.engine
         self.device = chosen.device
         self._net, self._checkpoint = chosen.net, chosen.checkpoint
