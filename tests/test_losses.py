@@ -113,6 +113,18 @@ def test_distillation_loss_by_hand() -> None:
     assert distillation_loss(LOGITS, LOGITS).item() == 0.0
 
 
+def test_soft_label_distillation_by_hand() -> None:
+    """``bce``: the teacher's sigmoid as soft labels. One cell: student logit 0 (p = 1/2), teacher
+    logit ln 3 (p = 3/4): -(3/4 ln 1/2 + 1/4 ln 1/2) = ln 2; student ln 3 against teacher 0:
+    -(1/2 ln 3/4 + 1/2 ln 1/4) = (ln 16 - ln 3) / 2."""
+    student = torch.tensor([[[[0.0, math.log(3)]]]])
+    teacher = torch.tensor([[[[math.log(3), 0.0]]]])
+    expected = (math.log(2) + (math.log(16) - math.log(3)) / 2) / 2
+    assert distillation_loss(student, teacher, "bce").item() == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="unknown distillation kind 'kl'"):
+        distillation_loss(student, teacher, "kl")
+
+
 def test_losses_registry() -> None:
     assert get_loss("logistic") is logistic_loss
     assert get_loss("triplet") is triplet_loss

@@ -23,6 +23,8 @@ NON_NEGATIVE = frozenset({
 })
 #: probabilities: 0 to 1
 PROBABILITY = frozenset({"flip", "grayscale", "color_jitter", "blur", "low_light", "negative_prob"})
+#: fields that take one of a few words
+CHOICES = {"distill": ("mse", "bce")}
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -97,6 +99,8 @@ def _describe(hint: object) -> str:
 
 
 def _check_range(field: str, value: object, label: str) -> None:
+    if field in CHOICES and value not in CHOICES[field]:
+        raise ValueError(f"{label} = {value!r}: one of {', '.join(CHOICES[field])}")
     numbers = value if isinstance(value, list) else [value]
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):

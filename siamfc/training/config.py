@@ -75,8 +75,11 @@ class OptimConfig:
 class LossConfig:
     name: str = "logistic"  # logistic | contrastive | triplet
     positive_radius: float = 16.0  # search-crop pixels
-    teacher: str | None = None  # checkpoint whose response maps to distil (optional; any stride)
+    # whose response maps to distil (optional): a checkpoint (any stride), or a NanoTrack v2 folder
+    # (nanotrack_backbone_sim.onnx + nanotrack_head_sim.onnx; its classification map, see nanotrack_teacher.py)
+    teacher: str | None = None
     distill_weight: float = 0.0
+    distill: str = "mse"  # mse (a SiamFC teacher's raw maps) | bce (a classifier's probabilities as soft labels)
     hard_negatives: int = 0  # >0: only the n hardest negative cells of each map count (online mining)
 
 

@@ -79,12 +79,19 @@ def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int
     return total / len(flat_logits)
 
 
-def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference from a teacher's response map: it carries the whole map, distractors
-    included, not only where the target is. A teacher of another stride (same crops, so the same span
-    of displacements) is resampled onto the student's grid, corner cells on corner cells."""
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """Distance from a teacher's response map: it carries the whole map, distractors included, not
+    only where the target is. ``"mse"``: mean squared difference of the maps (a SiamFC teacher's raw
+    responses); ``"bce"``: mean cross-entropy of the student's sigmoid against the teacher's, i.e.
+    the teacher's probabilities as soft labels (a classifier's logits, e.g. NanoTrack's, whose
+    +-14 would swamp a squared difference). A teacher of another stride (same crops, so the same
+    span of displacements) is resampled onto the student's grid, corner cells on corner cells."""
     if teacher_logits.shape[-2:] != logits.shape[-2:]:
         teacher_logits = F.interpolate(teacher_logits, size=logits.shape[-2:], mode="bilinear", align_corners=True)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, torch.sigmoid(teacher_logits))
+    if kind != "mse":
+        raise ValueError(f"unknown distillation kind {kind!r}; known: mse, bce")
     return F.mse_loss(logits, teacher_logits)
 
 

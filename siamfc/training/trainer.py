@@ -45,6 +45,15 @@ StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
 
 
+def load_teacher(path: str, device: torch.device, student_stride: int) -> torch.nn.Module:
+    """A checkpoint's model, or NanoTrack v2 from its folder (:mod:`siamfc.training.nanotrack_teacher`)."""
+    from .nanotrack_teacher import NanoTrackTeacher, is_nanotrack_folder
+
+    if is_nanotrack_folder(path):
+        return NanoTrackTeacher(path, student_stride)
+    return load_model(path, device)
+
+
 class Trainer:
     """``on_step`` hooks are called after every optimizer step with the trainer and the step's
     loss; ``on_epoch`` hooks after every epoch with the trainer and the epoch's history record
@@ -80,7 +89,8 @@ class Trainer:
             init_from_pretrained(self.model, cfg.pretrained)
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
-        self.teacher = load_model(cfg.loss.teacher, device) if cfg.loss.teacher and cfg.loss.distill_weight else None
+        self.teacher = load_teacher(cfg.loss.teacher, device, self.model.stride) if (
+            cfg.loss.teacher and cfg.loss.distill_weight) else None
         self.loss_fn = get_loss(cfg.loss.name)
         self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
         if self.world > 1:
@@ -182,7 +192,8 @@ class Trainer:
             if self.teacher is not None:
                 with torch.no_grad():
                     teacher_logits = self.teacher(z, x).float()
-                loss = loss + self.cfg.loss.distill_weight * distillation_loss(logits, teacher_logits)
+                loss = loss + self.cfg.loss.distill_weight * distillation_loss(logits, teacher_logits,
+                                                                                 self.cfg.loss.distill)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.cfg.optim.grad_clip:
