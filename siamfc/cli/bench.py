@@ -112,6 +112,7 @@ def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     import copy
 
+    from ..evaluation.multi_speed import device_sync
     from ..evaluation.speed import Candidate
     from ..models.checkpoint import load_model
     from ..tracking.tracker import RuntimeOptions, SiamFCTracker
@@ -148,60 +149,9 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
 
             info = {"model": label, "backend": backend, "device": device.type, **{
                 k: v for k, v in kwargs.items() if k != "backend"}}
-            candidates.append(Candidate(name, start, step, info, _sync(device)))
+            candidates.append(Candidate(name, start, step, info, device_sync(device)))
             pairs.setdefault(label, {})[variant] = name
     return candidates, pairs
-
-
-def _sync(device):
-    import torch
-
-    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
-
-
-def _multi_candidates(args, models, frames, device) -> list:
-    """N targets: one MultiTracker vs N SiamFCTrackers (first model, default backend)."""
-    import numpy as np
-
-    from ..evaluation.speed import Candidate
-    from ..tracking.tracker import MultiTracker, SiamFCTracker
-
-    label, source = models[0]
-    h, w = frames.rgb[0].shape[:2]
-    x, y, bw, bh = frames.box
-    boxes = []
-    for k in range(args.targets):  # the first box and shifted copies, kept inside the frame
-        dx, dy = (k % 3 - 1) * bw * 0.5, (k // 3 % 3 - 1) * bh * 0.5
-        boxes.append(np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh]))
-    kwargs = {"model": source} if not isinstance(source, str) else {"weights": source}
-    multi: dict = {}
-    single: dict = {}
-
-    def start_multi(i: int) -> None:
-        if "t" not in multi:
-            multi["t"] = MultiTracker(device=device, **kwargs)
-        for t in list(multi["t"].targets):
-            multi["t"].remove(t)
-        for b in boxes:
-            multi["t"].add(frames.rgb[i], b)
-
-    def start_single(i: int) -> None:
-        if "t" not in single:
-            single["t"] = [SiamFCTracker(device=device, **kwargs) for _ in boxes]
-        for t, b in zip(single["t"], boxes, strict=True):
-            t.init(frames.rgb[i], b)
-
-    def step_single(i: int) -> None:
-        for t in single["t"]:
-            t.update(frames.rgb[i])
-
-    n = args.targets
-    return [
-        Candidate(f"ours {label} x{n} targets: one MultiTracker", start_multi,
-                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}, _sync(device)),
-        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n},
-                  _sync(device)),
-    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -229,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
         cv_candidates, unavailable = bm.opencv_trackers(frames, args.nano_dir)
         candidates += cv_candidates
     if args.targets:
-        candidates += _multi_candidates(args, models, frames, device)
+        from ..evaluation.multi_speed import multi_target_candidates
+
+        candidates += multi_target_candidates(models[0], args.targets, frames, device)
     print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
           f"{frames.name} ({frames.rgb[0].shape[1]}x{frames.rgb[0].shape[0]}), {device}, "
           f"{torch.get_num_threads()} torch threads")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
 from ..errors import UserError
+from .ffmpeg import is_text, open_video, quiet_ffmpeg
 
 GLOB_CHARS = set("*?[")
 #: consecutive decode failures after which a video or camera is taken to have ended
@@ -215,16 +216,9 @@ class CaptureSource(FrameSource):
                 self.capture = None
 
 
-def _quiet_ffmpeg() -> None:
-    """Keep FFmpeg's own log lines (``moov atom not found``, ...) off stderr: open failures become
-    one clear UserError and undecodable frames are counted. It must be set before OpenCV first
-    initialises FFmpeg; set ``OPENCV_FFMPEG_LOGLEVEL`` yourself (e.g. 32) to see them again."""
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-
-
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
-    _quiet_ffmpeg()
+    quiet_ffmpeg()
     if start_frame < 0:
         raise UserError(f"--start-frame {start_frame}: must be 0 or more")
     text = str(spec)
@@ -249,48 +243,14 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
         raise UserError(f"{text}: permission denied")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
-    if _is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
+    if is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
         raise UserError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
                         "or a camera index)")
-    capture = _open_video(path)
+    capture = open_video(path)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"{text}: OpenCV cannot decode this file as a video")
     return CaptureSource(capture, text, "video", start_frame)
-
-
-def _is_text(path: Path) -> bool:
-    """True for a file whose first 4 KiB are UTF-8 text without NUL bytes: no video container
-    starts like that."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if not head or b"\x00" in head:
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3  # only a character cut at the end of the 4 KiB
-    return True
-
-
-def _is_avi(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(12)
-    return head[:4] == b"RIFF" and head[8:12] == b"AVI "
-
-
-def _open_video(path: Path) -> cv2.VideoCapture:
-    """An AVI file is read in the order of its index (FFmpeg's ``sortdts``), so that every frame's
-    timestamp is its position even when a damaged stretch hides frames from the sequential reader
-    (which would number the frames after it as if nothing were lost)."""
-    key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
-    if key in os.environ or not _is_avi(path):
-        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
-    os.environ[key] = "fflags;sortdts"
-    try:
-        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
-    finally:
-        del os.environ[key]
 
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
