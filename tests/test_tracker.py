@@ -84,6 +84,19 @@ def test_unknown_parameter_is_refused() -> None:
     assert MultiTracker(model=ScriptedNet(), scale_num=5).cfg.scale_num == 5
 
 
+@pytest.mark.parametrize(("params", "message"), [
+    ({"search_size": 100}, "need 0 < exemplar_size <= search_size"),
+    ({"scale_num": 0}, "scale_num 0, response_up 16: each must be 1 or more"),
+    ({"scale_step": 0.0}, "scale_step must be more than 0"),
+    ({"window_influence": 1.5}, r"window_influence must be in \[0, 1\]"),
+    ({"min_scale": 2.0, "max_scale": 1.0}, "min_scale <= max_scale"),
+])
+def test_impossible_settings_are_one_line(params: dict, message: str) -> None:
+    """A search region smaller than the exemplar used to fail inside the convolution (a traceback)."""
+    with pytest.raises(ValueError, match=message):
+        MultiTracker(model=ScriptedNet(), **params)
+
+
 def test_default_weights() -> None:
     if default_weights_path().is_file():
         assert isinstance(SiamFCTracker().net, SiamFCNet)

@@ -68,7 +68,9 @@ def check_params(spec: TrackerSpec) -> None:
     from ..tracking.tracker import TrackerConfig
 
     try:
-        for settings in settings_from(TrackerConfig.from_kwargs(**dict(spec.params))):
+        cfg = TrackerConfig.from_kwargs(**dict(spec.params))
+        cfg.check()
+        for settings in settings_from(cfg):
             settings.check()
     except (TypeError, ValueError) as exc:
         raise UserError(f"tracker {spec.name!r}: {exc}") from None

@@ -62,6 +62,24 @@ class TrackerConfig(LostOptions):
             raise TypeError(f"unknown tracker parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**params)
 
+    def check(self) -> None:
+        """A one-line ValueError for step settings no tracker can run with (the lost state's are
+        checked by :class:`siamfc.tracking.lost_settings.LostSettings`)."""
+        if not 0 < self.exemplar_size <= self.search_size:
+            raise ValueError(f"exemplar_size {self.exemplar_size}, search_size {self.search_size}: "
+                             "need 0 < exemplar_size <= search_size")
+        if self.scale_num < 1 or self.response_up < 1:
+            raise ValueError(f"scale_num {self.scale_num}, response_up {self.response_up}: each must be 1 or more")
+        for name in ("scale_step", "scale_penalty", "min_scale", "max_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
+        for name in ("scale_lr", "window_influence"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.context < 0 or self.min_scale > self.max_scale:
+            raise ValueError(f"context {self.context}, min_scale {self.min_scale}, max_scale {self.max_scale}: "
+                             "need context >= 0 and min_scale <= max_scale")
+
 
 @dataclass
 class RuntimeOptions:

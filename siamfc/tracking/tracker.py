@@ -79,6 +79,7 @@ class MultiTracker:
         **params,
     ) -> None:
         self.cfg = TrackerConfig.from_kwargs(**params)
+        self.cfg.check()
         if backend == "auto" and model is None and weights is not None and is_export(weights):
             backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
