@@ -276,3 +276,32 @@ def test_crop_cache_goes_to_the_user_cache_not_the_working_folder(tmp_path: Path
     monkeypatch.delenv("SIAMFC_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_crop_cache_dir() == tmp_path / "xdg" / "siamfc" / "crops"
+
+
+def test_nanotrack_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: Path,
+                                    keep_torch_threads: None) -> None:
+    """loss.teacher a NanoTrack v2 folder with loss.distill bce: the run trains with its map added to
+    the loss (a larger loss than the logistic alone at the same step); a folder without its two
+    graphs is a one-line CheckpointError."""
+    from siamfc.errors import CheckpointError
+    from siamfc.training.nanotrack_teacher import NanoTrackTeacher
+    from siamfc.training.trainer import Trainer, load_teacher
+
+    folder = shared_dir / "weights" / "nanotrack_v2"
+    if not (folder / "nanotrack_head_sim.onnx").is_file():
+        pytest.skip(f"{folder}: no NanoTrack v2 model")
+    losses = {}
+    for name, loss in [("plain", {}), ("taught", {"teacher": str(folder), "distill": "bce", "distill_weight": 1.0})]:
+        cfg = load_config(write_config(tmp_path / f"{name}.yaml", data_dir, tmp_path / name, loss=loss))
+        steps: list[float] = []
+        trainer = Trainer(cfg, quiet=True, on_step=[lambda t, value, steps=steps: steps.append(value)])
+        try:
+            assert isinstance(trainer.teacher, NanoTrackTeacher) == (name == "taught")
+            trainer.fit()
+        finally:
+            trainer.close()
+        losses[name] = steps
+    assert all(np.isfinite(losses["taught"]))
+    assert losses["taught"][0] > losses["plain"][0]  # same seed, weights and first pairs; the teacher's term on top
+    with pytest.raises(CheckpointError, match="a folder without nanotrack_backbone_sim.onnx"):
+        load_teacher(str(tmp_path), torch.device("cpu"), 8)

@@ -51,6 +51,9 @@ def load_teacher(path: str, device: torch.device, student_stride: int) -> torch.
 
     if is_nanotrack_folder(path):
         return NanoTrackTeacher(path, student_stride)
+    if os.path.isdir(path):
+        raise CheckpointError(f"loss.teacher {path}: a folder without nanotrack_backbone_sim.onnx and "
+                              "nanotrack_head_sim.onnx (the teacher is a checkpoint or a NanoTrack v2 folder)")
     return load_model(path, device)
 
 
