@@ -8,7 +8,8 @@ The teacher's logit (foreground minus background channel) is sampled bilinearly 
 cells. Training search crops smaller than 255 are padded to 255 with their mean colour (the
 student's cells all lie well inside the crop). The backbone runs in PyTorch
 (:class:`siamfc.models.mobilenetv3.NanoTrackTrunk`, weights read from the ONNX file, so any input
-size works); the head, whose ONNX graph takes one pair at a time, in ONNX Runtime.
+size works); the head, whose ONNX graph takes one pair at a time, in ONNX Runtime. Both run on
+the CPU whatever the student's device (the maps come back to it).
 """
 
 from __future__ import annotations
