@@ -305,3 +305,40 @@ def test_nanotrack_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: 
     assert losses["taught"][0] > losses["plain"][0]  # same seed, weights and first pairs; the teacher's term on top
     with pytest.raises(CheckpointError, match="a folder without nanotrack_backbone_sim.onnx"):
         load_teacher(str(tmp_path), torch.device("cpu"), 8)
+
+
+def test_feature_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: Path,
+                                  keep_torch_threads: None) -> None:
+    """loss.feature_teacher a NanoTrack v2 folder: the hint term is added to the loss (larger than the
+    logistic alone at the same step), the adapter trains and is kept in last.pth, and a resumed run gets
+    it back; a folder without the trunk is a one-line error."""
+    from siamfc.training.trainer import Trainer
+
+    folder = shared_dir / "weights" / "nanotrack_v2"
+    if not (folder / "nanotrack_backbone_sim.onnx").is_file():
+        pytest.skip(f"{folder}: no NanoTrack v2 model")
+    model = {"backbone": "mobile", "channels": [8, 8, 16, 16, 16, 16]}
+    losses = {}
+    for name, loss in [("plain", {}), ("hinted", {"feature_teacher": str(folder), "feature_weight": 1.0})]:
+        cfg = load_config(write_config(tmp_path / f"{name}.yaml", data_dir, tmp_path / name, loss=loss, model=model))
+        steps: list[float] = []
+        trainer = Trainer(cfg, quiet=True, on_step=[lambda t, value, steps=steps: steps.append(value)])
+        try:
+            assert (trainer.feature_teacher is not None) == (name == "hinted")
+            start = None if trainer.feature_teacher is None else trainer.feature_teacher.adapter.weight.clone()
+            trainer.fit()
+        finally:
+            trainer.close()
+        losses[name] = steps
+    assert all(np.isfinite(losses["hinted"]))
+    assert losses["hinted"][0] > losses["plain"][0]  # same seed, weights and first pairs; the hint on top
+    adapter = trainer.feature_teacher.adapter.weight.detach()
+    assert not torch.equal(adapter, start)
+    assert torch.equal(read_checkpoint(tmp_path / "hinted" / "last.pth")["train"]["feature_adapter"]["weight"], adapter)
+    resumed = Trainer(cfg, quiet=True)
+    resumed.resume()
+    assert torch.equal(resumed.feature_teacher.adapter.weight, adapter)
+    resumed.close()
+    with pytest.raises(ValueError, match="no nanotrack_backbone_sim.onnx in it"):
+        Trainer(load_config(write_config(tmp_path / "bad.yaml", data_dir, tmp_path / "bad", model=model,
+                                         loss={"feature_teacher": str(tmp_path), "feature_weight": 1.0})), quiet=True)

@@ -66,8 +66,13 @@ class SiamFCNet(nn.Module):
     def correlate(self, kernels: torch.Tensor, search_features: torch.Tensor) -> torch.Tensor:
         return self.head(kernels, search_features)
 
-    def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.correlate(self.embed_exemplar(z), self.embed_search(x))
+    def forward(self, z: torch.Tensor, x: torch.Tensor, return_features: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Response maps; with ``return_features``, (maps, exemplar features, search features), for
+        losses on the embeddings (a feature teacher) inside one forward call (DistributedDataParallel)."""
+        zf, xf = self.embed_exemplar(z), self.embed_search(x)
+        response = self.correlate(zf, xf)
+        return (response, zf, xf) if return_features else response
 
 
 def build_model(config: ModelConfig | None = None, **overrides) -> SiamFCNet:

@@ -19,6 +19,7 @@ POSITIVE = frozenset({
 #: fields that must be >= 0
 NON_NEGATIVE = frozenset({
     "weight", "num_workers", "momentum", "weight_decay", "grad_clip", "backbone_lr_scale", "distill_weight",
+    "feature_weight",
     "hard_negatives", "max_frames", "threads", "seed", "stretch", "shift", "rotate", "aspect", "min_area_ratio",
 })
 #: probabilities: 0 to 1

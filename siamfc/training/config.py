@@ -81,6 +81,10 @@ class LossConfig:
     distill_weight: float = 0.0
     distill: str = "mse"  # mse (a SiamFC teacher's raw maps) | bce (a classifier's probabilities as soft labels)
     hard_negatives: int = 0  # >0: only the n hardest negative cells of each map count (online mining)
+    # a NanoTrack v2 folder whose pretrained trunk's features the student's embeddings are pulled towards
+    # (through a trained 1x1 adapter, cosine distance per cell; see feature_teacher.py); optional
+    feature_teacher: str | None = None
+    feature_weight: float = 0.0
 
 
 @dataclass

@@ -36,6 +36,7 @@ from ..models.checkpoint import (
 from ..models.network import build_model
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
+from .feature_teacher import FeatureTeacher
 from .losses import distillation_loss, get_loss, make_labels
 from .pretrained import freeze, init_from_pretrained, parameter_groups
 from .run_control import ShardSampler, StopRequested
@@ -94,6 +95,9 @@ class Trainer:
         self.model = self.model.to(device)
         self.teacher = load_teacher(cfg.loss.teacher, device, self.model.stride) if (
             cfg.loss.teacher and cfg.loss.distill_weight) else None
+        self.feature_teacher = FeatureTeacher(cfg.loss.feature_teacher, self.model.backbone.out_channels,
+                                              self.model.stride).to(device) if (
+            cfg.loss.feature_teacher and cfg.loss.feature_weight) else None
         self.loss_fn = get_loss(cfg.loss.name)
         self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
         if self.world > 1:
@@ -121,6 +125,8 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
         params = parameter_groups(self.model, o.lr, o.backbone_lr_scale)
+        if self.feature_teacher is not None:
+            params.append({"params": list(self.feature_teacher.adapter.parameters()), "lr": o.lr})
         if o.name == "sgd":
             return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
         if o.name == "adamw":
@@ -151,6 +157,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
             "history": json.dumps(self.history), "best_auc": self.best_auc,
             "config": json.dumps(config_to_dict(self.cfg)),
+            **({"feature_adapter": self.feature_teacher.adapter.state_dict()} if self.feature_teacher else {}),
         })
 
     def resume(self, path: str | Path | None = None) -> None:
@@ -161,6 +168,8 @@ class Trainer:
         state = data["train"]
         try:
             self.model.load_state_dict(data["state_dict"])
+            if self.feature_teacher is not None:
+                self.feature_teacher.adapter.load_state_dict(state["feature_adapter"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             self.scaler.load_state_dict(state["scaler"])
@@ -187,7 +196,11 @@ class Trainer:
         x = x.to(self.device, non_blocking=True).float()
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
-            logits = self.net(z, x).float()
+            if self.feature_teacher is None:
+                logits = self.net(z, x).float()
+            else:
+                logits, zf, xf = self.net(z, x, return_features=True)
+                logits = logits.float()
             labels = make_labels(offsets, logits.shape[-1], self.model.stride, self.cfg.loss.positive_radius)
             if positive is not None:  # negative pairs: the whole map is background
                 labels = labels * positive.to(labels).view(-1, 1, 1, 1)
@@ -197,8 +210,15 @@ class Trainer:
                     teacher_logits = self.teacher(z, x).float()
                 loss = loss + self.cfg.loss.distill_weight * distillation_loss(logits, teacher_logits,
                                                                                  self.cfg.loss.distill)
+            if self.feature_teacher is not None:
+                hint = (self.feature_teacher(zf.float(), z) + self.feature_teacher(xf.float(), x)) / 2
+                loss = loss + self.cfg.loss.feature_weight * hint
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.feature_teacher is not None and self.world > 1:  # the adapter is outside DDP: average by hand
+            for param in self.feature_teacher.adapter.parameters():
+                dist.all_reduce(param.grad)
+                param.grad /= self.world
         if self.cfg.optim.grad_clip:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
