@@ -176,6 +176,24 @@ def test_bench_writes_ratios_to_nanotrack(shared_dir: Path, fdsiamfc_weights: Pa
     assert "x Nano" in proc.out
 
 
+def test_bench_labels_checkpoints_of_the_same_name_apart(tmp_path: Path) -> None:
+    """Two runs' model_e030.pth were one row printed twice (rows are keyed by label): now folder/name."""
+    import argparse
+
+    from siamfc.cli.bench import _models
+    from siamfc.models.checkpoint import save_checkpoint
+    from siamfc.models.network import build_model
+
+    paths = []
+    for run in ("run_a", "run_b"):
+        (tmp_path / run).mkdir()
+        paths.append(tmp_path / run / "model_e030.pth")
+        save_checkpoint(paths[-1], build_model(backbone="alexnet", width=0.1))
+    save_checkpoint(tmp_path / "other.pth", build_model(backbone="alexnet", width=0.1))
+    args = argparse.Namespace(weights=[str(p) for p in paths] + [str(tmp_path / "other.pth")], backbones="")
+    assert [label for label, _ in _models(args)] == ["run_a/model_e030", "run_b/model_e030", "other"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--backends", "tensorrt"], "--backends"),
     (["--weights", "/nonexistent.pth"], "no such file"),

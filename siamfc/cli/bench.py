@@ -106,7 +106,15 @@ def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
         if not path.is_file():
             raise UserError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
         models.append((path.stem, os.fspath(path)))
-    return models
+    return _unique_labels(models)
+
+
+def _unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Checkpoints with the same file name (``run_a/model_e030.pth``, ``run_b/model_e030.pth``) are
+    labelled ``folder/name``: rows are keyed by label, so equal labels would report one model twice."""
+    stems = [label for label, _ in models]
+    return [(f"{Path(source).parent.name}/{label}" if isinstance(source, str) and stems.count(label) > 1 else label,
+             source) for label, source in models]
 
 
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
