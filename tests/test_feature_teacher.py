@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from siamfc.training.feature_teacher import cosine_hint_loss, sample_at, teacher_cells_in_student
+from siamfc.training.feature_teacher import cosine_hint_loss, teacher_cells_in_student
+from siamfc.training.nanotrack_teacher import sample_at
 
 
 def test_teacher_cells_on_the_student_grid() -> None:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
-from .nanotrack_teacher import BACKBONE
+from .nanotrack_teacher import BACKBONE, sample_at
 
 TEACHER_STRIDE = 16
 
@@ -35,16 +35,6 @@ def teacher_cells_in_student(size: int, student_cells: int, student_stride: int,
     fractional = (pixels - (size - 1) / 2) / student_stride + (student_cells - 1) / 2
     inside = (fractional >= 0) & (fractional <= student_cells - 1)
     return j[inside].long(), fractional[inside]
-
-
-def sample_at(features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples of (N, C, H, W) ``features`` at fractional cell ``rows`` x ``cols``."""
-    h, w = features.shape[-2:]
-    gy = rows / max(h - 1, 1) * 2 - 1
-    gx = cols / max(w - 1, 1) * 2 - 1
-    yy, xx = torch.meshgrid(gy, gx, indexing="ij")
-    grid = torch.stack([xx, yy], dim=-1).to(features)
-    return F.grid_sample(features, grid.expand(len(features), -1, -1, -1), mode="bilinear", align_corners=True)
 
 
 def cosine_hint_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

@@ -76,7 +76,14 @@ def resample(logits: torch.Tensor, response: int, stride: int) -> torch.Tensor:
     """(N, 1, 16, 16) NanoTrack logits -> (N, 1, R, R) at the cells of a stride-``stride`` map."""
     offsets = (torch.arange(response, dtype=torch.float32) - (response - 1) / 2) * stride
     cells = offsets / STRIDE + GRID // 2  # fractional NanoTrack cell of each student cell
-    coords = cells / (GRID - 1) * 2 - 1  # grid_sample's [-1, 1] with align_corners=True
-    gy, gx = torch.meshgrid(coords, coords, indexing="ij")
-    grid = torch.stack([gx, gy], dim=-1).expand(len(logits), -1, -1, -1)
-    return F.grid_sample(logits, grid, mode="bilinear", align_corners=True)
+    return sample_at(logits, cells, cells)
+
+
+def sample_at(features: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of (N, C, H, W) ``features`` at fractional cell ``rows`` x ``cols``."""
+    h, w = features.shape[-2:]
+    gy = rows / max(h - 1, 1) * 2 - 1  # grid_sample's [-1, 1] with align_corners=True
+    gx = cols / max(w - 1, 1) * 2 - 1
+    yy, xx = torch.meshgrid(gy, gx, indexing="ij")
+    grid = torch.stack([xx, yy], dim=-1).to(features)
+    return F.grid_sample(features, grid.expand(len(features), -1, -1, -1), mode="bilinear", align_corners=True)
