@@ -196,11 +196,8 @@ class Trainer:
         x = x.to(self.device, non_blocking=True).float()
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
-            if self.feature_teacher is None:
-                logits = self.net(z, x).float()
-            else:
-                logits, zf, xf = self.net(z, x, return_features=True)
-                logits = logits.float()
+            logits, zf, xf = self.net(z, x, return_features=True)  # the features for a feature teacher
+            logits = logits.float()
             labels = make_labels(offsets, logits.shape[-1], self.model.stride, self.cfg.loss.positive_radius)
             if positive is not None:  # negative pairs: the whole map is background
                 labels = labels * positive.to(labels).view(-1, 1, 1, 1)
