@@ -1,0 +1,50 @@
+"""Write the weight average of several checkpoints of one training run as a new checkpoint.
+
+    python tools/average_checkpoints.py runs/NAME/model_e026.pth ... runs/NAME/model_e030.pth \
+        --out runs/NAME/model_avg26-30.pth
+
+Every checkpoint must hold the same network (siamfc.models.averaging). The output is an ordinary
+model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker siamfc:PATH``) whose meta
+names the files averaged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from siamfc.errors import CheckpointError  # noqa: E402
+from siamfc.models.averaging import average_checkpoints  # noqa: E402
+from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints of one run (two or more)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="the averaged checkpoint to write")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if len(args.checkpoints) < 2:
+        parser.error("give two or more checkpoints to average")
+    if out.resolve() in {Path(p).resolve() for p in args.checkpoints}:
+        parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
+    try:
+        model = average_checkpoints(args.checkpoints)
+        save_checkpoint(out, model, meta=json.dumps({"averaged": [str(p) for p in args.checkpoints]}))
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    print(f"{out}: the average of {len(args.checkpoints)} checkpoints")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
