@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -98,9 +98,20 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
 
 
 def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> list[TrackerSpec]:
-    specs = [parse_tracker(t, weights) for t in (texts or ["siamfc"])]
+    specs = _distinct_names([parse_tracker(t, weights) for t in (texts or ["siamfc"])])
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError(f"--tracker: {', '.join(duplicates)} given more than once")
     return specs
+
+
+def _distinct_names(specs: list[TrackerSpec]) -> list[TrackerSpec]:
+    """Checkpoints with the same file name in other folders (``run_a/model_e030.pth``,
+    ``run_b/model_e030.pth``) are named ``SiamFC-run_a-model_e030``...: a name is a results folder,
+    so equal names would mix two models' results."""
+    def clashes(spec: TrackerSpec) -> bool:
+        return any(o.name == spec.name and o.weights != spec.weights for o in specs)
+
+    return [replace(s, name=s.name.replace("SiamFC-", f"SiamFC-{Path(s.weights).parent.name}-", 1))
+            if s.weights and clashes(s) else s for s in specs]
