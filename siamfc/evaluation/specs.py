@@ -113,5 +113,5 @@ def _distinct_names(specs: list[TrackerSpec]) -> list[TrackerSpec]:
     def clashes(spec: TrackerSpec) -> bool:
         return any(o.name == spec.name and o.weights != spec.weights for o in specs)
 
-    return [replace(s, name=s.name.replace("SiamFC-", f"SiamFC-{Path(s.weights).parent.name}-", 1))
+    return [replace(s, name=s.name.replace("SiamFC-", f"SiamFC-{Path(s.weights).resolve().parent.name}-", 1))
             if s.weights and clashes(s) else s for s in specs]
