@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import distinct_stems
 from .common import check_writable, resolve_device
 
 HELP = """Benchmark: frames/s of our tracker (per model, backend and device) next to OpenCV's NanoTrack,
@@ -110,11 +111,9 @@ def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
-    """Checkpoints with the same file name (``run_a/model_e030.pth``, ``run_b/model_e030.pth``) are
-    labelled ``folder/name``: rows are keyed by label, so equal labels would report one model twice."""
-    stems = [label for label, _ in models]
-    return [(f"{Path(source).parent.name}/{label}" if isinstance(source, str) and stems.count(label) > 1 else label,
-             source) for label, source in models]
+    """Checkpoints with the same file name are labelled ``folder/name`` (rows are keyed by label)."""
+    stems = iter(distinct_stems([source for _, source in models if isinstance(source, str)], "/"))
+    return [(next(stems) if isinstance(source, str) else label, source) for label, source in models]
 
 
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import distinct_stems
 
 
 @dataclass(frozen=True)
@@ -107,11 +108,8 @@ def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> l
 
 
 def _distinct_names(specs: list[TrackerSpec]) -> list[TrackerSpec]:
-    """Checkpoints with the same file name in other folders (``run_a/model_e030.pth``,
-    ``run_b/model_e030.pth``) are named ``SiamFC-run_a-model_e030``...: a name is a results folder,
-    so equal names would mix two models' results."""
-    def clashes(spec: TrackerSpec) -> bool:
-        return any(o.name == spec.name and o.weights != spec.weights for o in specs)
-
-    return [replace(s, name=s.name.replace("SiamFC-", f"SiamFC-{Path(s.weights).resolve().parent.name}-", 1))
-            if s.weights and clashes(s) else s for s in specs]
+    """Checkpoints with the same file name are named ``SiamFC-run_a-model_e030``...: a name is a
+    results folder, so equal names would mix two models' results."""
+    stems = iter(distinct_stems([s.weights for s in specs if s.weights], "-"))
+    return [replace(s, name=s.name.replace(f"SiamFC-{Path(s.weights).stem}", f"SiamFC-{next(stems)}", 1))
+            if s.weights else s for s in specs]
