@@ -69,3 +69,36 @@ def test_tool_bad_input_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "o.pth").exists()
     same = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "a.pth"), "--out", str(tmp_path / "a.pth"))
     assert same.returncode == 2 and "is one of the inputs" in same.stderr
+
+
+def test_tool_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
+    """--recompute-bn: the average's BatchNorm statistics come from pairs of the config's data (a
+    tiny YOLO image set here), not from the inputs' (filled with 1.0 and 4.0)."""
+    from PIL import Image
+
+    images, labels = tmp_path / "data" / "images" / "train2017", tmp_path / "data" / "labels" / "train2017"
+    images.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    rng = torch.Generator().manual_seed(0)
+    for i in range(3):
+        pixels = (torch.rand(96, 128, 3, generator=rng) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).save(images / f"{i:03d}.jpg")
+        (labels / f"{i:03d}.txt").write_text("0 0.5 0.5 0.3 0.4\n")
+    config = tmp_path / "train.yaml"
+    config.write_text(f"data:\n  datasets:\n    - {{kind: yolo, root: {tmp_path / 'data'}, subset: train2017}}\n"
+                      f"  cache_dir: {tmp_path / 'cache'}\n  pairs_per_epoch: 8\n  num_workers: 0\n"
+                      "optim: {batch_size: 2}\n")
+    for name, value in (("a.pth", 1.0), ("b.pth", 4.0)):
+        save_checkpoint(tmp_path / name, filled(value, 1))
+    out = tmp_path / "swa.pth"
+    result = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "b.pth"), "--out", str(out),
+                      "--recompute-bn", str(config), "--bn-batches", "2")
+    assert result.returncode == 0, result.stderr
+    assert "BatchNorm recomputed" in result.stdout
+    state = load_model(out).state_dict()
+    means = [v for k, v in state.items() if k.endswith("running_mean")]
+    assert means and all(not torch.all(m == 2.5) for m in means)
+    assert all(torch.all(v == 2.5) for k, v in state.items() if k.endswith(".weight"))
+    too_many = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "b.pth"), "--out", str(tmp_path / "x.pth"),
+                        "--recompute-bn", str(config), "--bn-batches", "9")
+    assert too_many.returncode == 1 and too_many.stderr.count("\n") == 1 and "only 4 batches" in too_many.stderr

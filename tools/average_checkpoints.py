@@ -3,9 +3,11 @@
     python tools/average_checkpoints.py runs/NAME/model_e026.pth ... runs/NAME/model_e030.pth \
         --out runs/NAME/model_avg26-30.pth
 
-Every checkpoint must hold the same network (siamfc.models.averaging). The output is an ordinary
-model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker siamfc:PATH``) whose meta
-names the files averaged.
+Every checkpoint must hold the same network (siamfc.models.averaging). With ``--recompute-bn
+CONFIG`` the BatchNorm statistics of the average are recomputed on training pairs drawn as CONFIG's
+``data`` section draws them (SWA's last step; siamfc.training.batchnorm) instead of averaged.
+The output is an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker
+siamfc:PATH``) whose meta names the files averaged.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ sys.path.insert(0, str(ROOT))
 from siamfc.errors import CheckpointError  # noqa: E402
 from siamfc.models.averaging import average_checkpoints  # noqa: E402
 from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
+from siamfc.training.batchnorm import recompute_batchnorm  # noqa: E402
+from siamfc.training.config import load_config  # noqa: E402
+from siamfc.training.data import build_pair_dataset  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints of one run (two or more)")
     parser.add_argument("--out", required=True, metavar="PATH", help="the averaged checkpoint to write")
+    parser.add_argument("--recompute-bn", metavar="CONFIG",
+                        help="recompute BatchNorm statistics on pairs drawn by this training config's data section")
+    parser.add_argument("--bn-batches", type=int, default=250, metavar="N",
+                        help="batches of the config's batch size to recompute them on (default 250)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if len(args.checkpoints) < 2:
@@ -35,14 +44,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
     try:
         model = average_checkpoints(args.checkpoints)
-        save_checkpoint(out, model, meta=json.dumps({"averaged": [str(p) for p in args.checkpoints]}))
-    except CheckpointError as exc:
+        meta = {"averaged": [str(p) for p in args.checkpoints]}
+        if args.recompute_bn:
+            cfg = load_config(args.recompute_bn)
+            pairs = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
+            recompute_batchnorm(model, pairs, args.bn_batches, cfg.optim.batch_size)
+            meta["batchnorm"] = {"config": args.recompute_bn, "pairs": args.bn_batches * cfg.optim.batch_size}
+        save_checkpoint(out, model, meta=json.dumps(meta))
+    except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
         return 1
-    print(f"{out}: the average of {len(args.checkpoints)} checkpoints")
+    how = " (BatchNorm recomputed)" if args.recompute_bn else ""
+    print(f"{out}: the average of {len(args.checkpoints)} checkpoints{how}")
     return 0
 
 
