@@ -134,6 +134,18 @@ def test_bad_yaml_values_name_file_and_key(tmp_path: Path, train_data: Path, cap
     one_line_error(capsys, "every weight is 0")
 
 
+def test_a_key_given_twice_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Plain YAML loading keeps the last of two equal keys; a config must not lose the first unnoticed."""
+    config = tmp_path / "twice.yaml"
+    config.write_text("model:\n  backbone: mobile\nseed: 1\nmodel:\n  backbone: alexnet\n")
+    assert main(["train", "--config", str(config)]) == 2
+    one_line_error(capsys, str(config), "key 'model' given twice (line 4)")
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("optim:\n  lr: 0.1\n  lr: 0.2\n")
+    assert main(["train", "--config", str(nested)]) == 2
+    one_line_error(capsys, "key 'lr' given twice (line 3)")
+
+
 def test_training_out_dir_that_cannot_be_written_is_one_line(tmp_path: Path, train_data: Path,
                                                              capsys: pytest.CaptureFixture) -> None:
     config = write_config(tmp_path / "c.yaml", train_data, Path("/dev/full/run"))

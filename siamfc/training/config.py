@@ -152,11 +152,28 @@ def _label(where: str, name: str, overridden: frozenset[str]) -> str:
     return f"{name} (from the command line)" if name in overridden else f"{where}: {name}"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping is an error: plain YAML loading
+    keeps the last one silently, so a stray second ``model:`` would replace the first unnoticed."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, typing.Hashable):
+                continue  # the safe loader's own error follows
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     """Read a YAML config into a TrainConfig; ``overrides`` maps dotted keys to values."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except OSError as exc:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
