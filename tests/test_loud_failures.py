@@ -253,6 +253,32 @@ def test_boxes_in_a_missing_folder_is_refused_not_created(frames: Path, tmp_path
     assert not (tmp_path / "no").exists()
 
 
+def test_an_output_on_the_input_or_on_another_output_is_refused(frames: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    """Both would be lost work: the input video replaced by the frames tracked, one output by another."""
+    video = tmp_path / "clip.avi"
+    video.write_bytes(b"stands for a video: the check comes before any frame is read")
+    for flag in ("--output", "--boxes", "--scores"):
+        assert main(["track", str(video), "--init-box", "1,1,5,5", flag, str(video)]) == 2
+        one_line_error(capsys, flag, "is the input video")
+    assert video.read_bytes().startswith(b"stands for")
+    same = tmp_path / "same.txt"
+    assert track(frames, "--boxes", same, "--scores", same) == 2
+    one_line_error(capsys, "--scores", "--boxes writes the same file")
+    many = ["track", str(frames), "--init-box", "10,10,20,20", "--init-box", "30,30,9,9", "-q"]
+    assert main([*many, "--boxes", str(tmp_path / "b.txt"), "--scores", str(tmp_path / "b.txt")]) == 2
+    one_line_error(capsys, "--scores", "b_0.txt", "--boxes writes the same file")
+    assert not same.exists() and not (tmp_path / "b_0.txt").exists()
+
+
+def test_scores_alone_are_named_in_the_summary(frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    scores = tmp_path / "s.txt"
+    assert main(["track", str(frames), "--init-box", "10,10,20,20", "--scores", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert f"scores: {scores}" in out and "no outputs" not in out
+    assert len(scores.read_text().splitlines()) == 3
+
+
 def test_a_failed_setup_leaves_the_existing_boxes_file_alone(frames: Path, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     scores_path = check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None
     lost_params(args)  # a bad --lost-threshold before any model is loaded
     output_path = check_video_output(args.output) if args.output else None
+    check_distinct_outputs(args.video, {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path},
+                           count)
     window = open_window(drawing=not boxes) if args.show or not boxes else None
     try:
         source = open_source(args.video, args.start_frame)
@@ -111,6 +113,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if window is not None:
             window.close()
+
+
+def check_distinct_outputs(video: str, outputs: dict[str, Path | None], count: int) -> None:
+    """A UserError when an output would overwrite the input video or another output: both are lost
+    without it (the input replaced by a few frames, one output by the other)."""
+    from ..io.box_files import target_paths
+
+    source = Path(video).resolve() if Path(video).is_file() else None
+    seen: dict[Path, str] = {}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        many = flag != "--output" and not (flag == "--boxes" and path.suffix.lower() == ".json")
+        for file in target_paths(path, count) if many else [path]:
+            where = file.resolve()
+            if where == source:
+                raise UserError(f"{flag} {file}: is the input video; write to another file")
+            if where in seen:
+                raise UserError(f"{flag} {file}: {seen[where]} writes the same file; give them different names")
+            seen[where] = flag
 
 
 def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
@@ -230,8 +252,10 @@ def _summary_line(loop: FrameLoop, elapsed: float, source: FrameSource, outputs:
         parts[-1] += f", {source.stats.missing} missing at the end"
     if outputs.writer is not None:
         parts.append("boxes: " + ", ".join(os.fspath(p) for p in outputs.writer.paths))
+    if outputs.score_writer is not None:
+        parts.append("scores: " + ", ".join(os.fspath(p) for p in outputs.score_writer.paths))
     if outputs.video is not None:
         parts.append(f"video: {outputs.video.path}")
-    if outputs.writer is None and outputs.video is None:
-        parts.append("no outputs (use --boxes or --output)")
+    if outputs.writer is None and outputs.score_writer is None and outputs.video is None:
+        parts.append("no outputs (use --boxes, --scores or --output)")
     return "; ".join(parts)
