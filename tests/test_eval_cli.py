@@ -236,6 +236,8 @@ def broken_roots(mini_root: Path, tmp_path: Path) -> dict[str, Path]:
     ("nano_missing_files", "missing nanotrack_backbone_sim.onnx"),
     ("unknown_sequence", "unknown sequence"),
     ("missing_weights", "no such checkpoint"),
+    ("out_is_a_file", "exists and is not a folder"),
+    ("out_cannot_be_written", "cannot be written"),
 ])
 def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_roots: dict[str, Path],
                              fdsiamfc_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -259,7 +261,13 @@ def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_r
         extra = ["--sequences", "Crossing,Nowhere"]
     elif case == "missing_weights":
         tracker = [f"siamfc:{tmp_path / 'none.pth'}"]
-    args = ["--dataset", "got10k", "--root", root, "--out", tmp_path / "out", "--quiet", *extra]
+    out = tmp_path / "out"
+    if case == "out_is_a_file":
+        out.mkdir()
+        (out / "GOT-10k").write_text("a file where the results folder goes")
+    elif case == "out_cannot_be_written":
+        out = Path("/proc/siamfc_results")  # no one can create a folder there, root included
+    args = ["--dataset", "got10k", "--root", root, "--out", out, "--quiet", *extra]
     for t in tracker:
         args += ["--tracker", t]
     code = main(["eval", *map(str, args)])
@@ -268,7 +276,8 @@ def test_errors_are_one_line(case: str, expected: str, mini_root: Path, broken_r
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("siamfc eval: error:"), err
     assert expected in lines[0]
-    assert not (tmp_path / "out" / "GOT-10k").exists() or not any((tmp_path / "out" / "GOT-10k").iterdir())
+    results = tmp_path / "out" / "GOT-10k"
+    assert not results.is_dir() or not any(results.iterdir())
 
 
 def test_contrib_trackers_absent_is_one_line(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path,

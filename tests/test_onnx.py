@@ -158,6 +158,7 @@ def test_export_bad_input_is_one_line(args: list[str], message: str, tmp_path: P
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("siamfc export: error: ") and message in lines[-1], lines
     assert len(lines) == 1 or lines[0].startswith("usage:"), lines  # argparse's errors come after the usage
+    assert not (tmp_path / "out").exists()  # a refused export leaves no empty folder behind
 
 
 def test_sum_taps_is_a_correlation() -> None:

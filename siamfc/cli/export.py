@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
+from ..io.writers import make_output_folder
 from .common import add_weights_argument
 
 HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
@@ -38,12 +39,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"--out {out}: not writable")
     if not 11 <= args.opset <= 21:
         raise UserError(f"--opset {args.opset}: choose 11..21")
     if not 0 < args.exemplar_size <= args.search_size:
@@ -51,12 +46,17 @@ def run(args: argparse.Namespace) -> int:
                         "need 0 < exemplar size <= search size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
+    created = not out.exists()
+    make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
     try:
         paths = export_onnx(net, out, args.exemplar_size, args.search_size, opset=args.opset,
                             checkpoint=weights)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    except OSError as exc:  # a full disk: the files already there are whole (each is written, then renamed)
+    except (ValueError, OSError) as exc:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        if isinstance(exc, ValueError):
+            raise UserError(str(exc)) from None
+        # a full disk: the files already there are whole (each is written, then renamed)
         raise UserError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})") from None
     if not args.no_check:
         import onnx

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from ..errors import UserError
+from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for
 from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
@@ -79,7 +80,7 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
-    result_root(bench).mkdir(parents=True, exist_ok=True)
+    make_output_folder(result_root(bench), "--out")
     frame_counts = _frame_counts(experiment, sequences)
     todo = set(check_stale(config, trackers, sequences, frame_counts if config.resume else None, warn))
 

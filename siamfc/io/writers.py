@@ -137,3 +137,19 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
     except OSError as exc:
         raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
     return path
+
+
+def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create the folder ``path`` (and its parents) if needed and make sure files can be written in
+    it; a UserError naming ``what`` otherwise (an existing file, a read-only place, no permission)."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".siamfc.", suffix=".probe", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+    return path
