@@ -199,6 +199,7 @@ def test_bench_labels_checkpoints_of_the_same_name_apart(tmp_path: Path) -> None
     (["--weights", "/nonexistent.pth"], "no such file"),
     (["--backbones", "vgg99"], "unknown backbone"),
     (["--sequence", "/nonexistent"], "no such folder"),
+    (["--threads", "-4"], "--threads -4: must be 0 (all) or more"),
     ([], "no --sequence given and the default"),  # the shared data is absent here
 ])
 def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
@@ -210,6 +211,13 @@ def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Pa
     assert main(["bench", "--backbones", "alexnet_w30", "--frames", "10", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_ratio_words_stay_true_below_one() -> None:
+    from siamfc.cli.bench import _faster_or_slower
+
+    assert _faster_or_slower(2.0, "batched") == "batched is 2.00x faster"
+    assert _faster_or_slower(0.8, "batched") == "batched is 1.25x slower"
 
 
 # --- the device (GPU) path, run on the CPU ------------------------------------------------------

@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile our search branch (torch backend)")
     parser.add_argument("--crop-backend", default=None, choices=("cv2", "torch"),
                         help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
-    parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300)")
+    parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300, at least 10)")
     parser.add_argument("--sequence", default=None, metavar="DIR",
                         help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
                              f"default: {_default_sequence()}")
@@ -171,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--frames must be at least 10")
     if args.targets < 0 or args.long < 0:
         raise UserError("--targets and --long must be >= 0")
+    if args.threads < 0:
+        raise UserError(f"--threads {args.threads}: must be 0 (all) or more")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -257,8 +259,13 @@ def _multi_target(args: argparse.Namespace, results: list) -> dict:
         multi = {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
                  "separate_over_batched": separate.ms_median / batched.ms_median}
         print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
-              f"separate: batched is {multi['separate_over_batched']:.2f}x faster")
+              f"separate: {_faster_or_slower(multi['separate_over_batched'], 'batched')}")
     return multi
+
+
+def _faster_or_slower(ratio: float, name: str) -> str:
+    """``ratio`` (the other's time over ``name``'s) in words that stay true on either side of 1."""
+    return f"{name} is {ratio:.2f}x faster" if ratio >= 1 else f"{name} is {1 / ratio:.2f}x slower"
 
 
 def _long_run(args: argparse.Namespace, candidates: list, frames) -> dict | None:
