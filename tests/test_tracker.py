@@ -85,6 +85,27 @@ def test_unknown_parameter_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("params", "message"), [
+    ({"scale_penalty": "abc"}, "scale_penalty must be a number, got 'abc'"),
+    ({"redetect": "no"}, "redetect must be true or false, got 'no'"),  # a non-empty string would mean True
+    ({"redetect": 1}, "redetect must be true or false"),
+    ({"redetect_tiles": 2.5}, "redetect_tiles must be a whole number"),
+    ({"window_influence": True}, "window_influence must be a number"),
+    ({"redetect_scale": 3}, "redetect_scale must be a word"),
+])
+def test_a_value_of_the_wrong_kind_is_refused(params: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrackerConfig.from_kwargs(**params)
+    with pytest.raises(ValueError, match=message):
+        MultiTracker(model=ScriptedNet(), **params)
+
+
+def test_numbers_of_any_numeric_type_are_taken() -> None:
+    cfg = TrackerConfig.from_kwargs(scale_penalty=1, scale_num=np.int64(5), window_influence=np.float32(0.25))
+    assert (cfg.scale_penalty, cfg.scale_num, cfg.window_influence) == (1.0, 5, 0.25)
+    assert type(cfg.scale_penalty) is float and type(cfg.scale_num) is int
+
+
+@pytest.mark.parametrize(("params", "message"), [
     ({"search_size": 100}, "need 0 < exemplar_size <= search_size"),
     ({"scale_num": 0}, "scale_num 0, response_up 16: each must be 1 or more"),
     ({"scale_step": 0.0}, "scale_step must be more than 0"),

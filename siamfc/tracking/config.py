@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import importlib.util
+import numbers
+import typing
 from dataclasses import dataclass, fields
 
 from .lost_settings import LostOptions
@@ -56,11 +58,14 @@ class TrackerConfig(LostOptions):
 
     @classmethod
     def from_kwargs(cls, **params) -> TrackerConfig:
+        """The config with ``params`` changed: unknown names are a TypeError, values of the wrong kind
+        (a string for a number, anything but True/False for a switch) a ValueError."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(params) - known)
         if unknown:
             raise TypeError(f"unknown tracker parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**params)
+        hints = typing.get_type_hints(cls)
+        return cls(**{name: _checked(name, hints[name], value) for name, value in params.items()})
 
     def check(self) -> None:
         """A one-line ValueError for step settings no tracker can run with (the lost state's are
@@ -79,6 +84,23 @@ class TrackerConfig(LostOptions):
         if self.context < 0 or self.min_scale > self.max_scale:
             raise ValueError(f"context {self.context}, min_scale {self.min_scale}, max_scale {self.max_scale}: "
                              "need context >= 0 and min_scale <= max_scale")
+
+
+def _checked(name: str, kind: type, value: object) -> object:
+    """``value`` as a field of type ``kind`` takes it (an int for a float), or a ValueError."""
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and is_int:
+        return int(value)
+    if kind is float and (is_int or isinstance(value, numbers.Real)) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if kind not in (bool, int, float, str):
+        return value
+    expected = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
 @dataclass
