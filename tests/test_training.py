@@ -136,13 +136,18 @@ def test_cli_errors_are_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.
     fresh = write_config(tmp_path / "fresh.yaml", data_dir, tmp_path / "nowhere")
     for args, message in (
         (["--config", str(bad)], "unknown key(s) learning_rate"),
-        (["--config", str(missing)], "does not exist"),
+        (["--config", str(missing)], "data.datasets[0] (otb): dataset root"),
         (["--config", str(config), "--data", f"imagenet:{tmp_path}"], "unknown dataset kind 'imagenet'"),
         (["--config", str(fresh), "--resume", "--quiet"], "nothing to resume"),
+        (["--config", str(config), "--max-steps", "-1"], "--max-steps -1: must be 1 or more"),
+        (["--config", str(config), "--set", "nosuch.key=1"], "--set nosuch.key: no such setting"),
+        (["--config", str(fresh), "--set", f"loss.teacher={tmp_path / 't.pth'}", "--set", "loss.distill_weight=1"],
+         "loss.teacher: "),
     ):
         assert main(["train", *args]) == 2, args
         err = capsys.readouterr().err
-        assert message in err and "Traceback" not in err, err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "nowhere").exists()  # a refused setup leaves no empty run folder behind
 
 
 def test_hooks_see_every_step_and_epoch(tmp_path: Path, data_dir: Path, keep_torch_threads: None) -> None:

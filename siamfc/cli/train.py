@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -61,21 +62,27 @@ def run(args: argparse.Namespace) -> int:
     from ..training.config import load_config
     from ..training.trainer import Trainer
 
+    if args.max_steps is not None and args.max_steps < 1:
+        raise UserError(f"--max-steps {args.max_steps}: must be 1 or more")
     try:
         cfg = load_config(args.config, _overrides(args))
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    new_out_dir = not Path(cfg.out_dir).exists()
+    if args.resume == "" and not (Path(cfg.out_dir) / "last.pth").exists():
+        raise UserError(f"--resume: {Path(cfg.out_dir) / 'last.pth'} does not exist (nothing to resume)")
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, CheckpointError, OSError) as exc:
+        _remove_if_empty(Path(cfg.out_dir), new_out_dir)  # a refused setup leaves no empty run folder
+        if isinstance(exc, CheckpointError):
+            raise
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+            raise UserError(f"out_dir {cfg.out_dir}: cannot be written ({exc.strerror or exc})") from None
         raise UserError(str(exc)) from None
-    except OSError as exc:
-        raise UserError(f"out_dir {cfg.out_dir}: cannot be written ({exc.strerror or exc})") from None
     try:
         if args.resume is not None:
             path = args.resume or trainer.last_path
-            if not trainer.last_path.exists() and not args.resume:
-                raise UserError(f"--resume: {trainer.last_path} does not exist (nothing to resume)")
             trainer.resume(path)
             if trainer.main:
                 print(f"resumed from {path} at epoch {trainer.epoch + 1}, step {trainer.step}")
@@ -94,6 +101,17 @@ def run(args: argparse.Namespace) -> int:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    """Remove ``folder`` if this run created it and left nothing in it but empty folders."""
+    if not created or not folder.is_dir():
+        return
+    if any(p.is_file() for p in folder.rglob("*")):
+        return
+    for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
 
 
 def _interrupted(trainer) -> int:

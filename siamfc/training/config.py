@@ -129,6 +129,11 @@ def _build(cls: type, data: object, where: str, prefix: str = "", overridden: fr
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
+        given = sorted(o for key in unknown for o in overridden
+                       if o == f"{prefix}{key}" or o.startswith(f"{prefix}{key}."))
+        if given:
+            raise ValueError(f"--set {given[0]}: no such setting; known in {prefix.rstrip('.') or 'the config'}: "
+                             f"{', '.join(sorted(names))}")
         section = f" {prefix.rstrip('.')}:" if prefix else ""
         raise ValueError(f"{where}:{section} unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     values = {}

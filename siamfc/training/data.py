@@ -36,9 +36,13 @@ def read_sequences(ds: DatasetConfig) -> list[Sequence]:
 
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
     sources = []
-    for ds in cfg.datasets:
+    for i, ds in enumerate(cfg.datasets):
         cache_dir = cfg.cache_dir or default_crop_cache_dir()
-        cache = build_crop_cache(read_sequences(ds), cache_dir, size=cfg.cache_size, filt=cfg.filter,
+        try:
+            sequences = read_sequences(ds)
+        except ValueError as exc:
+            raise ValueError(f"data.datasets[{i}] ({ds.kind}): {exc}") from None
+        cache = build_crop_cache(sequences, cache_dir, size=cfg.cache_size, filt=cfg.filter,
                                  exemplar_size=cfg.exemplar_size,
                                  workers=max(1, cfg.num_workers), quiet=quiet, frame_stride=ds.frame_stride)
         if len(cache.sizes) == 0:

@@ -55,7 +55,10 @@ def load_teacher(path: str, device: torch.device, student_stride: int) -> torch.
     if os.path.isdir(path):
         raise CheckpointError(f"loss.teacher {path}: a folder without nanotrack_backbone_sim.onnx and "
                               "nanotrack_head_sim.onnx (the teacher is a checkpoint or a NanoTrack v2 folder)")
-    return load_model(path, device)
+    try:
+        return load_model(path, device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"loss.teacher: {exc}") from None
 
 
 class Trainer:
