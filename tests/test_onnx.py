@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -122,6 +123,20 @@ def test_onnxruntime_multitarget(exported: Path, fdsiamfc_weights: Path, got10k_
     for target_id, box in zip(ids, boxes, strict=True):
         alone = track(SiamFCTracker(exported, backend="onnxruntime"), seq.frames, box)
         np.testing.assert_allclose(np.array([o[target_id] for o in outs]), alone, atol=1e-3)
+
+
+def test_an_export_with_the_torch_backend_is_refused(exported: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """Not silently run with ONNX Runtime when PyTorch was asked for."""
+    from siamfc.cli.main import main
+
+    with pytest.raises(ValueError, match="runs only with ONNX Runtime, not backend='torch'"):
+        SiamFCTracker(exported, backend="torch")
+    cv2.imwrite(str(tmp_path / "frame.png"), np.full((64, 64, 3), 128, np.uint8))
+    code = main(["track", str(tmp_path / "frame.png"), "--init-box", "10,10,20,20", "--weights", str(exported),
+                 "--backend", "torch", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--backend torch" in err, err
 
 
 def test_incomplete_export_is_refused(exported: Path, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
     if model is not None:
         return _from_model(model, device, options, sizes)
     path = resolve_weights(weights)
-    if is_export(path):  # only ONNX Runtime reads an export folder (RuntimeOptions.check saw to that)
+    if is_export(path):  # only ONNX Runtime reads an export folder (SiamFCTracker refuses another backend)
         return _onnx_backend(path, None, sizes)
     if (options.backend == "onnxruntime" or options.onnx_eligible(device)) and os.path.isfile(path):
         folder = fresh_export(path, sizes)

@@ -80,7 +80,10 @@ class MultiTracker:
     ) -> None:
         self.cfg = TrackerConfig.from_kwargs(**params)
         self.cfg.check()
-        if backend == "auto" and model is None and weights is not None and is_export(weights):
+        if model is None and weights is not None and is_export(weights):
+            if backend not in ("auto", "onnxruntime"):
+                raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
+                                 f"backend={backend!r}; give its checkpoint for PyTorch")
             backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(device)
