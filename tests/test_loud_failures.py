@@ -214,6 +214,22 @@ def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, name: str
     assert "\n" not in str(info.value)
 
 
+def test_a_graph_from_another_export_is_one_line(small_export: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    """Each graph loads, but the search graph of a wider model does not fit this exemplar graph."""
+    from siamfc import MultiTracker
+    from siamfc.tracking.export import export_onnx
+
+    torch.manual_seed(1)
+    wider = tmp_path / "wider"
+    export_onnx(build_model(ModelConfig(width=0.2)).eval(), wider)
+    folder = copy_export(small_export, tmp_path / "mixed")
+    (folder / "search_taps.onnx").write_bytes((wider / "search_taps.onnx").read_bytes())
+    with pytest.raises(CheckpointError, match="do not fit together") as info:
+        MultiTracker(folder)
+    assert "\n" not in str(info.value) and not capsys.readouterr().err  # ONNX Runtime's own log is quiet
+
+
 @pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
 def test_nan_response_maps_are_an_error(backend: str) -> None:
     from siamfc import MultiTracker

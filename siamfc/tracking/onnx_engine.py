@@ -34,6 +34,7 @@ def _session(model: bytes | str, threads: int):
     # search) between OpenCV and PyTorch work in the same process, and spinning threads take the
     # cores from them (docs/speed.md, Threads).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 4  # failures raise, and are reported once, in one line, by the caller
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
@@ -153,7 +154,23 @@ class OnnxEngine:
                                   f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
                                   "--exemplar-size/--search-size, or track with the checkpoint")
         files = {key: os.fspath(folder / name) for key, name in info["files"].items()}
-        return cls(files, info["stride"], threads)
+        engine = cls(files, info["stride"], threads)
+        engine._dry_run(folder, exported)
+        return engine
+
+    def _dry_run(self, folder: Path, sizes: tuple[int, int]) -> None:
+        """One step on blank crops: graphs that each load but do not fit together (one copied in
+        from another export) fail here, in one line, rather than on the first frame."""
+        side = (sizes[1] - sizes[0]) // self.stride + 1
+        try:
+            kernel = self.exemplar(np.zeros((1, sizes[0], sizes[0], 3), np.uint8))
+            shape = self.responses(np.zeros((1, sizes[1], sizes[1], 3), np.uint8), self.stack([kernel], 1)).shape
+            reason = None if shape == (1, side, side) else f"one crop gave maps {shape}, not (1, {side}, {side})"
+        except Exception as exc:  # ONNX Runtime's errors, or a shape NumPy cannot reshape
+            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        if reason is not None:
+            raise CheckpointError(f"{folder}: its graphs do not fit together, one may come from another "
+                                  f"export; export the checkpoint again ({reason})")
 
     @classmethod
     def from_model(cls, model: SiamFCNet, threads: int | None = None,
