@@ -216,6 +216,25 @@ def test_plain_folder_otb_and_vot_layouts(mini_root: Path, fdsiamfc_weights: Pat
     assert set(report["toolkit_report"][FD_NAME]) >= {"accuracy", "robustness"}  # VOT's own report, NumPy 2
 
 
+def test_vot_with_absent_frames_is_one_line(mini_root: Path, fdsiamfc_weights: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    """The toolkit's VOT experiment fails on a frame without a box (shapely: "Points of LinearRing do
+    not form a closed linestring"); the error says why and what to use instead."""
+    from siamfc.cli.main import main
+
+    vot = tmp_path / "vot"
+    make_clip(mini_root / "val" / "Crossing", vot / "Crossing", 1, 6)
+    lines = (vot / "Crossing" / "groundtruth.txt").read_text().splitlines()
+    lines[3] = "nan,nan,nan,nan"
+    (vot / "Crossing" / "groundtruth.txt").write_text("\n".join(lines) + "\n")
+    (vot / "list.txt").write_text("Crossing\n")
+    code = main(["eval", "--dataset", "vot", "--root", str(vot), "--tracker", f"siamfc:{fdsiamfc_weights}",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Crossing: 1 frame(s) without a box" in err and "--dataset folder" in err
+
+
 @pytest.fixture()
 def broken_roots(mini_root: Path, tmp_path: Path) -> dict[str, Path]:
     missing_seq = tmp_path / "missing_seq"

@@ -41,7 +41,14 @@ class VOT(Benchmark):
         from ..got10k_compat import vot_experiment
 
         experiment = vot_experiment(os.fspath(bench.root), bench.version, out, reports)
-        vot_sequences(bench.root, "all")  # a box per frame: one-line errors naming the file at fault
+        # a box per frame: one-line errors naming the file at fault
+        absent = {s.name: int((~s.visible).sum()) for s in vot_sequences(bench.root, "all") if not s.visible.all()}
+        if absent:
+            name, count = next(iter(absent.items()))
+            more = f" (and {len(absent) - 1} more sequence(s))" if len(absent) > 1 else ""
+            raise UserError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
+                            "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
+                            "absent frames out and reports the long-term F-score")
         return experiment
 
     def truth(self, experiment, name: str) -> Truth:
