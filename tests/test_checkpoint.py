@@ -104,6 +104,9 @@ def test_bad_files_give_one_line_errors(tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(data[: len(data) // 2])
     assert_refused(truncated, "not a readable")
+    head = tmp_path / "head.pth"
+    head.write_bytes(data[:5000])  # only the archive's first entries: torch's reason is "Invalid argument"
+    assert_refused(head, "damaged or cut short")
 
     noise = tmp_path / "noise.pth"
     noise.write_bytes(torch.randint(0, 256, (5000,), generator=torch.Generator().manual_seed(0),

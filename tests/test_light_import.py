@@ -30,8 +30,8 @@ def test_import_siamfc_is_light() -> None:
     assert heavy_modules_after("import siamfc") == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["track", "--help"], ["bench", "--help"], ["eval", "--help"],
-                                  ["train", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["track", "--help"], ["bench", "--help"],
+                                  ["eval", "--help"], ["train", "--help"]])
 def test_help_loads_no_heavy_module(argv: list[str]) -> None:
     body = f"""
 from siamfc.cli.main import main
@@ -42,6 +42,14 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.St
         pass
 """
     assert heavy_modules_after(body) == []
+
+
+def test_version_is_the_packages(capsys: pytest.CaptureFixture) -> None:
+    import siamfc
+    from siamfc.cli.main import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"siamfc {siamfc.__version__}\n"
 
 
 def test_public_names_load_on_first_use() -> None:

@@ -47,17 +47,18 @@ class Result:
 
 
 @pytest.fixture
-def track(capsys: pytest.CaptureFixture) -> Callable[..., Result]:
-    """``track(*args)``: the ``track`` entry point in-process, with its exit code and output."""
+def track(capfd: pytest.CaptureFixture) -> Callable[..., Result]:
+    """``track(*args)``: the ``track`` entry point in-process, with its exit code and output (at the
+    file-descriptor level: what OpenCV's C++ code prints counts too)."""
     from siamfc.cli.main import track_main
 
     def run(*args: str | os.PathLike) -> Result:
-        capsys.readouterr()
+        capfd.readouterr()
         try:
             code = track_main([os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args])
         except SystemExit as exc:  # argparse's own errors
             code = exc.code
-        out = capsys.readouterr()
+        out = capfd.readouterr()
         return Result(code, out.out, out.err)
 
     return run
@@ -321,6 +322,7 @@ def bad_files(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bad")
     (root / "empty").mkdir()
     (root / "notavideo.mp4").write_bytes(b"\x00\x00\x00\x18ftypnot a video at all")
+    (root / "zero.mp4").write_bytes(b"")  # OpenCV logs a warning opening it: kept out of the one line
     (root / "boxes.txt").write_text("1,2,3,4\n5,6,7,8\n")  # FFmpeg's tty demuxer would play it
     (root / "garbage.pth").write_bytes(b"\x00not a checkpoint")
     import torch
@@ -334,6 +336,8 @@ def bad_files(tmp_path_factory) -> Path:
 BAD_CASES = {
     "missing video": (["{root}/nope.mp4", "--init-box", "{box}"], "no such file"),
     "unreadable video": (["{root}/notavideo.mp4", "--init-box", "{box}"], "cannot decode"),
+    "empty video file": (["{root}/zero.mp4", "--init-box", "{box}"], "cannot decode"),
+    "empty video name": (["", "--init-box", "{box}"], "no video given"),
     "text file for a video": (["{root}/boxes.txt", "--init-box", "{box}"], "a text file, not a video"),
     "empty folder": (["{root}/empty", "--init-box", "{box}"], "no image files"),
     "glob without matches": (["{root}/empty/*.jpg", "--init-box", "{box}"], "no files match"),

@@ -56,10 +56,15 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from .. import __version__
+
+        print(f"siamfc {__version__}")
+        return 0
     commands = _available()
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         lines = [f"  {name:8s} {importlib.import_module(mod).HELP.splitlines()[0]}" for name, mod in commands.items()]
-        usage = "usage: siamfc {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines)
+        usage = ("usage: siamfc [--version] {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines))
         if argv and argv[0] not in ("-h", "--help"):
             print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)
             return 2

@@ -8,6 +8,7 @@ stream are not fatal: they come out as ``Frame(index, None)`` and are counted in
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import threading
@@ -222,6 +223,8 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     if start_frame < 0:
         raise UserError(f"--start-frame {start_frame}: must be 0 or more")
     text = str(spec)
+    if not text.strip():
+        raise UserError("no video given (the name is empty)")
     path = Path(text).expanduser()
     if isinstance(spec, int) or (text.isdigit() and not path.exists()):
         return _open_camera(int(text), start_frame)
@@ -246,21 +249,28 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     if is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
         raise UserError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
                         "or a camera index)")
-    capture = open_video(path)
+    with _opencv_errors_only():
+        capture = open_video(path)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"{text}: OpenCV cannot decode this file as a video")
     return CaptureSource(capture, text, "video", start_frame)
 
 
-def _open_camera(index: int, start_frame: int) -> FrameSource:
-    # OpenCV logs multi-line warnings when a camera fails to open; the UserError below says it in one
+@contextlib.contextmanager
+def _opencv_errors_only() -> Iterator[None]:
+    """OpenCV logs warnings when a camera or a file fails to open; the UserError after says it in one line."""
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
-        capture = cv2.VideoCapture(index)
+        yield
     finally:
         cv2.utils.logging.setLogLevel(level)
+
+
+def _open_camera(index: int, start_frame: int) -> FrameSource:
+    with _opencv_errors_only():
+        capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
         raise UserError(f"camera {index} does not open (is it connected, and free?)")

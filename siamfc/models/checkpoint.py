@@ -7,6 +7,7 @@ Everything is loaded with ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import re
@@ -65,6 +66,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                               "garbage, or pickled objects, which are refused for safety)") from None
     except Exception as exc:  # torch raises many types for truncated or foreign files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
+            reason = f"damaged or cut short; {reason}"
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}")
