@@ -18,6 +18,11 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The commands keep FFmpeg's log lines off stderr by setting this before OpenCV first starts FFmpeg
+# (siamfc.io.ffmpeg.quiet_ffmpeg). A user's run is one process; here an earlier test may have started
+# FFmpeg first, so the setting goes in before any test, as the commands would have it.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 # A shell without job control starts background jobs with SIGINT ignored, and Python then leaves it
 # ignored: the Ctrl-C tests (a real SIGINT to this process or to a child) need Python's usual handler.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
