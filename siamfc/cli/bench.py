@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..evaluation import speed as bm
+    from ..evaluation.runner import quiet_opencv
 
+    quiet_opencv()  # OpenCV 5's NanoTrack warns that its DNN engine ignores the target it is given
     if args.frames < 10:
         raise UserError("--frames must be at least 10")
     if args.targets < 0 or args.long < 0:
