@@ -61,6 +61,20 @@ def load_teacher(path: str, device: torch.device, student_stride: int) -> torch.
         raise CheckpointError(f"loss.teacher: {exc}") from None
 
 
+def _process_device(name: str, world: int) -> torch.device:
+    """This process's device; under ``torchrun`` (``world`` > 1) its own GPU, and the process group
+    joined."""
+    device = resolve_device(name)
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            # rank 0 alone builds the crop cache and validates: the others wait longer than the default
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
+    return device
+
+
 class Trainer:
     """``on_step`` hooks are called after every optimizer step with the trainer and the step's
     loss; ``on_epoch`` hooks after every epoch with the trainer and the epoch's history record
@@ -74,15 +88,7 @@ class Trainer:
         self.on_epoch: list[EpochHook] = list(on_epoch)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
-        device = resolve_device(cfg.device)
-        if self.world > 1:
-            if device.type == "cuda":
-                device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-                torch.cuda.set_device(device)
-            if not dist.is_initialized():
-                # rank 0 alone builds the crop cache and validates: the others wait longer than the default
-                dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
-        self.device = device
+        self.device = device = _process_device(cfg.device, self.world)
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(cfg.threads)
         self.out_dir = Path(cfg.out_dir)
