@@ -100,12 +100,10 @@ def build_tracker(args: argparse.Namespace, device: str):
 
     if args.backend == "onnxruntime" and device != "cpu":
         raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
-    from ..tracking.onnx_format import is_export
-
-    if args.weights and args.backend == "torch" and is_export(args.weights):
-        raise UserError(f"--weights {args.weights}: an ONNX export folder runs only with ONNX Runtime, not "
-                        "--backend torch; give its checkpoint for PyTorch")
-    return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
+    try:
+        return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
+    except ValueError as exc:  # settings that do not go together, e.g. an export folder and --backend torch
+        raise UserError(str(exc)) from None
 
 
 def add_lost_arguments(parser: argparse.ArgumentParser) -> None:
