@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     if out.resolve() in {Path(p).resolve() for p in args.checkpoints}:
         parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
     try:
+        cfg = load_config(args.recompute_bn) if args.recompute_bn else None  # a bad config before any work
         model = average_checkpoints(args.checkpoints)
         meta = {"averaged": [str(p) for p in args.checkpoints]}
-        if args.recompute_bn:
-            cfg = load_config(args.recompute_bn)
+        if cfg is not None:
             pairs = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
             recompute_batchnorm(model, pairs, args.bn_batches, cfg.optim.batch_size)
             meta["batchnorm"] = {"config": args.recompute_bn, "pairs": args.bn_batches * cfg.optim.batch_size}
