@@ -290,7 +290,8 @@ def test_nanotrack_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: 
     graphs is a one-line CheckpointError."""
     from siamfc.errors import CheckpointError
     from siamfc.training.nanotrack_teacher import NanoTrackTeacher
-    from siamfc.training.trainer import Trainer, load_teacher
+    from siamfc.training.objective import load_teacher
+    from siamfc.training.trainer import Trainer
 
     folder = shared_dir / "weights" / "nanotrack_v2"
     if not (folder / "nanotrack_head_sim.onnx").is_file():
@@ -301,7 +302,7 @@ def test_nanotrack_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: 
         steps: list[float] = []
         trainer = Trainer(cfg, quiet=True, on_step=[lambda t, value, steps=steps: steps.append(value)])
         try:
-            assert isinstance(trainer.teacher, NanoTrackTeacher) == (name == "taught")
+            assert isinstance(trainer.objective.teacher, NanoTrackTeacher) == (name == "taught")
             trainer.fit()
         finally:
             trainer.close()
@@ -329,20 +330,20 @@ def test_feature_teacher_in_a_run(tmp_path: Path, data_dir: Path, shared_dir: Pa
         steps: list[float] = []
         trainer = Trainer(cfg, quiet=True, on_step=[lambda t, value, steps=steps: steps.append(value)])
         try:
-            assert (trainer.feature_teacher is not None) == (name == "hinted")
-            start = None if trainer.feature_teacher is None else trainer.feature_teacher.adapter.weight.clone()
+            assert (trainer.objective.feature_teacher is not None) == (name == "hinted")
+            start = None if trainer.feature_adapter is None else trainer.feature_adapter.weight.clone()
             trainer.fit()
         finally:
             trainer.close()
         losses[name] = steps
     assert all(np.isfinite(losses["hinted"]))
     assert losses["hinted"][0] > losses["plain"][0]  # same seed, weights and first pairs; the hint on top
-    adapter = trainer.feature_teacher.adapter.weight.detach()
+    adapter = trainer.feature_adapter.weight.detach()
     assert not torch.equal(adapter, start)
     assert torch.equal(read_checkpoint(tmp_path / "hinted" / "last.pth")["train"]["feature_adapter"]["weight"], adapter)
     resumed = Trainer(cfg, quiet=True)
     resumed.resume()
-    assert torch.equal(resumed.feature_teacher.adapter.weight, adapter)
+    assert torch.equal(resumed.feature_adapter.weight, adapter)
     resumed.close()
     with pytest.raises(ValueError, match="no nanotrack_backbone_sim.onnx in it"):
         Trainer(load_config(write_config(tmp_path / "bad.yaml", data_dir, tmp_path / "bad", model=model,

@@ -25,40 +25,17 @@ from tqdm import tqdm
 from ..data.sequences import got10k_sequences
 from ..devices import resolve_device
 from ..errors import NonFiniteError
-from ..models.checkpoint import (
-    FORMAT,
-    CheckpointError,
-    load_model,
-    read_checkpoint,
-    remove_stale_temps,
-    save_checkpoint,
-)
+from ..models.checkpoint import FORMAT, CheckpointError, read_checkpoint, remove_stale_temps, save_checkpoint
 from ..models.network import build_model
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
-from .feature_teacher import FeatureTeacher
-from .losses import distillation_loss, get_loss, make_labels
+from .objective import Objective
 from .pretrained import freeze, init_from_pretrained, parameter_groups
 from .run_control import ShardSampler, StopRequested
 from .validate import validate
 
 StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
-
-
-def load_teacher(path: str, device: torch.device, student_stride: int) -> torch.nn.Module:
-    """A checkpoint's model, or NanoTrack v2 from its folder (:mod:`siamfc.training.nanotrack_teacher`)."""
-    from .nanotrack_teacher import NanoTrackTeacher, is_nanotrack_folder
-
-    if is_nanotrack_folder(path):
-        return NanoTrackTeacher(path, student_stride)
-    if os.path.isdir(path):
-        raise CheckpointError(f"loss.teacher {path}: a folder without nanotrack_backbone_sim.onnx and "
-                              "nanotrack_head_sim.onnx (the teacher is a checkpoint or a NanoTrack v2 folder)")
-    try:
-        return load_model(path, device)
-    except CheckpointError as exc:
-        raise CheckpointError(f"loss.teacher: {exc}") from None
 
 
 def _process_device(name: str, world: int) -> torch.device:
@@ -102,12 +79,7 @@ class Trainer:
             init_from_pretrained(self.model, cfg.pretrained)
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
-        self.teacher = load_teacher(cfg.loss.teacher, device, self.model.stride) if (
-            cfg.loss.teacher and cfg.loss.distill_weight) else None
-        self.feature_teacher = FeatureTeacher(cfg.loss.feature_teacher, self.model.backbone.out_channels,
-                                              self.model.stride).to(device) if (
-            cfg.loss.feature_teacher and cfg.loss.feature_weight) else None
-        self.loss_fn = get_loss(cfg.loss.name)
+        self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device)
         self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
         if self.world > 1:
             dist.barrier()  # rank 0 has built the crop cache; the others now open it
@@ -134,8 +106,8 @@ class Trainer:
     def _make_optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
         params = parameter_groups(self.model, o.lr, o.backbone_lr_scale)
-        if self.feature_teacher is not None:
-            params.append({"params": list(self.feature_teacher.adapter.parameters()), "lr": o.lr})
+        if self.objective.parameters:
+            params.append({"params": self.objective.parameters, "lr": o.lr})
         if o.name == "sgd":
             return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
         if o.name == "adamw":
@@ -150,6 +122,12 @@ class Trainer:
         except ImportError:
             return None
         return SummaryWriter(str(self.out_dir / "tensorboard"))
+
+    @property
+    def feature_adapter(self) -> torch.nn.Module | None:
+        """The feature teacher's trained adapter (kept in ``last.pth``), or None."""
+        teacher = self.objective.feature_teacher
+        return None if teacher is None else teacher.adapter
 
     # ---- checkpoints -------------------------------------------------------------------
     @property
@@ -166,7 +144,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
             "history": json.dumps(self.history), "best_auc": self.best_auc,
             "config": json.dumps(config_to_dict(self.cfg)),
-            **({"feature_adapter": self.feature_teacher.adapter.state_dict()} if self.feature_teacher else {}),
+            **({"feature_adapter": self.feature_adapter.state_dict()} if self.feature_adapter else {}),
         })
 
     def resume(self, path: str | Path | None = None) -> None:
@@ -177,8 +155,8 @@ class Trainer:
         state = data["train"]
         try:
             self.model.load_state_dict(data["state_dict"])
-            if self.feature_teacher is not None:
-                self.feature_teacher.adapter.load_state_dict(state["feature_adapter"])
+            if self.feature_adapter is not None:
+                self.feature_adapter.load_state_dict(state["feature_adapter"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             self.scaler.load_state_dict(state["scaler"])
@@ -206,23 +184,11 @@ class Trainer:
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
             logits, zf, xf = self.net(z, x, return_features=True)  # the features for a feature teacher
-            logits = logits.float()
-            labels = make_labels(offsets, logits.shape[-1], self.model.stride, self.cfg.loss.positive_radius)
-            if positive is not None:  # negative pairs: the whole map is background
-                labels = labels * positive.to(labels).view(-1, 1, 1, 1)
-            loss = self.loss_fn(logits, labels, self.cfg.loss.hard_negatives)
-            if self.teacher is not None:
-                with torch.no_grad():
-                    teacher_logits = self.teacher(z, x).float()
-                loss = loss + self.cfg.loss.distill_weight * distillation_loss(logits, teacher_logits,
-                                                                                 self.cfg.loss.distill)
-            if self.feature_teacher is not None:
-                hint = (self.feature_teacher(zf.float(), z) + self.feature_teacher(xf.float(), x)) / 2
-                loss = loss + self.cfg.loss.feature_weight * hint
+            loss = self.objective(logits.float(), offsets, positive, z, x, zf, xf)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        if self.feature_teacher is not None and self.world > 1:  # the adapter is outside DDP: average by hand
-            for param in self.feature_teacher.adapter.parameters():
+        if self.world > 1:  # the objective's own parameters are outside DDP: average by hand
+            for param in self.objective.parameters:
                 dist.all_reduce(param.grad)
                 param.grad /= self.world
         if self.cfg.optim.grad_clip:
