@@ -274,10 +274,18 @@ def test_an_output_on_the_input_or_on_another_output_is_refused(frames: Path, tm
     """Both would be lost work: the input video replaced by the frames tracked, one output by another."""
     video = tmp_path / "clip.avi"
     video.write_bytes(b"stands for a video: the check comes before any frame is read")
-    for flag in ("--output", "--boxes", "--scores"):
+    assert main(["track", str(video), "--init-box", "1,1,5,5", "--output", str(video)]) == 2
+    one_line_error(capsys, "--output", "is the input video")
+    for flag in ("--boxes", "--scores"):  # a box file is never a video or a picture
         assert main(["track", str(video), "--init-box", "1,1,5,5", flag, str(video)]) == 2
-        one_line_error(capsys, flag, "is the input video")
+        one_line_error(capsys, flag, "the file name must end in .txt")
     assert video.read_bytes().startswith(b"stands for")
+    frame = sorted(frames.iterdir())[0]  # a frame of a folder given as the input
+    kept = frame.read_bytes()
+    for flag in ("--boxes", "--scores"):
+        assert main(["track", str(frames), "--init-box", "1,1,5,5", flag, str(frame)]) == 2
+        one_line_error(capsys, flag, "the file name must end in .txt")
+    assert frame.read_bytes() == kept
     same = tmp_path / "same.txt"
     assert track(frames, "--boxes", same, "--scores", same) == 2
     one_line_error(capsys, "--scores", "--boxes writes the same file")

@@ -249,6 +249,18 @@ def test_corrupt_and_truncated_video_file(bag, fdsiamfc_weights, tmp_path, track
     assert "10 frames in" in result.stdout and "1 skipped" in result.stdout, result.stdout
     assert read_boxes(out_txt).shape == (10, 4)
 
+    leading = bytearray(data)
+    for start in starts[:2]:  # frames 1 and 2 no longer decode: the box applies to frame 3
+        leading[start:start + 1000] = bytes(1000)
+    (tmp_path / "leading.avi").write_bytes(bytes(leading))
+    result = track(tmp_path / "leading.avi", "--init-box", bag["box"], "--boxes", out_txt,
+                   "--weights", fdsiamfc_weights)
+    assert result.returncode == 0, result.stderr
+    assert "applies to frame 3" in result.stderr, result.stderr
+    boxes = read_boxes(out_txt)
+    assert boxes.shape == (10, 4)  # line N is still frame N
+    assert np.allclose(boxes[:3], parse_box(bag["box"]), atol=1e-3)
+
     (tmp_path / "short.avi").write_bytes(data[: starts[6]])  # ends early: 6 of 10 frames
     result = track(tmp_path / "short.avi", "--init-box", bag["box"], "--boxes", out_txt,
                    "--weights", fdsiamfc_weights)
@@ -292,6 +304,25 @@ def test_ctrl_c_keeps_boxes(bag, fdsiamfc_weights, tmp_path, track):
             data = json.loads(out.read_text())  # closed properly: valid JSON
             assert data["summary"]["interrupted"] and 5 <= len(data["frames"]) < len(bag["gt"]) * 5
         assert not list(tmp_path.glob(".*.part"))  # put in place under its own name
+
+
+def test_sigterm_keeps_boxes(bag, tmp_path):
+    """SIGTERM (``kill``, ``timeout``) mid-run, sent to the console script: the same as Ctrl-C, the
+    boxes so far kept in place under their own name, one line, exit code 143."""
+    frames = link_frames(bag["seq"], tmp_path / "frames", [n for _ in range(5) for n in range(1, 197)])
+    out = tmp_path / "out.txt"
+    process = subprocess.Popen([*TRACK, os.fspath(frames), "--init-box", bag["box"], "--boxes", os.fspath(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for_lines(out, 6, process.poll), "the run ended before writing 6 lines"
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr and "stopped after" in stdout, stdout + stderr
+    assert 5 <= len(read_boxes(out)) < len(bag["gt"]) * 5
+    assert not list(tmp_path.glob(".*.part"))
 
 
 def wait_for_lines(out: Path, lines: int, ended: Callable[[], object]) -> bool:
@@ -431,7 +462,6 @@ def test_ctrl_c_turned_into_another_error_by_an_import_is_one_line(monkeypatch, 
         except KeyboardInterrupt:
             raise ImportError("Importing the numpy C-extensions failed.") from None
 
-    monkeypatch.setattr(main, "_interrupted", False)
     monkeypatch.setattr(main.importlib, "import_module", numpy_like)
     monkeypatch.setattr(sys, "argv", ["siamfc", "track", "clip.mp4"])
     with pytest.raises(SystemExit) as exit_info:

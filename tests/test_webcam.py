@@ -37,6 +37,9 @@ TITLE = "siamfc webcam"
 @pytest.mark.parametrize("args, fragment", [
     (["--video", "{tmp}/missing.mp4"], "{tmp}/missing.mp4: no such file"),
     (["--camera", "57"], "camera 57 does not open"),
+    (["--camera", "-1"], "camera -1: not a camera index"),  # OpenCV crashed on it
+    (["--camera", "99999999999"], "camera 99999999999: not a camera index"),  # past a C int
+    (["--video", "{clip}", "--record", "{clip}"], "--record {clip}: is the input video"),
     (["--video", "{clip}", "--record", "{tmp}/out.gif"], "--record {tmp}/out.gif: unknown video type .gif"),
     (["--video", "{clip}", "--record", "/proc/no/out.mp4"],
      "--record /proc/no/out.mp4: the folder /proc/no does not exist"),

@@ -10,6 +10,7 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from ..devices import DEVICE_CHOICES, resolve_device, resolve_device_name  # noqa: F401 (for the commands)
 from ..errors import UserError
@@ -79,6 +80,28 @@ def _looks_like_corners(x: float, y: float, w: float, h: float, width: int, heig
 
 def _fmt(box: np.ndarray) -> str:
     return ",".join(f"{float(v):g}" for v in box)
+
+
+def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], count: int) -> None:
+    """A UserError when an output (``--boxes``, ``--scores``: one file per target of ``count``;
+    ``--output``, ``--record``: one) would overwrite one of the input's files (the video, a frame of
+    a folder or glob) or another output: both are lost without it."""
+    from ..io.box_files import target_paths
+
+    sources = {Path(file).resolve() for file in inputs}
+    seen: dict[Path, str] = {}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        many = flag in ("--boxes", "--scores") and not (flag == "--boxes" and path.suffix.lower() == ".json")
+        for file in target_paths(path, count) if many else [path]:
+            where = file.resolve()
+            if where in sources:
+                what = "the input video" if len(sources) == 1 else "one of the input's frames"
+                raise UserError(f"{flag} {file}: is {what}; write to another file")
+            if where in seen:
+                raise UserError(f"{flag} {file}: {seen[where]} writes the same file; give them different names")
+            seen[where] = flag
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

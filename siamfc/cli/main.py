@@ -78,35 +78,44 @@ def track_main(argv: list[str] | None = None) -> int:
     return _run_command("track", "track", list(sys.argv[1:] if argv is None else argv))
 
 
-_interrupted = False
+class _Interrupts:
+    """Which stop signal (SIGINT, SIGTERM) arrived, if one did. One per console-script process."""
 
+    def __init__(self) -> None:
+        self.signal: int | None = None
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    """Python's own behaviour (raise KeyboardInterrupt), remembering that it happened: a library
-    being imported may turn the interrupt into another error (NumPy raises ImportError)."""
-    global _interrupted
-    _interrupted = True
-    raise KeyboardInterrupt
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Python's own behaviour for Ctrl-C (raise KeyboardInterrupt), remembering that it happened:
+        a library being imported may turn the interrupt into another error (NumPy raises ImportError).
+        SIGTERM (``kill``, ``timeout``) takes the same path, so the commands keep what they wrote."""
+        self.signal = signum
+        raise KeyboardInterrupt
 
 
 def _exit_with(prog: str, entry: Callable[[], int]) -> None:
-    """Run ``entry`` and exit with its code; Ctrl-C at any moment (importing a command's modules,
-    loading a model) is one line on stderr and exit code 130, not a traceback."""
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.default_int_handler:  # not when SIGINT is ignored or handled by a caller
-        signal.signal(signal.SIGINT, _on_sigint)
+    """Run ``entry`` and exit with its code; Ctrl-C or SIGTERM at any moment (importing a command's
+    modules, loading a model, tracking) is one line on stderr and exit code 130 (143 for SIGTERM),
+    not a traceback."""
+    interrupts = _Interrupts()
+    # not where a caller ignores or handles the signal itself
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    taken = [sig for sig, default in defaults.items() if signal.getsignal(sig) is default]
+    for sig in taken:
+        signal.signal(sig, interrupts.on_signal)
     try:
         code = entry()
     except SystemExit:
         raise
     except BaseException as exc:
-        if not (isinstance(exc, KeyboardInterrupt) or _interrupted):
+        if not (isinstance(exc, KeyboardInterrupt) or interrupts.signal is not None):
             raise
         print(f"{prog}: interrupted", file=sys.stderr)
         code = 130
     finally:
-        if previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, previous)
+        for sig in taken:
+            signal.signal(sig, defaults[sig])
+    if code == 130 and interrupts.signal == signal.SIGTERM:
+        code = 143
     sys.exit(code)
 
 

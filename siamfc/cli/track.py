@@ -14,6 +14,7 @@ from .common import (
     add_lost_arguments,
     add_weights_argument,
     build_tracker,
+    check_distinct_outputs,
     clip_box,
     lost_params,
     parse_box,
@@ -101,11 +102,12 @@ def run(args: argparse.Namespace) -> int:
     scores_path = check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None
     lost_params(args)  # a bad --lost-threshold before any model is loaded
     output_path = check_video_output(args.output) if args.output else None
-    check_distinct_outputs(args.video, {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path},
-                           count)
+    outputs = {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path}
+    check_distinct_outputs([args.video] if Path(args.video).is_file() else [], outputs, count)
     window = open_window(drawing=not boxes) if args.show or not boxes else None
     try:
         source = open_source(args.video, args.start_frame)
+        check_distinct_outputs(source.files, outputs, count)
         tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
             outputs = Outputs(boxes_path, scores_path, output_path)
@@ -115,26 +117,6 @@ def run(args: argparse.Namespace) -> int:
             window.close()
 
 
-def check_distinct_outputs(video: str, outputs: dict[str, Path | None], count: int) -> None:
-    """A UserError when an output would overwrite the input video or another output: both are lost
-    without it (the input replaced by a few frames, one output by the other)."""
-    from ..io.box_files import target_paths
-
-    source = Path(video).resolve() if Path(video).is_file() else None
-    seen: dict[Path, str] = {}
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        many = flag != "--output" and not (flag == "--boxes" and path.suffix.lower() == ".json")
-        for file in target_paths(path, count) if many else [path]:
-            where = file.resolve()
-            if where == source:
-                raise UserError(f"{flag} {file}: is the input video; write to another file")
-            if where in seen:
-                raise UserError(f"{flag} {file}: {seen[where]} writes the same file; give them different names")
-            seen[where] = flag
-
-
 def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
     """The first decodable frame (earlier ones are named in warnings) and the frames after it."""
     frames = iter(reader)
@@ -142,7 +124,7 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
         if frame.image is not None:
             if frame.index:
                 warn(f"the first {frame.index} frame(s) could not be decoded; the box applies to frame "
-                     f"{args.start_frame + frame.index + 1}, the first readable one")
+                     f"{args.start_frame + frame.index + 1}, the first readable one (their lines hold it too)")
             return frame, frames
         warn(f"frame {args.start_frame + frame.index + 1}: {frame.reason}; skipped")
     raise UserError(f"{args.video}: no frame could be decoded")
@@ -196,6 +178,11 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
     targets = TargetSet.start(tracker, first.image, boxes)
     height, width = first.image.shape[:2]
     outputs.open(args.video, len(boxes), source.fps or 25.0, (width, height))
+    for index in range(first.index):  # frames before the first readable one hold the init box
+        outputs.write(args.start_frame + index + 1, targets, True)
+        if outputs.video is not None:
+            outputs.video.write(annotate_frame(first.image.copy(), targets.boxes, args.start_frame + index + 1,
+                                               None, "frame unreadable: skipped", targets.scores, targets.present))
     total = source.length
     if args.max_frames is not None:
         total = min(total, args.max_frames) if total is not None else args.max_frames

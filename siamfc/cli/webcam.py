@@ -15,6 +15,7 @@ from .common import (
     add_lost_arguments,
     add_weights_argument,
     build_tracker,
+    check_distinct_outputs,
     check_writable,
     clip_box,
     parse_box,
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--all-frames only applies to --video (a camera cannot wait)")
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
+        check_distinct_outputs(source.files, {"--record": record}, 1)
         check_display()
-
         tracker = build_tracker(args, device)
         return _run_live(args, source, tracker, init_box, record, snapshot_dir)
     finally:

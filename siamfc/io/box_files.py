@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from .writers import AtomicTextFile, check_writable
 
 
@@ -25,8 +26,13 @@ def target_paths(path: Path, count: int) -> list[Path]:
 
 def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
     """``--boxes`` / ``--scores``: every file they will write can be written (one per target with
-    several targets, except one .json file for all when ``json_whole``)."""
+    several targets, except one .json file for all when ``json_whole``). The name must end in .txt
+    (or .json, with ``json_whole``): any other could be a picture or a video, written over with text."""
     checked = check_writable(path, flag)
+    kinds = (".txt", ".json") if json_whole else (".txt",)
+    special = checked.exists() and not checked.is_file()  # /dev/stdout, a named pipe
+    if checked.suffix.lower() not in kinds and not special:
+        raise UserError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}")
     if not (json_whole and checked.suffix.lower() == ".json"):
         for extra in target_paths(checked, count)[1:]:
             check_writable(extra, flag)

@@ -87,6 +87,7 @@ class FrameSource:
         self.stats = SourceStats()
         self.fps: float | None = None
         self.length: int | None = None  # frames expected from the start frame on, if known
+        self.files: list[str] = []  # the files it reads (none for a camera): outputs must not replace them
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -113,6 +114,7 @@ class ImageListSource(FrameSource):
 
     def __init__(self, paths: list[str], description: str, start_frame: int = 0) -> None:
         super().__init__(description)
+        self.files = paths
         self.paths = paths[start_frame:]
         if not self.paths:
             raise UserError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames")
@@ -254,7 +256,9 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     if not capture.isOpened():
         capture.release()
         raise UserError(f"{text}: OpenCV cannot decode this file as a video")
-    return CaptureSource(capture, text, "video", start_frame)
+    source = CaptureSource(capture, text, "video", start_frame)
+    source.files = [os.fspath(path)]
+    return source
 
 
 @contextlib.contextmanager
@@ -269,6 +273,8 @@ def _opencv_errors_only() -> Iterator[None]:
 
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
+    if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
+        raise UserError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)")
     with _opencv_errors_only():
         capture = cv2.VideoCapture(index)
     if not capture.isOpened():
