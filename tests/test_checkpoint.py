@@ -111,15 +111,17 @@ def test_bad_files_give_one_line_errors(tmp_path: Path) -> None:
     noise = tmp_path / "noise.pth"
     noise.write_bytes(torch.randint(0, 256, (5000,), generator=torch.Generator().manual_seed(0),
                                     dtype=torch.uint8).numpy().tobytes())
-    assert_refused(noise, "not a readable")
+    assert_refused(noise, "not a PyTorch checkpoint")
 
     empty = tmp_path / "empty.pth"
     empty.write_bytes(b"")
-    assert_refused(empty, "not a readable")
+    assert_refused(empty, "an empty file")
 
     text = tmp_path / "notes.txt"
-    text.write_text("hello\n")
-    assert_refused(text, "not a readable")
+    text.write_text("hello\n")  # torch.load's own reason was "(101)", a KeyError on the byte 'e'
+    assert_refused(text, "neither the zip archive torch.save writes nor a legacy pickle")
+
+    assert_refused(tmp_path, "a folder, not a checkpoint file")
 
 
 def test_foreign_pickles_are_refused_without_running_them(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import os
 import pickle
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -57,8 +58,13 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    problem = _not_a_torch_file(path)
+    if problem:
+        raise CheckpointError(f"{path}: {problem}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -72,6 +78,23 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}")
     return data
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """Why ``path`` cannot be a file of ``torch.save``, or None: those are zip archives (since
+    PyTorch 1.6) or pickles (the legacy format, starting with protocol byte 0x80)."""
+    if zipfile.is_zipfile(path):
+        return None
+    with path.open("rb") as file:
+        head = file.read(2)
+    if not head:
+        return "an empty file, not a checkpoint"
+    if head == b"PK":
+        return "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"
+    if head[:1] != b"\x80":
+        return ("not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: "
+                "a text, image or other file)")
+    return None
 
 
 def port_config_from_state_dict(state: dict) -> ModelConfig:
