@@ -391,6 +391,9 @@ BAD_CASES = {
     "start frame past the end": (["{video}", "--init-box", "{box}", "--start-frame", "1000"], "past"),
     "window without a display": (["{video}", "--init-box", "{box}", "--show"], "no display"),
     "no box and no display": (["{video}"], "no display"),
+    # argparse's own errors: one line too, not the usage text first
+    "non-numeric start frame": (["{video}", "--init-box", "{box}", "--start-frame", "x"], "invalid int value: 'x'"),
+    "unknown option": (["{video}", "--init-box", "{box}", "--bogus"], "unrecognized arguments: --bogus"),
 }
 
 

@@ -34,11 +34,21 @@ def _available() -> dict[str, str]:
     return {name: mod for name, mod in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None}
 
 
-def _run_command(prog: str, name: str, argv: list[str]) -> int:
+def _one_line_parser(prog: str, description: str):
+    """An ArgumentParser whose usage errors are one line (``PROG: error: ...; see PROG --help``) and
+    exit code 2, like every other error of the commands, instead of the usage text and the error."""
     import argparse
 
+    class OneLineParser(argparse.ArgumentParser):
+        def error(self, message: str):
+            self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    return OneLineParser(prog=prog, description=description)
+
+
+def _run_command(prog: str, name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
-    parser = argparse.ArgumentParser(prog=prog, description=module.HELP)
+    parser = _one_line_parser(prog, module.HELP)
     module.add_arguments(parser)
     args = parser.parse_args(argv)
     try:
