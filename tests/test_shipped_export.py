@@ -72,6 +72,27 @@ def test_a_stale_export_is_not_used(tmp_path: Path) -> None:
     np.testing.assert_allclose(track(tracker, frames), fresh, atol=1e-6)
 
 
+def test_the_stale_export_warning_is_one_line_on_the_command_line(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """Python's own format adds the source file, the line number and a line of code."""
+    import cv2
+
+    from siamfc.cli.main import main
+
+    checkpoint = tmp_path / "model.pth"
+    shutil.copy(default_weights_path(), checkpoint)
+    folder = shutil.copytree(export_beside(default_weights_path()), export_beside(checkpoint))
+    info = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps({**info, CHECKPOINT_HASH: "0" * 64}))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, frame in enumerate(clip_frames(3)):
+        cv2.imwrite(str(frames / f"{i:03d}.png"), frame[:, :, ::-1])
+    assert main(["track", str(frames), "--init-box", "40,40,60,60", "--weights", str(checkpoint), "-q"]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "siamfc export" in lines[0], lines
+
+
 def test_other_crop_sizes_do_not_use_the_shipped_export(tmp_path: Path) -> None:
     """The shipped export takes 255 px search crops: a tracker asking for 303 exports the checkpoint
     in memory at its own sizes (and tracks as the PyTorch path does), and an export folder made for

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import signal
 import sys
+import warnings
 
 from ..errors import CheckpointError, UserError
 
@@ -34,6 +35,11 @@ def _available() -> dict[str, str]:
     return {name: mod for name, mod in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None}
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      file=None, line: str | None = None) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
 def _one_line_parser(prog: str, description: str):
     """An ArgumentParser whose usage errors are one line (``PROG: error: ...; see PROG --help``) and
     exit code 2, like every other error of the commands, instead of the usage text and the error."""
@@ -52,7 +58,9 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
     module.add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return int(module.run(args) or 0)
+        with warnings.catch_warnings():  # Python's format shows a source line; ours is one line
+            warnings.showwarning = _one_line_warning
+            return int(module.run(args) or 0)
     except (UserError, CheckpointError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
