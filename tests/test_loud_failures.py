@@ -4,6 +4,7 @@ non-zero exit) and lose no work. In-process CLI calls where possible (subprocess
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -545,3 +546,30 @@ def test_outputs_written_under_a_temporary_name_get_the_usual_mode(tmp_path: Pat
         os.umask(old)
     for path in (tmp_path / "boxes.txt", video, tmp_path / "model.pth"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_the_python_api_refuses_what_the_command_line_refuses() -> None:
+    """A box outside the image, or an x1,y1,x2,y2 box, an empty image and an unknown or absent
+    device are one-line ValueErrors from the API too (they were accepted, or torch's long errors)."""
+    from siamfc import SiamFCTracker, TrackerConfig
+
+    image = np.zeros((360, 480, 3), np.uint8)
+    tracker = SiamFCTracker()
+    for box, message in [([1000, 1000, 50, 50], "lies outside the 480x360 frame"),
+                         ([200, 150, 400, 300], "did you mean 200,150,200,150?")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            tracker.init(image, box)
+    tracker.init(image, [-20, -10, 100, 80])  # partly outside: the crops are padded
+    with pytest.raises(ValueError, match="got an empty one"):
+        tracker.update(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(ValueError, match="device 'gpu': unknown device"):
+        SiamFCTracker(device="gpu")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU is available"):
+            SiamFCTracker(device="cuda")
+    paper = SiamFCTracker(config=TrackerConfig.preset("paper"), window_influence=0.2)
+    assert paper.config()["scale_penalty"] == 0.9745 and paper.config()["window_influence"] == 0.2
+    with pytest.raises(TypeError, match="config must be a TrackerConfig"):
+        SiamFCTracker(config={"scale_penalty": 0.9})

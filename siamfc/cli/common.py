@@ -56,26 +56,19 @@ def clip_box(
     """
     import numpy as np
 
+    from ..geometry import box_problem
+
     height, width = int(frame_shape[0]), int(frame_shape[1])
+    problem = box_problem(box, width, height)
+    if problem:
+        raise UserError(f"{what} {_fmt(box)} {problem}")
     x, y, w, h = (float(v) for v in box)
     x1, y1 = max(x, 0.0), max(y, 0.0)
     x2, y2 = min(x + w, float(width)), min(y + h, float(height))
-    if x2 - x1 < 1 or y2 - y1 < 1:
-        raise UserError(f"{what} {_fmt(box)} lies outside the {width}x{height} frame")
-    if _looks_like_corners(x, y, w, h, width, height):
-        raise UserError(f"{what} {_fmt(box)} extends past the {width}x{height} frame, but as x1,y1,x2,y2 it "
-                        f"would fit: boxes are x,y,w,h; did you mean {_fmt([x, y, w - x, h - y])}?")
     clipped = np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float64)
     if not np.allclose(clipped, [x, y, w, h]):
         on_warning(f"{what} {_fmt(box)} extends past the {width}x{height} frame; clipped to {_fmt(clipped)}")
     return clipped
-
-
-def _looks_like_corners(x: float, y: float, w: float, h: float, width: int, height: int) -> bool:
-    """An ``x1,y1,x2,y2`` box given as ``x,y,w,h``: it runs past the frame, while read as corners
-    it is a box inside the frame."""
-    past = x + w > width or y + h > height
-    return past and 0 <= x < w <= width and 0 <= y < h <= height
 
 
 def _fmt(box: np.ndarray) -> str:

@@ -14,6 +14,9 @@ from dataclasses import asdict
 
 import numpy as np
 
+from ..devices import resolve_device_name
+from ..errors import UserError
+from ..geometry import box_problem
 from .backend import choose_backend, resolve_weights
 from .config import BACKENDS, CROP_BACKENDS, RuntimeOptions, TrackerConfig
 from .engine_io import check_finite
@@ -39,16 +42,23 @@ def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
         image = np.asarray(image.convert("RGB"))
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError("expected an RGB image of shape (H, W, 3)")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got an empty one {image.shape}")
     if image.dtype != np.uint8:  # every backend reads 0..255 bytes; others would be misread or refused
         raise ValueError(f"expected an RGB image of dtype uint8 (0..255), got {image.dtype}; convert it first, "
                          "e.g. (image * 255).round().astype(np.uint8) for floats in 0..1")
     return image
 
 
-def check_box(box: np.ndarray) -> np.ndarray:
+def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+    """``box`` as float x, y, w, h; a ValueError when it is not one, or (with ``image``) when it
+    cannot start tracking there (:func:`siamfc.geometry.box_problem`)."""
     box = np.asarray(box, dtype=np.float64)
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise ValueError(f"box must be finite x, y, w, h with w, h > 0, got {np.asarray(box).tolist()}")
+    problem = None if image is None else box_problem(box, image.shape[1], image.shape[0])
+    if problem:
+        raise ValueError(f"box {box.tolist()} {problem}")
     return box
 
 
@@ -57,7 +67,9 @@ class MultiTracker:
 
     ``add(image, box) -> id`` at any frame, ``remove(id)``, ``update(image) -> {id: box}``.
     Keyword options (see :class:`RuntimeOptions`): ``backend``, ``optimize``, ``crop_backend``,
-    ``dtype``, ``compile``; every other keyword is a :class:`TrackerConfig` field. With
+    ``dtype``, ``compile``; ``config``: a whole :class:`TrackerConfig` (e.g.
+    ``TrackerConfig.preset("paper")``); every other keyword is a :class:`TrackerConfig` field (and
+    wins over ``config``'s). With
     ``backend="onnxruntime"``, ``weights`` may also be a folder written by ``siamfc export``; a
     checkpoint with a fresh export beside it (the shipped model) runs from that export on the CPU
     without importing PyTorch (:mod:`siamfc.tracking.backend`; ``device`` is then the name
@@ -76,10 +88,19 @@ class MultiTracker:
         crop_backend: str | None = None,
         dtype: str = "float32",
         compile: bool | str = False,
+        config: TrackerConfig | None = None,
         **params,
     ) -> None:
-        self.cfg = TrackerConfig.from_kwargs(**params)
+        if config is not None and not isinstance(config, TrackerConfig):
+            raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig.preset('paper')), got "
+                            f"{type(config).__name__}")
+        self.cfg = TrackerConfig.from_kwargs(**{**(asdict(config) if config else {}), **params})
         self.cfg.check()
+        if isinstance(device, str):  # a name: checked here, in one line (torch's own error lists 20 types)
+            try:
+                device = resolve_device_name(device)
+            except UserError as exc:
+                raise ValueError(str(exc).replace("--device", "device")) from None
         if model is None and weights is not None and is_export(weights):
             if backend not in ("auto", "onnxruntime"):
                 raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
@@ -130,7 +151,7 @@ class MultiTracker:
     def add(self, image: np.ndarray | Image.Image, box: np.ndarray) -> int:
         """Start tracking the object in ``box`` (x, y, w, h) of ``image``; returns its id."""
         image = as_rgb_array(image)
-        box = check_box(box)
+        box = check_box(box, image)
         with self._inference():
             self.pipeline.add(image, box)
             self.monitor.add(image)
