@@ -123,3 +123,17 @@ def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert track(MultiTracker(out, search_size=303), frames).shape == (2, 4)
     assert main(["export", "--out", str(out), "--exemplar-size", "300", "--search-size", "255"]) == 2
     assert "need 0 < exemplar size <= search size" in capsys.readouterr().err
+    assert main(["export", "--out", str(tmp_path / "odd"), "--exemplar-size", "100"]) == 2
+    assert "must be 127 and 255 give or take multiples of 8" in capsys.readouterr().err
+    assert not (tmp_path / "odd").exists()
+
+
+@pytest.mark.parametrize("sizes", [{"exemplar_size": 131}, {"exemplar_size": 100}, {"search_size": 250}])
+def test_crop_sizes_off_the_stride_are_refused(sizes: dict) -> None:
+    """They passed the settings' checks, then failed on every frame (a response map a cell larger
+    than its geometry: "cannot reshape array of size 289 into shape (1,16,16)")."""
+    from siamfc import MultiTracker
+
+    with pytest.raises(ValueError, match="give or take multiples of 8"):
+        MultiTracker(**sizes)
+    MultiTracker(exemplar_size=135, search_size=271)  # whole strides away: fine

@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models.checkpoint import load_model
+    from ..tracking.config import check_crop_sizes
     from ..tracking.export import export_onnx
     from ..tracking.tracker import resolve_weights
 
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
                         "need 0 < exemplar size <= search size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
+    try:
+        check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
+    except ValueError as exc:
+        raise UserError(str(exc).replace("exemplar_size", "--exemplar-size")
+                        .replace("search_size", "--search-size")) from None
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
     try:

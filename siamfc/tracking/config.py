@@ -86,6 +86,16 @@ class TrackerConfig(LostOptions):
                              "need context >= 0 and min_scale <= max_scale")
 
 
+def check_crop_sizes(exemplar_size: int, search_size: int, stride: int) -> None:
+    """A one-line ValueError unless the crops are 127 and 255 (the sizes the networks are built
+    around) give or take whole strides: otherwise the response map is a cell larger or smaller than
+    its geometry (the offsets of the peak, the tiles of the re-detection) assumes."""
+    if exemplar_size % stride != 127 % stride or search_size % stride != 255 % stride:
+        raise ValueError(f"exemplar_size {exemplar_size}, search_size {search_size}: with a network of stride "
+                         f"{stride} they must be 127 and 255 give or take multiples of {stride} (e.g. exemplar_size "
+                         f"{127 - stride} or {127 + stride}, search_size {255 + stride}, {255 + 6 * stride})")
+
+
 def _checked(name: str, kind: type, value: object) -> object:
     """``value`` as a field of type ``kind`` takes it (an int for a float), or a ValueError."""
     is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -18,7 +18,7 @@ from ..devices import resolve_device_name
 from ..errors import UserError
 from ..geometry import box_problem
 from .backend import choose_backend, resolve_weights
-from .config import BACKENDS, CROP_BACKENDS, RuntimeOptions, TrackerConfig
+from .config import BACKENDS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
 from .engine_io import check_finite
 from .lost import LostMonitor
 from .onnx_format import is_export
@@ -114,6 +114,7 @@ class MultiTracker:
         self.device = chosen.device
         self._net, self._checkpoint = chosen.net, chosen.checkpoint
         self._inference = _inference_mode if chosen.uses_torch else nullcontext
+        check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
         self.geometry = Geometry(self.cfg, chosen.stride)
         if self.options.resolved_crop_backend(device) == "torch":
             from .device_pipeline import DevicePipeline
