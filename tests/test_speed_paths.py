@@ -200,6 +200,7 @@ def test_bench_labels_checkpoints_of_the_same_name_apart(tmp_path: Path) -> None
     (["--backbones", "vgg99"], "unknown backbone"),
     (["--sequence", "/nonexistent"], "no such folder"),
     (["--threads", "-4"], "--threads -4: must be 0 (all) or more"),
+    (["--nano-dir", "/nonexistent"], "--nano-dir /nonexistent: no such folder"),  # was: exit 0, row skipped
     ([], "no --sequence given and the default"),  # the shared data is absent here
 ])
 def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
@@ -211,6 +212,97 @@ def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Pa
     assert main(["bench", "--backbones", "alexnet_w30", "--frames", "10", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def small_sequence(folder: Path, frames: int = 12) -> Path:
+    """A textured square moving over noise (160x120 JPEGs and groundtruth.txt)."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    texture = rng.integers(0, 255, size=(30, 40, 3), dtype=np.uint8)
+    boxes = []
+    for i in range(frames):
+        image = rng.integers(0, 90, size=(120, 160, 3), dtype=np.uint8)
+        x, y = 20 + 4 * i, 30 + 2 * i
+        image[y:y + 30, x:x + 40] = texture
+        cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), image)
+        boxes.append(f"{x},{y},40,30")
+    (folder / "groundtruth.txt").write_text("\n".join(boxes) + "\n")
+    return folder
+
+
+SHIPPED_EXPORT = Path(__file__).resolve().parents[1] / "siamfc" / "weights" / "siamfc_mobile_lite.onnx"
+
+
+def test_bench_refuses_a_given_nano_dir_without_the_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An explicit --nano-dir is what the user asked for: without NanoTrack's files it is an error,
+    not a reference row quietly left out (the default folder, when absent, still only skips the row)."""
+    from siamfc.cli.main import main
+
+    (tmp_path / "nano").mkdir()
+    (tmp_path / "nano" / "nanotrack_backbone_sim.onnx").write_bytes(b"")
+    seq = small_sequence(tmp_path / "seq")
+    assert main(["bench", "--weights", str(SHIPPED_EXPORT), "--sequence", str(seq), "--frames", "10",
+                 "--nano-dir", str(tmp_path / "nano"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--nano-dir" in err and "nanotrack_head_sim.onnx" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_bench_without_the_default_nano_dir_skips_the_reference_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    from siamfc.cli.main import main
+
+    monkeypatch.setenv("SIAMFC_SHARED", str(tmp_path / "no_shared"))
+    seq = small_sequence(tmp_path / "seq")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--weights", str(SHIPPED_EXPORT), "--sequence", str(seq), "--frames", "10", "--quiet",
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["reference"] is None
+    assert report["unavailable"]["OpenCV NanoTrack"].startswith("model files not found in"), report["unavailable"]
+
+
+def test_bench_times_an_export_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """docs/speed.md: the weights may be a folder from siamfc export (it was 'no such file')."""
+    from siamfc.cli.main import main
+
+    seq = small_sequence(tmp_path / "seq")
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--weights", str(SHIPPED_EXPORT), "--sequence", str(seq), "--frames", "10", "--no-opencv",
+                 "--targets", "2", "--json", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    names = [r["name"] for r in json.loads(out.read_text())["results"]]
+    assert names[0] == "ours siamfc_mobile_lite.onnx [default: onnxruntime, cpu]", names
+    assert len(names) == 3  # and the MultiTracker against separate trackers, from the same folder
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--eager"], "not with --eager"),
+    (["--backends", "auto,torch"], "not with --backends torch"),
+    (["--dtype", "bfloat16"], "not with --dtype bfloat16"),
+])
+def test_bench_export_folder_with_torch_options_is_one_line(args: list[str], message: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    from siamfc.cli.main import main
+
+    assert main(["bench", "--weights", str(SHIPPED_EXPORT), "--sequence", str(tmp_path), "--frames", "10",
+                 *args]) == 2
+    err = capsys.readouterr().err
+    assert "an ONNX export folder runs only with ONNX Runtime" in err and message in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_bench_labels_an_export_apart_from_its_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import argparse
+
+    from siamfc.cli.bench import _models
+    from siamfc.cli.main import main
+
+    args = argparse.Namespace(weights=[str(SHIPPED_EXPORT.with_suffix(".pth")), str(SHIPPED_EXPORT)], backbones="")
+    assert [label for label, _ in _models(args)] == ["siamfc_mobile_lite", "siamfc_mobile_lite.onnx"]
+    (tmp_path / "not_an_export").mkdir()
+    assert main(["bench", "--weights", str(tmp_path / "not_an_export"), "--frames", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "--weights" in err and "not a siamfc ONNX export" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_ratio_words_stay_true_below_one() -> None:

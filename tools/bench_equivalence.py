@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 import numpy as np
@@ -31,14 +33,20 @@ VARIANTS = {
 }
 
 
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2 (no traceback)."""
+    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def read(seq_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:
     paths = frame_files(seq_dir)
     gt = read_boxes(seq_dir / "groundtruth.txt", columns=(4,))
     return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths], gt
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", required=True)
     parser.add_argument("--root", required=True, help="a subset folder with list.txt (e.g. GOT-10k-mini/val)")
     parser.add_argument("--variants", default="default,torch,torch-crop", help=f"comma list of {', '.join(VARIANTS)}")
@@ -49,7 +57,15 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}")
     root = Path(args.root)
+    if not (root / "list.txt").is_file():
+        fail(f"--root {root}: no list.txt in it (a GOT-10k-layout subset folder, e.g. GOT-10k-mini/val)")
     names = (root / "list.txt").read_text().split()
+    try:
+        SiamFCTracker(args.weights, **VARIANTS["eager"])  # a missing or bad checkpoint is refused before any run
+        for name in names:
+            read_boxes(root / name / "groundtruth.txt", columns=(4,))
+    except (ValueError, OSError) as exc:
+        fail(str(exc).splitlines()[0])
     ious: dict[str, list[np.ndarray]] = {v: [] for v in variants[1:]}
     seconds = dict.fromkeys(variants, 0.0)
     frames_total = 0
@@ -78,7 +94,8 @@ def main() -> None:
               f"{s['fps']:6.1f} frames/s   x{s['speedup_vs_eager']:.2f} vs eager")
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "per_sequence": per_sequence}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,11 +18,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 
 from siamfc import SiamFCNet, SiamFCTracker, build_model, load_model
 from siamfc.evaluation.speed import Candidate, load_frames, machine_info, time_candidates
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2 (no traceback)."""
+    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 class GroupedHeadNet(SiamFCNet):
@@ -39,8 +46,8 @@ def grouped_head(net: SiamFCNet) -> SiamFCNet:
     return other.eval()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None)
     parser.add_argument("--backbone", default=None, help="a registered backbone, untrained (instead of --weights)")
     parser.add_argument("--sequence", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data" /
@@ -51,8 +58,13 @@ def main() -> None:
     args = parser.parse_args()
     if (args.weights is None) == (args.backbone is None):
         parser.error("give one of --weights or --backbone")
-    net = load_model(args.weights) if args.weights else build_model(backbone=args.backbone).eval()
-    frames = load_frames(args.sequence, args.frames + 2)
+    if args.frames < 1:
+        fail(f"--frames {args.frames}: must be 1 or more")
+    try:
+        net = load_model(args.weights) if args.weights else build_model(backbone=args.backbone).eval()
+        frames = load_frames(args.sequence, args.frames + 2)
+    except (ValueError, OSError) as exc:  # a missing or bad checkpoint, an unknown backbone, no frames
+        fail(str(exc).splitlines()[0])
     variants = {
         "eager (reference)": (net, {"optimize": False}),
         "BN folded + channels-last": (grouped_head(net), {"backend": "torch"}),
@@ -89,6 +101,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine_info(torch.device("cpu")), "model": label,
                                                "results": [r.__dict__ for r in results]}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 import numpy as np
@@ -35,6 +36,12 @@ def shared_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared"
 
 
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2 (no traceback)."""
+    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 @dataclass
 class Result:
     model: str
@@ -48,11 +55,21 @@ class Result:
 
 
 def read_sequence(seq_dir: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
-    paths = frame_files(seq_dir)[:count]
+    if not seq_dir.is_dir():
+        fail(f"--sequence {seq_dir}: no such folder (set SIAMFC_SHARED or pass --sequence)")
+    try:
+        paths = frame_files(seq_dir)[:count]
+        box = read_boxes(seq_dir / "groundtruth.txt", columns=(4,))[0]
+    except (ValueError, OSError) as exc:
+        fail(str(exc).splitlines()[0])
     if not paths:
-        raise SystemExit(f"bench: no frames in {seq_dir} (set SIAMFC_SHARED or pass --sequence)")
-    frames = [cv2.cvtColor(cv2.imread(os.fspath(p)), cv2.COLOR_BGR2RGB) for p in paths]
-    box = read_boxes(seq_dir / "groundtruth.txt", columns=(4,))[0]
+        fail(f"--sequence {seq_dir}: no frames in it")
+    frames = []
+    for p in paths:
+        image = cv2.imread(os.fspath(p))
+        if image is None:
+            fail(f"{p}: cannot decode the image")
+        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return frames, box
 
 
@@ -116,7 +133,7 @@ def table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     default_seq = shared_dir() / "data" / "GOT-10k-mini" / "val" / "Crossing"
     default_w30 = shared_dir() / "weights" / "fdsiamfc_30.pth"
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sequence", type=Path, default=default_seq, help="GOT-10k-layout sequence folder")
     p.add_argument("--frames", type=int, default=60, help="tracked frames per round (after frame 1)")
     p.add_argument("--warmup", type=int, default=5, help="untimed updates at the start of each round")
@@ -126,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="weights of the 30%% model (random init when the file is absent)")
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = p.parse_args(argv)
-    if args.frames <= args.warmup:
-        p.error("--frames must exceed --warmup")
+    if args.frames <= args.warmup or args.warmup < 0:
+        fail(f"--frames {args.frames} must exceed --warmup {args.warmup} (0 or more)")
+    if args.rounds < 1 or any(t < 1 for t in args.threads):
+        fail("--rounds and --threads must be 1 or more")
     try:
         results = run(args)
     except CheckpointError as exc:
-        p.error(str(exc))
+        fail(str(exc).splitlines()[0])
     print(f"SiamFC tracking speed, CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
           f"torch {torch.__version__}, 3 scales, {args.sequence.name}, decoding excluded")
     print(table(results))

@@ -1,14 +1,19 @@
-"""Training throughput on this machine, in pairs per second, side by side:
+"""Training throughput on this machine, in pairs per second, side by side: the training step alone,
+the data loader alone, and the two together.
 
 * the training step alone (forward, loss, backward, optimizer step) on batches already in memory,
   for the classic (width 1.0) and the light (width 0.3) AlexNet, and the light one with the
-  teacher's forward pass that distillation adds when the config names a teacher;
+  teachers' work that the config's loss adds (distillation, feature hints) when it names a teacher;
+  the step is the trainer's (``Trainer._train_step``): the config's objective
+  (``siamfc/training/objective.py``, negative pairs included) and optimizer;
 * the data loader alone (the pairs it can produce: cached crops -> augmented pairs -> batches)
-  with 0, 1 and 2 worker processes;
-* the two together (the light model fed by the loader), which shows whether the loader holds the
-  step back.
+  with 0, 1 and 2 worker processes (``--workers``);
+* the two together (the light model fed by the loader, 0 and 1 workers), which shows whether the
+  loader holds the step back.
 
-The pairs come from the config's datasets through its crop cache (built there if missing).
+The pairs come from the config's datasets through its crop cache (built there if missing). The
+default config is the repository's ``configs/alexnet_w30_mini.yaml``; relative paths inside a config
+are relative to the working folder, as for ``siamfc train``.
 Rounds are interleaved so that a background load affects every row alike; the table gives the
 median over rounds and the best round (the least disturbed by other work on the machine).
 
@@ -18,20 +23,42 @@ median over rounds and the best round (the least disturbed by other work on the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NoReturn
 
 import torch
 from torch.utils.data import DataLoader
 
-from siamfc.models.checkpoint import load_model
-from siamfc.models.network import build_model
-from siamfc.training.config import load_config
+from siamfc.models.network import ModelConfig, build_model
+from siamfc.training.config import LossConfig, TrainConfig, load_config
 from siamfc.training.data import build_pair_dataset
-from siamfc.training.losses import logistic_loss, make_labels
+from siamfc.training.objective import Objective
+from siamfc.training.pretrained import parameter_groups
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "alexnet_w30_mini.yaml"
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2 (no traceback)."""
+    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def config_error(exc: BaseException) -> str:
+    """The first line of a config or data error; where a relative path in the config may be the cause
+    (run from outside the repository), says from where those are read."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(words in message for words in ("does not exist", "no such")) and Path.cwd().resolve() != REPO_ROOT:
+        message += " (relative paths in a config are read from the working folder, as by siamfc train)"
+    return message
 
 
 def make_loader(dataset, batch_size: int, workers: int, batches: int, offset: int = 0) -> DataLoader:
@@ -49,59 +76,103 @@ def loader_rate(dataset, batch_size: int, workers: int, batches: int, offset: in
     return n / (time.perf_counter() - t0)
 
 
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, objective: Objective) -> torch.optim.Optimizer:
+    """The optimizer ``Trainer`` builds for ``cfg`` (the model's groups, then the objective's parameters)."""
+    o = cfg.optim
+    params = parameter_groups(model, o.lr, o.backbone_lr_scale)
+    if objective.parameters:
+        params.append({"params": objective.parameters, "lr": o.lr})
+    if o.name == "sgd":
+        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    if o.name == "adamw":
+        return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    raise ValueError(f"unknown optimizer {o.name!r}; known: sgd, adamw")
+
+
 class StepBench:
-    """One model and optimizer; ``run(batches)`` times full training steps."""
+    """One model, objective and optimizer as the trainer builds them; ``run(batches)`` times full
+    training steps (``Trainer._train_step`` on the CPU: forward with features, objective, backward,
+    optional gradient clipping, optimizer step)."""
 
-    def __init__(self, width: float, teacher: torch.nn.Module | None = None, radius: float = 16.0) -> None:
+    def __init__(self, cfg: TrainConfig, width: float, loss: LossConfig) -> None:
         torch.manual_seed(0)
-        self.model = build_model(width=width)
-        self.teacher = teacher
-        self.radius = radius
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+        self.cfg = cfg
+        self.model = build_model(ModelConfig(backbone="alexnet", width=width)).train()
+        self.objective = Objective(loss, self.model.stride, self.model.backbone.out_channels, torch.device("cpu"))
+        self.optimizer = make_optimizer(cfg, self.model, self.objective)
 
-    def step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor) -> None:
+    def step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
+             positive: torch.Tensor | None = None) -> None:
         z, x = z.float(), x.float()
-        logits = self.model(z, x)
-        loss = logistic_loss(logits, make_labels(offsets, logits.shape[-1], self.model.stride, self.radius))
-        if self.teacher is not None:
-            with torch.no_grad():
-                target = self.teacher(z, x)
-            loss = loss + 0.25 * torch.nn.functional.mse_loss(logits, target)
+        logits, zf, xf = self.model(z, x, return_features=True)
+        loss = self.objective(logits.float(), offsets, positive, z, x, zf, xf)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
         self.optimizer.step()
 
-    def run(self, batches) -> float:
+    def run(self, batches: Iterable) -> float:
         n, t0 = 0, time.perf_counter()
-        for z, x, offsets in batches:
-            self.step(z, x, offsets)
-            n += len(z)
+        for batch in batches:  # (z, x, offsets, positive), as the pair loader yields them
+            self.step(*batch)
+            n += len(batch[0])
         return n / (time.perf_counter() - t0)
+
+
+def teachers(loss: LossConfig) -> str:
+    """The teachers whose work the config's loss adds to a step ("" for none), as the objective loads them."""
+    names = [name for name, on in (("distillation", loss.teacher and loss.distill_weight),
+                                   ("feature", loss.feature_teacher and loss.feature_weight)) if on]
+    return " and ".join(names) + (" teachers" if len(names) > 1 else " teacher") if names else ""
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for name in ("batch_size", "steps", "loader_batches", "rounds", "threads"):
+        if getattr(args, name) < 1:
+            fail(f"--{name.replace('_', '-')} {getattr(args, name)}: must be 1 or more")
+    if any(w < 0 for w in args.workers):
+        fail(f"--workers {' '.join(map(str, args.workers))}: must be 0 or more")
+    if args.json:
+        parent = Path(args.json).resolve().parent
+        if not parent.is_dir():
+            fail(f"--json {args.json}: no such folder {parent}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="configs/alexnet_w30_mini.yaml",
-                        help="its data section (and teacher, if any) are used")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="its data, optimizer and loss sections are used (default: the repository's "
+                             "configs/alexnet_w30_mini.yaml)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=6, help="timed training steps per row and round")
     parser.add_argument("--loader-batches", type=int, default=8, help="timed batches per loader row and round")
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
+                        help="loader worker processes to time (default: 0 1 2); the loader feeds the light "
+                             "step with those of them up to 1 (or the first given)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the training step")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
+    check_args(args)
+    if not args.config.is_file():
+        fail(f"--config {args.config}: no such file")
 
     torch.set_num_threads(args.threads)
-    cfg = load_config(args.config)
-    dataset = build_pair_dataset(cfg.data, cfg.seed)
+    try:
+        cfg = load_config(args.config)
+        dataset = build_pair_dataset(cfg.data, cfg.seed)
+        plain = dataclasses.replace(cfg.loss, teacher=None, distill_weight=0.0, feature_teacher=None,
+                                    feature_weight=0.0)
+        benches = {"classic AlexNet (width 1.0)": StepBench(cfg, 1.0, plain),
+                   "light AlexNet (width 0.3)": StepBench(cfg, 0.3, plain)}
+        if teachers(cfg.loss):
+            benches[f"light + {teachers(cfg.loss)}"] = StepBench(cfg, 0.3, cfg.loss)
+    except (ValueError, OSError) as exc:  # a bad config, a missing dataset root or teacher
+        fail(config_error(exc))
     bs = args.batch_size
     # batches in memory for the step-only rows: the step never waits for data there
     batches = list(make_loader(dataset, bs, 0, args.steps + 1))
-    teacher = load_model(cfg.loss.teacher, "cpu") if cfg.loss.teacher and cfg.loss.distill_weight else None
-    benches = {"classic AlexNet (width 1.0)": StepBench(1.0), "light AlexNet (width 0.3)": StepBench(0.3)}
-    if teacher is not None:
-        benches["light + distillation teacher"] = StepBench(0.3, teacher)
     for bench in benches.values():  # warm-up (allocator, oneDNN primitives)
         bench.run(batches[:1])
 
@@ -114,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             offset += bs * (args.loader_batches + 1)
             rates.setdefault(f"loader alone, {workers} worker(s)", []).append(
                 loader_rate(dataset, bs, workers, args.loader_batches, offset))
-        for workers in (0, 1):
+        for workers in [w for w in args.workers if w <= 1] or args.workers[:1]:
             light = benches["light AlexNet (width 0.3)"]
             offset += bs * (args.steps + 1)
             loader = make_loader(dataset, bs, workers, args.steps + 1, offset)

@@ -2,8 +2,10 @@
 same seed, initial weights and pairs, then ao_seq_mean / SR0.5 of each model tracking a few validation
 sequences (limited frames). Writes a markdown table.
 
-Distillation is switched off so that only the objective differs. Runs this short say which
-objective learns fastest from scratch, not which ends best; treat small differences as noise.
+Distillation and feature hints are switched off so that only the objective differs. Runs this
+short say which objective learns fastest from scratch, not which ends best; treat small differences
+as noise. The default config is the repository's ``configs/alexnet_w30_mini.yaml``; relative paths
+inside a config are relative to the working folder, as for ``siamfc train``.
 
     python tools/compare_losses.py --config configs/alexnet_w30_mini.yaml --steps 100 \\
         --val-sequences 4 --val-frames 60 --out runs/compare_losses/table.md
@@ -17,18 +19,41 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from siamfc.data.sequences import got10k_sequences
 from siamfc.training.config import load_config
+from siamfc.training.losses import get_loss
 from siamfc.training.trainer import Trainer
 from siamfc.training.validate import validate
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "alexnet_w30_mini.yaml"
 
-def train_one(config: str, loss: str, steps: int, batch_size: int, out_dir: Path, threads: int, seed: int) -> tuple:
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2 (no traceback)."""
+    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def config_error(exc: BaseException) -> str:
+    """The first line of a config or data error; where a relative path in the config may be the cause
+    (run from outside the repository), says from where those are read."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if any(words in message for words in ("does not exist", "no such", "missing")) and \
+            Path.cwd().resolve() != REPO_ROOT:
+        message += " (relative paths in a config are read from the working folder, as by siamfc train)"
+    return message
+
+
+def train_one(config: str | Path, loss: str, steps: int, batch_size: int, out_dir: Path, threads: int,
+              seed: int) -> tuple:
     overrides = {
         "loss.name": loss, "loss.teacher": None, "loss.distill_weight": 0.0,
+        "loss.feature_teacher": None, "loss.feature_weight": 0.0,
         "val.root": None, "optim.epochs": 1, "optim.batch_size": batch_size,
         "data.pairs_per_epoch": steps * batch_size, "out_dir": str(out_dir / loss),
         "tensorboard": False, "checkpoint_minutes": 1e9, "threads": threads, "seed": seed, "device": "cpu",
@@ -45,7 +70,8 @@ def train_one(config: str, loss: str, steps: int, batch_size: int, out_dir: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="configs/alexnet_w30_mini.yaml", help="data, model and optimizer")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="data, model and optimizer (default: the repository's configs/alexnet_w30_mini.yaml)")
     parser.add_argument("--losses", nargs="+", default=["logistic", "contrastive", "triplet"])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -56,18 +82,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/compare_losses/table.md", help="markdown table (and .json beside)")
     args = parser.parse_args(argv)
+    for name in ("steps", "batch_size", "val_sequences", "val_frames", "threads"):
+        if getattr(args, name) < 1:
+            fail(f"--{name.replace('_', '-')} {getattr(args, name)}: must be 1 or more")
+    if not args.config.is_file():
+        fail(f"--config {args.config}: no such file")
+    out = Path(args.out)
+    if out.exists() and not out.is_file():
+        fail(f"--out {out}: is not a file")
 
-    base = load_config(args.config)
-    val_root = args.val_root or base.val.root
-    if not val_root:
-        parser.error("no validation root: give --val-root or a config with val.root")
-    sequences = got10k_sequences(val_root, base.val.subset)[:args.val_sequences]
+    try:
+        base = load_config(args.config)
+        for loss in args.losses:
+            get_loss(loss)  # an unknown name is refused before any training
+        val_root = args.val_root or base.val.root
+        if not val_root:
+            fail("no validation root: give --val-root or a config with val.root")
+        sequences = got10k_sequences(val_root, base.val.subset)[:args.val_sequences]
+    except ValueError as exc:
+        fail(config_error(exc))
     rows = []
     with tempfile.TemporaryDirectory(prefix="compare_losses_") as tmp:
         for loss in args.losses:
             print(f"training with the {loss} loss ({args.steps} steps x {args.batch_size} pairs)...", file=sys.stderr)
-            model, losses, seconds = train_one(args.config, loss, args.steps, args.batch_size, Path(tmp),
-                                               args.threads, args.seed)
+            try:
+                model, losses, seconds = train_one(args.config, loss, args.steps, args.batch_size, Path(tmp),
+                                                   args.threads, args.seed)
+            except ValueError as exc:  # a missing dataset root, a bad config value
+                fail(config_error(exc))
             t0 = time.perf_counter()
             scores = validate(model.eval(), sequences, args.val_frames)
             rows.append({"loss": loss, "ao": scores["ao_seq_mean"], "auc": scores["auc"], "sr50": scores["sr50"],
@@ -90,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {r['loss']} | {r['ao']:.3f} | {r['sr50']:.3f} | {r['first_loss']:.4f} -> "
                      f"{r['last_loss']:.4f} | {r['train_seconds']:.0f} |")
     table = "\n".join(lines) + "\n"
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=1))

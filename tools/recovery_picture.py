@@ -48,7 +48,7 @@ def run(redetect: bool, images: list[np.ndarray], box: np.ndarray) -> list[np.nd
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "images" / "recovery.jpg"))
     args = parser.parse_args()
     images, box = frames()

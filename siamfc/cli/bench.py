@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 from ..files import distinct_stems
 from .common import check_writable, resolve_device
 
@@ -24,6 +24,28 @@ def _shared() -> Path:
 
 def _default_sequence() -> Path:
     return _shared() / "data" / "GOT-10k-mini" / "val" / "bag"
+
+
+def _default_nano_dir() -> Path:
+    return _shared() / "weights" / "nanotrack_v2"
+
+
+NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
+
+
+def _nano_dir(args: argparse.Namespace) -> str:
+    """The NanoTrack folder for the reference row. One the user gave must hold the model (a one-line
+    error otherwise, as in ``siamfc eval``); the default (in the shared data) is used when present,
+    else the reference row is skipped with the reason."""
+    if args.nano_dir is None:
+        return os.fspath(_default_nano_dir())
+    folder = Path(args.nano_dir)
+    if not folder.is_dir():
+        raise UserError(f"--nano-dir {folder}: no such folder")
+    missing = [name for name in NANO_FILES if not (folder / name).is_file()]
+    if missing:
+        raise UserError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)")
+    return os.fspath(folder)
 
 
 def _sequence(args: argparse.Namespace) -> Path:
@@ -51,9 +73,9 @@ def _backends(args: argparse.Namespace, device) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    shared = _shared()
     parser.add_argument("--weights", action="append", default=None, metavar="PATH",
-                        help="a model checkpoint to time (repeatable); default: the shipped model")
+                        help="a model checkpoint, or a folder from siamfc export (ONNX Runtime on the CPU only), "
+                             "to time (repeatable); default: the shipped model")
     parser.add_argument("--backbones", default="", metavar="NAMES",
                         help="comma list of registered backbones to time with untrained weights (speed only), "
                              "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")
@@ -72,8 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence", default=None, metavar="DIR",
                         help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
                              f"default: {_default_sequence()}")
-    parser.add_argument("--nano-dir", default=os.fspath(shared / "weights" / "nanotrack_v2"),
-                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx")
+    parser.add_argument("--nano-dir", default=None, metavar="DIR",
+                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (OpenCV's "
+                             f"NanoTrack, the reference row); default: {_default_nano_dir()}, its row skipped "
+                             "when absent")
     parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
     parser.add_argument("--targets", type=int, default=0, metavar="N",
                         help="also time N targets: one MultiTracker (one batch) vs N separate trackers")
@@ -84,16 +108,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _export_folder(path: str) -> Path | None:
+    """The folder of ``path`` when it is a ``siamfc export`` folder (or its manifest), else None."""
+    from ..tracking.onnx_format import is_export
+
+    if not is_export(path):
+        return None
+    return Path(path) if Path(path).is_dir() else Path(path).parent
+
+
 def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """(label, checkpoint path or untrained SiamFCNet) for each model to time."""
+    """(label, checkpoint path, export folder path or untrained SiamFCNet) for each model to time."""
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
     from ..models.shipped import default_weights_path
+    from ..tracking.onnx_format import read_manifest
 
     models: list[tuple[str, object]] = []
     for path in args.weights or []:
+        folder = _export_folder(path)
+        if folder is not None:
+            try:
+                read_manifest(folder)  # a foreign or incomplete folder is a one-line error now
+            except CheckpointError as exc:
+                raise UserError(f"--weights {exc}") from None
+            models.append((folder.name, os.fspath(folder)))
+            continue
         if not Path(path).is_file():
-            raise UserError(f"--weights {path}: no such file")
+            raise UserError(f"--weights {path}: no such file or export folder")
         load_model(path)  # a bad file is a one-line error now, not in the middle of the run
         models.append((Path(path).stem, path))
     for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
@@ -111,9 +153,29 @@ def _models(args: argparse.Namespace) -> list[tuple[str, object]]:
 
 
 def _unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
-    """Checkpoints with the same file name are labelled ``folder/name`` (rows are keyed by label)."""
-    stems = iter(distinct_stems([source for _, source in models if isinstance(source, str)], "/"))
+    """Checkpoints with the same file name are labelled ``folder/name`` (rows are keyed by label); an
+    export folder is named in full (``model.onnx``, apart from its checkpoint's ``model``)."""
+    def named(source: str) -> str:  # the path whose stem is the label: an export folder's whole name
+        folder = _export_folder(source)
+        return os.fspath(folder.parent / f"{folder.name}.export") if folder is not None else source
+
+    stems = iter(distinct_stems([named(source) for _, source in models if isinstance(source, str)], "/"))
     return [(next(stems) if isinstance(source, str) else label, source) for label, source in models]
+
+
+def _check_exports(args: argparse.Namespace, models: list[tuple[str, object]], device) -> None:
+    """An export folder runs only through ONNX Runtime's float32 CPU step: options that need PyTorch
+    are a one-line error before anything is timed."""
+    exports = [source for _, source in models if isinstance(source, str) and _export_folder(source) is not None]
+    if not exports:
+        return
+    needs_torch = [flag for flag, on in (
+        ("--backends torch", "torch" in _backends(args, device)), ("--eager", args.eager),
+        (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
+        ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
+    if needs_torch:
+        raise UserError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
+                        f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch")
 
 
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
@@ -127,7 +189,10 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     backends = _backends(args, device)
     candidates, pairs = [], {}
     for label, source in models:
-        net = load_model(source) if isinstance(source, str) else source  # read once, to name the backends
+        export = isinstance(source, str) and _export_folder(source) is not None
+        net = source  # read once, to name the backends (an export folder runs with ONNX Runtime only)
+        if isinstance(source, str):
+            net = None if export else load_model(source)
         variants = [(backend, {"optimize": True, "backend": backend}) for backend in backends]
         if args.eager:
             variants.append(("eager", {"optimize": False, "backend": "torch"}))
@@ -135,7 +200,7 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
             if kwargs["backend"] != "onnxruntime" and kwargs["optimize"]:
                 kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
             probe = RuntimeOptions(**kwargs)
-            backend = probe.resolved_backend(device, net)
+            backend = "onnxruntime" if export else probe.resolved_backend(device, net)
             shown = {"auto": f"default: {backend}", "eager": "torch"}.get(variant, backend)
             name = f"ours {label} [{shown}, {device.type}{' eager' if variant == 'eager' else ''}]"
 
@@ -182,12 +247,14 @@ def run(args: argparse.Namespace) -> int:
     _backends(args, device)  # the arguments the user gave are checked before any default
     json_path = check_writable(args.json, "--json") if args.json else None
     models = _models(args)
+    _check_exports(args, models, device)
+    nano_dir = None if args.no_opencv else _nano_dir(args)
     sequence = _sequence(args)
     frames = bm.load_frames(sequence, max(args.frames + 2, 50))
     candidates, pairs = _our_candidates(args, models, frames, device)
     unavailable: dict[str, str] = {}
     if not args.no_opencv:
-        cv_candidates, unavailable = bm.opencv_trackers(frames, args.nano_dir)
+        cv_candidates, unavailable = bm.opencv_trackers(frames, nano_dir)
         candidates += cv_candidates
     if args.targets:
         from ..evaluation.multi_speed import multi_target_candidates
