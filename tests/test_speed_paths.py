@@ -180,7 +180,7 @@ def test_bench_labels_checkpoints_of_the_same_name_apart(tmp_path: Path) -> None
     """Two runs' model_e030.pth were one row printed twice (rows are keyed by label): now folder/name."""
     import argparse
 
-    from siamfc.cli.bench import _models
+    from siamfc.cli.bench_inputs import models as _models
     from siamfc.models.checkpoint import save_checkpoint
     from siamfc.models.network import build_model
 
@@ -294,7 +294,7 @@ def test_bench_export_folder_with_torch_options_is_one_line(args: list[str], mes
 def test_bench_labels_an_export_apart_from_its_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import argparse
 
-    from siamfc.cli.bench import _models
+    from siamfc.cli.bench_inputs import models as _models
     from siamfc.cli.main import main
 
     args = argparse.Namespace(weights=[str(SHIPPED_EXPORT.with_suffix(".pth")), str(SHIPPED_EXPORT)], backbones="")

@@ -1,0 +1,137 @@
+"""What ``siamfc bench`` times, from its arguments: the models (checkpoints, export folders,
+untrained backbones), the backends, the sequence and NanoTrack's folder, each checked before
+anything is timed (one-line UserErrors)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..errors import CheckpointError, UserError
+from ..files import distinct_stems
+
+
+def shared() -> Path:
+    env = os.environ.get("SIAMFC_SHARED")
+    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def default_sequence() -> Path:
+    return shared() / "data" / "GOT-10k-mini" / "val" / "bag"
+
+
+def default_nano_dir() -> Path:
+    return shared() / "weights" / "nanotrack_v2"
+
+
+NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
+
+
+def nano_dir(args: argparse.Namespace) -> str:
+    """The NanoTrack folder for the reference row. One the user gave must hold the model (a one-line
+    error otherwise, as in ``siamfc eval``); the default (in the shared data) is used when present,
+    else the reference row is skipped with the reason."""
+    if args.nano_dir is None:
+        return os.fspath(default_nano_dir())
+    folder = Path(args.nano_dir)
+    if not folder.is_dir():
+        raise UserError(f"--nano-dir {folder}: no such folder")
+    missing = [name for name in NANO_FILES if not (folder / name).is_file()]
+    if missing:
+        raise UserError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)")
+    return os.fspath(folder)
+
+
+def sequence(args: argparse.Namespace) -> Path:
+    """The ``--sequence`` folder; the default (in the shared data) is checked only when it is used."""
+    if args.sequence is not None:
+        sequence = Path(args.sequence)
+        if not sequence.is_dir():
+            raise UserError(f"--sequence {sequence}: no such folder")
+        return sequence
+    sequence = default_sequence()
+    if not sequence.is_dir():
+        raise UserError(f"no --sequence given and the default {sequence} is absent (it is in the shared data "
+                        "beside the project, or $SIAMFC_SHARED): pass --sequence DIR")
+    return sequence
+
+
+def backends(args: argparse.Namespace, device) -> list[str]:
+    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
+    unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
+    if unknown or not backends:
+        raise UserError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
+    if "onnxruntime" in backends and device.type != "cpu":
+        raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
+    return backends
+
+
+def export_folder(path: str) -> Path | None:
+    """The folder of ``path`` when it is a ``siamfc export`` folder (or its manifest), else None."""
+    from ..tracking.onnx_format import is_export
+
+    if not is_export(path):
+        return None
+    return Path(path) if Path(path).is_dir() else Path(path).parent
+
+
+def models(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(label, checkpoint path, export folder path or untrained SiamFCNet) for each model to time."""
+    from ..models.checkpoint import load_model
+    from ..models.network import ModelConfig, build_model
+    from ..models.shipped import default_weights_path
+    from ..tracking.onnx_format import read_manifest
+
+    models: list[tuple[str, object]] = []
+    for path in args.weights or []:
+        folder = export_folder(path)
+        if folder is not None:
+            try:
+                read_manifest(folder)  # a foreign or incomplete folder is a one-line error now
+            except CheckpointError as exc:
+                raise UserError(f"--weights {exc}") from None
+            models.append((folder.name, os.fspath(folder)))
+            continue
+        if not Path(path).is_file():
+            raise UserError(f"--weights {path}: no such file or export folder")
+        load_model(path)  # a bad file is a one-line error now, not in the middle of the run
+        models.append((Path(path).stem, path))
+    for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
+        try:
+            net = build_model(ModelConfig(backbone=name))
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"--backbones {name}: {exc}") from None
+        models.append((f"{name} (untrained)", net))
+    if not models:
+        path = default_weights_path()
+        if not path.is_file():
+            raise UserError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
+        models.append((path.stem, os.fspath(path)))
+    return unique_labels(models)
+
+
+def unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Checkpoints with the same file name are labelled ``folder/name`` (rows are keyed by label); an
+    export folder is named in full (``model.onnx``, apart from its checkpoint's ``model``)."""
+    def named(source: str) -> str:  # the path whose stem is the label: an export folder's whole name
+        folder = export_folder(source)
+        return os.fspath(folder.parent / f"{folder.name}.export") if folder is not None else source
+
+    stems = iter(distinct_stems([named(source) for _, source in models if isinstance(source, str)], "/"))
+    return [(next(stems) if isinstance(source, str) else label, source) for label, source in models]
+
+
+def check_exports(args: argparse.Namespace, models: list[tuple[str, object]], device) -> None:
+    """An export folder runs only through ONNX Runtime's float32 CPU step: options that need PyTorch
+    are a one-line error before anything is timed."""
+    exports = [source for _, source in models if isinstance(source, str) and export_folder(source) is not None]
+    if not exports:
+        return
+    needs_torch = [flag for flag, on in (
+        ("--backends torch", "torch" in backends(args, device)), ("--eager", args.eager),
+        (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
+        ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
+    if needs_torch:
+        raise UserError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
+                        f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch")
