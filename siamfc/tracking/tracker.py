@@ -96,11 +96,6 @@ class MultiTracker:
                             f"{type(config).__name__}")
         self.cfg = TrackerConfig.from_kwargs(**{**(asdict(config) if config else {}), **params})
         self.cfg.check()
-        if isinstance(device, str):  # a name: checked here, in one line (torch's own error lists 20 types)
-            try:
-                device = resolve_device_name(device)
-            except UserError as exc:
-                raise ValueError(str(exc).replace("--device", "device")) from None
         if model is None and weights is not None and is_export(weights):
             if backend not in ("auto", "onnxruntime"):
                 raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
@@ -108,6 +103,11 @@ class MultiTracker:
             backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(device)
+        if isinstance(device, str):  # a name: checked here, in one line (torch's own error lists 20 types)
+            try:
+                device = resolve_device_name(device)
+            except UserError as exc:
+                raise ValueError(str(exc).replace("--device", "device")) from None
         chosen = choose_backend(weights, device, model, self.options,
                                 (self.cfg.exemplar_size, self.cfg.search_size))
         self.engine = chosen.engine
