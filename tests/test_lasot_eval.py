@@ -45,11 +45,14 @@ def lasot_tree(root: Path) -> dict[str, np.ndarray]:
 
 
 def write_result(out: Path, tracker: str, name: str, boxes: np.ndarray) -> None:
-    """A result as the toolkit's loop writes it (boxes and per-frame times)."""
+    """A siamfc result as an evaluation writes it: the toolkit's boxes and per-frame times, and the
+    tracker's per-frame confidence (part of a complete siamfc result)."""
     folder = out / "LaSOT" / tracker / name
     folder.mkdir(parents=True)
     (folder / f"{name}_001.txt").write_text("".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in boxes))
     (folder / f"{name}_time.txt").write_text("0.01\n" * len(boxes))
+    (out / "LaSOT" / tracker / "_confidence").mkdir(exist_ok=True)
+    (out / "LaSOT" / tracker / "_confidence" / f"{name}.txt").write_text("0.90000\n" * len(boxes))
 
 
 def test_figures_from_ground_truth_and_shifted_boxes(tmp_path: Path) -> None:

@@ -177,7 +177,7 @@ def test_eval_tracker_options():
         check_params(parse_tracker("siamfc@redetect_confirm=0"))
     with pytest.raises(UserError, match="need 0 < exemplar_size <= search_size"):
         check_params(parse_tracker("siamfc@search_size=100"))
-    with pytest.raises(UserError, match="unknown tracker"):
+    with pytest.raises(UserError, match="kcf takes no options"):
         parse_tracker("kcf@redetect=false")
 
 

@@ -38,18 +38,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "sets as one (e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val and "
                              "../shared/data/extra/val)")
     parser.add_argument("--baseline", default=None, metavar="NAME",
-                        help="a tracker's name as the table shows it (e.g. NanoTrack): every other tracker "
-                             "gets its AUC difference, paired by sequence, with a 95%% bootstrap interval")
+                        help="a tracker's name as the table shows it (e.g. NanoTrack; case and the order of "
+                             "@ options aside): every other tracker gets its AUC difference, paired by "
+                             "sequence, with a 95%% bootstrap interval")
     parser.add_argument("--subset", default=None, metavar="NAME",
                         help="which sequences: GOT-10k val or test (test writes the zip the evaluation server "
-                             "takes); LaSOT test (testing_set.txt) or all; folder: the subfolder to read when "
-                             "the root has one (default: val; LaSOT: test)")
+                             "takes); LaSOT test (testing_set.txt) or all; folder: the subfolder every root has, "
+                             "or all (default: val where a root has it, else the whole root; LaSOT: test); "
+                             "OTB and VOT have none")
     parser.add_argument("--version", default=None, metavar="V",
                         help="OTB version (2013, 2015, tb50, tb100; default 2015) or VOT version "
                              "(2013..2018, LT2018; default 2018)")
     parser.add_argument("--tracker", action="append", metavar="NAME",
-                        help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS, csrt, kcf, mil or "
-                             "nano; repeat for a comparison (default: siamfc). A siamfc tracker takes "
+                        help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS (a checkpoint or a "
+                             "folder written by siamfc export), csrt, kcf, mil or nano; repeat for a "
+                             "comparison (default: siamfc). A siamfc tracker takes "
                              "options of its own after @ (tracker parameters, e.g. "
                              "siamfc@redetect=false,template_update=true; they end its name). csrt and kcf "
                              "need OpenCV's contrib build: without it they are skipped with a warning (an "
@@ -79,14 +82,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
     """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (a tracker's own
     ``@key=value`` options win); a setting other than the default is in the tracker's name (results
-    of different settings never mix)."""
+    of different settings never mix), unless the tracker's own option overrides it (that one is in
+    its name already)."""
+    params = lost_params(args)
+    return [_with_lost(s, params) if s.kind == "siamfc" else s for s in specs]
+
+
+def _with_lost(spec, params: dict):
     from dataclasses import replace
 
-    params = lost_params(args)
-    suffix = ("" if params["redetect"] else "-noredetect") + (
-        "" if params["lost_threshold"] == 0.5 else f"-lost{params['lost_threshold']:g}")
-    return [replace(s, name=s.name + suffix, params=tuple({**params, **dict(s.params)}.items()))
-            if s.kind == "siamfc" else s for s in specs]
+    own = dict(spec.params)
+    redetect = "" if params["redetect"] or "redetect" in own else "-noredetect"
+    threshold = params["lost_threshold"]
+    lost = "" if threshold == 0.5 or "lost_threshold" in own else f"-lost{threshold:g}"
+    return replace(spec, name=spec.name + redetect + lost, params=tuple({**params, **own}.items()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--sequences: give at least one sequence name")
     roots = [os.path.expanduser(r) for r in args.root]
     benchmark = ev.benchmark_for(args.dataset)
-    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=args.subset or benchmark.default_subset,
+    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),
                              version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
                              repetitions=args.repetitions, more_roots=tuple(roots[1:]))
     config = ev.EvalConfig(

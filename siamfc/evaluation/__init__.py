@@ -9,7 +9,7 @@ Modules, one job each:
 
 - ``specs``: what is asked (``TrackerSpec``, ``BenchmarkSpec``, ``EvalConfig``, ``parse_trackers``);
 - ``benchmarks``: one adapter per benchmark (GOT-10k, OTB, VOT, LaSOT, any folder), the only
-  code that knows benchmarks by name;
+  code that knows benchmarks by name (``benchmarks.checks``: what the toolkit's own readers need);
 - ``got10k_compat``: every patch of the got10k toolkit, applied only where called;
 - ``toolkit``: our sequences behind the toolkit's dataset interface, timing without decoding;
 - ``experiments``: the toolkit's experiment for a benchmark, its ground truth, the sequences;
@@ -37,11 +37,11 @@ _NAMES = {
     "metrics": ("AUC_THRESHOLDS", "PRECISION_THRESHOLDS", "SUCCESS_THRESHOLDS", "SequenceFigures", "Truth",
                 "clipped_iou", "overall_figures", "sequence_figures", "success_auc"),
     "report": ("COLUMNS", "format_per_sequence", "format_table", "plot_curves", "write_outputs"),
-    "results": ("check_stale", "existing_files", "is_complete", "read_boxes", "read_time", "remove_results",
-                "result_files"),
+    "results": ("check_stale", "earlier_trackers", "existing_files", "is_complete", "read_boxes", "read_confidence",
+                "read_time", "remove_results", "result_files"),
     "runner": ("THREAD_ENV", "Task", "available_cores", "init_worker", "quiet_opencv", "run_task", "run_tasks",
                "thread_env"),
-    "specs": ("BenchmarkSpec", "EvalConfig", "TrackerSpec", "parse_tracker", "parse_trackers"),
+    "specs": ("BenchmarkSpec", "EvalConfig", "TrackerSpec", "find_tracker", "parse_tracker", "parse_trackers"),
     "trackers": ("make_tracker", "usable_trackers"),
 }
 _WHERE = {name: module for module, names in _NAMES.items() for name in names}

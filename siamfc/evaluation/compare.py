@@ -17,9 +17,9 @@ from .bootstrap import bootstrap_mean, paired_difference
 from .experiments import open_experiment, result_root, select_sequences, sequence_truth
 from .got10k_compat import numpy_nan_alias
 from .metrics import overall_figures, sequence_figures
-from .results import check_stale, confidence_file, read_boxes, read_time
+from .results import check_stale, earlier_trackers, read_boxes, read_confidence, read_time
 from .runner import Task, quiet_opencv, run_tasks
-from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
+from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
 from .toolkit import only_sequences
 from .trackers import usable_trackers
 
@@ -82,6 +82,9 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
     make_output_folder(result_root(bench), "--out")
     frame_counts = _frame_counts(experiment, sequences)
+    earlier = earlier_trackers(bench, trackers, sequences, frame_counts, warn) if config.resume else []
+    skipped = [name for name in skipped if name not in {t.name for t in earlier}]
+    baseline = _find_baseline(config.baseline, [*earlier, *trackers], skipped)
     todo = set(check_stale(config, trackers, sequences, frame_counts if config.resume else None, warn))
 
     lengths = {s: max(1, n) for s, n in frame_counts.items()}
@@ -95,17 +98,30 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
             run_tasks(tasks, config.workers,
                       lambda task, frames: bar.update(lengths[task.seq] * bench.repetitions))
 
-    comparison = Comparison(bench, sequences, trackers, skipped=skipped)
+    comparison = Comparison(bench, sequences, [*earlier, *trackers], skipped=skipped)
     with only_sequences(experiment.dataset, sequences):
-        zips = benchmark_for(bench).submissions(experiment, [t.name for t in trackers])
+        zips = benchmark_for(bench).submissions(experiment, [t.name for t in comparison.trackers])
         if zips is not None:
             comparison.submissions = zips
             _speed_only(comparison, bench, sequences)
         else:
-            _figures(comparison, bench, experiment)
-            _compare_with_baseline(comparison, config.baseline)
+            _figures(comparison, bench, experiment, warn)
+            _compare_with_baseline(comparison, baseline)
             comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
+
+
+def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: list[str]) -> str | None:
+    """``--baseline`` as one of the trackers' names, matched as tracker specs are read (case and
+    option order aside: :func:`~.specs.find_tracker`); checked before anything runs."""
+    if baseline is None:
+        return None
+    names = [t.name for t in trackers]
+    found = find_tracker(baseline, names)
+    if found is None:
+        why = " (skipped: not available here)" if find_tracker(baseline, skipped) else ""
+        raise UserError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})")
+    return found
 
 
 def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[str]) -> None:
@@ -119,7 +135,7 @@ def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[st
                                          "frames": frames, "seconds": seconds}
 
 
-def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment) -> None:
+def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
     """Every tracker's figures, per sequence and overall, from its result files."""
     truths = {seq: sequence_truth(bench, experiment, seq) for seq in comparison.sequences}
     for spec in comparison.trackers:
@@ -130,37 +146,36 @@ def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment) -> None:
             per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
         comparison.overall[spec.name] = overall_figures(per_seq)
         comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
-        _longterm(comparison, bench, spec.name, truths)
+        if spec.has_confidence:
+            _longterm(comparison, bench, spec.name, truths, warn)
         aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
         comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
 
 
-def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict) -> None:
-    """The VOT-LT precision, recall and F-score of a tracker that wrote its confidence on every
-    sequence (see :mod:`siamfc.evaluation.longterm`)."""
-    import numpy as np
-
+def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict,
+              warn: Callable[[str], None]) -> None:
+    """The VOT-LT precision, recall and F-score of a tracker that writes its confidence, from its
+    confidence on every sequence (see :mod:`siamfc.evaluation.longterm`); a confidence file
+    missing or damaged leaves them out with a warning naming it."""
     from .longterm import f_score, truth_curves
 
-    files = {seq: confidence_file(bench, name, seq) for seq in truths}
-    if not all(p.is_file() for p in files.values()):
-        return
     curves = []
     for seq, truth in truths.items():
-        scores = np.loadtxt(files[seq], ndmin=1)
         boxes = read_boxes(bench, name, seq, truth.anno[0])[-1]
-        if len(scores) != len(boxes):
+        try:
+            scores = read_confidence(bench, name, seq, len(boxes))
+        except UserError as exc:
+            warn(f"{name}: no long-term measures: {exc}")
             return
         curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
     comparison.overall[name]["longterm"] = f_score(curves)
 
 
 def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None:
+    """Every tracker's AUC minus ``baseline``'s (a name :func:`_find_baseline` gave), paired by sequence."""
     if baseline is None:
         return
     names = [t.name for t in comparison.trackers]
-    if baseline not in names:
-        raise UserError(f"--baseline {baseline!r}: not one of the evaluated trackers ({', '.join(names)})")
     comparison.baseline = baseline
     theirs = {s: f["auc"] for s, f in comparison.per_sequence[baseline].items()}
     for name in names:
@@ -170,8 +185,17 @@ def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None
 
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
-    """Each sequence's frame count as the toolkit runs it (so, the lines of a whole result file)."""
-    return {name: len(experiment.dataset[name][0]) for name in names}
+    """Each sequence's frame count as the toolkit runs it (so, the lines of a whole result file).
+    The toolkit reads every sequence here, before anything runs: a failure the benchmark's own
+    checks missed is still one line naming the sequence."""
+    counts = {}
+    for name in names:
+        try:
+            counts[name] = len(experiment.dataset[name][0])
+        except Exception as exc:  # the toolkit raises bare AssertionErrors, ValueErrors...
+            message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"sequence {name}: the got10k toolkit cannot read it ({message})") from None
+    return counts
 
 
 def _toolkit_report(bench: BenchmarkSpec, experiment, comparison: Comparison, warn: Callable[[str], None]) -> dict:

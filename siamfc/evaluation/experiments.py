@@ -28,7 +28,7 @@ def open_experiment(bench: BenchmarkSpec):
         if not Path(root).is_dir():
             raise UserError(f"dataset folder {root} does not exist")
     adapter.check(bench)
-    out = os.fspath(bench.out)
+    out = os.path.abspath(bench.out)  # the toolkit's paths never depend on the working folder
     experiment = adapter.open(bench, out, os.path.join(out, "reports"))
     experiment.repetitions = bench.repetitions
     return experiment

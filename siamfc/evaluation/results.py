@@ -4,6 +4,7 @@ reading boxes and times back, and what to do with results already there."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,27 +32,33 @@ def existing_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     return benchmark_for(bench).existing_files(result_root(bench) / tracker, seq)
 
 
-def is_complete(bench: BenchmarkSpec, tracker: str, seq: str, length: int | None = None) -> bool:
-    """Every result file there and nothing else; with ``length`` (the sequence's frames), every file
-    also whole (see :func:`result_problem`)."""
+def is_complete(bench: BenchmarkSpec, tracker: str, seq: str, length: int | None = None,
+                confidence: bool = False) -> bool:
+    """Every result file there and nothing else (with ``confidence``, the confidence file too); with
+    ``length`` (the sequence's frames), every file also whole (see :func:`result_problem`)."""
     if length is not None:
-        return result_problem(bench, tracker, seq, length) is None
+        return result_problem(bench, tracker, seq, length, confidence) is None
     expected = set(result_files(bench, tracker, seq))
-    return all(p.is_file() for p in expected) and set(existing_files(bench, tracker, seq)) <= expected
+    complete = all(p.is_file() for p in expected) and set(existing_files(bench, tracker, seq)) <= expected
+    return complete and (not confidence or confidence_file(bench, tracker, seq).is_file())
 
 
-def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> str | None:
+def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, confidence: bool = False) -> str | None:
     """What makes the result of ``tracker`` on ``seq`` (``length`` frames) incomplete, naming the
     file: one missing or extra, a line count other than ``length``, a line that is not numbers or
-    has the wrong count of them. None when it is complete."""
+    has the wrong count of them. With ``confidence``, the confidence file (one value a line) counts
+    too. None when it is complete."""
     expected = result_files(bench, tracker, seq)
     extra = sorted(set(existing_files(bench, tracker, seq)) - set(expected))
     if extra:
         return f"{extra[0]} is not part of a {bench.repetitions}-repetition result"
-    for path in expected:
+    counts = [_allowed_counts(bench, path) for path in expected]
+    if confidence:
+        expected, counts = [*expected, confidence_file(bench, tracker, seq)], [*counts, (1,)]
+    for path, allowed in zip(expected, counts, strict=True):
         if not path.is_file():
             return f"{path} is missing"
-        problem = _file_problem(path, length, _allowed_counts(bench, path))
+        problem = _file_problem(path, length, allowed)
         if problem:
             return problem
     return None
@@ -73,12 +80,17 @@ def _file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> st
         return f"{path} has {len(lines)} lines for {length} frames"
     for number, line in enumerate(lines, 1):
         try:
-            values = [float(v) for v in line.replace(",", " ").split()]
+            values = _numbers(line)
         except ValueError:
             return f"{path} line {number} is not numbers: {line[:40]!r}"
         if counts is not None and len(values) not in counts:
             return f"{path} line {number} has {len(values)} number(s), expected {' or '.join(map(str, counts))}"
     return None
+
+
+def _numbers(line: str) -> list[float]:
+    """The numbers of a result line: separated by commas (the toolkit's files), spaces or tabs."""
+    return [float(v) for v in line.replace(",", " ").split()]
 
 
 def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
@@ -98,12 +110,22 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
         if problem:
             raise UserError(f"{problem}: rerun with --resume to redo this sequence")
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-        rows = [[float(v) for v in line.split(",")] for line in lines]
+        rows = [_numbers(line) for line in lines]
         rows = [adapter.parse_record(r, first_box) for r in rows]
         if any(len(r) != 4 for r in rows):
             raise UserError(f"{path}: a line without 4 numbers x,y,w,h: rerun with --resume to redo this sequence")
         boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
     return boxes
+
+
+def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> np.ndarray:
+    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); a file missing,
+    of another length or with a line that is not one number is a UserError naming the file."""
+    path = confidence_file(bench, tracker, seq)
+    problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, (1,))
+    if problem:
+        raise UserError(f"{problem}: rerun with --resume to redo this sequence")
+    return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
 
 
 def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]:
@@ -113,6 +135,47 @@ def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]
     times = np.loadtxt(io.StringIO(text.replace(",", " ")), ndmin=1).ravel()
     times = times[np.isfinite(times) & (times > 0)]
     return int(times.size), float(times.sum())
+
+
+SAME_BENCHMARK = ("dataset", "subset", "version", "repetitions")  # what an earlier comparison must share
+
+
+def earlier_trackers(bench: BenchmarkSpec, trackers: list[TrackerSpec], sequences: list[str],
+                     lengths: dict[str, int], warn: Callable[[str], None]) -> list[TrackerSpec]:
+    """For ``--resume``: the trackers of the ``comparison.json`` already in the results folder (same
+    dataset, subset, version, repetitions) that are not in ``trackers``. Each stays in the comparison
+    when its result files are complete on every one of ``sequences``, else a warning says why not."""
+    asked = {t.name for t in trackers}
+    kept = []
+    for spec in _compared_before(bench, warn):
+        if spec.name in asked:
+            continue
+        problems = (result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence) for seq in sequences)
+        problem = next((p for p in problems if p), None)
+        if problem:
+            warn(f"--resume: {spec.name}, of the earlier comparison, is left out ({problem})")
+        else:
+            kept.append(spec)
+    return kept
+
+
+def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[TrackerSpec]:
+    """The trackers of ``comparison.json`` in the results folder when it is of this benchmark."""
+    path = result_root(bench) / "comparison.json"
+    if not path.is_file():
+        return []
+    try:
+        info = json.loads(path.read_text())
+        if any(info["benchmark"].get(k) != getattr(bench, k) for k in SAME_BENCHMARK):
+            return []
+        specs = [TrackerSpec(t["kind"], t["name"], t.get("weights"), tuple(tuple(p) for p in t.get("params") or ()))
+                 for t in info["trackers"]]
+        if not all(isinstance(s.name, str) and isinstance(s.kind, str) for s in specs):
+            raise TypeError("a tracker's name or kind is not text")
+        return specs
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        warn(f"--resume: {path} cannot be read ({type(exc).__name__}): the earlier comparison's trackers are left out")
+        return []
 
 
 def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str],
@@ -134,8 +197,9 @@ def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list
         for seq in sequences:
             if seq in stale.get(spec.name, []):
                 if config.resume:
-                    problem = (result_problem(bench, spec.name, seq, lengths[seq]) if lengths
-                               else None if is_complete(bench, spec.name, seq) else "incomplete")
+                    problem = (result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence) if lengths
+                               else None if is_complete(bench, spec.name, seq, None, spec.has_confidence)
+                               else "incomplete")
                     if problem is None:
                         continue
                     if warn is not None:

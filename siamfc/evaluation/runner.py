@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from ..errors import UserError
 from .experiments import open_experiment
@@ -52,15 +53,23 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
         scores = getattr(tracker, "scores", None)
         if scores:  # the tracker's confidence, for the long-term measures
-            path = confidence_file(task.bench, task.tracker.name, task.seq)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(f"{v:.5f}\n" for v in scores))
+            write_confidence(confidence_file(task.bench, task.tracker.name, task.seq), scores)
         return task, frames, None
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # report which tracker failed where, in one line
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {message}"
+
+
+def write_confidence(path: Path, scores: list[float]) -> None:
+    """One value a line, written whole or not at all (a temporary file renamed into place)."""
+    from ..io.writers import AtomicTextFile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = AtomicTextFile(path)
+    out.write("".join(f"{v:.5f}\n" for v in scores))
+    out.close()
 
 
 def init_worker(threads: int) -> None:

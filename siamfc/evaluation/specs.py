@@ -19,6 +19,11 @@ class TrackerSpec:
     weights: str | None = None
     params: tuple[tuple[str, object], ...] = ()  # TrackerConfig fields (siamfc), e.g. (("redetect", False),)
 
+    @property
+    def has_confidence(self) -> bool:
+        """It writes a per-frame confidence beside its results (for the long-term measures)."""
+        return self.kind == "siamfc"
+
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
@@ -80,7 +85,8 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
     """
     from .baselines import OPENCV_TRACKERS
 
-    text, at, options = str(text).strip().partition("@")
+    given = str(text).strip()
+    text, at, options = given.partition("@")
     kind, _, arg = text.partition(":")
     kind = kind.lower()
     if kind == "siamfc":
@@ -92,10 +98,33 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
         if params:
             name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
         return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
-    if kind in OPENCV_TRACKERS and not arg and not at:
+    if kind in OPENCV_TRACKERS:
+        if arg or at:
+            raise UserError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
+                            "@key=value)")
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
     raise UserError(f"--tracker {text!r}: unknown tracker; choose from {known}")
+
+
+def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A tracker's name as :func:`parse_tracker` reads it: the part before ``@`` without case,
+    and its options (keys without case, values as parsed, in any order); ``SiamFC@redetect=False``
+    and ``siamfc@REDETECT=false`` are the same tracker."""
+    base, _, options = str(name).strip().partition("@")
+    try:
+        params = parse_params(options)
+    except UserError:
+        return base.lower(), (("", options.strip().lower()),)
+    return base.lower(), tuple(sorted((k.lower(), str(v).lower()) for k, v in params.items()))
+
+
+def find_tracker(name: str, names: Sequence[str]) -> str | None:
+    """The one of ``names`` that ``name`` means: the same text, else the same :func:`name_key`."""
+    if name in names:
+        return name
+    matches = [n for n in names if name_key(n) == name_key(name)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> list[TrackerSpec]:

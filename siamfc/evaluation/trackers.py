@@ -5,6 +5,7 @@ the package's own trackers do not depend on the toolkit."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -51,8 +52,11 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
     """The toolkit's ``Tracker`` for ``spec``."""
     tracker: SingleTracker
     if spec.kind == "siamfc":
+        from ..tracking.onnx_format import is_export
         from ..tracking.tracker import SiamFCTracker
 
+        if spec.weights is not None and is_export(spec.weights):
+            device = "cpu"  # an export folder runs with ONNX Runtime, on the CPU
         tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
     else:
         from .baselines import OpenCVTracker
@@ -76,11 +80,22 @@ def check_params(spec: TrackerSpec) -> None:
         raise UserError(f"tracker {spec.name!r}: {exc}") from None
 
 
+def _check_weights(path: str) -> None:
+    """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track
+    --weights`` takes); a CheckpointError is one line naming the file."""
+    from ..models.checkpoint import load_model
+    from ..tracking.onnx_format import is_export, read_manifest
+
+    if is_export(path):
+        read_manifest(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    else:
+        load_model(path)
+
+
 def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callable[[str], None]) -> tuple[
         list[TrackerSpec], list[str]]:
     """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
     warning among others, an error when nothing else is left. Any other problem is an error."""
-    from ..models.checkpoint import load_model
     from ..models.shipped import default_weights_path
     from ..tracking.tracker import resolve_weights
     from .baselines import TrackerUnavailable, opencv_factory
@@ -91,7 +106,7 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
             if spec.weights is None and not default_weights_path().is_file():
                 raise UserError(f"tracker 'siamfc': the package ships no trained model yet ({default_weights_path()});"
                                 " use --tracker siamfc:WEIGHTS or --weights PATH")
-            load_model(resolve_weights(spec.weights))  # CheckpointError: one line naming the file
+            _check_weights(resolve_weights(spec.weights))
             check_params(spec)
             usable.append(spec)
             continue

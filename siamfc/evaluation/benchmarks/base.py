@@ -36,6 +36,13 @@ def box_visible(anno: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
 
 
+def no_subsets(name: str, text: str | None, default: str) -> str:
+    """``--subset`` of a benchmark without subsets: an error when given."""
+    if text is not None:
+        raise UserError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)")
+    return default
+
+
 class Benchmark:
     """One benchmark's rules. The defaults are those of the toolkit's GOT-10k loop (a folder per
     sequence holding ``<seq>_001.txt`` ... and ``<seq>_time.txt``)."""
@@ -52,6 +59,10 @@ class Benchmark:
         if text is not None:
             raise UserError(f"--version: the {self.name} benchmark has no versions")
         return None
+
+    def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        """``--subset`` (None: not given) as this benchmark reads it from ``roots``."""
+        return text or self.default_subset
 
     def check(self, bench: BenchmarkSpec) -> None:
         """One-line errors for options this benchmark does not take."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ...data.readers import folder_sequences, lasot_sequences
 from ...data.sequences import Sequence
+from ...errors import UserError
 from ..specs import BenchmarkSpec
 from .base import SequenceBenchmark
 
@@ -20,6 +21,20 @@ class Folder(SequenceBenchmark):
     layout = ("a GOT-10k-layout root, a folder with list.txt, or a plain folder of sequence folders "
               "(frames + groundtruth.txt); repeat --root to join several")
     joins_roots = True
+
+    def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        """A ``--subset`` given is a folder every root has (or a root that is that very folder), or
+        ``all``; left out, each root's ``val/`` is read where it has one, else the whole root."""
+        if text is None:
+            return self.default_subset
+        if text == "all":
+            return text
+        for root in roots:
+            path = Path(root)
+            if path.is_dir() and not (path / text).is_dir() and path.resolve().name != text:
+                raise UserError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
+                                "every sequence of a root without one)")
+        return text
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "+".join(f"folder-{_root_tag(r, bench.subset)}" for r in (bench.root, *bench.more_roots))

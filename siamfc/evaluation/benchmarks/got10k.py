@@ -4,10 +4,9 @@ toolkit's own experiment (val: its AO, SR0.5, SR0.75 next to ours; test: the sub
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import math
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,9 @@ from ...data.sequences import frame_files, got10k_sequences, listed_folders, rea
 from ...errors import UserError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth
+from .checks import check_comma_boxes, check_got10k_meta, check_jpg_frames
+
+LABELS = ("cover.label", "absence.label", "cut_by_image.label")  # all read by the toolkit's reader
 
 
 class GOT10k(Benchmark):
@@ -40,14 +42,10 @@ class GOT10k(Benchmark):
             raise UserError(f"{root}: wrong layout for GOT-10k: no {bench.subset}/list.txt "
                             "(expected ROOT/{val,test}/list.txt; --dataset folder reads plain folders)")
         if bench.subset == "val":
-            for seq in got10k_sequences(root, "val"):  # one-line errors naming the file at fault
-                for meta in ("meta_info.ini", "cover.label"):
-                    if not (base / seq.name / meta).is_file():
-                        raise UserError(f"{base / seq.name}: no {meta} (the GOT-10k report needs "
-                                        "meta_info.ini and cover.label; --dataset folder reads plain sequences)")
+            _check_val_subset(root)
         else:
             _check_test_subset(base)
-        return got10k_experiment(os.fspath(root), bench.subset, out, reports)
+        return got10k_experiment(os.path.abspath(root), bench.subset, out, reports)
 
     def truth(self, experiment, name: str) -> Truth:
         dataset = experiment.dataset
@@ -57,11 +55,16 @@ class GOT10k(Benchmark):
         return Truth(anno, np.asarray(meta["cover"]) > 0, bound)
 
     def submissions(self, experiment, names: list[str]) -> dict[str, str] | None:
+        """A zip per tracker for the evaluation server, as the toolkit's test report writes it
+        (``<seq>/<seq>_001.txt``, ``<seq>/<seq>_time.txt``...), holding the toolkit's result files of
+        the evaluated sequences and nothing else (no ``_confidence/``)."""
         if experiment.subset != "test":
             return None
-        with contextlib.redirect_stdout(io.StringIO()):
-            experiment.report(names)  # the toolkit's test report: a zip per tracker
-        return {name: os.fspath(Path(experiment.result_dir) / f"{name}.zip") for name in names}
+        zips = {}
+        for name in names:
+            folder = Path(experiment.result_dir).absolute() / name
+            zips[name] = os.fspath(_write_zip(folder, experiment.dataset.seq_names, experiment.repetitions))
+        return zips
 
     def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
         overall = performance["overall"]
@@ -73,12 +76,46 @@ class GOT10k(Benchmark):
         return figures
 
 
+def _check_val_subset(root: Path) -> None:
+    """GOT-10k val: every sequence read by the data layer, then what the toolkit's reader and
+    report need besides (one-line errors naming the file at fault)."""
+    for seq in got10k_sequences(root, "val"):
+        folder = root / "val" / seq.name
+        for meta in ("meta_info.ini", *LABELS):
+            if not (folder / meta).is_file():
+                raise UserError(f"{folder}: no {meta} (the GOT-10k report needs meta_info.ini and "
+                                f"{', '.join(LABELS)}; --dataset folder reads plain sequences)")
+        check_jpg_frames(folder, "GOT-10k")
+        check_comma_boxes(folder / "groundtruth.txt", "GOT-10k")
+        check_got10k_meta(folder)
+
+
 def _check_test_subset(base: Path) -> None:
     """GOT-10k test: every listed sequence has frames and its first box (the rest is withheld)."""
     listing = base / "list.txt"
     for folder in listed_folders(base, read_names(listing), listing):
         if not frame_files(folder):
             raise UserError(f"{folder}: no frames")
-        first = read_boxes(folder / "groundtruth.txt", columns=(4,))[0]
+        gt = folder / "groundtruth.txt"
+        first = read_boxes(gt, columns=(4,))[0]
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-            raise UserError(f"{folder / 'groundtruth.txt'}: the first line must be the target's box (x,y,w,h)")
+            raise UserError(f"{gt}: the first line must be the target's box (x,y,w,h)")
+        frames = check_jpg_frames(folder, "GOT-10k")
+        lines = check_comma_boxes(gt, "GOT-10k")
+        if lines not in (1, frames):
+            raise UserError(f"{gt}: {lines} lines for {frames} frames (the test subset gives the first box only, "
+                            "or one a frame)")
+
+
+def _write_zip(folder: Path, sequences: list[str], repetitions: int) -> Path:
+    """``folder.zip`` beside ``folder`` with each sequence's result files (written whole, then
+    renamed into place)."""
+    target = folder.with_name(f"{folder.name}.zip")
+    tmp = target.with_name(f".{target.name}.part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for seq in sequences:
+            archive.write(folder / seq, f"{seq}/")
+            for path in GOT10k().result_files(folder, seq, repetitions):
+                archive.write(path, f"{seq}/{path.name}")
+    os.replace(tmp, target)
+    return target

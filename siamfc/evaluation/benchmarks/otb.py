@@ -7,9 +7,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ...data.sequences import read_boxes
 from ...errors import UserError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth, box_visible, image_size
+from .base import Benchmark, Truth, box_visible, image_size, no_subsets
 
 
 class OTB(Benchmark):
@@ -27,6 +28,9 @@ class OTB(Benchmark):
     def title(self, bench: BenchmarkSpec) -> str:
         return self.tag(bench)
 
+    def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        return no_subsets(self.name, text, self.default_subset)
+
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         from ..got10k_compat import otb_experiment, otb_versions
 
@@ -34,18 +38,14 @@ class OTB(Benchmark):
         versions = otb_versions()
         if bench.version not in versions:
             raise UserError(f"--version {bench.version}: OTB versions are {', '.join(map(str, versions))}")
-        try:
-            experiment = otb_experiment(os.fspath(root), bench.version, out, reports)
-        except Exception as exc:  # the toolkit raises a bare Exception for an empty folder
-            raise UserError(f"{root}: wrong layout for OTB ({exc})") from None
+        if not any(root.iterdir()):  # the toolkit's own error here advises download=True
+            raise UserError(f"{root}: wrong layout for OTB: the folder is empty "
+                            "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)")
+        experiment = otb_experiment(os.path.abspath(root), bench.version, out, reports)
         if not experiment.dataset.seq_names:
             raise UserError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of OTB{bench.version}")
-        for name in experiment.dataset.seq_names:
-            try:
-                experiment.dataset[name]
-            except AssertionError:
-                folder = root / name.split(".")[0]
-                raise UserError(f"{folder}: frames and ground-truth lines differ in number") from None
+        for index, name in enumerate(experiment.dataset.seq_names):
+            _check_sequence(experiment.dataset, index, root / name.split(".")[0])
         return experiment
 
     def missing(self, bench: BenchmarkSpec) -> list[str]:
@@ -71,3 +71,19 @@ class OTB(Benchmark):
         return {"success_score": float(overall["success_score"]),
                 "precision_score": float(overall["precision_score"]),
                 "speed_fps": float(overall["speed_fps"])}
+
+
+def _check_sequence(dataset, index: int, folder: Path) -> None:
+    """The toolkit reads the sequence (frames ``img/*.jpg``, one ``x,y,w,h`` a line): its failures
+    as one line naming the file."""
+    try:
+        dataset[index]
+    except AssertionError:
+        if not any((folder / "img").glob("*.jpg")):
+            raise UserError(f"{folder}: no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; "
+                            "--dataset folder reads other images)") from None
+        raise UserError(f"{folder}: frames and ground-truth lines differ in number, or lines are not x,y,w,h") from None
+    except ValueError:
+        anno = folder / Path(dataset.anno_files[index]).name
+        read_boxes(anno, columns=(4,))  # names the line at fault
+        raise UserError(f"{anno}: not one x,y,w,h box a line") from None

@@ -13,7 +13,12 @@ import numpy as np
 from ...data.readers import vot_sequences
 from ...errors import UserError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth, box_visible, image_size
+from .base import Benchmark, Truth, box_visible, image_size, no_subsets
+from .checks import check_comma_boxes, check_jpg_frames
+
+#: the versions this adapter takes (the toolkit's list also has 2019, LT2019, RGBD2019 and RGBT2019,
+#: which are not documented or tested here)
+VERSIONS: tuple[int | str, ...] = (2013, 2014, 2015, 2016, 2017, 2018, "LT2018")
 
 
 class VOT(Benchmark):
@@ -24,8 +29,14 @@ class VOT(Benchmark):
     box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
 
     def parse_version(self, text: str | None) -> str | int | None:
-        text = text or "2018"
-        return int(text) if text.isdigit() else text.upper()
+        text = (text or "2018").strip()
+        version = int(text) if text.isdigit() else text.upper()
+        if version not in VERSIONS:
+            raise UserError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}")
+        return version
+
+    def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        return no_subsets(self.name, text, self.default_subset)
 
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.repetitions != 1:
@@ -40,7 +51,7 @@ class VOT(Benchmark):
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         from ..got10k_compat import vot_experiment
 
-        experiment = vot_experiment(os.fspath(bench.root), bench.version, out, reports)
+        experiment = vot_experiment(os.path.abspath(bench.root), bench.version, out, reports)
         # a box per frame: one-line errors naming the file at fault
         absent = {s.name: int((~s.visible).sum()) for s in vot_sequences(bench.root, "all") if not s.visible.all()}
         if absent:
@@ -49,6 +60,10 @@ class VOT(Benchmark):
             raise UserError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
                             "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
                             "absent frames out and reports the long-term F-score")
+        for name in experiment.dataset.seq_names:  # what the toolkit's reader needs beyond ours
+            folder = Path(bench.root) / name
+            check_jpg_frames(folder, "VOT")
+            check_comma_boxes(folder / "groundtruth.txt", "VOT")
         return experiment
 
     def truth(self, experiment, name: str) -> Truth:
