@@ -5,6 +5,7 @@ which needs processes of its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -214,6 +215,9 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path: Path,
     # the epoch-2 model of both runs is the same too (epoch 1 was split across the two runs)
     for key, value in params(tmp_path / "ref" / "model_e002.pth").items():
         torch.testing.assert_close(params(tmp_path / "int" / "model_e002.pth")[key], value, rtol=0, atol=1e-6)
+    # and epoch 1's loss in history.json covers its steps before the interruption too
+    ha, hb = (json.loads((tmp_path / d / "history.json").read_text()) for d in ("ref", "int"))
+    assert [r["loss"] for r in hb] == pytest.approx([r["loss"] for r in ha], abs=1e-6)
 
 
 DDP_SCRIPT = """

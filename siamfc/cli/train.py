@@ -60,6 +60,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from ..models.checkpoint import CheckpointError
     from ..training.config import load_config
+    from ..training.run_control import OtherRankFailed
     from ..training.trainer import Trainer
 
     if args.max_steps is not None and args.max_steps < 1:
@@ -68,24 +69,24 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, _overrides(args))
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
+    resume = _checked_resume(args, cfg)  # before any slow setup
     new_out_dir = not Path(cfg.out_dir).exists()
-    if args.resume == "" and not (Path(cfg.out_dir) / "last.pth").exists():
-        raise UserError(f"--resume: {Path(cfg.out_dir) / 'last.pth'} does not exist (nothing to resume)")
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
+    except OtherRankFailed:
+        return 2  # rank 0 says why
     except (ValueError, FileNotFoundError, CheckpointError, OSError) as exc:
         _remove_if_empty(Path(cfg.out_dir), new_out_dir)  # a refused setup leaves no empty run folder
         if isinstance(exc, CheckpointError):
             raise
-        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-            raise UserError(f"out_dir {cfg.out_dir}: cannot be written ({exc.strerror or exc})") from None
+        if isinstance(exc, OSError):
+            raise UserError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}") from None
         raise UserError(str(exc)) from None
     try:
-        if args.resume is not None:
-            path = args.resume or trainer.last_path
-            trainer.resume(path)
+        if resume is not None:
+            trainer.resume(resume)
             if trainer.main:
-                print(f"resumed from {path} at epoch {trainer.epoch + 1}, step {trainer.step}")
+                print(f"resumed from {resume} at epoch {trainer.epoch + 1}, step {trainer.step}")
         history = trainer.fit(max_steps=args.max_steps)
     except CheckpointError:
         raise
@@ -101,6 +102,36 @@ def run(args: argparse.Namespace) -> int:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
+
+
+def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
+    """The checkpoint to resume from (None: a new run), checked against the config; a new run in an
+    out_dir that already holds one is refused rather than overwriting it."""
+    from ..training.resume import check_same_run, read_training_checkpoint, resume_path
+
+    last = Path(cfg.out_dir) / "last.pth"
+    if args.resume is None:
+        if last.is_file():
+            raise UserError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
+                            "continue it, or choose another --out-dir")
+        return None
+    path = resume_path(args.resume, cfg.out_dir)
+    check_same_run(path, read_training_checkpoint(path)["train"], cfg)
+    return path
+
+
+def _progress(last: Path) -> str:
+    """Where the run saved in ``last`` stands, in words."""
+    from ..models.checkpoint import read_checkpoint
+
+    try:
+        train = read_checkpoint(last).get("train") or {}
+        epoch, step = int(train["epoch"]), int(train["step"])
+    except (ValueError, KeyError, TypeError):
+        return f"{last.name}"
+    if step == 0 and epoch > 0:
+        return f"{last.name} after epoch {epoch}"
+    return f"{last.name} at epoch {epoch + 1}, step {step}"
 
 
 def _remove_if_empty(folder: Path, created: bool) -> None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,10 +64,24 @@ class CropCache:
     groups: np.ndarray
     frame_ids: np.ndarray
     group_names: list[str]
+    unreadable: int = 0  # frames whose image could not be read (left out)
+    first_unreadable: str = ""  # the first of them
+
+
+def _file_stamp(path: Path) -> bytes:
+    """Size and modification time of ``path`` (a missing file: empty): a replaced frame changes it."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return b"-"
+    return f"{info.st_size}:{info.st_mtime_ns}".encode()
 
 
 def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter,
                frame_stride: int) -> str:
+    """The cache folder's name: a hash of the crop settings, the filter and, per sequence, its name,
+    first frame's path, boxes (and curated scales) and the size and modification time of every frame
+    it caches, so changed annotations or changed, added or removed frame files build a new cache."""
     digest = hashlib.sha1()
     settings = [size, context, exemplar_size, vars(filt)] + ([frame_stride] if frame_stride != 1 else [])
     digest.update(json.dumps(settings, sort_keys=True).encode())
@@ -72,6 +89,8 @@ def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_si
         digest.update(seq.name.encode())
         digest.update(str(seq.frames[0]).encode())
         digest.update(np.ascontiguousarray(seq.boxes).tobytes())
+        for frame in seq.frames[::frame_stride]:
+            digest.update(_file_stamp(frame))
         if seq.curated:
             digest.update(np.ascontiguousarray(seq.frame_scale, dtype=np.float64).tobytes())
             digest.update(np.ascontiguousarray(seq.frame_numbers, dtype=np.int64).tobytes())
@@ -96,19 +115,26 @@ def build_crop_cache(
         raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
     folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt, frame_stride)
     if (folder / "done").is_file():
-        return _open(folder)
+        try:
+            return _warn_unreadable(_open(folder))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"crop cache {folder} is damaged ({str(exc).splitlines()[0][:80]}): building it again",
+                          stacklevel=2)
+            (folder / "done").unlink()
     folder.mkdir(parents=True, exist_ok=True)
     jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
             if i % frame_stride == 0 and seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
     crops = np.lib.format.open_memmap(folder / "crops.npy", mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
     sizes = np.zeros((len(jobs), 2), np.float32)
     keep = np.zeros(len(jobs), bool)
+    unreadable = np.zeros(len(jobs), bool)
 
     def cut(k: int) -> None:
         g, i = jobs[k]
         seq = sequences[g]
         image = cv2.imread(str(seq.frames[i]), cv2.IMREAD_COLOR)
         if image is None:
+            unreadable[k] = True
             return
         box = seq.boxes[i]
         # a curated crop is judged by the target's size in its original frame, whose size is unknown
@@ -130,20 +156,33 @@ def build_crop_cache(
     crops.flush()
     groups = np.array([g for g, _ in jobs], np.int32)
     frame_ids = np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32)
+    bad = [str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1]]
     np.savez(folder / "meta.npz", sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
-             names=np.array([s.name for s in sequences]))
+             names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()),
+             first_unreadable=np.array(bad[0] if bad else ""))
     (folder / "done").write_text("ok\n")
-    return _open(folder)
+    return _warn_unreadable(_open(folder))
+
+
+def _warn_unreadable(cache: CropCache) -> CropCache:
+    if cache.unreadable:
+        warnings.warn(f"{cache.unreadable} frame(s) cannot be read as images and are left out, e.g. "
+                      f"{cache.first_unreadable}", stacklevel=3)
+    return cache
 
 
 def _open(folder: Path) -> CropCache:
     meta = np.load(folder / "meta.npz")
     keep = meta["keep"]
     crops = np.load(folder / "crops.npy", mmap_mode="r")
+    if crops.shape[0] != len(keep):
+        raise ValueError(f"crops.npy holds {crops.shape[0]} crops, meta.npz {len(keep)}")
     index = np.flatnonzero(keep)
+    unreadable = int(meta["unreadable"]) if "unreadable" in meta.files else 0  # absent before 2027-01
     return CropCache(crops=crops if keep.all() else _Indexed(crops, index), sizes=meta["sizes"][index],
                      groups=meta["groups"][index], frame_ids=meta["frame_ids"][index],
-                     group_names=[str(n) for n in meta["names"]])
+                     group_names=[str(n) for n in meta["names"]], unreadable=unreadable,
+                     first_unreadable=str(meta["first_unreadable"]) if unreadable else "")
 
 
 class _Indexed:

@@ -208,8 +208,10 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
 # ---- COCO-JSON still images ----------------------------------------------------------------------------
 def _coco_files(root: Path, subset: str) -> tuple[Path, Path]:
     """(instances json, image folder) for ``subset`` (e.g. ``train2017``), or ``root`` a json file."""
-    if root.suffix == ".json":
-        candidates = [root.parent / "images" / subset, root.parent / subset, root.parent / "images", root.parent]
+    if root.suffix == ".json":  # COCO's own layout: ROOT/annotations/x.json beside ROOT/<subset>/
+        top = root.parent.parent
+        candidates = [root.parent / "images" / subset, root.parent / subset, top / subset, top / "images" / subset,
+                      root.parent / "images", root.parent]
         return root, next((d for d in candidates if subset and d.is_dir()), root.parent)
     json_path = root / "annotations" / f"instances_{subset}.json"
     if not json_path.is_file():
@@ -220,9 +222,14 @@ def _coco_files(root: Path, subset: str) -> tuple[Path, Path]:
     return json_path, images
 
 
+def _is_id(value: object) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
 def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     """COCO instances JSON (``root/annotations/instances_<subset>.json``, images in
-    ``root/<subset>/`` or ``root/images/<subset>/``; or ``root`` the json itself): every
+    ``root/<subset>/`` or ``root/images/<subset>/``; or ``root`` the json itself, its images in
+    ``<subset>/`` or ``images/<subset>/`` beside it or beside its folder): every
     non-crowd object with a box ``[x, y, w, h]`` becomes a one-frame sequence."""
     json_path, image_dir = _coco_files(Path(root), subset)
     try:
@@ -238,11 +245,14 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     for k, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise DatasetError(f"{json_path}: images[{k}] lacks 'id' or 'file_name'")
+        if not _is_id(image["id"]) or not isinstance(image["file_name"], str):
+            raise DatasetError(f"{json_path}: images[{k}]: 'id' must be a number or a string and 'file_name' a "
+                               f"string, found {str(image['id'])[:40]} and {str(image['file_name'])[:40]}")
         files[image["id"]] = image_dir / image["file_name"]
     sequences = []
     for k, ann in enumerate(data["annotations"]):
         where = f"{json_path}: annotations[{k}] (id {ann.get('id') if isinstance(ann, dict) else '?'})"
-        if not isinstance(ann, dict) or ann.get("image_id") not in files:
+        if not isinstance(ann, dict) or not _is_id(ann.get("image_id")) or ann["image_id"] not in files:
             raise DatasetError(f"{where}: no 'image_id' that names an image")
         if ann.get("iscrowd"):
             continue

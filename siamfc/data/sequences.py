@@ -165,7 +165,8 @@ def sequence_frames(seq_dir: str | os.PathLike) -> list[Path]:
 
 def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     """GOT-10k layout: ``root/subset/list.txt`` and ``root/subset/<name>/{*.jpg, groundtruth.txt,
-    absence.label, cover.label, cut_by_image.label}``."""
+    absence.label, cover.label, cut_by_image.label}``; ``groundtruth.txt`` holds 4 values a line
+    (``x,y,w,h``; ``nan`` when absent): another count is an error naming ``file:line``."""
     base = Path(root) / subset
     listing = base / "list.txt"
     if not listing.is_file():
@@ -174,14 +175,14 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     sequences = []
     for name, folder in zip(names, listed_folders(base, names, listing), strict=True):
         frames = frame_files(folder)
-        boxes = read_boxes(folder / "groundtruth.txt")
+        boxes = read_boxes(folder / "groundtruth.txt", columns=(4,))  # x,y,w,h: never a polygon cut short
         if len(boxes) != len(frames):
             raise DatasetError(f"{folder / 'groundtruth.txt'}: {len(boxes)} boxes for {len(frames)} frames")
         absent = read_flags(folder / "absence.label", len(frames), False).astype(bool)
         cover = read_flags(folder / "cover.label", len(frames), True)
         cut = read_flags(folder / "cut_by_image.label", len(frames), False).astype(bool)
         visible = ~absent & (cover > 0) & np.all(np.isfinite(boxes), axis=1)
-        sequences.append(Sequence(name, frames, boxes[:, :4], visible, cut))
+        sequences.append(Sequence(name, frames, boxes, visible, cut))
     return sequences
 
 

@@ -24,8 +24,11 @@ NON_NEGATIVE = frozenset({
 })
 #: probabilities: 0 to 1
 PROBABILITY = frozenset({"flip", "grayscale", "color_jitter", "blur", "low_light", "negative_prob"})
-#: fields that take one of a few words
-CHOICES = {"distill": ("mse", "bce")}
+#: upper bounds: a network far wider than any real one would only exhaust memory
+AT_MOST = {"width": 4.0, "channels": 4096}
+#: fields (by name, or by dotted key) that take one of a few words
+CHOICES = {"distill": ("mse", "bce"), "optim.name": ("sgd", "adamw"),
+           "loss.name": ("logistic", "contrastive", "triplet")}
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -34,14 +37,17 @@ class _Mismatch(Exception):
     pass
 
 
-def check_value(field: str, hint: object, value: object, label: str) -> object:
+def check_value(field: str, hint: object, value: object, label: str, key: str = "") -> object:
     """``value`` as the type ``hint`` asks (a float field takes an int, or a number written as
-    ``1e-5``, which YAML reads as a string), range-checked by ``field`` name; a ValueError naming
-    ``label`` (file and key) otherwise."""
+    ``1e-5``, which YAML reads as a string), range-checked by ``field`` name (and by its dotted
+    ``key`` for :data:`CHOICES`); a ValueError naming ``label`` (file and key) otherwise."""
     try:
         value = _typed(hint, value)
     except _Mismatch:
         raise ValueError(f"{label} = {value!r}: expected {_describe(hint)}") from None
+    choices = CHOICES.get(key) or CHOICES.get(field)
+    if choices and value not in choices:
+        raise ValueError(f"{label} = {value!r}: one of {', '.join(choices)}")
     _check_range(field, value, label)
     return value
 
@@ -100,8 +106,6 @@ def _describe(hint: object) -> str:
 
 
 def _check_range(field: str, value: object, label: str) -> None:
-    if field in CHOICES and value not in CHOICES[field]:
-        raise ValueError(f"{label} = {value!r}: one of {', '.join(CHOICES[field])}")
     numbers = value if isinstance(value, list) else [value]
     for number in numbers:
         if not isinstance(number, (int, float)) or isinstance(number, bool):
@@ -110,5 +114,7 @@ def _check_range(field: str, value: object, label: str) -> None:
             raise ValueError(f"{label} = {value!r}: must be more than 0")
         if field in NON_NEGATIVE and number < 0:
             raise ValueError(f"{label} = {value!r}: must be 0 or more")
+        if field in AT_MOST and number > AT_MOST[field]:
+            raise ValueError(f"{label} = {value!r}: must be at most {AT_MOST[field]}")
         if field in PROBABILITY and not 0 <= number <= 1:
             raise ValueError(f"{label} = {value!r}: a probability, must be between 0 and 1")

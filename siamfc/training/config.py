@@ -149,7 +149,7 @@ def _build(cls: type, data: object, where: str, prefix: str = "", overridden: fr
         elif dataclasses.is_dataclass(hint):
             values[key] = _build(hint, value, where, f"{name}.", overridden)
         else:
-            values[key] = check_value(key, hint, value, _label(where, name, overridden))
+            values[key] = check_value(key, hint, value, _label(where, name, overridden), name)
     return cls(**values)
 
 

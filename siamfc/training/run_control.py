@@ -1,11 +1,27 @@
 """What a training run needs around its steps: the indices each process of a distributed run
-takes, and SIGINT/SIGTERM turned into a request to stop at the next step boundary."""
+takes, and SIGINT/SIGTERM turned into a request to stop at the next step boundary.
+
+A stop signal sent to the whole process group (Ctrl-C in a terminal, ``timeout``, a batch
+scheduler, ``torchrun`` passing it on) also reaches the data-loader worker processes: they ignore it
+(:func:`ignore_stop_signals`), so that the main process can finish its step, save and end them."""
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from torch.utils.data import Sampler
+
+from ..errors import UserError
+
+#: the signals that ask a run to stop (and save)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class OtherRankFailed(UserError):
+    """Raised on the other processes of a distributed run when rank 0 failed to set up (it reports
+    the error itself): they exit with status 2 without a message of their own."""
 
 
 class ShardSampler(Sampler[int]):
@@ -29,7 +45,7 @@ class StopRequested:
         self._previous = {}
 
     def __enter__(self) -> StopRequested:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -39,3 +55,24 @@ class StopRequested:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def ignore_stop_signals(_worker_id: int = 0) -> None:
+    """A data-loader worker's ``worker_init_fn``: SIGINT and SIGTERM are ignored (a signal held back
+    while the worker started, see :func:`stop_signals_held`, is dropped), so a signal to the whole
+    process group leaves the worker to the main process, which stops at a step boundary and saves."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (not lost) in this thread while data-loader workers start: a
+    forked worker inherits the block, so none can kill it before :func:`ignore_stop_signals` runs;
+    this process gets a held signal when the block ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -22,17 +22,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.sequences import got10k_sequences
 from ..devices import resolve_device
-from ..errors import NonFiniteError
-from ..models.checkpoint import FORMAT, CheckpointError, read_checkpoint, remove_stale_temps, save_checkpoint
-from ..models.network import build_model
+from ..errors import NonFiniteError, UserError
+from ..models.checkpoint import CheckpointError, remove_stale_temps, save_checkpoint
 from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
 from .objective import Objective
+from .preflight import build_checked_model, check_crop_sizes
 from .pretrained import freeze, init_from_pretrained, parameter_groups
-from .run_control import ShardSampler, StopRequested
-from .validate import validate
+from .resume import check_same_run, read_training_checkpoint
+from .run_control import OtherRankFailed, ShardSampler, StopRequested, ignore_stop_signals, stop_signals_held
+from .validate import read_val_sequences, validate
 
 StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
@@ -70,38 +70,72 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.out_dir = Path(cfg.out_dir)
         self.main = self.rank == 0
-        if self.main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            remove_stale_temps(self.out_dir)  # left by a process killed while saving
         torch.manual_seed(cfg.seed)
-        self.model = build_model(cfg.model)
+        self.model = build_checked_model(cfg.model)
         if cfg.pretrained:
             init_from_pretrained(self.model, cfg.pretrained)
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
+        check_crop_sizes(self.model, cfg.data, device)
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device)
-        self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=quiet or not self.main) if self.main else None
-        if self.world > 1:
-            dist.barrier()  # rank 0 has built the crop cache; the others now open it
-            if not self.main:
-                self.dataset = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
-        self.steps_per_epoch = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
-        if self.steps_per_epoch == 0:
-            raise ValueError("pairs_per_epoch is smaller than batch_size x processes")
+        self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * cfg.optim.epochs
         self.optimizer = self._make_optimizer()
         decay = math.log(cfg.optim.final_lr / cfg.optim.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: math.exp(decay * min(step, self.total_steps) / self.total_steps))
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
-        self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.epoch, self.step, self.history, self.best_auc = 0, 0, [], -1.0
+        self.epoch_loss = [0.0, 0]  # this epoch's loss sum and step count so far (kept in last.pth)
         self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that ended fit(), if one did
         self.val_sequences = None
-        if cfg.val.root and self.main:
-            self.val_sequences = [s for root in (cfg.val.root, *cfg.val.more_roots)
-                                  for s in got10k_sequences(root, cfg.val.subset)]
+        self.dataset = None
+        self._slow_setup()  # last: every cheaper check above has passed
+        self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.writer = self._make_writer()
+
+    def _prepare_out_dir(self) -> None:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.out_dir)  # left by a process killed while saving
+        except OSError as exc:
+            raise UserError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})") from None
+
+    def _steps_per_epoch(self) -> int:
+        cfg = self.cfg
+        steps = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
+        if steps == 0:
+            raise ValueError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
+                             f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch")
+        return steps
+
+    def _slow_setup(self) -> None:
+        """Rank 0 makes ``out_dir``, reads the validation sequences and builds the crop cache; the
+        other processes wait, then open the cache, or exit quietly (OtherRankFailed) when rank 0
+        failed: it says why."""
+        if self.main:
+            try:
+                self._prepare_out_dir()
+                self.val_sequences = read_val_sequences(self.cfg.val)
+                self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
+            except BaseException as exc:
+                self._share_setup_outcome(f"{type(exc).__name__}: {exc}")
+                raise
+            self._share_setup_outcome(None)
+        elif self._share_setup_outcome(None) is not None:
+            raise OtherRankFailed("rank 0 failed to set up the run")
+        else:
+            self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=True)
+
+    def _share_setup_outcome(self, failure: str | None) -> str | None:
+        """Rank 0's setup outcome (None: success) on every process of a distributed run."""
+        if self.world == 1:
+            return failure
+        outcome = [failure]
+        dist.broadcast_object_list(outcome, src=0)
+        if outcome[0] is not None:
+            dist.barrier()  # every process has the news before rank 0 exits
+        return outcome[0]
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
@@ -143,29 +177,50 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
             "history": json.dumps(self.history), "best_auc": self.best_auc,
+            "epoch_loss": json.dumps(self.epoch_loss),
             "config": json.dumps(config_to_dict(self.cfg)),
             **({"feature_adapter": self.feature_adapter.state_dict()} if self.feature_adapter else {}),
         })
 
     def resume(self, path: str | Path | None = None) -> None:
+        """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
+        training checkpoint, was written with settings that shape the run differently, or is damaged."""
         path = Path(path or self.last_path)
-        data = read_checkpoint(path)
-        if data.get("format") != FORMAT or "train" not in data:
-            raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)")
+        data = read_training_checkpoint(path)
         state = data["train"]
+        check_same_run(path, state, self.cfg)
         try:
-            self.model.load_state_dict(data["state_dict"])
-            if self.feature_adapter is not None:
-                self.feature_adapter.load_state_dict(state["feature_adapter"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.scaler.load_state_dict(state["scaler"])
-        except (RuntimeError, ValueError, KeyError) as exc:
+            self._load_states(data["state_dict"], state)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})") from None
-        torch.set_rng_state(state["torch_rng"])
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.history = json.loads(state["history"])
-        self.best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))  # "best_ao" before 2026-12-02
+        try:
+            self._load_progress(state)
+        except KeyError as exc:
+            raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})") from None
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path}: damaged training state ({str(exc).splitlines()[0][:120]})") from None
+
+    def _load_states(self, weights: dict, state: dict) -> None:
+        self.model.load_state_dict(weights)
+        if self.feature_adapter is not None:
+            self.feature_adapter.load_state_dict(state["feature_adapter"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+
+    def _load_progress(self, state: dict) -> None:
+        rng = state["torch_rng"]
+        epoch, step = int(state["epoch"]), int(state["step"])
+        history = json.loads(state["history"])
+        if not isinstance(history, list):
+            raise ValueError("its history is not a list")
+        epoch_loss = json.loads(state.get("epoch_loss", "[0.0, 0]"))  # absent before 2027-01
+        if not (isinstance(epoch_loss, list) and len(epoch_loss) == 2):
+            raise ValueError("its epoch_loss is not [sum, count]")
+        best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))  # "best_ao" before 2026-12-02
+        torch.set_rng_state(rng)
+        self.epoch, self.step, self.history, self.best_auc = epoch, step, history, best_auc
+        self.epoch_loss = [float(epoch_loss[0]), int(epoch_loss[1])]
 
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
@@ -175,7 +230,8 @@ class Trainer:
         workers = self.cfg.data.num_workers
         return DataLoader(self.dataset, batch_size=bs, sampler=sampler, num_workers=workers, drop_last=True,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
-                          prefetch_factor=4 if workers else None)
+                          prefetch_factor=4 if workers else None,
+                          worker_init_fn=ignore_stop_signals if workers else None)
 
     def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
                     positive: torch.Tensor | None = None) -> float:
@@ -202,38 +258,64 @@ class Trainer:
     def fit(self, max_steps: int | None = None) -> list[dict]:
         """Train to the configured number of epochs (or ``max_steps`` optimizer steps, for tests).
         Returns the per-epoch history."""
-        cfg = self.cfg
-        done_steps = 0
-        last_save = time.monotonic()
+        self._fit_steps = 0
+        self._last_save = time.monotonic()
         with StopRequested() as stop:
-            while self.epoch < cfg.optim.epochs:
-                self.model.train()
-                loader = self._loader()
-                bar = tqdm(loader, total=self.steps_per_epoch, initial=self.step, dynamic_ncols=True,
-                           disable=self.quiet or not self.main, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}")
-                losses, t0 = [], time.perf_counter()
-                for z, x, offsets, positive in bar:
-                    losses.append(self._train_step(z, x, offsets, positive))
-                    self.step += 1
-                    done_steps += 1
-                    for hook in self.on_step:
-                        hook(self, losses[-1])
-                    rate = len(losses) * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
-                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", pairs_s=f"{rate:.1f}",
-                                    lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
-                    if self.writer is not None:
-                        self.writer.add_scalar("train/loss", losses[-1], self.epoch * self.steps_per_epoch + self.step)
-                    if self._should_stop(stop, max_steps, done_steps, losses[-1]):
-                        self.stopped_by = stop.signal
-                        self.save()
-                        return self.history
-                    if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
-                        self.save()
-                        last_save = time.monotonic()
-                bar.close()
-                self._end_epoch(float(np.mean(losses)) if losses else float("nan"), time.perf_counter() - t0)
-                last_save = time.monotonic()
+            while self.epoch < self.cfg.optim.epochs:
+                if self._run_epoch(stop, max_steps):
+                    break
         return self.history
+
+    def _run_epoch(self, stop: StopRequested, max_steps: int | None) -> bool:
+        """The rest of the current epoch; True when the run stopped (saved) before its end."""
+        cfg = self.cfg
+        self.model.train()
+        with stop_signals_held():  # the workers start ignoring SIGINT/SIGTERM
+            batches = iter(self._loader())
+        bar = tqdm(total=self.steps_per_epoch, initial=self.step, dynamic_ncols=True,
+                   disable=self.quiet or not self.main, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}")
+        recent, done, t0 = [], 0, time.perf_counter()
+        with bar:
+            while True:
+                try:
+                    batch = next(batches, None)
+                except RuntimeError:  # a worker killed by the stop signal: the steps done are kept
+                    if stop.signal is None:
+                        raise
+                    return self._stop(stop)
+                if batch is None:
+                    break
+                loss = self._train_step(*batch)
+                recent = [*recent[-49:], loss]
+                self._count_step(loss)
+                bar.update(1)
+                done += 1
+                bar.set_postfix(loss=f"{np.mean(recent):.4f}",
+                                pairs_s=f"{done * cfg.optim.batch_size * self.world / (time.perf_counter() - t0):.1f}",
+                                lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+                if self._should_stop(stop, max_steps, self._fit_steps, loss):
+                    return self._stop(stop)
+                if time.monotonic() - self._last_save > cfg.checkpoint_minutes * 60:
+                    self.save()
+                    self._last_save = time.monotonic()
+        total, count = self.epoch_loss
+        self._end_epoch(total / count if count else float("nan"), time.perf_counter() - t0)
+        self._last_save = time.monotonic()
+        return False
+
+    def _count_step(self, loss: float) -> None:
+        self.step += 1
+        self._fit_steps += 1
+        self.epoch_loss = [self.epoch_loss[0] + loss, self.epoch_loss[1] + 1]
+        for hook in self.on_step:
+            hook(self, loss)
+        if self.writer is not None:
+            self.writer.add_scalar("train/loss", loss, self.epoch * self.steps_per_epoch + self.step)
+
+    def _stop(self, stop: StopRequested) -> bool:
+        self.stopped_by = stop.signal
+        self.save()
+        return True
 
     def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int, loss: float = 0.0) -> bool:
         """True when a signal or ``max_steps`` ends the run; a NonFiniteError when a process's loss
@@ -282,6 +364,7 @@ class Trainer:
             save_checkpoint(self.out_dir / f"model_e{self.epoch + 1:03d}.pth", self.model, meta=json.dumps(record))
         self.epoch += 1
         self.step = 0
+        self.epoch_loss = [0.0, 0]
         self.save()
         if self.main:
             (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))

@@ -12,11 +12,27 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..data.sequences import Sequence
+from ..data.sequences import Sequence, got10k_sequences
 from ..evaluation.bootstrap import bootstrap_mean
 from ..evaluation.metrics import SequenceFigures, Truth, overall_figures, sequence_figures
 from ..models.network import SiamFCNet
 from ..tracking.tracker import MultiTracker
+from .config import ValConfig
+
+
+def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
+    """The sequences of ``val.root`` and ``val.more_roots`` (None without ``val.root``); an error
+    names the key of the root at fault."""
+    if not val.root:
+        return None
+    roots = [("val.root", val.root), *((f"val.more_roots[{i}]", r) for i, r in enumerate(val.more_roots))]
+    sequences = []
+    for key, root in roots:
+        try:
+            sequences += got10k_sequences(root, val.subset)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
+    return sequences
 
 
 def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) -> np.ndarray:

@@ -1,0 +1,88 @@
+"""Resuming a run: which checkpoint ``--resume`` means, whether it was written by the run the config
+describes, and its training state read back with every failure one :class:`CheckpointError` line.
+
+A run continues exactly only with the settings that shaped it (model, data, optimizer and its
+schedule, loss, seed): the sample position is ``step x batch_size`` and every pair depends on
+``(seed, epoch, index)``. Settings that do not change what is computed may differ (:data:`FREE`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..models.checkpoint import FORMAT, CheckpointError, read_checkpoint
+from .config import TrainConfig, config_to_dict
+
+#: config keys (and sections) a resumed run may change: where and how fast it runs, what it logs
+FREE = ("out_dir", "device", "threads", "amp", "tensorboard", "checkpoint_minutes", "pretrained",
+        "data.num_workers", "data.cache_dir", "val")
+
+
+def resume_path(given: str | Path | None, out_dir: str | Path) -> Path:
+    """The checkpoint ``--resume [given]`` means: ``out_dir/last.pth`` without ``given``, a run
+    folder's ``last.pth``, or the file ``given``; a CheckpointError when there is none."""
+    path = Path(given) if given else Path(out_dir) / "last.pth"
+    if path.is_dir():
+        if not (path / "last.pth").is_file():
+            raise CheckpointError(f"--resume {path}: a folder without last.pth (nothing to resume; give a run "
+                                  "folder or a checkpoint file)")
+        return path / "last.pth"
+    if not path.exists():
+        raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)")
+    return path
+
+
+def read_training_checkpoint(path: Path) -> dict:
+    """The checkpoint at ``path``, which must hold a training state (``train``)."""
+    data = read_checkpoint(path)
+    if data.get("format") != FORMAT or not isinstance(data.get("train"), dict):
+        raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)")
+    return data
+
+
+def _flat(data: object, prefix: str = "") -> dict[str, object]:
+    """Nested mappings as dotted keys; lists and other values are leaves."""
+    if not isinstance(data, dict):
+        return {prefix.rstrip("."): data}
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        flat.update(_flat(value, f"{prefix}{key}."))
+    return flat
+
+
+def _free(key: str) -> bool:
+    return any(key == f or key.startswith(f"{f}.") for f in FREE)
+
+
+def config_differences(saved: dict, current: dict) -> list[str]:
+    """The keys (dotted) whose values differ between two configs as dicts, apart from :data:`FREE`
+    ones; keys the saved config lacks (settings added since) are not compared."""
+    old, new = _flat(saved), _flat(json.loads(json.dumps(current)))
+    return sorted(k for k in old.keys() & new.keys() if not _free(k) and old[k] != new[k])
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
+    """A CheckpointError naming the keys when the config that wrote ``train`` (a checkpoint's
+    training state) differs from ``cfg`` in a setting that shapes the run."""
+    if "config" not in train:
+        return  # written before checkpoints kept their config
+    try:
+        saved = json.loads(train["config"])
+    except (TypeError, ValueError):
+        saved = None
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)")
+    current = config_to_dict(cfg)
+    keys = config_differences(saved, current)
+    if not keys:
+        return
+    flat_old, flat_new = _flat(saved), _flat(json.loads(json.dumps(current)))
+    shown = "; ".join(f"{k}: {_show(flat_old[k])} there, {_show(flat_new[k])} now" for k in keys[:3])
+    more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
+    raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
+                          "run's settings, or start a new run in another --out-dir")
