@@ -11,13 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import yaml
+from test_speed_paths import small_sequence
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLS = sorted((REPO / "tools").glob("*.py"))
+TOOLS = sorted(p for p in (REPO / "tools").glob("*.py") if p.name != "tool_errors.py")  # tool_errors: a module
 
 
 def first_paragraph(path: Path) -> str:
@@ -40,20 +39,6 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
     return err
 
 
-def small_sequence(folder: Path, frames: int = 12) -> Path:
-    """A textured square moving over noise (160x120 JPEGs and groundtruth.txt)."""
-    rng = np.random.default_rng(0)
-    folder.mkdir(parents=True)
-    texture = rng.integers(0, 255, size=(30, 40, 3), dtype=np.uint8)
-    boxes = []
-    for i in range(frames):
-        image = rng.integers(0, 90, size=(120, 160, 3), dtype=np.uint8)
-        x, y = 20 + 4 * i, 30 + 2 * i
-        image[y:y + 30, x:x + 40] = texture
-        cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), image)
-        boxes.append(f"{x},{y},40,30")
-    (folder / "groundtruth.txt").write_text("\n".join(boxes) + "\n")
-    return folder
 
 
 # --- --help ------------------------------------------------------------------------------------
@@ -63,7 +48,7 @@ def test_help_shows_the_whole_first_paragraph(path: Path, monkeypatch: pytest.Mo
                                               capsys: pytest.CaptureFixture) -> None:
     """``description=__doc__.splitlines()[0]`` cut several descriptions mid-sentence ("...and through")."""
     monkeypatch.setattr(sys, "argv", [str(path), "--help"])
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the tools put the repository (and tools/) on it
+    monkeypatch.setattr(sys, "path", [str(path.parent), *sys.path])  # as `python tools/x.py` runs it
     monkeypatch.setenv("COLUMNS", "100")
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(path), run_name="__main__")

@@ -31,9 +31,9 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
 
 import torch
+from tool_errors import DEFAULT_CONFIG, config_error, fail
 from torch.utils.data import DataLoader
 
 from siamfc.models.network import ModelConfig, build_model
@@ -41,24 +41,6 @@ from siamfc.training.config import LossConfig, TrainConfig, load_config
 from siamfc.training.data import build_pair_dataset
 from siamfc.training.objective import Objective
 from siamfc.training.pretrained import parameter_groups
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "alexnet_w30_mini.yaml"
-
-
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
-def config_error(exc: BaseException) -> str:
-    """The first line of a config or data error; where a relative path in the config may be the cause
-    (run from outside the repository), says from where those are read."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if any(words in message for words in ("does not exist", "no such")) and Path.cwd().resolve() != REPO_ROOT:
-        message += " (relative paths in a config are read from the working folder, as by siamfc train)"
-    return message
 
 
 def make_loader(dataset, batch_size: int, workers: int, batches: int, offset: int = 0) -> DataLoader:

@@ -19,34 +19,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
+from tool_errors import DEFAULT_CONFIG, config_error, fail
 
 from siamfc.data.sequences import got10k_sequences
 from siamfc.training.config import load_config
 from siamfc.training.losses import get_loss
 from siamfc.training.trainer import Trainer
 from siamfc.training.validate import validate
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "alexnet_w30_mini.yaml"
-
-
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
-def config_error(exc: BaseException) -> str:
-    """The first line of a config or data error; where a relative path in the config may be the cause
-    (run from outside the repository), says from where those are read."""
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if any(words in message for words in ("does not exist", "no such", "missing")) and \
-            Path.cwd().resolve() != REPO_ROOT:
-        message += " (relative paths in a config are read from the working folder, as by siamfc train)"
-    return message
 
 
 def train_one(config: str | Path, loss: str, steps: int, batch_size: int, out_dir: Path, threads: int,
