@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 from ..models.checkpoint import FORMAT, CheckpointError, read_checkpoint
 from .config import TrainConfig, config_to_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 #: config keys (and sections) a resumed run may change: where and how fast it runs, what it logs
 FREE = ("out_dir", "device", "threads", "amp", "tensorboard", "checkpoint_minutes", "pretrained",
@@ -86,3 +92,59 @@ def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
     more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
     raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
                           "run's settings, or start a new run in another --out-dir")
+
+
+def training_state(trainer: Trainer) -> dict:
+    """What ``last.pth`` holds beside the model's weights: all a resumed run needs to go on exactly."""
+    adapter = trainer.feature_adapter
+    return {
+        "epoch": trainer.epoch, "step": trainer.step,
+        "optimizer": trainer.optimizer.state_dict(), "scheduler": trainer.scheduler.state_dict(),
+        "scaler": trainer.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
+        "history": json.dumps(trainer.history), "best_auc": trainer.best_auc,
+        "epoch_loss": json.dumps(trainer.epoch_loss),
+        "config": json.dumps(config_to_dict(trainer.cfg)),
+        **({"feature_adapter": adapter.state_dict()} if adapter is not None else {}),
+    }
+
+
+def restore_training_state(trainer: Trainer, path: Path) -> None:
+    """``trainer`` as the run that wrote ``path`` left it; a CheckpointError when it is not a training
+    checkpoint, was written with settings that shape the run differently, or is damaged."""
+    data = read_training_checkpoint(path)
+    state = data["train"]
+    check_same_run(path, state, trainer.cfg)
+    try:
+        _load_states(trainer, data["state_dict"], state)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})") from None
+    try:
+        _load_progress(trainer, state)
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})") from None
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path}: damaged training state ({str(exc).splitlines()[0][:120]})") from None
+
+
+def _load_states(trainer: Trainer, weights: dict, state: dict) -> None:
+    trainer.model.load_state_dict(weights)
+    if trainer.feature_adapter is not None:
+        trainer.feature_adapter.load_state_dict(state["feature_adapter"])
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    trainer.scheduler.load_state_dict(state["scheduler"])
+    trainer.scaler.load_state_dict(state["scaler"])
+
+
+def _load_progress(trainer: Trainer, state: dict) -> None:
+    rng = state["torch_rng"]
+    epoch, step = int(state["epoch"]), int(state["step"])
+    history = json.loads(state["history"])
+    if not isinstance(history, list):
+        raise ValueError("its history is not a list")
+    epoch_loss = json.loads(state.get("epoch_loss", "[0.0, 0]"))  # absent in checkpoints before 2026-12-02
+    if not (isinstance(epoch_loss, list) and len(epoch_loss) == 2):
+        raise ValueError("its epoch_loss is not [sum, count]")
+    best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))  # "best_ao" before 2026-12-02
+    torch.set_rng_state(rng)
+    trainer.epoch, trainer.step, trainer.history, trainer.best_auc = epoch, step, history, best_auc
+    trainer.epoch_loss = [float(epoch_loss[0]), int(epoch_loss[1])]

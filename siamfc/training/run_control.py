@@ -7,12 +7,17 @@ scheduler, ``torchrun`` passing it on) also reaches the data-loader worker proce
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
+import torch
+import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from ..devices import resolve_device
 from ..errors import UserError
 
 #: the signals that ask a run to stop (and save)
@@ -76,3 +81,29 @@ def stop_signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def process_device(name: str, world: int) -> torch.device:
+    """This process's device; under ``torchrun`` (``world`` > 1) its own GPU, and the process group
+    joined."""
+    device = resolve_device(name)
+    if world > 1:
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            # rank 0 alone builds the crop cache and validates: the others wait longer than the default
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
+    return device
+
+
+def share_setup_outcome(world: int, failure: str | None) -> str | None:
+    """Rank 0's setup outcome (``failure``, None for success) on every process of a distributed run
+    of ``world`` processes: the others exit quietly instead of failing at the next collective."""
+    if world == 1:
+        return failure
+    outcome = [failure]
+    dist.broadcast_object_list(outcome, src=0)
+    if outcome[0] is not None:
+        dist.barrier()  # every process has the news before rank 0 exits
+    return outcome[0]

@@ -12,7 +12,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,34 +21,28 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..devices import resolve_device
 from ..errors import NonFiniteError, UserError
-from ..models.checkpoint import CheckpointError, remove_stale_temps, save_checkpoint
-from .config import TrainConfig, config_to_dict
+from ..models.checkpoint import remove_stale_temps, save_checkpoint
+from .config import TrainConfig
 from .data import build_pair_dataset
 from .objective import Objective
+from .optimizer import build_optimizer, build_schedule
 from .preflight import build_checked_model, check_crop_sizes
-from .pretrained import freeze, init_from_pretrained, parameter_groups
-from .resume import check_same_run, read_training_checkpoint
-from .run_control import OtherRankFailed, ShardSampler, StopRequested, ignore_stop_signals, stop_signals_held
+from .pretrained import freeze, init_from_pretrained
+from .resume import restore_training_state, training_state
+from .run_control import (
+    OtherRankFailed,
+    ShardSampler,
+    StopRequested,
+    ignore_stop_signals,
+    process_device,
+    share_setup_outcome,
+    stop_signals_held,
+)
 from .validate import read_val_sequences, validate
 
 StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
-
-
-def _process_device(name: str, world: int) -> torch.device:
-    """This process's device; under ``torchrun`` (``world`` > 1) its own GPU, and the process group
-    joined."""
-    device = resolve_device(name)
-    if world > 1:
-        if device.type == "cuda":
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-            torch.cuda.set_device(device)
-        if not dist.is_initialized():
-            # rank 0 alone builds the crop cache and validates: the others wait longer than the default
-            dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
-    return device
 
 
 class Trainer:
@@ -65,7 +58,7 @@ class Trainer:
         self.on_epoch: list[EpochHook] = list(on_epoch)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
-        self.device = device = _process_device(cfg.device, self.world)
+        self.device = device = process_device(cfg.device, self.world)
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(cfg.threads)
         self.out_dir = Path(cfg.out_dir)
@@ -80,10 +73,8 @@ class Trainer:
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device)
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * cfg.optim.epochs
-        self.optimizer = self._make_optimizer()
-        decay = math.log(cfg.optim.final_lr / cfg.optim.lr)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: math.exp(decay * min(step, self.total_steps) / self.total_steps))
+        self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
+        self.scheduler = build_schedule(self.optimizer, cfg.optim, self.total_steps)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
         self.epoch, self.step, self.history, self.best_auc = 0, 0, [], -1.0
         self.epoch_loss = [0.0, 0]  # this epoch's loss sum and step count so far (kept in last.pth)
@@ -119,34 +110,13 @@ class Trainer:
                 self.val_sequences = read_val_sequences(self.cfg.val)
                 self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
             except BaseException as exc:
-                self._share_setup_outcome(f"{type(exc).__name__}: {exc}")
+                share_setup_outcome(self.world, f"{type(exc).__name__}: {exc}")
                 raise
-            self._share_setup_outcome(None)
-        elif self._share_setup_outcome(None) is not None:
+            share_setup_outcome(self.world, None)
+        elif share_setup_outcome(self.world, None) is not None:
             raise OtherRankFailed("rank 0 failed to set up the run")
         else:
             self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=True)
-
-    def _share_setup_outcome(self, failure: str | None) -> str | None:
-        """Rank 0's setup outcome (None: success) on every process of a distributed run."""
-        if self.world == 1:
-            return failure
-        outcome = [failure]
-        dist.broadcast_object_list(outcome, src=0)
-        if outcome[0] is not None:
-            dist.barrier()  # every process has the news before rank 0 exits
-        return outcome[0]
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        o = self.cfg.optim
-        params = parameter_groups(self.model, o.lr, o.backbone_lr_scale)
-        if self.objective.parameters:
-            params.append({"params": self.objective.parameters, "lr": o.lr})
-        if o.name == "sgd":
-            return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-        if o.name == "adamw":
-            return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
-        raise ValueError(f"unknown optimizer {o.name!r}; known: sgd, adamw")
 
     def _make_writer(self):
         if not (self.cfg.tensorboard and self.main):
@@ -172,55 +142,12 @@ class Trainer:
         if not self.main:
             return
         self._check_weights()
-        save_checkpoint(self.last_path, self.model, train={
-            "epoch": self.epoch, "step": self.step,
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
-            "history": json.dumps(self.history), "best_auc": self.best_auc,
-            "epoch_loss": json.dumps(self.epoch_loss),
-            "config": json.dumps(config_to_dict(self.cfg)),
-            **({"feature_adapter": self.feature_adapter.state_dict()} if self.feature_adapter else {}),
-        })
+        save_checkpoint(self.last_path, self.model, train=training_state(self))
 
     def resume(self, path: str | Path | None = None) -> None:
         """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
         training checkpoint, was written with settings that shape the run differently, or is damaged."""
-        path = Path(path or self.last_path)
-        data = read_training_checkpoint(path)
-        state = data["train"]
-        check_same_run(path, state, self.cfg)
-        try:
-            self._load_states(data["state_dict"], state)
-        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})") from None
-        try:
-            self._load_progress(state)
-        except KeyError as exc:
-            raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})") from None
-        except (RuntimeError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path}: damaged training state ({str(exc).splitlines()[0][:120]})") from None
-
-    def _load_states(self, weights: dict, state: dict) -> None:
-        self.model.load_state_dict(weights)
-        if self.feature_adapter is not None:
-            self.feature_adapter.load_state_dict(state["feature_adapter"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-
-    def _load_progress(self, state: dict) -> None:
-        rng = state["torch_rng"]
-        epoch, step = int(state["epoch"]), int(state["step"])
-        history = json.loads(state["history"])
-        if not isinstance(history, list):
-            raise ValueError("its history is not a list")
-        epoch_loss = json.loads(state.get("epoch_loss", "[0.0, 0]"))  # absent before 2027-01
-        if not (isinstance(epoch_loss, list) and len(epoch_loss) == 2):
-            raise ValueError("its epoch_loss is not [sum, count]")
-        best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))  # "best_ao" before 2026-12-02
-        torch.set_rng_state(rng)
-        self.epoch, self.step, self.history, self.best_auc = epoch, step, history, best_auc
-        self.epoch_loss = [float(epoch_loss[0]), int(epoch_loss[1])]
+        restore_training_state(self, Path(path or self.last_path))
 
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
