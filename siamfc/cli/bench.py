@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300, at least 10)")
     parser.add_argument("--sequence", default=None, metavar="DIR",
                         help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
-                             f"default: {inputs.default_sequence()}")
+                             f"default: {inputs.default_sequence()}, or the demo clip shipped with the package "
+                             "where that is absent")
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (OpenCV's "
                              f"NanoTrack, the reference row); default: {inputs.default_nano_dir()}, its row skipped "
@@ -123,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     models = inputs.models(args)
     inputs.check_exports(args, models, device)
     nano_dir = None if args.no_opencv else inputs.nano_dir(args)
-    sequence = inputs.sequence(args)
-    frames = bm.load_frames(sequence, max(args.frames + 2, 50))
+    sequence, groundtruth = inputs.sequence(args)
+    frames = bm.load_frames(sequence, max(args.frames + 2, 50), groundtruth)
     candidates, pairs = _our_candidates(args, models, frames, device)
     unavailable: dict[str, str] = {}
     if not args.no_opencv:

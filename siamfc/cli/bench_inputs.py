@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from ..errors import CheckpointError, UserError
@@ -43,18 +44,22 @@ def nano_dir(args: argparse.Namespace) -> str:
     return os.fspath(folder)
 
 
-def sequence(args: argparse.Namespace) -> Path:
-    """The ``--sequence`` folder; the default (in the shared data) is checked only when it is used."""
+def sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The frames to time and their ground truth (None: the folder's own ``groundtruth.txt``):
+    ``--sequence``, else the default sequence of the shared data, else (a machine without it) the
+    demo clip shipped with the package."""
     if args.sequence is not None:
-        sequence = Path(args.sequence)
-        if not sequence.is_dir():
-            raise UserError(f"--sequence {sequence}: no such folder")
-        return sequence
-    sequence = default_sequence()
-    if not sequence.is_dir():
-        raise UserError(f"no --sequence given and the default {sequence} is absent (it is in the shared data "
-                        "beside the project, or $SIAMFC_SHARED): pass --sequence DIR")
-    return sequence
+        folder = Path(args.sequence)
+        if not folder.is_dir():
+            raise UserError(f"--sequence {folder}: no such folder")
+        return folder, None
+    folder = default_sequence()
+    if folder.is_dir():
+        return folder, None
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    print(f"note: no --sequence and no shared data at {folder.parents[3]} ($SIAMFC_SHARED): timing on the "
+          "demo clip shipped with the package", file=sys.stderr)
+    return assets / "demo_clip.mp4", assets / "demo_groundtruth.txt"
 
 
 def backends(args: argparse.Namespace, device) -> list[str]:

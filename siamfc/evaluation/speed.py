@@ -35,25 +35,45 @@ class Frames:
     box: np.ndarray
 
 
-def load_frames(folder: str | os.PathLike, count: int) -> Frames:
-    """The first ``count`` frames (images in natural order) of a sequence folder and the first box
-    of its ``groundtruth.txt`` (``x,y,w,h``)."""
-    folder = Path(folder)
-    paths = frame_files(folder)[:count]
-    if not paths:
-        raise UserError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
-    gt = folder / "groundtruth.txt"
+def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.PathLike | None = None) -> Frames:
+    """The first ``count`` frames of a sequence folder (images in natural order) or of a video file,
+    and the first box of ``groundtruth`` (default: the folder's, or the video's neighbour,
+    ``groundtruth.txt``; ``x,y,w,h``)."""
+    source = Path(source)
+    gt = Path(groundtruth) if groundtruth else (source if source.is_dir() else source.parent) / "groundtruth.txt"
+    bgr = _folder_images(source, count) if source.is_dir() else _video_images(source, count)
     box = read_boxes(gt)[0, :4]
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise UserError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
-    bgr = []
+    rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
+    return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
+
+
+def _folder_images(folder: Path, count: int) -> list[np.ndarray]:
+    paths = frame_files(folder)[:count]
+    if not paths:
+        raise UserError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+    images = []
     for p in paths:
         image = cv2.imread(os.fspath(p), cv2.IMREAD_COLOR)
         if image is None:
             raise UserError(f"{p}: cannot decode the image")
-        bgr.append(image)
-    rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
-    return Frames(folder.name, rgb, bgr, box)
+        images.append(image)
+    return images
+
+
+def _video_images(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(os.fspath(video))
+    images = []
+    while len(images) < count:
+        ok, image = capture.read()
+        if not ok:
+            break
+        images.append(image)
+    capture.release()
+    if not images:
+        raise UserError(f"{video}: no frame could be decoded")
+    return images
 
 
 def rss_mb() -> float:
