@@ -137,3 +137,22 @@ def test_cubic_upsample_matrix_is_opencv_resize(size_in: int, size_out: int) -> 
     for x in maps:
         expected = cv2.resize(x, (size_out, size_out), interpolation=cv2.INTER_CUBIC)
         np.testing.assert_allclose(matrix @ x @ matrix.T, expected, atol=1e-5)
+
+
+def _label_band(x: int) -> np.ndarray:
+    """The columns of the filled label band above a box at ``x`` in a 200-wide frame."""
+    from siamfc.io.drawing import draw_box
+
+    image = np.zeros((100, 200, 3), np.uint8)
+    draw_box(image, np.array([x, 50, 80, 30]), color=(0, 255, 0), label="lost 0.00")
+    top = int(np.flatnonzero((image[:, :, 1] == 255).any(axis=1)).min())
+    return np.flatnonzero((image[top:top + 3, :, 1] == 255).any(axis=0))
+
+
+@pytest.mark.parametrize("x", [-40, 150])
+def test_a_box_label_stays_inside_the_frame(x: int) -> None:
+    """A label on a box running past the left or right edge was cut ("lost 0.00" read "st 0.00"):
+    now it is as wide as inside the frame, and lies against the edge."""
+    inside, edge = _label_band(60), _label_band(x)
+    assert len(edge) == len(inside)
+    assert edge.min() == 0 if x < 0 else edge.max() == 199

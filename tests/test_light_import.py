@@ -52,6 +52,20 @@ def test_version_is_the_packages(capsys: pytest.CaptureFixture) -> None:
     assert capsys.readouterr().out == f"siamfc {siamfc.__version__}\n"
 
 
+def test_help_lists_each_command_with_a_whole_sentence(capsys: pytest.CaptureFixture) -> None:
+    """``siamfc --help`` took the first line of each command's help, cutting three mid-sentence."""
+    import importlib
+
+    from siamfc.cli.main import SUBCOMMANDS, main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name, module in SUBCOMMANDS.items():
+        paragraph = " ".join(importlib.import_module(module).HELP.split("\n\n")[0].split())
+        assert paragraph.endswith("."), f"{name}: its help's first paragraph is not one sentence: {paragraph!r}"
+        assert f"  {name:8s} {paragraph.rstrip('.')}\n" in out, out
+
+
 def test_public_names_load_on_first_use() -> None:
     import siamfc
 

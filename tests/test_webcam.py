@@ -70,9 +70,12 @@ def test_no_display_and_all_frames_without_video(capsys, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert main(["webcam", "--video", str(CLIP)]) == 2
+    assert main(["webcam", "--camera", "57"]) == 2  # no display and no camera: the display is named
     assert main(["webcam", "--all-frames"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["siamfc webcam: error: no display to open a window on (DISPLAY is not set)",
+    no_display = ("siamfc webcam: error: no display to open a window on (DISPLAY is not set); without one, track "
+                  "a video with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`")
+    assert err == [no_display, no_display,
                    "siamfc webcam: error: --all-frames only applies to --video (a camera cannot wait)"]
 
 

@@ -10,8 +10,9 @@ from ..errors import UserError
 from . import bench_inputs as inputs
 from .common import check_writable, resolve_device
 
-HELP = """Benchmark: frames/s of our tracker (per model, backend and device) next to OpenCV's NanoTrack,
-MIL, CSRT and KCF on the same frames in the same run, as ratios to NanoTrack; startup time,
+HELP = """Benchmark: frames/s of our tracker next to OpenCV's trackers, on the same frames in one run.
+
+Per model, backend and device, next to OpenCV's NanoTrack, MIL, CSRT and KCF, as ratios to NanoTrack; startup time,
 memory (RSS; GPU memory on a GPU); optional N-target MultiTracker timing and a long-run memory check.
 Decoding is never timed."""
 

@@ -19,8 +19,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import numpy as np
 
-HELP = """Track the short clip bundled with the package (a cat's head over a launch pad: camera
-motion, scale change, a brief occlusion) and write the annotated video.
+HELP = """Track the demo clip bundled with the package and write the annotated video.
+
+The clip: a cat's head over a launch pad (camera motion, scale change, a brief occlusion).
 
 Starts from the ground-truth box of frame 1 and reports frames, fps and the mean IoU against
 the clip's ground truth (frame 1 excluded). Green: the tracker; thin white: the ground truth.

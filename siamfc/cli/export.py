@@ -10,7 +10,9 @@ from ..errors import UserError
 from ..io.writers import make_output_folder
 from .common import add_weights_argument
 
-HELP = """Export a model to ONNX: exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
+HELP = """Export a model to ONNX: the graphs ONNX Runtime runs on the CPU, and their manifest.
+
+exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
 crops -> features, any batch), head.onnx (kernel, offset, features -> response maps),
 search_taps.onnx (search.onnx extended to correlate: what ONNX Runtime runs) and siamfc_onnx.json
 (with the checkpoint's SHA-256). A linear last convolution is composed into the kernel, so

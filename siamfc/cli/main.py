@@ -72,6 +72,11 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
         return 141
 
 
+def _summary(help_text: str) -> str:
+    """A command's help's first paragraph (a sentence, which may wrap over several lines)."""
+    return " ".join(help_text.split("\n\n")[0].split()).rstrip(".")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["--version"], ["-V"]):
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     commands = _available()
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
-        lines = [f"  {name:8s} {importlib.import_module(mod).HELP.splitlines()[0]}" for name, mod in commands.items()]
+        lines = [f"  {name:8s} {_summary(importlib.import_module(mod).HELP)}" for name, mod in commands.items()]
         usage = ("usage: siamfc [--version] {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines))
         if argv and argv[0] not in ("-h", "--help"):
             print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)

@@ -68,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--snapshot-dir {snapshot_dir}: not a folder")
     if args.all_frames and args.video is None:
         raise UserError("--all-frames only applies to --video (a camera cannot wait)")
+    try:  # the display before the camera: on a machine with neither, the display is what to fix
+        check_display()
+    except UserError:
+        raise UserError("no display to open a window on (DISPLAY is not set); without one, track a video "
+                        "with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`") from None
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)
-        check_display()
         tracker = build_tracker(args, device)
         return _run_live(args, source, tracker, init_box, record, snapshot_dir)
     finally:

@@ -53,8 +53,9 @@ def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = C
         scale = 0.4 * thickness
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         top = p1[1] - th - base - 2 if p1[1] - th - base - 2 >= 0 else p1[1] + thickness
-        cv2.rectangle(image, (p1[0], top), (p1[0] + tw + 4, top + th + base + 2), color, -1)
-        cv2.putText(image, label, (p1[0] + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+        left = min(max(p1[0], 0), max(image.shape[1] - tw - 5, 0))  # inside the frame (tw + 5 px), like top
+        cv2.rectangle(image, (left, top), (left + tw + 4, top + th + base + 2), color, -1)
+        cv2.putText(image, label, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
                     cv2.LINE_AA)
     return image
 
