@@ -40,8 +40,8 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
     and the first box of ``groundtruth`` (default: the folder's, or the video's neighbour,
     ``groundtruth.txt``; ``x,y,w,h``)."""
     source = Path(source)
-    gt = Path(groundtruth) if groundtruth else (source if source.is_dir() else source.parent) / "groundtruth.txt"
-    bgr = _folder_images(source, count) if source.is_dir() else _video_images(source, count)
+    gt = Path(groundtruth) if groundtruth else (source.parent if source.is_file() else source) / "groundtruth.txt"
+    bgr = _video_images(source, count) if source.is_file() else _folder_images(source, count)
     box = read_boxes(gt)[0, :4]
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise UserError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
