@@ -52,14 +52,15 @@ def clip_box(
 ) -> np.ndarray:
     """Clip an ``x, y, w, h`` box to a frame of shape ``(H, W, ...)``.
 
-    A box entirely outside the frame is an error; one partly outside is clipped, with a warning.
+    A box entirely outside the frame is an error, and so is one that looks like ``x1,y1,x2,y2``
+    (:func:`siamfc.geometry.box_problem`); one partly outside is clipped, with a warning.
     """
     import numpy as np
 
     from ..geometry import box_problem
 
     height, width = int(frame_shape[0]), int(frame_shape[1])
-    problem = box_problem(box, width, height)
+    problem = box_problem(box, width, height, corners_hint=True)
     if problem:
         raise UserError(f"{what} {_fmt(box)} {problem}")
     x, y, w, h = (float(v) for v in box)
