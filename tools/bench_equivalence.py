@@ -13,10 +13,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import cv2
 import numpy as np
+from tool_errors import failer
 from tqdm import tqdm
 
 from siamfc import SiamFCTracker, geometry
@@ -33,10 +33,7 @@ VARIANTS = {
 }
 
 
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+fail = failer(__file__)
 
 
 def read(seq_dir: Path) -> tuple[list[np.ndarray], np.ndarray]:

@@ -18,18 +18,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import torch
+from tool_errors import failer
 
 from siamfc import SiamFCNet, SiamFCTracker, build_model, load_model
 from siamfc.evaluation.speed import Candidate, load_frames, machine_info, time_candidates
 
-
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+fail = failer(__file__)
 
 
 class GroupedHeadNet(SiamFCNet):

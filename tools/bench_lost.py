@@ -13,16 +13,16 @@ confidence's share is the time spent in ``LostMonitor.after_step``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tool_errors import failer, shared_dir  # noqa: E402
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
@@ -53,10 +53,7 @@ def timed_run(tracker: SiamFCTracker, first: np.ndarray, box: np.ndarray, frames
     return np.array(times), np.array(spent), present
 
 
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+fail = failer(__file__)
 
 
 def read_sequence(seq: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -84,7 +81,7 @@ def ms(times: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    shared = Path(os.environ.get("SIAMFC_SHARED") or ROOT.parent / "shared")
+    shared = shared_dir()
     parser.add_argument("--sequence", type=Path, default=shared / "data" / "GOT-10k-mini" / "val" / "bag",
                         help="a sequence folder with groundtruth.txt (default: GOT-10k-mini val/bag in the shared "
                              "data beside the repository, or $SIAMFC_SHARED)")

@@ -19,27 +19,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import cv2
 import numpy as np
 import torch
+from tool_errors import failer, shared_dir
 
 from siamfc import CheckpointError, ModelConfig, SiamFCNet, SiamFCTracker, build_model, load_model
 from siamfc.data.sequences import frame_files, read_boxes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("SIAMFC_SHARED")
-    return Path(env) if env else REPO_ROOT.parent / "shared"
-
-
-def fail(message: str) -> NoReturn:
-    """Bad input: one line on stderr, exit status 2 (no traceback)."""
-    print(f"{Path(__file__).name}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+fail = failer(__file__)
 
 
 @dataclass

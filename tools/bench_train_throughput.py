@@ -33,14 +33,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from tool_errors import DEFAULT_CONFIG, config_error, fail
+from tool_errors import DEFAULT_CONFIG, config_error, failer
 from torch.utils.data import DataLoader
 
 from siamfc.models.network import ModelConfig, build_model
 from siamfc.training.config import LossConfig, TrainConfig, load_config
 from siamfc.training.data import build_pair_dataset
 from siamfc.training.objective import Objective
-from siamfc.training.pretrained import parameter_groups
+from siamfc.training.optimizer import build_optimizer
+
+fail = failer(__file__)
 
 
 def make_loader(dataset, batch_size: int, workers: int, batches: int, offset: int = 0) -> DataLoader:
@@ -58,19 +60,6 @@ def loader_rate(dataset, batch_size: int, workers: int, batches: int, offset: in
     return n / (time.perf_counter() - t0)
 
 
-def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, objective: Objective) -> torch.optim.Optimizer:
-    """The optimizer ``Trainer`` builds for ``cfg`` (the model's groups, then the objective's parameters)."""
-    o = cfg.optim
-    params = parameter_groups(model, o.lr, o.backbone_lr_scale)
-    if objective.parameters:
-        params.append({"params": objective.parameters, "lr": o.lr})
-    if o.name == "sgd":
-        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    if o.name == "adamw":
-        return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
-    raise ValueError(f"unknown optimizer {o.name!r}; known: sgd, adamw")
-
-
 class StepBench:
     """One model, objective and optimizer as the trainer builds them; ``run(batches)`` times full
     training steps (``Trainer._train_step`` on the CPU: forward with features, objective, backward,
@@ -81,7 +70,7 @@ class StepBench:
         self.cfg = cfg
         self.model = build_model(ModelConfig(backbone="alexnet", width=width)).train()
         self.objective = Objective(loss, self.model.stride, self.model.backbone.out_channels, torch.device("cpu"))
-        self.optimizer = make_optimizer(cfg, self.model, self.objective)
+        self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
 
     def step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
              positive: torch.Tensor | None = None) -> None:

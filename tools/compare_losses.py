@@ -21,13 +21,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tool_errors import DEFAULT_CONFIG, config_error, fail
+from tool_errors import DEFAULT_CONFIG, config_error, failer
 
 from siamfc.data.sequences import got10k_sequences
 from siamfc.training.config import load_config
 from siamfc.training.losses import get_loss
 from siamfc.training.trainer import Trainer
 from siamfc.training.validate import validate
+
+fail = failer(__file__)
 
 
 def train_one(config: str | Path, loss: str, steps: int, batch_size: int, out_dir: Path, threads: int,

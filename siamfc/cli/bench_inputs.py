@@ -82,7 +82,8 @@ def export_folder(path: str) -> Path | None:
 
 
 def models(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """(label, checkpoint path, export folder path or untrained SiamFCNet) for each model to time."""
+    """``(label, source)`` for each model to time; the source is a checkpoint path, an export folder path
+    or an untrained SiamFCNet."""
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
     from ..models.shipped import default_weights_path

@@ -23,7 +23,7 @@ def build_checked_model(cfg: ModelConfig) -> SiamFCNet:
                          f"network ({reason})") from None
 
 
-def check_crop_sizes(model: SiamFCNet, data: DataConfig, device: torch.device) -> None:
+def check_network_takes_crops(model: SiamFCNet, data: DataConfig, device: torch.device) -> None:
     """``data.exemplar_size`` must be smaller than ``data.search_size``, and the network must take
     both (one dry forward pass of a blank pair, in eval mode: no statistics change, no random draw)."""
     e, s = data.exemplar_size, data.search_size

@@ -27,7 +27,7 @@ from .config import TrainConfig
 from .data import build_pair_dataset
 from .objective import Objective
 from .optimizer import build_optimizer, build_schedule
-from .preflight import build_checked_model, check_crop_sizes
+from .preflight import build_checked_model, check_network_takes_crops
 from .pretrained import freeze, init_from_pretrained
 from .resume import restore_training_state, training_state
 from .run_control import (
@@ -69,7 +69,7 @@ class Trainer:
             init_from_pretrained(self.model, cfg.pretrained)
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
-        check_crop_sizes(self.model, cfg.data, device)
+        check_network_takes_crops(self.model, cfg.data, device)
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device)
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * cfg.optim.epochs
@@ -206,9 +206,9 @@ class Trainer:
             while True:
                 try:
                     batch = next(batches, None)
-                except RuntimeError:  # a worker killed by the stop signal: the steps done are kept
-                    if stop.signal is None:
-                        raise
+                except RuntimeError as exc:  # a worker killed by the stop signal: the steps done are kept
+                    if stop.signal is None or "DataLoader worker" not in str(exc):
+                        raise  # any other error is the data's, and must be seen
                     return self._stop(stop)
                 if batch is None:
                     break
