@@ -167,3 +167,20 @@ def test_distillation_resamples_a_teacher_of_another_stride() -> None:
     resampled = torch.nn.functional.interpolate(teacher, size=(15, 15), mode="bilinear", align_corners=True)
     assert resampled[0, 0, 0, 0] == 0 and resampled[0, 0, -1, -1] == 63 and resampled[0, 0, 0, 14] == 7
     assert distillation_loss(student, teacher).item() == pytest.approx(resampled.square().mean().item())
+
+
+def test_the_config_check_knows_every_loss_and_optimizer() -> None:
+    """The config's names are checked at load (before any slow setup) from a list of their own: it
+    must stay the list of what the training code builds."""
+    from siamfc.training.checks import CHOICES
+    from siamfc.training.config import OptimConfig
+    from siamfc.training.losses import LOSSES
+    from siamfc.training.optimizer import build_optimizer
+
+    assert set(CHOICES["loss.name"]) == set(LOSSES)
+    model = torch.nn.Linear(2, 2)
+    for name in CHOICES["optim.name"]:
+        build_optimizer(model, OptimConfig(name=name), [])
+    logits = torch.zeros(1, 1, 3, 3)
+    for kind in CHOICES["distill"]:
+        distillation_loss(logits, logits, kind)
