@@ -7,6 +7,7 @@ import json
 import os
 
 from ..errors import UserError
+from ..tracking.onnx_format import export_folder
 from . import bench_inputs as inputs
 from .common import check_writable, resolve_device
 
@@ -65,7 +66,7 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     backends = inputs.backends(args, device)
     candidates, pairs = [], {}
     for label, source in models:
-        export = isinstance(source, str) and inputs.export_folder(source) is not None
+        export = isinstance(source, str) and export_folder(source) is not None
         net = source  # read once, to name the backends (an export folder runs with ONNX Runtime only)
         if isinstance(source, str):
             net = None if export else load_model(source)

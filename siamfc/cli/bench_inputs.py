@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import CheckpointError, UserError
 from ..files import distinct_stems
+from ..tracking.onnx_format import export_folder
 
 
 def shared() -> Path:
@@ -70,15 +71,6 @@ def backends(args: argparse.Namespace, device) -> list[str]:
     if "onnxruntime" in backends and device.type != "cpu":
         raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
     return backends
-
-
-def export_folder(path: str) -> Path | None:
-    """The folder of ``path`` when it is a ``siamfc export`` folder (or its manifest), else None."""
-    from ..tracking.onnx_format import is_export
-
-    if not is_export(path):
-        return None
-    return Path(path) if Path(path).is_dir() else Path(path).parent
 
 
 def models(args: argparse.Namespace) -> list[tuple[str, object]]:

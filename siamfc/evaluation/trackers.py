@@ -5,7 +5,6 @@ the package's own trackers do not depend on the toolkit."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -84,10 +83,11 @@ def _check_weights(path: str) -> None:
     """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track
     --weights`` takes); a CheckpointError is one line naming the file."""
     from ..models.checkpoint import load_model
-    from ..tracking.onnx_format import is_export, read_manifest
+    from ..tracking.onnx_format import export_folder, read_manifest
 
-    if is_export(path):
-        read_manifest(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    folder = export_folder(path)
+    if folder is not None:
+        read_manifest(folder)
     else:
         load_model(path)
 

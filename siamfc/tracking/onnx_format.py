@@ -41,6 +41,14 @@ def is_export(path: str | os.PathLike) -> bool:
     return path.is_dir() or path.name == MANIFEST
 
 
+def export_folder(path: str | os.PathLike) -> Path | None:
+    """The folder of ``path`` when it names a ``siamfc export`` folder (or its manifest), else None."""
+    if not is_export(path):
+        return None
+    path = Path(os.fspath(path))
+    return path if path.is_dir() else path.parent
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
