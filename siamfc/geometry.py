@@ -103,12 +103,12 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = False) -> str | None:
     """Why an ``x, y, w, h`` box cannot start tracking in a ``width`` x ``height`` frame, or None:
-    it lies outside the frame (less than a pixel of it inside). A box partly outside the frame is
+    it lies outside the frame (none of it inside). A box partly outside the frame is
     fine (the crops are padded). With ``corners_hint`` (a box typed by hand), one that runs past the
     frame while, read as ``x1, y1, x2, y2``, it would be a box inside it is refused too, as the
     usual mix-up of the two forms; a program's boxes (ground truth, a detector's) may do that."""
     x, y, w, h = (float(v) for v in box)
-    if min(x + w, width) - max(x, 0.0) < 1 or min(y + h, height) - max(y, 0.0) < 1:
+    if min(x + w, width) - max(x, 0.0) <= 0 or min(y + h, height) - max(y, 0.0) <= 0:
         return f"lies outside the {width}x{height} frame"
     past = x + w > width or y + h > height
     if corners_hint and past and 0 <= x < w <= width and 0 <= y < h <= height:

@@ -16,6 +16,7 @@ from test_training import make_sequences, write_config
 
 from siamfc import CheckpointError, ModelConfig, build_model, load_model, save_checkpoint
 from siamfc.cli.main import main
+from siamfc.geometry import iou
 from siamfc.models.checkpoint import read_checkpoint
 
 
@@ -572,3 +573,37 @@ def test_the_python_api_refuses_what_the_command_line_refuses() -> None:
     assert paper.config()["scale_penalty"] == 0.9745 and paper.config()["window_influence"] == 0.2
     with pytest.raises(TypeError, match="config must be a TrackerConfig"):
         SiamFCTracker(config={"scale_penalty": 0.9})
+
+
+def test_more_api_mistakes_are_one_line_and_keep_the_tracker() -> None:
+    """Found by trying the API as a new user: NaN settings gave NaN boxes, a bad compile mode, a
+    torch.device without a GPU and a path given as model= failed deep in torch, a sub-pixel box was
+    called 'outside', and a refused init() dropped the target being tracked."""
+    from siamfc import MultiTracker, SiamFCTracker
+
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[100:140, 100:160] = 200
+    for params, message in [({"context": float("nan")}, "context must be a finite number"),
+                            ({"scale_penalty": float("inf")}, "scale_penalty must be a finite number"),
+                            ({"compile": "yes"}, "compile must be True, False or a mode"),
+                            ({"optimize": "no"}, "optimize must be True or False")]:
+        with pytest.raises(ValueError, match=message):
+            SiamFCTracker(**params)
+    with pytest.raises(TypeError, match="device must be a name"):
+        SiamFCTracker(device=0)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU is available"):
+            SiamFCTracker(device=torch.device("cuda"))
+    with pytest.raises(TypeError, match="model must be a SiamFCNet"):
+        SiamFCTracker(model="siamfc/weights/siamfc_mobile_lite.pth")
+    with pytest.raises(ValueError, match="box must be four numbers"):
+        SiamFCTracker().init(image, "100,100,40,30")
+
+    tracker = SiamFCTracker()
+    tracker.init(image, [100.2, 100.2, 0.5, 0.5])  # inside the frame, under a pixel: not "outside"
+    tracker.init(image, [100, 100, 60, 40])
+    with pytest.raises(ValueError, match="lies outside"):
+        tracker.init(image, [5000, 0, 10, 10])
+    assert iou(tracker.update(image), np.array([100, 100, 60, 40])) > 0.9  # the target tracked before is kept
+    with pytest.raises(ValueError, match="RGB image"):
+        MultiTracker().update(None)  # checked with no targets too

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import numbers
 import typing
 from dataclasses import dataclass, fields
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 CROP_BACKENDS = ("cv2", "torch")
+#: torch.compile's modes
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the keys of siamfc.tracking.engines.DTYPES
 
 
@@ -70,6 +73,10 @@ class TrackerConfig(LostOptions):
     def check(self) -> None:
         """A one-line ValueError for step settings no tracker can run with (the lost state's are
         checked by :class:`siamfc.tracking.lost_settings.LostSettings`)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison below
+                raise ValueError(f"{f.name} must be a finite number, got {value}")
         if not 0 < self.exemplar_size <= self.search_size:
             raise ValueError(f"exemplar_size {self.exemplar_size}, search_size {self.search_size}: "
                              "need 0 < exemplar_size <= search_size")
@@ -157,6 +164,11 @@ class RuntimeOptions:
         return "torch" if device_type(device) == "cuda" and self.backend != "onnxruntime" else "cv2"
 
     def check(self, device: str | torch.device) -> None:
+        if not isinstance(self.optimize, bool):
+            raise ValueError(f"optimize must be True or False, got {self.optimize!r}")
+        if not (isinstance(self.compile, bool) or self.compile in COMPILE_MODES):
+            raise ValueError(f"compile must be True, False or a mode ({', '.join(COMPILE_MODES)}), got "
+                             f"{self.compile!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
         if self.crop_backend not in (None, *CROP_BACKENDS):
@@ -168,8 +180,3 @@ class RuntimeOptions:
                 raise ValueError("the onnxruntime backend runs on the CPU only (device='cpu')")
             if self.resolved_crop_backend(device) != "cv2" or self.dtype != "float32" or self.compile:
                 raise ValueError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False")
-
-
-BACKENDS = ("auto", "torch", "onnxruntime")
-
-CROP_BACKENDS = ("cv2", "torch")

@@ -42,7 +42,10 @@ class DevicePipeline:
     def _upload(self, image: np.ndarray) -> torch.Tensor:
         """The frame's one host -> device copy (through a reused pinned buffer on CUDA; the previous
         frame's copy is complete, since its boxes were read back)."""
-        host = torch.from_numpy(np.ascontiguousarray(image))
+        image = np.ascontiguousarray(image)
+        if not image.flags.writeable:  # a PIL image's array: torch warns on read-only memory
+            image = image.copy()
+        host = torch.from_numpy(image)
         if self.device.type == "cuda":
             if self._pinned is None or self._pinned.shape != host.shape or self._pinned.dtype != host.dtype:
                 self._pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()

@@ -53,13 +53,32 @@ def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
 def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
     """``box`` as float x, y, w, h; a ValueError when it is not one, or (with ``image``) when it
     cannot start tracking there (:func:`siamfc.geometry.box_problem`)."""
-    box = np.asarray(box, dtype=np.float64)
+    try:
+        box = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be four numbers x, y, w, h, got {box!r}") from None
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise ValueError(f"box must be finite x, y, w, h with w, h > 0, got {np.asarray(box).tolist()}")
     problem = None if image is None else box_problem(box, image.shape[1], image.shape[0])
     if problem:
         raise ValueError(f"box {box.tolist()} {problem}")
     return box
+
+
+def _checked_device(device: object) -> object:
+    """A device name or ``torch.device`` that can be had here (a one-line ValueError otherwise; torch's
+    own errors list 20 device types, or run 14 frames deep for a GPU without a driver)."""
+    if type(device).__name__ == "device" and type(device).__module__ == "torch":
+        name = str(device)
+    elif isinstance(device, str):
+        name = device
+    else:
+        raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got {device!r}")
+    try:
+        resolved = resolve_device_name(name)
+    except UserError as exc:
+        raise ValueError(str(exc).replace("--device", "device")) from None
+    return resolved if isinstance(device, str) else device
 
 
 class MultiTracker:
@@ -96,6 +115,9 @@ class MultiTracker:
                             f"{type(config).__name__}")
         self.cfg = TrackerConfig.from_kwargs(**{**(asdict(config) if config else {}), **params})
         self.cfg.check()
+        if model is not None and not hasattr(model, "embed_search"):
+            raise TypeError(f"model must be a SiamFCNet (a checkpoint's path goes in weights=), got "
+                            f"{type(model).__name__}")
         if model is None and weights is not None and is_export(weights):
             if backend not in ("auto", "onnxruntime"):
                 raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
@@ -103,11 +125,7 @@ class MultiTracker:
             backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(device)
-        if isinstance(device, str):  # a name: checked here, in one line (torch's own error lists 20 types)
-            try:
-                device = resolve_device_name(device)
-            except UserError as exc:
-                raise ValueError(str(exc).replace("--device", "device")) from None
+        device = _checked_device(device)
         chosen = choose_backend(weights, device, model, self.options,
                                 (self.cfg.exemplar_size, self.cfg.search_size))
         self.engine = chosen.engine
@@ -163,7 +181,7 @@ class MultiTracker:
 
     def remove(self, target_id: int) -> None:
         if target_id not in self._ids:
-            raise KeyError(f"no target with id {target_id}")
+            raise KeyError(f"no target with id {target_id!r}")
         index = self._ids.index(target_id)
         self.pipeline.remove(index)
         self.monitor.remove(index)
@@ -171,9 +189,9 @@ class MultiTracker:
 
     def update(self, image: np.ndarray | Image.Image) -> dict[int, np.ndarray]:
         """Locate every target in the next frame; returns ``{id: box}``."""
+        image = as_rgb_array(image)
         if not self._ids:
             return {}
-        image = as_rgb_array(image)
         with self._inference():
             boxes = self.pipeline.update(image)
             check_finite(self.pipeline.maps)  # NaN weights or graphs: an error, never a box stuck in place
@@ -229,6 +247,8 @@ class SiamFCTracker:
         return asdict(self.cfg)
 
     def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
+        image = as_rgb_array(image)
+        check_box(box, image)  # bad input leaves the target being tracked as it was
         if self._target is not None:
             self.tracker.remove(self._target)
             self._target = None
