@@ -68,7 +68,8 @@ def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
 def _checked_device(device: object) -> object:
     """A device name or ``torch.device`` that can be had here (a one-line ValueError otherwise; torch's
     own errors list 20 device types, or run 14 frames deep for a GPU without a driver)."""
-    if type(device).__name__ == "device" and type(device).__module__ == "torch":
+    torch = sys.modules.get("torch")  # a torch.device can only exist once PyTorch is loaded
+    if torch is not None and isinstance(device, torch.device):
         name = str(device)
     elif isinstance(device, str):
         name = device
