@@ -8,6 +8,7 @@ hit every tracker alike, so the ratios hold even when the absolute numbers do no
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import platform
 import resource
@@ -63,17 +64,14 @@ def _folder_images(folder: Path, count: int) -> list[np.ndarray]:
 
 
 def _video_images(video: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(os.fspath(video))
-    images = []
-    while len(images) < count:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
-    capture.release()
-    if not images:
+    """The first ``count`` decodable frames of ``video`` (BGR, as the folder's), read as ``track`` reads it."""
+    from ..io.video import open_source
+
+    with open_source(os.fspath(video)) as source:
+        rgb = [f.image for f in itertools.islice(source.frames(), count) if f.image is not None]
+    if not rgb:
         raise UserError(f"{video}: no frame could be decoded")
-    return images
+    return [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
 
 
 def rss_mb() -> float:
