@@ -115,3 +115,30 @@ def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = F
         return (f"extends past the {width}x{height} frame, but as x1,y1,x2,y2 it would fit: boxes are "
                 f"x,y,w,h; did you mean {x:g},{y:g},{w - x:g},{h - y:g}?")
     return None
+
+
+def crop_whole_pixels(
+    image: np.ndarray,
+    center: np.ndarray,
+    size: float,
+    out_size: int,
+    border_value: tuple[float, ...],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`crop` as pysot and OpenCV's TrackerNano cut it, which box-head models were trained and
+    are compared with: a square of ``int(size)`` whole pixels starting at the whole pixel
+    ``int(c + 0.5) - (side + 1) // 2`` (``c + 0.5``: the centre in their x + w / 2 convention), padded
+    with ``border_value`` outside the image, then resized bilinearly to ``out_size``."""
+    side = max(int(size), 1)
+    h, w = image.shape[:2]
+    y0, x0 = (int(c + 0.5) - (side + 1) // 2 for c in center)
+    pads = (max(0, -y0), max(0, y0 + side - h), max(0, -x0), max(0, x0 + side - w))
+    if any(pads):
+        top, bottom, left, right = (min(p, side) for p in pads)
+        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=border_value)
+        y0, x0 = y0 + top, x0 + left
+    region = image[max(y0, 0):max(y0, 0) + side, max(x0, 0):max(x0, 0) + side]
+    if region.shape[:2] != (side, side):  # a target wholly outside the frame: all border
+        region = np.empty((side, side, 3), image.dtype)
+        region[:] = np.array(border_value[:3], dtype=np.float64).round().astype(image.dtype)
+    return cv2.resize(region, (out_size, out_size), dst=out, interpolation=cv2.INTER_LINEAR)

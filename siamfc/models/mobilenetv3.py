@@ -103,11 +103,9 @@ class NanoTrackTrunk(nn.Module):
         return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
 
 
-def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike) -> None:
-    """Copy NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk.
-
-    The ONNX graph's Conv and Gemm nodes come in the same order as the trunk's layers; every shape is
-    checked, so a different graph is refused with a one-line error instead of loading half of it."""
+def read_conv_weights(path: str | os.PathLike) -> list:
+    """The weight and bias arrays of every Conv and Gemm node of an ONNX graph, in node order
+    (a one-line ValueError for a file that is not a readable ONNX model)."""
     import onnx
     from onnx import numpy_helper
 
@@ -116,13 +114,26 @@ def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike) -> None:
     except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
         raise ValueError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
     init = {t.name: t for t in graph.initializer}
-    arrays = [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
-              for name in node.input[1:] if name in init]
+    return [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
+            for name in node.input[1:] if name in init]
+
+
+def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike, swap_rb: bool = True) -> None:
+    """Copy NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk.
+
+    ``swap_rb``: flip the first layer's input channels, so that siamfc's RGB crops reach it in the
+    BGR order NanoTrack was trained in (pysot); False keeps the graph's order (OpenCV's
+    ``TrackerNano`` feeds it RGB).
+
+    The ONNX graph's Conv and Gemm nodes come in the same order as the trunk's layers; every shape is
+    checked, so a different graph is refused with a one-line error instead of loading half of it."""
+    arrays = read_conv_weights(path)
     targets = net.trunk_parameters()  # in the graph's order: each conv's (and linear's) weight, then bias
     if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
         raise ValueError(f"{path}: not NanoTrack v2's backbone ({len(arrays)} weight tensors, "
                          f"expected {len(targets)} of the trunk's shapes)")
-    arrays[0] = arrays[0][:, ::-1]  # NanoTrack reads BGR crops (pysot); siamfc's crops are RGB
+    if swap_rb:
+        arrays[0] = arrays[0][:, ::-1]
     with torch.no_grad():
         for array, target in zip(arrays, targets, strict=True):
             target.copy_(torch.from_numpy(array.copy()))

@@ -29,6 +29,13 @@ def device_type(device: str | torch.device) -> str:
     return getattr(device, "type", None) or str(device).split(":")[0]
 
 
+#: settings of the box-head family's step (one scale); "box" is its default
+BOX_PRESETS: dict[str, dict[str, object]] = {
+    "opencv-nano": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.37, "penalty_k": 0.055},
+    "box": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.37, "penalty_k": 0.055},
+}
+
+
 @dataclass
 class TrackerConfig(LostOptions):
     """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC but a milder scale penalty,
@@ -48,13 +55,16 @@ class TrackerConfig(LostOptions):
     response_up: int = 16
     min_scale: float = 0.2
     max_scale: float = 5.0
+    penalty_k: float = 0.055  # box-head models only (siamfc.tracking.box_step): the size/aspect change penalty
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
         """``"3s"`` (the default), ``"paper"`` (the paper's 3-scale settings) or ``"5s"`` (five scales,
-        finer steps)."""
+        finer steps); for box-head models ``"box"`` (their default) and ``"opencv-nano"`` (OpenCV
+        TrackerNano's post-processing exactly)."""
         presets = {"3s": {}, "paper": {"scale_penalty": 0.9745},
-                   "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962}}
+                   "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962},
+                   **{name: dict(values) for name, values in BOX_PRESETS.items()}}
         if name not in presets:
             raise ValueError(f"unknown tracker preset {name!r}; known: {', '.join(presets)}")
         return cls(**{**presets[name], **overrides})
@@ -82,6 +92,8 @@ class TrackerConfig(LostOptions):
                              "need 0 < exemplar_size <= search_size")
         if self.scale_num < 1 or self.response_up < 1:
             raise ValueError(f"scale_num {self.scale_num}, response_up {self.response_up}: each must be 1 or more")
+        if self.penalty_k < 0:
+            raise ValueError(f"penalty_k must be 0 or more, got {self.penalty_k}")
         for name in ("scale_step", "scale_penalty", "min_scale", "max_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")

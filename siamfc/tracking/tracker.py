@@ -18,7 +18,8 @@ from ..devices import resolve_device_name
 from ..errors import UserError
 from ..geometry import box_problem
 from .backend import choose_backend, resolve_weights
-from .config import BACKENDS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
+from .box_backend import is_box_model
+from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
 from .engine_io import check_finite
 from .lost import LostMonitor
 from .onnx_format import is_export
@@ -114,8 +115,13 @@ class MultiTracker:
         if config is not None and not isinstance(config, TrackerConfig):
             raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig.preset('paper')), got "
                             f"{type(config).__name__}")
-        self.cfg = TrackerConfig.from_kwargs(**{**(asdict(config) if config else {}), **params})
+        boxes = is_box_model(weights, model)  # the box-head family: its own step, its own defaults
+        base = asdict(config) if config else (dict(BOX_PRESETS["box"]) if boxes else {})
+        self.cfg = TrackerConfig.from_kwargs(**{**base, **params})
         self.cfg.check()
+        if boxes:
+            self._init_box_family(weights, device, model, backend, optimize, crop_backend, dtype, compile)
+            return
         if model is not None and not hasattr(model, "embed_search"):
             raise TypeError(f"model must be a SiamFCNet (a checkpoint's path goes in weights=), got "
                             f"{type(model).__name__}")
@@ -145,6 +151,28 @@ class MultiTracker:
         self._next_id = 0
         self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
                                           None if model is not None else resolve_weights(weights))
+
+    def _init_box_family(self, weights, device, model, backend, optimize, crop_backend, dtype, compile) -> None:
+        """The engine, step and lost state of a box-head model (:mod:`siamfc.tracking.box_pipeline`)."""
+        from .box_backend import box_backend
+        from .box_pipeline import BoxPipeline, BoxSettings
+
+        self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
+        self.options.check(device)
+        if self.options.resolved_crop_backend(device) != "cv2" or dtype != "float32" or compile:
+            raise ValueError("box-head models run with crop_backend='cv2', dtype='float32', compile=False")
+        device = _checked_device(device)
+        chosen = box_backend(weights, device, model, self.options, (self.cfg.exemplar_size, self.cfg.search_size))
+        self.engine, self.device = chosen.engine, chosen.device
+        self._net, self._checkpoint = chosen.net, chosen.checkpoint
+        self._inference = _inference_mode if chosen.uses_torch else nullcontext
+        check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
+        grid = -(-self.cfg.search_size // chosen.stride)  # the padded backbone: 255 -> 16 cells
+        self.geometry = BoxSettings(self.cfg, chosen.stride, grid)
+        self.pipeline = BoxPipeline(self.engine, self.geometry, self.device)
+        self._ids, self._next_id = [], 0
+        self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
+                                          chosen.checkpoint)
 
     @property
     def net(self) -> SiamFCNet | None:

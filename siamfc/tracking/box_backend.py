@@ -1,0 +1,62 @@
+"""Which engine runs a box-head model (:mod:`siamfc.models.boxnet`), from what the user gave: a
+:class:`BoxTrackNet`, a folder with NanoTrack v2's two ONNX files, or a box-head checkpoint."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .backend import Backend
+from .config import RuntimeOptions, device_type
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import torch
+
+    from ..models.boxnet import BoxTrackNet
+
+NANOTRACK_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
+
+
+def is_nanotrack_folder(path: str | os.PathLike | None) -> bool:
+    return path is not None and Path(path).is_dir() and all((Path(path) / f).is_file() for f in NANOTRACK_FILES)
+
+
+def is_box_model(weights: str | os.PathLike | None, model: object | None) -> bool:
+    """Whether the tracker is to run a box-head model: a BoxTrackNet, a NanoTrack v2 folder or a
+    checkpoint of the box-head family."""
+    if model is not None:
+        return hasattr(model, "heads")
+    if weights is None:
+        return False
+    if is_nanotrack_folder(weights):
+        return True
+    from ..models.box_checkpoint import is_box_checkpoint
+
+    return is_box_checkpoint(weights)
+
+
+def load_box_model(weights: str | os.PathLike) -> BoxTrackNet:
+    from ..models.boxnet import load_nanotrack_v2
+
+    if is_nanotrack_folder(weights):
+        return load_nanotrack_v2(weights)
+    from ..models.box_checkpoint import load_box_checkpoint
+
+    return load_box_checkpoint(weights)
+
+
+def box_backend(weights: str | os.PathLike | None, device: str | torch.device, model: BoxTrackNet | None,
+                options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
+    """ONNX Runtime on the CPU with the default options (graphs exported in memory), else PyTorch."""
+    import torch
+
+    from .box_engines import BoxOnnxEngine, BoxTorchEngine
+
+    net = model if model is not None else load_box_model(os.fspath(weights))
+    checkpoint = None if model is not None or weights is None else os.fspath(weights)
+    use_onnx = options.backend == "onnxruntime" or (options.onnx_eligible(device) and device_type(device) == "cpu")
+    if use_onnx:
+        return Backend(BoxOnnxEngine(net, sizes=sizes), net.stride, "cpu", net, checkpoint, uses_torch=False)
+    device = torch.device(device)
+    return Backend(BoxTorchEngine(net, device), net.stride, device, net, checkpoint, uses_torch=True)
