@@ -83,8 +83,12 @@ def _check_weights(path: str) -> None:
     """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track
     --weights`` takes); a CheckpointError is one line naming the file."""
     from ..models.checkpoint import load_model
+    from ..tracking.box_backend import is_box_model, load_box_model
     from ..tracking.onnx_format import export_folder, read_manifest
 
+    if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
+        load_box_model(path)
+        return
     folder = export_folder(path)
     if folder is not None:
         read_manifest(folder)

@@ -28,7 +28,10 @@ class BoxSettings:
 
 
 class BoxPipeline:
-    """Targets as NumPy arrays (one row a target): centres (cy, cx), sizes (h, w)."""
+    """Targets as NumPy arrays (one row a target): centres (cy, cx), sizes (h, w). Its ``maps`` are
+    foreground logits: the lost state reads their peak as a probability."""
+
+    probability_maps = True
 
     def __init__(self, engine, settings: BoxSettings, device) -> None:
         self.engine = engine

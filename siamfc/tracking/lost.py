@@ -43,6 +43,12 @@ from .redetect import TileSearch, grid, radius_for_frame, tile_step
 from .template import TemplateUpdater
 
 
+def peak_probability(logit_maps: np.ndarray) -> np.ndarray:
+    """(M,) the probability at the peak of each of M maps of foreground logits (M, R, R)."""
+    peaks = np.asarray(logit_maps, np.float64).reshape(len(logit_maps), -1).max(axis=1)
+    return 1.0 / (1.0 + np.exp(-np.clip(peaks, -40.0, 40.0)))
+
+
 @dataclass
 class TargetWatch:
     """One target's confidence bookkeeping."""
@@ -72,6 +78,8 @@ class LostMonitor:
         self.calibration = calibration
         self.search = search
         self.templates = templates  # the optional template update, driven by the same confidence
+        # maps of foreground logits (box-head models): the confidence is the peak's probability, no calibration
+        self.probability_maps = getattr(pipeline, "probability_maps", False)
         self.watches: list[TargetWatch] = []
         self._moved = False
         self._rel: list[float] = []  # each target's peak height relative to its first frame's, this frame
@@ -108,6 +116,9 @@ class LostMonitor:
     def scores(self, maps: np.ndarray) -> list[float]:
         """Confidence of each target's map (N, R, R) of this frame (scalar arithmetic: this runs
         every frame, and NumPy's overhead on a few numbers would be most of its cost)."""
+        if self.probability_maps:
+            self._rel = [1.0] * len(maps)
+            return peak_probability(maps).tolist()
         psr, height, _ = map_statistics(maps)
         cal = self.calibration
         out, self._rel = [], []
@@ -220,6 +231,9 @@ class LostMonitor:
         calibration = self.calibration
 
         def pick(tile_maps: np.ndarray) -> int:
+            if self.probability_maps:
+                pick.scores = peak_probability(tile_maps)
+                return int(np.argmax(pick.scores))
             psr, height, _ = map_statistics(tile_maps)
             pick.scores = calibration.confidence(psr, relative_height(height, reference))
             return int(np.argmax(pick.scores))
