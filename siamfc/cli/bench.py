@@ -61,15 +61,17 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     from ..evaluation.multi_speed import device_sync
     from ..evaluation.speed import Candidate
     from ..models.checkpoint import load_model
+    from ..tracking.box_backend import is_box_model
     from ..tracking.tracker import RuntimeOptions, SiamFCTracker
 
     backends = inputs.backends(args, device)
     candidates, pairs = [], {}
     for label, source in models:
         export = isinstance(source, str) and export_folder(source) is not None
+        boxes = isinstance(source, str) and is_box_model(source, None)
         net = source  # read once, to name the backends (an export folder runs with ONNX Runtime only)
         if isinstance(source, str):
-            net = None if export else load_model(source)
+            net = None if export or boxes else load_model(source)
         variants = [(backend, {"optimize": True, "backend": backend}) for backend in backends]
         if args.eager:
             variants.append(("eager", {"optimize": False, "backend": "torch"}))
@@ -78,6 +80,9 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
                 kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
             probe = RuntimeOptions(**kwargs)
             backend = "onnxruntime" if export else probe.resolved_backend(device, net)
+            if boxes:  # box-head models: ONNX Runtime wherever the options allow it on the CPU
+                on_onnx = probe.onnx_eligible(device) or kwargs["backend"] == "onnxruntime"
+                backend = "onnxruntime" if on_onnx else "torch"
             shown = {"auto": f"default: {backend}", "eager": "torch"}.get(variant, backend)
             name = f"ours {label} [{shown}, {device.type}{' eager' if variant == 'eager' else ''}]"
 

@@ -79,10 +79,18 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
     from ..models.shipped import default_weights_path
+    from ..tracking.box_backend import is_box_model, load_box_model
     from ..tracking.onnx_format import read_manifest
 
     models: list[tuple[str, object]] = []
     for path in args.weights or []:
+        if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
+            try:
+                load_box_model(path)
+            except (CheckpointError, ValueError) as exc:
+                raise UserError(f"--weights {exc}") from None
+            models.append((Path(path).name, os.fspath(path)))
+            continue
         folder = export_folder(path)
         if folder is not None:
             try:
