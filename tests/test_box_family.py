@@ -19,7 +19,7 @@ from siamfc.errors import CheckpointError
 from siamfc.models.box_checkpoint import load_box_checkpoint, save_box_checkpoint
 from siamfc.models.boxnet import BoxTrackNet, load_nanotrack_v2
 from siamfc.tracking.box_step import BoxGrid, decide, move
-from siamfc.tracking.tracker import MultiTracker, SiamFCTracker
+from siamfc.tracking.tracker import MultiTracker, SiamFCTracker, TrackerConfig
 
 SHARED = Path(os.environ.get("SIAMFC_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 NANO = SHARED / "weights" / "nanotrack_v2"
@@ -198,7 +198,7 @@ def test_port_tracks_as_opencv_tracker_nano() -> None:
     params = cv2.TrackerNano_Params()
     params.backbone, params.neckhead = str(NANO / "nanotrack_backbone_sim.onnx"), str(NANO / "nanotrack_head_sim.onnx")
     opencv = cv2.TrackerNano_create(params)
-    ours = SiamFCTracker(NANO, lost_threshold=0)  # OpenCV has no lost state
+    ours = SiamFCTracker(NANO, config=TrackerConfig.preset("opencv-nano", lost_threshold=0))  # no lost state
     theirs, mine = [], []
     for i, path in enumerate(frames):
         bgr = cv2.imread(str(path))
@@ -213,7 +213,7 @@ def test_port_tracks_as_opencv_tracker_nano() -> None:
     assert (np.trunc(mine) == theirs).all(axis=1).mean() >= 0.95
     assert iou(mine, theirs).mean() >= 0.95
     assert iou(mine, truth[1:]).mean() >= 0.7
-    eager = SiamFCTracker(NANO, lost_threshold=0, backend="torch")
+    eager = SiamFCTracker(NANO, config=TrackerConfig.preset("opencv-nano", lost_threshold=0), backend="torch")
     eager.init(cv2.cvtColor(cv2.imread(str(frames[0])), cv2.COLOR_BGR2RGB), np.array(rect, float))
     eager_boxes = np.array([eager.update(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)) for p in frames[1:]])
     assert iou(eager_boxes, mine).min() >= 0.98  # the ONNX export and PyTorch: the same boxes
