@@ -67,6 +67,13 @@ class PairAugment:
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Returns exemplar, search (uint8 RGB) and the target's offset (dy, dx) from the search
         view's centre, in search-view pixels."""
+        z, x, offset, _ = self.with_size(z_crop, x_crop, rng, np.zeros(2))
+        return z, x, offset
+
+    def with_size(self, z_crop: np.ndarray, x_crop: np.ndarray, rng: np.random.Generator, x_target: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`__call__` and the target's size (h, w) in search-view pixels, given its size
+        ``x_target`` (h, w) in ``x_crop`` (a rotated box: the upright box around it)."""
         cfg = self.cfg
         mid = (np.array(z_crop.shape[:2], dtype=np.float64) - 1) / 2
         z_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, 1.0)
@@ -75,6 +82,8 @@ class PairAugment:
         z = self._warp(z_crop, self.exemplar_size, z_linear, mid)
         # the view centre sits at -offset (view pixels) from the target, i.e. at mid - linear @ offset
         x = self._warp(x_crop, self.search_size, x_linear, mid - (x_linear @ offset[::-1])[::-1])
+        to_view = np.abs(np.linalg.inv(x_linear))  # crop (x, y) lengths -> view lengths
+        size = (to_view @ np.asarray(x_target, np.float64)[::-1])[::-1]
         if rng.random() < cfg.flip:
             z, x = z[:, ::-1], x[:, ::-1]
             offset = offset * np.array([1.0, -1.0])
@@ -87,4 +96,4 @@ class PairAugment:
         if cfg.low_light:
             self.darken.set_random_seed(int(rng.integers(2**31)))
             z, x = (self.darken(image=v)["image"] if rng.random() < cfg.low_light else v for v in (z, x))
-        return z, x, offset
+        return z, x, offset, size

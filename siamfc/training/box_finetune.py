@@ -1,0 +1,131 @@
+"""Fine-tuning a box-head model (:mod:`siamfc.models.boxnet`) on pairs of siamfc's crop caches, with
+the objective of :mod:`siamfc.training.box_objective`: the trunk at a tenth of the head's learning rate,
+AdamW, a log-linear decay, checkpoints every few minutes that a killed run resumes from.
+
+The data come from a siamfc training config's ``data`` section (sources, filter, augmentation,
+negative pairs), with 127 / 255 views (the family's sizes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..data.pairs import PairDataset
+from ..models.box_checkpoint import save_box_checkpoint
+from ..models.boxnet import BoxTrackNet
+from ..models.checkpoint import atomic_save, read_checkpoint
+from ..tracking.box_step import BoxGrid
+from .box_objective import box_loss, box_targets
+
+
+class BoxPairDataset(PairDataset):
+    """:class:`PairDataset` whose samples carry the target's box in the search view."""
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(exemplar, search, box (cx, cy, w, h) in search-view pixels, 1.0 positive / 0.0 negative)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        source, z_row, x_row = self._pick(rng)
+        x_source, positive = source, True
+        if self.negative_prob and rng.random() < self.negative_prob:
+            x_source, x_row = self._pick_other(rng, source, z_row)
+            positive = x_source is source and x_row == z_row
+        z, x, offset, size = self.augment.with_size(source.cache.crops[z_row], x_source.cache.crops[x_row], rng,
+                                                    x_source.cache.sizes[x_row])
+        mid = (self.augment.search_size - 1) / 2
+        box = np.array([mid + offset[1], mid + offset[0], size[1], size[0]], np.float32)
+        return (torch.from_numpy(np.ascontiguousarray(z)).permute(2, 0, 1),
+                torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1),
+                torch.from_numpy(box), torch.tensor(float(positive)))
+
+
+@dataclass
+class FinetuneSettings:
+    """The recipe's numbers (declared once; :func:`finetune` checks them)."""
+
+    steps: int = 1200
+    batch_size: int = 16
+    lr: float = 1e-4  # the head's; the trunk's is lr * trunk_lr_ratio
+    final_lr_ratio: float = 0.1
+    trunk_lr_ratio: float = 0.1
+    weight_decay: float = 1e-4
+    box_weight: float = 1.0
+    checkpoint_minutes: float = 2.0
+    seed: int = 0
+    workers: int = 1
+
+    def check(self) -> None:
+        for name in ("steps", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
+        for name in ("lr", "final_lr_ratio", "trunk_lr_ratio", "checkpoint_minutes"):
+            if not 0 < getattr(self, name) <= (1 if name.endswith("ratio") else math.inf):
+                raise ValueError(f"{name} out of range, got {getattr(self, name)}")
+
+
+def learning_rate_factor(step: int, steps: int, final_ratio: float) -> float:
+    """Log-linear from 1 at step 0 to ``final_ratio`` at the last step."""
+    return final_ratio ** (step / max(steps - 1, 1))
+
+
+def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings, out_dir: str | Path,
+             resume: bool = False, log=print) -> Path:
+    """Train ``net`` in place; returns the path of the final box checkpoint (``out_dir/model.pth``)."""
+    settings.check()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(settings.seed)
+    trunk = list(net.backbone.parameters())
+    optimizer = torch.optim.AdamW([{"params": trunk, "lr": settings.lr * settings.trunk_lr_ratio},
+                                   {"params": list(net.head.parameters()), "lr": settings.lr}],
+                                  weight_decay=settings.weight_decay)
+    base = [g["lr"] for g in optimizer.param_groups]
+    step = 0
+    if resume and (out / "last.pth").is_file():
+        state = read_checkpoint(out / "last.pth")
+        net.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        log(f"resumed at step {step} from {out / 'last.pth'}")
+    elif (out / "last.pth").is_file():
+        raise ValueError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder")
+    grid = BoxGrid.create(-(-data.augment.search_size // net.stride), net.stride, data.augment.search_size)
+    per_epoch = max(len(data) // settings.batch_size, 1)
+    last_save = time.monotonic()
+    net.train()
+    while step < settings.steps:
+        data.set_epoch(step // per_epoch)
+        loader = DataLoader(data, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
+                            drop_last=True, persistent_workers=False)
+        for i, (z, x, boxes, positive) in enumerate(loader):
+            if i < step % per_epoch:
+                continue  # a resumed run skips the batches of this epoch it has seen
+            factor = learning_rate_factor(step, settings.steps, settings.final_lr_ratio)
+            for group, lr in zip(optimizer.param_groups, base, strict=True):
+                group["lr"] = lr * factor
+            labels, distances = box_targets(boxes, positive, grid.cells)
+            cls, box = net(z.float(), x.float())
+            loss, parts = box_loss(cls, box, labels, distances, settings.box_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            optimizer.step()
+            step += 1
+            if step % 50 == 0 or step in (1, settings.steps):
+                log(f"step {step}/{settings.steps} loss {float(loss.detach()):.4f} cls {parts['cls']:.4f} "
+                    f"iou {parts['iou']:.4f} lr {base[1] * factor:.2e}")
+            if time.monotonic() - last_save > settings.checkpoint_minutes * 60 or step == settings.steps:
+                atomic_save({"state_dict": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step},
+                            out / "last.pth")
+                last_save = time.monotonic()
+            if step >= settings.steps:
+                break
+    net.eval()
+    save_box_checkpoint(out / "model.pth", net, recipe=settings.__dict__.copy())
+    return out / "model.pth"
