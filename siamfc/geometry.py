@@ -122,18 +122,20 @@ def crop_whole_pixels(
     center: np.ndarray,
     size: float,
     out_size: int,
-    border_value: tuple[float, ...],
+    border_value: tuple[float, ...] | None,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`crop` as pysot and OpenCV's TrackerNano cut it, which box-head models were trained and
     are compared with: a square of ``int(size)`` whole pixels starting at the whole pixel
     ``int(c + 0.5) - (side + 1) // 2`` (``c + 0.5``: the centre in their x + w / 2 convention), padded
-    with ``border_value`` outside the image, then resized bilinearly to ``out_size``."""
+    with ``border_value`` outside the image (None: the image's mean colour, computed only when the
+    square leaves the image), then resized bilinearly to ``out_size``."""
     side = max(int(size), 1)
     h, w = image.shape[:2]
     y0, x0 = (int(c + 0.5) - (side + 1) // 2 for c in center)
     pads = (max(0, -y0), max(0, y0 + side - h), max(0, -x0), max(0, x0 + side - w))
     if any(pads):
+        border_value = mean_color(image) if border_value is None else border_value
         top, bottom, left, right = (min(p, side) for p in pads)
         image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=border_value)
         y0, x0 = y0 + top, x0 + left

@@ -79,9 +79,8 @@ class BoxPipeline:
         cfg, s = self.geo.cfg, self.geo.cfg.search_size
         x_sizes = self.x_sizes
         crops = np.empty((len(self), s, s, 3), np.uint8)
-        color = geometry.mean_color(image)  # this frame's, as NanoTrack pads
-        for t in range(len(self)):
-            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, color, out=crops[t])
+        for t in range(len(self)):  # padded with this frame's mean colour, as NanoTrack pads
+            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, None, out=crops[t])
         cls, box = self.engine.heads(engine_input(self.engine, crops, self.device), self.stacked)
         self.maps = cls[:, 1] - cls[:, 0]
         scale = x_sizes / s  # image pixels per crop pixel
