@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import geometry
+from ..files import exclusive_lock, replacing, write_text_atomic
+from ..io.video import read_image
 from .sequences import Sequence
 
 
@@ -109,59 +112,89 @@ def build_crop_cache(
     frame_stride: int = 1,
 ) -> CropCache:
     """Cut (or reuse from ``cache_dir``) the crops of every usable frame of ``sequences``;
-    ``frame_stride`` > 1 keeps every n-th frame only (full GOT-10k at stride 1 is ~270 GB)."""
+    ``frame_stride`` > 1 keeps every n-th frame only (full GOT-10k at stride 1 is ~270 GB).
+
+    Runs that share ``cache_dir`` take turns: the cache's folder is locked while
+    it is looked up or built (a second run waits, then reuses it), and its files are written under
+    temporary names and renamed into place, so a cache another run has mapped is never truncated."""
     filt = filt or PairFilter()
     if frame_stride < 1:
         raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
     folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt, frame_stride)
-    if (folder / "done").is_file():
-        try:
-            return _warn_unreadable(_open(folder))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            warnings.warn(f"crop cache {folder} is damaged ({str(exc).splitlines()[0][:80]}): building it again",
-                          stacklevel=2)
-            (folder / "done").unlink()
     folder.mkdir(parents=True, exist_ok=True)
+
+    def waiting() -> None:
+        if not quiet:
+            print(f"waiting for another run that is building the crop cache {folder}", file=sys.stderr, flush=True)
+
+    with exclusive_lock(folder, on_wait=waiting):
+        cache = _reuse(folder)
+        if cache is None:
+            _build(sequences, folder, size, exemplar_size, context, filt, workers, quiet, frame_stride)
+            cache = _open(folder)
+    return _warn_unreadable(cache)
+
+
+def _reuse(folder: Path) -> CropCache | None:
+    """The cache in ``folder`` when it is complete; None when it is not there or damaged (a warning)."""
+    if not (folder / "done").is_file():
+        return None
+    try:
+        return _open(folder)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        warnings.warn(f"crop cache {folder} is damaged ({str(exc).splitlines()[0][:80]}): building it again",
+                      stacklevel=3)
+        (folder / "done").unlink()
+        return None
+
+
+def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: int, context: float,
+           filt: PairFilter, workers: int, quiet: bool, frame_stride: int) -> None:
+    """Cut the crops into ``folder``: ``crops.npy``, ``meta.npz``, then ``done``, each renamed into place.
+    Called under the cache's lock, so temporary files already there are a killed run's: removed."""
+    for stale in folder.glob(".*.part*"):
+        stale.unlink(missing_ok=True)
     jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
             if i % frame_stride == 0 and seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
-    crops = np.lib.format.open_memmap(folder / "crops.npy", mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
     sizes = np.zeros((len(jobs), 2), np.float32)
     keep = np.zeros(len(jobs), bool)
     unreadable = np.zeros(len(jobs), bool)
+    with replacing(folder / "crops.npy") as crops_path:
+        crops = np.lib.format.open_memmap(crops_path, mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
 
-    def cut(k: int) -> None:
-        g, i = jobs[k]
-        seq = sequences[g]
-        image = cv2.imread(str(seq.frames[i]), cv2.IMREAD_COLOR)
-        if image is None:
-            unreadable[k] = True
-            return
-        box = seq.boxes[i]
-        # a curated crop is judged by the target's size in its original frame, whose size is unknown
-        if seq.curated:
-            usable = filt.usable(box / seq.frame_scale[i], None)
-        else:
-            usable = filt.usable(box, (image.shape[1], image.shape[0]))
-        if not usable:
-            return
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        center, target = geometry.box_to_center(box)
-        x_size = geometry.exemplar_size(target, context) * size / exemplar_size
-        geometry.crop(image, center, x_size, size, geometry.mean_color(image), out=crops[k])
-        sizes[k] = target * size / x_size
-        keep[k] = True
+        def cut(k: int) -> None:
+            g, i = jobs[k]
+            seq = sequences[g]
+            image, _ = read_image(str(seq.frames[i]))  # a truncated JPEG is unreadable, not half grey
+            if image is None:
+                unreadable[k] = True
+                return
+            box = seq.boxes[i]
+            # a curated crop is judged by the target's size in its original frame, whose size is unknown
+            if seq.curated:
+                usable = filt.usable(box / seq.frame_scale[i], None)
+            else:
+                usable = filt.usable(box, (image.shape[1], image.shape[0]))
+            if not usable:
+                return
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            center, target = geometry.box_to_center(box)
+            x_size = geometry.exemplar_size(target, context) * size / exemplar_size
+            geometry.crop(image, center, x_size, size, geometry.mean_color(image), out=crops[k])
+            sizes[k] = target * size / x_size
+            keep[k] = True
 
-    with ThreadPoolExecutor(workers) as pool:
-        list(tqdm(pool.map(cut, range(len(jobs))), total=len(jobs), desc="caching crops", disable=quiet))
-    crops.flush()
+        with ThreadPoolExecutor(workers) as pool:
+            list(tqdm(pool.map(cut, range(len(jobs))), total=len(jobs), desc="caching crops", disable=quiet))
+        crops.flush()
     groups = np.array([g for g, _ in jobs], np.int32)
     frame_ids = np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32)
     bad = [str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1]]
-    np.savez(folder / "meta.npz", sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
-             names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()),
-             first_unreadable=np.array(bad[0] if bad else ""))
-    (folder / "done").write_text("ok\n")
-    return _warn_unreadable(_open(folder))
+    with replacing(folder / "meta.npz") as meta_path:
+        np.savez(meta_path, sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
+                 names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()),
+                 first_unreadable=np.array(bad[0] if bad else ""))
+    write_text_atomic(folder / "done", "ok\n")
 
 
 def _warn_unreadable(cache: CropCache) -> CropCache:

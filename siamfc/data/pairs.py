@@ -41,6 +41,8 @@ class PairDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         weights = np.array([s.weight for s in sources], dtype=np.float64)
+        if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.sum() > 0):
+            raise ValueError(f"source weights {weights.tolist()}: each must be 0 or more, and one more than 0")
         self.source_p = weights / weights.sum()
         # per source: for each sequence (group), the cache rows that belong to it
         self.groups = []

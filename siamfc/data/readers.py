@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .sequences import DatasetError, Sequence, frame_files, listed_folders, read_boxes, read_flags, read_names
+from .sequences import (
+    DatasetError,
+    Sequence,
+    check_boxes,
+    checked_name,
+    frame_files,
+    listed_folders,
+    read_boxes,
+    read_flags,
+    read_names,
+)
 
 
 def _select(root: Path, subset: str, found: list[str], strict_train: bool = False) -> tuple[Path, list[str] | None]:
@@ -248,7 +258,7 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
         if not _is_id(image["id"]) or not isinstance(image["file_name"], str):
             raise DatasetError(f"{json_path}: images[{k}]: 'id' must be a number or a string and 'file_name' a "
                                f"string, found {str(image['id'])[:40]} and {str(image['file_name'])[:40]}")
-        files[image["id"]] = image_dir / image["file_name"]
+        files[image["id"]] = image_dir / checked_name(image["file_name"], f"{json_path}: images[{k}] 'file_name'")
     sequences = []
     for k, ann in enumerate(data["annotations"]):
         where = f"{json_path}: annotations[{k}] (id {ann.get('id') if isinstance(ann, dict) else '?'})"
@@ -258,9 +268,12 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
             continue
         bbox = ann.get("bbox")
         try:
+            if isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox):
+                raise TypeError("true and false are not coordinates")
             box = np.array(bbox, dtype=np.float64).reshape(1, 4)
         except (TypeError, ValueError):
             raise DatasetError(f"{where}: 'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}") from None
+        check_boxes(box, f"{where}: 'bbox'")
         sequences.append(Sequence(f"{files[ann['image_id']].stem}#{ann.get('id', k)}", [files[ann["image_id"]]],
                                   box, _visible(box)))
     return sequences

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class Sequence:
         if len(self.boxes) != n or len(self.visible) != n:
             raise DatasetError(
                 f"{self.name}: {n} frames but {len(self.boxes)} boxes and {len(self.visible)} visibility flags")
+        check_boxes(self.boxes, self.name)
         if self.cut is None:
             self.cut = np.zeros(n, dtype=bool)
         if self.frame_numbers is None:
@@ -67,6 +68,28 @@ class Sequence:
 
     def __len__(self) -> int:
         return len(self.frames)
+
+
+#: the smallest box side (pixels) taken for a target; a positive side below it is numerically
+#: degenerate (no annotation means a thousandth of a pixel), 0 marks an absent target
+MIN_SIDE = 1e-3
+
+
+def check_boxes(boxes: np.ndarray, where: str) -> None:
+    """A DatasetError naming ``where`` and the row for (N, 4+) ``x, y, w, h`` boxes that cannot be
+    meant: booleans for numbers, or a side that is positive but vanishing (below :data:`MIN_SIDE`)."""
+    boxes = np.asarray(boxes)
+    if boxes.dtype.kind not in "fiu":
+        raise DatasetError(f"{where}: boxes must be numbers, found {boxes.dtype} values")
+    if boxes.ndim != 2 or boxes.shape[1] < 4 or not len(boxes):
+        return
+    sides = boxes[:, 2:4].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        tiny = np.flatnonzero(np.all(sides > 0, axis=1) & np.any(sides < MIN_SIDE, axis=1))
+    if tiny.size:
+        row = int(tiny[0])
+        raise DatasetError(f"{where}: box {row + 1} ({', '.join(f'{v:g}' for v in boxes[row, :4])}) has a side "
+                           f"under {MIN_SIDE:g} px: not a target (0 marks an absent one)")
 
 
 def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int, ...] | None = None) -> np.ndarray:
@@ -105,14 +128,26 @@ def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int,
     return np.array(rows, dtype=np.float64)
 
 
+def checked_name(name: str, source: str | os.PathLike) -> str:
+    """``name``, read from the dataset file ``source`` (a list file, a JSON), as a path below the
+    folder it is read in; an absolute name, one that climbs out with ``..`` or one with a NUL byte
+    is a DatasetError naming ``source``: training would read frames from wherever it points, and
+    ``siamfc eval`` would write its results outside ``--out``."""
+    parts = PurePosixPath(name).parts
+    if "\0" in name or not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+        raise DatasetError(f"{source}: the name {name[:80]!r} is not a path inside the dataset's folder "
+                           "(absolute names and names with '..' are refused)")
+    return name
+
+
 def read_names(listing: Path) -> list[str]:
     """The names in a list file (``list.txt``, LaSOT's ``testing_set.txt``): one a line, or
-    comma-separated."""
+    comma-separated; each one checked by :func:`checked_name`."""
     try:
         text = listing.read_text()
-    except OSError as exc:
-        raise DatasetError(f"{listing}: cannot read ({exc.strerror})") from None
-    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{listing}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return [checked_name(line.strip(), listing) for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
 def listed_folders(base: Path, names: list[str], listing: Path) -> list[Path]:
