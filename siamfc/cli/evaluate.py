@@ -123,8 +123,13 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         baseline=args.baseline,
     )
-    comparison = ev.evaluate(config, warn)
-    files = ev.write_outputs(comparison)
+    try:
+        comparison = ev.evaluate(config, warn)
+    except KeyboardInterrupt:
+        print(f"siamfc eval: interrupted; the sequences done are kept in {ev.result_root(bench)}: run the same "
+              "command with --resume to do the rest", file=sys.stderr)
+        return 130
+    files = comparison.files
     print(ev.format_table(comparison))
     from ..evaluation.longterm import format_longterm
 

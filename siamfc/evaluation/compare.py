@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ..errors import UserError
+from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for
 from .bootstrap import bootstrap_mean, paired_difference
@@ -70,7 +72,9 @@ class Comparison:
 
 
 def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
-    """Run every tracker on every sequence (what is not done yet), then compute the figures."""
+    """Run every tracker on every sequence (what is not done yet), compute the figures and write
+    them (:func:`~.report.write_outputs`: ``comparison.files``). The results folder is locked from
+    the first look at its results to the last file written: a second run on it is a UserError."""
     bench = config.benchmark
     quiet_opencv()
     if config.workers < 1:
@@ -80,7 +84,31 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
-    make_output_folder(result_root(bench), "--out")
+    folder = make_output_folder(result_root(bench), "--out")
+    with results_lock(folder):
+        comparison = _evaluate(config, warn, experiment, sequences, trackers, skipped)
+        from .report import write_outputs  # report imports this module
+
+        write_outputs(comparison)
+    return comparison
+
+
+@contextlib.contextmanager
+def results_lock(folder: Path) -> Iterator[None]:
+    """The lock one ``siamfc eval`` holds on its results folder while it reads and writes it; held
+    by another run, a UserError naming the folder (two runs would redo and overwrite each other's
+    results, and read them half-written)."""
+    try:
+        with exclusive_lock(folder, wait=False):
+            yield
+    except LockBusy:
+        raise UserError(f"--out: another siamfc eval is writing {folder} now; wait for it to end or choose "
+                        "another --out") from None
+
+
+def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, sequences: list[str],
+              trackers: list[TrackerSpec], skipped: list[str]) -> Comparison:
+    bench = config.benchmark
     frame_counts = _frame_counts(experiment, sequences)
     earlier = earlier_trackers(bench, trackers, sequences, frame_counts, warn) if config.resume else []
     skipped = [name for name in skipped if name not in {t.name for t in earlier}]

@@ -2,6 +2,8 @@
 acts only where it is called: nothing here edits site-packages, and importing this module (or
 ``siamfc``) changes nothing in NumPy or in the toolkit.
 
+- :class:`AtomicRecords`: the toolkit writes its result files in place; each is renamed into
+  place whole instead.
 - :func:`import_got10k`: the toolkit imports ``six`` without declaring it; say so in one line.
 - :func:`numpy_nan_alias`: its VOT experiment and report use ``np.NaN``, gone in NumPy 2; the
   alias exists only inside the ``with`` block.
@@ -25,12 +27,35 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ..data.sequences import read_names
 from ..errors import UserError
+
+
+class AtomicRecords:
+    """Mixin for the toolkit's experiments: its ``_record`` writes a run's files (boxes, times) in
+    a private temporary folder beside them, then each is renamed into place, the box record last
+    (the toolkit takes it as the sign that a run is done). So an interrupted run never leaves half
+    a result, and nothing reads a file half-way through its writing."""
+
+    def _record(self, record_file: str, boxes, times) -> None:
+        folder = Path(record_file).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".record.", dir=folder) as staging:
+            for time_file in folder.glob("*_time.txt"):  # the toolkit adds a repetition's column to it
+                shutil.copyfile(time_file, Path(staging) / time_file.name)
+            super()._record(os.path.join(staging, Path(record_file).name), boxes, times)
+            written = [p for p in Path(staging).rglob("*") if p.is_file()]
+            for path in sorted(written, key=lambda p: p.name == Path(record_file).name):
+                target = folder / path.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
 
 
 def import_got10k():
@@ -87,7 +112,7 @@ def otb_experiment(root_dir: str, version, result_dir: str, report_dir: str):
     from got10k.datasets import OTB
     from got10k.experiments import ExperimentOTB
 
-    class LocalExperimentOTB(ExperimentOTB):
+    class LocalExperimentOTB(AtomicRecords, ExperimentOTB):
         def __init__(self) -> None:  # the toolkit's __init__ minus download=True
             with contextlib.redirect_stdout(io.StringIO()):
                 self.dataset = OTB(root_dir, version, download=False)
@@ -106,7 +131,7 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
     import_got10k()
     from got10k.experiments import ExperimentVOT
 
-    class LocalExperimentVOT(ExperimentVOT):
+    class LocalExperimentVOT(AtomicRecords, ExperimentVOT):
         def __init__(self) -> None:
             with contextlib.redirect_stdout(io.StringIO()):
                 super().__init__(root_dir, version, read_image=True, experiments=experiments,
@@ -128,7 +153,7 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
     list_file = Path(root_dir) / "list.txt"
     if not list_file.is_file():
         raise UserError(f"{root_dir}: wrong layout for VOT: no list.txt (expected ROOT/list.txt and ROOT/<seq>/)")
-    for name in list_file.read_text().split():
+    for name in read_names(list_file):
         if not (Path(root_dir) / name).is_dir():
             raise UserError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist")
     return LocalExperimentVOT()
@@ -145,7 +170,7 @@ def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: s
     import_got10k()
     from got10k.experiments import ExperimentGOT10k
 
-    class QuietExperimentGOT10k(ExperimentGOT10k):
+    class QuietExperimentGOT10k(AtomicRecords, ExperimentGOT10k):
         def run(self, tracker, visualize=False):
             subset, self.subset = self.subset, "val"
             try:
@@ -163,7 +188,7 @@ def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1
     import_got10k()
     from got10k.experiments import ExperimentGOT10k
 
-    class SequenceExperiment(ExperimentGOT10k):
+    class SequenceExperiment(AtomicRecords, ExperimentGOT10k):
         def __init__(self) -> None:  # the toolkit's __init__ with our dataset instead of GOT10k()
             self.subset = "val"  # run() reads it only to print the test-set notice
             self.dataset = dataset

@@ -9,12 +9,14 @@ import contextlib
 import io
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import write_text_atomic
 from .experiments import open_experiment
 from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
@@ -48,12 +50,12 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
     try:
         experiment = _cached_experiment(task.bench)
         tracker = _cached_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
+        tracker.scores = []  # never the sequence before's: the toolkit skips a sequence whose record exists
         with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
             experiment.run(tracker)
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
-        scores = getattr(tracker, "scores", None)
-        if scores:  # the tracker's confidence, for the long-term measures
-            write_confidence(confidence_file(task.bench, task.tracker.name, task.seq), scores)
+        if tracker.scores:  # the tracker's confidence on this sequence, for the long-term measures
+            write_confidence(confidence_file(task.bench, task.tracker.name, task.seq), tracker.scores)
         return task, frames, None
     except KeyboardInterrupt:
         raise
@@ -64,16 +66,15 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
 
 def write_confidence(path: Path, scores: list[float]) -> None:
     """One value a line, written whole or not at all (a temporary file renamed into place)."""
-    from ..io.writers import AtomicTextFile
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = AtomicTextFile(path)
-    out.write("".join(f"{v:.5f}\n" for v in scores))
-    out.close()
+    write_text_atomic(path, "".join(f"{v:.5f}\n" for v in scores))
 
 
 def init_worker(threads: int) -> None:
-    """Bound a worker's threads: torch's intra-op pool, OpenCV's, and OpenMP/BLAS via the env."""
+    """Bound a worker's threads: torch's intra-op pool, OpenCV's, and OpenMP/BLAS via the env.
+    Ctrl-C reaches every process of the terminal's group: a worker ignores it (it started with it
+    ignored, see :func:`run_tasks`), the parent stops the pool and says how to resume."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     import cv2
@@ -109,6 +110,18 @@ def thread_env(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while worker processes start: they inherit that, so a Ctrl-C before
+    :func:`init_worker` runs cannot print a worker's traceback (Python keeps an ignored SIGINT
+    ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -132,7 +145,9 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], No
     else:
         threads = max(1, available_cores() // workers)
         context = multiprocessing.get_context("spawn")
-        with thread_env(threads), context.Pool(workers, initializer=init_worker, initargs=(threads,)) as pool:
+        with thread_env(threads), _sigint_ignored():
+            pool = context.Pool(workers, initializer=init_worker, initargs=(threads,))
+        with pool:
             for result in pool.imap_unordered(run_task, tasks):
                 handle(result)
     if errors:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.sequences import frame_files, got10k_sequences, listed_folders, read_boxes, read_names
+from ...data.sequences import check_boxes, frame_files, got10k_sequences, listed_folders, read_boxes, read_names
 from ...errors import UserError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth
@@ -98,6 +98,7 @@ def _check_test_subset(base: Path) -> None:
             raise UserError(f"{folder}: no frames")
         gt = folder / "groundtruth.txt"
         first = read_boxes(gt, columns=(4,))[0]
+        check_boxes(first[None], str(gt))
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
             raise UserError(f"{gt}: the first line must be the target's box (x,y,w,h)")
         frames = check_jpg_frames(folder, "GOT-10k")
