@@ -146,8 +146,17 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
 
 def check_finite(state: dict, path: str | os.PathLike) -> None:
     """A CheckpointError naming the first tensor that holds a NaN or an infinity (one is enough
-    to make every response map, and so every box, meaningless)."""
+    to make every response map, and so every box, meaningless), or a layer's weights or bias that
+    cannot be meant: integers (loading would cast them to floats silently) or, for a layer's
+    weights, all zero (every map it gives is flat)."""
     for name, tensor in state.items():
+        kind = name.rsplit(".", 1)[-1]
+        if kind in ("weight", "bias") and not tensor.is_floating_point():
+            raise CheckpointError(f"{path}: tensor {name} holds {tensor.dtype} values: a layer's {kind} must be "
+                                  "floating-point (a quantised or converted file?)")
+        if kind == "weight" and tensor.ndim >= 2 and tensor.numel() and not bool(tensor.any()):
+            raise CheckpointError(f"{path}: tensor {name} is all zero: a layer that gives flat maps, not "
+                                  "trained weights")
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             bad = int((~torch.isfinite(tensor)).sum())
             raise CheckpointError(f"{path}: tensor {name} holds {bad} non-finite value(s) (NaN or inf): "

@@ -26,6 +26,12 @@ NON_NEGATIVE = frozenset({
 PROBABILITY = frozenset({"flip", "grayscale", "color_jitter", "blur", "low_light", "negative_prob"})
 #: upper bounds: a network far wider than any real one would only exhaust memory
 AT_MOST = {"width": 4.0, "channels": 4096}
+#: fields (by dotted key) bounded by another field of their section: (that field, "at most" or
+#: "at least", why); a value past it is valid alone but cannot be meant
+BOUNDED_BY = {
+    "optim.final_lr": ("lr", "at most", "the learning rate decays from lr to final_lr, it never climbs"),
+    "data.cache_size": ("search_size", "at least", "a cached crop must hold a whole search view"),
+}
 #: fields (by name, or by dotted key) that take one of a few words
 CHOICES = {"distill": ("mse", "bce"), "optim.name": ("sgd", "adamw"),
            "loss.name": ("logistic", "contrastive", "triplet")}
@@ -118,3 +124,15 @@ def _check_range(field: str, value: object, label: str) -> None:
             raise ValueError(f"{label} = {value!r}: must be at most {AT_MOST[field]}")
         if field in PROBABILITY and not 0 <= number <= 1:
             raise ValueError(f"{label} = {value!r}: a probability, must be between 0 and 1")
+
+
+def check_bounds(section: object, prefix: str, label: typing.Callable[[str], str]) -> None:
+    """The :data:`BOUNDED_BY` rules of the fields of ``section`` (a dataclass at dotted ``prefix``,
+    e.g. ``optim.``); a ValueError naming ``label(key)`` (file and key) otherwise."""
+    for key, (other, how, why) in BOUNDED_BY.items():
+        head, _, name = key.rpartition(".")
+        if f"{head}." != prefix:
+            continue
+        value, bound = getattr(section, name), getattr(section, other)
+        if (value > bound) if how == "at most" else (value < bound):
+            raise ValueError(f"{label(key)} = {value!r}: must be {how} {head}.{other} ({bound!r}): {why}")

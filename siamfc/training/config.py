@@ -13,7 +13,7 @@ import yaml
 from ..data.crop_cache import PairFilter
 from ..data.transforms import AugmentConfig
 from ..models.network import ModelConfig
-from .checks import check_value
+from .checks import check_bounds, check_value
 
 
 @dataclass
@@ -150,7 +150,9 @@ def _build(cls: type, data: object, where: str, prefix: str = "", overridden: fr
             values[key] = _build(hint, value, where, f"{name}.", overridden)
         else:
             values[key] = check_value(key, hint, value, _label(where, name, overridden), name)
-    return cls(**values)
+    section = cls(**values)
+    check_bounds(section, prefix, lambda key: _label(where, key, overridden))
+    return section
 
 
 def _label(where: str, name: str, overridden: frozenset[str]) -> str:
