@@ -5,6 +5,7 @@ and the one lock between processes (:func:`exclusive_lock`)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Callable, Iterator
@@ -42,7 +43,8 @@ def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
     """Hold an exclusive ``flock`` on the existing ``folder`` itself for the block (no lock file to
     create, leave behind or remove). Held by another process: :class:`LockBusy` unless ``wait``,
     else ``on_wait()`` is called and the lock waited for. The kernel drops the lock when the
-    process ends, however it ends."""
+    process ends, however it ends. Where the file system has no such locks (some network file
+    systems), the block runs unlocked: what it writes is still renamed into place whole."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
@@ -53,6 +55,9 @@ def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EBADF, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
