@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import replacing, write_text_atomic
 from .benchmarks import benchmark_for
 from .compare import Comparison
 from .experiments import result_root
@@ -102,21 +103,17 @@ def _finite(value):
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)  # a fresh temporary name: two runs never write the same one
 
 
 def _write_csv(comparison: Comparison, path: Path) -> None:
     keys = ["ao", "sr50", "sr75", "auc", "precision20", "fps", "frames", "evaluated_frames"]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with replacing(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["tracker", "sequence", *keys])
         for name, seqs in comparison.per_sequence.items():
             for seq, row in seqs.items():
                 writer.writerow([name, seq, *(row[k] if isinstance(row[k], int) else f"{row[k]:.6f}" for k in keys)])
-    os.replace(tmp, path)
 
 
 def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) -> None:
@@ -145,6 +142,5 @@ def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) 
         ax.grid(True, alpha=0.4)
         ax.legend(loc="lower left" if curve == "success_curve" else "lower right", fontsize=8)
         fig.tight_layout()
-        tmp = path.with_name(f".{path.stem}.tmp.png")
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
