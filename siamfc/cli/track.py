@@ -158,16 +158,20 @@ class Outputs:
             if out is not None:
                 out.write(frame_number, targets.boxes, skipped, targets.scores, targets.present)
 
-    def close(self, summary: dict) -> None:
-        for out in (self.writer, self.score_writer):
-            if out is not None:
-                out.close(summary)
-        if self.video is not None:
-            self.video.close()
+    def close(self, summary: dict) -> list[UserError]:
+        """Close every output, boxes first, then scores, then the video; the errors of those that
+        failed, now or at an earlier write, in that order (one failing keeps none of the others open)."""
+        from functools import partial
+
+        from ..io.writers import close_each
+
+        closes = [partial(out.close, summary) for out in (self.writer, self.score_writer) if out is not None]
+        return close_each([*closes, *([self.video.close] if self.video is not None else [])])
 
 
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, outputs: Outputs, window) -> int:
     from ..io.drawing import annotate_frame
+    from ..io.writers import one_error
     from .loop import FrameLoop, TargetSet, progress_bar
 
     first, rest = _first_frame(args, reader)
@@ -209,15 +213,22 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
         return canvas
 
     loop = FrameLoop(targets, handle, window, progress)
+    failure: UserError | None = None
     try:
         loop.run(first, rest)
+    except UserError as exc:  # a write failed (a full disk), or a frame was refused: close the rest first
+        failure = exc
     finally:
         elapsed = loop.elapsed
         progress.close()
-        outputs.close({"frames": loop.frames, "seconds": round(elapsed, 3),
-                       "fps": round(loop.frames / elapsed, 2) if elapsed > 0 else None,
-                       "skipped": source.stats.skipped, "missing": source.stats.missing,
-                       "interrupted": loop.interrupted, "stopped_by_user": loop.stopped})
+        errors = outputs.close({"frames": loop.frames, "seconds": round(elapsed, 3),
+                                "fps": round(loop.frames / elapsed, 2) if elapsed > 0 else None,
+                                "skipped": source.stats.skipped, "missing": source.stats.missing,
+                                "interrupted": loop.interrupted, "stopped_by_user": loop.stopped})
+    if failure is not None and all(failure is not e for e in errors):
+        errors.insert(0, failure)  # not an output's own failure (those come in the outputs' order)
+    if errors:
+        raise one_error(errors)
     if source.stats.ended_early:
         warn(source.stats.ended_early)
     if not args.quiet:

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
 from ..files import replacing, write_text_atomic
 from .benchmarks import benchmark_for
 from .compare import Comparison
@@ -82,11 +85,24 @@ def write_outputs(comparison: Comparison) -> dict[str, str]:
         files["csv"] = os.fspath(folder / "per_sequence.csv")
         files["success_plot"] = os.fspath(folder / "success_plot.png")
         files["precision_plot"] = os.fspath(folder / "precision_plot.png")
-        _write_csv(comparison, Path(files["csv"]))
+        with reported(files["csv"]):
+            _write_csv(comparison, Path(files["csv"]))
         plot_curves(comparison, Path(files["success_plot"]), Path(files["precision_plot"]))
     comparison.files = files
-    _atomic_write_text(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
+    with reported(files["json"]):
+        _atomic_write_text(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
     return files
+
+
+@contextlib.contextmanager
+def reported(path: str | os.PathLike) -> Iterator[None]:
+    """A failure to write the report file ``path`` (a full disk) as one line naming it and what is
+    kept, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
+                        "results are kept (siamfc eval --resume writes the report again)") from None
 
 
 def _finite(value):
@@ -142,5 +158,5 @@ def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) 
         ax.grid(True, alpha=0.4)
         ax.legend(loc="lower left" if curve == "success_curve" else "lower right", fontsize=8)
         fig.tight_layout()
-        with replacing(path) as tmp:
+        with reported(path), replacing(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")

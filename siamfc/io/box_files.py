@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from .writers import AtomicTextFile, check_writable
+from .writers import AtomicTextFile, check_writable, close_each, one_error
 
 
 def _fmt_box(box: np.ndarray) -> str:
@@ -46,7 +46,7 @@ class TxtBoxWriter:
     def __init__(self, paths: list[Path], scores: bool = False) -> None:
         self.paths = paths
         self.scores = scores
-        self.files = [AtomicTextFile(p) for p in paths]  # put in place on close(), whole
+        self.files = [AtomicTextFile(p, unit="line") for p in paths]  # put in place on close(), whole
 
     def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
               present: list[bool]) -> None:
@@ -54,8 +54,11 @@ class TxtBoxWriter:
             f.write((f"{scores[i]:.4f}" if self.scores else _fmt_box(boxes[i])) + "\n")
 
     def close(self, summary: dict) -> None:
-        for f in self.files:
-            f.close()
+        """Close every file; one error naming each that failed, now or at an earlier write."""
+        close_each(f.close for f in self.files)
+        failures = [f.failure for f in self.files if f.failure is not None]
+        if failures:
+            raise one_error(failures)
 
     def discard(self) -> None:
         for f in self.files:
@@ -90,6 +93,8 @@ class JsonBoxWriter:
     def close(self, summary: dict) -> None:
         self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
         self.file.close()
+        if self.file.failure is not None:  # at an earlier write
+            raise self.file.failure
 
     def discard(self) -> None:
         self.file.discard()

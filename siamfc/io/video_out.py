@@ -51,11 +51,10 @@ class VideoOutput:
 
     def close(self) -> None:
         self.writer.release()
-        readable = self._frames_readable()
-        if readable < self.frames:
+        if not self._reads_back():
             self.tmp.unlink(missing_ok=True)
-            raise UserError(f"--output {self.path}: the video could not be written whole ({readable} of "
-                            f"{self.frames} frames readable; is the disk full?); nothing was written")
+            raise UserError(f"--output {self.path}: the video could not be written whole (its {self.frames} frames "
+                            "do not read back; is the disk full?); nothing was kept (the file is as it was)")
         try:
             os.replace(self.tmp, self.path)
         except OSError as exc:
@@ -66,11 +65,18 @@ class VideoOutput:
         self.writer.release()
         self.tmp.unlink(missing_ok=True)
 
-    def _frames_readable(self) -> int:
-        """How many frames the written file announces (0 if it does not open)."""
+    def _reads_back(self) -> bool:
+        """Whether the written file announces every frame and its last frame decodes (OpenCV reports
+        no write errors; an AVI or Matroska file cut short by a full disk still announces every
+        frame, its header being written last, at the start of the file)."""
+        if not self.frames:
+            return True
         capture = cv2.VideoCapture(os.fspath(self.tmp), cv2.CAP_FFMPEG)
         try:
-            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if capture.isOpened() else 0
+            if not capture.isOpened() or int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) < self.frames:
+                return False
+            capture.set(cv2.CAP_PROP_POS_FRAMES, self.frames - 1)
+            return bool(capture.read()[0])
         finally:
             capture.release()
 

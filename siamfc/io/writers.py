@@ -2,14 +2,18 @@
 renamed over it when closed, so that an existing file is never truncated before the run has
 passed its checks, two runs writing the same file never interleave (the last rename wins, whole),
 and a failed write (a full disk) keeps what was written before, to the last whole record, with a
-one-line error. A target that is not a regular file (``/dev/null``, ``/dev/full``, a pipe) is
-written directly."""
+one-line error. A character device (``/dev/null``, ``/dev/full``, a terminal) is written directly;
+other targets that are not regular files (a named pipe, a socket, a disk) are refused before any
+work starts: a pipe nobody reads would block the run forever."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import UserError
 from ..files import new_file_mode
@@ -22,17 +26,52 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+class OutputErrors(UserError):
+    """Several outputs that failed, reported together in one line, in the order given."""
+
+    def __init__(self, errors: list[UserError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+def flatten(errors: Iterable[UserError]) -> list[UserError]:
+    """The single errors of ``errors`` (an :class:`OutputErrors` stands for those it holds)."""
+    return [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
+
+
+def one_error(errors: list[UserError]) -> UserError:
+    """One error that reports all of ``errors`` (not empty), in their order."""
+    errors = flatten(errors)
+    return errors[0] if len(errors) == 1 else OutputErrors(errors)
+
+
+def close_each(closes: Iterable[Callable[[], None]]) -> list[UserError]:
+    """Call every ``close`` in turn, one that fails not keeping the next from running; the
+    :class:`UserError` of each that failed, in order (so that a full disk names every file it cut)."""
+    errors: list[UserError] = []
+    for close in closes:
+        try:
+            close()
+        except UserError as exc:
+            errors.append(exc)
+    return flatten(errors)
+
+
 class AtomicTextFile:
     """A text file written record by record (each ``write`` call is one whole record, on disk when
     it returns); ``close()`` puts it in place. After a failed write the records before it are put
-    in place, the error is a :class:`UserError`, and later writes and ``close`` do nothing."""
+    in place, the error is a :class:`UserError` (kept in ``failure``, and saying how many records
+    of ``unit`` were kept), and later writes and ``close`` do nothing."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, unit: str = "record") -> None:
         self.path = Path(path)
+        self.unit = unit
         self.records = 0
+        self.failure: UserError | None = None
         self._good = 0  # bytes of whole records written
         self._done = False
         self._tmp: str | None = None
+        check_file_kind(self.path)
         try:
             if self.path.exists() and not self.path.is_file():
                 self._fd = os.open(self.path, os.O_WRONLY)
@@ -57,15 +96,19 @@ class AtomicTextFile:
     def _fail(self, exc: OSError) -> None:
         if not self.records:  # nothing to keep: the target stays as it was
             self.discard()
-            raise UserError(f"{self.path}: writing failed ({exc.strerror or exc}); nothing was written") from None
+            self._raise(f"writing failed ({exc.strerror or exc}); nothing was written (the file is as it was)")
         try:
             if self._tmp is not None:
                 os.ftruncate(self._fd, self._good)  # drop a half-written record
         except OSError:
             pass
         self._finish()
-        raise UserError(f"{self.path}: writing failed ({exc.strerror or exc}); the {self.records} record(s) "
-                        "before are kept") from None
+        self._raise(f"writing failed ({exc.strerror or exc}); its first {self.records} {self.unit}(s) are kept, "
+                    "whole")
+
+    def _raise(self, problem: str) -> NoReturn:
+        self.failure = UserError(f"{self.path}: {problem}")
+        raise self.failure from None
 
     def _finish(self) -> None:
         self._done = True
@@ -76,7 +119,7 @@ class AtomicTextFile:
         except OSError as exc:
             if self._tmp is not None:
                 Path(self._tmp).unlink(missing_ok=True)
-            raise UserError(f"{self.path}: cannot be put in place ({exc.strerror or exc})") from None
+            self._raise(f"cannot be put in place ({exc.strerror or exc}); the file is as it was")
 
     def close(self) -> None:
         if self._done:
@@ -115,8 +158,7 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
     renamed: see :mod:`siamfc.io.writers`); the probe file created here is removed again.
     """
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise UserError(f"{what} {path}: is a folder, expected a file name")
+    check_file_kind(path, what)
     folder = path.parent
     if create_folder:
         try:
@@ -137,6 +179,22 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
     except OSError as exc:
         raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
     return path
+
+
+def check_file_kind(path: Path, what: str = "output") -> None:
+    """A UserError unless ``path`` is missing, a regular file or a character device (``/dev/null``,
+    ``/dev/full``, a terminal): a folder, or a named pipe that nobody may ever read (opening it
+    would block the run before its first frame), a socket or a disk."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing (or unreachable: the write check after says why)
+    if stat.S_ISREG(mode) or stat.S_ISCHR(mode):
+        return
+    kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket",
+             stat.S_ISBLK: "a block device"}
+    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+    raise UserError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as /dev/null)")
 
 
 def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
