@@ -25,6 +25,7 @@ BatchNorm is folded into the convolutions before export.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -38,7 +39,7 @@ from torch import nn
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
 from .engines import compose_last_conv, fuse_conv_bn, split_last_conv
-from .onnx_format import CHECKPOINT_HASH, FILES, FORMAT, MANIFEST, VERSION, file_sha256
+from .onnx_format import CHECKPOINT_HASH, FILES, FORMAT, GRAPH_HASHES, MANIFEST, VERSION, file_sha256
 
 __all__ = ["FILES", "FORMAT", "MANIFEST", "VERSION", "export_graphs", "export_onnx", "exportable", "manifest"]
 
@@ -154,9 +155,10 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
 
 
 def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
-             checkpoint: str | os.PathLike | None = None) -> dict:
-    """The manifest; with ``checkpoint`` (the file ``net`` was loaded from) its SHA-256, by which a
-    tracker tells whether an export beside a checkpoint is still its export
+             checkpoint: str | os.PathLike | None = None, graphs: dict[str, bytes] | None = None) -> dict:
+    """The manifest; with ``checkpoint`` (the file ``net`` was loaded from) its SHA-256, and with
+    ``graphs`` (as :func:`export_graphs` gives them) each one's SHA-256: by these a tracker tells
+    whether an export beside a checkpoint is still that checkpoint's export, graphs included
     (:func:`siamfc.tracking.onnx_format.fresh_export`)."""
     info = {
         "format": FORMAT, "version": VERSION, "files": FILES, "model": net.config.to_dict(),
@@ -165,6 +167,8 @@ def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
     }
     if checkpoint is not None:
         info[CHECKPOINT_HASH] = file_sha256(checkpoint)
+    if graphs is not None:
+        info[GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
     return info
 
 
@@ -176,7 +180,7 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
     out_dir.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(net, exemplar_size, search_size, opset)
     contents = {out_dir / FILES[key]: data for key, data in graphs.items()}
-    info = manifest(net, exemplar_size, search_size, opset, checkpoint)
+    info = manifest(net, exemplar_size, search_size, opset, checkpoint, graphs)
     contents[out_dir / MANIFEST] = (json.dumps(info, indent=2) + "\n").encode()
     _write_all_or_nothing(contents)
     return list(contents)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError
-from .onnx_format import MANIFEST, export_sizes, read_manifest
+from .onnx_format import GRAPH_HASHES, MANIFEST, export_sizes, graphs_problem, read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -156,6 +156,9 @@ class OnnxEngine:
         files = {key: os.fspath(folder / name) for key, name in info["files"].items()}
         engine = cls(files, info["stride"], threads)
         engine._dry_run(folder, exported)
+        problem = graphs_problem(folder, info) if GRAPH_HASHES in info else None  # older exports hold none
+        if problem is not None:  # graphs that fit together, but another export's (another model's boxes)
+            raise CheckpointError(f"{folder}: {problem}; export the checkpoint again with siamfc export")
         return engine
 
     def _dry_run(self, folder: Path, sizes: tuple[int, int]) -> None:

@@ -27,12 +27,16 @@ FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onn
 REQUIRED_FILES = ("exemplar", "search", "head")
 #: the manifest field holding the SHA-256 of the checkpoint the graphs were exported from
 CHECKPOINT_HASH = "checkpoint_sha256"
+#: the manifest field holding the SHA-256 of each graph file (keys as in ``FILES``): the checkpoint's
+#: hash says which checkpoint the manifest belongs to, these that the graphs beside it are its own
+GRAPH_HASHES = "files_sha256"
 #: the suffix of the export folder that belongs to a checkpoint: ``model.pth`` -> ``model.onnx/``
 EXPORT_SUFFIX = ".onnx"
 
 
 class StaleExportWarning(UserWarning):
-    """An export beside a checkpoint was made from another version of it (and is not used)."""
+    """An export beside a checkpoint was made from another version of it, or holds graphs that are
+    not those its manifest records (and is not used)."""
 
 
 def is_export(path: str | os.PathLike) -> bool:
@@ -65,10 +69,12 @@ def export_beside(checkpoint: str | os.PathLike) -> Path:
 
 def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> Path | None:
     """The export folder beside ``checkpoint`` when its manifest names this very checkpoint (same
-    SHA-256) and its graphs take crops of ``sizes`` (exemplar, search); None when there is none or
-    the sizes differ (the caller then exports the checkpoint in memory at the tracker's sizes). A
-    stale one (the checkpoint changed since) is not used either: a :class:`StaleExportWarning` says
-    so and how to refresh it."""
+    SHA-256), its graph files are those the manifest records (same SHA-256 each) and they take crops
+    of ``sizes`` (exemplar, search); None when there is none or the sizes differ (the caller then
+    exports the checkpoint in memory at the tracker's sizes). One that does not belong to the
+    checkpoint (the checkpoint changed since, or graphs were copied in from another export, or it
+    records no graph hashes) is not used either: a :class:`StaleExportWarning` says so and how to
+    refresh it."""
     folder = export_beside(checkpoint)
     if not (folder / MANIFEST).is_file():
         return None
@@ -76,12 +82,34 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
         info = json.loads((folder / MANIFEST).read_text())
         recorded, recorded_sizes = info.get(CHECKPOINT_HASH), export_sizes(info)
     except (OSError, ValueError, TypeError, AttributeError):
-        recorded, recorded_sizes = None, None
-    if recorded == file_sha256(checkpoint):
+        info, recorded, recorded_sizes = {}, None, None
+    if recorded != file_sha256(checkpoint):
+        problem = "checkpoint hash differs"
+    else:
+        problem = graphs_problem(folder, info)
+    if problem is None:
         return folder if recorded_sizes == tuple(sizes) else None
-    warnings.warn(f"{folder} was not exported from {Path(checkpoint).name} (checkpoint hash differs); exporting "
-                  f"it in memory instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
+    warnings.warn(f"{folder} is not the export of {Path(checkpoint).name} ({problem}); exporting it in memory "
+                  f"instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
                   StaleExportWarning, stacklevel=3)
+    return None
+
+
+def graphs_problem(folder: Path, info: dict) -> str | None:
+    """Why the graph files in ``folder`` are not those its manifest ``info`` records (a file whose
+    SHA-256 differs: copied in from another export), or that it records none; None when they are."""
+    hashes, files = info.get(GRAPH_HASHES), info.get("files")
+    if not isinstance(hashes, dict) or not isinstance(files, dict):
+        return f"its manifest records no hashes of its graphs ({GRAPH_HASHES}; an older siamfc export)"
+    for key, name in files.items():
+        if key not in hashes:
+            return f"its manifest records no hash of {name}"
+        try:
+            found = file_sha256(folder / str(name))
+        except OSError as exc:
+            return f"{name}: {exc.strerror or exc}"
+        if found != hashes[key]:
+            return f"{name} is not the graph this manifest records (its SHA-256 differs)"
     return None
 
 
