@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .errors import FrameSizeError
+
 
 def box_to_center(box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``x, y, w, h`` -> centre ``(cy, cx)`` and size ``(h, w)``."""
@@ -99,6 +101,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def check_frame_size(expected: tuple[int, int] | None, shape: tuple[int, ...], where: str) -> tuple[int, int]:
+    """The (height, width) of a frame of ``shape``; a :class:`~siamfc.errors.FrameSizeError` naming
+    ``where`` (a file, a frame number) when ``expected`` (the size of the frames before) differs."""
+    size = (int(shape[0]), int(shape[1]))
+    if expected is not None and size != tuple(expected):
+        raise FrameSizeError(f"{where}: {size[1]}x{size[0]} pixels, but the frames before it are "
+                             f"{expected[1]}x{expected[0]}: one sequence must keep one frame size")
+    return size
 
 
 def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = False) -> str | None:

@@ -21,6 +21,7 @@ from PIL import Image
 
 from ..data.sequences import Sequence as DataSequence
 from ..errors import UserError
+from ..geometry import check_frame_size
 
 _LISTS = ("seq_names", "seq_dirs", "anno_files")  # the per-sequence lists of a toolkit dataset
 
@@ -43,8 +44,10 @@ class DecodeBeforeTiming:
         boxes = np.zeros((frame_num, 4))
         boxes[0] = box
         times = np.zeros(frame_num)
+        size = None
         for f, img_file in enumerate(img_files):
             image = read_rgb(img_file)
+            size = check_frame_size(size, image.shape, img_file)  # every tracker's boxes in one frame's pixels
             start = time.perf_counter()
             if f == 0:
                 self.init(image, box)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
 from ..errors import UserError
+from ..geometry import check_frame_size
 from .ffmpeg import is_text, open_video, quiet_ffmpeg
 
 GLOB_CHARS = set("*?[")
@@ -127,11 +128,7 @@ class ImageListSource(FrameSource):
             if image is None:
                 yield self._skip(index, f"{path}: {problem}")
                 continue
-            if size is None:
-                size = image.shape[:2]
-            elif image.shape[:2] != size:
-                raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]} pixels, but the frames before it are "
-                                f"{size[1]}x{size[0]}: one sequence must keep one frame size")
+            size = check_frame_size(size, image.shape, path)
             self.stats.delivered += 1
             yield Frame(index, _bgr_to_rgb(image))
 

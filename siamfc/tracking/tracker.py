@@ -7,8 +7,10 @@ backends in :mod:`siamfc.tracking.engines` (PyTorch) and :mod:`siamfc.tracking.o
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import threading
 from contextlib import nullcontext
 from dataclasses import asdict
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from ..devices import resolve_device_name
 from ..errors import UserError
-from ..geometry import box_problem
+from ..geometry import box_problem, check_frame_size
 from .backend import choose_backend, resolve_weights
 from .box_backend import is_box_model
 from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
@@ -66,6 +68,16 @@ def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
     return box
 
 
+def _locked(method):
+    """``method`` run holding its tracker's lock: one call of a shared tracker at a time."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 def _checked_device(device: object) -> object:
     """A device name or ``torch.device`` that can be had here (a one-line ValueError otherwise; torch's
     own errors list 20 device types, or run 14 frames deep for a GPU without a driver)."""
@@ -96,6 +108,12 @@ class MultiTracker:
     without importing PyTorch (:mod:`siamfc.tracking.backend`; ``device`` is then the name
     ``"cpu"``, else a ``torch.device``). The network is copied (BatchNorm folded) when the tracker
     is built: later changes to ``model``'s weights are not seen by an optimized tracker.
+
+    Every frame of one sequence must have one size: ``add`` and ``update`` refuse a frame of another
+    size than the targets' (:class:`~siamfc.errors.FrameSizeError`) while any target is tracked.
+    Thread safety: each call (``add``, ``remove``, ``update``, ``scores``, ...) holds the tracker's
+    lock, so threads sharing one tracker take turns, one whole step at a time; the order of their
+    frames is theirs to keep (one tracker follows one sequence). Separate trackers run in parallel.
     """
 
     def __init__(
@@ -112,6 +130,8 @@ class MultiTracker:
         config: TrackerConfig | None = None,
         **params,
     ) -> None:
+        self._lock = threading.RLock()
+        self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the targets are in
         if config is not None and not isinstance(config, TrackerConfig):
             raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig.preset('paper')), got "
                             f"{type(config).__name__}")
@@ -189,25 +209,31 @@ class MultiTracker:
         return self.geometry.stride
 
     @property
+    @_locked
     def targets(self) -> dict[int, TargetState]:
         """A snapshot of every target's state, by id."""
         return {target_id: self.pipeline.state(i) for i, target_id in enumerate(self._ids)}
 
+    @_locked
     def __len__(self) -> int:
         return len(self._ids)
 
+    @_locked
     def add(self, image: np.ndarray | Image.Image, box: np.ndarray) -> int:
         """Start tracking the object in ``box`` (x, y, w, h) of ``image``; returns its id."""
         image = as_rgb_array(image)
         box = check_box(box, image)
+        size = check_frame_size(self._frame_size if self._ids else None, image.shape, "image given to add()")
         with self._inference():
             self.pipeline.add(image, box)
             self.monitor.add(image)
+        self._frame_size = size
         target_id = self._next_id
         self._next_id += 1
         self._ids.append(target_id)
         return target_id
 
+    @_locked
     def remove(self, target_id: int) -> None:
         if target_id not in self._ids:
             raise KeyError(f"no target with id {target_id!r}")
@@ -216,11 +242,13 @@ class MultiTracker:
         self.monitor.remove(index)
         del self._ids[index]
 
+    @_locked
     def update(self, image: np.ndarray | Image.Image) -> dict[int, np.ndarray]:
         """Locate every target in the next frame; returns ``{id: box}``."""
         image = as_rgb_array(image)
         if not self._ids:
             return {}
+        check_frame_size(self._frame_size, image.shape, "image given to update()")
         with self._inference():
             boxes = self.pipeline.update(image)
             check_finite(self.pipeline.maps)  # NaN weights or graphs: an error, never a box stuck in place
@@ -229,11 +257,13 @@ class MultiTracker:
         return dict(zip(self._ids, boxes, strict=True))
 
     @property
+    @_locked
     def scores(self) -> dict[int, float]:
         """Each target's confidence in [0, 1] on the last frame (see :mod:`siamfc.tracking.confidence`)."""
         return {target_id: w.score for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
     @property
+    @_locked
     def present(self) -> dict[int, bool]:
         """Whether each target is reported present (False while lost, see :mod:`siamfc.tracking.lost`)."""
         return {target_id: not w.lost for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
@@ -243,7 +273,8 @@ class SiamFCTracker:
     """Single-object SiamFC tracker.
 
     ``init(image, box)`` then ``update(image) -> box``; boxes are ``x, y, w, h`` in 0-based
-    pixels, images RGB numpy arrays (H, W, 3) or PIL images. Keywords as for :class:`MultiTracker`.
+    pixels, images RGB numpy arrays (H, W, 3) or PIL images. Keywords as for :class:`MultiTracker`
+    (frames of one size, and threads sharing a tracker take turns: see there).
     """
 
     def __init__(
@@ -259,6 +290,10 @@ class SiamFCTracker:
         self._target: int | None = None
 
     @property
+    def _lock(self) -> threading.RLock:
+        return self.tracker._lock  # init (remove, then add) and update are one step each
+
+    @property
     def cfg(self) -> TrackerConfig:
         return self.tracker.cfg
 
@@ -267,6 +302,7 @@ class SiamFCTracker:
         return self.tracker.net
 
     @property
+    @_locked
     def state(self) -> TargetState:
         if self._target is None:
             raise RuntimeError("call init(image, box) before update(image)")
@@ -275,6 +311,7 @@ class SiamFCTracker:
     def config(self) -> dict:
         return asdict(self.cfg)
 
+    @_locked
     def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
         image = as_rgb_array(image)
         check_box(box, image)  # bad input leaves the target being tracked as it was
@@ -283,12 +320,14 @@ class SiamFCTracker:
             self._target = None
         self._target = self.tracker.add(image, box)
 
+    @_locked
     def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
         if self._target is None:
             raise RuntimeError("call init(image, box) before update(image)")
         return self.tracker.update(image)[self._target]
 
     @property
+    @_locked
     def score(self) -> float:
         """The confidence in [0, 1] of the last ``update`` (1.0 right after ``init``)."""
         if self._target is None:
@@ -296,6 +335,7 @@ class SiamFCTracker:
         return self.tracker.scores[self._target]
 
     @property
+    @_locked
     def present(self) -> bool:
         """False while the target is lost (its box keeps following the peak, or stays where it was
         last confident with ``lost_hold``)."""
