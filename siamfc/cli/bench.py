@@ -18,6 +18,23 @@ memory (RSS; GPU memory on a GPU); optional N-target MultiTracker timing and a l
 Decoding is never timed."""
 
 
+def max_threads() -> int:
+    """The most threads ``--threads`` takes: 4 per core. Far more (10^5) crash PyTorch's and
+    OpenCV's thread pools (a segmentation fault), and no CPU runs faster with them."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def thread_count(text: str) -> int:
+    """``--threads``, checked where the option is read (argparse: one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= max_threads():
+        raise argparse.ArgumentTypeError(f"{value}: choose 0 (all) or 1..{max_threads()} (4 per core)")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", action="append", default=None, metavar="PATH",
                         help="a model checkpoint, or a folder from siamfc export (ONNX Runtime on the CPU only), "
@@ -50,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time N targets: one MultiTracker (one batch) vs N separate trackers")
     parser.add_argument("--long", type=int, default=0, metavar="FRAMES",
                         help="then track FRAMES frames with the first model (cycling the sequence), sampling RSS")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch and OpenCV (default: all)")
+    parser.add_argument("--threads", type=thread_count, default=0, metavar=f"0..{max_threads()}",
+                        help="CPU threads for torch and OpenCV: 0 = all, else at most 4 per core (default: all)")
     parser.add_argument("--json", default=None, metavar="PATH", help="write every figure to this JSON file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -120,8 +138,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--frames must be at least 10")
     if args.targets < 0 or args.long < 0:
         raise UserError("--targets and --long must be >= 0")
-    if args.threads < 0:
-        raise UserError(f"--threads {args.threads}: must be 0 (all) or more")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -56,7 +56,12 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
     parser = _one_line_parser(prog, module.HELP)
     module.add_arguments(parser)
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show OpenCV's own log lines ([ WARN ...]); the command's own messages are the same")
     args = parser.parse_args(argv)
+    from ..io.opencv_log import set_opencv_log_level
+
+    set_opencv_log_level(args.verbose)
     try:
         with warnings.catch_warnings():  # Python's format shows a source line; ours is one line
             warnings.showwarning = _one_line_warning
