@@ -17,3 +17,23 @@ class NonFiniteError(UserError):
 class FrameSizeError(UserError):
     """A frame of another size than the frames before it in one sequence (a tracker's or a video's):
     its boxes would be read in the wrong frame's pixels (see :func:`siamfc.geometry.check_frame_size`)."""
+
+
+class MissingExtraError(UserError, ImportError):
+    """A command or API path that needs an optional part of the package which is not installed
+    (PyTorch, the training or the evaluation libraries): the message names the
+    ``pip install "siamfc[EXTRA]"`` that gives it. ``module`` is the missing module, ``extra`` the
+    extra (see :mod:`siamfc.extras`)."""
+
+    def __init__(self, message: str, module: str, extra: str) -> None:
+        super().__init__(message)
+        self.module, self.extra = module, extra
+
+
+class UnknownModelError(UserError):
+    """A model name that no shipped model has (``--model NAME``, ``SiamFCTracker(model="NAME")``);
+    ``known`` lists the names there are (``siamfc models``)."""
+
+    def __init__(self, message: str, known: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.known = known

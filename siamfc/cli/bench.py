@@ -9,7 +9,7 @@ import os
 from ..errors import UserError
 from ..tracking.onnx_format import export_folder
 from . import bench_inputs as inputs
-from .common import check_writable, resolve_device
+from .common import add_model_argument, check_writable, resolve_device
 
 HELP = """Benchmark: frames/s of our tracker next to OpenCV's trackers, on the same frames in one run.
 
@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", action="append", default=None, metavar="PATH",
                         help="a model checkpoint, or a folder from siamfc export (ONNX Runtime on the CPU only), "
                              "to time (repeatable); default: the shipped model")
+    add_model_argument(parser, append=True)
     parser.add_argument("--backbones", default="", metavar="NAMES",
                         help="comma list of registered backbones to time with untrained weights (speed only), "
                              "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")
@@ -70,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=thread_count, default=0, metavar=f"0..{max_threads()}",
                         help="CPU threads for torch and OpenCV: 0 = all, else at most 4 per core (default: all)")
     parser.add_argument("--json", default=None, metavar="PATH", help="write every figure to this JSON file")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:

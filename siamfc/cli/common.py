@@ -142,7 +142,39 @@ def lost_params(args: argparse.Namespace) -> dict:
     return {"redetect": args.redetect, "lost_threshold": args.lost_threshold}
 
 
+class ShippedModelAction(argparse.Action):
+    """``--model NAME``: a shipped model by name (``siamfc models``), stored as its path in ``weights``
+    (appended where ``--weights`` may repeat); an unknown name is a usage error listing the names."""
+
+    def __init__(self, option_strings: list[str], dest: str, append: bool = False, **kwargs) -> None:
+        self.append = append
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: object,
+                 option_string: str | None = None) -> None:
+        from ..errors import UnknownModelError
+        from ..models.shipped import model_path
+
+        try:
+            path = str(model_path(str(value)))
+        except UnknownModelError as exc:
+            raise argparse.ArgumentError(self, str(exc)) from None
+        namespace.weights = [*(namespace.weights or []), path] if self.append else path
+        setattr(namespace, self.dest, value)
+
+
+def add_model_argument(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
+                       append: bool = False) -> None:
+    """``--model NAME`` beside ``--weights PATH`` (see :class:`ShippedModelAction`)."""
+    parser.add_argument("--model", action=ShippedModelAction, append=append, default=None, metavar="NAME",
+                        help="a model shipped with the package, by name (siamfc models lists them; default: "
+                             "siamfc_mobile_lite)" + (" (repeatable)" if append else ""))
+
+
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", default=None, metavar="PATH",
-                        help="model checkpoint (ours, or the PyTorch SiamFC port's state dict); "
-                             "default: the model shipped with the package")
+    """``--weights PATH`` or ``--model NAME`` (one of them; neither: the default shipped model)."""
+    group = parser.add_mutually_exclusive_group()
+    add_model_argument(group)
+    group.add_argument("--weights", default=None, metavar="PATH",
+                       help="model checkpoint (ours, or the PyTorch SiamFC port's state dict), or an export "
+                            "folder; default: the model shipped with the package")

@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="evaluate only these sequences (comma-separated names)")
     add_device_argument(parser)
     add_lost_arguments(parser)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:

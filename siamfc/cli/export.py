@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search-size", type=int, default=255, metavar="PX",
                         help="side of the search crops the graphs take (default 255; the tracker's search_size)")
     parser.add_argument("--no-check", action="store_true", help="skip checking the graphs with onnx.checker")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no list of the files written")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
         for path in paths:
             if path.suffix == ".onnx":
                 onnx.checker.check_model(os.fspath(path))
-    for path in paths:
+    for path in [] if args.quiet else paths:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0

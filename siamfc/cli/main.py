@@ -28,7 +28,12 @@ SUBCOMMANDS: dict[str, str] = {
     "eval": "siamfc.cli.evaluate",
     "bench": "siamfc.cli.bench",
     "export": "siamfc.cli.export",
+    "models": "siamfc.cli.models",
 }
+
+#: the extra (pyproject.toml) each command needs whole, checked before it starts (siamfc/extras.py);
+#: the others need only the base install, and name an extra when one of their paths needs it
+NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}
 
 
 def _available() -> dict[str, str]:
@@ -49,7 +54,40 @@ def _one_line_parser(prog: str, description: str):
         def error(self, message: str):
             self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+        def parse_args(self, args=None, namespace=None):
+            namespace, extras = self.parse_known_args(args, namespace)
+            if extras:
+                self.error(_expanded_glob(extras) or f"unrecognized arguments: {' '.join(extras)}")
+            return namespace
+
     return OneLineParser(prog=prog, description=description)
+
+
+def _expanded_glob(extras: list[str]) -> str | None:
+    """What to say when the arguments left over are files: the shell expanded an unquoted glob
+    (``track frames/*.jpg``) into one argument a file. None when they are something else."""
+    from pathlib import Path
+
+    files = [Path(e) for e in extras]
+    if any(e.startswith("-") for e in extras) or not all(f.is_file() for f in files):
+        return None
+    folders, suffixes = {f.parent for f in files}, {f.suffix for f in files}
+    folder = str(folders.pop()) + "/" if len(folders) == 1 else "DIR/"
+    pattern = ("" if folder == "./" else folder) + "*" + (suffixes.pop() if len(suffixes) == 1 else "")
+    return (f"{len(files)} file(s) ({extras[0]}, ...) where one input was expected: the shell expanded an unquoted "
+            f"glob; quote it so that siamfc reads the pattern itself: '{pattern}'")
+
+
+def _run_module(module, name: str, args) -> int:
+    """``module.run(args)``. A missing optional part (PyTorch, the training or evaluation libraries) is
+    the one-line error naming the extra to install: for a command that needs it whole, before it starts."""
+    from ..extras import hint_missing_extra, require
+
+    extra = NEEDS.get(name)
+    with hint_missing_extra(extra):
+        if extra is not None:
+            require(extra)
+        return int(module.run(args) or 0)
 
 
 def _run_command(prog: str, name: str, argv: list[str]) -> int:
@@ -65,7 +103,7 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
     try:
         with warnings.catch_warnings():  # Python's format shows a source line; ours is one line
             warnings.showwarning = _one_line_warning
-            return int(module.run(args) or 0)
+            return _run_module(module, name, args)
     except (UserError, CheckpointError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,14 +1,148 @@
-"""Where the model shipped inside the package lives (no PyTorch needed to find it)."""
+"""The models shipped inside the package, by name: one declared table (:data:`SHIPPED`), read by
+``siamfc models``, ``--model NAME``, ``SiamFCTracker(model="NAME")`` and ``tools/readme_figures.py``
+(the README's model table). No PyTorch is needed to find them.
+
+The files live in ``siamfc/weights/`` (package data: found the same way from a clone or an installed
+wheel). A SiamFC checkpoint ``NAME.pth`` ships with its ONNX export ``NAME.onnx/`` beside it, which is
+what the base install (no PyTorch) tracks with.
+
+To add a model, put its file(s) in ``siamfc/weights/`` and add one :class:`ShippedModel` row to
+:data:`SHIPPED`: ``file`` is whatever the tracker's ``weights=`` takes (a checkpoint, an export folder,
+a NanoTrack-style folder of ONNX files, a box-head checkpoint), so any model family fits.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UnknownModelError
+
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-DEFAULT_WEIGHTS = "siamfc_mobile_lite.pth"
+
+
+@dataclass(frozen=True)
+class Auc:
+    """A success AUC (OTB's: mean over IoU thresholds), with its 95% bootstrap interval over sequences
+    where one was measured, and the set of sequences it is the mean over."""
+
+    value: float
+    low: float | None
+    high: float | None
+    sequences: str
+
+    def text(self) -> str:
+        interval = f" [{self.low:.3f}, {self.high:.3f}]" if self.low is not None and self.high is not None else ""
+        return f"{self.value:.3f}{interval} ({self.sequences})"
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """One shipped model. ``fps_vs_nanotrack``: its frames/s over OpenCV NanoTrack's in the same run
+    (``speed_run`` says which run). ``pretrained``: the third-party weights inside it and their licence
+    ("none" when every weight was trained by this project). ``source``: where the figures are written up."""
+
+    name: str
+    file: str  # under siamfc/weights/
+    summary: str
+    auc: Auc | None
+    fps_vs_nanotrack: float | None
+    speed_run: str
+    pretrained: str
+    source: str
+
+    @property
+    def path(self) -> Path:
+        return WEIGHTS_DIR / self.file
+
+    def files(self) -> list[Path]:
+        """Its files on disk: the weights and, for a checkpoint, the export folder beside it."""
+        paths = [self.path, self.path.with_name(self.path.stem + ".onnx")]
+        found = [p for p in paths if p.exists()]
+        return sorted({f for p in found for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()})
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files())
+
+
+#: the project's val: GOT-10k-mini/val + extra/val of the data beside the project (../shared/README.md),
+#: OpenCV 5.1, 2 CPU cores; the mean over sequences with a 95% bootstrap interval
+_VAL16 = "16 val seq."
+_FROM_SCRATCH = "none: trained from scratch here (response maps distilled from fdsiamfc_30, MIT)"
+
+SHIPPED: tuple[ShippedModel, ...] = (
+    ShippedModel(
+        name="siamfc_mobile_lite",
+        file="siamfc_mobile_lite.pth",
+        summary="the default: SiamFC, depthwise-separable backbone, 0.05 M parameters",
+        auc=Auc(0.579, 0.486, 0.662, _VAL16),
+        fps_vs_nanotrack=1.03,
+        speed_run="siamfc bench, OpenCV 5.1, 2 idle cores (docs/model_card.md, 'A third seed')",
+        pretrained=_FROM_SCRATCH,
+        source="docs/model_card.md; ../shared/README.md (16 val sequences)",
+    ),
+    ShippedModel(
+        name="siamfc_mobile",
+        file="siamfc_mobile.pth",
+        summary="the accurate alternative: SiamFC, wider depthwise-separable backbone, 0.12 M parameters",
+        auc=Auc(0.588, 0.522, 0.653, _VAL16),
+        fps_vs_nanotrack=0.77,
+        speed_run="siamfc bench, OpenCV 5.1, 2 idle cores (docs/model_card.md, 'A third seed')",
+        pretrained=_FROM_SCRATCH,
+        source="docs/model_card.md; ../shared/README.md (16 val sequences)",
+    ),
+    ShippedModel(
+        name="siamfc_alexnet_w30",
+        file="siamfc_alexnet_w30.pth",
+        summary="an earlier default: SiamFC, the paper's AlexNet at 30% width",
+        auc=Auc(0.567, 0.468, 0.658, _VAL16),
+        fps_vs_nanotrack=0.27,
+        speed_run="got10k toolkit run, 2 workers: 69 vs 253 fps (docs/model_card.md)",
+        pretrained=_FROM_SCRATCH,
+        source="docs/models.md (its 16-sequence AUC, one siamfc eval run beside the default's)",
+    ),
+)
+
+#: what the speeds are relative to, and its accuracy on the same sequences (../shared/README.md)
+NANOTRACK_AUC = Auc(0.630, 0.549, 0.700, _VAL16)
+
+DEFAULT_MODEL = "siamfc_mobile_lite"
+DEFAULT_WEIGHTS = "siamfc_mobile_lite.pth"  # the default's file (kept for callers of the earlier module)
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(m.name for m in SHIPPED)
+
+
+def find_model(name: str) -> ShippedModel:
+    """The shipped model called ``name``; an :class:`UnknownModelError` listing the names otherwise."""
+    for model in SHIPPED:
+        if model.name == name:
+            return model
+    known = model_names()
+    raise UnknownModelError(f"unknown model {name!r}; shipped: {', '.join(known)} (siamfc models lists them)",
+                            known)
+
+
+def model_path(name: str) -> Path:
+    """The weights of the shipped model ``name`` (what ``weights=`` takes)."""
+    return find_model(name).path
 
 
 def default_weights_path() -> Path:
-    """The model shipped inside the package (its ONNX export sits beside it: see
+    """The default model shipped inside the package (its ONNX export sits beside it: see
     :func:`siamfc.tracking.onnx_format.export_beside`)."""
-    return WEIGHTS_DIR / DEFAULT_WEIGHTS
+    return find_model(DEFAULT_MODEL).path
+
+
+def weights_of(weights: object, model: object) -> tuple[object, object]:
+    """A tracker's ``(weights, model)`` with ``model="NAME"`` turned into that shipped model's weights
+    (``model`` then None); a network object or None passes as it is. Both a name and ``weights`` is a
+    ValueError (:class:`~siamfc.errors.UserError`)."""
+    if not isinstance(model, str):
+        return weights, model
+    if weights is not None:
+        from ..errors import UserError
+
+        raise UserError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both")
+    return model_path(model), None

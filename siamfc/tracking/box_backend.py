@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -31,9 +33,24 @@ def is_box_model(weights: str | os.PathLike | None, model: object | None) -> boo
         return False
     if is_nanotrack_folder(weights):
         return True
+    if _siamfc_export_beside(weights) or importlib.util.find_spec("torch") is None:
+        return False  # known without reading the checkpoint, which needs PyTorch (the base install has none)
     from ..models.box_checkpoint import is_box_checkpoint
 
     return is_box_checkpoint(weights)
+
+
+def _siamfc_export_beside(weights: str | os.PathLike) -> bool:
+    """Whether a SiamFC export of this very checkpoint sits beside it (a shipped model: ``NAME.onnx/``)."""
+    from .onnx_format import CHECKPOINT_HASH, MANIFEST, export_beside, file_sha256
+
+    manifest = export_beside(weights) / MANIFEST
+    if not manifest.is_file() or not Path(weights).is_file():
+        return False
+    try:
+        return json.loads(manifest.read_text()).get(CHECKPOINT_HASH) == file_sha256(weights)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def load_box_model(weights: str | os.PathLike) -> BoxTrackNet:

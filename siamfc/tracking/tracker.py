@@ -18,7 +18,9 @@ import numpy as np
 
 from ..devices import resolve_device_name
 from ..errors import UserError
+from ..extras import needs_extra
 from ..geometry import box_problem, check_frame_size
+from ..models.shipped import weights_of
 from .backend import choose_backend, resolve_weights
 from .box_backend import is_box_model
 from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
@@ -116,11 +118,12 @@ class MultiTracker:
     frames is theirs to keep (one tracker follows one sequence). Separate trackers run in parallel.
     """
 
+    @needs_extra("torch")  # a path that needs PyTorch, which is not installed: one line naming siamfc[torch]
     def __init__(
         self,
         weights: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
-        model: SiamFCNet | None = None,
+        model: SiamFCNet | str | None = None,
         *,
         backend: str = "auto",
         optimize: bool = True,
@@ -132,6 +135,7 @@ class MultiTracker:
     ) -> None:
         self._lock = threading.RLock()
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the targets are in
+        weights, model = weights_of(weights, model)  # model="NAME": a shipped model (siamfc models)
         if config is not None and not isinstance(config, TrackerConfig):
             raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig.preset('paper')), got "
                             f"{type(config).__name__}")
@@ -282,7 +286,7 @@ class SiamFCTracker:
         weights: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
         name: str = "SiamFC",
-        model: SiamFCNet | None = None,
+        model: SiamFCNet | str | None = None,
         **params,
     ) -> None:
         self.name = name
