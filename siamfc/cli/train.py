@@ -1,37 +1,84 @@
-"""``siamfc train``: train a SiamFC model from a YAML config (also under ``torchrun``)."""
+"""``siamfc train``: train a SiamFC model on your own data (``--data PATH``) or from a YAML config (also
+under ``torchrun``)."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
 
-import yaml
-
 from ..errors import UserError
 
-HELP = "Train a model from a YAML config (single process, or many under torchrun)."
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..training.config import DatasetConfig, TrainConfig
+
+HELP = """Train a model on your own sequences (--data PATH) or from a YAML config (also under torchrun).
+
+--data PATH alone trains the shipped model's recipe (configs/mobile_lite_mini.yaml without its
+teacher and validation) on PATH, whose layout is recognised: GOT-10k, OTB, LaSOT, VOT, or a folder
+of sequence folders (frames + groundtruth.txt, one x,y,w,h line a frame). Before the crops are cut, it
+says where their cache goes and how big it is (default ~/.cache/siamfc/crops; --cache-dir moves it).
+After a stop (Ctrl-C, a crash), the same command with --resume continues the run exactly.
+"""
+
+#: the recipe of ``--data PATH`` without ``--config``: the shipped model's (configs/mobile_lite_mini.yaml)
+#: less what lives beside the project (its data, its distillation teacher, its validation sequences)
+RECIPE: dict = {
+    "model": {"backbone": "mobile", "channels": [16, 16, 32, 64, 128, 128]},
+    "data": {"filter": {"min_size": 10, "min_area_ratio": 0.001}, "pairs_per_epoch": 5000, "num_workers": 1},
+    "optim": {"name": "adamw", "lr": 0.002, "final_lr": 0.00002, "weight_decay": 0.0001, "batch_size": 8,
+              "epochs": 30},
+    "loss": {"name": "logistic"},
+    "checkpoint_minutes": 3,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="YAML file (see configs/)")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--data", action="append", default=[], metavar="PATH",
+                        help="training sequences (repeatable): a folder in a layout siamfc reads (recognised from "
+                             "its files), or KIND:ROOT[:SUBSET] to name it, e.g. got10k:/data/GOT-10k:train; "
+                             "replaces a config's datasets")
+    parser.add_argument("--config", help="YAML file (see configs/); default: the recipe above, with --data")
     parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
                         help="continue from OUT_DIR/last.pth, or from CKPT")
-    parser.add_argument("--data", action="append", default=[], metavar="KIND:ROOT[:SUBSET]",
-                        help="replace the config's datasets (repeatable), e.g. got10k:/data/GOT-10k:train")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where the crop cache goes (default: $XDG_CACHE_HOME/siamfc/crops or "
+                             "~/.cache/siamfc/crops; $SIAMFC_CACHE/crops when set)")
     parser.add_argument("--val-root", help="GOT-10k-layout root to validate on (its 'val' subset)")
-    parser.add_argument("--out-dir", help="where checkpoints and logs go")
+    parser.add_argument("--out-dir", help="where checkpoints and logs go (default with --data alone: runs/NAME)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set optim.lr=0.005 (value parsed as YAML)")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (smoke tests)")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bars and no notes (data, cache, checkpoints); warnings and errors still show")
+
+
+def _dataset(spec: str) -> dict:
+    """``--data`` as a ``data.datasets`` entry: a folder whose layout is recognised, or KIND:ROOT[:SUBSET]."""
+    from ..data.detect import detect_layout
+
+    kind, sep, rest = spec.partition(":")
+    if sep and kind.isidentifier() and not Path(spec).exists():
+        root, _, subset = rest.rpartition(":") if rest.count(":") else (rest, "", "")
+        return {"kind": kind, "root": root or rest, "subset": subset or "train"}
+    try:
+        layout = detect_layout(spec)
+    except UserError as exc:
+        raise UserError(f"--data {exc}") from None
+    return {"kind": layout.kind, "root": layout.root, "subset": layout.subset}
 
 
 def _overrides(args: argparse.Namespace) -> dict:
+    import yaml
+
     overrides: dict = {}
     for item in args.set:
         key, sep, value = item.partition("=")
@@ -42,34 +89,100 @@ def _overrides(args: argparse.Namespace) -> dict:
         except yaml.YAMLError as exc:
             raise UserError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})") from None
     if args.data:
-        datasets = []
-        for spec in args.data:
-            kind, sep, rest = spec.partition(":")
-            if not sep:
-                raise UserError(f"--data expects KIND:ROOT[:SUBSET], got {spec!r}")
-            root, _, subset = rest.rpartition(":") if rest.count(":") else (rest, "", "")
-            datasets.append({"kind": kind, "root": root or rest, "subset": subset or "train"})
-        overrides["data.datasets"] = datasets
-    for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir),
-                       ("optim.epochs", args.epochs), ("device", args.device)):
+        overrides["data.datasets"] = [_dataset(spec) for spec in args.data]
+    for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir), ("optim.epochs", args.epochs),
+                       ("device", args.device), ("data.cache_dir", args.cache_dir)):
         if value is not None:
             overrides[key] = value
     return overrides
 
 
+def _apply(data: dict, overrides: dict, where: str) -> dict:
+    """``data`` with each dotted key of ``overrides`` set (as :func:`siamfc.training.config.load_config` does)."""
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {}) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            raise ValueError(f"{dotted} (from the command line): {'.'.join(parents) or where} is not a section")
+        node[last] = value
+    return data
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    """The run's config: ``--config`` or the recipe, with the command line's overrides."""
+    from ..training.config import config_from_dict, load_config
+
+    overrides = _overrides(args)
+    if args.config is not None:
+        return load_config(args.config, overrides)
+    if not args.data:
+        raise UserError("give --data PATH (your training sequences) or --config FILE (see configs/)")
+    name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
+    recipe = {**RECIPE, "out_dir": str(Path("runs") / name)}
+    return config_from_dict(_apply(recipe, overrides, "the recipe"), "siamfc train (recipe)", frozenset(overrides))
+
+
+def _cache_bytes(ds: DatasetConfig, sequences: list, cache_size: int) -> tuple[int, int]:
+    """(frames the crop cache holds at most, its size in bytes): one ``cache_size`` square RGB crop a usable frame."""
+    frames = 0
+    for seq in sequences:
+        keep = seq.visible & ~seq.cut
+        frames += int(keep[::ds.frame_stride].sum())
+    return frames, frames * cache_size * cache_size * 3
+
+
+def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
+    """Before any crop is cut: what the data is, where the crop cache goes and how big it gets, and how
+    to continue the run after a stop. Data that cannot be read is a one-line error here."""
+    from ..training.config import default_crop_cache_dir
+    from ..training.data import read_sequences
+
+    total_frames = total_bytes = 0
+    for i, ds in enumerate(cfg.data.datasets):
+        try:
+            sequences = read_sequences(ds)
+        except ValueError as exc:
+            raise UserError(f"data.datasets[{i}] ({ds.kind}): {exc}") from None
+        frames, size = _cache_bytes(ds, sequences, cfg.data.cache_size)
+        total_frames, total_bytes = total_frames + frames, total_bytes + size
+        if not args.quiet:
+            print(f"data: {ds.root} as {ds.kind} (subset {ds.subset}): {len(sequences)} sequences, {frames} "
+                  "annotated frames", flush=True)
+    cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else default_crop_cache_dir()
+    if not args.quiet:
+        print(f"crop cache: {cache}: up to {total_bytes / 1e6:,.0f} MB ({total_frames} crops of "
+              f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
+              "--cache-dir DIR puts it elsewhere", flush=True)
+        again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *_argv(args)] if a not in ("--resume",))
+        print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "
+              f"stop, continue with: {again} --resume", flush=True)
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    """The command line this run was given (``sys.argv`` past the command's name), for the resume hint."""
+    argv = sys.argv[1:]
+    return argv[1:] if argv[:1] == ["train"] else argv
+
+
 def run(args: argparse.Namespace) -> int:
     from ..models.checkpoint import CheckpointError
-    from ..training.config import load_config
     from ..training.run_control import OtherRankFailed
     from ..training.trainer import Trainer
 
     if args.max_steps is not None and args.max_steps < 1:
         raise UserError(f"--max-steps {args.max_steps}: must be 1 or more")
     try:
-        cfg = load_config(args.config, _overrides(args))
+        cfg = _config(args)
+    except UserError:
+        raise
     except (ValueError, TypeError) as exc:
         raise UserError(str(exc)) from None
     resume = _checked_resume(args, cfg)  # before any slow setup
+    if args.resume is None and _rank() == 0:
+        _announce(cfg, args)
     new_out_dir = not Path(cfg.out_dir).exists()
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
@@ -102,6 +215,12 @@ def run(args: argparse.Namespace) -> int:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", "0"))
 
 
 def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
