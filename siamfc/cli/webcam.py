@@ -30,7 +30,8 @@ HELP = """Live tracking from a camera: drag a box around the target with the mou
 
 Keys: drag = (re)select the target, r = reselect, space = pause/resume, s = save a snapshot
 (PNG), q or Esc = quit. --video FILE plays a file as if it were a camera (frames are dropped
-when tracking is slower than the video, unless --all-frames).
+when tracking is slower than the video, unless --all-frames); without --init-box it waits on the
+file's first frame until a box is drawn.
 """
 
 KEYS_HELP = "drag a box: track it   r: reselect   space: pause   s: snapshot   q/Esc: quit"
@@ -52,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where `s` saves snapshots (default: the current folder)")
     parser.add_argument("--all-frames", action="store_true",
                         help="with --video: track every frame, as fast as possible (no real-time pacing or dropping)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no messages on the terminal but warnings and errors")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,10 +89,11 @@ class LiveView:
     """A live session's state (the target, the frame shown, pause) and what keys, mouse and new
     frames do to it."""
 
-    def __init__(self, tracker, window, snapshot_dir: Path) -> None:
+    def __init__(self, tracker, window, snapshot_dir: Path, quiet: bool = False) -> None:
         from .loop import FpsMeter
 
         self.tracker, self.window, self.snapshot_dir = tracker, window, snapshot_dir
+        self.quiet = quiet
         self.target: int | None = None
         self.raw = self.shown = None  # the current frame, as decoded and as displayed
         self.frame_number = 0
@@ -100,12 +104,17 @@ class LiveView:
         self.snapshots: list[Path] = []
         self.started = time.perf_counter()
 
+    def say(self, message: str) -> None:
+        """A note on stdout (none with --quiet)."""
+        if not self.quiet:
+            print(message, flush=True)
+
     def start_tracking(self, image: np.ndarray, box: np.ndarray) -> None:
         if self.target is not None:
             self.tracker.remove(self.target)
         box = clip_box(box, image.shape, "box", on_warning=lambda m: print(f"warning: {m}", file=sys.stderr))
         self.target = self.tracker.add(image, box)
-        print(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in box)}", flush=True)
+        self.say(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in box)}")
 
     def render(self, boxes: list[np.ndarray], note: str | None) -> np.ndarray:
         from ..io.drawing import annotate_frame
@@ -136,14 +145,14 @@ class LiveView:
             if self.target is not None:
                 self.tracker.remove(self.target)
                 self.target = None
-            print(f"reselect: drag a new box (frame {self.frame_number})", flush=True)
+            self.say(f"reselect: drag a new box (frame {self.frame_number})")
         elif event.key == "space":
             self.paused = not self.paused
-            print(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}", flush=True)
+            self.say(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}")
             if self.raw is not None:
                 self._redraw()
         elif event.key == "s" and self.shown is not None:
-            saved = _save_snapshot(self.shown, self.snapshot_dir, self.frame_number)
+            saved = _save_snapshot(self.shown, self.snapshot_dir, self.frame_number, self.say)
             if saved is not None:
                 self.snapshots.append(saved)
 
@@ -175,10 +184,15 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
     fps_in = source.fps or 25.0
     recorder = LazyVideoOutput(record, fps_in) if record is not None else None
     window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
-    feed = LiveFeed(source, pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
-    view = LiveView(tracker, window, snapshot_dir)
+    view = LiveView(tracker, window, snapshot_dir, args.quiet)
+    feed = None
     exit_code = 0
     try:
+        frames = source.frames()
+        if not is_camera and init_box is None and not _box_on_first_frame(view, frames, recorder):
+            end_message = f"stopped by the user before a box was drawn ({source.description})"
+            raise _Stopped
+        feed = LiveFeed(_Rest(source, frames), pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
         while True:
             if not window.poll():  # 1. keys and mouse
                 end_message = f"stopped by the user after {view.frames} frames"
@@ -199,15 +213,57 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
             if recorder is not None:
                 recorder.write(shown)
             window.show(shown)
+    except _Stopped:
+        pass
     except KeyboardInterrupt:
         end_message, exit_code = f"interrupted after {view.frames} frames", 130
     finally:
-        feed.close()
+        if feed is not None:
+            feed.close()
         window.close()
         if recorder is not None:
             recorder.close()
-    print(_closing_line(view, end_message, recorder), file=sys.stderr if exit_code else sys.stdout, flush=True)
+    if exit_code or not args.quiet:
+        print(_closing_line(view, end_message, recorder), file=sys.stderr if exit_code else sys.stdout, flush=True)
     return exit_code
+
+
+class _Stopped(Exception):
+    """The window was closed (q, Esc) before tracking started."""
+
+
+class _Rest:
+    """The frames of a source left after the first (taken to draw the box on): what LiveFeed plays."""
+
+    def __init__(self, source, frames) -> None:
+        self.source, self._frames = source, frames
+
+    def frames(self):
+        return self._frames
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _box_on_first_frame(view: LiveView, frames, recorder) -> bool:
+    """A video file without --init-box: its first frame stays on screen until a box is drawn on it
+    (a camera cannot wait; a file played on would end before the box is drawn). False when the
+    window was closed first."""
+    first = next((f for f in frames if f.image is not None), None)
+    if first is None:
+        return True  # nothing decodable: the feed reports the end
+    shown = view.on_frame(first.image, first.index + 1, None)
+    view.window.show(shown)
+    view.say("drag a box around the target on the first frame (the video waits)")
+    while view.target is None:
+        if not view.window.poll():
+            return False
+        for event in view.window.events():
+            view.on_event(event)
+        time.sleep(0.01)
+    if recorder is not None:
+        recorder.write(view.shown)
+    return True
 
 
 def _closing_line(view: LiveView, end_message: str, recorder) -> str:
@@ -233,7 +289,7 @@ def _end_message(source, shown: int, feed, frame_number: int, is_camera: bool) -
     return f"{source.description}: video ended after frame {frame_number} ({counts})", 0
 
 
-def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int) -> Path | None:
+def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int, say=print) -> Path | None:
     import cv2
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -245,5 +301,5 @@ def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int) -> Path |
     except UserError as exc:
         print(f"warning: {exc}", file=sys.stderr, flush=True)
         return None
-    print(f"snapshot saved: {path}", flush=True)
+    say(f"snapshot saved: {path}")
     return path
