@@ -48,3 +48,54 @@ def test_python_api_example_prints_what_the_readme_says(capsys: pytest.CaptureFi
     assert [b.shape for b in got] == [b.shape for b in want], f"other lines than the README's:\n{printed}"
     for line, (a, b) in enumerate(zip(got, want, strict=True), 1):
         assert np.all(iou(a, b) >= 0.9), f"line {line}: {a.tolist()} is not the README's {b.tolist()}"
+
+
+# --- the README a newcomer reads (issue 24) -------------------------------------------------------
+
+REPO = README.parent
+LINE_1 = "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && siamfc demo"
+LINE_2 = ("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.14.1 torchvision==0.29.1 && "
+          'pip install -e ".[dev]" && python -m pytest -q')
+
+
+def test_the_first_two_command_lines_install_and_test() -> None:
+    block = README.read_text().split("```\n", 2)[1]
+    assert block.splitlines() == [LINE_1, LINE_2]
+
+
+def test_ci_runs_the_readmes_second_line() -> None:
+    """``.ci/run`` sets up as line 2 does and runs its test command, in that order."""
+    script = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()
+              if line.strip() and not line.strip().startswith("#")]
+    position = 0
+    for command in LINE_2.split(" && "):
+        found = [i for i, line in enumerate(script) if i >= position and line == command]
+        assert found, f".ci/run lacks {command!r} (after line {position})"
+        position = found[0] + 1
+
+
+def test_short_and_for_users() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) < 220
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), "a date in the README"
+    for heading in ("## Models", "## Python API", "## Evaluation", "## Training on your own data"):
+        assert f"\n{heading}\n" in text, heading
+
+
+def test_links_lead_to_files() -> None:
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README.read_text()):
+        if not target.startswith("http"):
+            assert (REPO / target).exists(), target
+
+
+def test_the_models_table_is_what_the_script_generates() -> None:
+    """The README's figures come from tools/readme_figures.py (from siamfc/models/shipped.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_figures", REPO / "tools" / "readme_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = README.read_text()
+    assert module.readme_table(text) == module.table(), "run: python tools/readme_figures.py"
+    models = text.split("\n## Models\n", 1)[1].split("\n## ", 1)[0]
+    assert module.BEGIN in models
