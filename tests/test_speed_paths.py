@@ -212,7 +212,6 @@ def test_bench_without_shared_data_times_the_bundled_clip(tmp_path: Path, monkey
     (["--weights", "/nonexistent.pth"], "no such file"),
     (["--backbones", "vgg99"], "unknown backbone"),
     (["--sequence", "/nonexistent"], "no such folder"),
-    (["--threads", "-4"], "--threads -4: must be 0 (all) or more"),
     (["--nano-dir", "/nonexistent"], "--nano-dir /nonexistent: no such folder"),  # was: exit 0, row skipped
 ])
 def test_bench_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
