@@ -113,13 +113,14 @@ def demo_frames(count: int) -> list[np.ndarray]:
 
 
 def test_onnx_export_gives_the_torch_models_maps() -> None:
-    from siamfc.tracking.box_engines import BoxOnnxEngine, BoxTorchEngine
+    from siamfc.tracking.box_engines import BoxTorchEngine
+    from siamfc.tracking.box_onnx import BoxOnnxEngine
 
     net = random_boxnet()
     rng = np.random.default_rng(1)
     z = rng.integers(0, 256, (2, 127, 127, 3), dtype=np.uint8)
     x = rng.integers(0, 256, (2, 255, 255, 3), dtype=np.uint8)
-    onnx, eager = BoxOnnxEngine(net), BoxTorchEngine(net, torch.device("cpu"))
+    onnx, eager = BoxOnnxEngine.from_model(net), BoxTorchEngine(net, torch.device("cpu"))
     as_float = [torch.from_numpy(a).permute(0, 3, 1, 2).float() for a in (z, x)]
     with torch.no_grad():
         kernels = eager.stack([eager.exemplar(as_float[0][i:i + 1]) for i in range(2)], 1)
@@ -229,3 +230,17 @@ def test_track_cli_runs_a_nanotrack_folder(tmp_path: Path) -> None:
     boxes = np.loadtxt(out, delimiter=",")
     truth = np.loadtxt(DEMO.with_name("demo_groundtruth.txt"), delimiter=",")[:len(boxes)]
     assert len(boxes) == 30 and iou(boxes[1:], truth[1:]).mean() >= 0.6
+
+
+def test_shipped_box_model_tracks_the_demo_and_its_export_is_its_checkpoint() -> None:
+    """``siamfc_box`` (no ../shared needed): real overlap with the demo's ground truth, and the ONNX
+    export shipped beside it gives the checkpoint's boxes (PyTorch)."""
+    frames = demo_frames(40)
+    truth = np.loadtxt(DEMO.with_name("demo_groundtruth.txt"), delimiter=",")[:40]
+    runs = {}
+    for backend in ("auto", "torch"):
+        tracker = SiamFCTracker(model="siamfc_box", backend=backend)
+        tracker.init(frames[0], truth[0])
+        runs[backend] = np.array([tracker.update(frame) for frame in frames[1:]])
+    assert iou(runs["auto"], truth[1:]).mean() >= 0.7
+    assert iou(runs["auto"], runs["torch"]).min() >= 0.98

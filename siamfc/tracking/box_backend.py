@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from .backend import Backend
+from .box_onnx import BoxOnnxEngine, box_export_beside
 from .config import RuntimeOptions, device_type
 
 TYPE_CHECKING = False
@@ -31,7 +32,7 @@ def is_box_model(weights: str | os.PathLike | None, model: object | None) -> boo
         return hasattr(model, "heads")
     if weights is None:
         return False
-    if is_nanotrack_folder(weights):
+    if is_nanotrack_folder(weights) or box_export_beside(weights) is not None:
         return True
     if _siamfc_export_beside(weights) or importlib.util.find_spec("torch") is None:
         return False  # known without reading the checkpoint, which needs PyTorch (the base install has none)
@@ -65,15 +66,21 @@ def load_box_model(weights: str | os.PathLike) -> BoxTrackNet:
 
 def box_backend(weights: str | os.PathLike | None, device: str | torch.device, model: BoxTrackNet | None,
                 options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
-    """ONNX Runtime on the CPU with the default options (graphs exported in memory), else PyTorch."""
-    import torch
-
-    from .box_engines import BoxOnnxEngine, BoxTorchEngine
-
-    net = model if model is not None else load_box_model(os.fspath(weights))
+    """ONNX Runtime on the CPU with the default options (from the export beside the checkpoint when there
+    is a fresh one: no PyTorch; else graphs exported in memory), else PyTorch."""
     checkpoint = None if model is not None or weights is None else os.fspath(weights)
     use_onnx = options.backend == "onnxruntime" or (options.onnx_eligible(device) and device_type(device) == "cpu")
+    folder = box_export_beside(checkpoint) if model is None else None
+    if use_onnx and folder is not None and sizes == (127, 255):
+        engine = BoxOnnxEngine.from_folder(folder)
+        return Backend(engine, engine.stride, "cpu", None, checkpoint, uses_torch=False)
+    import torch
+
+    from .box_engines import BoxTorchEngine
+
+    net = model if model is not None else load_box_model(os.fspath(weights))
     if use_onnx:
-        return Backend(BoxOnnxEngine(net, sizes=sizes), net.stride, "cpu", net, checkpoint, uses_torch=False)
+        return Backend(BoxOnnxEngine.from_model(net, sizes=sizes), net.stride, "cpu", net, checkpoint,
+                       uses_torch=False)
     device = torch.device(device)
     return Backend(BoxTorchEngine(net, device), net.stride, device, net, checkpoint, uses_torch=True)

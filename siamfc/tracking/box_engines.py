@@ -1,5 +1,6 @@
-"""Engines for box-head models (:class:`siamfc.models.boxnet.BoxTrackNet`): ONNX Runtime (the CPU
-default: graphs exported in memory from the PyTorch model) and PyTorch (GPU, or the reference).
+"""The ONNX export of box-head models (:class:`siamfc.models.boxnet.BoxTrackNet`) and their PyTorch
+engine (GPU, or the reference); the ONNX Runtime engine, which needs no PyTorch, is
+:mod:`siamfc.tracking.box_onnx`.
 
 Both take crops as the host pipeline cuts them and give NumPy arrays: ``exemplar`` (a target's
 kernel), ``stack`` (kernels of all targets), ``heads`` (classification logits (M, 2, G, G) and box
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from ..models.boxnet import BoxTrackNet
+from .box_onnx import foreground_logits
 
 
 def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
@@ -62,42 +64,6 @@ def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: i
             _export(module, args, buffer, names, dyn, opset)
             graphs[name] = buffer.getvalue()
     return graphs
-
-
-def foreground_logits(cls: np.ndarray) -> np.ndarray:
-    return cls[:, 1] - cls[:, 0]
-
-
-class BoxOnnxEngine:
-    """The two graphs of :func:`export_box_graphs` in ONNX Runtime sessions (CPU)."""
-
-    input_format = "uint8_nhwc"
-    memory_format = None
-
-    def __init__(self, net: BoxTrackNet, threads: int | None = None, sizes: tuple[int, int] = (127, 255)) -> None:
-        from .onnx_engine import _session, default_threads
-
-        threads = threads or default_threads()
-        graphs = export_box_graphs(net, *sizes)
-        self.sessions = {name: _session(graph, threads) for name, graph in graphs.items()}
-        self.stride = net.stride
-
-    def exemplar(self, z: np.ndarray) -> np.ndarray:
-        return self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})[0]
-
-    def stack(self, kernels: list[np.ndarray], scale_num: int) -> np.ndarray | None:
-        if not kernels:
-            return None
-        return np.ascontiguousarray(np.repeat(np.concatenate(kernels), scale_num, axis=0))
-
-    def heads(self, x: np.ndarray, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
-            stacked = np.ascontiguousarray(np.repeat(stacked[:1], len(x), axis=0))
-        cls, box = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernel": stacked})
-        return cls, box
-
-    def responses(self, x: np.ndarray, stacked: np.ndarray) -> np.ndarray:
-        return foreground_logits(self.heads(x, stacked)[0])
 
 
 class BoxTorchEngine:
