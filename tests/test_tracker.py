@@ -129,7 +129,7 @@ def test_default_weights() -> None:
 @pytest.mark.parametrize(("name", "min_iou"), [("bag", 0.65), ("Crossing", 0.7)])
 def test_shipped_model_tracks_real_sequences(name: str, min_iou: float, got10k_sequence) -> None:
     """The model shipped in the package, through the default (ONNX Runtime) path, against ground
-    truth. All frames of these sequences: bag 0.719, Crossing 0.802 (docs/model_card.md)."""
+    truth. All frames of these sequences: bag 0.719, Crossing 0.802 (docs/experiments.md)."""
     if not default_weights_path().is_file():
         pytest.skip("the package ships no trained model")
     from siamfc.tracking.onnx_engine import OnnxEngine
