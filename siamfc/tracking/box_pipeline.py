@@ -20,11 +20,11 @@ class BoxSettings:
     """What a step needs from the tracker's config (:class:`siamfc.tracking.config.TrackerConfig`):
     ``window_influence``, ``scale_lr`` (the size damping rate) and ``penalty_k``."""
 
-    def __init__(self, cfg, stride: int, grid_size: int) -> None:
+    def __init__(self, cfg, stride: int) -> None:
         self.cfg = cfg
         self.stride = stride
-        self.response_size = grid_size
-        self.grid = BoxGrid.create(grid_size, stride, cfg.search_size)
+        self.response_size = -(-cfg.search_size // stride)  # a padded backbone: 255 -> 16 cells at stride 16
+        self.grid = BoxGrid.create(self.response_size, stride, cfg.search_size)
 
 
 class BoxPipeline:
@@ -44,6 +44,7 @@ class BoxPipeline:
         self.first_sizes = np.zeros((0, 2))
         self.colors: list[tuple[float, ...]] = []
         self.maps = np.zeros((0, settings.response_size, settings.response_size), np.float32)
+        self._crops = np.empty((0, settings.cfg.search_size, settings.cfg.search_size, 3), np.uint8)
 
     def __len__(self) -> int:
         return len(self.centers)
@@ -66,22 +67,27 @@ class BoxPipeline:
         self.sizes = np.vstack([self.sizes, size])
         self.first_sizes = np.vstack([self.first_sizes, size])
         self.colors.append(color)
-        self.stacked = self.engine.stack(self.kernels, 1)
+        self._changed()
 
     def remove(self, index: int) -> None:
         for name in ("centers", "sizes", "first_sizes"):
             setattr(self, name, np.delete(getattr(self, name), index, axis=0))
         del self.kernels[index], self.colors[index]
+        self._changed()
+
+    def _changed(self) -> None:
+        """Re-stack the kernels and re-allocate the crop buffer (only on add/remove)."""
+        s = self.geo.cfg.search_size
         self.stacked = self.engine.stack(self.kernels, 1)
+        self._crops = np.empty((len(self), s, s, 3), np.uint8)
 
     def update(self, image: np.ndarray) -> np.ndarray:
         """Move every target to its place in ``image``; returns the (N, 4) boxes."""
         cfg, s = self.geo.cfg, self.geo.cfg.search_size
         x_sizes = self.x_sizes
-        crops = np.empty((len(self), s, s, 3), np.uint8)
         for t in range(len(self)):  # padded with this frame's mean colour, as NanoTrack pads
-            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, None, out=crops[t])
-        cls, box = self.engine.heads(engine_input(self.engine, crops, self.device), self.stacked)
+            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, None, out=self._crops[t])
+        cls, box = self.engine.heads(engine_input(self.engine, self._crops, self.device), self.stacked)
         self.maps = cls[:, 1] - cls[:, 0]
         scale = x_sizes / s  # image pixels per crop pixel
         decision = decide(cls, box, self.geo.grid, self.sizes / scale[:, None], penalty_k=cfg.penalty_k,

@@ -99,9 +99,11 @@ class LostMonitor:
         """Start watching the target just added to the pipeline (its first frame is ``image``)."""
         index = len(self.watches)
         center, size, x_size = self.pipeline.target(index)
-        maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
-                                self.pipeline.target_color(index))
-        _, height, _ = map_statistics(maps)
+        height = [1.0]  # probability maps need no reference height (no extra search for them)
+        if not self.probability_maps:
+            maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
+                                    self.pipeline.target_color(index))
+            _, height, _ = map_statistics(maps)
         drop = DropWatch(self.settings.drop) if self.settings.drop.enabled else None
         self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index),
                                         (size, x_size), drop=drop, anchor=self.pipeline.snapshot(index)))

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from ..models.network import SiamFCNet
+    from .box_pipeline import BoxPipeline, BoxSettings
+    from .device_pipeline import DevicePipeline
 
 __all__ = ["BACKENDS", "CROP_BACKENDS", "MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState",
            "TrackerConfig", "resolve_weights"]
@@ -143,69 +145,70 @@ class MultiTracker:
         base = asdict(config) if config else (dict(BOX_PRESETS["box"]) if boxes else {})
         self.cfg = TrackerConfig.from_kwargs(**{**base, **params})
         self.cfg.check()
-        if boxes:
-            self._init_box_family(weights, device, model, backend, optimize, crop_backend, dtype, compile)
-            return
-        if model is not None and not hasattr(model, "embed_search"):
-            raise TypeError(f"model must be a SiamFCNet (a checkpoint's path goes in weights=), got "
-                            f"{type(model).__name__}")
-        if model is None and weights is not None and is_export(weights):
-            if backend not in ("auto", "onnxruntime"):
-                raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
-                                 f"backend={backend!r}; give its checkpoint for PyTorch")
-            backend = "onnxruntime"  # only ONNX Runtime reads an export folder
+        if not boxes:
+            self._check_score_map_inputs(weights, model, backend)
+            if model is None and weights is not None and is_export(weights):
+                backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check(device)
+        if boxes and (self.options.resolved_crop_backend(device) != "cv2" or dtype != "float32" or compile):
+            raise ValueError("box-head models run with crop_backend='cv2', dtype='float32', compile=False")
         device = _checked_device(device)
-        chosen = choose_backend(weights, device, model, self.options,
-                                (self.cfg.exemplar_size, self.cfg.search_size))
+        sizes = (self.cfg.exemplar_size, self.cfg.search_size)
+        if boxes:
+            from .box_backend import box_backend
+
+            chosen = box_backend(weights, device, model, self.options, sizes)
+        else:
+            chosen = choose_backend(weights, device, model, self.options, sizes)
         self.engine = chosen.engine
         self.device = chosen.device
-        self._net, self._checkpoint = chosen.net, chosen.checkpoint
+        self._net, self._checkpoint, self._boxes = chosen.net, chosen.checkpoint, boxes
         self._inference = _inference_mode if chosen.uses_torch else nullcontext
         check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
-        self.geometry = Geometry(self.cfg, chosen.stride)
-        if self.options.resolved_crop_backend(device) == "torch":
+        if boxes:
+            from .box_pipeline import BoxPipeline, BoxSettings
+
+            self.geometry: Geometry | BoxSettings = BoxSettings(self.cfg, chosen.stride)
+            self.pipeline: HostPipeline | DevicePipeline | BoxPipeline = BoxPipeline(
+                self.engine, self.geometry, self.device)
+        elif self.options.resolved_crop_backend(device) == "torch":
             from .device_pipeline import DevicePipeline
 
-            self.pipeline: HostPipeline | DevicePipeline = DevicePipeline(self.engine, self.geometry, self.device)
+            self.geometry = Geometry(self.cfg, chosen.stride)
+            self.pipeline = DevicePipeline(self.engine, self.geometry, self.device)
         else:
+            self.geometry = Geometry(self.cfg, chosen.stride)
             self.pipeline = HostPipeline(self.engine, self.geometry, self.device, reference=not optimize)
         self._ids: list[int] = []
         self._next_id = 0
         self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
                                           None if model is not None else resolve_weights(weights))
 
-    def _init_box_family(self, weights, device, model, backend, optimize, crop_backend, dtype, compile) -> None:
-        """The engine, step and lost state of a box-head model (:mod:`siamfc.tracking.box_pipeline`)."""
-        from .box_backend import box_backend
-        from .box_pipeline import BoxPipeline, BoxSettings
-
-        self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
-        self.options.check(device)
-        if self.options.resolved_crop_backend(device) != "cv2" or dtype != "float32" or compile:
-            raise ValueError("box-head models run with crop_backend='cv2', dtype='float32', compile=False")
-        device = _checked_device(device)
-        chosen = box_backend(weights, device, model, self.options, (self.cfg.exemplar_size, self.cfg.search_size))
-        self.engine, self.device = chosen.engine, chosen.device
-        self._net, self._checkpoint = chosen.net, chosen.checkpoint
-        self._inference = _inference_mode if chosen.uses_torch else nullcontext
-        check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
-        grid = -(-self.cfg.search_size // chosen.stride)  # the padded backbone: 255 -> 16 cells
-        self.geometry = BoxSettings(self.cfg, chosen.stride, grid)
-        self.pipeline = BoxPipeline(self.engine, self.geometry, self.device)
-        self._ids, self._next_id = [], 0
-        self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
-                                          chosen.checkpoint)
+    @staticmethod
+    def _check_score_map_inputs(weights, model, backend: str) -> None:
+        """A one-line error for a model object that is no SiamFCNet, or an export folder with a backend
+        other than ONNX Runtime."""
+        if model is not None and not hasattr(model, "embed_search"):
+            raise TypeError(f"model must be a SiamFCNet (a checkpoint's path goes in weights=), got "
+                            f"{type(model).__name__}")
+        if model is None and weights is not None and is_export(weights) and backend not in ("auto", "onnxruntime"):
+            raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
+                             f"backend={backend!r}; give its checkpoint for PyTorch")
 
     @property
     def net(self) -> SiamFCNet | None:
         """The PyTorch model (loaded on first use when the network runs from an ONNX export: this
         imports PyTorch); None for a model exported to ONNX Runtime or an export folder."""
         if self._net is None and self._checkpoint is not None:
-            from ..models.checkpoint import load_model
+            if self._boxes:
+                from .box_backend import load_box_model
 
-            self._net = load_model(self._checkpoint, "cpu")
+                self._net = load_box_model(self._checkpoint)
+            else:
+                from ..models.checkpoint import load_model
+
+                self._net = load_model(self._checkpoint, "cpu")
         return self._net
 
     @property
