@@ -4,7 +4,6 @@ under ``torchrun``)."""
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import shlex
 import signal
@@ -97,23 +96,9 @@ def _overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def _apply(data: dict, overrides: dict, where: str) -> dict:
-    """``data`` with each dotted key of ``overrides`` set (as :func:`siamfc.training.config.load_config` does)."""
-    data = copy.deepcopy(data)
-    for dotted, value in overrides.items():
-        node = data
-        *parents, last = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {}) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            raise ValueError(f"{dotted} (from the command line): {'.'.join(parents) or where} is not a section")
-        node[last] = value
-    return data
-
-
 def _config(args: argparse.Namespace) -> TrainConfig:
     """The run's config: ``--config`` or the recipe, with the command line's overrides."""
-    from ..training.config import config_from_dict, load_config
+    from ..training.config import apply_overrides, config_from_dict, load_config
 
     overrides = _overrides(args)
     if args.config is not None:
@@ -122,7 +107,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         raise UserError("give --data PATH (your training sequences) or --config FILE (see configs/)")
     name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
     recipe = {**RECIPE, "out_dir": str(Path("runs") / name)}
-    return config_from_dict(_apply(recipe, overrides, "the recipe"), "siamfc train (recipe)", frozenset(overrides))
+    data = apply_overrides(recipe, overrides, "the recipe")
+    return config_from_dict(data, "siamfc train (recipe)", frozenset(overrides))
 
 
 def _cache_bytes(ds: DatasetConfig, sequences: list, cache_size: int) -> tuple[int, int]:

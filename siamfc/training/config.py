@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import typing
@@ -185,15 +186,23 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
         raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    for dotted, value in (overrides or {}).items():
+    data = apply_overrides(data, overrides or {}, str(path))
+    return config_from_dict(data, str(path), frozenset(overrides or {}))
+
+
+def apply_overrides(data: dict, overrides: dict, where: str) -> dict:
+    """A copy of config ``data`` with each dotted key of ``overrides`` set (``optim.lr``: ``data["optim"]["lr"]``);
+    ``where`` names the config in the error for a key under a value that is not a section."""
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
         node = data
         *parents, last = dotted.split(".")
         for key in parents:
             node = node.setdefault(key, {}) if isinstance(node, dict) else None
         if not isinstance(node, dict):
-            raise ValueError(f"{dotted} (from the command line): {'.'.join(parents) or path} is not a section")
+            raise ValueError(f"{dotted} (from the command line): {'.'.join(parents) or where} is not a section")
         node[last] = value
-    return config_from_dict(data, str(path), frozenset(overrides or {}))
+    return data
 
 
 def config_from_dict(data: dict, where: str = "config", overridden: frozenset[str] = frozenset()) -> TrainConfig:
