@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ..data.pairs import PairDataset
 from ..models.box_checkpoint import save_box_checkpoint
@@ -101,11 +101,11 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
     net.train()
     while step < settings.steps:
         data.set_epoch(step // per_epoch)
-        loader = DataLoader(data, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
+        seen = (step % per_epoch) * settings.batch_size  # a resumed run starts after the pairs it has seen
+        remaining = Subset(data, range(seen, per_epoch * settings.batch_size))
+        loader = DataLoader(remaining, batch_size=settings.batch_size, shuffle=False, num_workers=settings.workers,
                             drop_last=True, persistent_workers=False)
-        for i, (z, x, boxes, positive) in enumerate(loader):
-            if i < step % per_epoch:
-                continue  # a resumed run skips the batches of this epoch it has seen
+        for z, x, boxes, positive in loader:
             factor = learning_rate_factor(step, settings.steps, settings.final_lr_ratio)
             for group, lr in zip(optimizer.param_groups, base, strict=True):
                 group["lr"] = lr * factor
