@@ -102,3 +102,67 @@ def test_tool_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
     too_many = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "b.pth"), "--out", str(tmp_path / "x.pth"),
                         "--recompute-bn", str(config), "--bn-batches", "9")
     assert too_many.returncode == 1 and too_many.stderr.count("\n") == 1 and "only 4 batches" in too_many.stderr
+
+
+def random_box_net(seed: int, config=None):
+    """A box-head network (NanoTrack v2's shape) with random weights of ``seed``."""
+    from siamfc.models.boxnet import BoxNetConfig, BoxTrackNet
+
+    torch.manual_seed(seed)
+    net = BoxTrackNet(config or BoxNetConfig(channel_order="bgr"))
+    with torch.no_grad():
+        for t in net.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(torch.randn_like(t))
+    return net
+
+
+def test_box_soup_is_the_hand_computed_mean(tmp_path: Path) -> None:
+    """Two box-head checkpoints: the tool's output (read back with weights_only, as the tracker reads
+    it) holds (a + b) / 2 in every tensor, in the inputs' family and config."""
+    from siamfc.models.box_checkpoint import load_box_checkpoint, save_box_checkpoint
+
+    nets = [random_box_net(0), random_box_net(1)]
+    for i, net in enumerate(nets):
+        save_box_checkpoint(tmp_path / f"s{i}.pth", net)
+    out = tmp_path / "soup" / "model.pth"
+    result = run_tool(str(tmp_path / "s0.pth"), str(tmp_path / "s1.pth"), "--counters-from", "first", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    soup = load_box_checkpoint(out)
+    assert soup.config == nets[0].config
+    a, b = (n.state_dict() for n in nets)
+    state = soup.state_dict()
+    assert state.keys() == a.keys()
+    for key, value in state.items():
+        torch.testing.assert_close(value, (a[key] + b[key]) / 2, rtol=0, atol=0)
+
+
+def test_average_states_means_floats_and_keeps_the_chosen_counters() -> None:
+    from siamfc.models.averaging import average_states
+
+    states = [{"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(5)},
+              {"w": torch.tensor([3.0, 8.0]), "n": torch.tensor(7)}]
+    first = average_states(states, counters_from=0)
+    assert torch.equal(first["w"], torch.tensor([2.0, 5.0])) and first["w"].dtype == torch.float32
+    assert int(first["n"]) == 5
+    assert int(average_states(states)["n"]) == 7
+    with pytest.raises(CheckpointError):
+        average_states([states[0], {"w": torch.zeros(3), "n": torch.tensor(1)}])
+
+
+def test_other_architectures_are_refused_for_box_checkpoints(tmp_path: Path) -> None:
+    """A box-head checkpoint with a SiamFC one, or with a box-head one of another config: a
+    CheckpointError naming the odd file, and the tool says it in one line and writes nothing."""
+    from siamfc.models.box_checkpoint import save_box_checkpoint
+    from siamfc.models.boxnet import BoxNetConfig
+
+    save_box_checkpoint(tmp_path / "box.pth", random_box_net(0))
+    save_box_checkpoint(tmp_path / "rgb.pth", random_box_net(1, BoxNetConfig(channel_order="rgb")))
+    save_checkpoint(tmp_path / "siamfc.pth", filled(1.0, 1))
+    for other in ("siamfc.pth", "rgb.pth"):
+        with pytest.raises(CheckpointError) as caught:
+            average_checkpoints([tmp_path / "box.pth", tmp_path / other])
+        assert other in str(caught.value)
+        result = run_tool(str(tmp_path / "box.pth"), str(tmp_path / other), "--out", str(tmp_path / "o.pth"))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1 and other in result.stderr
+        assert not (tmp_path / "o.pth").exists()

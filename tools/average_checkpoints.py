@@ -1,9 +1,13 @@
-"""Write the weight average of several checkpoints of one training run as a new checkpoint.
+"""Write the weight average of several checkpoints of one network as a new checkpoint.
 
     python tools/average_checkpoints.py runs/NAME/model_e026.pth ... runs/NAME/model_e030.pth \
         --out runs/NAME/model_avg26-30.pth
+    python tools/average_checkpoints.py runs/box_s0/model.pth runs/box_s1/model.pth runs/box_s2/model.pth \
+        --counters-from first --out runs/box_soup/model.pth      # the box-head seeds' uniform soup
 
-Every checkpoint must hold the same network (siamfc.models.averaging). With ``--recompute-bn
+Every checkpoint must hold the same network (siamfc.models.averaging), SiamFC or box-head; the output
+is of the inputs' family. Integer buffers (BatchNorm's step counters) come from the last input, or the
+first with ``--counters-from first``. With ``--recompute-bn
 CONFIG`` the BatchNorm statistics of the average are recomputed on training pairs drawn as CONFIG's
 ``data`` section draws them (SWA's last step; siamfc.training.batchnorm) instead of averaged.
 The output is an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker
@@ -22,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from siamfc.errors import CheckpointError  # noqa: E402
 from siamfc.models.averaging import average_checkpoints  # noqa: E402
+from siamfc.models.box_checkpoint import save_box_checkpoint  # noqa: E402
+from siamfc.models.boxnet import BoxTrackNet  # noqa: E402
 from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
 from siamfc.training.batchnorm import recompute_batchnorm  # noqa: E402
 from siamfc.training.config import load_config  # noqa: E402
@@ -36,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="recompute BatchNorm statistics on pairs drawn by this training config's data section")
     parser.add_argument("--bn-batches", type=int, default=250, metavar="N",
                         help="batches of the config's batch size to recompute them on (default 250)")
+    parser.add_argument("--counters-from", choices=["first", "last"], default="last",
+                        help="the input whose integer buffers (BatchNorm's step counters) are kept (default last)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if len(args.checkpoints) < 2:
@@ -44,13 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
     try:
         cfg = load_config(args.recompute_bn) if args.recompute_bn else None  # a bad config before any work
-        model = average_checkpoints(args.checkpoints)
-        meta = {"averaged": [str(p) for p in args.checkpoints]}
+        model = average_checkpoints(args.checkpoints, 0 if args.counters_from == "first" else -1)
+        if cfg is not None and isinstance(model, BoxTrackNet):
+            raise ValueError("--recompute-bn: box-head checkpoints have no BatchNorm to recompute")
+        meta = {"averaged": [str(p) for p in args.checkpoints], "counters_from": args.counters_from}
         if cfg is not None:
             pairs = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
             recompute_batchnorm(model, pairs, args.bn_batches, cfg.optim.batch_size)
             meta["batchnorm"] = {"config": args.recompute_bn, "pairs": args.bn_batches * cfg.optim.batch_size}
-        save_checkpoint(out, model, meta=json.dumps(meta))
+        save = save_box_checkpoint if isinstance(model, BoxTrackNet) else save_checkpoint
+        save(out, model, meta=json.dumps(meta))
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,33 +1,60 @@
-"""Averaging the weights of several checkpoints of one run (the last epochs), as issue 11 allows in
-place of the last epoch alone: an average of nearby points on one run's path lands in a flatter
-spot than any of them (Izmailov et al., SWA, 2018). Checkpoints of different runs are not averaged
-meaningfully: trained from different random weights they sit in different basins."""
+"""Averaging the weights of several checkpoints of one network.
+
+Two uses: the last epochs of one run, as issue 11 allows in place of the last epoch alone (an average
+of nearby points on one run's path lands in a flatter spot than any of them; Izmailov et al., SWA,
+2018), and a uniform "model soup" (Wortsman et al., 2022) of several fine-tuning runs that start from
+the same pretrained weights (the box-head family's seeds). Runs trained from different random weights
+sit in different basins and are not averaged meaningfully. Both families are taken: SiamFC checkpoints
+and box-head ones (:mod:`siamfc.models.box_checkpoint`), never a mix."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+
+import torch
 
 from ..errors import CheckpointError
+from .box_checkpoint import is_box_checkpoint, load_box_checkpoint
+from .boxnet import BoxTrackNet
 from .checkpoint import load_model
 from .network import SiamFCNet
 
 
-def average_checkpoints(paths: list[str | os.PathLike]) -> SiamFCNet:
-    """The model of the first checkpoint with every floating-point tensor (weights and BatchNorm's
-    running statistics) replaced by its mean over all ``paths``; integer buffers (BatchNorm's step
-    counters) keep the last checkpoint's value. A CheckpointError if the models differ."""
+def average_states(states: Sequence[Mapping[str, torch.Tensor]], counters_from: int = -1) -> dict[str, torch.Tensor]:
+    """The elementwise mean of every floating-point tensor of ``states`` (weights and BatchNorm's
+    running statistics), computed in float64 and cast back; integer tensors (BatchNorm's step
+    counters) are taken from ``states[counters_from]``. The states must have the same keys and shapes."""
+    if not states:
+        raise CheckpointError("no checkpoints to average")
+    first = states[0]
+    for i, state in enumerate(states[1:], 1):
+        if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
+            raise CheckpointError(f"checkpoint {i + 1} holds other tensors than the first; "
+                                  "only checkpoints of one network can be averaged")
+    kept = states[counters_from]
+    return {k: (sum(s[k].double() for s in states) / len(states)).to(v.dtype) if v.is_floating_point()
+            else kept[k].clone() for k, v in first.items()}
+
+
+def average_checkpoints(paths: Sequence[str | os.PathLike], counters_from: int = -1) -> SiamFCNet | BoxTrackNet:
+    """The network of ``paths[0]`` with the average of all ``paths``' weights (:func:`average_states`;
+    integer buffers from ``paths[counters_from]``, the last by default). A CheckpointError if the
+    checkpoints hold different networks (another config, or one box-head and one SiamFC checkpoint)."""
     if not paths:
         raise CheckpointError("no checkpoints to average")
-    model = load_model(paths[0])
-    sums = {k: v.double().clone() if v.is_floating_point() else v.clone() for k, v in model.state_dict().items()}
-    for path in paths[1:]:
-        other = load_model(path)
-        if other.config != model.config:
-            raise CheckpointError(f"{path}: another model ({other.config.to_dict()}) than {paths[0]} "
-                                  f"({model.config.to_dict()}); only checkpoints of one network can be averaged")
-        for key, value in other.state_dict().items():
-            sums[key] = sums[key] + value.double() if value.is_floating_point() else value.clone()
-    reference = model.state_dict()
-    model.load_state_dict({k: (v / len(paths)).to(reference[k].dtype) if reference[k].is_floating_point() else v
-                           for k, v in sums.items()})
+    boxes = [is_box_checkpoint(p) for p in paths]
+    load = load_box_checkpoint if boxes[0] else load_model
+    family = "box-head" if boxes[0] else "SiamFC"
+    models = []
+    for path, box in zip(paths, boxes, strict=True):
+        if box != boxes[0]:
+            raise CheckpointError(f"{path}: another model family than {paths[0]} ({family}); only checkpoints "
+                                  "of one network can be averaged")
+        models.append(load(path))
+        if models[-1].config != models[0].config:
+            raise CheckpointError(f"{path}: another model ({models[-1].config.to_dict()}) than {paths[0]} "
+                                  f"({models[0].config.to_dict()}); only checkpoints of one network can be averaged")
+    model = models[0]
+    model.load_state_dict(average_states([m.state_dict() for m in models], counters_from))
     return model.eval()
