@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from .errors import UserError
+from .errors import SiamFCError
 
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
 
@@ -21,12 +21,12 @@ def resolve_device(name: str):
         return torch.device("cpu")
     if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
         if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
+            raise SiamFCError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
         index = int(name[5:]) if ":" in name else 0
         if index >= torch.cuda.device_count():
-            raise UserError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+            raise SiamFCError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
         return torch.device(name)
-    raise UserError(f"--device {name!r}: unknown device; choose one of {', '.join(DEVICE_CHOICES)}")
+    raise SiamFCError(f"--device {name!r}: unknown device; choose one of {', '.join(DEVICE_CHOICES)}")
 
 
 def gpu_driver_present() -> bool:

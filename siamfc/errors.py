@@ -1,39 +1,49 @@
-"""Errors that the command line reports as one line and exit code 2 (no traceback)."""
+"""The package's one error type and its few kinds. Each carries the offending ``key`` (a setting's
+dotted name, a command-line flag, a file) and one line of text; the command line prints the line
+and exits 2 (``SIAMFC_DEBUG=1`` prints the traceback)."""
+
+from __future__ import annotations
 
 
-class UserError(ValueError):
-    """Bad input from the user: a missing file, a malformed box, an unknown device, ..."""
+class SiamFCError(ValueError):
+    """Bad input from the user: a missing file, a malformed box, an unknown device, ... ``key`` names
+    what is at fault where one thing is (tests assert it rather than the wording)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
-class CheckpointError(ValueError):
-    """A file that cannot be turned into a model; the message names the file and the problem."""
+class SettingError(SiamFCError):
+    """A setting of the wrong type or out of its declared range, or an unknown one (see
+    :mod:`siamfc.settings`); ``key`` is its dotted name."""
 
 
-class NonFiniteError(UserError):
-    """A NaN or an infinity where numbers must be finite: in weights, response maps or a training
-    loss. Reported as one line, like bad input (it usually comes from broken weights or settings)."""
+class CheckpointError(SiamFCError):
+    """A file that cannot be turned into a model; ``key`` is the file."""
 
 
-class FrameSizeError(UserError):
-    """A frame of another size than the frames before it in one sequence (a tracker's or a video's):
-    its boxes would be read in the wrong frame's pixels (see :func:`siamfc.geometry.check_frame_size`)."""
+class NonFiniteError(SiamFCError):
+    """A NaN or an infinity where numbers must be finite: in weights, response maps or a training loss."""
 
 
-class MissingExtraError(UserError, ImportError):
-    """A command or API path that needs an optional part of the package which is not installed
-    (PyTorch, the training or the evaluation libraries): the message names the
-    ``pip install "siamfc[EXTRA]"`` that gives it. ``module`` is the missing module, ``extra`` the
-    extra (see :mod:`siamfc.extras`)."""
+class FrameSizeError(SiamFCError):
+    """A frame of another size than the frames before it in one sequence: its boxes would be read in
+    the wrong frame's pixels (see :func:`siamfc.geometry.check_frame_size`)."""
+
+
+class MissingExtraError(SiamFCError, ImportError):
+    """A path that needs an optional part of the package that is not installed; ``key`` is the extra,
+    ``module`` the missing module (see :mod:`siamfc.extras`)."""
 
     def __init__(self, message: str, module: str, extra: str) -> None:
-        super().__init__(message)
+        super().__init__(message, key=extra)
         self.module, self.extra = module, extra
 
 
-class UnknownModelError(UserError):
-    """A model name that no shipped model has (``--model NAME``, ``SiamFCTracker(model="NAME")``);
-    ``known`` lists the names there are (``siamfc models``)."""
+class UnknownModelError(SiamFCError):
+    """A model name that no shipped model has; ``known`` lists the names there are (``siamfc models``)."""
 
-    def __init__(self, message: str, known: tuple[str, ...]) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, known: tuple[str, ...], key: str | None = None) -> None:
+        super().__init__(message, key=key)
         self.known = known

@@ -27,7 +27,7 @@ from siamfc.data.sequences import (
     read_boxes,
     yolo_images,
 )
-from siamfc.errors import UserError
+from siamfc.errors import SiamFCError
 from siamfc.training.config import DataConfig, DatasetConfig
 from siamfc.training.data import READERS, build_pair_dataset, read_sequences
 
@@ -290,7 +290,7 @@ def test_read_boxes_bad_files_name_file_and_line(tmp_path: Path, rows: list[str]
         read_boxes(gt, columns=columns)
     text = str(info.value)
     assert text == f"{gt}{message}" and "\n" not in text
-    assert isinstance(info.value, UserError)  # the command line reports it as one line
+    assert isinstance(info.value, SiamFCError)  # the command line reports it as one line
 
 
 # ---- one frame lister: train, eval and track read 1.jpg ... 10.jpg in the same (natural) order --------
@@ -353,9 +353,9 @@ def test_bad_ground_truth_in_eval_and_bench_is_one_line_with_file_and_line(tmp_p
 
     seq, _ = natural_clip(tmp_path)
     gt = write_lines(seq / "groundtruth.txt", ["1,2,8,8", "2,2,8"])
-    with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
+    with pytest.raises(SiamFCError, match=rf"^{gt}:2: expected 4 values, found 3$"):
         eval_folder_dataset(tmp_path)
-    with pytest.raises(UserError, match=rf"^{gt}:2: expected 4 values, found 3$"):
+    with pytest.raises(SiamFCError, match=rf"^{gt}:2: expected 4 values, found 3$"):
         load_frames(seq, 3)
 
 

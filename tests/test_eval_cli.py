@@ -318,11 +318,11 @@ def test_contrib_trackers_absent_is_one_line(mini_root: Path, fdsiamfc_weights: 
 
 
 def test_eval_names_checkpoints_of_one_file_name_by_folder():
-    from siamfc.errors import UserError
+    from siamfc.errors import SiamFCError
     from siamfc.evaluation.specs import parse_trackers
 
     specs = parse_trackers(["siamfc:run_a/model_e030.pth", "siamfc:run_b/model_e030.pth", "siamfc:x/other.pth"])
     assert [s.name for s in specs] == ["SiamFC-run_a-model_e030", "SiamFC-run_b-model_e030", "SiamFC-other"]
     assert [s.weights for s in specs] == ["run_a/model_e030.pth", "run_b/model_e030.pth", "x/other.pth"]
-    with pytest.raises(UserError, match="given more than once"):  # one file twice is still a mistake
+    with pytest.raises(SiamFCError, match="given more than once"):  # one file twice is still a mistake
         parse_trackers(["siamfc:run_a/model_e030.pth", "siamfc:run_a/model_e030.pth"])

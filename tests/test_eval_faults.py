@@ -149,7 +149,7 @@ def test_bad_input_is_one_line_before_tracking(case: str, got10k_root: Path, tmp
 
 def test_what_the_toolkit_cannot_read_is_one_line_naming_the_sequence() -> None:
     """A failure of the toolkit's reader that the benchmark's checks missed is still one line."""
-    from siamfc.errors import UserError
+    from siamfc.errors import SiamFCError
     from siamfc.evaluation.compare import _frame_counts
 
     class Dataset:
@@ -161,7 +161,7 @@ def test_what_the_toolkit_cannot_read_is_one_line_naming_the_sequence() -> None:
         dataset = Dataset()
 
     assert _frame_counts(Experiment(), ["good"]) == {"good": 2}
-    with pytest.raises(UserError, match="sequence bad: the got10k toolkit cannot read it"):
+    with pytest.raises(SiamFCError, match="sequence bad: the got10k toolkit cannot read it"):
         _frame_counts(Experiment(), ["good", "bad"])
 
 
@@ -197,7 +197,7 @@ def test_resume_redoes_a_damaged_confidence_file(damage: str, root: Path, val_ou
 
 
 def test_confidence_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from siamfc.errors import UserError
+    from siamfc.errors import SiamFCError
     from siamfc.evaluation.runner import write_confidence
     from siamfc.io import writers
 
@@ -210,7 +210,7 @@ def test_confidence_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writers, "write_all", disk_full)
-    with pytest.raises(UserError, match="nothing was written"):
+    with pytest.raises(SiamFCError, match="nothing was written"):
         write_confidence(path, [0.9, 0.8])
     assert path.read_text() == "1.00000\n0.50000\n"
     assert sorted(p.name for p in path.parent.iterdir()) == ["seq.txt"]

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siamfc.errors import UserError
+from siamfc.errors import SiamFCError
 from siamfc.evaluation.got10k_compat import (
     float_ious,
     got10k_experiment,
@@ -68,7 +68,7 @@ def test_import_got10k_names_the_missing_six(monkeypatch: pytest.MonkeyPatch) ->
     for name in [m for m in sys.modules if m == "got10k" or m.startswith("got10k.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "six", None)
-    with pytest.raises(UserError, match=r"needs the 'six' package: pip install six$"):
+    with pytest.raises(SiamFCError, match=r"needs the 'six' package: pip install six$"):
         import_got10k()
 
 
@@ -128,10 +128,10 @@ def test_otb_and_vot_experiments_never_download(tmp_path: Path, monkeypatch: pyt
         otb_experiment(str(tmp_path / "empty"), 2015, str(tmp_path / "out"), str(tmp_path / "reports"))
     vot = tmp_path / "vot"
     write_clip(vot / "a")
-    with pytest.raises(UserError, match="no list.txt"):
+    with pytest.raises(SiamFCError, match="no list.txt"):
         vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))
     (vot / "list.txt").write_text("a\nghost\n")
-    with pytest.raises(UserError, match="names sequence 'ghost'"):
+    with pytest.raises(SiamFCError, match="names sequence 'ghost'"):
         vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))
     (vot / "list.txt").write_text("a\n")
     experiment = vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))

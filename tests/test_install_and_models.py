@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from siamfc.cli.main import SUBCOMMANDS, main
-from siamfc.errors import MissingExtraError, UnknownModelError, UserError
+from siamfc.errors import MissingExtraError, SiamFCError, UnknownModelError
 from siamfc.models.shipped import DEFAULT_MODEL, SHIPPED, model_names
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,7 +129,7 @@ def test_an_unknown_name_is_one_line_listing_the_names(capsys: pytest.CaptureFix
     with pytest.raises(UnknownModelError) as error:
         SiamFCTracker(model="no_such_model")
     assert isinstance(error.value, ValueError) and error.value.known == model_names()
-    with pytest.raises(UserError):
+    with pytest.raises(SiamFCError):
         SiamFCTracker(weights=str(SHIPPED[0].path), model=SHIPPED[0].name)
     with pytest.raises(TypeError):  # a path where a name goes: said to go in weights=
         SiamFCTracker(model=str(SHIPPED[0].path))
@@ -213,7 +213,7 @@ except MissingExtraError as exc:
     result = run_blocked(body, ("torch",))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["extra", "torch", "torch", "True", "True"]
-    assert issubclass(MissingExtraError, ImportError) and issubclass(MissingExtraError, UserError)
+    assert issubclass(MissingExtraError, ImportError) and issubclass(MissingExtraError, SiamFCError)
 
 
 def test_extras_declared_in_pyproject_match_the_table() -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_lost import FakePipeline, FakeSearch, flat_map, peak_map
 
-from siamfc.errors import UserError
+from siamfc.errors import SiamFCError
 from siamfc.evaluation.specs import parse_tracker
 from siamfc.evaluation.trackers import check_params
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
@@ -169,15 +169,15 @@ def test_eval_tracker_options():
     assert spec.params == (("redetect", False), ("redetect_scale", "first"), ("redetect_confirm", 3))
     assert spec.name == "SiamFC@redetect=False,redetect_scale=first,redetect_confirm=3"
     check_params(spec)
-    with pytest.raises(UserError, match="key=value"):
+    with pytest.raises(SiamFCError, match="key=value"):
         parse_tracker("siamfc@redetect")
-    with pytest.raises(UserError, match="unknown tracker parameter"):
+    with pytest.raises(SiamFCError, match="unknown tracker parameter"):
         check_params(parse_tracker("siamfc@redetekt=false"))
-    with pytest.raises(UserError, match="redetect_confirm"):
+    with pytest.raises(SiamFCError, match="redetect_confirm"):
         check_params(parse_tracker("siamfc@redetect_confirm=0"))
-    with pytest.raises(UserError, match="need 0 < exemplar_size <= search_size"):
+    with pytest.raises(SiamFCError, match="need 0 < exemplar_size <= search_size"):
         check_params(parse_tracker("siamfc@search_size=100"))
-    with pytest.raises(UserError, match="kcf takes no options"):
+    with pytest.raises(SiamFCError, match="kcf takes no options"):
         parse_tracker("kcf@redetect=false")
 
 

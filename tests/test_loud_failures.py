@@ -350,7 +350,7 @@ def test_a_video_that_cannot_be_read_back_is_an_error(frames: Path, tmp_path: Pa
 
 
 def test_a_write_error_keeps_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from siamfc.errors import UserError
+    from siamfc.errors import SiamFCError
     from siamfc.io import writers
 
     path = tmp_path / "b.txt"
@@ -363,7 +363,7 @@ def test_a_write_error_keeps_whole_lines(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writers, "write_all", partial_then_full)
-    with pytest.raises(UserError, match="No space left on device.*1 record"):
+    with pytest.raises(SiamFCError, match="No space left on device.*1 record"):
         file.write("5,6,7,8\n")
     file.close()  # nothing more to do
     assert path.read_text() == "1,2,3,4\n"

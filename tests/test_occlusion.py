@@ -106,7 +106,7 @@ def test_coast_moves_the_held_box_at_the_recent_velocity():
 
 
 def test_tracker_defaults_and_eval_options():
-    from siamfc.errors import UserError
+    from siamfc.errors import SiamFCError
     from siamfc.evaluation.specs import parse_tracker
     from siamfc.evaluation.trackers import check_params
     from siamfc.tracking.config import TrackerConfig
@@ -116,9 +116,9 @@ def test_tracker_defaults_and_eval_options():
     drop = settings_from(TrackerConfig(drop_ratio=0.4))[0].drop
     assert drop.enabled and (drop.ratio, drop.signal, drop.coast) == (0.4, "height", True)
     check_params(parse_tracker("siamfc@drop_ratio=0.5,drop_coast=false"))
-    with pytest.raises(UserError, match="drop_ratio must be in"):
+    with pytest.raises(SiamFCError, match="drop_ratio must be in"):
         check_params(parse_tracker("siamfc@drop_ratio=1.5"))
-    with pytest.raises(UserError, match="drop_signal"):
+    with pytest.raises(SiamFCError, match="drop_signal"):
         check_params(parse_tracker("siamfc@drop_signal=apce"))
 
 

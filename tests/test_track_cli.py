@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from siamfc.cli.common import clip_box, parse_box
-from siamfc.errors import UserError
+from siamfc.errors import SiamFCError
 from siamfc.geometry import iou
 
 TRACK_SCRIPT = Path(sys.executable).parent / "track"
@@ -513,7 +513,7 @@ def test_parse_and_clip_box():
     np.testing.assert_array_equal(parse_box("1, 2, 30.5, 40"), [1, 2, 30.5, 40])
     np.testing.assert_array_equal(parse_box("1 2 3 4"), [1, 2, 3, 4])
     for bad in ("1,2,3", "1,2,3,4,5", "x,2,3,4", "1,2,0,4", "1,2,3,-4", "1,2,nan,4", ""):
-        with pytest.raises(UserError):
+        with pytest.raises(SiamFCError):
             parse_box(bad)
     warnings: list[str] = []
     np.testing.assert_array_equal(clip_box(np.array([10, 10, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
@@ -522,9 +522,9 @@ def test_parse_and_clip_box():
     np.testing.assert_array_equal(clip_box(np.array([190, 90, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
                                   [190, 90, 10, 10])
     assert len(warnings) == 1
-    with pytest.raises(UserError):
+    with pytest.raises(SiamFCError):
         clip_box(np.array([200, 10, 5, 5.0]), (100, 200, 3))
-    with pytest.raises(UserError):
+    with pytest.raises(SiamFCError):
         clip_box(np.array([-10, -10, 10.5, 5.0]), (100, 200, 3))  # only half a pixel inside
 
 

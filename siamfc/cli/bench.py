@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..tracking.onnx_format import export_folder
 from . import bench_inputs as inputs
 from .common import add_model_argument, check_writable, resolve_device
@@ -136,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
 
     quiet_opencv()  # OpenCV 5's NanoTrack warns that its DNN engine ignores the target it is given
     if args.frames < 10:
-        raise UserError("--frames must be at least 10")
+        raise SiamFCError("--frames must be at least 10")
     if args.targets < 0 or args.long < 0:
-        raise UserError("--targets and --long must be >= 0")
+        raise SiamFCError("--targets and --long must be >= 0")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)

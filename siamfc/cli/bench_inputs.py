@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import CheckpointError, UserError
+from ..errors import CheckpointError, SiamFCError
 from ..files import distinct_stems
 from ..tracking.onnx_format import export_folder
 
@@ -38,10 +38,10 @@ def nano_dir(args: argparse.Namespace) -> str:
         return os.fspath(default_nano_dir())
     folder = Path(args.nano_dir)
     if not folder.is_dir():
-        raise UserError(f"--nano-dir {folder}: no such folder")
+        raise SiamFCError(f"--nano-dir {folder}: no such folder")
     missing = [name for name in NANO_FILES if not (folder / name).is_file()]
     if missing:
-        raise UserError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)")
+        raise SiamFCError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)")
     return os.fspath(folder)
 
 
@@ -52,7 +52,7 @@ def sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
     if args.sequence is not None:
         folder = Path(args.sequence)
         if not folder.is_dir():
-            raise UserError(f"--sequence {folder}: no such folder")
+            raise SiamFCError(f"--sequence {folder}: no such folder")
         return folder, None
     folder = default_sequence()
     if folder.is_dir():
@@ -67,9 +67,9 @@ def backends(args: argparse.Namespace, device) -> list[str]:
     backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
     unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
     if unknown or not backends:
-        raise UserError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
+        raise SiamFCError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
     if "onnxruntime" in backends and device.type != "cpu":
-        raise UserError("--backends onnxruntime runs on the CPU only: use --device cpu")
+        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu")
     return backends
 
 
@@ -88,7 +88,7 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
             try:
                 load_box_model(path)
             except (CheckpointError, ValueError) as exc:
-                raise UserError(f"--weights {exc}") from None
+                raise SiamFCError(f"--weights {exc}") from None
             models.append((Path(path).name, os.fspath(path)))
             continue
         folder = export_folder(path)
@@ -96,23 +96,23 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
             try:
                 read_manifest(folder)  # a foreign or incomplete folder is a one-line error now
             except CheckpointError as exc:
-                raise UserError(f"--weights {exc}") from None
+                raise SiamFCError(f"--weights {exc}") from None
             models.append((folder.name, os.fspath(folder)))
             continue
         if not Path(path).is_file():
-            raise UserError(f"--weights {path}: no such file or export folder")
+            raise SiamFCError(f"--weights {path}: no such file or export folder")
         load_model(path)  # a bad file is a one-line error now, not in the middle of the run
         models.append((Path(path).stem, path))
     for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
         try:
             net = build_model(ModelConfig(backbone=name))
         except (TypeError, ValueError) as exc:
-            raise UserError(f"--backbones {name}: {exc}") from None
+            raise SiamFCError(f"--backbones {name}: {exc}") from None
         models.append((f"{name} (untrained)", net))
     if not models:
         path = default_weights_path()
         if not path.is_file():
-            raise UserError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
+            raise SiamFCError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
         models.append((path.stem, os.fspath(path)))
     return unique_labels(models)
 
@@ -139,5 +139,5 @@ def check_exports(args: argparse.Namespace, models: list[tuple[str, object]], de
         (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
         ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
     if needs_torch:
-        raise UserError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
+        raise SiamFCError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
                         f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch")

@@ -1,6 +1,6 @@
 """Helpers shared by the commands: parsing boxes, choosing a device, checking output paths.
 
-Every check raises :class:`~siamfc.errors.UserError` with a one-line message, which the
+Every check raises :class:`~siamfc.errors.SiamFCError` with a one-line message, which the
 dispatcher prints as ``prog: error: ...`` with exit code 2.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..devices import DEVICE_CHOICES, resolve_device, resolve_device_name  # noqa: F401 (for the commands)
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..io.writers import check_writable  # noqa: F401 (for the commands)
 
 TYPE_CHECKING = False
@@ -32,15 +32,15 @@ def parse_box(text: str, what: str = "--init-box") -> np.ndarray:
 
     parts = [p for p in str(text).replace(",", " ").split() if p]
     if len(parts) != 4:
-        raise UserError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)")
+        raise SiamFCError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)")
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise UserError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)") from None
+        raise SiamFCError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)") from None
     if not all(math.isfinite(v) for v in values):
-        raise UserError(f"{what} {text!r}: values must be finite numbers")
+        raise SiamFCError(f"{what} {text!r}: values must be finite numbers")
     if values[2] <= 0 or values[3] <= 0:
-        raise UserError(f"{what} {text!r}: width and height must be positive")
+        raise SiamFCError(f"{what} {text!r}: width and height must be positive")
     return np.array(values, dtype=np.float64)
 
 
@@ -62,7 +62,7 @@ def clip_box(
     height, width = int(frame_shape[0]), int(frame_shape[1])
     problem = box_problem(box, width, height, corners_hint=True)
     if problem:
-        raise UserError(f"{what} {_fmt(box)} {problem}")
+        raise SiamFCError(f"{what} {_fmt(box)} {problem}")
     x, y, w, h = (float(v) for v in box)
     x1, y1 = max(x, 0.0), max(y, 0.0)
     x2, y2 = min(x + w, float(width)), min(y + h, float(height))
@@ -77,7 +77,7 @@ def _fmt(box: np.ndarray) -> str:
 
 
 def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], count: int) -> None:
-    """A UserError when an output (``--boxes``, ``--scores``: one file per target of ``count``;
+    """A SiamFCError when an output (``--boxes``, ``--scores``: one file per target of ``count``;
     ``--output``, ``--record``: one) would overwrite one of the input's files (the video, a frame of
     a folder or glob) or another output: both are lost without it."""
     from ..io.box_files import target_paths
@@ -92,9 +92,9 @@ def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], c
             where = file.resolve()
             if where in sources:
                 what = "the input video" if len(sources) == 1 else "one of the input's frames"
-                raise UserError(f"{flag} {file}: is {what}; write to another file")
+                raise SiamFCError(f"{flag} {file}: is {what}; write to another file")
             if where in seen:
-                raise UserError(f"{flag} {file}: {seen[where]} writes the same file; give them different names")
+                raise SiamFCError(f"{flag} {file}: {seen[where]} writes the same file; give them different names")
             seen[where] = flag
 
 
@@ -116,11 +116,11 @@ def build_tracker(args: argparse.Namespace, device: str):
     from ..tracking.tracker import MultiTracker
 
     if args.backend == "onnxruntime" and device != "cpu":
-        raise UserError("--backend onnxruntime runs on the CPU only: add --device cpu")
+        raise SiamFCError("--backend onnxruntime runs on the CPU only: add --device cpu")
     try:
         return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
     except ValueError as exc:  # settings that do not go together, e.g. an export folder and --backend torch
-        raise UserError(str(exc)) from None
+        raise SiamFCError(str(exc)) from None
 
 
 def add_lost_arguments(parser: argparse.ArgumentParser) -> None:
@@ -138,7 +138,7 @@ def lost_params(args: argparse.Namespace) -> dict:
     if not hasattr(args, "lost_threshold"):
         return {}
     if not 0.0 <= args.lost_threshold <= 1.0:
-        raise UserError(f"--lost-threshold {args.lost_threshold:g}: must be between 0 and 1")
+        raise SiamFCError(f"--lost-threshold {args.lost_threshold:g}: must be between 0 and 1")
     return {"redetect": args.redetect, "lost_threshold": args.lost_threshold}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import CheckpointError, UserError
+from ..errors import CheckpointError, SiamFCError
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
     """The clip's boxes, one ``x, y, w, h`` row per frame."""
     if not path.is_file():
-        raise UserError(f"{path}: the demo clip's ground truth is missing (reinstall the package, or run "
+        raise SiamFCError(f"{path}: the demo clip's ground truth is missing (reinstall the package, or run "
                         "python demo/make_demo_clip.py in a clone)")
     from ..data.sequences import read_boxes
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device_name(args.device)
     output = check_video_output(args.output)
     if not CLIP.is_file():
-        raise UserError(f"{CLIP}: the demo clip is missing (reinstall the package, or run "
+        raise SiamFCError(f"{CLIP}: the demo clip is missing (reinstall the package, or run "
                         "python demo/make_demo_clip.py in a clone)")
     groundtruth = load_groundtruth()
     if args.weights is None and not default_weights_path().is_file():
@@ -98,7 +98,7 @@ def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> 
         frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
         first = next(frames, None)
         if first is None:
-            raise UserError(f"{CLIP}: no frame could be decoded")
+            raise SiamFCError(f"{CLIP}: no frame could be decoded")
         targets = TargetSet.start(tracker, first.image, [groundtruth[first.index]])
         video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
 

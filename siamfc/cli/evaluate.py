@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .common import add_device_argument, add_lost_arguments, add_weights_argument, lost_params, resolve_device, warn
 
 HELP = """Evaluate trackers on GOT-10k, OTB, VOT, LaSOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     sequences = [s.strip() for s in args.sequences.split(",") if s.strip()] if args.sequences else None
     if args.sequences is not None and not sequences:
-        raise UserError("--sequences: give at least one sequence name")
+        raise SiamFCError("--sequences: give at least one sequence name")
     roots = [os.path.expanduser(r) for r in args.root]
     benchmark = ev.benchmark_for(args.dataset)
     bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..io.writers import make_output_folder
 from .common import add_weights_argument
 
@@ -42,18 +42,18 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
+        raise SiamFCError(f"--out {out}: exists and is not a folder")
     if not 11 <= args.opset <= 21:
-        raise UserError(f"--opset {args.opset}: choose 11..21")
+        raise SiamFCError(f"--opset {args.opset}: choose 11..21")
     if not 0 < args.exemplar_size <= args.search_size:
-        raise UserError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
+        raise SiamFCError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
                         "need 0 < exemplar size <= search size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
     try:
         check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
     except ValueError as exc:
-        raise UserError(str(exc).replace("exemplar_size", "--exemplar-size")
+        raise SiamFCError(str(exc).replace("exemplar_size", "--exemplar-size")
                         .replace("search_size", "--search-size")) from None
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
@@ -64,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if created and not any(out.iterdir()):
             out.rmdir()
         if isinstance(exc, ValueError):
-            raise UserError(str(exc)) from None
+            raise SiamFCError(str(exc)) from None
         # a full disk: the files already there are whole (each is written, then renamed)
-        raise UserError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})") from None
+        raise SiamFCError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})") from None
     if not args.no_check:
         import onnx
 

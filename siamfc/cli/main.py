@@ -11,9 +11,10 @@ import importlib.util
 import os
 import signal
 import sys
+import traceback
 import warnings
 
-from ..errors import CheckpointError, UserError
+from ..errors import SiamFCError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
         with warnings.catch_warnings():  # Python's format shows a source line; ours is one line
             warnings.showwarning = _one_line_warning
             return _run_module(module, name, args)
-    except (UserError, CheckpointError) as exc:
+    except SiamFCError as exc:
+        if os.environ.get("SIAMFC_DEBUG") == "1":
+            traceback.print_exc()
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

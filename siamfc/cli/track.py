@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -75,9 +75,9 @@ def open_window(drawing: bool):
 
     try:
         check_display()
-    except UserError:
+    except SiamFCError:
         hint = "pass --init-box X,Y,W,H instead of drawing the box" if drawing else "drop --show"
-        raise UserError(f"no display to open a window on (DISPLAY is not set); {hint}") from None
+        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}") from None
     return Window(title="siamfc track (q or Esc stops)")
 
 
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device_name(args.device)
     boxes = [parse_box(b) for b in args.init_box or []]
     if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames {args.max_frames}: must be 1 or more")
+        raise SiamFCError(f"--max-frames {args.max_frames}: must be 1 or more")
     if args.start_frame < 0:
-        raise UserError(f"--start-frame {args.start_frame}: must be 0 or more")
+        raise SiamFCError(f"--start-frame {args.start_frame}: must be 0 or more")
     count = max(len(boxes), 1)
     boxes_path = check_box_output(args.boxes, "--boxes", count) if args.boxes else None
     scores_path = check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None
@@ -127,7 +127,7 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
                      f"{args.start_frame + frame.index + 1}, the first readable one (their lines hold it too)")
             return frame, frames
         warn(f"frame {args.start_frame + frame.index + 1}: {frame.reason}; skipped")
-    raise UserError(f"{args.video}: no frame could be decoded")
+    raise SiamFCError(f"{args.video}: no frame could be decoded")
 
 
 class Outputs:
@@ -158,7 +158,7 @@ class Outputs:
             if out is not None:
                 out.write(frame_number, targets.boxes, skipped, targets.scores, targets.present)
 
-    def close(self, summary: dict) -> list[UserError]:
+    def close(self, summary: dict) -> list[SiamFCError]:
         """Close every output, boxes first, then scores, then the video; the errors of those that
         failed, now or at an earlier write, in that order (one failing keeps none of the others open)."""
         from functools import partial
@@ -213,10 +213,10 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
         return canvas
 
     loop = FrameLoop(targets, handle, window, progress)
-    failure: UserError | None = None
+    failure: SiamFCError | None = None
     try:
         loop.run(first, rest)
-    except UserError as exc:  # a write failed (a full disk), or a frame was refused: close the rest first
+    except SiamFCError as exc:  # a write failed (a full disk), or a frame was refused: close the rest first
         failure = exc
     finally:
         elapsed = loop.elapsed

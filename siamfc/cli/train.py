@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def _dataset(spec: str) -> dict:
         return {"kind": kind, "root": root or rest, "subset": subset or "train"}
     try:
         layout = detect_layout(spec)
-    except UserError as exc:
-        raise UserError(f"--data {exc}") from None
+    except SiamFCError as exc:
+        raise SiamFCError(f"--data {exc}") from None
     return {"kind": layout.kind, "root": layout.root, "subset": layout.subset}
 
 
@@ -82,11 +82,11 @@ def _overrides(args: argparse.Namespace) -> dict:
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+            raise SiamFCError(f"--set expects KEY=VALUE, got {item!r}")
         try:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise UserError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})") from None
+            raise SiamFCError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})") from None
     if args.data:
         overrides["data.datasets"] = [_dataset(spec) for spec in args.data]
     for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir), ("optim.epochs", args.epochs),
@@ -104,7 +104,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     if args.config is not None:
         return load_config(args.config, overrides)
     if not args.data:
-        raise UserError("give --data PATH (your training sequences) or --config FILE (see configs/)")
+        raise SiamFCError("give --data PATH (your training sequences) or --config FILE (see configs/)")
     name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
     recipe = {**RECIPE, "out_dir": str(Path("runs") / name)}
     data = apply_overrides(recipe, overrides, "the recipe")
@@ -131,7 +131,7 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
         try:
             sequences = read_sequences(ds)
         except ValueError as exc:
-            raise UserError(f"data.datasets[{i}] ({ds.kind}): {exc}") from None
+            raise SiamFCError(f"data.datasets[{i}] ({ds.kind}): {exc}") from None
         frames, size = _cache_bytes(ds, sequences, cfg.data.cache_size)
         total_frames, total_bytes = total_frames + frames, total_bytes + size
         if not args.quiet:
@@ -159,13 +159,13 @@ def run(args: argparse.Namespace) -> int:
     from ..training.trainer import Trainer
 
     if args.max_steps is not None and args.max_steps < 1:
-        raise UserError(f"--max-steps {args.max_steps}: must be 1 or more")
+        raise SiamFCError(f"--max-steps {args.max_steps}: must be 1 or more")
     try:
         cfg = _config(args)
-    except UserError:
+    except SiamFCError:
         raise
     except (ValueError, TypeError) as exc:
-        raise UserError(str(exc)) from None
+        raise SiamFCError(str(exc)) from None
     resume = _checked_resume(args, cfg)  # before any slow setup
     if args.resume is None and _rank() == 0:
         _announce(cfg, args)
@@ -179,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, CheckpointError):
             raise
         if isinstance(exc, OSError):
-            raise UserError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}") from None
-        raise UserError(str(exc)) from None
+            raise SiamFCError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}") from None
+        raise SiamFCError(str(exc)) from None
     try:
         if resume is not None:
             trainer.resume(resume)
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         raise
     except OSError as exc:  # a full or read-only disk while saving: the previous checkpoint is intact
         where = exc.filename or cfg.out_dir
-        raise UserError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
+        raise SiamFCError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
                         "kept") from None
     finally:
         trainer.close()
@@ -217,7 +217,7 @@ def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
     last = Path(cfg.out_dir) / "last.pth"
     if args.resume is None:
         if last.is_file():
-            raise UserError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
+            raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
                             "continue it, or choose another --out-dir")
         return None
     path = resume_path(args.resume, cfg.out_dir)

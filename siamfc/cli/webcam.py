@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .common import (
     add_backend_argument,
     add_device_argument,
@@ -68,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
     record = check_video_output(args.record, "--record") if args.record else None
     snapshot_dir = Path(args.snapshot_dir).expanduser()
     if snapshot_dir.exists() and not snapshot_dir.is_dir():
-        raise UserError(f"--snapshot-dir {snapshot_dir}: not a folder")
+        raise SiamFCError(f"--snapshot-dir {snapshot_dir}: not a folder")
     if args.all_frames and args.video is None:
-        raise UserError("--all-frames only applies to --video (a camera cannot wait)")
+        raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)")
     try:  # the display before the camera: on a machine with neither, the display is what to fix
         check_display()
-    except UserError:
-        raise UserError("no display to open a window on (DISPLAY is not set); without one, track a video "
+    except SiamFCError:
+        raise SiamFCError("no display to open a window on (DISPLAY is not set); without one, track a video "
                         "with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`") from None
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
@@ -137,7 +137,7 @@ class LiveView:
             if self.raw is not None:
                 try:
                     self.start_tracking(self.raw, event.box)
-                except (UserError, ValueError) as exc:
+                except (SiamFCError, ValueError) as exc:
                     print(f"warning: {exc}", file=sys.stderr, flush=True)
                     return
                 self._redraw()
@@ -297,8 +297,8 @@ def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int, say=print
     try:  # a failed snapshot must not end the session
         check_writable(path, "snapshot", create_folder=True)  # --snapshot-dir: asked for
         if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise UserError(f"snapshot {path}: OpenCV could not write it")
-    except UserError as exc:
+            raise SiamFCError(f"snapshot {path}: OpenCV could not write it")
+    except SiamFCError as exc:
         print(f"warning: {exc}", file=sys.stderr, flush=True)
         return None
     say(f"snapshot saved: {path}")

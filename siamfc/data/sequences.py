@@ -17,16 +17,16 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 
 #: the image files a folder of frames may hold (lower case; ``.JPG`` counts too)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
-class DatasetError(UserError):
+class DatasetError(SiamFCError):
     """A dataset that cannot be read; the message names the file (and line) at fault.
 
-    A :class:`~siamfc.errors.UserError` (so a ``ValueError``): the command line reports it as one line."""
+    A :class:`~siamfc.errors.SiamFCError` (so a ``ValueError``): the command line reports it as one line."""
 
 
 @dataclass

@@ -15,14 +15,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..errors import UserError
+from ..errors import SiamFCError
 
 OPENCV_TRACKERS: dict[str, str] = {"csrt": "CSRT", "kcf": "KCF", "mil": "MIL", "nano": "NanoTrack"}
 NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 _CV_CLASSES = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
 
 
-class TrackerUnavailable(UserError):
+class TrackerUnavailable(SiamFCError):
     """This OpenCV build lacks the tracker (CSRT and KCF need the contrib build)."""
 
 
@@ -40,13 +40,13 @@ def _constructor(kind: str) -> Callable[[], cv2.Tracker] | None:
 def nano_files(nano_dir: str | os.PathLike | None) -> tuple[str, str]:
     """The NanoTrack backbone and head ONNX files in ``nano_dir``; one-line error if missing."""
     if nano_dir is None:
-        raise UserError("tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES))
+        raise SiamFCError("tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES))
     folder = Path(nano_dir)
     if not folder.is_dir():
-        raise UserError(f"--nano-dir {folder}: no such folder (it must hold {' and '.join(NANO_FILES)})")
+        raise SiamFCError(f"--nano-dir {folder}: no such folder (it must hold {' and '.join(NANO_FILES)})")
     missing = [name for name in NANO_FILES if not (folder / name).is_file()]
     if missing:
-        raise UserError(f"--nano-dir {folder}: missing {', '.join(missing)}")
+        raise SiamFCError(f"--nano-dir {folder}: missing {', '.join(missing)}")
     return os.fspath(folder / NANO_FILES[0]), os.fspath(folder / NANO_FILES[1])
 
 
@@ -63,10 +63,10 @@ def opencv_factory(kind: str, nano_dir: str | os.PathLike | None = None) -> Call
         try:
             create_nano()
         except cv2.error as exc:
-            raise UserError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack ({_first_line(exc)})") from None
+            raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack ({_first_line(exc)})") from None
         return create_nano
     if kind not in _CV_CLASSES:
-        raise UserError(f"unknown OpenCV tracker {kind!r}; known: {', '.join(OPENCV_TRACKERS)}")
+        raise SiamFCError(f"unknown OpenCV tracker {kind!r}; known: {', '.join(OPENCV_TRACKERS)}")
     create = _constructor(kind)
     if create is None:
         raise TrackerUnavailable(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for
@@ -74,13 +74,13 @@ class Comparison:
 def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     """Run every tracker on every sequence (what is not done yet), compute the figures and write
     them (:func:`~.report.write_outputs`: ``comparison.files``). The results folder is locked from
-    the first look at its results to the last file written: a second run on it is a UserError."""
+    the first look at its results to the last file written: a second run on it is a SiamFCError."""
     bench = config.benchmark
     quiet_opencv()
     if config.workers < 1:
-        raise UserError(f"--workers {config.workers}: must be at least 1")
+        raise SiamFCError(f"--workers {config.workers}: must be at least 1")
     if bench.repetitions < 1:
-        raise UserError(f"--repetitions {bench.repetitions}: must be at least 1")
+        raise SiamFCError(f"--repetitions {bench.repetitions}: must be at least 1")
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
@@ -96,13 +96,13 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
 @contextlib.contextmanager
 def results_lock(folder: Path) -> Iterator[None]:
     """The lock one ``siamfc eval`` holds on its results folder while it reads and writes it; held
-    by another run, a UserError naming the folder (two runs would redo and overwrite each other's
+    by another run, a SiamFCError naming the folder (two runs would redo and overwrite each other's
     results, and read them half-written)."""
     try:
         with exclusive_lock(folder, wait=False):
             yield
     except LockBusy:
-        raise UserError(f"--out: another siamfc eval is writing {folder} now; wait for it to end or choose "
+        raise SiamFCError(f"--out: another siamfc eval is writing {folder} now; wait for it to end or choose "
                         "another --out") from None
 
 
@@ -148,7 +148,7 @@ def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: l
     found = find_tracker(baseline, names)
     if found is None:
         why = " (skipped: not available here)" if find_tracker(baseline, skipped) else ""
-        raise UserError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})")
+        raise SiamFCError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})")
     return found
 
 
@@ -192,7 +192,7 @@ def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: d
         boxes = read_boxes(bench, name, seq, truth.anno[0])[-1]
         try:
             scores = read_confidence(bench, name, seq, len(boxes))
-        except UserError as exc:
+        except SiamFCError as exc:
             warn(f"{name}: no long-term measures: {exc}")
             return
         curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
@@ -222,7 +222,7 @@ def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
             counts[name] = len(experiment.dataset[name][0])
         except Exception as exc:  # the toolkit raises bare AssertionErrors, ValueErrors...
             message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"sequence {name}: the got10k toolkit cannot read it ({message})") from None
+            raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({message})") from None
     return counts
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .benchmarks import Truth, benchmark_for
 from .got10k_compat import import_got10k
 from .specs import BenchmarkSpec
@@ -23,10 +23,10 @@ def open_experiment(bench: BenchmarkSpec):
     adapter = benchmark_for(bench)
     import_got10k()
     if bench.more_roots and not adapter.joins_roots:
-        raise UserError(f"--root given {1 + len(bench.more_roots)} times: only --dataset folder joins several roots")
+        raise SiamFCError(f"--root given {1 + len(bench.more_roots)} times: only --dataset folder joins several roots")
     for root in (bench.root, *bench.more_roots):
         if not Path(root).is_dir():
-            raise UserError(f"dataset folder {root} does not exist")
+            raise SiamFCError(f"dataset folder {root} does not exist")
     adapter.check(bench)
     out = os.path.abspath(bench.out)  # the toolkit's paths never depend on the working folder
     experiment = adapter.open(bench, out, os.path.join(out, "reports"))
@@ -46,11 +46,11 @@ def select_sequences(bench: BenchmarkSpec, experiment, wanted: list[str] | None)
         missing = benchmark_for(bench).missing(bench)
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-            raise UserError(f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing "
+            raise SiamFCError(f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing "
                             f"({shown}); pass --sequences to evaluate those present")
         return names
     unknown = [n for n in wanted if n not in names]
     if unknown:
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        raise UserError(f"--sequences: unknown sequence(s) {', '.join(unknown)} (known: {shown})")
+        raise SiamFCError(f"--sequences: unknown sequence(s) {', '.join(unknown)} (known: {shown})")
     return list(dict.fromkeys(wanted))

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.sequences import read_names
-from ..errors import UserError
+from ..errors import SiamFCError
 
 
 class AtomicRecords:
@@ -65,8 +65,8 @@ def import_got10k():
         import got10k.datasets  # noqa: F401  (imports six)
     except ModuleNotFoundError as exc:
         if exc.name == "six":
-            raise UserError("the got10k toolkit needs the 'six' package: pip install six") from None
-        raise UserError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3") from None
+            raise SiamFCError("the got10k toolkit needs the 'six' package: pip install six") from None
+        raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3") from None
     return got10k
 
 
@@ -152,10 +152,10 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
     # check that here so it never gets the chance.
     list_file = Path(root_dir) / "list.txt"
     if not list_file.is_file():
-        raise UserError(f"{root_dir}: wrong layout for VOT: no list.txt (expected ROOT/list.txt and ROOT/<seq>/)")
+        raise SiamFCError(f"{root_dir}: wrong layout for VOT: no list.txt (expected ROOT/list.txt and ROOT/<seq>/)")
     for name in read_names(list_file):
         if not (Path(root_dir) / name).is_dir():
-            raise UserError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist")
+            raise SiamFCError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist")
     return LocalExperimentVOT()
 
 

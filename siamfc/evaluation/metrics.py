@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 
 SUCCESS_THRESHOLDS = np.linspace(0, 1, 101)
 AUC_THRESHOLDS = np.linspace(0, 1, 21)
@@ -96,7 +96,7 @@ def sequence_figures(boxes: list[np.ndarray], truth: Truth, frames: int = 0, sec
     ious, errors = [], []
     for b in boxes:
         if b.shape != truth.anno.shape:
-            raise UserError(f"a result file has {len(b)} boxes for {len(truth.anno)} frames; rerun with --overwrite")
+            raise SiamFCError(f"a result file has {len(b)} boxes for {len(truth.anno)} frames; rerun with --overwrite")
         ious.append(clipped_iou(b[1:], truth.anno[1:], truth.bound)[keep])
         errors.append(center_error(b[1:], truth.anno[1:])[keep])
     return SequenceFigures(np.concatenate(ious), np.concatenate(errors), frames, seconds)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..files import replacing, write_text_atomic
 from .benchmarks import benchmark_for
 from .compare import Comparison
@@ -101,7 +101,7 @@ def reported(path: str | os.PathLike) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise UserError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
+        raise SiamFCError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
                         "results are kept (siamfc eval --resume writes the report again)") from None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .benchmarks import benchmark_for
 from .experiments import result_root
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
@@ -102,29 +102,29 @@ def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
 def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray,
                length: int | None = None) -> list[np.ndarray]:
     """The boxes of each repetition; with ``length``, a file of another line count or a malformed
-    line is a UserError naming the file."""
+    line is a SiamFCError naming the file."""
     adapter = benchmark_for(bench)
     boxes = []
     for path in adapter.box_records(result_files(bench, tracker, seq)):
         problem = _file_problem(path, length, _allowed_counts(bench, path)) if length is not None else None
         if problem:
-            raise UserError(f"{problem}: rerun with --resume to redo this sequence")
+            raise SiamFCError(f"{problem}: rerun with --resume to redo this sequence")
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         rows = [_numbers(line) for line in lines]
         rows = [adapter.parse_record(r, first_box) for r in rows]
         if any(len(r) != 4 for r in rows):
-            raise UserError(f"{path}: a line without 4 numbers x,y,w,h: rerun with --resume to redo this sequence")
+            raise SiamFCError(f"{path}: a line without 4 numbers x,y,w,h: rerun with --resume to redo this sequence")
         boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
     return boxes
 
 
 def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> np.ndarray:
     """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); a file missing,
-    of another length or with a line that is not one number is a UserError naming the file."""
+    of another length or with a line that is not one number is a SiamFCError naming the file."""
     path = confidence_file(bench, tracker, seq)
     problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, (1,))
     if problem:
-        raise UserError(f"{problem}: rerun with --resume to redo this sequence")
+        raise SiamFCError(f"{problem}: rerun with --resume to redo this sequence")
     return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
 
 
@@ -190,7 +190,7 @@ def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list
     stale = {name: seqs for name, seqs in stale.items() if seqs}
     if stale and not (config.overwrite or config.resume):
         listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
-        raise UserError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
+        raise SiamFCError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
                         "recompute them, --resume to keep complete ones, or choose another --out")
     todo = []
     for spec in trackers:

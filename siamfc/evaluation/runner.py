@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..files import write_text_atomic
 from .experiments import open_experiment
 from .results import confidence_file, read_time
@@ -152,4 +152,4 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], No
                 handle(result)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise UserError(errors[0] + more)
+        raise SiamFCError(errors[0] + more)

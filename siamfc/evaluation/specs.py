@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..files import distinct_stems
 
 
@@ -66,12 +66,12 @@ def parse_value(text: str) -> bool | int | float | str:
 
 
 def parse_params(text: str) -> dict[str, bool | int | float | str]:
-    """``key=value,key=value`` (TrackerConfig fields) -> a dict; a malformed item is a UserError."""
+    """``key=value,key=value`` (TrackerConfig fields) -> a dict; a malformed item is a SiamFCError."""
     params: dict[str, bool | int | float | str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise UserError(f"tracker option {item!r}: expected key=value")
+            raise SiamFCError(f"tracker option {item!r}: expected key=value")
         params[key.strip()] = parse_value(value)
     return params
 
@@ -94,17 +94,17 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
         name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
         params = parse_params(options)
         if at and not params:
-            raise UserError(f"--tracker {text}@: give options as key=value,...")
+            raise SiamFCError(f"--tracker {text}@: give options as key=value,...")
         if params:
             name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
         return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
     if kind in OPENCV_TRACKERS:
         if arg or at:
-            raise UserError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
+            raise SiamFCError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
                             "@key=value)")
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
-    raise UserError(f"--tracker {text!r}: unknown tracker; choose from {known}")
+    raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}")
 
 
 def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -114,7 +114,7 @@ def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     base, _, options = str(name).strip().partition("@")
     try:
         params = parse_params(options)
-    except UserError:
+    except SiamFCError:
         return base.lower(), (("", options.strip().lower()),)
     return base.lower(), tuple(sorted((k.lower(), str(v).lower()) for k, v in params.items()))
 
@@ -132,7 +132,7 @@ def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> l
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise UserError(f"--tracker: {', '.join(duplicates)} given more than once")
+        raise SiamFCError(f"--tracker: {', '.join(duplicates)} given more than once")
     return specs
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
-from ..errors import UserError
+from ..errors import SiamFCError
 
 
 @dataclass
@@ -45,7 +45,7 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
     bgr = _video_images(source, count) if source.is_file() else _folder_images(source, count)
     box = read_boxes(gt)[0, :4]
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise UserError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
+        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
     rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
     return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
 
@@ -53,12 +53,12 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
 def _folder_images(folder: Path, count: int) -> list[np.ndarray]:
     paths = frame_files(folder)[:count]
     if not paths:
-        raise UserError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+        raise SiamFCError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
     images = []
     for p in paths:
         image = cv2.imread(os.fspath(p), cv2.IMREAD_COLOR)
         if image is None:
-            raise UserError(f"{p}: cannot decode the image")
+            raise SiamFCError(f"{p}: cannot decode the image")
         images.append(image)
     return images
 
@@ -70,7 +70,7 @@ def _video_images(video: Path, count: int) -> list[np.ndarray]:
     with open_source(os.fspath(video)) as source:
         rgb = [f.image for f in itertools.islice(source.frames(), count) if f.image is not None]
     if not rgb:
-        raise UserError(f"{video}: no frame could be decoded")
+        raise SiamFCError(f"{video}: no frame could be decoded")
     return [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
 
 
@@ -167,7 +167,7 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
     from tqdm import tqdm
 
     if n_frames < 3:
-        raise UserError("need at least 3 frames to benchmark")
+        raise SiamFCError("need at least 3 frames to benchmark")
     cuda = device is not None and device.type == "cuda"
     setup: dict[str, tuple[float, float, float | None]] = {}
     for c in candidates:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..data.sequences import Sequence as DataSequence
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..geometry import check_frame_size
 
 _LISTS = ("seq_names", "seq_dirs", "anno_files")  # the per-sequence lists of a toolkit dataset
@@ -71,7 +71,7 @@ class SequenceDataset:
         names = [s.name for s in sequences]
         clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
-            raise UserError(f"sequence name {clash[0]!r} is in more than one root")
+            raise SiamFCError(f"sequence name {clash[0]!r} is in more than one root")
         self.return_meta = False
         self.sequences = {s.name: s for s in sequences}
         self.seq_names = names

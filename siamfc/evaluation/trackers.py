@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .specs import TrackerSpec
 from .toolkit import DecodeBeforeTiming
 
@@ -66,7 +66,7 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
 
 
 def check_params(spec: TrackerSpec) -> None:
-    """A siamfc tracker's options are TrackerConfig fields with valid values, else a UserError."""
+    """A siamfc tracker's options are TrackerConfig fields with valid values, else a SiamFCError."""
     from ..tracking.lost_settings import settings_from
     from ..tracking.tracker import TrackerConfig
 
@@ -76,7 +76,7 @@ def check_params(spec: TrackerSpec) -> None:
         for settings in settings_from(cfg):
             settings.check()
     except (TypeError, ValueError) as exc:
-        raise UserError(f"tracker {spec.name!r}: {exc}") from None
+        raise SiamFCError(f"tracker {spec.name!r}: {exc}") from None
 
 
 def _check_weights(path: str) -> None:
@@ -108,8 +108,8 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
     for spec in specs:
         if spec.kind == "siamfc":
             if spec.weights is None and not default_weights_path().is_file():
-                raise UserError(f"tracker 'siamfc': the package ships no trained model yet ({default_weights_path()});"
-                                " use --tracker siamfc:WEIGHTS or --weights PATH")
+                raise SiamFCError(f"tracker 'siamfc': the package ships no trained model yet "
+                                  f"({default_weights_path()}); use --tracker siamfc:WEIGHTS or --weights PATH")
             _check_weights(resolve_weights(spec.weights))
             check_params(spec)
             usable.append(spec)
@@ -124,5 +124,5 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
             continue
         usable.append(spec)
     if not usable:
-        raise UserError("none of the requested trackers is available here")
+        raise SiamFCError("none of the requested trackers is available here")
     return usable, skipped

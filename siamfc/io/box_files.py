@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .writers import AtomicTextFile, check_writable, close_each, one_error
 
 
@@ -32,7 +32,7 @@ def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) 
     kinds = (".txt", ".json") if json_whole else (".txt",)
     special = checked.exists() and not checked.is_file()  # /dev/stdout, a named pipe
     if checked.suffix.lower() not in kinds and not special:
-        raise UserError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}")
+        raise SiamFCError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}")
     if not (json_whole and checked.suffix.lower() == ".json"):
         for extra in target_paths(checked, count)[1:]:
             check_writable(extra, flag)

@@ -11,7 +11,7 @@ import cv2
 
 def quiet_ffmpeg() -> None:
     """Keep FFmpeg's own log lines (``moov atom not found``, ...) off stderr: open failures become
-    one clear UserError and undecodable frames are counted. It must be set before OpenCV first
+    one clear SiamFCError and undecodable frames are counted. It must be set before OpenCV first
     initialises FFmpeg; set ``OPENCV_FFMPEG_LOGLEVEL`` yourself (e.g. 32) to see them again."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 

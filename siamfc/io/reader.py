@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .video import Frame, FrameSource
 
 _END = object()
@@ -22,7 +22,7 @@ class FrameReader:
 
     def __init__(self, source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> None:
         if max_frames is not None and max_frames < 1:
-            raise UserError(f"--max-frames {max_frames}: must be 1 or more")
+            raise SiamFCError(f"--max-frames {max_frames}: must be 1 or more")
         self.source = source
         self.max_frames = max_frames
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)

@@ -1,7 +1,7 @@
 """Frame sources for the command line: a video file, a folder of frames, a glob or a camera.
 
 ``open_source(spec)`` picks the kind from the argument and checks that it yields a first frame
-(a clear :class:`UserError` otherwise). :class:`siamfc.io.reader.FrameReader` decodes in a background
+(a clear :class:`SiamFCError` otherwise). :class:`siamfc.io.reader.FrameReader` decodes in a background
 thread, so decoding overlaps tracking. Frames that cannot be decoded in the middle of a
 stream are not fatal: they come out as ``Frame(index, None)`` and are counted in ``skipped``.
 """
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..geometry import check_frame_size
 from .ffmpeg import is_text, open_video, quiet_ffmpeg
 
@@ -118,7 +118,7 @@ class ImageListSource(FrameSource):
         self.files = paths
         self.paths = paths[start_frame:]
         if not self.paths:
-            raise UserError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames")
+            raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames")
         self.length = len(self.paths)
 
     def frames(self) -> Iterator[Frame]:
@@ -146,11 +146,11 @@ class CaptureSource(FrameSource):
         self.length = max(count - start_frame, 0) if count > 0 else None
         if start_frame:
             if self.length == 0:
-                raise UserError(f"{description}: --start-frame {start_frame} is past its {count} frames")
+                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {count} frames")
             # grab() rather than seeking: seeking is inexact for many codecs
             for _ in range(start_frame):
                 if not capture.grab():
-                    raise UserError(f"{description}: --start-frame {start_frame} is past its last frame")
+                    raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame")
         self._lock = threading.Lock()
         self._origin: float | None = None  # the timestamp (in frames) of stream position 0
 
@@ -220,39 +220,39 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
     quiet_ffmpeg()
     if start_frame < 0:
-        raise UserError(f"--start-frame {start_frame}: must be 0 or more")
+        raise SiamFCError(f"--start-frame {start_frame}: must be 0 or more")
     text = str(spec)
     if not text.strip():
-        raise UserError("no video given (the name is empty)")
+        raise SiamFCError("no video given (the name is empty)")
     path = Path(text).expanduser()
     if isinstance(spec, int) or (text.isdigit() and not path.exists()):
         return _open_camera(int(text), start_frame)
     if path.is_dir():
         paths = [os.fspath(p) for p in frame_files(path)]
         if not paths:
-            raise UserError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+            raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
         return ImageListSource(paths, text, start_frame)
     if not path.exists() and GLOB_CHARS & set(text):
         paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=natural_key)
         if not paths:
-            raise UserError(f"{text}: no files match this pattern")
+            raise SiamFCError(f"{text}: no files match this pattern")
         return ImageListSource(paths, text, start_frame)
     if not path.exists():
-        raise UserError(f"{text}: no such file or folder")
+        raise SiamFCError(f"{text}: no such file or folder")
     if not path.is_file():
-        raise UserError(f"{text}: not a regular file")
+        raise SiamFCError(f"{text}: not a regular file")
     if not os.access(path, os.R_OK):
-        raise UserError(f"{text}: permission denied")
+        raise SiamFCError(f"{text}: permission denied")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
     if is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
-        raise UserError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
+        raise SiamFCError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
                         "or a camera index)")
     with _opencv_errors_only():
         capture = open_video(path)
     if not capture.isOpened():
         capture.release()
-        raise UserError(f"{text}: OpenCV cannot decode this file as a video")
+        raise SiamFCError(f"{text}: OpenCV cannot decode this file as a video")
     source = CaptureSource(capture, text, "video", start_frame)
     source.files = [os.fspath(path)]
     return source
@@ -260,7 +260,7 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
 
 @contextlib.contextmanager
 def _opencv_errors_only() -> Iterator[None]:
-    """OpenCV logs warnings when a camera or a file fails to open; the UserError after says it in one line."""
+    """OpenCV logs warnings when a camera or a file fails to open; the SiamFCError after says it in one line."""
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
@@ -271,10 +271,10 @@ def _opencv_errors_only() -> Iterator[None]:
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
     if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
-        raise UserError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)")
+        raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)")
     with _opencv_errors_only():
         capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
-        raise UserError(f"camera {index} does not open (is it connected, and free?)")
+        raise SiamFCError(f"camera {index} does not open (is it connected, and free?)")
     return CaptureSource(capture, f"camera {index}", "camera", start_frame)

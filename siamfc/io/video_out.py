@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from .writers import check_writable, temporary_sibling
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documented ones only
@@ -19,7 +19,7 @@ def check_video_output(path: str, flag: str = "--output") -> Path:
     """A video file name the commands can write (a known type, a writable place)."""
     suffix = Path(path).suffix.lower()
     if suffix not in VIDEO_CODECS:
-        raise UserError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv")
+        raise SiamFCError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv")
     return check_writable(path, flag)
 
 
@@ -35,12 +35,12 @@ class VideoOutput:
         try:
             self.tmp = temporary_sibling(path)
         except OSError as exc:
-            raise UserError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
         fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[path.suffix.lower()])
         self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, fps, size)
         if not self.writer.isOpened():
             self.tmp.unlink(missing_ok=True)
-            raise UserError(f"--output {path}: OpenCV cannot write this video file")
+            raise SiamFCError(f"--output {path}: OpenCV cannot write this video file")
         self.frames = 0
 
     def write(self, image: np.ndarray) -> None:
@@ -53,13 +53,13 @@ class VideoOutput:
         self.writer.release()
         if not self._reads_back():
             self.tmp.unlink(missing_ok=True)
-            raise UserError(f"--output {self.path}: the video could not be written whole (its {self.frames} frames "
+            raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} frames "
                             "do not read back; is the disk full?); nothing was kept (the file is as it was)")
         try:
             os.replace(self.tmp, self.path)
         except OSError as exc:
             self.tmp.unlink(missing_ok=True)
-            raise UserError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})") from None
+            raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})") from None
 
     def discard(self) -> None:
         self.writer.release()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import SiamFCError
 
 #: keys reported by name (Tk's keysym); printable keys come as their character
 KEY_NAMES = {"Escape": "escape", "space": "space", "Return": "enter", "KP_Enter": "enter"}
@@ -36,7 +36,7 @@ class BoxEvent:
 def check_display() -> None:
     """A clear error (rather than a Tcl traceback) when no window can be opened."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        raise UserError("no display to open a window on (DISPLAY is not set)")
+        raise SiamFCError("no display to open a window on (DISPLAY is not set)")
 
 
 class Window:
@@ -54,13 +54,13 @@ class Window:
 
             from PIL import Image, ImageTk
         except ImportError as exc:
-            raise UserError(f"a window needs Tkinter and Pillow's ImageTk ({exc}); e.g. apt install python3-tk") \
+            raise SiamFCError(f"a window needs Tkinter and Pillow's ImageTk ({exc}); e.g. apt install python3-tk") \
                 from None
         self._tk, self._Image, self._ImageTk = tk, Image, ImageTk
         try:
             self.root = tk.Tk()
         except tk.TclError as exc:
-            raise UserError(f"cannot open a window ({exc})") from None
+            raise SiamFCError(f"cannot open a window ({exc})") from None
         self.title = title
         self.root.title(title)
         self.max_side = max_side
@@ -193,7 +193,7 @@ class Window:
     def select_box(self, image: np.ndarray, prompt: str = "drag a box around the target, then press Enter "
                    "(Esc cancels)") -> np.ndarray:
         """Show ``image`` and wait for the user to drag a box; Enter or space accepts the last one
-        (drawing another replaces it). Raises :class:`UserError` on Esc or when the window closes."""
+        (drawing another replaces it). Raises :class:`SiamFCError` on Esc or when the window closes."""
         was_drag_select = self._drag_select
         self.set_drag_select(True)
         self.root.title(prompt)
@@ -219,7 +219,7 @@ class Window:
         self.set_drag_select(was_drag_select)
         self.root.title(self.title)
         if not accepted:
-            raise UserError("no box was selected (the window was closed or Esc pressed)")
+            raise SiamFCError("no box was selected (the window was closed or Esc pressed)")
         self.stop_requested = False
         return box
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
 
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..files import new_file_mode
 
 
@@ -26,33 +26,33 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-class OutputErrors(UserError):
+class OutputErrors(SiamFCError):
     """Several outputs that failed, reported together in one line, in the order given."""
 
-    def __init__(self, errors: list[UserError]) -> None:
+    def __init__(self, errors: list[SiamFCError]) -> None:
         self.errors = errors
         super().__init__("; ".join(str(e) for e in errors))
 
 
-def flatten(errors: Iterable[UserError]) -> list[UserError]:
+def flatten(errors: Iterable[SiamFCError]) -> list[SiamFCError]:
     """The single errors of ``errors`` (an :class:`OutputErrors` stands for those it holds)."""
     return [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
 
 
-def one_error(errors: list[UserError]) -> UserError:
+def one_error(errors: list[SiamFCError]) -> SiamFCError:
     """One error that reports all of ``errors`` (not empty), in their order."""
     errors = flatten(errors)
     return errors[0] if len(errors) == 1 else OutputErrors(errors)
 
 
-def close_each(closes: Iterable[Callable[[], None]]) -> list[UserError]:
+def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
     """Call every ``close`` in turn, one that fails not keeping the next from running; the
-    :class:`UserError` of each that failed, in order (so that a full disk names every file it cut)."""
-    errors: list[UserError] = []
+    :class:`SiamFCError` of each that failed, in order (so that a full disk names every file it cut)."""
+    errors: list[SiamFCError] = []
     for close in closes:
         try:
             close()
-        except UserError as exc:
+        except SiamFCError as exc:
             errors.append(exc)
     return flatten(errors)
 
@@ -60,14 +60,14 @@ def close_each(closes: Iterable[Callable[[], None]]) -> list[UserError]:
 class AtomicTextFile:
     """A text file written record by record (each ``write`` call is one whole record, on disk when
     it returns); ``close()`` puts it in place. After a failed write the records before it are put
-    in place, the error is a :class:`UserError` (kept in ``failure``, and saying how many records
+    in place, the error is a :class:`SiamFCError` (kept in ``failure``, and saying how many records
     of ``unit`` were kept), and later writes and ``close`` do nothing."""
 
     def __init__(self, path: str | os.PathLike, unit: str = "record") -> None:
         self.path = Path(path)
         self.unit = unit
         self.records = 0
-        self.failure: UserError | None = None
+        self.failure: SiamFCError | None = None
         self._good = 0  # bytes of whole records written
         self._done = False
         self._tmp: str | None = None
@@ -80,7 +80,7 @@ class AtomicTextFile:
                                                        dir=self.path.parent)
                 os.fchmod(self._fd, new_file_mode())
         except OSError as exc:
-            raise UserError(f"{self.path}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"{self.path}: cannot be written ({exc.strerror or exc})") from None
 
     def write(self, text: str) -> None:
         if self._done:
@@ -107,7 +107,7 @@ class AtomicTextFile:
                     "whole")
 
     def _raise(self, problem: str) -> NoReturn:
-        self.failure = UserError(f"{self.path}: {problem}")
+        self.failure = SiamFCError(f"{self.path}: {problem}")
         raise self.failure from None
 
     def _finish(self) -> None:
@@ -164,9 +164,9 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
+            raise SiamFCError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
     elif not folder.is_dir():
-        raise UserError(f"{what} {path}: the folder {folder} does not exist (create it first)")
+        raise SiamFCError(f"{what} {path}: the folder {folder} does not exist (create it first)")
     try:
         if path.exists():
             with open(path, "ab"):
@@ -177,12 +177,12 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
     return path
 
 
 def check_file_kind(path: Path, what: str = "output") -> None:
-    """A UserError unless ``path`` is missing, a regular file or a character device (``/dev/null``,
+    """A SiamFCError unless ``path`` is missing, a regular file or a character device (``/dev/null``,
     ``/dev/full``, a terminal): a folder, or a named pipe that nobody may ever read (opening it
     would block the run before its first frame), a socket or a disk."""
     try:
@@ -194,20 +194,20 @@ def check_file_kind(path: Path, what: str = "output") -> None:
     kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket",
              stat.S_ISBLK: "a block device"}
     kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-    raise UserError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as /dev/null)")
+    raise SiamFCError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as /dev/null)")
 
 
 def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
     """Create the folder ``path`` (and its parents) if needed and make sure files can be written in
-    it; a UserError naming ``what`` otherwise (an existing file, a read-only place, no permission)."""
+    it; a SiamFCError naming ``what`` otherwise (an existing file, a read-only place, no permission)."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
-        raise UserError(f"{what} {path}: exists and is not a folder")
+        raise SiamFCError(f"{what} {path}: exists and is not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".siamfc.", suffix=".probe", dir=path)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise UserError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
     return path

@@ -148,16 +148,16 @@ def default_weights_path() -> Path:
 def weights_of(weights: object, model: object) -> tuple[object, object]:
     """A tracker's ``(weights, model)`` with ``model="NAME"`` turned into that shipped model's weights
     (``model`` then None); a network object or None passes as it is. Both a name and ``weights`` is a
-    ValueError (:class:`~siamfc.errors.UserError`)."""
+    ValueError (:class:`~siamfc.errors.SiamFCError`)."""
     if not isinstance(model, str):
         return weights, model
     if model not in model_names() and _looks_like_a_path(model):
         raise TypeError(f"model must be a SiamFCNet or a shipped model's name ({', '.join(model_names())}); a "
                         f"checkpoint's path goes in weights=, got {model!r}")
     if weights is not None:
-        from ..errors import UserError
+        from ..errors import SiamFCError
 
-        raise UserError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both")
+        raise SiamFCError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both")
     return model_path(model), None
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ..devices import resolve_device_name
-from ..errors import UserError
+from ..errors import SiamFCError
 from ..extras import needs_extra
 from ..geometry import box_problem, check_frame_size
 from ..models.shipped import weights_of
@@ -94,7 +94,7 @@ def _checked_device(device: object) -> object:
         raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got {device!r}")
     try:
         resolved = resolve_device_name(name)
-    except UserError as exc:
+    except SiamFCError as exc:
         raise ValueError(str(exc).replace("--device", "device")) from None
     return resolved if isinstance(device, str) else device
 

@@ -18,13 +18,13 @@ import torch.distributed as dist
 from torch.utils.data import Sampler
 
 from ..devices import resolve_device
-from ..errors import UserError
+from ..errors import SiamFCError
 
 #: the signals that ask a run to stop (and save)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class OtherRankFailed(UserError):
+class OtherRankFailed(SiamFCError):
     """Raised on the other processes of a distributed run when rank 0 failed to set up (it reports
     the error itself): they exit with status 2 without a message of their own."""
 

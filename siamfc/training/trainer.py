@@ -21,7 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..errors import NonFiniteError, UserError
+from ..errors import NonFiniteError, SiamFCError
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
 from .config import TrainConfig
 from .data import build_pair_dataset
@@ -90,7 +90,7 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temps(self.out_dir)  # left by a process killed while saving
         except OSError as exc:
-            raise UserError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})") from None
 
     def _steps_per_epoch(self) -> int:
         cfg = self.cfg

@@ -3,7 +3,7 @@ only place in :mod:`siamfc.evaluation` that knows benchmarks by name."""
 
 from __future__ import annotations
 
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, SequenceBenchmark, Truth
 from .folders import Folder, LaSOT
@@ -19,7 +19,7 @@ def benchmark_for(bench: BenchmarkSpec | str) -> Benchmark:
     """The adapter of ``bench`` (a spec or a dataset name); one-line error for an unknown name."""
     name = bench if isinstance(bench, str) else bench.dataset
     if name not in BENCHMARKS:
-        raise UserError(f"--dataset {name!r}: choose one of {', '.join(BENCHMARKS)}")
+        raise SiamFCError(f"--dataset {name!r}: choose one of {', '.join(BENCHMARKS)}")
     return BENCHMARKS[name]
 
 

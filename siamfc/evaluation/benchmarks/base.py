@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from ...data.sequences import Sequence
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..metrics import Truth
 from ..specs import BenchmarkSpec
 
@@ -39,7 +39,7 @@ def box_visible(anno: np.ndarray) -> np.ndarray:
 def no_subsets(name: str, text: str | None, default: str) -> str:
     """``--subset`` of a benchmark without subsets: an error when given."""
     if text is not None:
-        raise UserError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)")
+        raise SiamFCError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)")
     return default
 
 
@@ -57,7 +57,7 @@ class Benchmark:
 
     def parse_version(self, text: str | None) -> str | int | None:
         if text is not None:
-            raise UserError(f"--version: the {self.name} benchmark has no versions")
+            raise SiamFCError(f"--version: the {self.name} benchmark has no versions")
         return None
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
@@ -126,7 +126,7 @@ class SequenceBenchmark(Benchmark):
         for seq in sequences:
             first = seq.boxes[0]
             if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-                raise UserError(f"{seq.name}: the first box must be the target's (x,y,w,h with w,h > 0), "
+                raise SiamFCError(f"{seq.name}: the first box must be the target's (x,y,w,h with w,h > 0), "
                                 f"got {first.tolist()}")
         return sequence_experiment(SequenceDataset(sequences), out, self.tag(bench), bench.repetitions)
 

@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 from ...data.sequences import frame_files
-from ...errors import UserError
+from ...errors import SiamFCError
 
 FOLDER_HINT = "--dataset folder reads it as it is"
 
@@ -18,12 +18,12 @@ def check_jpg_frames(folder: Path, what: str) -> int:
     """The toolkit lists a sequence's frames as ``folder/*.jpg`` only; returns their count."""
     jpgs = list(folder.glob("*.jpg"))
     if not jpgs:
-        raise UserError(f"{folder}: no .jpg frames in the folder itself (the toolkit's {what} reader takes "
+        raise SiamFCError(f"{folder}: no .jpg frames in the folder itself (the toolkit's {what} reader takes "
                         f"<seq>/*.jpg only); {FOLDER_HINT}")
     images = frame_files(folder)
     if len(jpgs) != len(images):
         other = next(p for p in images if p.suffix != ".jpg")
-        raise UserError(f"{folder}: frame {other.name}: the toolkit's {what} reader takes only .jpg frames; "
+        raise SiamFCError(f"{folder}: frame {other.name}: the toolkit's {what} reader takes only .jpg frames; "
                         f"{FOLDER_HINT}")
     return len(jpgs)
 
@@ -33,7 +33,7 @@ def check_comma_boxes(path: Path, what: str) -> int:
     try:
         lines = [line.strip() for line in path.read_text().splitlines()]
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+        raise SiamFCError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     count = 0
     for number, line in enumerate(lines, 1):
         if not line:
@@ -41,7 +41,7 @@ def check_comma_boxes(path: Path, what: str) -> int:
         try:
             [float(v) for v in line.split(",")]
         except ValueError:
-            raise UserError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
+            raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
                             f"(x,y,w,h), found {line[:40]!r}; {FOLDER_HINT}") from None
         count += 1
     return count
@@ -54,19 +54,19 @@ def check_got10k_meta(folder: Path) -> None:
     try:
         lines = path.read_text().strip().split("\n")[1:]
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+        raise SiamFCError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
     meta = {}
     for line in lines:
         key, sep, value = line.partition(": ")
         if not sep:
-            raise UserError(f"{path}: line {line[:40]!r} is not 'key: value' (the toolkit's GOT-10k reader needs it)")
+            raise SiamFCError(f"{path}: line {line[:40]!r} is not 'key: value' (the toolkit's GOT-10k reader needs it)")
         meta[key] = value
     if "resolution" not in meta:
-        raise UserError(f"{path}: no 'resolution: (width, height)' line (the GOT-10k report needs it)")
+        raise SiamFCError(f"{path}: no 'resolution: (width, height)' line (the GOT-10k report needs it)")
     try:
         size = ast.literal_eval(meta["resolution"])
         ok = len(size) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in size)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         ok = False
     if not ok:
-        raise UserError(f"{path}: resolution {meta['resolution'][:40]!r} is not (width, height)")
+        raise SiamFCError(f"{path}: resolution {meta['resolution'][:40]!r} is not (width, height)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...data.readers import folder_sequences, lasot_sequences
 from ...data.sequences import Sequence
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import SequenceBenchmark
 
@@ -32,7 +32,7 @@ class Folder(SequenceBenchmark):
         for root in roots:
             path = Path(root)
             if path.is_dir() and not (path / text).is_dir() and path.resolve().name != text:
-                raise UserError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
+                raise SiamFCError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
                                 "every sequence of a root without one)")
         return text
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.sequences import check_boxes, frame_files, got10k_sequences, listed_folders, read_boxes, read_names
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth
 from .checks import check_comma_boxes, check_got10k_meta, check_jpg_frames
@@ -28,7 +28,7 @@ class GOT10k(Benchmark):
 
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.subset not in ("val", "test"):
-            raise UserError(f"--subset {bench.subset}: GOT-10k evaluation runs on val or test")
+            raise SiamFCError(f"--subset {bench.subset}: GOT-10k evaluation runs on val or test")
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "GOT-10k"
@@ -39,7 +39,7 @@ class GOT10k(Benchmark):
         root = Path(bench.root)
         base = root / bench.subset
         if not (base / "list.txt").is_file():
-            raise UserError(f"{root}: wrong layout for GOT-10k: no {bench.subset}/list.txt "
+            raise SiamFCError(f"{root}: wrong layout for GOT-10k: no {bench.subset}/list.txt "
                             "(expected ROOT/{val,test}/list.txt; --dataset folder reads plain folders)")
         if bench.subset == "val":
             _check_val_subset(root)
@@ -83,7 +83,7 @@ def _check_val_subset(root: Path) -> None:
         folder = root / "val" / seq.name
         for meta in ("meta_info.ini", *LABELS):
             if not (folder / meta).is_file():
-                raise UserError(f"{folder}: no {meta} (the GOT-10k report needs meta_info.ini and "
+                raise SiamFCError(f"{folder}: no {meta} (the GOT-10k report needs meta_info.ini and "
                                 f"{', '.join(LABELS)}; --dataset folder reads plain sequences)")
         check_jpg_frames(folder, "GOT-10k")
         check_comma_boxes(folder / "groundtruth.txt", "GOT-10k")
@@ -95,16 +95,16 @@ def _check_test_subset(base: Path) -> None:
     listing = base / "list.txt"
     for folder in listed_folders(base, read_names(listing), listing):
         if not frame_files(folder):
-            raise UserError(f"{folder}: no frames")
+            raise SiamFCError(f"{folder}: no frames")
         gt = folder / "groundtruth.txt"
         first = read_boxes(gt, columns=(4,))[0]
         check_boxes(first[None], str(gt))
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-            raise UserError(f"{gt}: the first line must be the target's box (x,y,w,h)")
+            raise SiamFCError(f"{gt}: the first line must be the target's box (x,y,w,h)")
         frames = check_jpg_frames(folder, "GOT-10k")
         lines = check_comma_boxes(gt, "GOT-10k")
         if lines not in (1, frames):
-            raise UserError(f"{gt}: {lines} lines for {frames} frames (the test subset gives the first box only, "
+            raise SiamFCError(f"{gt}: {lines} lines for {frames} frames (the test subset gives the first box only, "
                             "or one a frame)")
 
 

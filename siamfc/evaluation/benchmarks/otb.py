@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...data.sequences import read_boxes
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth, box_visible, image_size, no_subsets
 
@@ -37,13 +37,13 @@ class OTB(Benchmark):
         root = Path(bench.root)
         versions = otb_versions()
         if bench.version not in versions:
-            raise UserError(f"--version {bench.version}: OTB versions are {', '.join(map(str, versions))}")
+            raise SiamFCError(f"--version {bench.version}: OTB versions are {', '.join(map(str, versions))}")
         if not any(root.iterdir()):  # the toolkit's own error here advises download=True
-            raise UserError(f"{root}: wrong layout for OTB: the folder is empty "
+            raise SiamFCError(f"{root}: wrong layout for OTB: the folder is empty "
                             "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)")
         experiment = otb_experiment(os.path.abspath(root), bench.version, out, reports)
         if not experiment.dataset.seq_names:
-            raise UserError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of OTB{bench.version}")
+            raise SiamFCError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of OTB{bench.version}")
         for index, name in enumerate(experiment.dataset.seq_names):
             _check_sequence(experiment.dataset, index, root / name.split(".")[0])
         return experiment
@@ -80,10 +80,11 @@ def _check_sequence(dataset, index: int, folder: Path) -> None:
         dataset[index]
     except AssertionError:
         if not any((folder / "img").glob("*.jpg")):
-            raise UserError(f"{folder}: no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; "
+            raise SiamFCError(f"{folder}: no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; "
                             "--dataset folder reads other images)") from None
-        raise UserError(f"{folder}: frames and ground-truth lines differ in number, or lines are not x,y,w,h") from None
+        raise SiamFCError(f"{folder}: frames and ground-truth lines differ in number, or lines are not "
+                          "x,y,w,h") from None
     except ValueError:
         anno = folder / Path(dataset.anno_files[index]).name
         read_boxes(anno, columns=(4,))  # names the line at fault
-        raise UserError(f"{anno}: not one x,y,w,h box a line") from None
+        raise SiamFCError(f"{anno}: not one x,y,w,h box a line") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ...data.readers import vot_sequences
-from ...errors import UserError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Truth, box_visible, image_size, no_subsets
 from .checks import check_comma_boxes, check_jpg_frames
@@ -32,7 +32,7 @@ class VOT(Benchmark):
         text = (text or "2018").strip()
         version = int(text) if text.isdigit() else text.upper()
         if version not in VERSIONS:
-            raise UserError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}")
+            raise SiamFCError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}")
         return version
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
@@ -40,7 +40,7 @@ class VOT(Benchmark):
 
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.repetitions != 1:
-            raise UserError("--repetitions: VOT runs are done once per sequence here")
+            raise SiamFCError("--repetitions: VOT runs are done once per sequence here")
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
@@ -57,7 +57,7 @@ class VOT(Benchmark):
         if absent:
             name, count = next(iter(absent.items()))
             more = f" (and {len(absent) - 1} more sequence(s))" if len(absent) > 1 else ""
-            raise UserError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
+            raise SiamFCError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
                             "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
                             "absent frames out and reports the long-term F-score")
         for name in experiment.dataset.seq_names:  # what the toolkit's reader needs beyond ours
