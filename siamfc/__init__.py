@@ -1,8 +1,5 @@
-"""siamfc: fully-convolutional Siamese object tracking in PyTorch.
-
-The public names below are imported on first use (PEP 562), so that ``import siamfc`` and the
-command line's ``--help`` do not load PyTorch.
-"""
+"""siamfc: fully-convolutional Siamese object tracking. Public names load on first use (PEP 562),
+so ``import siamfc`` and ``--help`` load no PyTorch."""
 
 from __future__ import annotations
 
@@ -30,20 +27,8 @@ _EXPORTS: dict[str, str] = {
     "save_checkpoint": "siamfc.models.checkpoint",
 }
 
-__all__ = [
-    "CheckpointError",
-    "ModelConfig",
-    "MultiTracker",
-    "SiamFCNet",
-    "SiamFCTracker",
-    "TrackerConfig",
-    "build_backbone",
-    "build_model",
-    "list_backbones",
-    "load_model",
-    "register_backbone",
-    "save_checkpoint",
-]
+__all__ = ["CheckpointError", "ModelConfig", "MultiTracker", "SiamFCNet", "SiamFCTracker", "TrackerConfig",
+           "build_backbone", "build_model", "list_backbones", "load_model", "register_backbone", "save_checkpoint"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:

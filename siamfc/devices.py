@@ -1,4 +1,4 @@
-"""Choosing the torch device from a name, with a one-line error when it cannot be had."""
+"""The torch device of a name (``cpu``, ``cuda``, ``cuda:N``, ``auto``), or a one-line error."""
 
 from __future__ import annotations
 
@@ -7,31 +7,25 @@ import os
 
 from .errors import SiamFCError
 
-DEVICE_CHOICES = ("cpu", "cuda", "auto")
-
 
 def resolve_device(name: str):
-    """``cpu``, ``cuda`` (or ``cuda:N``) or ``auto`` -> ``torch.device``; clear error when impossible."""
+    """``torch.device`` of ``name``; a :class:`SiamFCError` (key ``--device``) when there is none such."""
     import torch
 
     name = str(name).strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
+    if name in ("auto", "cpu"):
+        return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else "cpu")
     if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
         if not torch.cuda.is_available():
-            raise SiamFCError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)")
-        index = int(name[5:]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise SiamFCError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found")
+            raise SiamFCError(f"--device {name}: no CUDA GPU is available here (use --device cpu or auto)", "--device")
+        if int(name[5:] or 0) >= torch.cuda.device_count():
+            raise SiamFCError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) found", "--device")
         return torch.device(name)
-    raise SiamFCError(f"--device {name!r}: unknown device; choose one of {', '.join(DEVICE_CHOICES)}")
+    raise SiamFCError(f"--device {name!r}: unknown device; choose one of cpu, cuda, auto", "--device")
 
 
 def gpu_driver_present() -> bool:
-    """Whether a GPU driver PyTorch could use is installed (CUDA's, or ROCm's), found without
-    loading PyTorch: without one ``torch.cuda.is_available()`` is False anyway."""
+    """Whether a GPU driver PyTorch could use (CUDA's or ROCm's) is installed, found without PyTorch."""
     names = ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so")
     for name in names:
         try:
@@ -43,8 +37,8 @@ def gpu_driver_present() -> bool:
 
 
 def resolve_device_name(name: str) -> str:
-    """:func:`resolve_device` as a name (``"cpu"``, ``"cuda:0"``, ...): PyTorch is imported only when a
-    GPU is asked for, or ``auto`` on a machine with a GPU driver (so the CPU path can run without it)."""
+    """:func:`resolve_device` as a name; PyTorch is imported only for a GPU, or ``auto`` where a GPU
+    driver is installed (so the CPU path runs without it)."""
     key = str(name).strip().lower()
     if key == "cpu" or (key == "auto" and not gpu_driver_present()):
         return "cpu"

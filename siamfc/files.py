@@ -1,6 +1,5 @@
-"""Small helpers about files: the mode of outputs written under a temporary name and renamed into
-place (:func:`replacing`, :func:`write_text_atomic`), names for checkpoints that share a file name,
-and the one lock between processes (:func:`exclusive_lock`)."""
+"""Small helpers about files: outputs written under a temporary name and renamed into place, names
+for checkpoints that share a file name, and the one lock between processes."""
 
 from __future__ import annotations
 
@@ -13,18 +12,15 @@ from pathlib import Path
 
 
 def new_file_mode() -> int:
-    """The mode ``open()`` gives a new file: 0o666 less the umask. ``tempfile.mkstemp`` makes 0o600
-    files, and the rename keeps that mode, so outputs would be unreadable by anyone else."""
+    """0o666 less the umask: the mode ``open()`` gives a new file (``mkstemp``'s 0o600 would survive the rename)."""
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
 
 
 def distinct_stems(paths: list[str | os.PathLike], sep: str) -> list[str]:
-    """The file stem of each path, led by its folder's name and ``sep`` where another of the paths (a
-    different file) has the same stem: ``run_a/model_e030`` and ``run_b/model_e030`` for two runs'
-    ``model_e030.pth``. Tables and result folders are keyed by these names, so equal ones would mix
-    two models up."""
+    """Each path's stem, led by its folder's name and ``sep`` where another path has the same stem
+    (``run_a/model_e030``, ``run_b/model_e030``): results keyed by these names never mix two models."""
     resolved = [Path(p).resolve() for p in paths]
 
     def clashes(path: Path) -> bool:
@@ -40,11 +36,9 @@ class LockBusy(Exception):
 @contextlib.contextmanager
 def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
                    on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the existing ``folder`` itself for the block (no lock file to
-    create, leave behind or remove). Held by another process: :class:`LockBusy` unless ``wait``,
-    else ``on_wait()`` is called and the lock waited for. The kernel drops the lock when the
-    process ends, however it ends. Where the file system has no such locks (some network file
-    systems), the block runs unlocked: what it writes is still renamed into place whole."""
+    """An exclusive ``flock`` on the existing ``folder`` for the block (the kernel drops it when the
+    process ends). Held elsewhere: :class:`LockBusy` unless ``wait``, else ``on_wait()`` and wait.
+    Where the file system has no locks, the block runs unlocked."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
@@ -65,9 +59,8 @@ def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
 
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
-    """A fresh temporary name beside ``path`` (unique: two runs never share it) to write in the
-    block; renamed over ``path`` when the block ends, removed when it raises. ``path`` itself is
-    never truncated: a reader, or a process that has it mapped, keeps the whole old file."""
+    """A unique temporary name beside ``path`` to write in the block, renamed over ``path`` at its end
+    (removed when it raises): ``path`` is never truncated."""
     from .io.writers import temporary_sibling
 
     path = Path(path)

@@ -1,8 +1,5 @@
-"""Geometry helpers shared by tracking and training: boxes, crops and windows.
-
-Coordinates are 0-based pixel indices: pixel ``i`` has its centre at ``i``, so a box
-``x, y, w, h`` covers pixels ``x .. x+w-1`` and has its centre at ``x + (w-1)/2``.
-"""
+"""Boxes, crops and windows. Pixel ``i`` has its centre at ``i``: a box ``x, y, w, h`` covers pixels
+``x .. x+w-1``, centre ``x + (w-1)/2``."""
 
 from __future__ import annotations
 
@@ -32,33 +29,21 @@ def exemplar_size(target_size: np.ndarray, context: float) -> float:
 
 
 def crop_affine(center: np.ndarray, size: float, out_size: int) -> np.ndarray:
-    """2x3 matrix mapping output pixels of an ``out_size`` crop to image pixels.
-
-    The crop covers ``size`` image pixels centred on ``center`` (cy, cx); it is the same
-    sampling as cutting the region out and resizing it with bilinear interpolation.
-    """
+    """2x3 matrix mapping the pixels of an ``out_size`` crop of ``size`` image pixels around ``center``
+    (cy, cx) to image pixels."""
     scale = size / out_size
     offset = (out_size - 1) / 2
     cy, cx = center
     return np.array([[scale, 0.0, cx - offset * scale], [0.0, scale, cy - offset * scale]])
 
 
-def crop(
-    image: np.ndarray,
-    center: np.ndarray,
-    size: float,
-    out_size: int,
-    border_value: tuple[float, ...],
-    out: np.ndarray | None = None,
-) -> np.ndarray:
+def crop(image: np.ndarray, center: np.ndarray, size: float, out_size: int, border_value: tuple[float, ...],
+         out: np.ndarray | None = None) -> np.ndarray:
     """Square crop of ``size`` pixels around ``center`` resized to ``out_size``, padded with
     ``border_value`` outside the image; written into ``out`` when given (no allocation)."""
     matrix = crop_affine(center, size, out_size)
-    return cv2.warpAffine(
-        image, matrix, (out_size, out_size), dst=out,
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
-    )
+    return cv2.warpAffine(image, matrix, (out_size, out_size), dst=out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
 
 
 def mean_color(image: np.ndarray) -> tuple[float, float, float]:
@@ -73,10 +58,8 @@ def hann_window(size: int) -> np.ndarray:
 
 
 def cubic_upsample_matrix(size_in: int, size_out: int, a: float = -0.75) -> np.ndarray:
-    """(size_out, size_in) float32 matrix ``M`` with ``M @ x @ M.T`` equal (to float rounding) to
-    ``cv2.resize(x, (size_out, size_out), interpolation=cv2.INTER_CUBIC)``: OpenCV's half-pixel
-    sampling, its cubic kernel (a = -0.75) and replicated borders. For the 17 -> 272 response
-    maps two small matrix products are faster than three ``cv2.resize`` calls (docs/speed.md)."""
+    """(size_out, size_in) float32 ``M`` with ``M @ x @ M.T`` equal (to float rounding) to ``cv2.resize``
+    with ``INTER_CUBIC`` (half-pixel sampling, a = -0.75, replicated borders)."""
     matrix = np.zeros((size_out, size_in))
     for row in range(size_out):
         source = (row + 0.5) * size_in / size_out - 0.5
@@ -104,21 +87,19 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def check_frame_size(expected: tuple[int, int] | None, shape: tuple[int, ...], where: str) -> tuple[int, int]:
-    """The (height, width) of a frame of ``shape``; a :class:`~siamfc.errors.FrameSizeError` naming
-    ``where`` (a file, a frame number) when ``expected`` (the size of the frames before) differs."""
+    """(height, width) of ``shape``; a :class:`FrameSizeError` (key ``where``: a file, a frame) when it is
+    not ``expected``, the size of the frames before."""
     size = (int(shape[0]), int(shape[1]))
     if expected is not None and size != tuple(expected):
         raise FrameSizeError(f"{where}: {size[1]}x{size[0]} pixels, but the frames before it are "
-                             f"{expected[1]}x{expected[0]}: one sequence must keep one frame size")
+                             f"{expected[1]}x{expected[0]}: one sequence must keep one frame size", where)
     return size
 
 
 def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = False) -> str | None:
-    """Why an ``x, y, w, h`` box cannot start tracking in a ``width`` x ``height`` frame, or None:
-    it lies outside the frame (none of it inside). A box partly outside the frame is
-    fine (the crops are padded). With ``corners_hint`` (a box typed by hand), one that runs past the
-    frame while, read as ``x1, y1, x2, y2``, it would be a box inside it is refused too, as the
-    usual mix-up of the two forms; a program's boxes (ground truth, a detector's) may do that."""
+    """Why an ``x, y, w, h`` box cannot start tracking in the frame (none of it inside), or None. With
+    ``corners_hint`` (a box typed by hand), one that runs past the frame but would fit read as
+    ``x1, y1, x2, y2`` is refused too, as the usual mix-up."""
     x, y, w, h = (float(v) for v in box)
     if min(x + w, width) - max(x, 0.0) <= 0 or min(y + h, height) - max(y, 0.0) <= 0:
         return f"lies outside the {width}x{height} frame"
@@ -129,19 +110,11 @@ def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = F
     return None
 
 
-def crop_whole_pixels(
-    image: np.ndarray,
-    center: np.ndarray,
-    size: float,
-    out_size: int,
-    border_value: tuple[float, ...] | None,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """:func:`crop` as pysot and OpenCV's TrackerNano cut it, which box-head models were trained and
-    are compared with: a square of ``int(size)`` whole pixels starting at the whole pixel
-    ``int(c + 0.5) - (side + 1) // 2`` (``c + 0.5``: the centre in their x + w / 2 convention), padded
-    with ``border_value`` outside the image (None: the image's mean colour, computed only when the
-    square leaves the image), then resized bilinearly to ``out_size``."""
+def crop_whole_pixels(image: np.ndarray, center: np.ndarray, size: float, out_size: int,
+                      border_value: tuple[float, ...] | None, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`crop` as pysot and OpenCV's TrackerNano cut it (box-head models): ``int(size)`` whole pixels
+    from ``int(c + 0.5) - (side + 1) // 2``, padded with ``border_value`` (None: the image's mean
+    colour), resized bilinearly to ``out_size``."""
     side = max(int(size), 1)
     h, w = image.shape[:2]
     y0, x0 = (int(c + 0.5) - (side + 1) // 2 for c in center)
