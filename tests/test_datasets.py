@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from siamfc.data import registry
 from siamfc.data.crop_cache import PairFilter
 from siamfc.data.readers import (
     coco_images,
@@ -27,9 +28,19 @@ from siamfc.data.sequences import (
     read_boxes,
     yolo_images,
 )
-from siamfc.errors import SiamFCError
+from siamfc.errors import SettingError, SiamFCError
 from siamfc.training.config import DataConfig, DatasetConfig
-from siamfc.training.data import READERS, build_pair_dataset, read_sequences
+from siamfc.training.data import build_pair_dataset, read_sequences
+
+
+def fails(key: Path | str, read, *args, line: int | None = None, kind: type = DatasetError) -> SiamFCError:
+    """The error ``read(*args)`` raises: of ``kind``, one line, naming ``key`` (and ``file:line``)."""
+    with pytest.raises(kind) as info:
+        read(*args)
+    assert info.value.key == str(key) and "\n" not in str(info.value)
+    if line is not None:
+        assert str(info.value).startswith(f"{key}:{line}:")
+    return info.value
 
 
 def write_frames(folder: Path, n: int, size: tuple[int, int] = (64, 48), ext: str = ".jpg",
@@ -90,14 +101,11 @@ def test_otb_david_starts_at_frame_300(tmp_path: Path) -> None:
 def test_otb_malformed_line_names_file_and_line(tmp_path: Path) -> None:
     write_frames(tmp_path / "Car" / "img", 3)
     gt = write_lines(tmp_path / "Car" / "groundtruth_rect.txt", ["1,2,10,12", "2,3,10,12", "3,4,ten,12"])
-    with pytest.raises(DatasetError, match=rf"{gt}:3: not a list of numbers"):
-        otb_sequences(tmp_path)
+    fails(gt, otb_sequences, tmp_path, line=3)
     write_lines(gt, ["1,2,10,12", "2,3,10"])
-    with pytest.raises(DatasetError, match=rf"{gt}:2: expected 4 values, found 3"):
-        otb_sequences(tmp_path)
-    write_lines(gt, ["1,2,10,12"] * 5)
-    with pytest.raises(DatasetError, match="5 boxes but only 3 frames"):
-        otb_sequences(tmp_path)
+    fails(gt, otb_sequences, tmp_path, line=2)
+    write_lines(gt, ["1,2,10,12"] * 5)  # more boxes than frames
+    fails(gt, otb_sequences, tmp_path)
 
 
 # ---- VOT ------------------------------------------------------------------------------------------
@@ -132,17 +140,13 @@ def test_vot_polygons_color_folder_list_and_absent(tmp_path: Path) -> None:
 def test_vot_malformed(tmp_path: Path) -> None:
     write_frames(tmp_path / "ball", 2)
     gt = write_lines(tmp_path / "ball" / "groundtruth.txt", ["1,2,3,4,5,6", "1,2,3,4,5,6"])
-    with pytest.raises(DatasetError, match=rf"{gt}:1: expected 4 or 8 values, found 6"):
-        vot_sequences(tmp_path)
+    fails(gt, vot_sequences, tmp_path, line=1)
     write_lines(gt, ["1,2,3,4,5,6,7,8", "1,2,3,4"])
-    with pytest.raises(DatasetError, match=rf"{gt}:2: expected 8 values, found 4"):
-        vot_sequences(tmp_path)
+    fails(gt, vot_sequences, tmp_path, line=2)
     write_lines(gt, ["m1,2,3"])  # a VOT2020 mask line
-    with pytest.raises(DatasetError, match=rf"{gt}:1: not a list of numbers"):
-        vot_sequences(tmp_path)
-    write_lines(tmp_path / "list.txt", ["ball", "gone"])
-    with pytest.raises(DatasetError, match="names 'gone'"):
-        vot_sequences(tmp_path)
+    fails(gt, vot_sequences, tmp_path, line=1)
+    listing = write_lines(tmp_path / "list.txt", ["ball", "gone"])
+    fails(listing, vot_sequences, tmp_path)
 
 
 # ---- LaSOT ----------------------------------------------------------------------------------------
@@ -163,25 +167,21 @@ def test_lasot_flags_and_subsets(tmp_path: Path) -> None:
     assert seqs["cat-1"].visible.tolist() == [False, True, True, False]  # out of view, ..., fully occluded
     np.testing.assert_array_equal(seqs["cat-1"].boxes[3], [3, 3, 10, 10])
     assert [s.name for s in lasot_sequences(tmp_path, "dog")] == ["dog-7"]  # one class
-    with pytest.raises(DatasetError, match="no list file or folder for subset 'train'"):
-        lasot_sequences(tmp_path, "train")  # no split file: refuse rather than train on everything
+    fails(tmp_path, lasot_sequences, tmp_path, "train")  # no split file: refuse rather than train on everything
     write_lines(tmp_path / "training_set.txt", ["cat-2", "dog-7"])
     assert [s.name for s in lasot_sequences(tmp_path, "train")] == ["cat-2", "dog-7"]
-    assert [s.name for s in READERS["lasot"](str(tmp_path), "train")] == ["cat-2", "dog-7"]
+    assert [s.name for s in registry.get("lasot")(root=str(tmp_path), subset="train")] == ["cat-2", "dog-7"]
 
 
 def test_lasot_malformed(tmp_path: Path) -> None:
     make_lasot(tmp_path)
     flags = write_lines(tmp_path / "cat" / "cat-2" / "full_occlusion.txt", ["0,0", "0,2"])
-    with pytest.raises(DatasetError, match=rf"{flags}:2: expected 0 or 1, found '2'"):
-        lasot_sequences(tmp_path, "all")
-    write_lines(flags, ["0,0"])
-    with pytest.raises(DatasetError, match=rf"{flags}: 2 flags for 3 frames"):
-        lasot_sequences(tmp_path, "all")
+    fails(flags, lasot_sequences, tmp_path, "all", line=2)
+    write_lines(flags, ["0,0"])  # 2 flags for 3 frames
+    fails(flags, lasot_sequences, tmp_path, "all")
     write_lines(flags, ["0,0,0"])
     gt = write_lines(tmp_path / "dog" / "dog-7" / "groundtruth.txt", ["1,1,5,5", "1,1,5,5", "1;1;5;5"])
-    with pytest.raises(DatasetError, match=rf"{gt}:3: not a list of numbers"):
-        lasot_sequences(tmp_path, "all")
+    fails(gt, lasot_sequences, tmp_path, "all", line=3)
 
 
 # ---- plain folder ---------------------------------------------------------------------------------
@@ -201,14 +201,11 @@ def test_folder_of_sequences_and_single_sequence(tmp_path: Path) -> None:
 def test_folder_malformed(tmp_path: Path) -> None:
     write_frames(tmp_path / "a", 3)
     gt = write_lines(tmp_path / "a" / "groundtruth.txt", ["1,2,3,4", "1,2,3,4"])
-    with pytest.raises(DatasetError, match=rf"{gt}: 2 boxes for 3 frames"):
-        folder_sequences(tmp_path)
+    fails(gt, folder_sequences, tmp_path)  # 2 boxes for 3 frames
     write_lines(gt, ["1,2,3,4,5,6,7,8"] * 3)  # polygons are VOT's, not a plain folder's
-    with pytest.raises(DatasetError, match=rf"{gt}:1: expected 4 values, found 8"):
-        folder_sequences(tmp_path)
+    fails(gt, folder_sequences, tmp_path, line=1)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="no plain-folder sequence"):
-        folder_sequences(tmp_path / "empty")
+    fails(tmp_path / "empty", folder_sequences, tmp_path / "empty")
 
 
 # ---- COCO-JSON ------------------------------------------------------------------------------------
@@ -242,27 +239,20 @@ def test_coco_json(tmp_path: Path) -> None:
 def test_coco_malformed(tmp_path: Path) -> None:
     json_path = make_coco(tmp_path)
     json_path.write_text(json_path.read_text().replace('"iscrowd": 1', '"iscrowd": 1,,'))
-    with pytest.raises(DatasetError, match=rf"{json_path}:\d+: not valid JSON"):
-        coco_images(tmp_path, "val2017")
+    fails(json_path, coco_images, tmp_path, "val2017")  # not valid JSON
     make_coco(tmp_path, [{"id": 5, "image_id": 7, "bbox": [1, 2, 3]}])
-    with pytest.raises(DatasetError, match=r"annotations\[0\] \(id 5\): 'bbox' must be 4 numbers"):
-        coco_images(tmp_path, "val2017")
-    make_coco(tmp_path, [{"id": 6, "image_id": 8, "bbox": [1, 2, 3, 4]}])
-    with pytest.raises(DatasetError, match=r"annotations\[0\] \(id 6\): no 'image_id'"):
-        coco_images(tmp_path, "val2017")
-    with pytest.raises(DatasetError, match="instances_train2017.json: missing"):
-        coco_images(tmp_path, "train2017")
+    assert "annotations[0] (id 5)" in str(fails(json_path, coco_images, tmp_path, "val2017"))
+    make_coco(tmp_path, [{"id": 6, "image_id": 8, "bbox": [1, 2, 3, 4]}])  # no such image
+    assert "annotations[0] (id 6)" in str(fails(json_path, coco_images, tmp_path, "val2017"))
+    fails(json_path.with_name("instances_train2017.json"), coco_images, tmp_path, "train2017")
 
 
 # ---- the shared readers' errors -------------------------------------------------------------------
 def test_read_boxes_errors(tmp_path: Path) -> None:
     empty = write_lines(tmp_path / "gt.txt", [""])
-    with pytest.raises(DatasetError, match=rf"{empty}: no boxes"):
-        read_boxes(empty)
-    with pytest.raises(DatasetError, match="cannot read"):
-        read_boxes(tmp_path / "missing.txt")
-    with pytest.raises(DatasetError, match="list.txt: missing"):
-        got10k_sequences(tmp_path, "train")
+    fails(empty, read_boxes, empty)
+    fails(tmp_path / "missing.txt", read_boxes, tmp_path / "missing.txt")
+    fails(tmp_path / "train" / "list.txt", got10k_sequences, tmp_path, "train")
 
 
 def test_read_boxes_separators_and_absent_rows(tmp_path: Path) -> None:
@@ -310,8 +300,8 @@ def natural_clip(root: Path) -> tuple[Path, list[str]]:
 def eval_folder_dataset(root: Path):
     """The toolkit dataset ``siamfc eval --dataset folder --root ROOT`` tracks."""
     from siamfc.evaluation.benchmarks import benchmark_for
+    from siamfc.evaluation.got10k_compat import SequenceDataset
     from siamfc.evaluation.specs import BenchmarkSpec
-    from siamfc.evaluation.toolkit import SequenceDataset
 
     return SequenceDataset(benchmark_for("folder").sequences(BenchmarkSpec("folder", str(root))))
 
@@ -353,15 +343,13 @@ def test_bad_ground_truth_in_eval_and_bench_is_one_line_with_file_and_line(tmp_p
 
     seq, _ = natural_clip(tmp_path)
     gt = write_lines(seq / "groundtruth.txt", ["1,2,8,8", "2,2,8"])
-    with pytest.raises(SiamFCError, match=rf"^{gt}:2: expected 4 values, found 3$"):
-        eval_folder_dataset(tmp_path)
-    with pytest.raises(SiamFCError, match=rf"^{gt}:2: expected 4 values, found 3$"):
-        load_frames(seq, 3)
+    fails(gt, eval_folder_dataset, tmp_path, line=2, kind=SiamFCError)
+    fails(gt, load_frames, seq, 3, line=2, kind=SiamFCError)
 
 
 # ---- registry and mixing into a pair dataset ------------------------------------------------------
 def test_every_kind_registered_and_mixed_into_pairs(tmp_path: Path) -> None:
-    assert {"got10k", "yolo", "otb", "vot", "lasot", "folder", "coco"} <= set(READERS)
+    assert {"got10k", "yolo", "otb", "vot", "lasot", "folder", "coco", "curated"} <= set(registry.names())
     boxes = np.array([[40.0 + 2 * i, 30.0 + i, 40, 30] for i in range(6)])
     write_frames(tmp_path / "seqs" / "a", 6, size=(160, 120), boxes=boxes)
     write_lines(tmp_path / "seqs" / "a" / "groundtruth.txt", [",".join(map(str, b)) for b in boxes])
@@ -374,8 +362,7 @@ def test_every_kind_registered_and_mixed_into_pairs(tmp_path: Path) -> None:
     assert [len(s.cache.sizes) for s in dataset.sources] == [6, 2]
     z, x, offset, positive = dataset[0]
     assert z.shape == (3, 127, 127) and x.shape == (3, 239, 239) and offset.shape == (2,)
-    with pytest.raises(ValueError, match="unknown dataset kind 'imagenet'"):
-        read_sequences(DatasetConfig("imagenet", str(tmp_path)))
+    fails("kind", read_sequences, DatasetConfig("imagenet", str(tmp_path)), kind=SettingError)
 
 
 # ---- real data from shared/ -----------------------------------------------------------------------

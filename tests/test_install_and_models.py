@@ -303,7 +303,7 @@ def write_sequences(root: Path, names: list[str], n: int = 8) -> Path:
 
 
 def test_layouts_are_recognised(tmp_path: Path) -> None:
-    from siamfc.data.detect import detect_layout
+    from siamfc.data.registry import detect_layout
     from siamfc.data.sequences import DatasetError
 
     plain = write_sequences(tmp_path / "plain", ["a", "b"], n=2)

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 from siamfc.data.crop_cache import CropCache
 from siamfc.data.pairs import PairDataset, PairSource
 from siamfc.data.transforms import AugmentConfig, PairAugment
+from siamfc.errors import SettingError
 from siamfc.training.losses import make_labels
 
 SIZE = 255
@@ -139,8 +140,9 @@ def test_negative_pairs_come_from_another_sequence_and_are_all_negative() -> Non
 
 
 def test_negative_prob_is_checked() -> None:
-    with pytest.raises(ValueError, match="negative_prob"):
+    with pytest.raises(SettingError) as info:
         make_dataset(negative_prob=1.5)
+    assert info.value.key == "negative_prob"
 
 
 def test_low_light_darkens_the_views() -> None:

@@ -19,7 +19,7 @@ from test_training import make_sequences, run, write_config
 
 from siamfc.cli.main import main
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.curated import curated_sequences
+from siamfc.data.readers import curated_sequences
 from siamfc.data.readers import coco_images
 from siamfc.data.sequences import DatasetError, got10k_sequences
 from siamfc.models.checkpoint import read_checkpoint

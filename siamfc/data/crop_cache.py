@@ -1,13 +1,5 @@
-"""Search-size crops around the target, cut once per usable frame and kept in one memory-mapped
-array, so the data loader never decodes a full frame during training.
-
-A curated crop (``Sequence.curated``) is cut by the same rule in its own pixels: the target is at its
-centre and it spans more than the search region, so the cut is its centred search region, resized.
-
-Each crop is ``size`` x ``size`` (255), centred on the target, covering the SiamFC search region
-(the exemplar context region times 255/127) and padded with the frame's mean colour; the
-target's size inside the crop is stored beside it.
-"""
+"""Search-region crops (``size`` square, centred on the target, padded with the frame's mean colour)
+cut once per usable frame into one memory-mapped array, so training never decodes a full frame."""
 
 from __future__ import annotations
 
@@ -26,8 +18,10 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import geometry
+from ..errors import SettingError
 from ..files import exclusive_lock, replacing, write_text_atomic
 from ..io.video import read_image
+from ..settings import check, setting
 from .sequences import Sequence
 
 
@@ -35,17 +29,19 @@ from .sequences import Sequence
 class PairFilter:
     """Which annotated frames are usable (the paper's and pysot's plausibility rules)."""
 
-    min_size: float = 20.0  # sqrt(w * h) in frame pixels
-    max_size: float = 500.0
-    min_area_ratio: float = 0.01
-    max_area_ratio: float = 0.5
-    min_aspect: float = 0.25
-    max_aspect: float = 4.0
+    min_size: float = setting(20.0, gt=0)  # sqrt(w * h), frame pixels
+    max_size: float = setting(500.0, gt=0)
+    min_area_ratio: float = setting(0.01, ge=0)
+    max_area_ratio: float = setting(0.5, gt=0)
+    min_aspect: float = setting(0.25, gt=0)
+    max_aspect: float = setting(4.0, gt=0)
     skip_cut: bool = True
 
+    def __post_init__(self) -> None:
+        check(self)
+
     def usable(self, box: np.ndarray, image_wh: tuple[int, int] | None) -> bool:
-        """``box`` in frame pixels; ``image_wh`` None (a curated crop: the frame is unknown) skips
-        the area-ratio rule."""
+        """``box`` in frame pixels; ``image_wh`` None (a curated crop's unknown frame) skips the area rule."""
         w, h = float(box[2]), float(box[3])
         if not (np.isfinite(w) and np.isfinite(h)) or w <= 0 or h <= 0:
             return False
@@ -67,12 +63,12 @@ class CropCache:
     groups: np.ndarray
     frame_ids: np.ndarray
     group_names: list[str]
-    unreadable: int = 0  # frames whose image could not be read (left out)
-    first_unreadable: str = ""  # the first of them
+    unreadable: int = 0  # frames left out because their image could not be read
+    first_unreadable: str = ""
 
 
 def _file_stamp(path: Path) -> bytes:
-    """Size and modification time of ``path`` (a missing file: empty): a replaced frame changes it."""
+    """Size and modification time of ``path``: a replaced frame changes it."""
     try:
         info = os.stat(path)
     except OSError:
@@ -82,9 +78,8 @@ def _file_stamp(path: Path) -> bytes:
 
 def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter,
                frame_stride: int) -> str:
-    """The cache folder's name: a hash of the crop settings, the filter and, per sequence, its name,
-    first frame's path, boxes (and curated scales) and the size and modification time of every frame
-    it caches, so changed annotations or changed, added or removed frame files build a new cache."""
+    """The cache folder's name: a hash of the settings and of every sequence's name, boxes and frame
+    files, so changed annotations or frames build a new cache."""
     digest = hashlib.sha1()
     settings = [size, context, exemplar_size, vars(filt)] + ([frame_stride] if frame_stride != 1 else [])
     digest.update(json.dumps(settings, sort_keys=True).encode())
@@ -111,15 +106,12 @@ def build_crop_cache(
     quiet: bool = False,
     frame_stride: int = 1,
 ) -> CropCache:
-    """Cut (or reuse from ``cache_dir``) the crops of every usable frame of ``sequences``;
-    ``frame_stride`` > 1 keeps every n-th frame only (full GOT-10k at stride 1 is ~270 GB).
-
-    Runs that share ``cache_dir`` take turns: the cache's folder is locked while
-    it is looked up or built (a second run waits, then reuses it), and its files are written under
-    temporary names and renamed into place, so a cache another run has mapped is never truncated."""
+    """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame. The cache
+    folder is locked while it is looked up or built (a second run waits, then reuses it) and its files
+    are renamed into place, so a cache another run has mapped is never truncated."""
     filt = filt or PairFilter()
     if frame_stride < 1:
-        raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
+        raise SettingError(f"frame_stride must be >= 1, got {frame_stride}", "frame_stride")
     folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt, frame_stride)
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -136,7 +128,7 @@ def build_crop_cache(
 
 
 def _reuse(folder: Path) -> CropCache | None:
-    """The cache in ``folder`` when it is complete; None when it is not there or damaged (a warning)."""
+    """The complete cache in ``folder``; None when it is not there or damaged (a warning)."""
     if not (folder / "done").is_file():
         return None
     try:
@@ -150,8 +142,7 @@ def _reuse(folder: Path) -> CropCache | None:
 
 def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: int, context: float,
            filt: PairFilter, workers: int, quiet: bool, frame_stride: int) -> None:
-    """Cut the crops into ``folder``: ``crops.npy``, ``meta.npz``, then ``done``, each renamed into place.
-    Called under the cache's lock, so temporary files already there are a killed run's: removed."""
+    """Write ``crops.npy``, ``meta.npz``, then ``done``; under the lock, so temporary files are a killed run's."""
     for stale in folder.glob(".*.part*"):
         stale.unlink(missing_ok=True)
     jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
@@ -170,12 +161,8 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
                 unreadable[k] = True
                 return
             box = seq.boxes[i]
-            # a curated crop is judged by the target's size in its original frame, whose size is unknown
-            if seq.curated:
-                usable = filt.usable(box / seq.frame_scale[i], None)
-            else:
-                usable = filt.usable(box, (image.shape[1], image.shape[0]))
-            if not usable:
+            # a curated crop is judged by the target's size in its original frame (its size unknown)
+            if not filt.usable(box / seq.frame_scale[i], None if seq.curated else (image.shape[1], image.shape[0])):
                 return
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
             center, target = geometry.box_to_center(box)
@@ -211,7 +198,7 @@ def _open(folder: Path) -> CropCache:
     if crops.shape[0] != len(keep):
         raise ValueError(f"crops.npy holds {crops.shape[0]} crops, meta.npz {len(keep)}")
     index = np.flatnonzero(keep)
-    unreadable = int(meta["unreadable"]) if "unreadable" in meta.files else 0  # absent before 2027-01
+    unreadable = int(meta["unreadable"]) if "unreadable" in meta.files else 0  # older caches lack it
     return CropCache(crops=crops if keep.all() else _Indexed(crops, index), sizes=meta["sizes"][index],
                      groups=meta["groups"][index], frame_ids=meta["frame_ids"][index],
                      group_names=[str(n) for n in meta["names"]], unreadable=unreadable,
@@ -219,7 +206,7 @@ def _open(folder: Path) -> CropCache:
 
 
 class _Indexed:
-    """A view of the memory-mapped crops that skips the frames which turned out unusable."""
+    """The memory-mapped crops without the unusable frames."""
 
     def __init__(self, crops: np.ndarray, index: np.ndarray) -> None:
         self.crops, self.index = crops, index

@@ -1,8 +1,5 @@
-"""A map-style dataset of training pairs drawn from cached crops of several sources.
-
-Sample ``i`` of epoch ``e`` depends only on ``(seed, e, i)``: a run resumed mid-epoch, or split
-across DistributedDataParallel ranks, draws exactly the pairs an uninterrupted run would.
-"""
+"""Training pairs drawn from the cached crops of several sources. Sample ``i`` of epoch ``e`` depends
+only on ``(seed, e, i)``, so a resumed or distributed run draws the pairs an uninterrupted one would."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import SettingError
 from .crop_cache import CropCache
 from .transforms import PairAugment
 
@@ -26,14 +24,15 @@ class PairSource:
 
 
 class PairDataset(Dataset):
+    """``negative_prob``: the share of pairs whose search view shows another sequence or image
+    (DaSiamRPN's distractor pairs), negative everywhere."""
+
     def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0,
                  negative_prob: float = 0.0) -> None:
-        """``negative_prob``: share of negative pairs, whose search view comes from another sequence or
-        image (DaSiamRPN's distractor pairs): their response map is negative everywhere."""
         if not sources:
-            raise ValueError("no training data")
+            raise SettingError("no training data", "datasets")
         if not 0.0 <= negative_prob <= 1.0:
-            raise ValueError(f"negative_prob must be in [0, 1], got {negative_prob}")
+            raise SettingError(f"negative_prob must be in [0, 1], got {negative_prob}", "negative_prob")
         self.negative_prob = negative_prob
         self.sources = sources
         self.augment = augment
@@ -42,7 +41,8 @@ class PairDataset(Dataset):
         self.epoch = 0
         weights = np.array([s.weight for s in sources], dtype=np.float64)
         if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.sum() > 0):
-            raise ValueError(f"source weights {weights.tolist()}: each must be 0 or more, and one more than 0")
+            raise SettingError(f"source weights {weights.tolist()}: each must be 0 or more, and one more than 0",
+                               "weight")
         self.source_p = weights / weights.sum()
         # per source: for each sequence (group), the cache rows that belong to it
         self.groups = []
@@ -51,7 +51,7 @@ class PairDataset(Dataset):
             bounds = np.flatnonzero(np.diff(source.cache.groups[order])) + 1
             self.groups.append([g for g in np.split(order, bounds) if len(g)])
             if not self.groups[-1]:
-                raise ValueError("a training source has no usable frame")
+                raise SettingError("a training source has no usable frame", "datasets")
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -59,30 +59,31 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return self.pairs_per_epoch
 
+    @staticmethod
+    def _row(rng: np.random.Generator, groups: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        """A sequence's rows, and one of them, drawn at random."""
+        rows = groups[int(rng.integers(len(groups)))]
+        return rows, int(rows[rng.integers(len(rows))])
+
     def _pick(self, rng: np.random.Generator) -> tuple[PairSource, int, int]:
         s = int(rng.choice(len(self.sources), p=self.source_p))
         source = self.sources[s]
-        rows = self.groups[s][int(rng.integers(len(self.groups[s])))]
-        z_row = int(rows[rng.integers(len(rows))])
-        frames = source.cache.frame_ids[rows]
-        near = rows[np.abs(frames - source.cache.frame_ids[z_row]) <= source.max_gap]
-        x_row = int(near[rng.integers(len(near))])
-        return source, z_row, x_row
+        rows, z_row = self._row(rng, self.groups[s])
+        near = rows[np.abs(source.cache.frame_ids[rows] - source.cache.frame_ids[z_row]) <= source.max_gap]
+        return source, z_row, int(near[rng.integers(len(near))])
 
     def _pick_other(self, rng: np.random.Generator, source: PairSource, z_row: int) -> tuple[PairSource, int]:
         """A crop of another sequence (or image) than ``z_row``'s, from a source drawn by weight."""
         s = int(rng.choice(len(self.sources), p=self.source_p))
-        other, groups = self.sources[s], self.groups[s]
+        other = self.sources[s]
         for _ in range(10):
-            rows = groups[int(rng.integers(len(groups)))]
-            row = int(rows[rng.integers(len(rows))])
+            row = self._row(rng, self.groups[s])[1]
             if other is not source or other.cache.groups[row] != source.cache.groups[z_row]:
                 return other, row
         return source, z_row  # nothing else drawn (a one-sequence source): a positive pair
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 for a positive pair / 0.0
-        for a negative one)."""
+        """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 positive / 0.0 negative)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
         source, z_row, x_row = self._pick(rng)
         x_source, positive = source, True
