@@ -154,7 +154,7 @@ def test_got10k_test_subset_runs_without_the_notice_and_sleep(tmp_path: Path) ->
 
 def test_sequence_experiment_runs_the_toolkits_loop_over_our_sequences(tmp_path: Path) -> None:
     from siamfc.data.readers import folder_sequences
-    from siamfc.evaluation.toolkit import SequenceDataset
+    from siamfc.evaluation.got10k_compat import SequenceDataset
     from siamfc.evaluation.trackers import ToolkitTracker
 
     write_clip(tmp_path / "seqs" / "clip", frames=4)

@@ -98,7 +98,7 @@ def test_experiment_got10k_run_and_report(got10k_root: Path, fdsiamfc_weights: P
 
 
 def test_public_tracker_does_not_inherit_from_the_toolkit() -> None:
-    from siamfc.evaluation.baselines import OpenCVTracker
+    from siamfc.evaluation.trackers import OpenCVTracker
 
     for cls in (SiamFCTracker, OpenCVTracker):
         assert all(not base.__module__.startswith("got10k") for base in cls.__mro__), cls

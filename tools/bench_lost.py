@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from tool_errors import failer, shared_dir  # noqa: E402
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
-from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
+from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
-from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
+from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.geometry import iou  # noqa: E402
 from siamfc.tracking.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
 from siamfc.tracking.redetect import tile_step  # noqa: E402

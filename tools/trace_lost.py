@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from eval_lost import parse_variant, run_sequence  # noqa: E402
 
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
-from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
+from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 

@@ -1,10 +1,5 @@
-"""Intervals over sequences: how sure a mean over a few sequences is, and whether one tracker beats
-another. A model is called better only when the interval of the paired difference excludes 0.
-
-Percentile bootstrap: resample the sequences with replacement, recompute the mean, take the
-(1 - level)/2 and (1 + level)/2 quantiles of the resampled means. Pairing by sequence removes the
-part of the spread that comes from some sequences being harder than others for every tracker.
-"""
+"""Percentile-bootstrap intervals over sequences: of a mean, and of a paired difference (a tracker
+is better only when that interval excludes 0)."""
 
 from __future__ import annotations
 
@@ -13,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from ..errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int 
     """The mean of ``values`` and its percentile-bootstrap interval (NaN values are left out)."""
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise SettingError(f"level must be in (0, 1), got {level}", "level")
     if data.size == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
     rng = np.random.default_rng(seed)

@@ -1,6 +1,5 @@
-"""The whole evaluation: run what is not done yet, then compute every tracker's figures.
-
-Where the toolkit has its own report (GOT-10k val, OTB, VOT) its figures go in the JSON too."""
+"""The whole evaluation: run what is not done yet, then compute every tracker's figures (and the
+toolkit's own, where it has a report)."""
 
 from __future__ import annotations
 
@@ -14,15 +13,13 @@ from pathlib import Path
 from ..errors import SiamFCError
 from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
-from .benchmarks import benchmark_for
+from .benchmarks import benchmark_for, open_experiment, result_root, select_sequences
 from .bootstrap import bootstrap_mean, paired_difference
-from .experiments import open_experiment, result_root, select_sequences, sequence_truth
-from .got10k_compat import numpy_nan_alias
+from .got10k_compat import numpy_nan_alias, only_sequences
 from .metrics import overall_figures, sequence_figures
 from .results import check_stale, earlier_trackers, read_boxes, read_confidence, read_time
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
-from .toolkit import only_sequences
 from .trackers import usable_trackers
 
 
@@ -73,14 +70,9 @@ class Comparison:
 
 def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     """Run every tracker on every sequence (what is not done yet), compute the figures and write
-    them (:func:`~.report.write_outputs`: ``comparison.files``). The results folder is locked from
-    the first look at its results to the last file written: a second run on it is a SiamFCError."""
+    them (``comparison.files``), the results folder locked all along."""
     bench = config.benchmark
     quiet_opencv()
-    if config.workers < 1:
-        raise SiamFCError(f"--workers {config.workers}: must be at least 1")
-    if bench.repetitions < 1:
-        raise SiamFCError(f"--repetitions {bench.repetitions}: must be at least 1")
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
@@ -95,15 +87,13 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
 
 @contextlib.contextmanager
 def results_lock(folder: Path) -> Iterator[None]:
-    """The lock one ``siamfc eval`` holds on its results folder while it reads and writes it; held
-    by another run, a SiamFCError naming the folder (two runs would redo and overwrite each other's
-    results, and read them half-written)."""
+    """The lock one ``siamfc eval`` holds on its results folder (two runs would overwrite each other's results)."""
     try:
         with exclusive_lock(folder, wait=False):
             yield
-    except LockBusy:
+    except LockBusy as exc:
         raise SiamFCError(f"--out: another siamfc eval is writing {folder} now; wait for it to end or choose "
-                        "another --out") from None
+                          "another --out", "--out") from exc
 
 
 def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, sequences: list[str],
@@ -113,7 +103,7 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
     earlier = earlier_trackers(bench, trackers, sequences, frame_counts, warn) if config.resume else []
     skipped = [name for name in skipped if name not in {t.name for t in earlier}]
     baseline = _find_baseline(config.baseline, [*earlier, *trackers], skipped)
-    todo = set(check_stale(config, trackers, sequences, frame_counts if config.resume else None, warn))
+    todo = set(check_stale(config, trackers, sequences, frame_counts, warn))
 
     lengths = {s: max(1, n) for s, n in frame_counts.items()}
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
@@ -140,15 +130,15 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
 
 
 def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: list[str]) -> str | None:
-    """``--baseline`` as one of the trackers' names, matched as tracker specs are read (case and
-    option order aside: :func:`~.specs.find_tracker`); checked before anything runs."""
+    """``--baseline`` as one of the trackers' names (:func:`~.specs.find_tracker`)."""
     if baseline is None:
         return None
     names = [t.name for t in trackers]
     found = find_tracker(baseline, names)
     if found is None:
         why = " (skipped: not available here)" if find_tracker(baseline, skipped) else ""
-        raise SiamFCError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})")
+        raise SiamFCError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})",
+                          "--baseline")
     return found
 
 
@@ -165,7 +155,7 @@ def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[st
 
 def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
     """Every tracker's figures, per sequence and overall, from its result files."""
-    truths = {seq: sequence_truth(bench, experiment, seq) for seq in comparison.sequences}
+    truths = {seq: benchmark_for(bench).truth(experiment, seq) for seq in comparison.sequences}
     for spec in comparison.trackers:
         per_seq = {}
         for seq in comparison.sequences:
@@ -182,9 +172,8 @@ def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Cal
 
 def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict,
               warn: Callable[[str], None]) -> None:
-    """The VOT-LT precision, recall and F-score of a tracker that writes its confidence, from its
-    confidence on every sequence (see :mod:`siamfc.evaluation.longterm`); a confidence file
-    missing or damaged leaves them out with a warning naming it."""
+    """The VOT-LT measures of a tracker that writes its confidence (:mod:`.longterm`); left out with a
+    warning when a confidence file is missing or damaged."""
     from .longterm import f_score, truth_curves
 
     curves = []
@@ -200,7 +189,7 @@ def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: d
 
 
 def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None:
-    """Every tracker's AUC minus ``baseline``'s (a name :func:`_find_baseline` gave), paired by sequence."""
+    """Every tracker's AUC minus ``baseline``'s, paired by sequence."""
     if baseline is None:
         return
     names = [t.name for t in comparison.trackers]
@@ -213,22 +202,20 @@ def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None
 
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
-    """Each sequence's frame count as the toolkit runs it (so, the lines of a whole result file).
-    The toolkit reads every sequence here, before anything runs: a failure the benchmark's own
-    checks missed is still one line naming the sequence."""
+    """Each sequence's frame count as the toolkit reads it, before anything runs (the lines of a whole
+    result file)."""
     counts = {}
     for name in names:
         try:
             counts[name] = len(experiment.dataset[name][0])
         except Exception as exc:  # the toolkit raises bare AssertionErrors, ValueErrors...
             message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-            raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({message})") from None
+            raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({message})", name) from exc
     return counts
 
 
 def _toolkit_report(bench: BenchmarkSpec, experiment, comparison: Comparison, warn: Callable[[str], None]) -> dict:
-    """The toolkit's own figures where it has a report (see each benchmark's ``report_figures``),
-    for the JSON and a consistency check."""
+    """The toolkit's own figures where it has a report, for the JSON and a consistency check."""
     adapter = benchmark_for(bench)
     if not adapter.has_report:
         return {}

@@ -1,26 +1,6 @@
-"""Every patch of the got10k toolkit (0.1.3) in one place, each one a function or a subclass that
-acts only where it is called: nothing here edits site-packages, and importing this module (or
-``siamfc``) changes nothing in NumPy or in the toolkit.
-
-- :class:`AtomicRecords`: the toolkit writes its result files in place; each is renamed into
-  place whole instead.
-- :func:`import_got10k`: the toolkit imports ``six`` without declaring it; say so in one line.
-- :func:`numpy_nan_alias`: its VOT experiment and report use ``np.NaN``, gone in NumPy 2; the
-  alias exists only inside the ``with`` block.
-- :func:`float_ious`: ``ExperimentVOT._calc_iou`` builds one array from 1-element arrays and
-  scalars, an error since NumPy 1.24; the same computation with plain floats.
-- :func:`otb_versions`: the toolkit's per-version OTB sequence lists live in the private
-  ``OTB._OTB__version_dict``; read them in this one place.
-- :func:`otb_experiment` / :func:`vot_experiment`: the toolkit's experiments always call
-  ``OTB(..., download=True)`` / ``VOT(..., download=True)``; these never download.
-- :func:`vot_rects`: VOT's polygons as the toolkit's report turns them into boxes (its private
-  ``VOT._corner2rect``), so our figures use the same boxes.
-- :func:`got10k_experiment`: ``ExperimentGOT10k`` whose ``run`` on the test subset does not
-  print a notice and sleep 2 s for every sequence task.
-- :func:`sequence_experiment`: the toolkit's GOT-10k run loop (one-pass evaluation, repetitions,
-  result files) over any dataset object, bypassing ``ExperimentGOT10k.__init__`` (which would
-  read GOT-10k's own layout).
-"""
+"""The got10k toolkit (0.1.3), patched only where called (nothing here edits site-packages or NumPy
+on import), and what its run loop needs from us: our sequences behind its dataset interface, and
+trackers timed without frame decoding."""
 
 from __future__ import annotations
 
@@ -29,20 +9,22 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from ..data.sequences import Sequence as DataSequence
 from ..data.sequences import read_names
 from ..errors import SiamFCError
+from ..geometry import check_frame_size
 
 
 class AtomicRecords:
-    """Mixin for the toolkit's experiments: its ``_record`` writes a run's files (boxes, times) in
-    a private temporary folder beside them, then each is renamed into place, the box record last
-    (the toolkit takes it as the sign that a run is done). So an interrupted run never leaves half
-    a result, and nothing reads a file half-way through its writing."""
+    """Mixin for the toolkit's experiments: a run's files are written in a temporary folder, then
+    renamed into place, the box record (the toolkit's sign that a run is done) last."""
 
     def _record(self, record_file: str, boxes, times) -> None:
         folder = Path(record_file).parent
@@ -59,20 +41,21 @@ class AtomicRecords:
 
 
 def import_got10k():
-    """Import the toolkit with a one-line error when it (or its undeclared ``six``) is missing."""
+    """Import the toolkit, naming what is missing (it imports ``six`` without declaring it)."""
     try:
         import got10k
         import got10k.datasets  # noqa: F401  (imports six)
     except ModuleNotFoundError as exc:
         if exc.name == "six":
-            raise SiamFCError("the got10k toolkit needs the 'six' package: pip install six") from None
-        raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3") from None
+            raise SiamFCError("the got10k toolkit needs the 'six' package: pip install six", "six") from exc
+        raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3",
+                          "got10k") from exc
     return got10k
 
 
 @contextlib.contextmanager
 def numpy_nan_alias() -> Iterator[None]:
-    """Provide ``np.NaN`` (removed in NumPy 2) for the duration of the block only."""
+    """``np.NaN`` (gone in NumPy 2; the toolkit's VOT code uses it) for the block only."""
     if "NaN" in np.__dict__:
         yield
         return
@@ -85,9 +68,9 @@ def numpy_nan_alias() -> Iterator[None]:
 
 
 def float_ious(boxes: list, anno: np.ndarray, bound, burnin: int = 0) -> np.ndarray:
-    """``ExperimentVOT._calc_iou`` with plain floats: per-frame polygon IoU of the VOT records
-    ``boxes`` (``[1]`` init, ``[2]`` failure, ``[0]`` skipped, else a box) with ``anno``; NaN
-    where the record is a code. ``burnin`` > 0: the frames after each re-initialisation count 0."""
+    """``ExperimentVOT._calc_iou`` with plain floats (its arrays fail since NumPy 1.24): NaN where a
+    record is a code (``[1]`` init, ``[2]`` failure, ``[0]`` skipped); ``burnin`` frames after each
+    re-initialisation count 0."""
     from got10k.utils.metrics import poly_iou
 
     if burnin:
@@ -99,7 +82,7 @@ def float_ious(boxes: list, anno: np.ndarray, bound, burnin: int = 0) -> np.ndar
 
 
 def otb_versions() -> dict:
-    """OTB version -> its sequence names, as the toolkit lists them (a private attribute)."""
+    """OTB version -> its sequence names (the toolkit's private list)."""
     import_got10k()
     from got10k.datasets import OTB
 
@@ -126,8 +109,7 @@ def otb_experiment(root_dir: str, version, result_dir: str, report_dir: str):
 
 def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
                    experiments=("supervised", "unsupervised")):
-    """``ExperimentVOT`` that never downloads, with ``run``/``report`` under :func:`numpy_nan_alias`
-    and its IoUs from :func:`float_ious`."""
+    """``ExperimentVOT`` that never downloads, under :func:`numpy_nan_alias`, with :func:`float_ious`."""
     import_got10k()
     from got10k.experiments import ExperimentVOT
 
@@ -148,25 +130,25 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
         def _calc_iou(self, boxes, anno, bound, burnin=False):
             return float_ious(boxes, anno, bound, self.burnin if burnin else 0)
 
-    # VOT(..., download=True) downloads only when list.txt or a sequence folder is missing;
-    # check that here so it never gets the chance.
+    # VOT(..., download=True) downloads only when list.txt or a sequence folder is missing
     list_file = Path(root_dir) / "list.txt"
     if not list_file.is_file():
-        raise SiamFCError(f"{root_dir}: wrong layout for VOT: no list.txt (expected ROOT/list.txt and ROOT/<seq>/)")
+        raise SiamFCError(f"{root_dir}: wrong layout for VOT: no list.txt (expected ROOT/list.txt and ROOT/<seq>/)",
+                          str(list_file))
     for name in read_names(list_file):
         if not (Path(root_dir) / name).is_dir():
-            raise SiamFCError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist")
+            raise SiamFCError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist",
+                              str(Path(root_dir) / name))
     return LocalExperimentVOT()
 
 
 def vot_rects(dataset, anno: np.ndarray) -> np.ndarray:
-    """(N, 4) boxes of VOT ground truth: as they are, or the toolkit's boxes of 8-value polygons."""
+    """VOT ground truth as the toolkit's report turns polygons into boxes."""
     return dataset._corner2rect(anno) if anno.shape[1] == 8 else anno
 
 
 def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: str):
-    """``ExperimentGOT10k`` on ``root_dir/subset``; its ``run`` treats the test subset as val
-    (the toolkit reads ``subset`` there only to print a notice and sleep 2 s)."""
+    """``ExperimentGOT10k`` whose ``run`` on the test subset does not print a notice and sleep 2 s a sequence."""
     import_got10k()
     from got10k.experiments import ExperimentGOT10k
 
@@ -183,8 +165,8 @@ def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: s
 
 
 def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1):
-    """The toolkit's GOT-10k run loop over ``dataset`` (``seq_names``, ``[i] -> (frames, anno)``),
-    writing under ``result_dir/tag``. Its report is not used: it needs GOT-10k's meta files."""
+    """The toolkit's GOT-10k run loop over ``dataset``, writing under ``result_dir/tag`` (no report:
+    it needs GOT-10k's meta files)."""
     import_got10k()
     from got10k.experiments import ExperimentGOT10k
 
@@ -198,3 +180,67 @@ def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1
             self.repetitions = repetitions
 
     return SequenceExperiment()
+
+
+_LISTS = ("seq_names", "seq_dirs", "anno_files")  # the per-sequence lists of a toolkit dataset
+
+
+@contextlib.contextmanager
+def only_sequences(dataset, names: Sequence[str]) -> Iterator[None]:
+    """Keep only ``names`` (in that order) in a toolkit dataset for the duration of the block."""
+    saved = {attr: getattr(dataset, attr) for attr in _LISTS if hasattr(dataset, attr)}
+    index = {name: i for i, name in enumerate(dataset.seq_names)}
+    for attr, value in saved.items():
+        setattr(dataset, attr, [value[index[n]] for n in names])
+    try:
+        yield
+    finally:
+        for attr, value in saved.items():
+            setattr(dataset, attr, value)
+
+
+class DecodeBeforeTiming:
+    """Mixin for a got10k ``Tracker``: its ``track`` loop, but each frame decoded before the clock
+    starts (PIL decodes lazily: the toolkit would time the decoding)."""
+
+    def track(self, img_files, box, visualize=False):
+        boxes = np.zeros((len(img_files), 4))
+        boxes[0] = box
+        times = np.zeros(len(img_files))
+        size = None
+        for f, img_file in enumerate(img_files):
+            image = read_rgb(img_file)
+            size = check_frame_size(size, image.shape, img_file)  # every tracker's boxes in one frame's pixels
+            start = time.perf_counter()
+            if f == 0:
+                self.init(image, box)
+            else:
+                boxes[f, :] = self.update(image)
+            times[f] = time.perf_counter() - start
+        return boxes, times
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+class SequenceDataset:
+    """The toolkit's dataset interface (``seq_names``, ``[i] -> (frame paths, boxes)``) over
+    sequences read by :mod:`siamfc.data`."""
+
+    def __init__(self, sequences: Sequence[DataSequence]) -> None:
+        names = [s.name for s in sequences]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise SiamFCError(f"sequence name {clash[0]!r} is in more than one root", "--root")
+        self.return_meta = False
+        self.sequences = {s.name: s for s in sequences}
+        self.seq_names = names
+
+    def __len__(self) -> int:
+        return len(self.seq_names)
+
+    def __getitem__(self, index: int | str):
+        seq = self.sequences[index if isinstance(index, str) else self.seq_names[index]]
+        return [os.fspath(p) for p in seq.frames], seq.boxes  # the toolkit takes strings

@@ -1,17 +1,5 @@
-"""The long-term measures of VOT-LT (Lukezic et al., "Now you see me", 2018): tracking precision,
-recall and F-score over confidence thresholds, using the frames where the target is absent.
-
-For a threshold tau a frame counts as "the tracker reports the target" when its confidence is
-at least tau. Per sequence (frame 1 excluded):
-
-- precision Pr(tau) = mean IoU over the frames reported (IoU 0 where the target is absent);
-- recall Re(tau) = mean over the frames where the target is present of the IoU, counted as 0
-  where the tracker did not report it.
-
-Pr and Re are averaged over sequences (a sequence with no reported frame at tau has no
-precision there and is left out of that point's mean), F(tau) = 2 Pr Re / (Pr + Re), and the
-F-score is the maximum of F over tau (with Pr and Re at that tau).
-"""
+"""The long-term measures of VOT-LT (Lukezic et al., 2018): tracking precision, recall and their best
+F-score over confidence thresholds, from the frames where the target is absent too (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -32,8 +20,8 @@ class LongTermCurves:
 
 def sequence_curves(ious: np.ndarray, present: np.ndarray, scores: np.ndarray,
                     thresholds: np.ndarray = THRESHOLDS) -> LongTermCurves:
-    """One sequence's Pr(tau), Re(tau): per-frame ``ious`` (any value where absent), ``present``
-    (the target is in the frame, from the ground truth) and the tracker's ``scores``."""
+    """One sequence's precision and recall at each threshold, from per-frame ``ious`` (any value where
+    absent), ``present`` and the tracker's ``scores`` (a frame is reported when its score reaches it)."""
     ious = np.where(present, np.nan_to_num(np.asarray(ious, np.float64)), 0.0)
     reported = np.asarray(scores)[None, :] >= thresholds[:, None]  # (T, frames)
     count = reported.sum(axis=1)
@@ -45,8 +33,8 @@ def sequence_curves(ious: np.ndarray, present: np.ndarray, scores: np.ndarray,
 
 
 def f_score(curves: list[LongTermCurves], thresholds: np.ndarray = THRESHOLDS) -> dict:
-    """``{"f_score", "precision", "recall", "threshold"}`` at the best threshold of the curves
-    averaged over sequences (NaN when no curve is given)."""
+    """``{"f_score", "precision", "recall", "threshold"}`` at the best threshold of the curves averaged
+    over sequences (a sequence without a reported frame left out of that threshold's precision)."""
     if not curves:
         return {"f_score": math.nan, "precision": math.nan, "recall": math.nan, "threshold": math.nan}
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -64,8 +52,7 @@ def f_score(curves: list[LongTermCurves], thresholds: np.ndarray = THRESHOLDS) -
 
 def truth_curves(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray, bound: tuple[int, int],
                  scores: np.ndarray) -> LongTermCurves:
-    """:func:`sequence_curves` of one run from its boxes and scores (N frames each) and the
-    ground truth (``Truth`` fields); frame 1 excluded."""
+    """:func:`sequence_curves` of one run (frame 1 excluded) from its boxes, the truth and its scores."""
     from .metrics import clipped_iou
 
     ious = np.zeros(len(anno))

@@ -1,12 +1,5 @@
-"""The figures, computed from the result files the same way for every benchmark:
-
-- IoU of the box with the ground truth clipped to the image, frame 1 and frames where the target
-  is absent excluded (the GOT-10k toolkit's rule); repetitions pooled.
-- AO = mean IoU over all frames of all sequences; SR0.5, SR0.75 = share of frames with IoU above
-  0.5, 0.75 (points of the success curve); AUC = mean over sequences of the OTB success score
-  (mean over thresholds 0, 0.05, ..., 1); P@20 = share of frames whose centre error is at most
-  20 pixels (averaged over sequences, as OTB does); fps = frames / total tracking time.
-"""
+"""The figures, the same for every benchmark (defined in docs/evaluation.md and ``comparison.json``):
+IoU clipped to the image, frame 1 and absent frames excluded, repetitions pooled."""
 
 from __future__ import annotations
 
@@ -24,8 +17,6 @@ PRECISION_THRESHOLDS = np.arange(0, 51)
 
 @dataclass
 class Truth:
-    """Ground truth of one sequence as the metrics need it."""
-
     anno: np.ndarray  # N x 4, x, y, w, h
     visible: np.ndarray  # N bools: the target is in the frame
     bound: tuple[int, int]  # image width, height
@@ -63,8 +54,8 @@ def success_auc(ious: np.ndarray) -> float:
 
 
 def clipped_iou(boxes: np.ndarray, anno: np.ndarray, bound: tuple[int, int]) -> np.ndarray:
-    """IoU of each box with its ground truth, both first cut to the image ``bound`` (width,
-    height): the GOT-10k toolkit's ``rect_iou`` with a bound, step for step."""
+    """IoU of each box with its ground truth, both cut to the image ``bound`` (width, height) first:
+    the GOT-10k toolkit's ``rect_iou`` with a bound."""
     a, b = _clip(boxes, bound), _clip(anno, bound)
     w = np.maximum(np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
     h = np.maximum(np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
@@ -90,13 +81,13 @@ def center_error(boxes: np.ndarray, anno: np.ndarray) -> np.ndarray:
 
 
 def sequence_figures(boxes: list[np.ndarray], truth: Truth, frames: int = 0, seconds: float = 0.0) -> SequenceFigures:
-    """The figures of a sequence's runs (``boxes``: one N x 4 array per repetition) against
-    ``truth``: frame 1 and frames where the target is not visible are left out."""
+    """The figures of a sequence's runs (``boxes``: one N x 4 array per repetition) against ``truth``."""
     keep = truth.visible[1:]
     ious, errors = [], []
     for b in boxes:
         if b.shape != truth.anno.shape:
-            raise SiamFCError(f"a result file has {len(b)} boxes for {len(truth.anno)} frames; rerun with --overwrite")
+            raise SiamFCError(f"a result file has {len(b)} boxes for {len(truth.anno)} frames; rerun with --overwrite",
+                              "--overwrite")
         ious.append(clipped_iou(b[1:], truth.anno[1:], truth.bound)[keep])
         errors.append(center_error(b[1:], truth.anno[1:])[keep])
     return SequenceFigures(np.concatenate(ious), np.concatenate(errors), frames, seconds)

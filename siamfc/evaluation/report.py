@@ -15,9 +15,8 @@ import numpy as np
 
 from ..errors import SiamFCError
 from ..files import replacing, write_text_atomic
-from .benchmarks import benchmark_for
+from .benchmarks import benchmark_for, result_root
 from .compare import Comparison
-from .experiments import result_root
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
 
 COLUMNS = (("AO", "ao"), ("SR0.5", "sr50"), ("SR0.75", "sr75"), ("AUC", "auc"), ("P@20", "precision20"))
@@ -90,19 +89,18 @@ def write_outputs(comparison: Comparison) -> dict[str, str]:
         plot_curves(comparison, Path(files["success_plot"]), Path(files["precision_plot"]))
     comparison.files = files
     with reported(files["json"]):
-        _atomic_write_text(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
+        write_text_atomic(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
     return files
 
 
 @contextlib.contextmanager
 def reported(path: str | os.PathLike) -> Iterator[None]:
-    """A failure to write the report file ``path`` (a full disk) as one line naming it and what is
-    kept, not a traceback."""
+    """A failure to write the report file ``path`` (a full disk) as one line naming it and what is kept."""
     try:
         yield
     except OSError as exc:
         raise SiamFCError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
-                        "results are kept (siamfc eval --resume writes the report again)") from None
+                          "results are kept (siamfc eval --resume writes the report again)", str(path)) from exc
 
 
 def _finite(value):
@@ -116,10 +114,6 @@ def _finite(value):
     if isinstance(value, np.generic):
         return _finite(value.item())
     return value
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    write_text_atomic(path, text)  # a fresh temporary name: two runs never write the same one
 
 
 def _write_csv(comparison: Comparison, path: Path) -> None:

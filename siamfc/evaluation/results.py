@@ -1,5 +1,5 @@
 """The toolkit's result files (a folder per tracker under ``out/<benchmark>/``): their paths,
-reading boxes and times back, and what to do with results already there."""
+reading them back, and what to do with results already there (``--overwrite``, ``--resume``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SiamFCError
-from .benchmarks import benchmark_for
-from .experiments import result_root
+from .benchmarks import benchmark_for, result_root
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec
+
+RESUME = "rerun with --resume to redo this sequence"
 
 
 def result_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
@@ -22,8 +23,7 @@ def result_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
 
 
 def confidence_file(bench: BenchmarkSpec, tracker: str, seq: str) -> Path:
-    """Per-frame confidence of a tracker that gives one (one value a line; read for the long-term
-    measures), beside the toolkit's files."""
+    """Per-frame confidence (one value a line) of a tracker that gives one, for the long-term measures."""
     return result_root(bench) / tracker / "_confidence" / f"{seq}.txt"
 
 
@@ -32,22 +32,9 @@ def existing_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     return benchmark_for(bench).existing_files(result_root(bench) / tracker, seq)
 
 
-def is_complete(bench: BenchmarkSpec, tracker: str, seq: str, length: int | None = None,
-                confidence: bool = False) -> bool:
-    """Every result file there and nothing else (with ``confidence``, the confidence file too); with
-    ``length`` (the sequence's frames), every file also whole (see :func:`result_problem`)."""
-    if length is not None:
-        return result_problem(bench, tracker, seq, length, confidence) is None
-    expected = set(result_files(bench, tracker, seq))
-    complete = all(p.is_file() for p in expected) and set(existing_files(bench, tracker, seq)) <= expected
-    return complete and (not confidence or confidence_file(bench, tracker, seq).is_file())
-
-
 def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, confidence: bool = False) -> str | None:
-    """What makes the result of ``tracker`` on ``seq`` (``length`` frames) incomplete, naming the
-    file: one missing or extra, a line count other than ``length``, a line that is not numbers or
-    has the wrong count of them. With ``confidence``, the confidence file (one value a line) counts
-    too. None when it is complete."""
+    """What makes the result of ``tracker`` on ``seq`` (``length`` frames; with ``confidence``, its
+    confidence file too) incomplete, naming the file; None when it is complete."""
     expected = result_files(bench, tracker, seq)
     extra = sorted(set(existing_files(bench, tracker, seq)) - set(expected))
     if extra:
@@ -56,9 +43,7 @@ def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, co
     if confidence:
         expected, counts = [*expected, confidence_file(bench, tracker, seq)], [*counts, (1,)]
     for path, allowed in zip(expected, counts, strict=True):
-        if not path.is_file():
-            return f"{path} is missing"
-        problem = _file_problem(path, length, allowed)
+        problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, allowed)
         if problem:
             return problem
     return None
@@ -66,9 +51,7 @@ def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, co
 
 def _allowed_counts(bench: BenchmarkSpec, path: Path) -> tuple[int, ...] | None:
     """How many numbers a line of ``path`` may hold (None: any, for time files)."""
-    if path.name.endswith("_time.txt"):
-        return None
-    return benchmark_for(bench).box_values
+    return None if path.name.endswith("_time.txt") else benchmark_for(bench).box_values
 
 
 def _file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> str | None:
@@ -101,37 +84,33 @@ def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
 
 def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray,
                length: int | None = None) -> list[np.ndarray]:
-    """The boxes of each repetition; with ``length``, a file of another line count or a malformed
-    line is a SiamFCError naming the file."""
+    """The boxes of each repetition; with ``length``, each file is checked whole first."""
     adapter = benchmark_for(bench)
     boxes = []
     for path in adapter.box_records(result_files(bench, tracker, seq)):
         problem = _file_problem(path, length, _allowed_counts(bench, path)) if length is not None else None
         if problem:
-            raise SiamFCError(f"{problem}: rerun with --resume to redo this sequence")
-        lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-        rows = [_numbers(line) for line in lines]
-        rows = [adapter.parse_record(r, first_box) for r in rows]
+            raise SiamFCError(f"{problem}: {RESUME}", str(path))
+        rows = [adapter.parse_record(_numbers(line), first_box) for line in path.read_text().splitlines()
+                if line.strip()]
         if any(len(r) != 4 for r in rows):
-            raise SiamFCError(f"{path}: a line without 4 numbers x,y,w,h: rerun with --resume to redo this sequence")
+            raise SiamFCError(f"{path}: a line without 4 numbers x,y,w,h: {RESUME}", str(path))
         boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
     return boxes
 
 
 def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> np.ndarray:
-    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); a file missing,
-    of another length or with a line that is not one number is a SiamFCError naming the file."""
+    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values)."""
     path = confidence_file(bench, tracker, seq)
     problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, (1,))
     if problem:
-        raise SiamFCError(f"{problem}: rerun with --resume to redo this sequence")
+        raise SiamFCError(f"{problem}: {RESUME}", str(path))
     return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
 
 
 def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]:
     """Frames timed and their total time (seconds) in a toolkit time file."""
-    files = result_files(bench, tracker, seq)
-    text = files[-1].read_text().replace("NaN", "nan")
+    text = result_files(bench, tracker, seq)[-1].read_text().replace("NaN", "nan")
     times = np.loadtxt(io.StringIO(text.replace(",", " ")), ndmin=1).ravel()
     times = times[np.isfinite(times) & (times > 0)]
     return int(times.size), float(times.sum())
@@ -142,9 +121,8 @@ SAME_BENCHMARK = ("dataset", "subset", "version", "repetitions")  # what an earl
 
 def earlier_trackers(bench: BenchmarkSpec, trackers: list[TrackerSpec], sequences: list[str],
                      lengths: dict[str, int], warn: Callable[[str], None]) -> list[TrackerSpec]:
-    """For ``--resume``: the trackers of the ``comparison.json`` already in the results folder (same
-    dataset, subset, version, repetitions) that are not in ``trackers``. Each stays in the comparison
-    when its result files are complete on every one of ``sequences``, else a warning says why not."""
+    """For ``--resume``: the trackers of the earlier ``comparison.json`` of this benchmark that are not
+    in ``trackers``, kept where their results are complete on every one of ``sequences``."""
     asked = {t.name for t in trackers}
     kept = []
     for spec in _compared_before(bench, warn):
@@ -160,7 +138,6 @@ def earlier_trackers(bench: BenchmarkSpec, trackers: list[TrackerSpec], sequence
 
 
 def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[TrackerSpec]:
-    """The trackers of ``comparison.json`` in the results folder when it is of this benchmark."""
     path = result_root(bench) / "comparison.json"
     if not path.is_file():
         return []
@@ -168,42 +145,33 @@ def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[
         info = json.loads(path.read_text())
         if any(info["benchmark"].get(k) != getattr(bench, k) for k in SAME_BENCHMARK):
             return []
-        specs = [TrackerSpec(t["kind"], t["name"], t.get("weights"), tuple(tuple(p) for p in t.get("params") or ()))
-                 for t in info["trackers"]]
-        if not all(isinstance(s.name, str) and isinstance(s.kind, str) for s in specs):
-            raise TypeError("a tracker's name or kind is not text")
-        return specs
+        return [TrackerSpec(t["kind"], t["name"], t.get("weights"), tuple(tuple(p) for p in t.get("params") or ()))
+                for t in info["trackers"]]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         warn(f"--resume: {path} cannot be read ({type(exc).__name__}): the earlier comparison's trackers are left out")
         return []
 
 
-def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str],
-                lengths: dict[str, int] | None = None,
-                warn: Callable[[str], None] | None = None) -> list[tuple[str, str]]:
+def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str], lengths: dict[str, int],
+                warn: Callable[[str], None]) -> list[tuple[str, str]]:
     """The (tracker, sequence) pairs to run. Existing results are an error unless ``--overwrite``
-    (delete and recompute) or ``--resume`` (keep complete ones, recompute the rest). With the
-    sequences' ``lengths``, --resume checks every file whole (:func:`result_problem`) and ``warn``
-    names each sequence redone and why."""
+    (delete and recompute) or ``--resume`` (keep whole ones, warn and redo the rest)."""
     bench = config.benchmark
     stale = {t.name: [s for s in sequences if existing_files(bench, t.name, s)] for t in trackers}
     stale = {name: seqs for name, seqs in stale.items() if seqs}
     if stale and not (config.overwrite or config.resume):
         listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
         raise SiamFCError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
-                        "recompute them, --resume to keep complete ones, or choose another --out")
+                          "recompute them, --resume to keep complete ones, or choose another --out", "--out")
     todo = []
     for spec in trackers:
         for seq in sequences:
             if seq in stale.get(spec.name, []):
                 if config.resume:
-                    problem = (result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence) if lengths
-                               else None if is_complete(bench, spec.name, seq, None, spec.has_confidence)
-                               else "incomplete")
+                    problem = result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence)
                     if problem is None:
                         continue
-                    if warn is not None:
-                        warn(f"--resume: redoing {spec.name} on {seq} ({problem})")
+                    warn(f"--resume: redoing {spec.name} on {seq} ({problem})")
                 remove_results(bench, spec.name, seq)
             todo.append((spec.name, seq))
     return todo

@@ -1,7 +1,5 @@
-"""Running the toolkit's experiments: the sequences are shared among worker processes, each
-running the toolkit's loop on one sequence at a time with a bounded thread count.
-
-``run_task`` and ``init_worker`` are module-level so that spawned workers can unpickle them."""
+"""Running the toolkit's experiment on (tracker, sequence) tasks, inline or in worker processes with
+a bounded thread count each (``run_task`` and ``init_worker`` module-level: workers unpickle them)."""
 
 from __future__ import annotations
 
@@ -17,10 +15,10 @@ from pathlib import Path
 
 from ..errors import SiamFCError
 from ..files import write_text_atomic
-from .experiments import open_experiment
+from .benchmarks import open_experiment
+from .got10k_compat import only_sequences
 from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
-from .toolkit import only_sequences
 from .trackers import make_tracker
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -71,9 +69,8 @@ def write_confidence(path: Path, scores: list[float]) -> None:
 
 
 def init_worker(threads: int) -> None:
-    """Bound a worker's threads: torch's intra-op pool, OpenCV's, and OpenMP/BLAS via the env.
-    Ctrl-C reaches every process of the terminal's group: a worker ignores it (it started with it
-    ignored, see :func:`run_tasks`), the parent stops the pool and says how to resume."""
+    """Bound a worker's threads (torch's, OpenCV's, OpenMP/BLAS's). A worker ignores Ctrl-C: the
+    parent stops the pool and says how to resume."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
@@ -112,9 +109,8 @@ def thread_env(threads: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while worker processes start: they inherit that, so a Ctrl-C before
-    :func:`init_worker` runs cannot print a worker's traceback (Python keeps an ignored SIGINT
-    ignored)."""
+    """SIGINT ignored while worker processes start (they inherit it): a Ctrl-C before
+    :func:`init_worker` runs cannot print a worker's traceback."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
@@ -152,4 +148,4 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], No
                 handle(result)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise SiamFCError(errors[0] + more)
+        raise SiamFCError(errors[0] + more, "--tracker")

@@ -8,16 +8,23 @@ from pathlib import Path
 
 from ..errors import SiamFCError
 from ..files import distinct_stems
+from ..settings import check, setting
+
+#: OpenCV's trackers by kind, with their names in tables (csrt and kcf need OpenCV's contrib build)
+OPENCV_TRACKERS: dict[str, str] = {"csrt": "CSRT", "kcf": "KCF", "mil": "MIL", "nano": "NanoTrack"}
 
 
 @dataclass(frozen=True)
 class TrackerSpec:
-    """One tracker to evaluate: ``kind`` is ``siamfc`` or an OpenCV tracker (``csrt``, ...)."""
+    """One tracker to evaluate; ``params`` are TrackerConfig fields (siamfc only), e.g. ``(("redetect", False),)``."""
 
-    kind: str
-    name: str
+    kind: str = setting(choices=("siamfc", *OPENCV_TRACKERS))
+    name: str = setting()
     weights: str | None = None
-    params: tuple[tuple[str, object], ...] = ()  # TrackerConfig fields (siamfc), e.g. (("redetect", False),)
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        check(self)
 
     @property
     def has_confidence(self) -> bool:
@@ -34,8 +41,11 @@ class BenchmarkSpec:
     subset: str = "val"
     version: str | int | None = None
     out: str = "results"
-    repetitions: int = 1
+    repetitions: int = setting(1, ge=1)
     more_roots: tuple[str, ...] = ()  # folder benchmarks: further roots whose sequences join ``root``'s
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 @dataclass
@@ -45,11 +55,14 @@ class EvalConfig:
     sequences: list[str] | None = None
     overwrite: bool = False
     resume: bool = False
-    workers: int = 1
+    workers: int = setting(1, ge=1)
     device: str = "cpu"
     nano_dir: str | None = None
     progress: bool = True
     baseline: str | None = None  # tracker name: every other one gets its AUC difference, paired by sequence
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 def parse_value(text: str) -> bool | int | float | str:
@@ -66,25 +79,19 @@ def parse_value(text: str) -> bool | int | float | str:
 
 
 def parse_params(text: str) -> dict[str, bool | int | float | str]:
-    """``key=value,key=value`` (TrackerConfig fields) -> a dict; a malformed item is a SiamFCError."""
+    """``key=value,key=value`` (TrackerConfig fields) -> a dict."""
     params: dict[str, bool | int | float | str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise SiamFCError(f"tracker option {item!r}: expected key=value")
+            raise SiamFCError(f"tracker option {item!r}: expected key=value", "--tracker")
         params[key.strip()] = parse_value(value)
     return params
 
 
 def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
-    """``siamfc``, ``siamfc:WEIGHTS``, ``csrt``, ``kcf``, ``mil`` or ``nano``; a siamfc tracker
-    may end with ``@key=value,...`` (TrackerConfig fields, e.g. ``siamfc@redetect=false``), which
-    then ends its name too (variants of one model compared in one run).
-
-    A bare ``siamfc`` uses ``weights`` (``--weights``) when given, else the shipped model.
-    """
-    from .baselines import OPENCV_TRACKERS
-
+    """``siamfc[:WEIGHTS][@key=value,...]`` (the options end its name too), ``csrt``, ``kcf``, ``mil`` or
+    ``nano``; a bare ``siamfc`` uses ``weights`` (``--weights``), else the shipped model."""
     given = str(text).strip()
     text, at, options = given.partition("@")
     kind, _, arg = text.partition(":")
@@ -94,23 +101,22 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
         name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
         params = parse_params(options)
         if at and not params:
-            raise SiamFCError(f"--tracker {text}@: give options as key=value,...")
+            raise SiamFCError(f"--tracker {text}@: give options as key=value,...", "--tracker")
         if params:
             name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
         return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
     if kind in OPENCV_TRACKERS:
         if arg or at:
             raise SiamFCError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
-                            "@key=value)")
+                              "@key=value)", "--tracker")
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
-    raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}")
+    raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}", "--tracker")
 
 
 def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A tracker's name as :func:`parse_tracker` reads it: the part before ``@`` without case,
-    and its options (keys without case, values as parsed, in any order); ``SiamFC@redetect=False``
-    and ``siamfc@REDETECT=false`` are the same tracker."""
+    """A tracker's name as :func:`parse_tracker` reads it: case and the order of options aside
+    (``SiamFC@redetect=False`` is ``siamfc@REDETECT=false``)."""
     base, _, options = str(name).strip().partition("@")
     try:
         params = parse_params(options)
@@ -128,17 +134,14 @@ def find_tracker(name: str, names: Sequence[str]) -> str | None:
 
 
 def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> list[TrackerSpec]:
-    specs = _distinct_names([parse_tracker(t, weights) for t in (texts or ["siamfc"])])
+    """Every ``--tracker`` (default: siamfc); checkpoints of one file name are named by their folders
+    too (``SiamFC-run_a-model_e030``), since a name is a results folder."""
+    specs = [parse_tracker(t, weights) for t in (texts or ["siamfc"])]
+    stems = iter(distinct_stems([s.weights for s in specs if s.weights], "-"))
+    specs = [replace(s, name=s.name.replace(f"SiamFC-{Path(s.weights).stem}", f"SiamFC-{next(stems)}", 1))
+             if s.weights else s for s in specs]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise SiamFCError(f"--tracker: {', '.join(duplicates)} given more than once")
+        raise SiamFCError(f"--tracker: {', '.join(duplicates)} given more than once", "--tracker")
     return specs
-
-
-def _distinct_names(specs: list[TrackerSpec]) -> list[TrackerSpec]:
-    """Checkpoints with the same file name are named ``SiamFC-run_a-model_e030``...: a name is a
-    results folder, so equal names would mix two models' results."""
-    stems = iter(distinct_stems([s.weights for s in specs if s.weights], "-"))
-    return [replace(s, name=s.name.replace(f"SiamFC-{Path(s.weights).stem}", f"SiamFC-{next(stems)}", 1))
-            if s.weights else s for s in specs]

@@ -1,9 +1,5 @@
-"""Speed and memory benchmark: our trackers next to OpenCV's on the same frames, in one run.
-
-Every tracker starts on the first frame; then, round after round, each one tracks the next chunk
-of frames (decoded beforehand, so decoding is never timed). Interleaving makes a background load
-hit every tracker alike, so the ratios hold even when the absolute numbers do not.
-"""
+"""The speed and memory benchmark of ``siamfc bench``: our trackers next to OpenCV's on the same
+decoded frames, timed in turns of a few frames each, so that a background load hits all alike."""
 
 from __future__ import annotations
 
@@ -24,6 +20,7 @@ import torch
 
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
 from ..errors import SiamFCError
+from .trackers import cv_constructor, nano_factory
 
 
 @dataclass
@@ -37,15 +34,14 @@ class Frames:
 
 
 def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.PathLike | None = None) -> Frames:
-    """The first ``count`` frames of a sequence folder (images in natural order) or of a video file,
-    and the first box of ``groundtruth`` (default: the folder's, or the video's neighbour,
-    ``groundtruth.txt``; ``x,y,w,h``)."""
+    """The first ``count`` frames of a sequence folder or a video file, and the first box of
+    ``groundtruth`` (default: the ``groundtruth.txt`` in the folder, or beside the video)."""
     source = Path(source)
     gt = Path(groundtruth) if groundtruth else (source.parent if source.is_file() else source) / "groundtruth.txt"
     bgr = _video_images(source, count) if source.is_file() else _folder_images(source, count)
     box = read_boxes(gt)[0, :4]
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0")
+        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0", str(gt))
     rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
     return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
 
@@ -53,24 +49,24 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
 def _folder_images(folder: Path, count: int) -> list[np.ndarray]:
     paths = frame_files(folder)[:count]
     if not paths:
-        raise SiamFCError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+        raise SiamFCError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)", str(folder))
     images = []
     for p in paths:
         image = cv2.imread(os.fspath(p), cv2.IMREAD_COLOR)
         if image is None:
-            raise SiamFCError(f"{p}: cannot decode the image")
+            raise SiamFCError(f"{p}: cannot decode the image", str(p))
         images.append(image)
     return images
 
 
 def _video_images(video: Path, count: int) -> list[np.ndarray]:
-    """The first ``count`` decodable frames of ``video`` (BGR, as the folder's), read as ``track`` reads it."""
+    """The first ``count`` decodable frames of ``video`` (BGR), read as ``siamfc track`` reads it."""
     from ..io.video import open_source
 
     with open_source(os.fspath(video)) as source:
         rgb = [f.image for f in itertools.islice(source.frames(), count) if f.image is not None]
     if not rgb:
-        raise SiamFCError(f"{video}: no frame could be decoded")
+        raise SiamFCError(f"{video}: no frame could be decoded", str(video))
     return [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
 
 
@@ -119,28 +115,20 @@ class Result:
 
 def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike | None) -> tuple[list[Candidate], dict[str, str]]:
     """OpenCV's NanoTrack (when its two ONNX files are found), MIL, CSRT and KCF (when the build
-    has them). Returns the candidates and, by name, why others are left out."""
+    has them), and, by name, why others are left out."""
     box = tuple(int(round(v)) for v in frames.box)
     makers: dict[str, Callable[[], object]] = {}
     missing: dict[str, str] = {}
-    if nano_dir is not None:
-        backbone = Path(nano_dir) / "nanotrack_backbone_sim.onnx"
-        head = Path(nano_dir) / "nanotrack_head_sim.onnx"
+    if nano_dir is None:
+        missing["OpenCV NanoTrack"] = "no --nano-dir given"
+    else:
+        backbone, head = Path(nano_dir) / "nanotrack_backbone_sim.onnx", Path(nano_dir) / "nanotrack_head_sim.onnx"
         if backbone.is_file() and head.is_file() and hasattr(cv2, "TrackerNano_create"):
-            def nano() -> object:
-                params = cv2.TrackerNano_Params()
-                params.backbone, params.neckhead = os.fspath(backbone), os.fspath(head)
-                return cv2.TrackerNano_create(params)
-            makers["OpenCV NanoTrack"] = nano
+            makers["OpenCV NanoTrack"] = nano_factory(os.fspath(backbone), os.fspath(head))
         else:
             missing["OpenCV NanoTrack"] = f"model files not found in {nano_dir}"
-    else:
-        missing["OpenCV NanoTrack"] = "no --nano-dir given"
     for name in ("MIL", "CSRT", "KCF"):
-        create = getattr(cv2, f"Tracker{name}_create", None)
-        legacy = getattr(cv2, "legacy", None)
-        if create is None and legacy is not None:
-            create = getattr(legacy, f"Tracker{name}_create", None)
+        create = cv_constructor(name.lower())
         if create is None:
             missing[f"OpenCV {name}"] = "not available in this OpenCV build"
         else:
@@ -167,7 +155,7 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
     from tqdm import tqdm
 
     if n_frames < 3:
-        raise SiamFCError("need at least 3 frames to benchmark")
+        raise SiamFCError("need at least 3 frames to benchmark", "--sequence")
     cuda = device is not None and device.type == "cuda"
     setup: dict[str, tuple[float, float, float | None]] = {}
     for c in candidates:
@@ -219,8 +207,8 @@ def set_ratios(results: list[Result], reference: str | None) -> None:
 
 def long_run(step: Callable[[int], None], restart: Callable[[int], None], n_frames: int, total: int,
              samples: int = 20, progress: bool = True) -> dict:
-    """Track ``total`` frames cycling through the sequence, sampling the RSS; memory is called
-    flat when the last sample exceeds the first (after warm-up) by under 5% + 16 MiB."""
+    """Track ``total`` frames cycling through the sequence, sampling the RSS; flat when the last sample
+    exceeds the first after warm-up by under 5% + 16 MiB."""
     from tqdm import tqdm
 
     every = max(1, total // samples)
@@ -270,3 +258,51 @@ def machine_info(device: torch.device) -> dict:
 
 def as_dict(result: Result) -> dict:
     return asdict(result)
+
+
+def device_sync(device) -> object:
+    """A CUDA device's synchronize, so that timings include the queued work; None on the CPU."""
+    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
+
+
+def multi_target_candidates(model: tuple[str, object], targets: int, frames: Frames, device) -> list[Candidate]:
+    """``targets`` targets: one MultiTracker vs as many SiamFCTrackers (``model``: a label and a
+    checkpoint path or a model; the default backend)."""
+    from ..tracking.tracker import MultiTracker, SiamFCTracker
+
+    label, source = model
+    h, w = frames.rgb[0].shape[:2]
+    x, y, bw, bh = frames.box
+    boxes = []
+    for k in range(targets):  # the first box and shifted copies, kept inside the frame
+        dx, dy = (k % 3 - 1) * bw * 0.5, (k // 3 % 3 - 1) * bh * 0.5
+        boxes.append(np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh]))
+    kwargs = {"model": source} if not isinstance(source, str) else {"weights": source}
+    multi: dict = {}
+    single: dict = {}
+
+    def start_multi(i: int) -> None:
+        if "t" not in multi:
+            multi["t"] = MultiTracker(device=device, **kwargs)
+        for t in list(multi["t"].targets):
+            multi["t"].remove(t)
+        for b in boxes:
+            multi["t"].add(frames.rgb[i], b)
+
+    def start_single(i: int) -> None:
+        if "t" not in single:
+            single["t"] = [SiamFCTracker(device=device, **kwargs) for _ in boxes]
+        for t, b in zip(single["t"], boxes, strict=True):
+            t.init(frames.rgb[i], b)
+
+    def step_single(i: int) -> None:
+        for t in single["t"]:
+            t.update(frames.rgb[i])
+
+    n = targets
+    return [
+        Candidate(f"ours {label} x{n} targets: one MultiTracker", start_multi,
+                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}, device_sync(device)),
+        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n},
+                  device_sync(device)),
+    ]

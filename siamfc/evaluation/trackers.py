@@ -1,33 +1,39 @@
-"""Building the trackers under evaluation, and checking beforehand that each can be built here.
-
-:class:`ToolkitTracker` is the one place that gives the got10k toolkit the ``Tracker`` it expects;
-the package's own trackers do not depend on the toolkit."""
+"""The trackers under evaluation: ours and OpenCV's (``csrt`` and ``kcf`` only in its contrib build),
+checked beforehand, and behind the got10k toolkit's ``Tracker`` interface (:class:`ToolkitTracker`,
+the one place that gives the toolkit what it expects)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
+from PIL import Image
 
-from ..errors import SiamFCError
-from .specs import TrackerSpec
-from .toolkit import DecodeBeforeTiming
+from ..errors import SettingError, SiamFCError
+from .got10k_compat import DecodeBeforeTiming
+from .specs import OPENCV_TRACKERS, TrackerSpec
+
+NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
+_CV_CLASSES = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
+
+
+class TrackerUnavailable(SiamFCError):
+    """This OpenCV build lacks the tracker (CSRT and KCF need the contrib build)."""
 
 
 class SingleTracker(Protocol):
-    """What the adapter needs: ``init(image, box)`` then ``update(image) -> box`` (x, y, w, h)."""
-
     def init(self, image: np.ndarray, box: np.ndarray) -> None: ...
 
     def update(self, image: np.ndarray) -> np.ndarray: ...
 
 
 class ToolkitTracker(DecodeBeforeTiming):
-    """Any :class:`SingleTracker` behind the got10k toolkit's ``Tracker`` interface (``name``,
-    ``is_deterministic``, ``track(img_files, box)``), timing the tracker only (frames decoded first).
-
-    ``is_deterministic=False`` makes the toolkit run its repetitions."""
+    """Any :class:`SingleTracker` as the toolkit's ``Tracker``; ``is_deterministic=False`` makes the
+    toolkit run its repetitions."""
 
     def __init__(self, tracker: SingleTracker, name: str, is_deterministic: bool = True) -> None:
         self.tracker = tracker
@@ -46,6 +52,94 @@ class ToolkitTracker(DecodeBeforeTiming):
         return box
 
 
+def cv_constructor(kind: str) -> Callable[[], cv2.Tracker] | None:
+    """OpenCV's ``csrt``, ``kcf`` or ``mil`` constructor in this build (its legacy module too), or None."""
+    cls = _CV_CLASSES[kind]
+    for owner in (cv2, getattr(cv2, "legacy", None)):
+        create = getattr(owner, f"{cls}_create", None) or getattr(getattr(owner, cls, None), "create", None)
+        if create is not None:
+            return create
+    return None
+
+
+def nano_factory(backbone: str, head: str) -> Callable[[], cv2.Tracker]:
+    def create_nano() -> cv2.Tracker:
+        params = cv2.TrackerNano_Params()
+        params.backbone, params.neckhead = backbone, head
+        return cv2.TrackerNano_create(params)
+
+    return create_nano
+
+
+def nano_files(nano_dir: str | os.PathLike | None) -> tuple[str, str]:
+    """The NanoTrack backbone and head ONNX files in ``nano_dir``."""
+    if nano_dir is None:
+        raise SiamFCError("tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES), "--nano-dir")
+    folder = Path(nano_dir)
+    if not folder.is_dir():
+        raise SiamFCError(f"--nano-dir {folder}: no such folder (it must hold {' and '.join(NANO_FILES)})",
+                          "--nano-dir")
+    missing = [name for name in NANO_FILES if not (folder / name).is_file()]
+    if missing:
+        raise SiamFCError(f"--nano-dir {folder}: missing {', '.join(missing)}", "--nano-dir")
+    return os.fspath(folder / NANO_FILES[0]), os.fspath(folder / NANO_FILES[1])
+
+
+def opencv_factory(kind: str, nano_dir: str | os.PathLike | None = None) -> Callable[[], cv2.Tracker]:
+    """A function creating a fresh OpenCV tracker of ``kind``; raises when it cannot be made here."""
+    if kind == "nano":
+        create_nano = nano_factory(*nano_files(nano_dir))
+        try:
+            create_nano()
+        except cv2.error as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack "
+                              f"({lines[-1] if lines else type(exc).__name__})", "--nano-dir") from exc
+        return create_nano
+    if kind not in _CV_CLASSES:
+        raise SiamFCError(f"unknown OpenCV tracker {kind!r}; known: {', '.join(OPENCV_TRACKERS)}", "--tracker")
+    create = cv_constructor(kind)
+    if create is None:
+        raise TrackerUnavailable(
+            f"tracker {kind!r}: OpenCV {cv2.__version__} here has no {_CV_CLASSES[kind]} "
+            "(it is in the contrib build, opencv-contrib-python-headless; see docs/evaluation.md)", "--tracker")
+    return create
+
+
+class OpenCVTracker:
+    """An OpenCV tracker: RGB images in, ``x, y, w, h`` boxes out (OpenCV takes integer boxes). When
+    ``update`` fails (or gives an empty box) the last box is kept: benchmarks need every frame's."""
+
+    def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None, name: str | None = None) -> None:
+        self.name = name or OPENCV_TRACKERS.get(kind, kind)
+        self.kind = kind
+        self._create = opencv_factory(kind, nano_dir)
+        self._tracker: cv2.Tracker | None = None
+        self._box = np.zeros(4)
+
+    @staticmethod
+    def _bgr(image: np.ndarray | Image.Image) -> np.ndarray:
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+
+    def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
+        x, y, w, h = (float(v) for v in box)
+        x0, y0 = int(round(x)), int(round(y))
+        rect = (x0, y0, max(1, int(round(x + w)) - x0), max(1, int(round(y + h)) - y0))
+        self._tracker = self._create()  # a fresh one per sequence: OpenCV trackers keep state
+        self._tracker.init(self._bgr(image), rect)
+        self._box = np.array([x, y, w, h], dtype=np.float64)
+
+    def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
+        if self._tracker is None:
+            raise RuntimeError("call init(image, box) before update(image)")
+        ok, rect = self._tracker.update(self._bgr(image))
+        if ok and rect[2] > 0 and rect[3] > 0:
+            self._box = np.array(rect, dtype=np.float64)
+        return self._box.copy()
+
+
 def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = None,
                  repetitions: int = 1) -> ToolkitTracker:
     """The toolkit's ``Tracker`` for ``spec``."""
@@ -58,15 +152,12 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
             device = "cpu"  # an export folder runs with ONNX Runtime, on the CPU
         tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
     else:
-        from .baselines import OpenCVTracker
-
         tracker = OpenCVTracker(spec.kind, nano_dir)
-    # the toolkit runs repetitions only for trackers that say they are not deterministic
     return ToolkitTracker(tracker, spec.name, is_deterministic=repetitions == 1)
 
 
 def check_params(spec: TrackerSpec) -> None:
-    """A siamfc tracker's options are TrackerConfig fields with valid values, else a SiamFCError."""
+    """A siamfc tracker's options are TrackerConfig fields with valid values."""
     from ..tracking.lost_settings import settings_from
     from ..tracking.tracker import TrackerConfig
 
@@ -75,13 +166,14 @@ def check_params(spec: TrackerSpec) -> None:
         cfg.check()
         for settings in settings_from(cfg):
             settings.check()
-    except (TypeError, ValueError) as exc:
-        raise SiamFCError(f"tracker {spec.name!r}: {exc}") from None
+    except SiamFCError:
+        raise
+    except (TypeError, ValueError) as exc:  # the tracking settings' own checks
+        raise SettingError(str(exc), "--tracker") from exc
 
 
 def _check_weights(path: str) -> None:
-    """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track
-    --weights`` takes); a CheckpointError is one line naming the file."""
+    """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track --weights`` takes)."""
     from ..models.checkpoint import load_model
     from ..tracking.box_backend import is_box_model, load_box_model
     from ..tracking.onnx_format import export_folder, read_manifest
@@ -98,18 +190,18 @@ def _check_weights(path: str) -> None:
 
 def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callable[[str], None]) -> tuple[
         list[TrackerSpec], list[str]]:
-    """Check every tracker can be built here. CSRT/KCF without OpenCV contrib: skipped with a
-    warning among others, an error when nothing else is left. Any other problem is an error."""
+    """The trackers that can be built here, and the names of those skipped: CSRT/KCF without OpenCV
+    contrib, with a warning, unless nothing else is left. Any other problem is an error."""
     from ..models.shipped import default_weights_path
     from ..tracking.tracker import resolve_weights
-    from .baselines import TrackerUnavailable, opencv_factory
 
     usable, skipped = [], []
     for spec in specs:
         if spec.kind == "siamfc":
             if spec.weights is None and not default_weights_path().is_file():
                 raise SiamFCError(f"tracker 'siamfc': the package ships no trained model yet "
-                                  f"({default_weights_path()}); use --tracker siamfc:WEIGHTS or --weights PATH")
+                                  f"({default_weights_path()}); use --tracker siamfc:WEIGHTS or --weights PATH",
+                                  "--weights")
             _check_weights(resolve_weights(spec.weights))
             check_params(spec)
             usable.append(spec)
@@ -124,5 +216,5 @@ def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callab
             continue
         usable.append(spec)
     if not usable:
-        raise SiamFCError("none of the requested trackers is available here")
+        raise SiamFCError("none of the requested trackers is available here", "--tracker")
     return usable, skipped

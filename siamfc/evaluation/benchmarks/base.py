@@ -1,26 +1,22 @@
-"""What an evaluation needs to know about a benchmark, asked of one adapter object.
-
-The rest of :mod:`siamfc.evaluation` (running, result files, figures, tables) is the same for every
-benchmark and never branches on its name: it asks the benchmark's :class:`Benchmark` for the
-toolkit experiment that runs the trackers, the ground truth, where the toolkit writes its result
-files and how to read them, and the toolkit's own report where there is one.
-
-:class:`SequenceBenchmark` is the adapter for layouts the toolkit has no dataset for: the data
-layer (:mod:`siamfc.data`) reads the sequences and the toolkit's GOT-10k loop runs them.
-"""
+"""What an evaluation asks of a benchmark (:class:`Benchmark`), and what the got10k toolkit's own
+readers need beyond ours (``*.jpg`` frames, commas between values, a ``meta_info.ini`` resolution),
+checked before anything runs."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from ...data.sequences import Sequence
+from ...data.sequences import Sequence, frame_files
 from ...errors import SiamFCError
 from ..metrics import Truth
 from ..specs import BenchmarkSpec
+
+FOLDER_HINT = "--dataset folder reads it as it is"
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
@@ -37,15 +33,73 @@ def box_visible(anno: np.ndarray) -> np.ndarray:
 
 
 def no_subsets(name: str, text: str | None, default: str) -> str:
-    """``--subset`` of a benchmark without subsets: an error when given."""
     if text is not None:
-        raise SiamFCError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)")
+        raise SiamFCError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)",
+                          "--subset")
     return default
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiamFCError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})",
+                          str(path)) from exc
+
+
+def check_jpg_frames(folder: Path, what: str) -> int:
+    """The toolkit lists a sequence's frames as ``folder/*.jpg`` only; returns their count."""
+    jpgs = list(folder.glob("*.jpg"))
+    if not jpgs:
+        raise SiamFCError(f"{folder}: no .jpg frames in the folder itself (the toolkit's {what} reader takes "
+                          f"<seq>/*.jpg only); {FOLDER_HINT}", str(folder))
+    images = frame_files(folder)
+    if len(jpgs) != len(images):
+        other = next(p for p in images if p.suffix != ".jpg")
+        raise SiamFCError(f"{folder}: frame {other.name}: the toolkit's {what} reader takes only .jpg frames; "
+                          f"{FOLDER_HINT}", str(other))
+    return len(jpgs)
+
+
+def check_comma_boxes(path: Path, what: str) -> int:
+    """The toolkit reads ``groundtruth.txt`` with commas between the values; returns its line count."""
+    count = 0
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            [float(v) for v in line.strip().split(",")]
+        except ValueError as exc:
+            raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
+                              f"(x,y,w,h), found {line.strip()[:40]!r}; {FOLDER_HINT}", str(path)) from exc
+        count += 1
+    return count
+
+
+def check_got10k_meta(folder: Path) -> None:
+    """``meta_info.ini`` as the toolkit's GOT-10k reader parses it, with the ``resolution`` its report needs."""
+    path = folder / "meta_info.ini"
+    meta = {}
+    for line in _read_text(path).strip().split("\n")[1:]:
+        key, sep, value = line.partition(": ")
+        if not sep:
+            raise SiamFCError(f"{path}: line {line[:40]!r} is not 'key: value' (the toolkit's GOT-10k reader "
+                              "needs it)", str(path))
+        meta[key] = value
+    if "resolution" not in meta:
+        raise SiamFCError(f"{path}: no 'resolution: (width, height)' line (the GOT-10k report needs it)", str(path))
+    try:
+        size = ast.literal_eval(meta["resolution"])
+        ok = len(size) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in size)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        ok = False
+    if not ok:
+        raise SiamFCError(f"{path}: resolution {meta['resolution'][:40]!r} is not (width, height)", str(path))
+
+
 class Benchmark:
-    """One benchmark's rules. The defaults are those of the toolkit's GOT-10k loop (a folder per
-    sequence holding ``<seq>_001.txt`` ... and ``<seq>_time.txt``)."""
+    """One benchmark's rules; the defaults are the toolkit's GOT-10k loop's (a folder per sequence
+    holding ``<seq>_001.txt`` ... and ``<seq>_time.txt``)."""
 
     name: ClassVar[str]
     layout: ClassVar[str]  # the expected files, for --dataset's help
@@ -57,15 +111,14 @@ class Benchmark:
 
     def parse_version(self, text: str | None) -> str | int | None:
         if text is not None:
-            raise SiamFCError(f"--version: the {self.name} benchmark has no versions")
+            raise SiamFCError(f"--version: the {self.name} benchmark has no versions", "--version")
         return None
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        """``--subset`` (None: not given) as this benchmark reads it from ``roots``."""
         return text or self.default_subset
 
     def check(self, bench: BenchmarkSpec) -> None:
-        """One-line errors for options this benchmark does not take."""
+        """Errors for options this benchmark does not take."""
 
     def tag(self, bench: BenchmarkSpec) -> str:
         """The results folder's name under ``--out``."""
@@ -106,28 +159,28 @@ class Benchmark:
         return None
 
     def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
-        """One tracker's figures from the toolkit's report (``performance``), checked against
-        ``ours`` where both have the same figure."""
+        """One tracker's figures from the toolkit's report, checked against ``ours`` where both have one."""
         return {}
 
 
 class SequenceBenchmark(Benchmark):
-    """A layout read by :mod:`siamfc.data` and run by the toolkit's GOT-10k loop; the ground truth
-    (boxes, absent frames) is the data layer's :class:`~siamfc.data.sequences.Sequence`."""
+    """A layout read by the data registry (:mod:`siamfc.data.registry`, under the benchmark's name)
+    and run by the toolkit's GOT-10k loop."""
 
     def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
-        raise NotImplementedError
+        from ...data.registry import get
+
+        return get(self.name)(bench.root, bench.subset)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
-        from ..got10k_compat import sequence_experiment
-        from ..toolkit import SequenceDataset
+        from ..got10k_compat import SequenceDataset, sequence_experiment
 
         sequences = self.sequences(bench)
         for seq in sequences:
             first = seq.boxes[0]
             if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
                 raise SiamFCError(f"{seq.name}: the first box must be the target's (x,y,w,h with w,h > 0), "
-                                f"got {first.tolist()}")
+                                  f"got {first.tolist()}", seq.name)
         return sequence_experiment(SequenceDataset(sequences), out, self.tag(bench), bench.repetitions)
 
     def truth(self, experiment, name: str) -> Truth:

@@ -1,11 +1,10 @@
-"""Layouts the toolkit has no dataset for, read by :mod:`siamfc.data` and run by the toolkit's
-GOT-10k loop: any folder of sequences, and LaSOT."""
+"""Layouts the toolkit has no dataset for, run by its GOT-10k loop: any folder of sequences, and LaSOT."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ...data.readers import folder_sequences, lasot_sequences
+from ...data.registry import get
 from ...data.sequences import Sequence
 from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
@@ -13,9 +12,8 @@ from .base import SequenceBenchmark
 
 
 class Folder(SequenceBenchmark):
-    """A GOT-10k-layout root (its ``<subset>/`` is read), a folder with ``list.txt``, a plain folder
-    of sequence folders (frames + ``groundtruth.txt``, optional ``absence.label``) or one sequence
-    folder; several roots are evaluated as one set."""
+    """A GOT-10k-layout root, a folder with ``list.txt``, a plain folder of sequence folders or one
+    sequence folder; several roots are evaluated as one set."""
 
     name = "folder"
     layout = ("a GOT-10k-layout root, a folder with list.txt, or a plain folder of sequence folders "
@@ -23,17 +21,15 @@ class Folder(SequenceBenchmark):
     joins_roots = True
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        """A ``--subset`` given is a folder every root has (or a root that is that very folder), or
-        ``all``; left out, each root's ``val/`` is read where it has one, else the whole root."""
-        if text is None:
-            return self.default_subset
-        if text == "all":
-            return text
+        """A folder every root has (or a root that is that folder), or ``all``; left out, each root's
+        ``val/`` where it has one, else the whole root."""
+        if text is None or text == "all":
+            return text or self.default_subset
         for root in roots:
             path = Path(root)
             if path.is_dir() and not (path / text).is_dir() and path.resolve().name != text:
                 raise SiamFCError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
-                                "every sequence of a root without one)")
+                                  "every sequence of a root without one)", "--subset")
         return text
 
     def tag(self, bench: BenchmarkSpec) -> str:
@@ -42,8 +38,7 @@ class Folder(SequenceBenchmark):
     def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
         found = []
         for root in (bench.root, *bench.more_roots):
-            subset = bench.subset if (Path(root) / bench.subset).is_dir() else "all"
-            found += folder_sequences(root, subset)
+            found += get("folder")(root, bench.subset if (Path(root) / bench.subset).is_dir() else "all")
         return found
 
 
@@ -63,6 +58,3 @@ class LaSOT(SequenceBenchmark):
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "LaSOT"
-
-    def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
-        return lasot_sequences(bench.root, bench.subset)

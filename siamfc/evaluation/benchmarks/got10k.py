@@ -1,5 +1,4 @@
-"""GOT-10k: ``ROOT/{val,test}/list.txt`` and a folder per sequence; run and reported by the
-toolkit's own experiment (val: its AO, SR0.5, SR0.75 next to ours; test: the submission zips)."""
+"""GOT-10k, run and reported by the toolkit's own experiment (test: the submission zips)."""
 
 from __future__ import annotations
 
@@ -15,8 +14,7 @@ import numpy as np
 from ...data.sequences import check_boxes, frame_files, got10k_sequences, listed_folders, read_boxes, read_names
 from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth
-from .checks import check_comma_boxes, check_got10k_meta, check_jpg_frames
+from .base import Benchmark, Truth, check_comma_boxes, check_got10k_meta, check_jpg_frames
 
 LABELS = ("cover.label", "absence.label", "cut_by_image.label")  # all read by the toolkit's reader
 
@@ -28,7 +26,7 @@ class GOT10k(Benchmark):
 
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.subset not in ("val", "test"):
-            raise SiamFCError(f"--subset {bench.subset}: GOT-10k evaluation runs on val or test")
+            raise SiamFCError(f"--subset {bench.subset}: GOT-10k evaluation runs on val or test", "--subset")
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "GOT-10k"
@@ -40,7 +38,7 @@ class GOT10k(Benchmark):
         base = root / bench.subset
         if not (base / "list.txt").is_file():
             raise SiamFCError(f"{root}: wrong layout for GOT-10k: no {bench.subset}/list.txt "
-                            "(expected ROOT/{val,test}/list.txt; --dataset folder reads plain folders)")
+                              "(expected ROOT/{val,test}/list.txt; --dataset folder reads plain folders)", str(root))
         if bench.subset == "val":
             _check_val_subset(root)
         else:
@@ -55,9 +53,7 @@ class GOT10k(Benchmark):
         return Truth(anno, np.asarray(meta["cover"]) > 0, bound)
 
     def submissions(self, experiment, names: list[str]) -> dict[str, str] | None:
-        """A zip per tracker for the evaluation server, as the toolkit's test report writes it
-        (``<seq>/<seq>_001.txt``, ``<seq>/<seq>_time.txt``...), holding the toolkit's result files of
-        the evaluated sequences and nothing else (no ``_confidence/``)."""
+        """A zip per tracker for the evaluation server, laid out as the toolkit's test report writes it."""
         if experiment.subset != "test":
             return None
         zips = {}
@@ -77,14 +73,13 @@ class GOT10k(Benchmark):
 
 
 def _check_val_subset(root: Path) -> None:
-    """GOT-10k val: every sequence read by the data layer, then what the toolkit's reader and
-    report need besides (one-line errors naming the file at fault)."""
+    """GOT-10k val: every sequence read by the data layer, then what the toolkit's reader and report need."""
     for seq in got10k_sequences(root, "val"):
         folder = root / "val" / seq.name
         for meta in ("meta_info.ini", *LABELS):
             if not (folder / meta).is_file():
                 raise SiamFCError(f"{folder}: no {meta} (the GOT-10k report needs meta_info.ini and "
-                                f"{', '.join(LABELS)}; --dataset folder reads plain sequences)")
+                                  f"{', '.join(LABELS)}; --dataset folder reads plain sequences)", str(folder / meta))
         check_jpg_frames(folder, "GOT-10k")
         check_comma_boxes(folder / "groundtruth.txt", "GOT-10k")
         check_got10k_meta(folder)
@@ -95,22 +90,21 @@ def _check_test_subset(base: Path) -> None:
     listing = base / "list.txt"
     for folder in listed_folders(base, read_names(listing), listing):
         if not frame_files(folder):
-            raise SiamFCError(f"{folder}: no frames")
+            raise SiamFCError(f"{folder}: no frames", str(folder))
         gt = folder / "groundtruth.txt"
         first = read_boxes(gt, columns=(4,))[0]
         check_boxes(first[None], str(gt))
         if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-            raise SiamFCError(f"{gt}: the first line must be the target's box (x,y,w,h)")
+            raise SiamFCError(f"{gt}: the first line must be the target's box (x,y,w,h)", str(gt))
         frames = check_jpg_frames(folder, "GOT-10k")
         lines = check_comma_boxes(gt, "GOT-10k")
         if lines not in (1, frames):
             raise SiamFCError(f"{gt}: {lines} lines for {frames} frames (the test subset gives the first box only, "
-                            "or one a frame)")
+                              "or one a frame)", str(gt))
 
 
 def _write_zip(folder: Path, sequences: list[str], repetitions: int) -> Path:
-    """``folder.zip`` beside ``folder`` with each sequence's result files (written whole, then
-    renamed into place)."""
+    """``folder.zip`` beside ``folder`` with each sequence's result files, written whole."""
     target = folder.with_name(f"{folder.name}.zip")
     tmp = target.with_name(f".{target.name}.part")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:

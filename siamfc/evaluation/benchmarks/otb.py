@@ -1,5 +1,4 @@
-"""OTB: ``ROOT/<Seq>/img/`` + ``groundtruth_rect.txt``; run and reported by the toolkit's own
-experiment (never downloading), with its per-version sequence lists."""
+"""OTB, run and reported by the toolkit's own experiment (never downloading)."""
 
 from __future__ import annotations
 
@@ -37,13 +36,15 @@ class OTB(Benchmark):
         root = Path(bench.root)
         versions = otb_versions()
         if bench.version not in versions:
-            raise SiamFCError(f"--version {bench.version}: OTB versions are {', '.join(map(str, versions))}")
+            raise SiamFCError(f"--version {bench.version}: OTB versions are {', '.join(map(str, versions))}",
+                              "--version")
         if not any(root.iterdir()):  # the toolkit's own error here advises download=True
             raise SiamFCError(f"{root}: wrong layout for OTB: the folder is empty "
-                            "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)")
+                              "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)", str(root))
         experiment = otb_experiment(os.path.abspath(root), bench.version, out, reports)
         if not experiment.dataset.seq_names:
-            raise SiamFCError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of OTB{bench.version}")
+            raise SiamFCError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of "
+                              f"OTB{bench.version}", str(root))
         for index, name in enumerate(experiment.dataset.seq_names):
             _check_sequence(experiment.dataset, index, root / name.split(".")[0])
         return experiment
@@ -78,13 +79,13 @@ def _check_sequence(dataset, index: int, folder: Path) -> None:
     as one line naming the file."""
     try:
         dataset[index]
-    except AssertionError:
+    except AssertionError as exc:
         if not any((folder / "img").glob("*.jpg")):
             raise SiamFCError(f"{folder}: no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; "
-                            "--dataset folder reads other images)") from None
+                              "--dataset folder reads other images)", str(folder)) from exc
         raise SiamFCError(f"{folder}: frames and ground-truth lines differ in number, or lines are not "
-                          "x,y,w,h") from None
-    except ValueError:
+                          "x,y,w,h", str(folder)) from exc
+    except ValueError as exc:
         anno = folder / Path(dataset.anno_files[index]).name
         read_boxes(anno, columns=(4,))  # names the line at fault
-        raise SiamFCError(f"{anno}: not one x,y,w,h box a line") from None
+        raise SiamFCError(f"{anno}: not one x,y,w,h box a line", str(anno)) from exc

@@ -1,6 +1,5 @@
-"""VOT: ``ROOT/list.txt`` + ``ROOT/<seq>/`` (frames, ``groundtruth.txt``: boxes or polygons); run
-by the toolkit's own experiment (never downloading). The figures come from its one-pass
-(``unsupervised``) run; its report adds accuracy and robustness (from the ``baseline`` runs)."""
+"""VOT, run by the toolkit's own experiment (never downloading): the figures from its one-pass
+(``unsupervised``) run, accuracy and robustness from its report."""
 
 from __future__ import annotations
 
@@ -10,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ...data.readers import vot_sequences
+from ...data.registry import get
 from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth, box_visible, image_size, no_subsets
-from .checks import check_comma_boxes, check_jpg_frames
+from .base import Benchmark, Truth, box_visible, check_comma_boxes, check_jpg_frames, image_size, no_subsets
 
-#: the versions this adapter takes (the toolkit's list also has 2019, LT2019, RGBD2019 and RGBT2019,
-#: which are not documented or tested here)
+#: the versions taken (the toolkit's other ones are not documented or tested here)
 VERSIONS: tuple[int | str, ...] = (2013, 2014, 2015, 2016, 2017, 2018, "LT2018")
 
 
@@ -32,7 +29,7 @@ class VOT(Benchmark):
         text = (text or "2018").strip()
         version = int(text) if text.isdigit() else text.upper()
         if version not in VERSIONS:
-            raise SiamFCError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}")
+            raise SiamFCError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}", "--version")
         return version
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
@@ -40,7 +37,7 @@ class VOT(Benchmark):
 
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.repetitions != 1:
-            raise SiamFCError("--repetitions: VOT runs are done once per sequence here")
+            raise SiamFCError("--repetitions: VOT runs are done once per sequence here", "--repetitions")
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
@@ -52,14 +49,13 @@ class VOT(Benchmark):
         from ..got10k_compat import vot_experiment
 
         experiment = vot_experiment(os.path.abspath(bench.root), bench.version, out, reports)
-        # a box per frame: one-line errors naming the file at fault
-        absent = {s.name: int((~s.visible).sum()) for s in vot_sequences(bench.root, "all") if not s.visible.all()}
+        absent = {s.name: int((~s.visible).sum()) for s in get("vot")(bench.root, "all") if not s.visible.all()}
         if absent:
             name, count = next(iter(absent.items()))
             more = f" (and {len(absent) - 1} more sequence(s))" if len(absent) > 1 else ""
             raise SiamFCError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
-                            "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
-                            "absent frames out and reports the long-term F-score")
+                              "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
+                              "absent frames out and reports the long-term F-score", name)
         for name in experiment.dataset.seq_names:  # what the toolkit's reader needs beyond ours
             folder = Path(bench.root) / name
             check_jpg_frames(folder, "VOT")
