@@ -392,7 +392,7 @@ BAD_CASES = {
     "window without a display": (["{video}", "--init-box", "{box}", "--show"], "no display"),
     "no box and no display": (["{video}"], "no display"),
     # argparse's own errors: one line too, not the usage text first
-    "non-numeric start frame": (["{video}", "--init-box", "{box}", "--start-frame", "x"], "invalid int value: 'x'"),
+    "non-numeric start frame": (["{video}", "--init-box", "{box}", "--start-frame", "x"], "--start-frame"),
     "unknown option": (["{video}", "--init-box", "{box}", "--bogus"], "unrecognized arguments: --bogus"),
 }
 

@@ -6,10 +6,10 @@ import argparse
 import json
 import os
 
-from ..errors import SiamFCError
+from ..devices import resolve_device
 from ..tracking.onnx_format import export_folder
 from . import bench_inputs as inputs
-from .common import add_model_argument, check_writable, resolve_device
+from .common import add_model_argument, at_least
 
 HELP = """Benchmark: frames/s of our tracker next to OpenCV's trackers, on the same frames in one run.
 
@@ -19,13 +19,11 @@ Decoding is never timed."""
 
 
 def max_threads() -> int:
-    """The most threads ``--threads`` takes: 4 per core. Far more (10^5) crash PyTorch's and
-    OpenCV's thread pools (a segmentation fault), and no CPU runs faster with them."""
+    """The most threads ``--threads`` takes: 4 per core (10^5 crash PyTorch's and OpenCV's thread pools)."""
     return 4 * (os.cpu_count() or 1)
 
 
 def thread_count(text: str) -> int:
-    """``--threads``, checked where the option is read (argparse: one line, exit 2)."""
     try:
         value = int(text)
     except ValueError:
@@ -54,7 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile our search branch (torch backend)")
     parser.add_argument("--crop-backend", default=None, choices=("cv2", "torch"),
                         help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
-    parser.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300, at least 10)")
+    parser.add_argument("--frames", type=at_least(10), default=300,
+                        help="timed frames per tracker (default 300, at least 10)")
     parser.add_argument("--sequence", default=None, metavar="DIR",
                         help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
                              f"default: {inputs.default_sequence()}, or the demo clip shipped with the package "
@@ -64,9 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"NanoTrack, the reference row); default: {inputs.default_nano_dir()}, its row skipped "
                              "when absent")
     parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
-    parser.add_argument("--targets", type=int, default=0, metavar="N",
+    parser.add_argument("--targets", type=at_least(0), default=0, metavar="N",
                         help="also time N targets: one MultiTracker (one batch) vs N separate trackers")
-    parser.add_argument("--long", type=int, default=0, metavar="FRAMES",
+    parser.add_argument("--long", type=at_least(0), default=0, metavar="FRAMES",
                         help="then track FRAMES frames with the first model (cycling the sequence), sampling RSS")
     parser.add_argument("--threads", type=thread_count, default=0, metavar=f"0..{max_threads()}",
                         help="CPU threads for torch and OpenCV: 0 = all, else at most 4 per core (default: all)")
@@ -77,8 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
     import copy
 
-    from ..evaluation.multi_speed import device_sync
-    from ..evaluation.speed import Candidate
+    from ..evaluation.speed import Candidate, device_sync
     from ..models.checkpoint import load_model
     from ..tracking.box_backend import is_box_model
     from ..tracking.tracker import RuntimeOptions, SiamFCTracker
@@ -133,12 +131,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..evaluation import speed as bm
     from ..evaluation.runner import quiet_opencv
+    from ..io.writers import check_writable
 
     quiet_opencv()  # OpenCV 5's NanoTrack warns that its DNN engine ignores the target it is given
-    if args.frames < 10:
-        raise SiamFCError("--frames must be at least 10")
-    if args.targets < 0 or args.long < 0:
-        raise SiamFCError("--targets and --long must be >= 0")
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         cv_candidates, unavailable = bm.opencv_trackers(frames, nano_dir)
         candidates += cv_candidates
     if args.targets:
-        from ..evaluation.multi_speed import multi_target_candidates
+        from ..evaluation.speed import multi_target_candidates
 
         candidates += multi_target_candidates(models[0], args.targets, frames, device)
     print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
@@ -188,7 +183,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(results: list, unavailable: dict[str, str]) -> None:
-    """One line a timed tracker, then the ones that could not run and why."""
     print(f"\n{'tracker':64s} {'ms/frame':>9s} {'best':>7s} {'fps':>7s} {'x Nano':>7s} {'start s':>8s} {'RSS+ MB':>8s}")
     for r in results:
         ratio = f"{r.ratio_to_reference:7.2f}" if r.ratio_to_reference is not None else "      -"
@@ -200,7 +194,7 @@ def _print_table(results: list, unavailable: dict[str, str]) -> None:
 
 
 def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
-    """Each optimized path's speed-up over its model's eager path (printed and returned)."""
+    """Each optimized path's speed-up over its model's eager path."""
     by_name = {r.name: r for r in results}
     speedups = {}
     for label, pair in pairs.items():
@@ -220,7 +214,7 @@ def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
 
 
 def _multi_target(args: argparse.Namespace, results: list) -> dict:
-    """Batched against separate trackers for ``--targets`` (the last two timed candidates)."""
+    """Batched against separate trackers for ``--targets`` (the last two candidates)."""
     multi = {}
     if args.targets:
         batched, separate = results[-2], results[-1]
@@ -232,7 +226,7 @@ def _multi_target(args: argparse.Namespace, results: list) -> dict:
 
 
 def _faster_or_slower(ratio: float, name: str) -> str:
-    """``ratio`` (the other's time over ``name``'s) in words that stay true on either side of 1."""
+    """``ratio`` (the other's time over ``name``'s) in words true on either side of 1."""
     return f"{name} is {ratio:.2f}x faster" if ratio >= 1 else f"{name} is {1 / ratio:.2f}x slower"
 
 

@@ -1,6 +1,5 @@
-"""What ``siamfc bench`` times, from its arguments: the models (checkpoints, export folders,
-untrained backbones), the backends, the sequence and NanoTrack's folder, each checked before
-anything is timed (one-line UserErrors)."""
+"""What ``siamfc bench`` times, from its arguments (models, backends, sequence, NanoTrack's folder),
+each checked before anything is timed."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import CheckpointError, SiamFCError
+from ..errors import SiamFCError
 from ..files import distinct_stems
 from ..tracking.onnx_format import export_folder
 
@@ -31,28 +30,27 @@ NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 
 
 def nano_dir(args: argparse.Namespace) -> str:
-    """The NanoTrack folder for the reference row. One the user gave must hold the model (a one-line
-    error otherwise, as in ``siamfc eval``); the default (in the shared data) is used when present,
-    else the reference row is skipped with the reason."""
+    """The NanoTrack folder of the reference row: one given must hold the model; the default (in the
+    shared data) may be absent (the row is skipped, saying why)."""
     if args.nano_dir is None:
         return os.fspath(default_nano_dir())
     folder = Path(args.nano_dir)
     if not folder.is_dir():
-        raise SiamFCError(f"--nano-dir {folder}: no such folder")
+        raise SiamFCError(f"--nano-dir {folder}: no such folder", "--nano-dir")
     missing = [name for name in NANO_FILES if not (folder / name).is_file()]
     if missing:
-        raise SiamFCError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)")
+        raise SiamFCError(f"--nano-dir {folder}: no {' or '.join(missing)} in it (NanoTrack v2's model files)",
+                          "--nano-dir")
     return os.fspath(folder)
 
 
 def sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    """The frames to time and their ground truth (None: the folder's own ``groundtruth.txt``):
-    ``--sequence``, else the default sequence of the shared data, else (a machine without it) the
-    demo clip shipped with the package."""
+    """The frames to time and their ground truth (None: the folder's ``groundtruth.txt``): ``--sequence``,
+    else the shared data's default, else the demo clip shipped with the package."""
     if args.sequence is not None:
         folder = Path(args.sequence)
         if not folder.is_dir():
-            raise SiamFCError(f"--sequence {folder}: no such folder")
+            raise SiamFCError(f"--sequence {folder}: no such folder", "--sequence")
         return folder, None
     folder = default_sequence()
     if folder.is_dir():
@@ -67,15 +65,15 @@ def backends(args: argparse.Namespace, device) -> list[str]:
     backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
     unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
     if unknown or not backends:
-        raise SiamFCError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime")
+        raise SiamFCError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime", "--backends")
     if "onnxruntime" in backends and device.type != "cpu":
-        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu")
+        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
     return backends
 
 
 def models(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """``(label, source)`` for each model to time; the source is a checkpoint path, an export folder path
-    or an untrained SiamFCNet."""
+    """``(label, source)`` for each model to time: a checkpoint's path, an export folder's, or an untrained
+    SiamFCNet."""
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
     from ..models.shipped import default_weights_path
@@ -84,42 +82,32 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
 
     models: list[tuple[str, object]] = []
     for path in args.weights or []:
+        # each file is read now: a bad one is a one-line error before anything is timed
         if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
-            try:
-                load_box_model(path)
-            except (CheckpointError, ValueError) as exc:
-                raise SiamFCError(f"--weights {exc}") from None
+            load_box_model(path)
             models.append((Path(path).name, os.fspath(path)))
-            continue
-        folder = export_folder(path)
-        if folder is not None:
-            try:
-                read_manifest(folder)  # a foreign or incomplete folder is a one-line error now
-            except CheckpointError as exc:
-                raise SiamFCError(f"--weights {exc}") from None
+        elif (folder := export_folder(path)) is not None:
+            read_manifest(folder)
             models.append((folder.name, os.fspath(folder)))
-            continue
-        if not Path(path).is_file():
-            raise SiamFCError(f"--weights {path}: no such file or export folder")
-        load_model(path)  # a bad file is a one-line error now, not in the middle of the run
-        models.append((Path(path).stem, path))
+        elif not Path(path).is_file():
+            raise SiamFCError(f"--weights {path}: no such file or export folder", "--weights")
+        else:
+            load_model(path)
+            models.append((Path(path).stem, path))
     for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
-        try:
-            net = build_model(ModelConfig(backbone=name))
-        except (TypeError, ValueError) as exc:
-            raise SiamFCError(f"--backbones {name}: {exc}") from None
-        models.append((f"{name} (untrained)", net))
+        models.append((f"{name} (untrained)", build_model(ModelConfig(backbone=name))))
     if not models:
         path = default_weights_path()
         if not path.is_file():
-            raise SiamFCError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES")
+            raise SiamFCError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES",
+                              "--weights")
         models.append((path.stem, os.fspath(path)))
     return unique_labels(models)
 
 
 def unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
-    """Checkpoints with the same file name are labelled ``folder/name`` (rows are keyed by label); an
-    export folder is named in full (``model.onnx``, apart from its checkpoint's ``model``)."""
+    """Checkpoints with the same file name are labelled ``folder/name``; an export folder is named in
+    full (``model.onnx``, apart from its checkpoint's ``model``)."""
     def named(source: str) -> str:  # the path whose stem is the label: an export folder's whole name
         folder = export_folder(source)
         return os.fspath(folder.parent / f"{folder.name}.export") if folder is not None else source
@@ -129,8 +117,7 @@ def unique_labels(models: list[tuple[str, object]]) -> list[tuple[str, object]]:
 
 
 def check_exports(args: argparse.Namespace, models: list[tuple[str, object]], device) -> None:
-    """An export folder runs only through ONNX Runtime's float32 CPU step: options that need PyTorch
-    are a one-line error before anything is timed."""
+    """An export folder runs only with ONNX Runtime's float32 CPU step: options that need PyTorch are an error."""
     exports = [source for _, source in models if isinstance(source, str) and export_folder(source) is not None]
     if not exports:
         return
@@ -140,4 +127,4 @@ def check_exports(args: argparse.Namespace, models: list[tuple[str, object]], de
         ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
     if needs_torch:
         raise SiamFCError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
-                        f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch")
+                          f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch", "--weights")

@@ -5,15 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..devices import resolve_device_name
 from ..errors import CheckpointError, SiamFCError
-from .common import (
-    add_backend_argument,
-    add_device_argument,
-    add_lost_arguments,
-    add_weights_argument,
-    build_tracker,
-    resolve_device_name,
-)
+from .common import add_tracker_arguments, build_tracker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,21 +28,23 @@ GROUNDTRUTH = ASSETS / "demo_groundtruth.txt"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_weights_argument(parser)
     parser.add_argument("--output", "-o", default="demo_output.mp4", metavar="FILE",
                         help="the annotated video (.mp4, .avi or .mkv; default: %(default)s)")
-    add_device_argument(parser)
-    add_backend_argument(parser)
-    add_lost_arguments(parser)
+    add_tracker_arguments(parser)
     parser.add_argument("--show", action="store_true", help="also show the tracking in a window (q/Esc stops)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def _missing(path: Path) -> SiamFCError:
+    what = "the demo clip's ground truth" if path == GROUNDTRUTH else "the demo clip"
+    return SiamFCError(f"{path}: {what} is missing "
+                       "(reinstall the package, or run python demo/make_demo_clip.py in a clone)", str(path))
 
 
 def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
     """The clip's boxes, one ``x, y, w, h`` row per frame."""
     if not path.is_file():
-        raise SiamFCError(f"{path}: the demo clip's ground truth is missing (reinstall the package, or run "
-                        "python demo/make_demo_clip.py in a clone)")
+        raise _missing(path)
     from ..data.sequences import read_boxes
 
     return read_boxes(path, columns=(4,))
@@ -61,12 +57,11 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device_name(args.device)
     output = check_video_output(args.output)
     if not CLIP.is_file():
-        raise SiamFCError(f"{CLIP}: the demo clip is missing (reinstall the package, or run "
-                        "python demo/make_demo_clip.py in a clone)")
+        raise _missing(CLIP)
     groundtruth = load_groundtruth()
     if args.weights is None and not default_weights_path().is_file():
         raise CheckpointError(f"{default_weights_path()}: no trained model is shipped with the package yet; "
-                              "pass --weights PATH")
+                              "pass --weights PATH", str(default_weights_path()))
     window = None
     if args.show:
         from ..io.window import Window
@@ -85,7 +80,7 @@ def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> 
 
     from ..geometry import iou
     from ..io.drawing import annotate_frame
-    from ..io.reader import FrameReader
+    from ..io.live import FrameReader
     from ..io.video import open_source
     from ..io.video_out import VideoOutput
     from .loop import FrameLoop, TargetSet, progress_bar
@@ -98,7 +93,7 @@ def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> 
         frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
         first = next(frames, None)
         if first is None:
-            raise SiamFCError(f"{CLIP}: no frame could be decoded")
+            raise SiamFCError(f"{CLIP}: no frame could be decoded", str(CLIP))
         targets = TargetSet.start(tracker, first.image, [groundtruth[first.index]])
         video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
 

@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 
+from ..devices import resolve_device
 from ..errors import SiamFCError
-from .common import add_device_argument, add_lost_arguments, add_weights_argument, lost_params, resolve_device, warn
+from .common import add_tracker_arguments, lost_params, warn
 
 HELP = """Evaluate trackers on GOT-10k, OTB, VOT, LaSOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
 
@@ -17,6 +18,8 @@ Several --tracker options give one comparison: a table on stdout, success and pr
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..evaluation.benchmarks import BENCHMARKS
+    from ..evaluation.specs import BenchmarkSpec, EvalConfig
+    from ..settings import option
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
@@ -57,10 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "siamfc@redetect=false,template_update=true; they end its name). csrt and kcf "
                              "need OpenCV's contrib build: without it they are skipped with a warning (an "
                              "error if alone)")
-    add_weights_argument(parser)
+    add_tracker_arguments(parser, backend=False)
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (for nano)")
-    parser.add_argument("--repetitions", type=int, default=1, metavar="N",
+    parser.add_argument("--repetitions", type=option(BenchmarkSpec, "repetitions"), default=1, metavar="N",
                         help="runs per sequence (GOT-10k's protocol asks 3 for non-deterministic trackers; "
                              "default: 1)")
     parser.add_argument("--out", default="results", metavar="DIR",
@@ -70,20 +73,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "on these sequences and recompute them")
     stale.add_argument("--resume", action="store_true", help="keep complete existing results (e.g. of an "
                        "interrupted run, or of trackers run from another environment) and compute the rest")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
+    parser.add_argument("--workers", type=option(EvalConfig, "workers"), default=1, metavar="N",
                         help="worker processes sharing the sequences, each with cores/N threads (default: 1)")
     parser.add_argument("--sequences", default=None, metavar="A,B",
                         help="evaluate only these sequences (comma-separated names)")
-    add_device_argument(parser)
-    add_lost_arguments(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
-    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (a tracker's own
-    ``@key=value`` options win); a setting other than the default is in the tracker's name (results
-    of different settings never mix), unless the tracker's own option overrides it (that one is in
-    its name already)."""
+    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (its own ``@key=value`` options
+    win); a value other than the default goes into the tracker's name, so results never mix."""
     params = lost_params(args)
     return [_with_lost(s, params) if s.kind == "siamfc" else s for s in specs]
 
@@ -100,20 +99,23 @@ def _with_lost(spec, params: dict):
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the toolkit's report uses pyplot
-    from .. import evaluation as ev
+    from ..evaluation.benchmarks import benchmark_for, result_root
+    from ..evaluation.compare import evaluate
+    from ..evaluation.report import format_per_sequence, format_table
+    from ..evaluation.specs import BenchmarkSpec, EvalConfig, parse_trackers
 
     device = resolve_device(args.device)
     sequences = [s.strip() for s in args.sequences.split(",") if s.strip()] if args.sequences else None
     if args.sequences is not None and not sequences:
-        raise SiamFCError("--sequences: give at least one sequence name")
+        raise SiamFCError("--sequences: give at least one sequence name", "--sequences")
     roots = [os.path.expanduser(r) for r in args.root]
-    benchmark = ev.benchmark_for(args.dataset)
-    bench = ev.BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),
+    benchmark = benchmark_for(args.dataset)
+    bench = BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),
                              version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
                              repetitions=args.repetitions, more_roots=tuple(roots[1:]))
-    config = ev.EvalConfig(
+    config = EvalConfig(
         benchmark=bench,
-        trackers=_with_lost_options(ev.parse_trackers(args.tracker, args.weights), args),
+        trackers=_with_lost_options(parse_trackers(args.tracker, args.weights), args),
         sequences=sequences,
         overwrite=args.overwrite,
         resume=args.resume,
@@ -124,20 +126,20 @@ def run(args: argparse.Namespace) -> int:
         baseline=args.baseline,
     )
     try:
-        comparison = ev.evaluate(config, warn)
+        comparison = evaluate(config, warn)
     except KeyboardInterrupt:
-        print(f"siamfc eval: interrupted; the sequences done are kept in {ev.result_root(bench)}: run the same "
+        print(f"siamfc eval: interrupted; the sequences done are kept in {result_root(bench)}: run the same "
               "command with --resume to do the rest", file=sys.stderr)
         return 130
     files = comparison.files
-    print(ev.format_table(comparison))
+    print(format_table(comparison))
     from ..evaluation.longterm import format_longterm
 
     longterm = format_longterm(comparison.overall)
     if longterm:
         print()
         print(longterm)
-    per_seq = ev.format_per_sequence(comparison)
+    per_seq = format_per_sequence(comparison)
     if per_seq:
         print()
         print(per_seq)

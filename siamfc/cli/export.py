@@ -12,23 +12,25 @@ from .common import add_weights_argument
 
 HELP = """Export a model to ONNX: the graphs ONNX Runtime runs on the CPU, and their manifest.
 
-exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search
-crops -> features, any batch), head.onnx (kernel, offset, features -> response maps),
-search_taps.onnx (search.onnx extended to correlate: what ONNX Runtime runs) and siamfc_onnx.json
-(with the checkpoint's SHA-256). A linear last convolution is composed into the kernel, so
-search.onnx stops before it. SiamFCTracker(weights=OUT, backend="onnxruntime") runs them; written
-beside the checkpoint as NAME.onnx/ for NAME.pth, the tracker uses them for that checkpoint on the
-CPU without loading PyTorch."""
+exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search crops -> features, any batch),
+head.onnx (kernel, offset, features -> response maps), search_taps.onnx (search.onnx extended to
+correlate: what ONNX Runtime runs) and siamfc_onnx.json (with the checkpoint's SHA-256).
+SiamFCTracker(weights=OUT, backend="onnxruntime") runs them; written beside the checkpoint as
+NAME.onnx/ for NAME.pth, the tracker uses them for that checkpoint on the CPU without PyTorch."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..settings import option
+    from ..tracking.config import TrackerConfig
+
     parser.add_argument("--format", default="onnx", choices=("onnx",), help="only onnx for now")
     add_weights_argument(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    parser.add_argument("--exemplar-size", type=int, default=127, metavar="PX",
+    parser.add_argument("--opset", type=int, choices=range(11, 22), default=17, metavar="11..21",
+                        help="ONNX opset (default 17)")
+    parser.add_argument("--exemplar-size", type=option(TrackerConfig, "exemplar_size"), default=127, metavar="PX",
                         help="side of the exemplar crop the graphs take (default 127; the tracker's exemplar_size)")
-    parser.add_argument("--search-size", type=int, default=255, metavar="PX",
+    parser.add_argument("--search-size", type=option(TrackerConfig, "search_size"), default=255, metavar="PX",
                         help="side of the search crops the graphs take (default 255; the tracker's search_size)")
     parser.add_argument("--no-check", action="store_true", help="skip checking the graphs with onnx.checker")
     parser.add_argument("--quiet", "-q", action="store_true", help="no list of the files written")
@@ -42,19 +44,18 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise SiamFCError(f"--out {out}: exists and is not a folder")
-    if not 11 <= args.opset <= 21:
-        raise SiamFCError(f"--opset {args.opset}: choose 11..21")
+        raise SiamFCError(f"--out {out}: exists and is not a folder", "--out")
     if not 0 < args.exemplar_size <= args.search_size:
         raise SiamFCError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
-                        "need 0 < exemplar size <= search size")
+                          "need 0 < exemplar size <= search size", "--exemplar-size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
     try:
         check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
+    except SiamFCError:
+        raise
     except ValueError as exc:
-        raise SiamFCError(str(exc).replace("exemplar_size", "--exemplar-size")
-                        .replace("search_size", "--search-size")) from None
+        raise SiamFCError(str(exc), "--exemplar-size") from exc
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
     try:
@@ -63,10 +64,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         if created and not any(out.iterdir()):
             out.rmdir()
+        if isinstance(exc, SiamFCError):
+            raise
         if isinstance(exc, ValueError):
-            raise SiamFCError(str(exc)) from None
+            raise SiamFCError(str(exc), "--weights") from exc
         # a full disk: the files already there are whole (each is written, then renamed)
-        raise SiamFCError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})") from None
+        raise SiamFCError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})",
+                          "--out") from exc
     if not args.no_check:
         import onnx
 

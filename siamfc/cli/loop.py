@@ -1,6 +1,5 @@
-"""The frame loop shared by ``track`` and ``demo`` (and the pieces ``webcam``'s live loop uses):
-follow the targets frame by frame, hand each frame to the command's outputs, show it, keep the
-smoothed rate, stop on Ctrl-C or when the window is closed, and say how fast it went."""
+"""The frame loop of ``track`` and ``demo`` (and the rate ``webcam`` shows): update the targets, hand
+each frame to the command, show it, stop on Ctrl-C or a closed window, say how fast it went."""
 
 from __future__ import annotations
 
@@ -16,20 +15,19 @@ if TYPE_CHECKING:
 
 
 class FpsMeter:
-    """Frames per second, smoothed over the last frames (the figure drawn on the annotated frames)."""
+    """Frames per second, smoothed over the last frames."""
 
     def __init__(self) -> None:
         self.value: float | None = None
 
     def add(self, seconds: float) -> None:
-        """One more frame that took ``seconds``."""
         if seconds > 0:
             self.value = 1 / seconds if self.value is None else 0.9 * self.value + 0.1 / seconds
 
 
 class TargetSet:
-    """The targets a command follows in a MultiTracker (ids in ``ids``): their boxes, confidences
-    and presence after the last frame, and the time spent inside the tracker."""
+    """The targets a command follows in a MultiTracker: boxes, confidences and presence after the last
+    frame, and the time spent in the tracker."""
 
     def __init__(self, tracker, ids: list[int], boxes: list[np.ndarray]) -> None:
         self.tracker, self.ids = tracker, ids
@@ -39,7 +37,6 @@ class TargetSet:
 
     @classmethod
     def start(cls, tracker, image: np.ndarray, boxes: list[np.ndarray]) -> TargetSet:
-        """Add ``boxes`` (on ``image``) to ``tracker``."""
         return cls(tracker, [tracker.add(image, b) for b in boxes], boxes)
 
     def update(self, image: np.ndarray) -> None:
@@ -53,10 +50,9 @@ class TargetSet:
 
 
 class FrameLoop:
-    """Runs ``handle(frame, fps)`` on every frame after updating the targets with it (the first
-    frame, where the targets were added, and unreadable frames (``image`` None) keep the boxes);
-    ``handle`` returns the frame to show in ``window`` (or None without a window). Ctrl-C or
-    closing the window stops the loop; the counts stay readable when ``handle`` raises."""
+    """``handle(frame, fps)`` on every frame after the targets are updated with it (not on the first
+    or an unreadable one); it returns the frame to show in ``window``. Ctrl-C or closing the window
+    stops the loop; the counts stay readable when ``handle`` raises."""
 
     def __init__(self, targets: TargetSet, handle: Callable[[Frame, float | None], np.ndarray | None],
                  window=None, progress=None) -> None:
@@ -101,7 +97,6 @@ class FrameLoop:
 
 
 def progress_bar(total: int | None, desc: str, quiet: bool):
-    """A tqdm bar on stderr (disabled with ``quiet``)."""
     from tqdm import tqdm
 
     return tqdm(total=total, unit="frame", desc=desc, disable=quiet, dynamic_ncols=True, file=sys.stderr)

@@ -1,8 +1,6 @@
-"""Entry points. Each subcommand lives in its own module of this package exposing ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when used.
-
-This module imports next to nothing at the top, so that the console scripts install their Ctrl-C
-handler (:func:`_exit_with`) a few milliseconds after Python starts."""
+"""Entry points. A command's module exposes ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``
+and is imported only when used; this module imports next to nothing, so the Ctrl-C handler is in
+place a few milliseconds after Python starts."""
 
 from __future__ import annotations
 
@@ -32,8 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "siamfc.cli.models",
 }
 
-#: the extra (pyproject.toml) each command needs whole, checked before it starts (siamfc/extras.py);
-#: the others need only the base install, and name an extra when one of their paths needs it
+#: the extra each command needs whole, checked before it starts; the others name one when a path needs it
 NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}
 
 
@@ -47,8 +44,7 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 
 def _one_line_parser(prog: str, description: str):
-    """An ArgumentParser whose usage errors are one line (``PROG: error: ...; see PROG --help``) and
-    exit code 2, like every other error of the commands, instead of the usage text and the error."""
+    """An ArgumentParser whose usage errors are one line and exit code 2, like the commands' other errors."""
     import argparse
 
     class OneLineParser(argparse.ArgumentParser):
@@ -65,8 +61,7 @@ def _one_line_parser(prog: str, description: str):
 
 
 def _expanded_glob(extras: list[str]) -> str | None:
-    """What to say when the arguments left over are files: the shell expanded an unquoted glob
-    (``track frames/*.jpg``) into one argument a file. None when they are something else."""
+    """What to say when the arguments left over are files: an unquoted glob the shell expanded."""
     from pathlib import Path
 
     files = [Path(e) for e in extras]
@@ -80,8 +75,8 @@ def _expanded_glob(extras: list[str]) -> str | None:
 
 
 def _run_module(module, name: str, args) -> int:
-    """``module.run(args)``. A missing optional part (PyTorch, the training or evaluation libraries) is
-    the one-line error naming the extra to install: for a command that needs it whole, before it starts."""
+    """``module.run(args)``; a missing extra is the one-line error naming it (before the command starts
+    for one that needs it whole)."""
     from ..extras import hint_missing_extra, require
 
     extra = NEEDS.get(name)
@@ -147,43 +142,35 @@ def track_main(argv: list[str] | None = None) -> int:
     return _run_command("track", "track", list(sys.argv[1:] if argv is None else argv))
 
 
-class _Interrupts:
-    """Which stop signal (SIGINT, SIGTERM) arrived, if one did. One per console-script process."""
+def _exit_with(prog: str, entry: Callable[[], int]) -> None:
+    """Run ``entry`` and exit with its code; Ctrl-C or SIGTERM at any moment (importing, loading a model,
+    tracking) is one line and exit code 130 (143 for SIGTERM), not a traceback. The handler raises
+    KeyboardInterrupt, as Python's does, and remembers the signal: an import may turn the interrupt
+    into another error (NumPy raises ImportError)."""
+    received: list[int] = []
 
-    def __init__(self) -> None:
-        self.signal: int | None = None
-
-    def on_signal(self, signum: int, frame: FrameType | None) -> None:
-        """Python's own behaviour for Ctrl-C (raise KeyboardInterrupt), remembering that it happened:
-        a library being imported may turn the interrupt into another error (NumPy raises ImportError).
-        SIGTERM (``kill``, ``timeout``) takes the same path, so the commands keep what they wrote."""
-        self.signal = signum
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
-
-def _exit_with(prog: str, entry: Callable[[], int]) -> None:
-    """Run ``entry`` and exit with its code; Ctrl-C or SIGTERM at any moment (importing a command's
-    modules, loading a model, tracking) is one line on stderr and exit code 130 (143 for SIGTERM),
-    not a traceback."""
-    interrupts = _Interrupts()
     # not where a caller ignores or handles the signal itself
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     taken = [sig for sig, default in defaults.items() if signal.getsignal(sig) is default]
     for sig in taken:
-        signal.signal(sig, interrupts.on_signal)
+        signal.signal(sig, on_signal)
     try:
         code = entry()
     except SystemExit:
         raise
     except BaseException as exc:
-        if not (isinstance(exc, KeyboardInterrupt) or interrupts.signal is not None):
+        if not (isinstance(exc, KeyboardInterrupt) or received):
             raise
         print(f"{prog}: interrupted", file=sys.stderr)
         code = 130
     finally:
         for sig in taken:
             signal.signal(sig, defaults[sig])
-    if code == 130 and interrupts.signal == signal.SIGTERM:
+    if code == 130 and received and received[-1] == signal.SIGTERM:
         code = 143
     sys.exit(code)
 

@@ -20,7 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rows() -> list[dict]:
-    """Each shipped model as a flat record (what ``--json`` prints)."""
     from ..models.shipped import DEFAULT_MODEL, SHIPPED
 
     return [{
@@ -40,12 +39,7 @@ def rows() -> list[dict]:
     } for m in SHIPPED]
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
-
-
 def table() -> list[str]:
-    """The human-readable listing: one block a model."""
     from ..models.shipped import DEFAULT_MODEL, SHIPPED
 
     lines = []
@@ -55,7 +49,7 @@ def table() -> list[str]:
         lines += [f"{m.name}{mark}: {m.summary}",
                   f"    val AUC [95%]: {m.auc.text() if m.auc else '-'}",
                   f"    speed: {speed}",
-                  f"    size: {megabytes(m.size_bytes())} (checkpoint and ONNX export)"
+                  f"    size: {m.size_bytes() / 1e6:.1f} MB (checkpoint and ONNX export)"
                   + ("" if m.path.exists() else "; NOT INSTALLED"),
                   f"    pretrained part: {m.pretrained}"]
     return lines + ["", 'use one: --model NAME (commands), SiamFCTracker(model="NAME") (Python); '

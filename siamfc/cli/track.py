@@ -7,26 +7,15 @@ import os
 import sys
 from pathlib import Path
 
+from ..devices import resolve_device_name
 from ..errors import SiamFCError
-from .common import (
-    add_backend_argument,
-    add_device_argument,
-    add_lost_arguments,
-    add_weights_argument,
-    build_tracker,
-    check_distinct_outputs,
-    clip_box,
-    lost_params,
-    parse_box,
-    resolve_device_name,
-    warn,
-)
+from .common import add_tracker_arguments, at_least, build_tracker, check_distinct_outputs, clip_box, parse_box, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ..io.reader import FrameReader
+    from ..io.live import FrameReader
     from ..io.video import Frame, FrameSource
     from .loop import FrameLoop
 
@@ -53,20 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the boxes: .txt = one x,y,w,h line per frame (got10k toolkit format; with "
                              "several targets one file per target: out_0.txt, out_1.txt, ...), or .json")
     parser.add_argument("--show", action="store_true", help="show the tracking live in a window (q/Esc stops)")
-    add_weights_argument(parser)
-    add_device_argument(parser)
-    add_backend_argument(parser)
-    add_lost_arguments(parser)
+    add_tracker_arguments(parser)
     parser.add_argument("--scores", metavar="FILE",
                         help="write each frame's confidence (0..1), one line per frame (VOT-LT's confidence "
                              "file; with several targets out_0.txt, out_1.txt, ...); .json boxes hold them too")
-    parser.add_argument("--start-frame", type=int, default=0, metavar="N",
+    parser.add_argument("--start-frame", type=at_least(0), default=0, metavar="N",
                         help="skip the first N frames: the init box is on frame N+1 (frames are numbered from 1)")
-    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="track at most N frames")
+    parser.add_argument("--max-frames", type=at_least(1), default=None, metavar="N", help="track at most N frames")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
-
-
-# ------------------------------------------------------------------------------------------ window
 
 
 def open_window(drawing: bool):
@@ -75,32 +58,25 @@ def open_window(drawing: bool):
 
     try:
         check_display()
-    except SiamFCError:
+    except SiamFCError as exc:
         hint = "pass --init-box X,Y,W,H instead of drawing the box" if drawing else "drop --show"
-        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}") from None
+        key = "--init-box" if drawing else "--show"
+        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}", key) from exc
     return Window(title="siamfc track (q or Esc stops)")
-
-
-# -------------------------------------------------------------------------------------- main loop
 
 
 def run(args: argparse.Namespace) -> int:
     from ..io.box_files import check_box_output
-    from ..io.reader import FrameReader
+    from ..io.live import FrameReader
     from ..io.video import open_source
     from ..io.video_out import check_video_output
 
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
     device = resolve_device_name(args.device)
     boxes = [parse_box(b) for b in args.init_box or []]
-    if args.max_frames is not None and args.max_frames < 1:
-        raise SiamFCError(f"--max-frames {args.max_frames}: must be 1 or more")
-    if args.start_frame < 0:
-        raise SiamFCError(f"--start-frame {args.start_frame}: must be 0 or more")
     count = max(len(boxes), 1)
     boxes_path = check_box_output(args.boxes, "--boxes", count) if args.boxes else None
     scores_path = check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None
-    lost_params(args)  # a bad --lost-threshold before any model is loaded
     output_path = check_video_output(args.output) if args.output else None
     outputs = {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path}
     check_distinct_outputs([args.video] if Path(args.video).is_file() else [], outputs, count)
@@ -127,12 +103,12 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
                      f"{args.start_frame + frame.index + 1}, the first readable one (their lines hold it too)")
             return frame, frames
         warn(f"frame {args.start_frame + frame.index + 1}: {frame.reason}; skipped")
-    raise SiamFCError(f"{args.video}: no frame could be decoded")
+    raise SiamFCError(f"{args.video}: no frame could be decoded", args.video)
 
 
 class Outputs:
-    """The files ``track`` writes: boxes, scores and the annotated video, opened together (a failure
-    leaves every output as it was) and closed with the run's summary."""
+    """The files ``track`` writes (boxes, scores, the annotated video): opened together (a failure
+    leaves every output as it was), closed with the run's summary."""
 
     def __init__(self, boxes: Path | None, scores: Path | None, video: Path | None) -> None:
         self.paths = {"boxes": boxes, "scores": scores, "video": video}
@@ -159,8 +135,7 @@ class Outputs:
                 out.write(frame_number, targets.boxes, skipped, targets.scores, targets.present)
 
     def close(self, summary: dict) -> list[SiamFCError]:
-        """Close every output, boxes first, then scores, then the video; the errors of those that
-        failed, now or at an earlier write, in that order (one failing keeps none of the others open)."""
+        """Close every output (boxes, scores, video); the errors of those that failed, now or earlier."""
         from functools import partial
 
         from ..io.writers import close_each

@@ -1,5 +1,4 @@
-"""``siamfc train``: train a SiamFC model on your own data (``--data PATH``) or from a YAML config (also
-under ``torchrun``)."""
+"""``siamfc train``: train on your own data (``--data PATH``) or from a YAML config (also under torchrun)."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SiamFCError
+from .common import at_least
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,23 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set optim.lr=0.005 (value parsed as YAML)")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (smoke tests)")
+    parser.add_argument("--max-steps", type=at_least(1), help="stop after this many optimizer steps (smoke tests)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bars and no notes (data, cache, checkpoints); warnings and errors still show")
 
 
 def _dataset(spec: str) -> dict:
     """``--data`` as a ``data.datasets`` entry: a folder whose layout is recognised, or KIND:ROOT[:SUBSET]."""
-    from ..data.detect import detect_layout
+    from ..data.registry import detect_layout
 
     kind, sep, rest = spec.partition(":")
     if sep and kind.isidentifier() and not Path(spec).exists():
         root, _, subset = rest.rpartition(":") if rest.count(":") else (rest, "", "")
         return {"kind": kind, "root": root or rest, "subset": subset or "train"}
-    try:
-        layout = detect_layout(spec)
-    except SiamFCError as exc:
-        raise SiamFCError(f"--data {exc}") from None
+    layout = detect_layout(spec)
     return {"kind": layout.kind, "root": layout.root, "subset": layout.subset}
 
 
@@ -82,11 +79,11 @@ def _overrides(args: argparse.Namespace) -> dict:
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SiamFCError(f"--set expects KEY=VALUE, got {item!r}")
+            raise SiamFCError(f"--set expects KEY=VALUE, got {item!r}", "--set")
         try:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise SiamFCError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})") from None
+            raise SiamFCError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})", key) from exc
     if args.data:
         overrides["data.datasets"] = [_dataset(spec) for spec in args.data]
     for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir), ("optim.epochs", args.epochs),
@@ -104,15 +101,15 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     if args.config is not None:
         return load_config(args.config, overrides)
     if not args.data:
-        raise SiamFCError("give --data PATH (your training sequences) or --config FILE (see configs/)")
+        raise SiamFCError("give --data PATH (your training sequences) or --config FILE (see configs/)", "--data")
     name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
     recipe = {**RECIPE, "out_dir": str(Path("runs") / name)}
-    data = apply_overrides(recipe, overrides, "the recipe")
+    data = apply_overrides(recipe, overrides)
     return config_from_dict(data, "siamfc train (recipe)", frozenset(overrides))
 
 
 def _cache_bytes(ds: DatasetConfig, sequences: list, cache_size: int) -> tuple[int, int]:
-    """(frames the crop cache holds at most, its size in bytes): one ``cache_size`` square RGB crop a usable frame."""
+    """(crops the cache holds at most, its size in bytes): one ``cache_size`` square RGB crop a usable frame."""
     frames = 0
     for seq in sequences:
         keep = seq.visible & ~seq.cut
@@ -121,8 +118,7 @@ def _cache_bytes(ds: DatasetConfig, sequences: list, cache_size: int) -> tuple[i
 
 
 def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
-    """Before any crop is cut: what the data is, where the crop cache goes and how big it gets, and how
-    to continue the run after a stop. Data that cannot be read is a one-line error here."""
+    """Before any crop is cut: the data read, where the crop cache goes and its size, how to resume."""
     from ..training.config import default_crop_cache_dir
     from ..training.data import read_sequences
 
@@ -131,7 +127,7 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
         try:
             sequences = read_sequences(ds)
         except ValueError as exc:
-            raise SiamFCError(f"data.datasets[{i}] ({ds.kind}): {exc}") from None
+            raise SiamFCError(f"data.datasets[{i}] ({ds.kind}): {exc}", f"data.datasets[{i}]") from exc
         frames, size = _cache_bytes(ds, sequences, cfg.data.cache_size)
         total_frames, total_bytes = total_frames + frames, total_bytes + size
         if not args.quiet:
@@ -148,7 +144,7 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
-    """The command line this run was given (``sys.argv`` past the command's name), for the resume hint."""
+    """This run's command line past the command's name, for the resume hint."""
     argv = sys.argv[1:]
     return argv[1:] if argv[:1] == ["train"] else argv
 
@@ -158,14 +154,12 @@ def run(args: argparse.Namespace) -> int:
     from ..training.run_control import OtherRankFailed
     from ..training.trainer import Trainer
 
-    if args.max_steps is not None and args.max_steps < 1:
-        raise SiamFCError(f"--max-steps {args.max_steps}: must be 1 or more")
     try:
         cfg = _config(args)
     except SiamFCError:
         raise
     except (ValueError, TypeError) as exc:
-        raise SiamFCError(str(exc)) from None
+        raise SiamFCError(str(exc)) from exc
     resume = _checked_resume(args, cfg)  # before any slow setup
     if args.resume is None and _rank() == 0:
         _announce(cfg, args)
@@ -179,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, CheckpointError):
             raise
         if isinstance(exc, OSError):
-            raise SiamFCError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}") from None
-        raise SiamFCError(str(exc)) from None
+            raise SiamFCError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}", "out_dir") from exc
+        raise SiamFCError(str(exc)) from exc
     try:
         if resume is not None:
             trainer.resume(resume)
@@ -192,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # a full or read-only disk while saving: the previous checkpoint is intact
         where = exc.filename or cfg.out_dir
         raise SiamFCError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
-                        "kept") from None
+                          "kept", str(where)) from exc
     finally:
         trainer.close()
     if trainer.stopped_by is not None:
@@ -218,7 +212,7 @@ def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
     if args.resume is None:
         if last.is_file():
             raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
-                            "continue it, or choose another --out-dir")
+                              "continue it, or choose another --out-dir", "--resume")
         return None
     path = resume_path(args.resume, cfg.out_dir)
     check_same_run(path, read_training_checkpoint(path)["train"], cfg)
@@ -226,7 +220,6 @@ def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
 
 
 def _progress(last: Path) -> str:
-    """Where the run saved in ``last`` stands, in words."""
     from ..models.checkpoint import read_checkpoint
 
     try:

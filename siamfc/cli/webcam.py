@@ -8,19 +8,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from ..devices import resolve_device_name
 from ..errors import SiamFCError
-from .common import (
-    add_backend_argument,
-    add_device_argument,
-    add_lost_arguments,
-    add_weights_argument,
-    build_tracker,
-    check_distinct_outputs,
-    check_writable,
-    clip_box,
-    parse_box,
-    resolve_device_name,
-)
+from .common import add_tracker_arguments, build_tracker, check_distinct_outputs, clip_box, parse_box, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,10 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default: 0)")
     source.add_argument("--video", metavar="FILE", help="a video file (or folder of frames) instead of a camera")
-    add_weights_argument(parser)
-    add_device_argument(parser)
-    add_backend_argument(parser)
-    add_lost_arguments(parser)
+    add_tracker_arguments(parser)
     parser.add_argument("--record", metavar="FILE", help="record the annotated view to a video (.mp4, .avi, .mkv)")
     parser.add_argument("--init-box", metavar="X,Y,W,H", help="start tracking this box in the first frame "
                         "(instead of dragging one)")
@@ -68,14 +55,14 @@ def run(args: argparse.Namespace) -> int:
     record = check_video_output(args.record, "--record") if args.record else None
     snapshot_dir = Path(args.snapshot_dir).expanduser()
     if snapshot_dir.exists() and not snapshot_dir.is_dir():
-        raise SiamFCError(f"--snapshot-dir {snapshot_dir}: not a folder")
+        raise SiamFCError(f"--snapshot-dir {snapshot_dir}: not a folder", "--snapshot-dir")
     if args.all_frames and args.video is None:
-        raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)")
+        raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)", "--all-frames")
     try:  # the display before the camera: on a machine with neither, the display is what to fix
         check_display()
-    except SiamFCError:
+    except SiamFCError as exc:
         raise SiamFCError("no display to open a window on (DISPLAY is not set); without one, track a video "
-                        "with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`") from None
+                          "with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`", "DISPLAY") from exc
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)
@@ -86,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 class LiveView:
-    """A live session's state (the target, the frame shown, pause) and what keys, mouse and new
-    frames do to it."""
+    """A live session's state (target, frame shown, pause) and what keys, mouse and frames do to it."""
 
     def __init__(self, tracker, window, snapshot_dir: Path, quiet: bool = False) -> None:
         from .loop import FpsMeter
@@ -112,7 +98,7 @@ class LiveView:
     def start_tracking(self, image: np.ndarray, box: np.ndarray) -> None:
         if self.target is not None:
             self.tracker.remove(self.target)
-        box = clip_box(box, image.shape, "box", on_warning=lambda m: print(f"warning: {m}", file=sys.stderr))
+        box = clip_box(box, image.shape, "box")
         self.target = self.tracker.add(image, box)
         self.say(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in box)}")
 
@@ -137,8 +123,8 @@ class LiveView:
             if self.raw is not None:
                 try:
                     self.start_tracking(self.raw, event.box)
-                except (SiamFCError, ValueError) as exc:
-                    print(f"warning: {exc}", file=sys.stderr, flush=True)
+                except ValueError as exc:
+                    warn(str(exc))
                     return
                 self._redraw()
         elif event.key == "r":
@@ -176,6 +162,8 @@ class LiveView:
 
 
 def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
+    from types import SimpleNamespace
+
     from ..io.live import LiveFeed
     from ..io.video_out import LazyVideoOutput
     from ..io.window import Window
@@ -186,35 +174,14 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
     window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
     view = LiveView(tracker, window, snapshot_dir, args.quiet)
     feed = None
-    exit_code = 0
     try:
         frames = source.frames()
         if not is_camera and init_box is None and not _box_on_first_frame(view, frames, recorder):
-            end_message = f"stopped by the user before a box was drawn ({source.description})"
-            raise _Stopped
-        feed = LiveFeed(_Rest(source, frames), pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
-        while True:
-            if not window.poll():  # 1. keys and mouse
-                end_message = f"stopped by the user after {view.frames} frames"
-                break
-            for event in window.events():
-                view.on_event(event)
-            if view.paused or window.dragging:  # 2. a new frame, unless paused or a box is being drawn
-                time.sleep(0.01)
-                continue
-            frame = feed.get(timeout=0.02)
-            if frame is None:
-                if feed.ended:
-                    end_message, exit_code = _end_message(source, view.frames, feed, view.frame_number, is_camera)
-                    break
-                continue
-            shown = view.on_frame(frame.image, frame.index + 1, init_box)
-            init_box = None
-            if recorder is not None:
-                recorder.write(shown)
-            window.show(shown)
-    except _Stopped:
-        pass
+            end_message, exit_code = f"stopped by the user before a box was drawn ({source.description})", 0
+        else:  # the frames after the first (taken to draw the box on)
+            rest = SimpleNamespace(frames=lambda: frames, close=source.close)
+            feed = LiveFeed(rest, pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
+            end_message, exit_code = _play(view, feed, source, init_box, recorder)
     except KeyboardInterrupt:
         end_message, exit_code = f"interrupted after {view.frames} frames", 130
     finally:
@@ -228,27 +195,32 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
     return exit_code
 
 
-class _Stopped(Exception):
-    """The window was closed (q, Esc) before tracking started."""
-
-
-class _Rest:
-    """The frames of a source left after the first (taken to draw the box on): what LiveFeed plays."""
-
-    def __init__(self, source, frames) -> None:
-        self.source, self._frames = source, frames
-
-    def frames(self):
-        return self._frames
-
-    def close(self) -> None:
-        self.source.close()
+def _play(view: LiveView, feed, source, init_box, recorder) -> tuple[str, int]:
+    """The live loop until the window is closed or the source ends: (the closing words, the exit code)."""
+    window = view.window
+    while True:
+        if not window.poll():  # 1. keys and mouse
+            return f"stopped by the user after {view.frames} frames", 0
+        for event in window.events():
+            view.on_event(event)
+        if view.paused or window.dragging:  # 2. a new frame, unless paused or a box is being drawn
+            time.sleep(0.01)
+            continue
+        frame = feed.get(timeout=0.02)
+        if frame is None:
+            if feed.ended:
+                return _end_message(source, view.frames, feed, view.frame_number, source.kind == "camera")
+            continue
+        shown = view.on_frame(frame.image, frame.index + 1, init_box)
+        init_box = None
+        if recorder is not None:
+            recorder.write(shown)
+        window.show(shown)
 
 
 def _box_on_first_frame(view: LiveView, frames, recorder) -> bool:
     """A video file without --init-box: its first frame stays on screen until a box is drawn on it
-    (a camera cannot wait; a file played on would end before the box is drawn). False when the
-    window was closed first."""
+    (a file played on would end first). False when the window was closed first."""
     first = next((f for f in frames if f.image is not None), None)
     if first is None:
         return True  # nothing decodable: the feed reports the end
@@ -292,14 +264,16 @@ def _end_message(source, shown: int, feed, frame_number: int, is_camera: bool) -
 def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int, say=print) -> Path | None:
     import cv2
 
+    from ..io.writers import check_writable
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"siamfc_snapshot_{stamp}_frame{frame_number:05d}.png"
     try:  # a failed snapshot must not end the session
         check_writable(path, "snapshot", create_folder=True)  # --snapshot-dir: asked for
         if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise SiamFCError(f"snapshot {path}: OpenCV could not write it")
+            raise SiamFCError(f"snapshot {path}: OpenCV could not write it", str(path))
     except SiamFCError as exc:
-        print(f"warning: {exc}", file=sys.stderr, flush=True)
+        warn(str(exc))
         return None
     say(f"snapshot saved: {path}")
     return path
