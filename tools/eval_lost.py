@@ -6,7 +6,8 @@ Every variant runs on the same decoded frames (one sequence at a time). Per sequ
 success AUC (frame 1 and absent frames excluded, IoU with boxes clipped to the image, as
 ``siamfc eval`` computes it); over all sequences: the mean AUC with a 95% bootstrap interval over
 sequences, the paired difference with the first variant, the VOT-LT F-score
-(siamfc.evaluation.longterm), and the fps of the steps that start tracking vs lost.
+(siamfc.evaluation.longterm), the fps of the steps that start tracking vs lost, and the false "lost":
+frames whose box overlaps the ground truth with IoU >= 0.5 while the tracker says lost (present False).
 Default variants: plain (no lost state), lost (no re-detection), redetect (the defaults).
 """
 
@@ -65,7 +66,9 @@ def figures(run: dict, gt: np.ndarray, image_size: tuple[int, int]) -> dict:
     w, h = image_size
     ious[visible] = rect_iou(run["boxes"][visible].copy(), gt[visible].copy(), bound=np.array([w, h]))
     keep = visible[1:]
+    tracked = visible[1:] & (ious[1:] >= 0.5)
     return {"auc": success_auc(ious[1:][keep]), "curves": sequence_curves(ious[1:], visible[1:], run["scores"][1:]),
+            "tracked": int(tracked.sum()), "lost_while_tracked": int((tracked & ~run["present"][1:]).sum()),
             "absent_reported": float(np.mean(~run["present"][1:][~visible[1:]])) if (~visible[1:]).any() else None}
 
 
@@ -113,10 +116,13 @@ def main() -> int:
         diff = aucs - np.array([per_seq[base][s]["auc"] for s in names])
         lt = f_score([per_seq[name][s]["curves"] for s in names])
         t = timing[name]
+        tracked = sum(per_seq[name][s]["tracked"] for s in names)
+        false_lost = sum(per_seq[name][s]["lost_while_tracked"] for s in names)
         fps = {k: (v[0] / v[1] if v[1] > 0 else None) for k, v in t.items()}
         report[name] = {"params": dict(variants)[name], "auc": dict(zip(names, aucs.tolist(), strict=True)),
                         "mean_auc": float(aucs.mean()), "mean_auc_ci": bootstrap(aucs),
                         "diff_vs_" + base: float(diff.mean()), "diff_ci": bootstrap(diff), "lt": lt,
+                        "tracked_frames": tracked, "lost_while_tracked": false_lost,
                         "fps_tracking": fps["track"], "fps_lost": fps["lost"], "lost_steps": t["lost"][0],
                         "absent_reported": {s: per_seq[name][s]["absent_reported"] for s in names
                                             if per_seq[name][s]["absent_reported"] is not None}}
@@ -124,7 +130,8 @@ def main() -> int:
         print(f"{name}: mean AUC {aucs.mean():.3f} [{ci[0]:.3f}, {ci[1]:.3f}]  diff vs {base} {diff.mean():+.4f} "
               f"[{dci[0]:+.4f}, {dci[1]:+.4f}]  F {lt['f_score']:.3f} (Pr {lt['precision']:.3f} Re {lt['recall']:.3f} "
               f"@ {lt['threshold']:.2f})  fps tracking {fps['track'] or 0:.0f}, lost {fps['lost'] or 0:.0f} "
-              f"({t['lost'][0]} lost steps)  absent reported {report[name]['absent_reported']}")
+              f"({t['lost'][0]} lost steps)  said lost on {false_lost} of {tracked} frames with IoU >= 0.5  "
+              f"absent reported {report[name]['absent_reported']}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
