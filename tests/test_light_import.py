@@ -71,7 +71,7 @@ def test_public_names_load_on_first_use() -> None:
 
     assert set(siamfc.__all__) <= set(dir(siamfc))
     assert siamfc.TrackerConfig().scale_num == 3
-    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+    with pytest.raises(AttributeError):
         siamfc.nothing_here  # noqa: B018
 
 

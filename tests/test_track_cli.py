@@ -513,8 +513,9 @@ def test_parse_and_clip_box():
     np.testing.assert_array_equal(parse_box("1, 2, 30.5, 40"), [1, 2, 30.5, 40])
     np.testing.assert_array_equal(parse_box("1 2 3 4"), [1, 2, 3, 4])
     for bad in ("1,2,3", "1,2,3,4,5", "x,2,3,4", "1,2,0,4", "1,2,3,-4", "1,2,nan,4", ""):
-        with pytest.raises(SiamFCError):
+        with pytest.raises(SiamFCError) as info:
             parse_box(bad)
+        assert info.value.key == "--init-box"
     warnings: list[str] = []
     np.testing.assert_array_equal(clip_box(np.array([10, 10, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
                                   [10, 10, 20, 20])
@@ -522,10 +523,22 @@ def test_parse_and_clip_box():
     np.testing.assert_array_equal(clip_box(np.array([190, 90, 20, 20.0]), (100, 200, 3), on_warning=warnings.append),
                                   [190, 90, 10, 10])
     assert len(warnings) == 1
-    with pytest.raises(SiamFCError):
-        clip_box(np.array([200, 10, 5, 5.0]), (100, 200, 3))
-    with pytest.raises(SiamFCError):
-        clip_box(np.array([-10, -10, 10.5, 5.0]), (100, 200, 3))  # only half a pixel inside
+    for outside in ([200, 10, 5, 5.0], [-10, -10, 10.5, 5.0]):  # the second only half a pixel inside
+        with pytest.raises(SiamFCError) as info:
+            clip_box(np.array(outside), (100, 200, 3), "--init-box #1")
+        assert info.value.key == "--init-box"
+
+
+def test_siamfc_debug_prints_the_traceback(monkeypatch, capsys) -> None:
+    """An error is one line; with SIAMFC_DEBUG=1 its traceback comes first."""
+    from siamfc.cli.main import main
+
+    for debug in ("0", "1"):
+        monkeypatch.setenv("SIAMFC_DEBUG", debug)
+        assert main(["track", "video.mp4", "--init-box", "1,2,3", "--device", "cpu"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines[-1].startswith("siamfc track: error: --init-box"), lines
+        assert (len(lines) > 1 and lines[0] == "Traceback (most recent call last):") == (debug == "1"), lines
 
 
 @pytest.mark.skipif(not (XVFB_TOOLS and shutil.which("import")), reason="needs xvfb-run, xdotool and ImageMagick")
