@@ -1,6 +1,5 @@
-"""The box and score files of ``track``: one ``x,y,w,h`` (or confidence) line per frame and target
-(``--boxes out.txt``, ``--scores``), or one JSON file with every target's box, confidence and
-presence (``--boxes out.json``). All are written with :class:`~siamfc.io.writers.AtomicTextFile`."""
+"""``track``'s box and score files: an ``x,y,w,h`` (or confidence) line per frame, one file per target
+(``--boxes out.txt``, ``--scores``), or one JSON file for all (``--boxes out.json``)."""
 
 from __future__ import annotations
 
@@ -25,14 +24,13 @@ def target_paths(path: Path, count: int) -> list[Path]:
 
 
 def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
-    """``--boxes`` / ``--scores``: every file they will write can be written (one per target with
-    several targets, except one .json file for all when ``json_whole``). The name must end in .txt
-    (or .json, with ``json_whole``): any other could be a picture or a video, written over with text."""
+    """``--boxes`` / ``--scores`` (``flag``), once sure every file it names can be written. The name must
+    end in .txt (or .json where ``json_whole``): another could be a picture, written over with text."""
     checked = check_writable(path, flag)
     kinds = (".txt", ".json") if json_whole else (".txt",)
     special = checked.exists() and not checked.is_file()  # /dev/stdout, a named pipe
     if checked.suffix.lower() not in kinds and not special:
-        raise SiamFCError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}")
+        raise SiamFCError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}", flag)
     if not (json_whole and checked.suffix.lower() == ".json"):
         for extra in target_paths(checked, count)[1:]:
             check_writable(extra, flag)
@@ -40,13 +38,12 @@ def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) 
 
 
 class TxtBoxWriter:
-    """One ``x,y,w,h`` line per frame and target file, each on disk when written (a crash keeps them).
-    With ``scores=True`` the line is the target's confidence instead (``--scores``)."""
+    """An ``x,y,w,h`` (or with ``scores``, confidence) line per frame in each target's file."""
 
     def __init__(self, paths: list[Path], scores: bool = False) -> None:
         self.paths = paths
         self.scores = scores
-        self.files = [AtomicTextFile(p, unit="line") for p in paths]  # put in place on close(), whole
+        self.files = [AtomicTextFile(p, unit="line") for p in paths]
 
     def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
               present: list[bool]) -> None:
@@ -55,7 +52,7 @@ class TxtBoxWriter:
 
     def close(self, summary: dict) -> None:
         """Close every file; one error naming each that failed, now or at an earlier write."""
-        close_each(f.close for f in self.files)
+        close_each(f.close for f in self.files)  # their failures are kept in .failure
         failures = [f.failure for f in self.files if f.failure is not None]
         if failures:
             raise one_error(failures)
@@ -67,16 +64,11 @@ class TxtBoxWriter:
 
 class JsonBoxWriter:
     """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
-    "skipped"?}, ...], "summary"}``: per target, its box, its confidence (0..1) and whether it is
-    reported present (false while lost).
-
-    Written frame by frame; the closing ``summary`` is added at the end (after a crash the
-    frames so far are in the file, only the closing brackets are missing).
-    """
+    "skipped"?}, ...], "summary"}``, written frame by frame (after a crash only the end is missing)."""
 
     def __init__(self, path: Path, video: str, count: int) -> None:
         self.paths = [path]
-        self.file = AtomicTextFile(path)  # put in place on close(), whole
+        self.file = AtomicTextFile(path)
         head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
         self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
         self.first = True

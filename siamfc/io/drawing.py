@@ -9,8 +9,6 @@ import numpy as np
 COLORS: tuple[tuple[int, int, int], ...] = (
     (0, 255, 0), (255, 64, 64), (64, 160, 255), (255, 200, 0), (255, 0, 255), (0, 255, 255),
 )
-
-
 #: the colour of a lost target's (dashed) box
 LOST_COLOR: tuple[int, int, int] = (160, 160, 160)
 
@@ -36,8 +34,7 @@ def _dashed_rectangle(image: np.ndarray, p1: tuple[int, int], p2: tuple[int, int
 
 def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = COLORS[0],
              label: str | None = None, lost: bool = False) -> np.ndarray:
-    """Draw an ``x, y, w, h`` box (0-based pixels; it covers pixels ``x .. x+w-1``); dashed and
-    grey when the target is ``lost``."""
+    """Draw an ``x, y, w, h`` box (covering pixels ``x .. x+w-1``); dashed and grey when ``lost``."""
     x, y, w, h = (float(v) for v in box)
     if not all(np.isfinite([x, y, w, h])):
         return image
@@ -77,11 +74,9 @@ def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8,
 def annotate_frame(image: np.ndarray, boxes: dict[int, np.ndarray] | list[np.ndarray], frame_number: int,
                    fps: float | None = None, note: str | None = None, scores: dict | list | None = None,
                    present: dict | list | None = None) -> np.ndarray:
-    """Draw every target's box (labelled by its number when there are several, and by its
-    confidence when ``scores`` are given; dashed, grey and labelled "lost" where ``present`` is
-    False), then ``frame N`` and ``X fps`` (and an optional note) in the corner. Draws on ``image``."""
-    items = boxes.items() if isinstance(boxes, dict) else enumerate(boxes)
-    items = list(items)
+    """Draw every target's box, labelled by its number (with several), "lost" (where ``present`` is
+    False) and its score, then ``frame N``, ``X fps`` and ``note`` in the corner."""
+    items = list(boxes.items() if isinstance(boxes, dict) else enumerate(boxes))
     for target, box in items:
         lost = present is not None and not present[target]
         parts = [str(target)] if len(items) > 1 else []
@@ -90,9 +85,5 @@ def annotate_frame(image: np.ndarray, boxes: dict[int, np.ndarray] | list[np.nda
         if scores is not None:
             parts.append(f"{float(scores[target]):.2f}")
         draw_box(image, box, color_for(target), " ".join(parts) or None, lost=lost)
-    lines = [f"frame {frame_number}"]
-    if fps is not None:
-        lines.append(f"{fps:.1f} fps")
-    if note:
-        lines.append(note)
+    lines = [f"frame {frame_number}", *([f"{fps:.1f} fps"] if fps is not None else []), *([note] if note else [])]
     return draw_text(image, lines)

@@ -1,24 +1,80 @@
-"""Frames as a camera delivers them, decoded in a background thread.
-
-A camera does not wait for its reader: when tracking is slower than the camera, frames are
-dropped and the newest one is what counts. :class:`LiveFeed` gives any
-:class:`~siamfc.io.video.FrameSource` that behaviour, and paces a video file at its frame rate, so
-a file plays "as if it were a camera" (that is how the webcam demo is tested). With
-``keep_all=True`` nothing is dropped nor paced: the reader waits for the consumer instead.
-"""
+"""A source's frames decoded in a background thread: every frame, ahead of the tracker
+(:class:`FrameReader`), or as a camera delivers them (:class:`LiveFeed`)."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 
+from ..errors import SiamFCError
 from .video import Frame, FrameSource
+
+_END = object()
+
+
+class FrameReader:
+    """Iterates the first ``max_frames`` stream positions of ``source`` through a bounded queue.
+    Always ``close()`` it (or use ``with``)."""
+
+    def __init__(self, source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise SiamFCError(f"--max-frames {max_frames}: must be 1 or more", "--max-frames")
+        self.source = source
+        self.max_frames = max_frames
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="siamfc-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            for count, frame in enumerate(self.source.frames()):
+                if self.max_frames is not None and count >= self.max_frames:
+                    break
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+            return
+        self._put(_END)
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.source.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class LiveFeed:
-    """``get(timeout)`` returns the next frame not yet seen, or None; ``ended`` once the source
-    has stopped and every kept frame was taken. Always ``close()`` it."""
+    """The newest frame of ``source``: older ones not yet taken are dropped, as a camera does; a file
+    is paced at ``pace_fps`` (so it plays as a camera). With ``keep_all`` nothing is dropped nor
+    paced. ``get(timeout)`` returns a frame not yet seen, or None; always ``close()`` it."""
 
     def __init__(self, source: FrameSource, pace_fps: float | None = None, keep_all: bool = False,
                  buffer: int = 4) -> None:
@@ -27,7 +83,6 @@ class LiveFeed:
         self.keep_all = keep_all
         self.dropped = 0  # frames replaced by a newer one before they were taken
         self.unreadable = 0  # frames the source could not decode
-        self.delivered = 0  # frames that came out of the source
         self._frames: deque[Frame] = deque()
         self._buffer = buffer
         self._done = False
@@ -46,7 +101,7 @@ class LiveFeed:
                 if frame.image is None:
                     self.unreadable += 1
                     continue
-                if self.pace_fps:  # a file "as a camera": frame i is due at i / fps
+                if self.pace_fps:  # frame i is due at i / fps
                     delay = start + frame.index / self.pace_fps - time.perf_counter()
                     if delay > 0 and self._stop.wait(delay):
                         return
@@ -58,7 +113,6 @@ class LiveFeed:
                         self.dropped += len(self._frames)
                         self._frames.clear()
                     self._frames.append(frame)
-                    self.delivered += 1
                     self._cond.notify_all()
         except BaseException as exc:  # handed to the consumer
             self._error = exc
@@ -68,7 +122,6 @@ class LiveFeed:
                 self._cond.notify_all()
 
     def get(self, timeout: float = 0.0) -> Frame | None:
-        """The next new frame, waiting up to ``timeout`` seconds; None when there is none (yet)."""
         with self._cond:
             if not self._frames and not self._done and timeout > 0:
                 self._cond.wait_for(lambda: self._frames or self._done, timeout)
@@ -83,6 +136,7 @@ class LiveFeed:
 
     @property
     def ended(self) -> bool:
+        """The source has stopped and every kept frame was taken."""
         with self._cond:
             return self._done and not self._frames
 

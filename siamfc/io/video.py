@@ -1,10 +1,6 @@
-"""Frame sources for the command line: a video file, a folder of frames, a glob or a camera.
-
-``open_source(spec)`` picks the kind from the argument and checks that it yields a first frame
-(a clear :class:`SiamFCError` otherwise). :class:`siamfc.io.reader.FrameReader` decodes in a background
-thread, so decoding overlaps tracking. Frames that cannot be decoded in the middle of a
-stream are not fatal: they come out as ``Frame(index, None)`` and are counted in ``skipped``.
-"""
+"""Frame sources for the command line: a video file, a folder of frames, a glob or a camera
+(:func:`open_source`). A frame that cannot be decoded comes out as ``Frame(index, None)`` and is
+counted in ``stats.skipped``."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ import glob
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,7 +18,7 @@ import numpy as np
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
 from ..errors import SiamFCError
 from ..geometry import check_frame_size
-from .ffmpeg import is_text, open_video, quiet_ffmpeg
+from .opencv_log import quiet_ffmpeg
 
 GLOB_CHARS = set("*?[")
 #: consecutive decode failures after which a video or camera is taken to have ended
@@ -31,8 +27,7 @@ MAX_CONSECUTIVE_FAILURES = 25
 
 @dataclass
 class Frame:
-    """One position of the stream: ``index`` counts from 0 at the first frame of the source
-    (``--start-frame`` included); ``image`` is RGB uint8 (H, W, 3), or None if undecodable."""
+    """Stream position ``index`` (0 at ``--start-frame``) and its RGB uint8 image, None if undecodable."""
 
     index: int
     image: np.ndarray | None
@@ -41,12 +36,10 @@ class Frame:
 
 @dataclass
 class SourceStats:
-    """What a source delivered; filled in while it is read."""
+    """What a source delivered, filled in while it is read."""
 
-    delivered: int = 0
     skipped: int = 0
-    skipped_indices: list[int] = field(default_factory=list)
-    missing: int = 0  # announced frames never delivered (a file that ends early)
+    missing: int = 0  # announced frames never delivered
     ended_early: str = ""  # a note when a stream stops before its announced length
 
 
@@ -59,11 +52,8 @@ def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str) -> tuple[np.ndarray | None, str]:
-    """Decode an image file (BGR); ``(None, why)`` when it cannot be read or is a truncated JPEG.
-
-    libjpeg decodes a truncated JPEG into a half-grey picture without failing, which would
-    mislead the tracker, so a JPEG without its end marker counts as unreadable.
-    """
+    """An image file decoded (BGR), or ``(None, why)``; a JPEG without its end marker is unreadable
+    (libjpeg would decode it half grey without failing)."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
@@ -79,7 +69,7 @@ def read_image(path: str) -> tuple[np.ndarray | None, str]:
 
 
 class FrameSource:
-    """Base class: ``frames()`` yields :class:`Frame` objects; ``close()`` releases resources."""
+    """``frames()`` yields :class:`Frame` objects; ``close()`` releases the source."""
 
     kind = "source"
 
@@ -104,12 +94,11 @@ class FrameSource:
 
     def _skip(self, index: int, reason: str) -> Frame:
         self.stats.skipped += 1
-        self.stats.skipped_indices.append(index)
         return Frame(index, None, reason)
 
 
 class ImageListSource(FrameSource):
-    """Image files (a folder's or a glob's), read in natural order (``2.jpg`` before ``10.jpg``)."""
+    """Image files (a folder's or a glob's), in natural order."""
 
     kind = "images"
 
@@ -118,7 +107,8 @@ class ImageListSource(FrameSource):
         self.files = paths
         self.paths = paths[start_frame:]
         if not self.paths:
-            raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames")
+            raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames",
+                              "--start-frame")
         self.length = len(self.paths)
 
     def frames(self) -> Iterator[Frame]:
@@ -129,7 +119,6 @@ class ImageListSource(FrameSource):
                 yield self._skip(index, f"{path}: {problem}")
                 continue
             size = check_frame_size(size, image.shape, path)
-            self.stats.delivered += 1
             yield Frame(index, _bgr_to_rgb(image))
 
 
@@ -146,11 +135,12 @@ class CaptureSource(FrameSource):
         self.length = max(count - start_frame, 0) if count > 0 else None
         if start_frame:
             if self.length == 0:
-                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {count} frames")
-            # grab() rather than seeking: seeking is inexact for many codecs
-            for _ in range(start_frame):
+                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {count} frames",
+                                  "--start-frame")
+            for _ in range(start_frame):  # grab() rather than seeking: seeking is inexact for many codecs
                 if not capture.grab():
-                    raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame")
+                    raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame",
+                                      "--start-frame")
         self._lock = threading.Lock()
         self._origin: float | None = None  # the timestamp (in frames) of stream position 0
 
@@ -169,7 +159,6 @@ class CaptureSource(FrameSource):
                     yield self._skip(failed, "undecodable frame")
                 pending.clear()
                 index = position
-                self.stats.delivered += 1
                 yield Frame(index, _bgr_to_rgb(image))
             else:
                 if self.kind == "video" and (self.length is None or index >= self.length):
@@ -183,10 +172,8 @@ class CaptureSource(FrameSource):
             index += 1
 
     def _position(self, counted: int, msec: float) -> int:
-        """The stream position of the frame just read: ``counted`` (the frames read and failed so far),
-        or more when its timestamp says that frames in between were lost (a damaged stretch the decoder
-        dropped without a failed read). Only whole-frame jumps of a video of known frame rate and length
-        count, so that a variable frame rate is never taken for lost frames."""
+        """The position of the frame just read: ``counted``, or more when its timestamp says that frames
+        were lost without a failed read (whole-frame jumps only, in a video of known rate and length)."""
         if self.kind != "video" or not self.fps:
             return counted
         stamp = msec * self.fps / 1000.0
@@ -217,50 +204,77 @@ class CaptureSource(FrameSource):
 
 
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
-    """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
+    """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index; the
+    error's key is ``spec`` as given."""
     quiet_ffmpeg()
     if start_frame < 0:
-        raise SiamFCError(f"--start-frame {start_frame}: must be 0 or more")
+        raise SiamFCError(f"--start-frame {start_frame}: must be 0 or more", "--start-frame")
     text = str(spec)
     if not text.strip():
-        raise SiamFCError("no video given (the name is empty)")
+        raise SiamFCError("no video given (the name is empty)", text)
     path = Path(text).expanduser()
     if isinstance(spec, int) or (text.isdigit() and not path.exists()):
         return _open_camera(int(text), start_frame)
     if path.is_dir():
         paths = [os.fspath(p) for p in frame_files(path)]
         if not paths:
-            raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)")
+            raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)", text)
         return ImageListSource(paths, text, start_frame)
     if not path.exists() and GLOB_CHARS & set(text):
         paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=natural_key)
         if not paths:
-            raise SiamFCError(f"{text}: no files match this pattern")
+            raise SiamFCError(f"{text}: no files match this pattern", text)
         return ImageListSource(paths, text, start_frame)
-    if not path.exists():
-        raise SiamFCError(f"{text}: no such file or folder")
-    if not path.is_file():
-        raise SiamFCError(f"{text}: not a regular file")
-    if not os.access(path, os.R_OK):
-        raise SiamFCError(f"{text}: permission denied")
+    problem = ("no such file or folder" if not path.exists() else "not a regular file" if not path.is_file()
+               else "permission denied" if not os.access(path, os.R_OK) else "")
+    if problem:
+        raise SiamFCError(f"{text}: {problem}", text)
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
-    if is_text(path):  # FFmpeg would render it as a video of characters (its "tty" demuxer)
+    if _is_text(path):  # FFmpeg would play it as a video of rendered characters (its "tty" demuxer)
         raise SiamFCError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
-                        "or a camera index)")
+                          "or a camera index)", text)
     with _opencv_errors_only():
-        capture = open_video(path)
+        capture = _open_video(path)
     if not capture.isOpened():
         capture.release()
-        raise SiamFCError(f"{text}: OpenCV cannot decode this file as a video")
+        raise SiamFCError(f"{text}: OpenCV cannot decode this file as a video", text)
     source = CaptureSource(capture, text, "video", start_frame)
     source.files = [os.fspath(path)]
     return source
 
 
+def _is_text(path: Path) -> bool:
+    """Whether the first 4 KiB are UTF-8 text without NUL bytes: no video container starts like that."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the end of the 4 KiB
+    return True
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    """An AVI file is read in its index's order (FFmpeg's ``sortdts``), so that a frame's timestamp is its
+    position even after a damaged stretch that the sequential reader would skip without a trace."""
+    key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if key in os.environ or not (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    os.environ[key] = "fflags;sortdts"
+    try:
+        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    finally:
+        del os.environ[key]
+
+
 @contextlib.contextmanager
 def _opencv_errors_only() -> Iterator[None]:
-    """OpenCV logs warnings when a camera or a file fails to open; the SiamFCError after says it in one line."""
+    """No OpenCV warnings while a camera or a file opens: the SiamFCError after says it in one line."""
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
@@ -271,10 +285,10 @@ def _opencv_errors_only() -> Iterator[None]:
 
 def _open_camera(index: int, start_frame: int) -> FrameSource:
     if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
-        raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)")
+        raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)", str(index))
     with _opencv_errors_only():
         capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
-        raise SiamFCError(f"camera {index} does not open (is it connected, and free?)")
+        raise SiamFCError(f"camera {index} does not open (is it connected, and free?)", str(index))
     return CaptureSource(capture, f"camera {index}", "camera", start_frame)

@@ -1,5 +1,5 @@
-"""Annotated videos written with OpenCV (``track --output``, ``demo``, ``webcam --record``), all or
-nothing: written under a temporary name, read back, then renamed into place."""
+"""Annotated videos (``track --output``, ``demo``, ``webcam --record``), all or nothing: written under
+a temporary name, read back (OpenCV reports no write errors), then renamed into place."""
 
 from __future__ import annotations
 
@@ -16,18 +16,15 @@ VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documente
 
 
 def check_video_output(path: str, flag: str = "--output") -> Path:
-    """A video file name the commands can write (a known type, a writable place)."""
+    """``path`` once sure it is a known video type in a writable place."""
     suffix = Path(path).suffix.lower()
     if suffix not in VIDEO_CODECS:
-        raise SiamFCError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv")
+        raise SiamFCError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv", flag)
     return check_writable(path, flag)
 
 
 class VideoOutput:
-    """An annotated video written with OpenCV (RGB frames in; resized if a frame's size differs).
-
-    Written under a temporary name; ``close()`` reads it back (OpenCV reports no write errors: a full
-    disk would leave a video that cannot be played) and only then renames it over ``path``."""
+    """RGB frames (resized to ``size`` where they differ) into ``path``, put in place by ``close()``."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = path
@@ -35,12 +32,12 @@ class VideoOutput:
         try:
             self.tmp = temporary_sibling(path)
         except OSError as exc:
-            raise SiamFCError(f"--output {path}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"--output {path}: cannot be written ({exc.strerror or exc})", "--output") from exc
         fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[path.suffix.lower()])
         self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, fps, size)
         if not self.writer.isOpened():
             self.tmp.unlink(missing_ok=True)
-            raise SiamFCError(f"--output {path}: OpenCV cannot write this video file")
+            raise SiamFCError(f"--output {path}: OpenCV cannot write this video file", "--output")
         self.frames = 0
 
     def write(self, image: np.ndarray) -> None:
@@ -53,22 +50,23 @@ class VideoOutput:
         self.writer.release()
         if not self._reads_back():
             self.tmp.unlink(missing_ok=True)
-            raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} frames "
-                            "do not read back; is the disk full?); nothing was kept (the file is as it was)")
+            raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} "
+                              "frames do not read back; is the disk full?); nothing was kept (the file is as it was)",
+                              "--output")
         try:
             os.replace(self.tmp, self.path)
         except OSError as exc:
             self.tmp.unlink(missing_ok=True)
-            raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})") from None
+            raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})",
+                              "--output") from exc
 
     def discard(self) -> None:
         self.writer.release()
         self.tmp.unlink(missing_ok=True)
 
     def _reads_back(self) -> bool:
-        """Whether the written file announces every frame and its last frame decodes (OpenCV reports
-        no write errors; an AVI or Matroska file cut short by a full disk still announces every
-        frame, its header being written last, at the start of the file)."""
+        """Whether the file announces every frame and its last frame decodes (an AVI or Matroska file cut
+        short by a full disk still announces every frame: its header is written last)."""
         if not self.frames:
             return True
         capture = cv2.VideoCapture(os.fspath(self.tmp), cv2.CAP_FFMPEG)
@@ -82,7 +80,7 @@ class VideoOutput:
 
 
 class LazyVideoOutput:
-    """A :class:`VideoOutput` opened at the first frame (when its size is known: a live feed)."""
+    """A :class:`VideoOutput` opened at the first frame, when its size is known."""
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path, self.fps = path, fps

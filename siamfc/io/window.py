@@ -1,12 +1,6 @@
-"""A Tkinter window for live tracking: shows RGB frames, lets the user drag a box with the mouse,
-and queues key presses.
-
-Tkinter rather than ``cv2.imshow``: the headless OpenCV wheel has no GUI. The window is driven
-by its caller's loop (``show`` / ``poll`` pump Tk's events), so no thread touches Tk but the
-main one. Two ways to get a box: :meth:`Window.select_box` (modal, for a still frame) or,
-with ``drag_select=True``, any time: a finished drag arrives as a :class:`BoxEvent` from
-:meth:`Window.events` and :attr:`Window.dragging` is true while the mouse button is held.
-"""
+"""A Tkinter window (the headless OpenCV wheel has no GUI) that shows RGB frames, queues key presses
+and boxes dragged with the mouse. Its caller's loop pumps Tk's events (``show``, ``poll``), so only
+the main thread touches Tk."""
 
 from __future__ import annotations
 
@@ -34,17 +28,15 @@ class BoxEvent:
 
 
 def check_display() -> None:
-    """A clear error (rather than a Tcl traceback) when no window can be opened."""
+    """A one-line error, rather than a Tcl traceback, when no window can be opened."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        raise SiamFCError("no display to open a window on (DISPLAY is not set)")
+        raise SiamFCError("no display to open a window on (DISPLAY is not set)", "DISPLAY")
 
 
 class Window:
-    """A window showing frames, scaled down to fit ``max_side`` pixels if needed.
-
-    ``show(image)`` displays an RGB frame and returns False once the user asked to stop
-    (``q``, Esc or closing the window). Keys and mouse-drawn boxes are queued for ``events()``.
-    """
+    """Frames scaled down to fit ``max_side`` pixels; ``show`` and ``poll`` return False once the user
+    asked to stop (``q``, Esc, closing the window). With ``drag_select`` a finished drag is a
+    :class:`BoxEvent` (``dragging`` is true while the button is held)."""
 
     def __init__(self, title: str = "siamfc", help_text: str | None = None, drag_select: bool = False,
                  max_side: int = 1280) -> None:
@@ -54,13 +46,13 @@ class Window:
 
             from PIL import Image, ImageTk
         except ImportError as exc:
-            raise SiamFCError(f"a window needs Tkinter and Pillow's ImageTk ({exc}); e.g. apt install python3-tk") \
-                from None
+            raise SiamFCError(f"a window needs Tkinter and Pillow's ImageTk ({exc}); e.g. apt install python3-tk",
+                              "tkinter") from exc
         self._tk, self._Image, self._ImageTk = tk, Image, ImageTk
         try:
             self.root = tk.Tk()
         except tk.TclError as exc:
-            raise SiamFCError(f"cannot open a window ({exc})") from None
+            raise SiamFCError(f"cannot open a window ({exc})", "DISPLAY") from exc
         self.title = title
         self.root.title(title)
         self.max_side = max_side
@@ -84,8 +76,6 @@ class Window:
         self._drag_select = False
         self.set_drag_select(drag_select)
         self.root.focus_force()  # keys go to the window just opened (also where no window manager runs)
-
-    # -- events -----------------------------------------------------------------------------------
 
     def _on_close(self) -> None:
         self.closed = True
@@ -145,18 +135,8 @@ class Window:
         events, self._events = self._events, []
         return events
 
-    # -- display ----------------------------------------------------------------------------------
-
-    def set_status(self, text: str) -> None:
-        self.status.config(text=text)
-        if not self.status.winfo_ismapped():
-            self.status.pack(side="top", fill="x")
-
-    def set_title(self, text: str) -> None:
-        self.root.title(text)
-
     def show(self, image: np.ndarray) -> bool:
-        """Display ``image`` (RGB uint8) and process pending events; False once stop was asked."""
+        """Display ``image`` (RGB uint8) and process pending events."""
         if self.closed:
             return False
         self.scale = min(1.0, self.max_side / max(image.shape[:2]))
@@ -180,7 +160,7 @@ class Window:
         return self.poll()
 
     def poll(self) -> bool:
-        """Process pending window events without a new frame; False once stop was asked."""
+        """Process pending window events."""
         if self.closed:
             return False
         try:
@@ -192,8 +172,8 @@ class Window:
 
     def select_box(self, image: np.ndarray, prompt: str = "drag a box around the target, then press Enter "
                    "(Esc cancels)") -> np.ndarray:
-        """Show ``image`` and wait for the user to drag a box; Enter or space accepts the last one
-        (drawing another replaces it). Raises :class:`SiamFCError` on Esc or when the window closes."""
+        """Show ``image`` until the user drags a box and accepts it with Enter or space; a SiamFCError on
+        Esc or when the window closes."""
         was_drag_select = self._drag_select
         self.set_drag_select(True)
         self.root.title(prompt)
@@ -219,7 +199,7 @@ class Window:
         self.set_drag_select(was_drag_select)
         self.root.title(self.title)
         if not accepted:
-            raise SiamFCError("no box was selected (the window was closed or Esc pressed)")
+            raise SiamFCError("no box was selected (the window was closed or Esc pressed)", "window")
         self.stop_requested = False
         return box
 

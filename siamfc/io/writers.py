@@ -1,10 +1,7 @@
-"""Output files that are all-or-nothing: written under a temporary name beside the target and
-renamed over it when closed, so that an existing file is never truncated before the run has
-passed its checks, two runs writing the same file never interleave (the last rename wins, whole),
-and a failed write (a full disk) keeps what was written before, to the last whole record, with a
-one-line error. A character device (``/dev/null``, ``/dev/full``, a terminal) is written directly;
-other targets that are not regular files (a named pipe, a socket, a disk) are refused before any
-work starts: a pipe nobody reads would block the run forever."""
+"""All-or-nothing output files: written under a temporary name beside the target and renamed over it
+when closed, so an existing file is never truncated early and two runs never interleave; a failed
+write keeps the records before it, whole. A character device (``/dev/null``) is written directly;
+other targets that are not regular files (a named pipe nobody may read) are refused up front."""
 
 from __future__ import annotations
 
@@ -27,15 +24,14 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class OutputErrors(SiamFCError):
-    """Several outputs that failed, reported together in one line, in the order given."""
+    """Several outputs that failed, reported in one line; ``key`` is the first's."""
 
     def __init__(self, errors: list[SiamFCError]) -> None:
         self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
+        super().__init__("; ".join(str(e) for e in errors), errors[0].key)
 
 
 def flatten(errors: Iterable[SiamFCError]) -> list[SiamFCError]:
-    """The single errors of ``errors`` (an :class:`OutputErrors` stands for those it holds)."""
     return [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
 
 
@@ -46,8 +42,7 @@ def one_error(errors: list[SiamFCError]) -> SiamFCError:
 
 
 def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
-    """Call every ``close`` in turn, one that fails not keeping the next from running; the
-    :class:`SiamFCError` of each that failed, in order (so that a full disk names every file it cut)."""
+    """Call every ``close``, one failing not stopping the next; the errors of those that failed."""
     errors: list[SiamFCError] = []
     for close in closes:
         try:
@@ -58,10 +53,9 @@ def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
 
 
 class AtomicTextFile:
-    """A text file written record by record (each ``write`` call is one whole record, on disk when
-    it returns); ``close()`` puts it in place. After a failed write the records before it are put
-    in place, the error is a :class:`SiamFCError` (kept in ``failure``, and saying how many records
-    of ``unit`` were kept), and later writes and ``close`` do nothing."""
+    """A text file written record by record (each ``write`` is one record, on disk when it returns) and
+    put in place by ``close()``. After a failed write the records before it are put in place, the error
+    (kept in ``failure``) says how many ``unit``s were kept, and later calls do nothing."""
 
     def __init__(self, path: str | os.PathLike, unit: str = "record") -> None:
         self.path = Path(path)
@@ -80,7 +74,7 @@ class AtomicTextFile:
                                                        dir=self.path.parent)
                 os.fchmod(self._fd, new_file_mode())
         except OSError as exc:
-            raise SiamFCError(f"{self.path}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"{self.path}: cannot be written ({exc.strerror or exc})", str(self.path)) from exc
 
     def write(self, text: str) -> None:
         if self._done:
@@ -96,7 +90,7 @@ class AtomicTextFile:
     def _fail(self, exc: OSError) -> None:
         if not self.records:  # nothing to keep: the target stays as it was
             self.discard()
-            self._raise(f"writing failed ({exc.strerror or exc}); nothing was written (the file is as it was)")
+            self._raise(f"writing failed ({exc.strerror or exc}); nothing was written (the file is as it was)", exc)
         try:
             if self._tmp is not None:
                 os.ftruncate(self._fd, self._good)  # drop a half-written record
@@ -104,11 +98,11 @@ class AtomicTextFile:
             pass
         self._finish()
         self._raise(f"writing failed ({exc.strerror or exc}); its first {self.records} {self.unit}(s) are kept, "
-                    "whole")
+                    "whole", exc)
 
-    def _raise(self, problem: str) -> NoReturn:
-        self.failure = SiamFCError(f"{self.path}: {problem}")
-        raise self.failure from None
+    def _raise(self, problem: str, cause: OSError) -> NoReturn:
+        self.failure = SiamFCError(f"{self.path}: {problem}", str(self.path))
+        raise self.failure from cause
 
     def _finish(self) -> None:
         self._done = True
@@ -119,7 +113,7 @@ class AtomicTextFile:
         except OSError as exc:
             if self._tmp is not None:
                 Path(self._tmp).unlink(missing_ok=True)
-            self._raise(f"cannot be put in place ({exc.strerror or exc}); the file is as it was")
+            self._raise(f"cannot be put in place ({exc.strerror or exc}); the file is as it was", exc)
 
     def close(self) -> None:
         if self._done:
@@ -127,7 +121,7 @@ class AtomicTextFile:
         try:
             os.fsync(self._fd)
         except OSError as exc:
-            if self._tmp is not None:  # fsync of a device such as /dev/null is not supported: fine
+            if self._tmp is not None:  # a device such as /dev/null does not fsync: fine
                 self._fail(exc)
         self._finish()
 
@@ -149,42 +143,41 @@ def temporary_sibling(path: Path) -> Path:
     return Path(name)
 
 
-def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
-    """Make sure ``path`` can be written; returns it as a Path. Its folder must exist (a mistyped
-    folder is an error, not a new folder) unless ``create_folder``.
+def _probe(folder: Path, name: str) -> None:
+    """Create and remove a file in ``folder`` (an OSError where files cannot be written there)."""
+    fd, probe = tempfile.mkstemp(prefix=f".{name}.", suffix=".probe", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
 
-    Checked before any work starts, so a long run never ends unable to save its result. An
-    existing file is left untouched (outputs are written under a temporary name beside it, then
-    renamed: see :mod:`siamfc.io.writers`); the probe file created here is removed again.
-    """
+
+def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
+    """``path`` as a Path, once sure it can be written (before any work starts); its folder must exist
+    unless ``create_folder``. An existing file is left untouched. The error's key is ``what``."""
     path = Path(path).expanduser()
     check_file_kind(path, what)
     folder = path.parent
-    if create_folder:
-        try:
+    try:
+        if create_folder:
             folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SiamFCError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})") from None
-    elif not folder.is_dir():
-        raise SiamFCError(f"{what} {path}: the folder {folder} does not exist (create it first)")
+        elif not folder.is_dir():
+            raise SiamFCError(f"{what} {path}: the folder {folder} does not exist (create it first)", what)
+    except OSError as exc:
+        raise SiamFCError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})", what) from exc
     try:
         if path.exists():
             with open(path, "ab"):
                 pass
             if not path.is_file():
-                return path  # a device or a pipe (/dev/null): written directly
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+                return path  # a device (/dev/null): written directly
+        _probe(folder, path.name)
     except OSError as exc:
-        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
 
 
 def check_file_kind(path: Path, what: str = "output") -> None:
-    """A SiamFCError unless ``path`` is missing, a regular file or a character device (``/dev/null``,
-    ``/dev/full``, a terminal): a folder, or a named pipe that nobody may ever read (opening it
-    would block the run before its first frame), a socket or a disk."""
+    """A SiamFCError unless ``path`` is missing, a regular file or a character device: not a folder, a
+    named pipe (opening it could block the run forever), a socket or a disk."""
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -194,20 +187,18 @@ def check_file_kind(path: Path, what: str = "output") -> None:
     kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket",
              stat.S_ISBLK: "a block device"}
     kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-    raise SiamFCError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as /dev/null)")
+    raise SiamFCError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as "
+                      "/dev/null)", what)
 
 
 def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
-    """Create the folder ``path`` (and its parents) if needed and make sure files can be written in
-    it; a SiamFCError naming ``what`` otherwise (an existing file, a read-only place, no permission)."""
+    """The folder ``path``, created if needed, once sure files can be written in it; the error's key is ``what``."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
-        raise SiamFCError(f"{what} {path}: exists and is not a folder")
+        raise SiamFCError(f"{what} {path}: exists and is not a folder", what)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".siamfc.", suffix=".probe", dir=path)
-        os.close(fd)
-        os.unlink(probe)
+        _probe(path, "siamfc")
     except OSError as exc:
-        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})") from None
+        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
