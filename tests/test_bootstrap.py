@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from siamfc.errors import SettingError
 from siamfc.evaluation.bootstrap import bootstrap_mean, paired_difference
 
 
@@ -46,5 +47,6 @@ def test_paired_difference_removes_the_sequences_difficulty() -> None:
 
 
 def test_level_is_checked() -> None:
-    with pytest.raises(ValueError, match="level"):
+    with pytest.raises(SettingError) as info:
         bootstrap_mean([0.1, 0.2], level=95)
+    assert info.value.key == "level"

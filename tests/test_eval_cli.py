@@ -324,5 +324,26 @@ def test_eval_names_checkpoints_of_one_file_name_by_folder():
     specs = parse_trackers(["siamfc:run_a/model_e030.pth", "siamfc:run_b/model_e030.pth", "siamfc:x/other.pth"])
     assert [s.name for s in specs] == ["SiamFC-run_a-model_e030", "SiamFC-run_b-model_e030", "SiamFC-other"]
     assert [s.weights for s in specs] == ["run_a/model_e030.pth", "run_b/model_e030.pth", "x/other.pth"]
-    with pytest.raises(SiamFCError, match="given more than once"):  # one file twice is still a mistake
+    with pytest.raises(SiamFCError) as info:  # one file twice is still a mistake
         parse_trackers(["siamfc:run_a/model_e030.pth", "siamfc:run_a/model_e030.pth"])
+    assert info.value.key == "--tracker"
+
+
+@pytest.mark.parametrize(("make", "key"), [
+    (lambda s: s.EvalConfig(s.BenchmarkSpec("folder", "root"), [], workers=0), "workers"),
+    (lambda s: s.BenchmarkSpec("folder", "root", repetitions=0), "repetitions"),
+    (lambda s: s.TrackerSpec("siamrpn", "SiamRPN"), "kind"),
+])
+def test_eval_settings_are_checked_by_their_declaration(make, key: str) -> None:
+    from siamfc.errors import SettingError
+    from siamfc.evaluation import specs
+
+    with pytest.raises(SettingError) as info:
+        make(specs)
+    assert info.value.key == key
+
+
+def test_workers_option_reads_the_declaration() -> None:
+    with pytest.raises(SystemExit) as info:  # argparse: usage and one line, exit 2
+        run_eval("--dataset", "folder", "--root", "x", "--workers", "0")
+    assert info.value.code == 2

@@ -68,8 +68,9 @@ def test_import_got10k_names_the_missing_six(monkeypatch: pytest.MonkeyPatch) ->
     for name in [m for m in sys.modules if m == "got10k" or m.startswith("got10k.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "six", None)
-    with pytest.raises(SiamFCError, match=r"needs the 'six' package: pip install six$"):
+    with pytest.raises(SiamFCError) as info:
         import_got10k()
+    assert info.value.key == "six" and isinstance(info.value.__cause__, ModuleNotFoundError)
 
 
 def test_float_ious_by_hand() -> None:
@@ -123,16 +124,19 @@ def test_otb_and_vot_experiments_never_download(tmp_path: Path, monkeypatch: pyt
     (otb / "Crossing" / "img" / "groundtruth.txt").rename(otb / "Crossing" / "groundtruth_rect.txt")
     experiment = otb_experiment(str(otb), 2015, str(tmp_path / "out"), str(tmp_path / "reports"))
     assert experiment.dataset.seq_names == ["Crossing"]
-    with pytest.raises(Exception, match="Dataset not found"):  # an empty folder: no download either
+    with pytest.raises(Exception) as info:  # an empty folder: no download either
         (tmp_path / "empty").mkdir()
         otb_experiment(str(tmp_path / "empty"), 2015, str(tmp_path / "out"), str(tmp_path / "reports"))
+    assert not isinstance(info.value, AssertionError)
     vot = tmp_path / "vot"
     write_clip(vot / "a")
-    with pytest.raises(SiamFCError, match="no list.txt"):
+    with pytest.raises(SiamFCError) as info:
         vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))
+    assert info.value.key == str(vot / "list.txt")
     (vot / "list.txt").write_text("a\nghost\n")
-    with pytest.raises(SiamFCError, match="names sequence 'ghost'"):
+    with pytest.raises(SiamFCError) as info:
         vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))
+    assert info.value.key == str(vot / "ghost")
     (vot / "list.txt").write_text("a\n")
     experiment = vot_experiment(str(vot), 2018, str(tmp_path / "out"), str(tmp_path / "reports"))
     assert experiment.dataset.seq_names == ["a"]

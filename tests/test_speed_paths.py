@@ -134,7 +134,7 @@ def track(tracker: SiamFCTracker, frames: list[np.ndarray], box: np.ndarray) -> 
 @pytest.mark.parametrize(("name", "frames"), [("Crossing", 50), ("yamaha_first600", 40)])
 def test_optimized_path_tracks_like_the_eager_path(got10k_sequence, fdsiamfc_weights: Path, name: str,
                                                    frames: int) -> None:
-    # All of val (1,666 frames): mean IoU 1.0000 (tools/bench_equivalence.py); 1.0000 over these
+    # All of val (1,666 frames): mean IoU 1.0000 (experiments/bench_equivalence.py); 1.0000 over these
     # frames too (and over 120 and 90, the lengths this test used before); eager vs ground truth:
     # 0.81 and 0.78 here.
     seq = got10k_sequence("val", name, max_frames=frames)
@@ -355,7 +355,7 @@ def test_torch_upsampling_matches_opencv() -> None:
 
 
 def test_torch_crop_path_tracks_like_the_opencv_path(got10k_sequence, fdsiamfc_weights: Path) -> None:
-    # All of val: mean IoU 0.9999 against the eager path (tools/bench_equivalence.py); 1.0000 here.
+    # All of val: mean IoU 0.9999 against the eager path (experiments/bench_equivalence.py); 1.0000 here.
     seq = got10k_sequence("val", "Jogging1", max_frames=30)
     box = seq.groundtruth[0]
     eager = track(SiamFCTracker(fdsiamfc_weights, optimize=False), seq.frames, box)

@@ -1,6 +1,6 @@
 """Fit the confidence calibration of a model on training sequences (never on val).
 
-    python tools/calibrate_confidence.py [--weights CKPT] [--root ../shared/data/GOT-10k-mini]
+    python experiments/calibrate_confidence.py [--weights CKPT] [--root ../shared/data/GOT-10k-mini]
                                          [--subset train] [--write]
 
 For every frame of every sequence the tracker runs (lost state off, so its boxes are the plain
@@ -92,7 +92,7 @@ def main() -> int:
     x, y = np.array(feats), np.array(labels)
     beta = fit_logistic(x, y)
     weights = resolve_weights(args.weights)
-    cal = Calibration(float(beta[0]), float(beta[1]), float(beta[2]), source="tools/calibrate_confidence.py "
+    cal = Calibration(float(beta[0]), float(beta[1]), float(beta[2]), source="experiments/calibrate_confidence.py "
                       f"on {args.subset} of {Path(args.root).name}, {len(y)} maps, checkpoint {Path(weights).name}")
     conf = cal.confidence(x[:, 0], x[:, 1])
     print(f"Calibration(bias={cal.bias:.4f}, w_psr={cal.w_psr:.4f}, w_rel={cal.w_rel:.4f})  "

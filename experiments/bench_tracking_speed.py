@@ -6,7 +6,7 @@ Frames are real (a GOT-10k-mini val sequence), decoded before timing; only ``tra
 is timed, warm-up frames excluded. The configurations are interleaved in rounds so that a
 background load hits them alike; compare the ratios more than the absolute figures.
 
-    python tools/bench_tracking_speed.py [--frames 60] [--rounds 3] [--json out.json]
+    python experiments/bench_tracking_speed.py [--frames 60] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from tool_errors import failer, shared_dir
 
 from siamfc import CheckpointError, ModelConfig, SiamFCNet, SiamFCTracker, build_model, load_model
 from siamfc.data.sequences import frame_files, read_boxes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from tool_errors import failer, shared_dir  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 fail = failer(__file__)

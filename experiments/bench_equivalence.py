@@ -2,7 +2,7 @@
 with the plain eager tracker and with each chosen variant, and prints the mean IoU between their
 boxes (per sequence and over all frames) and each variant's frames/s in the same run.
 
-    python tools/bench_equivalence.py --weights ../shared/weights/fdsiamfc_30.pth \
+    python experiments/bench_equivalence.py --weights ../shared/weights/fdsiamfc_30.pth \
         --root ../shared/data/GOT-10k-mini/val --variants default,torch,torch-crop
 """
 
@@ -16,11 +16,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tool_errors import failer
 from tqdm import tqdm
 
 from siamfc import SiamFCTracker, geometry
 from siamfc.data.sequences import frame_files, read_boxes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from tool_errors import failer  # noqa: E402
 
 VARIANTS = {
     "eager": {"optimize": False},

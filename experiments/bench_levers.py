@@ -1,8 +1,8 @@
 """What each speed lever buys: the tracking step of one model through the eager path and through
 each optimization added in turn, timed round-robin on the same frames in one run.
 
-    OMP_WAIT_POLICY=PASSIVE python tools/bench_levers.py --weights ../shared/weights/fdsiamfc_30.pth
-    python tools/bench_levers.py --backbone alexnet        # the classic AlexNet, untrained (speed only)
+    OMP_WAIT_POLICY=PASSIVE python experiments/bench_levers.py --weights ../shared/weights/fdsiamfc_30.pth
+    python experiments/bench_levers.py --backbone alexnet        # the classic AlexNet, untrained (speed only)
 
 Variants: eager (the reference); BN folded + channels-last (grouped-convolution head); + last conv
 composed with the kernel and the matrix-product head (the optimized PyTorch path); the torch crop
@@ -20,10 +20,12 @@ import sys
 from pathlib import Path
 
 import torch
-from tool_errors import failer
 
 from siamfc import SiamFCNet, SiamFCTracker, build_model, load_model
 from siamfc.evaluation.speed import Candidate, load_frames, machine_info, time_candidates
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from tool_errors import failer  # noqa: E402
 
 fail = failer(__file__)
 

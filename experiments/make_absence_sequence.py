@@ -1,6 +1,6 @@
 """Make a sequence where the target leaves the view and comes back: a moving crop of a real one.
 
-    python tools/make_absence_sequence.py SEQ_DIR OUT_ROOT [--away 40] [--size 0.5]
+    python experiments/make_absence_sequence.py SEQ_DIR OUT_ROOT [--away 40] [--size 0.5]
 
 A window of ``--size`` times the frame's width and height follows the target (centred on its
 ground-truth box) until a third of the way through the sequence; then it pans away from the

@@ -2,7 +2,7 @@
 with re-detection off (left) and on (right), default settings otherwise, on a synthetic sequence
 (a patterned square on noisy grey, as in tests/test_lost.py).
 
-    python tools/recovery_picture.py [--out docs/images/recovery.jpg]
+    python experiments/recovery_picture.py [--out docs/images/recovery.jpg]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Time a tracking step while tracking and while lost (re-detection on), and the confidence's own
 cost inside a tracking step.
 
-    OMP_WAIT_POLICY=PASSIVE python tools/bench_lost.py [--sequence DIR] [--frames 150] [--backend auto]
+    OMP_WAIT_POLICY=PASSIVE python experiments/bench_lost.py [--sequence DIR] [--frames 150] [--backend auto]
 
 Tracking: the first box of ``--sequence`` (default: GOT-10k-mini val/bag) tracked over its frames.
 Lost: the same target, then frames of the same size where it is not (grey noise), timed once the
@@ -21,6 +21,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))  # tool_errors
 
 from tool_errors import failer, shared_dir  # noqa: E402
 
