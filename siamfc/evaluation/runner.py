@@ -93,29 +93,21 @@ def quiet_opencv() -> None:
 
 
 @contextlib.contextmanager
-def thread_env(threads: int) -> Iterator[None]:
-    """Set the thread-count variables while worker processes start (they inherit them)."""
+def starting_workers(threads: int) -> Iterator[None]:
+    """While worker processes start (they inherit both): the thread-count variables set, and SIGINT
+    ignored, so that a Ctrl-C before :func:`init_worker` runs cannot print a worker's traceback."""
     saved = {name: os.environ.get(name) for name in THREAD_ENV}
     os.environ.update({name: str(threads) for name in THREAD_ENV})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while worker processes start (they inherit it): a Ctrl-C before
-    :func:`init_worker` runs cannot print a worker's traceback."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def available_cores() -> int:
@@ -141,7 +133,7 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], No
     else:
         threads = max(1, available_cores() // workers)
         context = multiprocessing.get_context("spawn")
-        with thread_env(threads), _sigint_ignored():
+        with starting_workers(threads):
             pool = context.Pool(workers, initializer=init_worker, initargs=(threads,))
         with pool:
             for result in pool.imap_unordered(run_task, tasks):
