@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import re
 import types
 import typing
@@ -59,11 +60,13 @@ def convert(hint: object, value: object) -> object:
     if hint is float:
         if isinstance(value, str) and _NUMBER.match(value.strip()):
             value = float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise _Mismatch
         return float(value)
-    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _Mismatch
+    if hint is int:  # NumPy's integers too
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise _Mismatch
+        return int(value)
     if hint in (bool, str) and not isinstance(value, hint):
         raise _Mismatch
     if typing.get_origin(hint) is typing.Literal:
