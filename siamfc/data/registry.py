@@ -49,9 +49,6 @@ class Layout:
     root: str
     subset: str
 
-    def describe(self) -> str:
-        return f"{self.kind} layout (root {self.root}, subset {self.subset})"
-
 
 def _children(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_dir())
