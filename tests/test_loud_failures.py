@@ -15,7 +15,7 @@ from test_training import make_sequences, write_config
 
 from siamfc import CheckpointError, ModelConfig, build_model, load_model, save_checkpoint
 from siamfc.cli.main import main
-from siamfc.errors import SiamFCError
+from siamfc.errors import SettingError, SiamFCError
 from siamfc.geometry import iou
 from siamfc.models.checkpoint import read_checkpoint
 
@@ -117,21 +117,14 @@ def test_sigterm_exits_143_after_saving(tmp_path: Path, train_data: Path, capsys
     assert not stale.exists()
 
 
-@pytest.mark.parametrize("override, needles", [
-    ("optim.lr=fast", ["optim.lr", "'fast'", "number"]),
-    ("optim.batch_size=0", ["optim.batch_size", "more than 0"]),
-    ("optim.epochs=ten", ["optim.epochs", "whole number"]),
-    ("data.num_workers=-1", ["data.num_workers", "0 or more"]),
-    ("amp='no'", ["amp", "true or false"]),  # YAML's bare `no` is false; the string "no" is not a bool
-    ("optim.final_lr=-1e-5", ["optim.final_lr", "more than 0"]),
-    ("optim.lr.x=1", ["optim.lr.x", "not a section"]),
-    ("optim.lr=[1", ["--set optim.lr=[1", "not a YAML value"]),
-])
-def test_bad_set_values_are_one_line_naming_the_key(override: str, needles: list[str], tmp_path: Path,
-                                                   train_data: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("override", ["optim.lr=fast", "optim.batch_size=0", "optim.epochs=ten", "data.num_workers=-1",
+                                      "amp='no'",  # YAML's bare `no` is false; the string "no" is not a bool
+                                      "optim.final_lr=-1e-5", "optim.lr.x=1", "optim.lr=[1"])
+def test_bad_set_values_are_one_line_naming_the_key(override: str, tmp_path: Path, train_data: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
     config = write_config(tmp_path / "c.yaml", train_data, tmp_path / "run")
     assert main(["train", "--config", str(config), "--set", override]) == 2
-    one_line_error(capsys, *needles)
+    one_line_error(capsys, override.partition("=")[0])
     assert not (tmp_path / "run").exists()
 
 
@@ -421,7 +414,7 @@ def test_images_other_than_uint8_are_refused(backend: str, dtype: type) -> None:
 
     tracker = MultiTracker(model=build_model(ModelConfig(width=0.1)).eval(), backend=backend)
     image = np.zeros((64, 64, 3), dtype)
-    refused(ValueError, tracker.add, image, np.array([10.0, 10, 20, 20]))
+    refused(SiamFCError, tracker.add, image, np.array([10.0, 10, 20, 20]), key="image")
 
 
 # ------------------------------------------------------------------------- a video damaged mid-way
@@ -559,10 +552,10 @@ def test_the_python_api_refuses_what_the_command_line_refuses() -> None:
 
     image = np.zeros((360, 480, 3), np.uint8)
     tracker = SiamFCTracker()
-    refused(ValueError, tracker.init, image, [1000, 1000, 50, 50])
+    refused(SiamFCError, tracker.init, image, [1000, 1000, 50, 50], key="box")
     tracker.init(image, [-20, -10, 100, 80])  # partly outside: the crops are padded
     tracker.init(image, [50, 30, 450, 200])  # a large target past the right edge (the CLI's corner guess)
-    refused(ValueError, tracker.update, np.zeros((0, 0, 3), np.uint8))
+    refused(SiamFCError, tracker.update, np.zeros((0, 0, 3), np.uint8), key="image")
     refused(SiamFCError, SiamFCTracker, device="gpu", key="--device")
     if not torch.cuda.is_available():
         refused(SiamFCError, SiamFCTracker, device="cuda", key="--device")
@@ -581,16 +574,16 @@ def test_more_api_mistakes_are_one_line_and_keep_the_tracker() -> None:
     image[100:140, 100:160] = 200
     for key, value in [("context", float("nan")), ("scale_penalty", float("inf")), ("compile", "yes"),
                        ("optimize", "no")]:
-        refused(ValueError, SiamFCTracker, **{key: value})
+        refused(SettingError, SiamFCTracker, **{key: value}, key=key)
     refused(TypeError, SiamFCTracker, device=0)
     if not torch.cuda.is_available():
         refused(SiamFCError, SiamFCTracker, device=torch.device("cuda"), key="--device")
     refused(TypeError, SiamFCTracker, model="siamfc/weights/siamfc_mobile_lite.pth")
-    refused(ValueError, SiamFCTracker().init, image, "100,100,40,30")
+    refused(SiamFCError, SiamFCTracker().init, image, "100,100,40,30", key="box")
 
     tracker = SiamFCTracker()
     tracker.init(image, [100.2, 100.2, 0.5, 0.5])  # inside the frame, under a pixel: not "outside"
     tracker.init(image, [100, 100, 60, 40])
-    refused(ValueError, tracker.init, image, [5000, 0, 10, 10])
+    refused(SiamFCError, tracker.init, image, [5000, 0, 10, 10], key="box")
     assert iou(tracker.update(image), np.array([100, 100, 60, 40])) > 0.9  # the target tracked before is kept
-    refused(ValueError, MultiTracker().update, None)  # checked with no targets too
+    refused(SiamFCError, MultiTracker().update, None, key="image")  # checked with no targets too

@@ -18,19 +18,8 @@ memory (RSS; GPU memory on a GPU); optional N-target MultiTracker timing and a l
 Decoding is never timed."""
 
 
-def max_threads() -> int:
-    """The most threads ``--threads`` takes: 4 per core (10^5 crash PyTorch's and OpenCV's thread pools)."""
-    return 4 * (os.cpu_count() or 1)
-
-
-def thread_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= max_threads():
-        raise argparse.ArgumentTypeError(f"{value}: choose 0 (all) or 1..{max_threads()} (4 per core)")
-    return value
+#: the most threads ``--threads`` takes: 4 per core (10^5 crash PyTorch's and OpenCV's thread pools)
+MAX_THREADS = 4 * (os.cpu_count() or 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time N targets: one MultiTracker (one batch) vs N separate trackers")
     parser.add_argument("--long", type=at_least(0), default=0, metavar="FRAMES",
                         help="then track FRAMES frames with the first model (cycling the sequence), sampling RSS")
-    parser.add_argument("--threads", type=thread_count, default=0, metavar=f"0..{max_threads()}",
+    parser.add_argument("--threads", type=at_least(0, MAX_THREADS), default=0, metavar=f"0..{MAX_THREADS}",
                         help="CPU threads for torch and OpenCV: 0 = all, else at most 4 per core (default: all)")
     parser.add_argument("--json", default=None, metavar="PATH", help="write every figure to this JSON file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
@@ -78,8 +67,9 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
 
     from ..evaluation.speed import Candidate, device_sync
     from ..models.checkpoint import load_model
-    from ..tracking.box_backend import is_box_model
-    from ..tracking.tracker import RuntimeOptions, SiamFCTracker
+    from ..tracking.config import RuntimeOptions
+    from ..tracking.engines.choose import is_box_model
+    from ..tracking.tracker import SiamFCTracker
 
     backends = inputs.backends(args, device)
     candidates, pairs = [], {}

@@ -77,7 +77,7 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
     from ..models.shipped import default_weights_path
-    from ..tracking.box_backend import is_box_model, load_box_model
+    from ..tracking.engines.choose import is_box_model, load_box_model
     from ..tracking.onnx_format import read_manifest
 
     models: list[tuple[str, object]] = []
@@ -97,11 +97,7 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
     for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
         models.append((f"{name} (untrained)", build_model(ModelConfig(backbone=name))))
     if not models:
-        path = default_weights_path()
-        if not path.is_file():
-            raise SiamFCError("the package ships no trained model yet: pass --weights PATH or --backbones NAMES",
-                              "--weights")
-        models.append((path.stem, os.fspath(path)))
+        models.append((default_weights_path().stem, os.fspath(default_weights_path())))
     return unique_labels(models)
 
 

@@ -21,15 +21,16 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def at_least(low: int) -> Callable[[str], int]:
-    """An argparse ``type=``: a whole number of at least ``low``."""
+def at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number from ``low`` (to ``high``)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value}: must be at least {low}")
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {low}" if high is None else
+                                             f"{value}: must be {low}..{high}")
         return value
 
     return parse
@@ -75,6 +76,16 @@ def clip_box(box: np.ndarray, frame_shape: tuple[int, ...], what: str = "--init-
 
 def _fmt(box: np.ndarray) -> str:
     return ",".join(f"{float(v):g}" for v in box)
+
+
+def require_display(hint: str, key: str) -> None:
+    """A one-line error saying what to do instead (``hint``) where no window can open."""
+    from ..io.window import check_display
+
+    try:
+        check_display()
+    except SiamFCError as exc:
+        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}", key) from exc
 
 
 def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], count: int) -> None:

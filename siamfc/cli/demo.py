@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..devices import resolve_device_name
-from ..errors import CheckpointError, SiamFCError
+from ..errors import SiamFCError
 from .common import add_tracker_arguments, build_tracker
 
 TYPE_CHECKING = False
@@ -52,16 +52,12 @@ def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     from ..io.video_out import check_video_output
-    from ..models.shipped import default_weights_path
 
     device = resolve_device_name(args.device)
     output = check_video_output(args.output)
     if not CLIP.is_file():
         raise _missing(CLIP)
     groundtruth = load_groundtruth()
-    if args.weights is None and not default_weights_path().is_file():
-        raise CheckpointError(f"{default_weights_path()}: no trained model is shipped with the package yet; "
-                              "pass --weights PATH", str(default_weights_path()))
     window = None
     if args.show:
         from ..io.window import Window
@@ -88,7 +84,6 @@ def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> 
     tracker = build_tracker(args, device)
     source = open_source(str(CLIP))
     ious: list[float] = []
-    video = None
     with FrameReader(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
         frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
         first = next(frames, None)

@@ -111,40 +111,25 @@ def run(args: argparse.Namespace) -> int:
     roots = [os.path.expanduser(r) for r in args.root]
     benchmark = benchmark_for(args.dataset)
     bench = BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),
-                             version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
-                             repetitions=args.repetitions, more_roots=tuple(roots[1:]))
-    config = EvalConfig(
-        benchmark=bench,
-        trackers=_with_lost_options(parse_trackers(args.tracker, args.weights), args),
-        sequences=sequences,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        workers=args.workers,
-        device=str(device),
-        nano_dir=args.nano_dir,
-        progress=not args.quiet,
-        baseline=args.baseline,
-    )
+                          version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
+                          repetitions=args.repetitions, more_roots=tuple(roots[1:]))
+    config = EvalConfig(benchmark=bench, trackers=_with_lost_options(parse_trackers(args.tracker, args.weights), args),
+                        sequences=sequences, overwrite=args.overwrite, resume=args.resume, workers=args.workers,
+                        device=str(device), nano_dir=args.nano_dir, progress=not args.quiet, baseline=args.baseline)
     try:
         comparison = evaluate(config, warn)
     except KeyboardInterrupt:
         print(f"siamfc eval: interrupted; the sequences done are kept in {result_root(bench)}: run the same "
               "command with --resume to do the rest", file=sys.stderr)
         return 130
-    files = comparison.files
-    print(format_table(comparison))
     from ..evaluation.longterm import format_longterm
 
-    longterm = format_longterm(comparison.overall)
-    if longterm:
-        print()
-        print(longterm)
-    per_seq = format_per_sequence(comparison)
-    if per_seq:
-        print()
-        print(per_seq)
+    print(format_table(comparison))
+    for part in (format_longterm(comparison.overall), format_per_sequence(comparison)):
+        if part:
+            print(f"\n{part}")
     print()
-    for key, path in files.items():
+    for key, path in comparison.files.items():
         print(f"{key}: {path}")
     sys.stdout.flush()
     return 0

@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..models.checkpoint import load_model
     from ..tracking.config import check_crop_sizes
+    from ..tracking.engines.choose import resolve_weights
     from ..tracking.export import export_onnx
-    from ..tracking.tracker import resolve_weights
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -52,19 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
 
 
-def open_window(drawing: bool):
-    """The Tkinter window of :mod:`siamfc.io.window`, or a one-line error saying what to do instead."""
-    from ..io.window import Window, check_display
-
-    try:
-        check_display()
-    except SiamFCError as exc:
-        hint = "pass --init-box X,Y,W,H instead of drawing the box" if drawing else "drop --show"
-        key = "--init-box" if drawing else "--show"
-        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}", key) from exc
-    return Window(title="siamfc track (q or Esc stops)")
-
-
 def run(args: argparse.Namespace) -> int:
     from ..io.box_files import check_box_output
     from ..io.live import FrameReader
@@ -80,7 +67,14 @@ def run(args: argparse.Namespace) -> int:
     output_path = check_video_output(args.output) if args.output else None
     outputs = {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path}
     check_distinct_outputs([args.video] if Path(args.video).is_file() else [], outputs, count)
-    window = open_window(drawing=not boxes) if args.show or not boxes else None
+    window = None
+    if args.show or not boxes:
+        from ..io.window import Window
+        from .common import require_display
+
+        require_display(*(("pass --init-box X,Y,W,H instead of drawing the box", "--init-box") if not boxes else
+                          ("drop --show", "--show")))
+        window = Window(title="siamfc track (q or Esc stops)")
     try:
         source = open_source(args.video, args.start_frame)
         check_distinct_outputs(source.files, outputs, count)

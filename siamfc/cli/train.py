@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -14,7 +15,7 @@ from .common import at_least
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..training.config import DatasetConfig, TrainConfig
+    from ..training.config import TrainConfig
 
 HELP = """Train a model on your own sequences (--data PATH) or from a YAML config (also under torchrun).
 
@@ -108,34 +109,27 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     return config_from_dict(data, "siamfc train (recipe)", frozenset(overrides))
 
 
-def _cache_bytes(ds: DatasetConfig, sequences: list, cache_size: int) -> tuple[int, int]:
-    """(crops the cache holds at most, its size in bytes): one ``cache_size`` square RGB crop a usable frame."""
-    frames = 0
-    for seq in sequences:
-        keep = seq.visible & ~seq.cut
-        frames += int(keep[::ds.frame_stride].sum())
-    return frames, frames * cache_size * cache_size * 3
-
-
 def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
     """Before any crop is cut: the data read, where the crop cache goes and its size, how to resume."""
     from ..training.config import default_crop_cache_dir
     from ..training.data import read_sequences
 
-    total_frames = total_bytes = 0
+    total_frames = 0
     for i, ds in enumerate(cfg.data.datasets):
         try:
             sequences = read_sequences(ds)
         except ValueError as exc:
             raise SiamFCError(f"data.datasets[{i}] ({ds.kind}): {exc}", f"data.datasets[{i}]") from exc
-        frames, size = _cache_bytes(ds, sequences, cfg.data.cache_size)
-        total_frames, total_bytes = total_frames + frames, total_bytes + size
+        # the cache holds one square RGB crop a usable frame at most
+        frames = sum(int((seq.visible & ~seq.cut)[::ds.frame_stride].sum()) for seq in sequences)
+        total_frames += frames
         if not args.quiet:
             print(f"data: {ds.root} as {ds.kind} (subset {ds.subset}): {len(sequences)} sequences, {frames} "
                   "annotated frames", flush=True)
     cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else default_crop_cache_dir()
     if not args.quiet:
-        print(f"crop cache: {cache}: up to {total_bytes / 1e6:,.0f} MB ({total_frames} crops of "
+        size = total_frames * cfg.data.cache_size ** 2 * 3
+        print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
               f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
               "--cache-dir DIR puts it elsewhere", flush=True)
         again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *_argv(args)] if a not in ("--resume",))
@@ -150,7 +144,6 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.checkpoint import CheckpointError
     from ..training.run_control import OtherRankFailed
     from ..training.trainer import Trainer
 
@@ -161,16 +154,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise SiamFCError(str(exc)) from exc
     resume = _checked_resume(args, cfg)  # before any slow setup
-    if args.resume is None and _rank() == 0:
+    if args.resume is None and os.environ.get("RANK", "0") == "0":
         _announce(cfg, args)
     new_out_dir = not Path(cfg.out_dir).exists()
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
     except OtherRankFailed:
         return 2  # rank 0 says why
-    except (ValueError, FileNotFoundError, CheckpointError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         _remove_if_empty(Path(cfg.out_dir), new_out_dir)  # a refused setup leaves no empty run folder
-        if isinstance(exc, CheckpointError):
+        if isinstance(exc, SiamFCError):
             raise
         if isinstance(exc, OSError):
             raise SiamFCError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}", "out_dir") from exc
@@ -181,8 +174,6 @@ def run(args: argparse.Namespace) -> int:
             if trainer.main:
                 print(f"resumed from {resume} at epoch {trainer.epoch + 1}, step {trainer.step}")
         history = trainer.fit(max_steps=args.max_steps)
-    except CheckpointError:
-        raise
     except OSError as exc:  # a full or read-only disk while saving: the previous checkpoint is intact
         where = exc.filename or cfg.out_dir
         raise SiamFCError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
@@ -195,12 +186,6 @@ def run(args: argparse.Namespace) -> int:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
-
-
-def _rank() -> int:
-    import os
-
-    return int(os.environ.get("RANK", "0"))
 
 
 def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..io.video import open_source
     from ..io.video_out import check_video_output
-    from ..io.window import check_display
+    from .common import require_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
     device = resolve_device_name(args.device)
@@ -58,11 +58,9 @@ def run(args: argparse.Namespace) -> int:
         raise SiamFCError(f"--snapshot-dir {snapshot_dir}: not a folder", "--snapshot-dir")
     if args.all_frames and args.video is None:
         raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)", "--all-frames")
-    try:  # the display before the camera: on a machine with neither, the display is what to fix
-        check_display()
-    except SiamFCError as exc:
-        raise SiamFCError("no display to open a window on (DISPLAY is not set); without one, track a video "
-                          "with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`", "DISPLAY") from exc
+    # the display before the camera: on a machine with neither, the display is what to fix
+    require_display("without one, track a video with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`",
+                    "DISPLAY")
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)
