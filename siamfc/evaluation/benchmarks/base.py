@@ -32,13 +32,6 @@ def box_visible(anno: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
 
 
-def no_subsets(name: str, text: str | None, default: str) -> str:
-    if text is not None:
-        raise SiamFCError(f"--subset {text}: the {name} benchmark has no subsets (--sequences picks sequences)",
-                          "--subset")
-    return default
-
-
 def _read_text(path: Path) -> str:
     try:
         return path.read_text()
@@ -104,6 +97,7 @@ class Benchmark:
     name: ClassVar[str]
     layout: ClassVar[str]  # the expected files, for --dataset's help
     default_subset: ClassVar[str] = "val"
+    has_subsets: ClassVar[bool] = True  # else --subset is an error, and the title is the tag alone
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
     has_report: ClassVar[bool] = False  # the toolkit has a report of its own
     extra_columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # (header, key) from that report
@@ -115,6 +109,9 @@ class Benchmark:
         return None
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        if text is not None and not self.has_subsets:
+            raise SiamFCError(f"--subset {text}: the {self.name} benchmark has no subsets (--sequences picks "
+                              "sequences)", "--subset")
         return text or self.default_subset
 
     def check(self, bench: BenchmarkSpec) -> None:
@@ -125,7 +122,7 @@ class Benchmark:
         raise NotImplementedError
 
     def title(self, bench: BenchmarkSpec) -> str:
-        return f"{self.tag(bench)} {bench.subset}"
+        return f"{self.tag(bench)} {bench.subset}" if self.has_subsets else self.tag(bench)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """The toolkit experiment that runs the trackers, after checking the data's layout."""

@@ -9,13 +9,14 @@ from pathlib import Path
 from ...data.sequences import read_boxes
 from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth, box_visible, image_size, no_subsets
+from .base import Benchmark, Truth, box_visible, image_size
 
 
 class OTB(Benchmark):
     name = "otb"
     layout = "ROOT/<Seq>/img/ + groundtruth_rect.txt (--version 2013, 2015, tb50, tb100; default 2015)"
     has_report = True
+    has_subsets = False
 
     def parse_version(self, text: str | None) -> str | int | None:
         text = text or "2015"
@@ -23,12 +24,6 @@ class OTB(Benchmark):
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return f"OTB{bench.version}"
-
-    def title(self, bench: BenchmarkSpec) -> str:
-        return self.tag(bench)
-
-    def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        return no_subsets(self.name, text, self.default_subset)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         from ..got10k_compat import otb_experiment, otb_versions

@@ -12,7 +12,7 @@ import numpy as np
 from ...data.registry import get
 from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Truth, box_visible, check_comma_boxes, check_jpg_frames, image_size, no_subsets
+from .base import Benchmark, Truth, box_visible, check_comma_boxes, check_jpg_frames, image_size
 
 #: the versions taken (the toolkit's other ones are not documented or tested here)
 VERSIONS: tuple[int | str, ...] = (2013, 2014, 2015, 2016, 2017, 2018, "LT2018")
@@ -22,6 +22,7 @@ class VOT(Benchmark):
     name = "vot"
     layout = "ROOT/list.txt + ROOT/<seq>/ (--version 2013..2018, LT2018; default 2018)"
     has_report = True
+    has_subsets = False
     extra_columns = (("Acc", "accuracy"), ("Rob", "robustness"))
     box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
 
@@ -32,18 +33,12 @@ class VOT(Benchmark):
             raise SiamFCError(f"--version {text}: VOT versions are {', '.join(map(str, VERSIONS))}", "--version")
         return version
 
-    def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        return no_subsets(self.name, text, self.default_subset)
-
     def check(self, bench: BenchmarkSpec) -> None:
         if bench.repetitions != 1:
             raise SiamFCError("--repetitions: VOT runs are done once per sequence here", "--repetitions")
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
-
-    def title(self, bench: BenchmarkSpec) -> str:
-        return self.tag(bench)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         from ..got10k_compat import vot_experiment
