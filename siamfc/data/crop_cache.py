@@ -124,7 +124,10 @@ def build_crop_cache(
         if cache is None:
             _build(sequences, folder, size, exemplar_size, context, filt, workers, quiet, frame_stride)
             cache = _open(folder)
-    return _warn_unreadable(cache)
+    if cache.unreadable:
+        warnings.warn(f"{cache.unreadable} frame(s) cannot be read as images and are left out, e.g. "
+                      f"{cache.first_unreadable}", stacklevel=2)
+    return cache
 
 
 def _reuse(folder: Path) -> CropCache | None:
@@ -182,13 +185,6 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
                  names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()),
                  first_unreadable=np.array(bad[0] if bad else ""))
     write_text_atomic(folder / "done", "ok\n")
-
-
-def _warn_unreadable(cache: CropCache) -> CropCache:
-    if cache.unreadable:
-        warnings.warn(f"{cache.unreadable} frame(s) cannot be read as images and are left out, e.g. "
-                      f"{cache.first_unreadable}", stacklevel=3)
-    return cache
 
 
 def _open(folder: Path) -> CropCache:

@@ -36,11 +36,6 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(_READERS))
 
 
-KNOWN = ("a GOT-10k root or subset (list.txt), OTB (<Name>/img/ + groundtruth_rect.txt), LaSOT "
-         "(<class>/<class>-N/img/ + groundtruth.txt), VOT (sequences/ or <name>/color/), a folder of sequence "
-         "folders (frames + groundtruth.txt) or one such sequence")
-
-
 @dataclass(frozen=True)
 class Layout:
     """A dataset as the training config names it (``data.datasets[i]``)."""
@@ -85,5 +80,8 @@ def detect_layout(path: str | Path) -> Layout:
         return Layout("vot", str(path), "all")
     if any((c / "groundtruth.txt").is_file() for c in children):
         return Layout("folder", str(path), "all")
-    raise DatasetError(f"{path}: no tracking data layout recognised; known: {KNOWN}. Name the layout with "
-                       f"--data KIND:PATH[:SUBSET] (kinds: {', '.join(names())})", str(path))
+    raise DatasetError(f"{path}: no tracking data layout recognised; known: a GOT-10k root or subset "
+                       "(list.txt), OTB (<Name>/img/ + groundtruth_rect.txt), LaSOT (<class>/<class>-N/img/ + "
+                       "groundtruth.txt), VOT (sequences/ or <name>/color/), a folder of sequence folders (frames + "
+                       "groundtruth.txt) or one such sequence. Name the layout with --data KIND:PATH[:SUBSET] "
+                       f"(kinds: {', '.join(names())})", str(path))

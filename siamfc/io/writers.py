@@ -24,20 +24,17 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class OutputErrors(SiamFCError):
-    """Several outputs that failed, reported in one line; ``key`` is the first's."""
+    """Several outputs that failed (``errors``, those of an OutputErrors given included), in one line;
+    ``key`` is the first's."""
 
-    def __init__(self, errors: list[SiamFCError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors), errors[0].key)
-
-
-def flatten(errors: Iterable[SiamFCError]) -> list[SiamFCError]:
-    return [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
+    def __init__(self, errors: Iterable[SiamFCError]) -> None:
+        self.errors = [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
+        super().__init__("; ".join(str(e) for e in self.errors), self.errors[0].key if self.errors else None)
 
 
 def one_error(errors: list[SiamFCError]) -> SiamFCError:
     """One error that reports all of ``errors`` (not empty), in their order."""
-    errors = flatten(errors)
+    errors = OutputErrors(errors).errors
     return errors[0] if len(errors) == 1 else OutputErrors(errors)
 
 
@@ -49,7 +46,7 @@ def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
             close()
         except SiamFCError as exc:
             errors.append(exc)
-    return flatten(errors)
+    return OutputErrors(errors).errors
 
 
 class AtomicTextFile:
