@@ -55,8 +55,7 @@ class PairFilter:
 
 @dataclass
 class CropCache:
-    """``crops[i]`` (uint8 RGB, size x size) with ``sizes[i]`` = target (h, w) in crop pixels;
-    ``groups[i]`` names the sequence, ``frame_ids[i]`` the frame in it."""
+    """``crops[i]`` (uint8 RGB), the target's (h, w) in it, its sequence (``groups``) and frame."""
 
     crops: np.ndarray
     sizes: np.ndarray
@@ -78,8 +77,7 @@ def _file_stamp(path: Path) -> bytes:
 
 def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter,
                frame_stride: int) -> str:
-    """The cache folder's name: a hash of the settings and of every sequence's name, boxes and frame
-    files, so changed annotations or frames build a new cache."""
+    """A hash of the settings and of every sequence's name, boxes and frame files (its folder's name)."""
     digest = hashlib.sha1()
     settings = [size, context, exemplar_size, vars(filt)] + ([frame_stride] if frame_stride != 1 else [])
     digest.update(json.dumps(settings, sort_keys=True).encode())

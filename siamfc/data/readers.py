@@ -1,10 +1,6 @@
-"""Readers of the other tracking layouts (OTB, VOT, LaSOT, a plain folder, curated crops) and of
-COCO-JSON still images; each returns ``Sequence`` objects like :func:`got10k_sequences`.
-
-``subset`` where a layout has no split of its own: ``all`` (or empty) reads every sequence; else a
-list file in ``root`` (``<subset>``, ``<subset>.txt``, ``<subset>_set.txt``, ``<subset>ing_set.txt``)
-names them, or ``root/<subset>`` is read instead. Without either, ``train`` means every sequence,
-except for LaSOT, whose test sequences must not be trained on by accident."""
+"""Readers of OTB, VOT, LaSOT, plain folders, curated crops and COCO-JSON. ``subset``: ``all`` (or empty),
+a list file in ``root`` (``<subset>[.txt|_set.txt|ing_set.txt]``) or a subfolder; without either,
+``train`` means all, except for LaSOT (whose test sequences must not be trained on by accident)."""
 
 from __future__ import annotations
 
@@ -79,8 +75,7 @@ def polygons_to_boxes(values: np.ndarray) -> np.ndarray:
 
 
 def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """OTB: ``root/<Name>/img/*.jpg`` and ``groundtruth_rect.txt``; two targets (``groundtruth_rect.1.txt``,
-    ``.2.txt``) are two sequences ``Name.1``, ``Name.2``; only the annotated frames are used."""
+    """OTB: ``root/<Name>/{img/, groundtruth_rect[.1|.2].txt}``; a second target is a sequence ``Name.2``."""
     root = Path(root)
     found = sorted(p.name for p in root.iterdir() if (p / "img").is_dir()) if root.is_dir() else []
     base, wanted = _select(root, subset, found)
@@ -135,14 +130,12 @@ def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[S
 
 
 def vot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """VOT: ``root[/sequences]/<name>/groundtruth.txt`` (``x,y,w,h`` or 8-value polygons), frames in the
-    folder or in ``color/``; ``list.txt`` names the sequences where present."""
+    """VOT: ``root[/sequences]/<name>/`` with frames (or ``color/``) and ``groundtruth.txt`` (boxes or polygons)."""
     return _folders(root, subset, polygons=True, what="VOT")
 
 
 def folder_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """``root/<name>/`` with frames (or ``img/``), ``groundtruth.txt`` and an optional ``absence.label``;
-    ``root`` may itself be one such sequence."""
+    """``root/<name>/`` (or ``root`` itself) with frames (or ``img/``), ``groundtruth.txt``, ``absence.label``."""
     return _folders(root, subset, polygons=False, what="plain-folder")
 
 
@@ -162,8 +155,7 @@ def _lasot_flags(path: Path, n: int) -> np.ndarray:
 
 
 def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """LaSOT: ``root/<class>/<class>-N/{img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt}``;
-    ``subset``: ``all``, a list file (``train``/``test`` find the official ones) or one class."""
+    """LaSOT: ``root/<class>/<class>-N/{img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt}``."""
     root = Path(root)
     found = sorted(p.name for c in root.iterdir() if c.is_dir() for p in c.iterdir()
                    if (p / "groundtruth.txt").is_file()) if root.is_dir() else []
@@ -207,8 +199,8 @@ def _is_id(value: object) -> bool:
 
 
 def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
-    """COCO instances JSON (``root/annotations/instances_<subset>.json``, images in ``root/<subset>/`` or
-    ``root/images/<subset>/``; or ``root`` the json): each non-crowd box is a one-frame sequence."""
+    """COCO instances JSON (``root/annotations/instances_<subset>.json``, or ``root`` the json): each
+    non-crowd box is a one-frame sequence."""
     json_path, image_dir = _coco_files(Path(root), subset)
     key = str(json_path)
     try:

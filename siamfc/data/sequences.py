@@ -24,11 +24,8 @@ class DatasetError(SiamFCError):
 
 @dataclass
 class Sequence:
-    """One annotated video (or still image): ``boxes`` (N, 4) ``x, y, w, h``, ``visible`` False where
-    the target is absent, ``cut`` True where its box runs past the image border.
-
-    A curated sequence's images are search-region crops (see :func:`~siamfc.data.readers.curated_sequences`):
-    ``frame_scale`` is crop pixels per frame pixel and ``frame_numbers`` each image's original frame."""
+    """One annotated video (or still image): ``boxes`` (N, 4) ``x, y, w, h``; ``cut`` where the box runs
+    past the border; a curated sequence's ``frame_scale`` (crop pixels per frame pixel) and ``frame_numbers``."""
 
     name: str
     frames: list[Path]
@@ -160,8 +157,7 @@ def frame_files(folder: str | os.PathLike) -> list[Path]:
 
 
 def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
-    """GOT-10k: ``root/subset/list.txt`` and ``<name>/{*.jpg, groundtruth.txt (x,y,w,h), absence.label,
-    cover.label, cut_by_image.label}``."""
+    """GOT-10k: ``root/subset/{list.txt, <name>/{*.jpg, groundtruth.txt, absence/cover/cut_by_image.label}}``."""
     base = Path(root) / subset
     listing = base / "list.txt"
     if not listing.is_file():
@@ -183,8 +179,7 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
 
 
 def yolo_images(root: str | Path, split: str = "train2017") -> list[Sequence]:
-    """YOLO: ``root/images/<split>/*.jpg`` and ``root/labels/<split>/*.txt`` (``class cx cy w h``,
-    normalised); each object is a one-frame sequence."""
+    """YOLO: ``root/{images,labels}/<split>/``; each object is a one-frame sequence."""
     from PIL import Image
 
     images, labels = Path(root) / "images" / split, Path(root) / "labels" / split

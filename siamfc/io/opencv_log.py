@@ -1,6 +1,5 @@
-"""OpenCV's and FFmpeg's own log lines, which repeat what the commands report in one line: OpenCV's
-shown only with ``--verbose``, FFmpeg's never. Both libraries read their level once, when first
-loaded; this module does not import OpenCV."""
+"""OpenCV's log lines only with ``--verbose``, FFmpeg's never: they repeat the commands' one-line errors.
+Both read their level when first loaded; this module does not import OpenCV."""
 
 from __future__ import annotations
 

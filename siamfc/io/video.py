@@ -1,6 +1,5 @@
-"""Frame sources for the command line: a video file, a folder of frames, a glob or a camera
-(:func:`open_source`). A frame that cannot be decoded comes out as ``Frame(index, None)`` and is
-counted in ``stats.skipped``."""
+"""Frame sources for the command line: a video file, a folder of frames, a glob or a camera; an
+undecodable frame is ``Frame(index, None)``, counted in ``stats.skipped``."""
 
 from __future__ import annotations
 
@@ -204,8 +203,7 @@ class CaptureSource(FrameSource):
 
 
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
-    """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index; the
-    error's key is ``spec`` as given."""
+    """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
     quiet_ffmpeg()
     if start_frame < 0:
         raise SiamFCError(f"--start-frame {start_frame}: must be 0 or more", "--start-frame")

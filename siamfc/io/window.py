@@ -1,6 +1,5 @@
-"""A Tkinter window (the headless OpenCV wheel has no GUI) that shows RGB frames, queues key presses
-and boxes dragged with the mouse. Its caller's loop pumps Tk's events (``show``, ``poll``), so only
-the main thread touches Tk."""
+"""A Tkinter window (the headless OpenCV wheel has no GUI) showing RGB frames, queueing keys and dragged
+boxes; its caller's loop pumps Tk's events (``show``, ``poll``), so only the main thread touches Tk."""
 
 from __future__ import annotations
 

@@ -24,8 +24,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class OutputErrors(SiamFCError):
-    """Several outputs that failed (``errors``, those of an OutputErrors given included), in one line;
-    ``key`` is the first's."""
+    """Several outputs that failed (an OutputErrors given stands for its own), in one line."""
 
     def __init__(self, errors: Iterable[SiamFCError]) -> None:
         self.errors = [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
