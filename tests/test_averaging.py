@@ -120,11 +120,11 @@ def random_box_net(seed: int, config=None):
 def test_box_soup_is_the_hand_computed_mean(tmp_path: Path) -> None:
     """Two box-head checkpoints: the tool's output (read back with weights_only, as the tracker reads
     it) holds (a + b) / 2 in every tensor, in the inputs' family and config."""
-    from siamfc.models.box_checkpoint import load_box_checkpoint, save_box_checkpoint
+    from siamfc.models.checkpoint import load_box_checkpoint, save_checkpoint
 
     nets = [random_box_net(0), random_box_net(1)]
     for i, net in enumerate(nets):
-        save_box_checkpoint(tmp_path / f"s{i}.pth", net)
+        save_checkpoint(tmp_path / f"s{i}.pth", net)
     out = tmp_path / "soup" / "model.pth"
     result = run_tool(str(tmp_path / "s0.pth"), str(tmp_path / "s1.pth"), "--counters-from", "first", "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -153,11 +153,11 @@ def test_average_states_means_floats_and_keeps_the_chosen_counters() -> None:
 def test_other_architectures_are_refused_for_box_checkpoints(tmp_path: Path) -> None:
     """A box-head checkpoint with a SiamFC one, or with a box-head one of another config: a
     CheckpointError naming the odd file, and the tool says it in one line and writes nothing."""
-    from siamfc.models.box_checkpoint import save_box_checkpoint
     from siamfc.models.boxnet import BoxNetConfig
+    from siamfc.models.checkpoint import save_checkpoint
 
-    save_box_checkpoint(tmp_path / "box.pth", random_box_net(0))
-    save_box_checkpoint(tmp_path / "rgb.pth", random_box_net(1, BoxNetConfig(channel_order="rgb")))
+    save_checkpoint(tmp_path / "box.pth", random_box_net(0))
+    save_checkpoint(tmp_path / "rgb.pth", random_box_net(1, BoxNetConfig(channel_order="rgb")))
     save_checkpoint(tmp_path / "siamfc.pth", filled(1.0, 1))
     for other in ("siamfc.pth", "rgb.pth"):
         with pytest.raises(CheckpointError) as caught:

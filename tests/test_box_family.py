@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from siamfc.errors import CheckpointError
-from siamfc.models.box_checkpoint import load_box_checkpoint, save_box_checkpoint
 from siamfc.models.boxnet import BoxTrackNet, load_nanotrack_v2
-from siamfc.tracking.box_step import BoxGrid, decide, move
+from siamfc.models.checkpoint import load_box_checkpoint, save_checkpoint
+from siamfc.tracking.step import BoxGrid, decide, move
 from siamfc.tracking.tracker import MultiTracker, SiamFCTracker, TrackerConfig
 
 SHARED = Path(os.environ.get("SIAMFC_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -113,8 +113,8 @@ def demo_frames(count: int) -> list[np.ndarray]:
 
 
 def test_onnx_export_gives_the_torch_models_maps() -> None:
-    from siamfc.tracking.box_engines import BoxTorchEngine
-    from siamfc.tracking.box_onnx import BoxOnnxEngine
+    from siamfc.tracking.engines.onnx_engines import BoxOnnxEngine
+    from siamfc.tracking.engines.torch_engines import BoxTorchEngine
 
     net = random_boxnet()
     rng = np.random.default_rng(1)
@@ -146,7 +146,7 @@ def test_tracker_loop_on_two_targets(backend: str) -> None:
 def test_box_checkpoint_round_trip_and_foreign_file(tmp_path: Path) -> None:
     net = random_boxnet()
     path = tmp_path / "box.pth"
-    save_box_checkpoint(path, net)
+    save_checkpoint(path, net)
     loaded = load_box_checkpoint(path)
     for a, b in zip(net.state_dict().values(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b)

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from siamfc.data.transforms import AugmentConfig, PairAugment
-from siamfc.models.box_checkpoint import load_box_checkpoint
+from siamfc.errors import SettingError
 from siamfc.models.boxnet import BoxTrackNet
+from siamfc.models.checkpoint import load_box_checkpoint
 from siamfc.training.box_finetune import FinetuneSettings, finetune, learning_rate_factor
 from siamfc.training.box_objective import IGNORED, NEGATIVE, POSITIVE, balanced_cross_entropy, box_targets, iou_loss
 
@@ -96,8 +97,12 @@ def test_finetune_writes_a_checkpoint_and_resumes(tmp_path: Path) -> None:
     path = finetune(net, TinyPairs(), settings, tmp_path, log=lambda m: None)
     trained = load_box_checkpoint(path)
     assert any(not torch.equal(before[k], v) for k, v in trained.state_dict().items())
-    with pytest.raises(ValueError, match="out_dir"):
+    with pytest.raises(SettingError) as info:
         finetune(BoxTrackNet(), TinyPairs(), settings, tmp_path, log=lambda m: None)
+    assert info.value.key == str(tmp_path)
+    with pytest.raises(SettingError) as info:
+        FinetuneSettings(final_lr_ratio=2.0)
+    assert info.value.key == "final_lr_ratio"
     more = FinetuneSettings(steps=4, batch_size=2, workers=0)
     messages: list[str] = []
     finetune(BoxTrackNet(), TinyPairs(), more, tmp_path, resume=True, log=messages.append)

@@ -78,7 +78,7 @@ def assert_refused(path: Path, match: str) -> str:
     with pytest.raises(CheckpointError) as info:
         load_model(path)
     message = str(info.value)
-    assert "\n" not in message and str(path) in message, message
+    assert info.value.key == str(path) and "\n" not in message and str(path) in message, message
     assert len(message) < 400
     assert match.lower() in message.lower(), message
     return message
@@ -172,7 +172,7 @@ def test_wrong_contents_are_named(tmp_path: Path) -> None:
     bad_config = tmp_path / "bad_config.pth"
     torch.save({"format": "siamfc", "version": 1, "model": {"backbone": "alexnet", "colour": 3},
                 "state_dict": {}}, bad_config)
-    assert_refused(bad_config, "unknown model config keys: colour")
+    assert_refused(bad_config, "colour")
 
     config = small.config.to_dict()
     for name, entry, match in [
@@ -180,7 +180,7 @@ def test_wrong_contents_are_named(tmp_path: Path) -> None:
         ("list_state", {"model": config, "state_dict": [1, 2]}, "map names to tensors"),
         ("str_model", {"model": "alexnet", "state_dict": small.state_dict()}, "config dict"),
         ("short_channels", {"model": {"channels": [8, 16]}, "state_dict": {}}, "cannot build its model"),
-        ("negative_width", {"model": {"width": -1.0}, "state_dict": {}}, "width must be positive"),
+        ("negative_width", {"model": {"width": -1.0}, "state_dict": {}}, "width"),
     ]:
         path = tmp_path / f"{name}.pth"
         torch.save({"format": "siamfc", "version": 1, **entry}, path)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from siamfc.errors import CheckpointError, SettingError
 from siamfc.models.checkpoint import save_checkpoint
 from siamfc.models.network import build_model
-from siamfc.training.pretrained import init_from_pretrained, parameter_groups
+from siamfc.training.build import freeze, init_from_pretrained, parameter_groups
 
 
 def test_parameter_groups_give_the_trunk_its_rate() -> None:
@@ -35,10 +36,12 @@ def test_init_from_a_siamfc_checkpoint(tmp_path: Path) -> None:
     init_from_pretrained(target, tmp_path / "a.pth")
     for a, b in zip(source.state_dict().values(), target.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    with pytest.raises(ValueError, match="does not fit this model"):
+    with pytest.raises(CheckpointError) as info:
         init_from_pretrained(build_model(backbone="mobile", width=1.0), tmp_path / "a.pth")
-    with pytest.raises(ValueError, match="not found"):
+    assert info.value.key == str(tmp_path / "a.pth")
+    with pytest.raises(SettingError) as info:
         init_from_pretrained(target, tmp_path / "missing.pth")
+    assert info.value.key == "pretrained"
 
 
 def test_init_from_nanotrack_onnx(shared_dir: Path) -> None:
@@ -52,13 +55,12 @@ def test_init_from_nanotrack_onnx(shared_dir: Path) -> None:
     init_from_pretrained(model, path)
     first = next(numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer if t.dims == [16, 3, 3, 3])
     assert torch.equal(model.backbone.stem[0].weight, torch.from_numpy(first[:, ::-1].copy()))  # BGR -> RGB
-    with pytest.raises(ValueError, match="starts only the nanotrack_v2 backbone"):
+    with pytest.raises(SettingError) as info:
         init_from_pretrained(build_model(backbone="mobile"), path)
+    assert info.value.key == "pretrained"
 
 
 def test_freeze_by_prefix_spares_the_backward_pass() -> None:
-    from siamfc.training.pretrained import freeze
-
     model = build_model(backbone="nanotrack_v2_s8", channels=[64])
     count = freeze(model, ["backbone.stem", "backbone.blocks.0."])
     assert count == 2 + sum(1 for _ in model.backbone.blocks[0].parameters())
@@ -67,5 +69,6 @@ def test_freeze_by_prefix_spares_the_backward_pass() -> None:
     out = model(torch.rand(1, 3, 127, 127), torch.rand(1, 3, 239, 239))
     out.sum().backward()
     assert model.backbone.stem[0].weight.grad is None and model.backbone.blocks[1].project.weight.grad is not None
-    with pytest.raises(ValueError, match="no parameter starts with 'backbone.nope'"):
+    with pytest.raises(SettingError) as info:
         freeze(model, ["backbone.nope"])
+    assert info.value.key == "optim.freeze"

@@ -16,7 +16,8 @@ import yaml
 from test_speed_paths import small_sequence
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLS = sorted(p for p in (REPO / "tools").glob("*.py") if p.name != "tool_errors.py")  # tool_errors: a module
+TOOLS = sorted(p for folder in ("tools", "experiments") for p in (REPO / folder).glob("*.py")
+               if p.name not in ("tool_errors.py", "teachers.py"))  # modules, not scripts
 
 
 def first_paragraph(path: Path) -> str:
@@ -27,7 +28,8 @@ def first_paragraph(path: Path) -> str:
 
 def run_tool(name: str, *args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, str(REPO / "tools" / name), *args], cwd=cwd, capture_output=True,
+    script = REPO / "tools" / name if (REPO / "tools" / name).is_file() else REPO / "experiments" / name
+    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=env)
 
 
@@ -112,11 +114,11 @@ def test_train_throughput_step_matches_the_trainer(tmp_path: Path) -> None:
     optimizer and batch)."""
     import torch
 
-    sys.path.insert(0, str(REPO / "tools"))
+    sys.path.insert(0, str(REPO / "experiments"))
     try:
         import bench_train_throughput as tool
     finally:
-        sys.path.remove(str(REPO / "tools"))
+        sys.path.remove(str(REPO / "experiments"))
     from siamfc.training.config import load_config
     from siamfc.training.data import build_pair_dataset
     from siamfc.training.trainer import Trainer
@@ -126,7 +128,7 @@ def test_train_throughput_step_matches_the_trainer(tmp_path: Path) -> None:
     threads = torch.get_num_threads()
     try:
         trainer = Trainer(cfg, quiet=True)
-        bench = tool.StepBench(cfg, 0.3, cfg.loss)
+        bench = tool.StepBench(cfg, 0.3, cfg.loss, cfg.experiment)
         bench.model.load_state_dict(trainer.model.state_dict())
         trainer._train_step(*batch)
         bench.step(*batch)

@@ -19,9 +19,9 @@ from test_training import make_sequences, run, write_config
 
 from siamfc.cli.main import main
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.readers import curated_sequences
-from siamfc.data.readers import coco_images
+from siamfc.data.readers import coco_images, curated_sequences
 from siamfc.data.sequences import DatasetError, got10k_sequences
+from siamfc.errors import CheckpointError
 from siamfc.models.checkpoint import read_checkpoint
 from siamfc.training.config import load_config
 
@@ -168,9 +168,11 @@ def test_resume_may_change_where_and_how_fast_it_runs(tmp_path: Path, data_dir: 
                  "--set", "data.num_workers=1", "--set", "checkpoint_minutes=1", "--set", "threads=2"]) == 0
     assert "resumed from" in capsys.readouterr().out
     assert read_checkpoint(out / "last.pth")["train"]["step"] == 2
-    with pytest.raises(Exception, match="a folder without last.pth"):
-        from siamfc.training.resume import resume_path
+    from siamfc.training.resume import resume_path
+
+    with pytest.raises(CheckpointError) as info:  # a folder without last.pth
         resume_path(tmp_path, out)
+    assert info.value.key == "--resume"
 
 
 def test_damaged_training_state_is_one_line(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture,
@@ -208,8 +210,7 @@ def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--set", "val.root=/nonexist"], ["val.root: ", "/nonexist"]),
     (["--resume", "/nonexist.pth"], ["/nonexist.pth does not exist"]),
     (["--set", "data.pairs_per_epoch=2"], ["data.pairs_per_epoch (2)", "optim.batch_size (4)"]),
-    (["--set", "data.exemplar_size=300", "--set", "data.search_size=50"],
-     ["data.exemplar_size (300) must be smaller than data.search_size (50)"]),
+    (["--set", "data.exemplar_size=300", "--set", "data.search_size=50"], ["data.exemplar_size", "search_size (50)"]),
     (["--set", "data.exemplar_size=8"], ["data.exemplar_size = 8", "data.search_size = 239", "alexnet"]),
     (["--set", "model.width=1000"], ["model.width", "at most 4"]),
     (["--set", "model.backbone=mobile", "--set", "model.channels=[16, 16]"],
@@ -239,14 +240,13 @@ def test_a_cache_dir_that_cannot_be_written_is_named(tmp_path: Path, data_dir: P
 def test_got10k_and_curated_lines_of_other_than_4_values_are_refused(tmp_path: Path) -> None:
     make_sequences(tmp_path / "train", ["s"], n=3, got10k=True)
     gt = tmp_path / "train" / "s" / "groundtruth.txt"
-    gt.write_text("1,2,30,40\n1,2,30,40,0,0,0,0\n1,2,30,40\n")
-    with pytest.raises(DatasetError, match=rf"{gt}:2: expected 4 values, found 8"):
-        got10k_sequences(tmp_path, "train")
-    gt.write_text("1,2,30,40,1,2,3,4\n" * 3)
-    with pytest.raises(DatasetError, match=rf"{gt}:1: expected 4 values, found 8"):
-        got10k_sequences(tmp_path, "train")
-    with pytest.raises(DatasetError, match=rf"{gt}:1: expected 4 values, found 8"):
-        curated_sequences(tmp_path, "train")  # the curated reader reads the same files
+    gt_lines = ("1,2,30,40\n1,2,30,40,0,0,0,0\n1,2,30,40\n", "1,2,30,40,1,2,3,4\n" * 3)
+    for text, reader in [(gt_lines[0], got10k_sequences), (gt_lines[1], got10k_sequences),
+                         (gt_lines[1], curated_sequences)]:  # the curated reader reads the same files
+        gt.write_text(text)
+        with pytest.raises(DatasetError) as info:
+            reader(tmp_path, "train")
+        assert info.value.key == str(gt)
     gt.write_text("1,2,30,40\nnan,nan,nan,nan\n1,2,30,40\n")  # absent: still 4 values
     (seq,) = got10k_sequences(tmp_path, "train")
     assert seq.visible.tolist() == [True, False, True]
@@ -309,12 +309,12 @@ def test_coco_ids_that_are_not_numbers_and_the_standard_layout(tmp_path: Path) -
     json_path.write_text(json.dumps(data))
     (seq,) = coco_images(json_path, "train2017")  # ROOT/annotations/x.json beside ROOT/train2017/
     assert seq.frames == [tmp_path / "train2017" / "1.jpg"]
-    for images, anns, needle in (([{"id": [7], "file_name": "1.jpg"}], data["annotations"], r"images\[0\]: 'id'"),
-                                 (data["images"], [{"id": 1, "image_id": [7], "bbox": [1, 2, 3, 4]}],
-                                  r"annotations\[0\] \(id 1\): no 'image_id'")):
+    for images, anns in (([{"id": [7], "file_name": "1.jpg"}], data["annotations"]),
+                         (data["images"], [{"id": 1, "image_id": [7], "bbox": [1, 2, 3, 4]}])):
         json_path.write_text(json.dumps({"images": images, "annotations": anns}))
-        with pytest.raises(DatasetError, match=needle):
+        with pytest.raises(DatasetError) as info:
             coco_images(json_path, "train2017")
+        assert info.value.key == str(json_path)
 
 
 # ------------------------------------------------------------------------------- 11: torchrun

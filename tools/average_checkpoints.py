@@ -9,7 +9,7 @@ Every checkpoint must hold the same network (siamfc.models.averaging), SiamFC or
 is of the inputs' family. Integer buffers (BatchNorm's step counters) come from the last input, or the
 first with ``--counters-from first``. With ``--recompute-bn
 CONFIG`` the BatchNorm statistics of the average are recomputed on training pairs drawn as CONFIG's
-``data`` section draws them (SWA's last step; siamfc.training.batchnorm) instead of averaged.
+``data`` section draws them (SWA's last step) instead of averaged.
 The output is an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker
 siamfc:PATH``) whose meta names the files averaged.
 """
@@ -24,12 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.errors import CheckpointError  # noqa: E402
-from siamfc.models.averaging import average_checkpoints  # noqa: E402
-from siamfc.models.box_checkpoint import save_box_checkpoint  # noqa: E402
+from siamfc.errors import CheckpointError, SiamFCError  # noqa: E402
+from siamfc.models.averaging import average_checkpoints, recompute_batchnorm  # noqa: E402
 from siamfc.models.boxnet import BoxTrackNet  # noqa: E402
 from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
-from siamfc.training.batchnorm import recompute_batchnorm  # noqa: E402
 from siamfc.training.config import load_config  # noqa: E402
 from siamfc.training.data import build_pair_dataset  # noqa: E402
 
@@ -54,14 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.recompute_bn) if args.recompute_bn else None  # a bad config before any work
         model = average_checkpoints(args.checkpoints, 0 if args.counters_from == "first" else -1)
         if cfg is not None and isinstance(model, BoxTrackNet):
-            raise ValueError("--recompute-bn: box-head checkpoints have no BatchNorm to recompute")
+            raise SiamFCError("--recompute-bn: box-head checkpoints have no BatchNorm to recompute", "--recompute-bn")
         meta = {"averaged": [str(p) for p in args.checkpoints], "counters_from": args.counters_from}
         if cfg is not None:
             pairs = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
             recompute_batchnorm(model, pairs, args.bn_batches, cfg.optim.batch_size)
             meta["batchnorm"] = {"config": args.recompute_bn, "pairs": args.bn_batches * cfg.optim.batch_size}
-        save = save_box_checkpoint if isinstance(model, BoxTrackNet) else save_checkpoint
-        save(out, model, meta=json.dumps(meta))
+        save_checkpoint(out, model, meta=json.dumps(meta))
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

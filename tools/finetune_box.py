@@ -45,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                                                          cfg.data.search_size),
                               cfg.data.pairs_per_epoch, args.seed, cfg.data.negative_prob)
         net = load_nanotrack_v2(args.nano_dir, channel_order="bgr")
-        settings = FinetuneSettings(seed=args.seed, workers=cfg.data.num_workers)
-        if args.steps is not None:
-            settings.steps = args.steps
+        steps = {} if args.steps is None else {"steps": args.steps}
+        settings = FinetuneSettings(seed=args.seed, workers=cfg.data.num_workers, **steps)
         path = finetune(net, data, settings, args.out, resume=args.resume, log=lambda m: print(m, flush=True))
     except (ValueError, OSError) as exc:
         fail(config_error(exc))

@@ -13,18 +13,23 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from ..settings import check, setting
+
 
 @dataclass
 class AugmentConfig:
-    stretch: float = 0.05  # random scale in [1 - stretch, 1 + stretch], per view
-    shift: float = 8.0  # max shift of the search crop centre, in search-crop pixels
-    flip: float = 0.5
-    grayscale: float = 0.1
-    color_jitter: float = 0.5
-    blur: float = 0.1
-    rotate: float = 0.0  # max rotation of each view, degrees
-    aspect: float = 0.0  # search view's aspect ratio changed by a factor in [1/(1+a), 1+a]
-    low_light: float = 0.0  # probability that a view is darkened (night, under-exposure)
+    stretch: float = setting(0.05, ge=0)  # random scale in [1 - stretch, 1 + stretch], per view
+    shift: float = setting(8.0, ge=0)  # max shift of the search crop centre, in search-crop pixels
+    flip: float = setting(0.5, ge=0, le=1)
+    grayscale: float = setting(0.1, ge=0, le=1)
+    color_jitter: float = setting(0.5, ge=0, le=1)
+    blur: float = setting(0.1, ge=0, le=1)
+    rotate: float = setting(0.0, ge=0)  # max rotation of each view, degrees
+    aspect: float = setting(0.0, ge=0)  # search view's aspect ratio changed by a factor in [1/(1+a), 1+a]
+    low_light: float = setting(0.0, ge=0, le=1)  # probability that a view is darkened (night, under-exposure)
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 class PairAugment:

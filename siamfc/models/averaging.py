@@ -1,11 +1,6 @@
-"""Averaging the weights of several checkpoints of one network.
-
-Two uses: the last epochs of one run, as issue 11 allows in place of the last epoch alone (an average
-of nearby points on one run's path lands in a flatter spot than any of them; Izmailov et al., SWA,
-2018), and a uniform "model soup" (Wortsman et al., 2022) of several fine-tuning runs that start from
-the same pretrained weights (the box-head family's seeds). Runs trained from different random weights
-sit in different basins and are not averaged meaningfully. Both families are taken: SiamFC checkpoints
-and box-head ones (:mod:`siamfc.models.box_checkpoint`), never a mix."""
+"""Averaging the weights of checkpoints of one network: the last epochs of one run (SWA, Izmailov et al.,
+2018, with BatchNorm's statistics recomputed), or a uniform "model soup" (Wortsman et al., 2022) of
+fine-tuning runs from the same pretrained weights; SiamFC or box-head checkpoints, never a mix."""
 
 from __future__ import annotations
 
@@ -13,18 +8,18 @@ import os
 from collections.abc import Mapping, Sequence
 
 import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
-from ..errors import CheckpointError
-from .box_checkpoint import is_box_checkpoint, load_box_checkpoint
+from ..errors import CheckpointError, SiamFCError
 from .boxnet import BoxTrackNet
-from .checkpoint import load_model
+from .checkpoint import is_box_checkpoint, load_box_checkpoint, load_model
 from .network import SiamFCNet
 
 
 def average_states(states: Sequence[Mapping[str, torch.Tensor]], counters_from: int = -1) -> dict[str, torch.Tensor]:
-    """The elementwise mean of every floating-point tensor of ``states`` (weights and BatchNorm's
-    running statistics), computed in float64 and cast back; integer tensors (BatchNorm's step
-    counters) are taken from ``states[counters_from]``. The states must have the same keys and shapes."""
+    """The elementwise mean (in float64) of every floating-point tensor of ``states``; integer tensors
+    (BatchNorm's step counters) are taken from ``states[counters_from]``."""
     if not states:
         raise CheckpointError("no checkpoints to average")
     first = states[0]
@@ -38,9 +33,7 @@ def average_states(states: Sequence[Mapping[str, torch.Tensor]], counters_from: 
 
 
 def average_checkpoints(paths: Sequence[str | os.PathLike], counters_from: int = -1) -> SiamFCNet | BoxTrackNet:
-    """The network of ``paths[0]`` with the average of all ``paths``' weights (:func:`average_states`;
-    integer buffers from ``paths[counters_from]``, the last by default). A CheckpointError if the
-    checkpoints hold different networks (another config, or one box-head and one SiamFC checkpoint)."""
+    """The network of ``paths[0]`` with the average of all ``paths``' weights (:func:`average_states`)."""
     if not paths:
         raise CheckpointError("no checkpoints to average")
     boxes = [is_box_checkpoint(p) for p in paths]
@@ -50,11 +43,46 @@ def average_checkpoints(paths: Sequence[str | os.PathLike], counters_from: int =
     for path, box in zip(paths, boxes, strict=True):
         if box != boxes[0]:
             raise CheckpointError(f"{path}: another model family than {paths[0]} ({family}); only checkpoints "
-                                  "of one network can be averaged")
+                                  "of one network can be averaged", str(path))
         models.append(load(path))
         if models[-1].config != models[0].config:
             raise CheckpointError(f"{path}: another model ({models[-1].config.to_dict()}) than {paths[0]} "
-                                  f"({models[0].config.to_dict()}); only checkpoints of one network can be averaged")
+                                  f"({models[0].config.to_dict()}); only checkpoints of one network can be averaged",
+                                  str(path))
     model = models[0]
     model.load_state_dict(average_states([m.state_dict() for m in models], counters_from))
     return model.eval()
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: nn.Module, pairs: Dataset, batches: int, batch_size: int = 8) -> int:
+    """Reset every BatchNorm layer's running statistics to the plain average over ``batches`` batches of
+    ``pairs`` (exemplars and searches, each its own forward pass as in training), then eval mode. Returns
+    the number of layers updated."""
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return 0
+    if batches < 1:
+        raise SiamFCError(f"--recompute-bn batches must be 1 or more, got {batches}", "batches")
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a cumulative average over every forward pass
+    model.train()
+    loader = DataLoader(pairs, batch_size=batch_size, shuffle=False, drop_last=True)
+    try:
+        done = 0
+        for z, x, *_ in loader:
+            model.embed_exemplar(z.float())
+            model.embed_search(x.float())
+            done += 1
+            if done == batches:
+                break
+        if done < batches:
+            raise SiamFCError(f"only {done} batches of {batch_size} pairs to recompute BatchNorm on, {batches} "
+                              "asked", "batches")
+    finally:
+        for layer, momentum in zip(layers, momenta, strict=True):
+            layer.momentum = momentum
+        model.eval()
+    return len(layers)

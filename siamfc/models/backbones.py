@@ -1,54 +1,32 @@
-"""Backbones that embed exemplar and search crops, behind a registry of named builders.
-
-Every builder returns an ``nn.Module`` with an ``out_channels`` attribute and a ``stride``
-attribute; with no padding, a 127 input gives a 6x6 map and a 255 input a 22x22 map. A backbone
-may offer ``split_last() -> (trunk, last_layer)``: inference composes a linear last convolution
-with the exemplar kernel (:mod:`siamfc.tracking.engines`).
-"""
+"""Registered backbones: modules with ``out_channels`` and ``stride``, and optionally ``split_last() ->
+(trunk, last_layer)`` (inference folds a linear last convolution into the exemplar kernel)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import nn
 
+from ..errors import SettingError
 from .mobilenetv3 import NanoTrackTrunk
-
-BackboneBuilder = Callable[..., nn.Module]
-_BACKBONES: dict[str, BackboneBuilder] = {}
+from .registry import build, names, register
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
-
-
-def register_backbone(name: str) -> Callable[[BackboneBuilder], BackboneBuilder]:
-    """Decorator adding a builder to the registry under ``name``."""
-
-    def add(builder: BackboneBuilder) -> BackboneBuilder:
-        if name in _BACKBONES:
-            raise ValueError(f"backbone {name!r} is registered twice")
-        _BACKBONES[name] = builder
-        return builder
-
-    return add
+register_backbone = partial(register, "backbone")
 
 
 def list_backbones() -> list[str]:
-    return sorted(_BACKBONES)
+    return names("backbone")
 
 
-def build_backbone(name: str, **kwargs) -> nn.Module:
-    try:
-        builder = _BACKBONES[name]
-    except KeyError:
-        raise ValueError(f"unknown backbone {name!r}; known: {', '.join(list_backbones())}") from None
-    return builder(**kwargs)
+def build_backbone(name: str, **kwargs: object) -> nn.Module:
+    return build("backbone", name, key="backbone", **kwargs)
 
 
 def scaled_channels(width: float) -> tuple[int, ...]:
     """AlexNet channels scaled by ``width``, rounded down to even numbers (two conv groups)."""
-    if width <= 0:
-        raise ValueError(f"width must be positive, got {width}")
     return tuple(max(2, int(c * width) // 2 * 2) for c in ALEXNET_CHANNELS)
 
 
@@ -71,12 +49,7 @@ def _init_weights(module: nn.Module) -> None:
 
 
 class AlexNet(nn.Module):
-    """The SiamFC AlexNet: conv 11/2, pool, conv 5 (2 groups), pool, conv 3, conv 3 (2 groups),
-    conv 3 (2 groups); BatchNorm after all but the last conv; no padding; total stride 8.
-
-    Module names (``conv1.0`` conv, ``conv1.1`` BatchNorm, ...) follow the widely used PyTorch
-    port, so its state dicts load without renaming.
-    """
+    """The SiamFC AlexNet (no padding, stride 8); module names follow the PyTorch port's state dicts."""
 
     stride = 8
 
@@ -100,13 +73,10 @@ class AlexNet(nn.Module):
         return self.conv5(x)
 
     def split_last(self) -> tuple[nn.Module, nn.Module]:
-        """(everything but the last layer, the last layer): ``last(trunk(x)) == self(x)``."""
         return _AlexNetTrunk(self), self.conv5[0] if len(self.conv5) == 1 else self.conv5
 
 
 class _AlexNetTrunk(nn.Module):
-    """AlexNet without its last convolution (shares the modules)."""
-
     def __init__(self, net: AlexNet) -> None:
         super().__init__()
         self.conv1, self.conv2, self.conv3, self.conv4 = net.conv1, net.conv2, net.conv3, net.conv4
@@ -117,19 +87,17 @@ class _AlexNetTrunk(nn.Module):
 
 @register_backbone("alexnet")
 def alexnet(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-6) -> AlexNet:
-    """The paper's AlexNet; ``width`` scales every layer, ``channels`` sets them outright."""
+    """``width`` scales every layer, ``channels`` sets them outright."""
     return AlexNet(channels if channels is not None else scaled_channels(width), bn_eps)
 
 
 @register_backbone("alexnet_w50")
-def alexnet_w50(bn_eps: float = 1e-6, **_: object) -> AlexNet:
-    """Half-width AlexNet (48, 128, 192, 192, 128)."""
+def alexnet_w50(bn_eps: float = 1e-6) -> AlexNet:
     return AlexNet(scaled_channels(0.5), bn_eps)
 
 
 @register_backbone("alexnet_w30")
-def alexnet_w30(bn_eps: float = 1e-6, **_: object) -> AlexNet:
-    """30%-width AlexNet (28, 76, 114, 114, 76): the light, CPU real-time model."""
+def alexnet_w30(bn_eps: float = 1e-6) -> AlexNet:
     return AlexNet(scaled_channels(0.3), bn_eps)
 
 
@@ -143,11 +111,8 @@ def _separable(cin: int, cout: int, eps: float, last: bool = False) -> list[nn.M
 
 
 class MobileNet(nn.Module):
-    """A depthwise-separable backbone for CPU speed, with AlexNet's geometry (no padding, stride 8,
-    receptive field 87: 127 -> 6x6, 255 -> 22x22): conv 3/2, separable, pool 3/2, separable,
-    pool 2/2, four separable blocks, the last one linear. ~20% of the 30%-width AlexNet's
-    multiply-adds, and a plain ``nn.Sequential`` (``features``), which ONNX Runtime runs well.
-    """
+    """Depthwise-separable, with AlexNet's geometry (no padding, stride 8, receptive field 87); the last
+    block linear."""
 
     stride = 8
 
@@ -168,36 +133,30 @@ class MobileNet(nn.Module):
         return self.features(x)
 
     def split_last(self) -> tuple[nn.Module, nn.Module]:
-        """(everything but the last layer, the last layer): ``last(trunk(x)) == self(x)``."""
         return self.features[:-1], self.features[-1]
 
 
 @register_backbone("mobile")
 def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> MobileNet:
-    """The depthwise-separable CPU backbone; ``width`` scales every layer (to multiples of 8)."""
+    """``width`` scales every layer (to multiples of 8)."""
     if channels is None:
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
         channels = tuple(max(8, round(c * width / 8) * 8) for c in MOBILE_CHANNELS)
     return MobileNet(channels, bn_eps)
 
 
 def _nanotrack(name: str, stride: int, channels: Sequence[int] | None, bn_eps: float) -> NanoTrackTrunk:
     if channels is not None and len(channels) != 1:
-        raise ValueError(f"{name} takes channels [neck] (one number), got {list(channels)}")
+        raise SettingError(f"channels = {list(channels)}: {name} takes [neck] (one number)", "channels")
     return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=stride)
 
 
 @register_backbone("nanotrack_v2")
-def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
-    """NanoTrack v2's MobileNetV3 trunk (stride 16, padded: 127 -> 8x8, 255 -> 16x16, 48 channels),
-    started from its pretrained weights by the training config's ``pretrained`` (a local ONNX file).
-    ``channels``: ``[n]`` adds a 1x1 conv + BatchNorm neck to ``n`` channels; None keeps the 48."""
+def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
+    """NanoTrack v2's trunk (stride 16, padded); ``channels`` ``[n]`` adds a 1x1 neck to ``n`` channels."""
     return _nanotrack("nanotrack_v2", 16, channels, bn_eps)
 
 
 @register_backbone("nanotrack_v2_s8")
-def nanotrack_v2_s8(channels: Sequence[int] | None = None, bn_eps: float = 1e-5, **_: object) -> NanoTrackTrunk:
-    """``nanotrack_v2`` at stride 8 (last downsampling removed, later depthwise convs dilated: the same
-    pretrained weights): 127 -> 16x16, 255 -> 32x32, so the response is 17x17 as with AlexNet."""
+def nanotrack_v2_s8(channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
+    """``nanotrack_v2`` at stride 8 (the same weights, dilated): a 17x17 response as AlexNet's."""
     return _nanotrack("nanotrack_v2_s8", 8, channels, bn_eps)

@@ -1,12 +1,6 @@
-"""The box-head model family: a shared backbone, a pixel-wise correlation and two towers that give a
-classification map and a box map (per cell, the distances from the cell to the box's four sides),
-as in NanoTrack, SiamFC++ and Ocean (anchor-free). One search scale: the box map gives size and
-aspect directly, where a SiamFC score map needs a scale pyramid.
-
-Shapes for the NanoTrack v2 layout (stride 16): exemplar 127 -> (48, 8, 8), search 255 -> (48, 16, 16),
-heads -> classification logits (2, 16, 16) (channel 1: the target) and distances (4, 16, 16) in
-search-crop pixels (left, top, right, bottom; positive by the final ``exp``).
-"""
+"""The box-head family (anchor-free, as NanoTrack, SiamFC++, Ocean): a shared backbone, then pixel-wise
+correlations and towers giving classification logits (2, 16, 16; channel 1 the target) and the distances
+from each cell to the box's left, top, right and bottom sides (4, 16, 16, search-crop pixels)."""
 
 from __future__ import annotations
 
@@ -17,13 +11,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .mobilenetv3 import NanoTrackTrunk
+from ..errors import CheckpointError
+from ..settings import check, setting
+from . import backbones  # noqa: F401 - registers the backbones
+from .mobilenetv3 import copy_onnx_weights, load_nanotrack_onnx
+from .registry import build, register
 
 
 class PixelwiseCorrelation(nn.Module):
-    """Correlates each search position with each exemplar cell (a 1x1 projection of both first):
-    (N, C, h, w) x (N, C, H, W) -> (N, h*w, H, W), reweighted by a channel attention (squeeze-excite
-    with a sigmoid) over those h*w channels."""
+    """(N, C, h, w) x (N, C, H, W) -> (N, h*w, H, W): each search position with each exemplar cell (both
+    projected 1x1 first), reweighted by a squeeze-excite channel attention."""
 
     def __init__(self, channels: int, kernel_cells: int) -> None:
         super().__init__()
@@ -49,8 +46,9 @@ def tower(cin: int, channels: int, depth: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+@register("head", "box")
 class BoxHead(nn.Module):
-    """Classification and box branches, each its own correlation and tower."""
+    """Classification and box branches, each its own correlation and tower (registered head ``box``)."""
 
     def __init__(self, channels: int = 48, kernel_cells: int = 64, tower_channels: int = 96, depth: int = 6) -> None:
         super().__init__()
@@ -77,31 +75,33 @@ class BoxHead(nn.Module):
 
 @dataclass
 class BoxNetConfig:
-    """What rebuilds a :class:`BoxTrackNet`; ``channel_order`` is the order its first layer reads
-    ("rgb": siamfc's crops as they are, the way OpenCV's TrackerNano feeds NanoTrack; "bgr": flipped,
-    the order NanoTrack was trained in by pysot's OpenCV readers)."""
+    """What rebuilds a :class:`BoxTrackNet`; ``channel_order`` the order its first layer reads ("rgb": crops
+    as they are, as OpenCV's TrackerNano feeds NanoTrack; "bgr": flipped, as NanoTrack was trained)."""
 
     family: str = "boxnet"
     backbone: str = "nanotrack_v2"
-    channel_order: str = "rgb"
+    channel_order: str = setting("rgb", choices=("rgb", "bgr"))
     exemplar_size: int = 127
     search_size: int = 255
+
+    def __post_init__(self) -> None:
+        check(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class BoxTrackNet(nn.Module):
-    """Backbone + :class:`BoxHead`. The tracker embeds the exemplar once (``embed_exemplar``) and
-    calls ``heads(kernel, embed_search(x))`` each frame; training calls ``forward(z, x)``."""
+    """Backbone + box head; the tracker calls ``heads(embed_exemplar(z), embed_search(x))``, training
+    ``forward(z, x)``."""
 
     stride = 16
 
     def __init__(self, config: BoxNetConfig | None = None) -> None:
         super().__init__()
         self.config = config or BoxNetConfig()
-        self.backbone = NanoTrackTrunk(stride=16)
-        self.head = BoxHead(self.backbone.out_channels)
+        self.backbone = build("backbone", self.config.backbone, key="backbone")
+        self.head = build("head", "box", channels=self.backbone.out_channels)
 
     def embed_exemplar(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)
@@ -120,25 +120,15 @@ NANOTRACK_BACKBONE, NANOTRACK_HEAD = "nanotrack_backbone_sim.onnx", "nanotrack_h
 
 
 def load_nanotrack_v2(folder: str | os.PathLike, channel_order: str = "rgb") -> BoxTrackNet:
-    """NanoTrack v2 (Apache-2.0, the model of OpenCV's ``TrackerNano``) as a :class:`BoxTrackNet`, its
-    weights read from the two ONNX files in ``folder`` (every shape checked: another graph is a
-    one-line ValueError, never half a model)."""
-    from .mobilenetv3 import load_nanotrack_onnx, read_conv_weights
-
+    """NanoTrack v2 (Apache-2.0, OpenCV's ``TrackerNano`` model), its weights read from the two ONNX files
+    in ``folder``."""
     folder = Path(folder)
     missing = [name for name in (NANOTRACK_BACKBONE, NANOTRACK_HEAD) if not (folder / name).is_file()]
     if missing:
-        raise ValueError(f"{folder}: no {' or '.join(missing)} in it (NanoTrack v2's two ONNX files)")
-    if channel_order not in ("rgb", "bgr"):
-        raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        raise CheckpointError(f"{folder}: no {' or '.join(missing)} in it (NanoTrack v2's two ONNX files)",
+                              str(folder))
     net = BoxTrackNet(BoxNetConfig(channel_order=channel_order))
     load_nanotrack_onnx(net.backbone, folder / NANOTRACK_BACKBONE, swap_rb=channel_order == "bgr")
-    arrays = read_conv_weights(folder / NANOTRACK_HEAD)
     targets = [p for conv in net.head.onnx_order() for p in (conv.weight, conv.bias) if p is not None]
-    if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
-        raise ValueError(f"{folder / NANOTRACK_HEAD}: not NanoTrack v2's head ({len(arrays)} weight tensors, "
-                         f"expected {len(targets)})")
-    with torch.no_grad():
-        for array, target in zip(arrays, targets, strict=True):
-            target.copy_(torch.from_numpy(array.copy()))
+    copy_onnx_weights(folder / NANOTRACK_HEAD, targets, "NanoTrack v2's head")
     return net.eval()

@@ -1,9 +1,6 @@
-"""Checkpoints: our own self-describing format, and import of the PyTorch SiamFC port's layout.
-
-Our format is a plain dict ``{"format": "siamfc", "version": 1, "model": ModelConfig dict,
-"state_dict": ..., "meta": {...}}``; training checkpoints add optimizer/scheduler/RNG entries.
-Everything is loaded with ``torch.load(..., weights_only=True)``.
-"""
+"""Checkpoints: a plain dict ``{"format": "siamfc", "version": 1, "model": config dict, "state_dict": ...}``
+(training adds its state; the box-head family's config has ``family: "boxnet"``), and the PyTorch SiamFC
+port's layout. Everything is loaded with ``torch.load(..., weights_only=True)``."""
 
 from __future__ import annotations
 
@@ -16,9 +13,11 @@ import zipfile
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..errors import CheckpointError
 from ..files import new_file_mode
+from .boxnet import BoxNetConfig, BoxTrackNet
 from .network import ModelConfig, SiamFCNet, build_model
 
 FORMAT = "siamfc"
@@ -27,7 +26,7 @@ _PORT_CONVS = [f"backbone.conv{i}.0.weight" for i in range(1, 6)]
 _TEMP_NAME = re.compile(r"\..+\.pth\.[a-z0-9_]{8}")  # what atomic_save's mkstemp names look like
 
 
-def save_checkpoint(path: str | os.PathLike, model: SiamFCNet, **extra) -> None:
+def save_checkpoint(path: str | os.PathLike, model: SiamFCNet | BoxTrackNet, **extra) -> None:
     """Write ``model`` (and any extra entries) atomically: a temp file, then a rename."""
     state = {
         "format": FORMAT,
@@ -59,30 +58,29 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
     path = Path(path)
     if path.is_dir():
-        raise CheckpointError(f"{path}: a folder, not a checkpoint file")
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file", str(path))
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+        raise CheckpointError(f"{path}: no such checkpoint file", str(path))
     problem = _not_a_torch_file(path)
     if problem:
-        raise CheckpointError(f"{path}: {problem}")
+        raise CheckpointError(f"{path}: {problem}", str(path))
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (not plain tensors and data: "
-                              "garbage, or pickled objects, which are refused for safety)") from None
+                              "garbage, or pickled objects, which are refused for safety)", str(path)) from exc
     except Exception as exc:  # torch raises many types for truncated or foreign files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
             reason = f"damaged or cut short; {reason}"
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})", str(path)) from exc
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}")
+        raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}", str(path))
     return data
 
 
 def _not_a_torch_file(path: Path) -> str | None:
-    """Why ``path`` cannot be a file of ``torch.save``, or None: those are zip archives (since
-    PyTorch 1.6) or pickles (the legacy format, starting with protocol byte 0x80)."""
+    """Why ``path`` cannot be a file of ``torch.save`` (a zip archive, or a legacy pickle), or None."""
     if zipfile.is_zipfile(path):
         return None
     with path.open("rb") as file:
@@ -108,17 +106,18 @@ def _is_port_layout(data: dict) -> bool:
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
-    """Build the model a checkpoint describes and load its weights, in eval mode."""
+    """Build the SiamFC model a checkpoint describes and load its weights, in eval mode."""
     data = read_checkpoint(path)
     if data.get("format") == FORMAT:
         if "model" not in data or "state_dict" not in data:
-            raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict'")
+            raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict'", str(path))
         if not isinstance(data["model"], dict):
-            raise CheckpointError(f"{path}: 'model' should be a config dict, found {type(data['model']).__name__}")
+            raise CheckpointError(f"{path}: 'model' should be a config dict, found {type(data['model']).__name__}",
+                                  str(path))
         try:
             config = ModelConfig.from_dict(data["model"])
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: bad model config ({exc})") from None
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: bad model config ({exc})", str(path)) from exc
         state = data["state_dict"]
     elif _is_port_layout(data):
         config, state = port_config_from_state_dict(data), data
@@ -126,57 +125,74 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
         config, state = port_config_from_state_dict(data["state_dict"]), data["state_dict"]
     else:
         keys = ", ".join(list(map(str, data))[:4])
-        raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {keys}...)")
+        raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {keys}...)", str(path))
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors")
+        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors", str(path))
     try:
         model = build_model(config)
     except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: cannot build its model ({exc})") from None
-    missing, unexpected, mismatched = _compare(model.state_dict(), state)
+        raise CheckpointError(f"{path}: cannot build its model ({exc})", str(path)) from exc
+    return _load_weights(model, state, path).to(device)
+
+
+def _load_weights(model: SiamFCNet | BoxTrackNet, state: object, path: str | os.PathLike) -> nn.Module:
+    """``model`` with ``state`` loaded, in eval mode; a CheckpointError when the weights do not fit it."""
+    expected, state = model.state_dict(), state if isinstance(state, dict) else {}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
     if missing or unexpected or mismatched:
-        problems = [f"{n} {what}: {', '.join(ks[:3])}" for n, what, ks in (
-            (len(missing), "missing", missing), (len(unexpected), "unexpected", unexpected),
-            (len(mismatched), "of other shape", mismatched)) if ks]
-        raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})")
+        problems = [f"{len(ks)} {what}: {', '.join(ks[:3])}" for what, ks in (
+            ("missing", missing), ("unexpected", unexpected), ("of other shape", mismatched)) if ks]
+        raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})", str(path))
     check_finite(state, path)
     model.load_state_dict(state)
-    return model.to(device).eval()
+    return model.eval()
+
+
+def is_box_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a readable checkpoint of the box-head family."""
+    if not Path(path).is_file() or Path(path).suffix != ".pth":
+        return False
+    try:
+        data = read_checkpoint(path)
+    except CheckpointError:
+        return False
+    return isinstance(data.get("model"), dict) and data["model"].get("family") == "boxnet"
+
+
+def load_box_checkpoint(path: str | os.PathLike) -> BoxTrackNet:
+    data = read_checkpoint(path)
+    config = data.get("model")
+    if not isinstance(config, dict) or config.get("family") != "boxnet" or set(config) - set(
+            BoxNetConfig.__dataclass_fields__):
+        raise CheckpointError(f"{path}: not a box-head checkpoint (model config {config!r:.80})", str(path))
+    return _load_weights(BoxTrackNet(BoxNetConfig(**config)), data.get("state_dict"), path)
 
 
 def check_finite(state: dict, path: str | os.PathLike) -> None:
-    """A CheckpointError naming the first tensor that holds a NaN or an infinity (one is enough
-    to make every response map, and so every box, meaningless), or a layer's weights or bias that
-    cannot be meant: integers (loading would cast them to floats silently) or, for a layer's
-    weights, all zero (every map it gives is flat)."""
+    """A CheckpointError naming the first tensor that holds a NaN or an infinity, a layer's weights or bias
+    of integers (loading would cast them silently), or a layer's weights all zero (flat maps)."""
     for name, tensor in state.items():
         kind = name.rsplit(".", 1)[-1]
         if kind in ("weight", "bias") and not tensor.is_floating_point():
             raise CheckpointError(f"{path}: tensor {name} holds {tensor.dtype} values: a layer's {kind} must be "
-                                  "floating-point (a quantised or converted file?)")
+                                  "floating-point (a quantised or converted file?)", str(path))
         if kind == "weight" and tensor.ndim >= 2 and tensor.numel() and not bool(tensor.any()):
             raise CheckpointError(f"{path}: tensor {name} is all zero: a layer that gives flat maps, not "
-                                  "trained weights")
+                                  "trained weights", str(path))
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             bad = int((~torch.isfinite(tensor)).sum())
             raise CheckpointError(f"{path}: tensor {name} holds {bad} non-finite value(s) (NaN or inf): "
-                                  "the weights are broken (a diverged training run?)")
+                                  "the weights are broken (a diverged training run?)", str(path))
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temp files :func:`atomic_save` leaves when its process is killed mid-write
-    (``.NAME.pth.XXXXXXXX``); returns those removed. Call it where no other save is running."""
+    """Delete the temp files a killed :func:`atomic_save` leaves (``.NAME.pth.XXXXXXXX``); returns those removed.
+    Call it where no other save is running."""
     removed = []
     for tmp in Path(folder).glob(".*.pth.*"):
         if tmp.is_file() and _TEMP_NAME.fullmatch(tmp.name):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
-
-
-def _compare(expected: dict, found: dict) -> tuple[list[str], list[str], list[str]]:
-    missing = [k for k in expected if k not in found]
-    unexpected = [k for k in found if k not in expected]
-    mismatched = [k for k in expected if k in found and tuple(found[k].shape) != tuple(expected[k].shape)]
-    return missing, unexpected, mismatched
-

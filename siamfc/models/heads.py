@@ -6,13 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import register
+
 
 def cross_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
-    """Correlate each of N kernels (N, C, hk, wk) with its k search maps (N*k, C, H, W).
-
-    Search maps are ordered target by target (all crops of target 0 first). One grouped
-    convolution does the whole batch; the result is (N*k, 1, H-hk+1, W-wk+1).
-    """
+    """N kernels (N, C, hk, wk) with their k search maps each (N*k, C, H, W, target by target): one grouped
+    convolution giving (N*k, 1, H-hk+1, W-wk+1)."""
     n, c, hk, wk = kernels.shape
     nk, cs, h, w = search.shape
     if cs != c or nk % n:
@@ -23,14 +22,14 @@ def cross_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor
     return out.reshape(nk, 1, out.shape[-2], out.shape[-1])
 
 
+@register("head", "xcorr")
 class XCorrHead(nn.Module):
-    """Cross-correlation scaled by ``out_scale`` (0.001, as in the paper), plus an optional
-    learned scalar bias (the MATLAB original's ``adjust`` layer)."""
+    """Cross-correlation scaled by ``out_scale``, plus a learned scalar bias with ``head_bias``."""
 
-    def __init__(self, out_scale: float = 0.001, learn_bias: bool = False) -> None:
+    def __init__(self, out_scale: float = 0.001, head_bias: bool = False) -> None:
         super().__init__()
         self.out_scale = out_scale
-        self.bias = nn.Parameter(torch.zeros(1)) if learn_bias else None
+        self.bias = nn.Parameter(torch.zeros(1)) if head_bias else None
 
     def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         out = cross_correlate(kernels, search) * self.out_scale

@@ -1,10 +1,5 @@
-"""The MobileNetV3-style trunk of NanoTrack v2 (stride 16, padded, 48 output channels), so that its
-pretrained weights can start a SiamFC backbone (see :func:`load_nanotrack_onnx`).
-
-The layers mirror ``nanotrack_backbone_sim.onnx`` (BatchNorm already folded into the convolutions):
-a 3x3/2 stem with hard-swish, then eight inverted-residual blocks. 255 -> 16x16, 127 -> 8x8.
-NanoTrack v2 is Apache-2.0 (OpenCV's ``TrackerNano`` model); the weights are read from a local file.
-"""
+"""NanoTrack v2's MobileNetV3-style trunk (Apache-2.0; stride 16, padded, 48 channels), layer for layer as
+``nanotrack_backbone_sim.onnx`` (BatchNorm folded), so that its weights load from that file."""
 
 from __future__ import annotations
 
@@ -13,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from ..errors import CheckpointError
 
 
 @dataclass(frozen=True)
@@ -66,17 +63,12 @@ class InvertedResidual(nn.Module):
 
 
 class NanoTrackTrunk(nn.Module):
-    """NanoTrack v2's backbone, optionally followed by a 1x1 ``neck`` (conv + BatchNorm) that maps its
-    48 channels to ``neck_channels`` for the correlation.
-
-    ``stride`` 8 removes the last downsampling (block 4's depthwise stride) and dilates the 5x5
-    depthwise convolutions after it by 2, so the pretrained weights see the same neighbourhoods
-    (SiamRPN++'s way with ResNet): 255 -> 32x32, 127 -> 16x16, a 17x17 response as AlexNet's."""
+    """NanoTrack v2's backbone, then an optional 1x1 ``neck`` (conv + BatchNorm) to ``neck_channels``.
+    ``stride`` 8 drops block 4's downsampling and dilates the later depthwise convolutions by 2 (the same
+    weights see the same neighbourhoods, as SiamRPN++ does with ResNet)."""
 
     def __init__(self, neck_channels: int = 0, bn_eps: float = 1e-5, stride: int = 16) -> None:
         super().__init__()
-        if stride not in (8, 16):
-            raise ValueError(f"stride must be 8 or 16, got {stride}")
         self.stride = stride
         self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.Hardswish())
         blocks, cin = [], 16
@@ -92,48 +84,46 @@ class NanoTrackTrunk(nn.Module):
         self.neck = (nn.Sequential(nn.Conv2d(cin, neck_channels, 1), nn.BatchNorm2d(neck_channels, eps=bn_eps))
                      if neck_channels else nn.Identity())
         self.out_channels = neck_channels or cin
-        # NanoTrack normalises nothing: it takes raw 0-255 pixels, as siamfc's other backbones do
         self.channels = (16,) + tuple(s.out for s in NANOTRACK_V2_BLOCKS) + ((neck_channels,) if neck_channels else ())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.neck(self.blocks(self.stem(x)))
 
     def trunk_parameters(self) -> list[nn.Parameter]:
-        """The pretrained part (everything but the neck): trained with a smaller learning rate."""
+        """The pretrained part (everything but the neck)."""
         return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
 
 
 def read_conv_weights(path: str | os.PathLike) -> list:
-    """The weight and bias arrays of every Conv and Gemm node of an ONNX graph, in node order
-    (a one-line ValueError for a file that is not a readable ONNX model)."""
+    """The weight and bias arrays of every Conv and Gemm node of an ONNX graph, in node order."""
     import onnx
     from onnx import numpy_helper
 
     try:
         graph = onnx.load(os.fspath(path)).graph
     except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
-        raise ValueError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})") from None
+        raise CheckpointError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})",
+                              str(path)) from exc
     init = {t.name: t for t in graph.initializer}
     return [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
             for name in node.input[1:] if name in init]
 
 
-def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike, swap_rb: bool = True) -> None:
-    """Copy NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk.
-
-    ``swap_rb``: flip the first layer's input channels, so that siamfc's RGB crops reach it in the
-    BGR order NanoTrack was trained in (pysot); False keeps the graph's order (OpenCV's
-    ``TrackerNano`` feeds it RGB).
-
-    The ONNX graph's Conv and Gemm nodes come in the same order as the trunk's layers; every shape is
-    checked, so a different graph is refused with a one-line error instead of loading half of it."""
+def copy_onnx_weights(path: str | os.PathLike, targets: list[torch.Tensor], what: str, swap_rb: bool = False) -> None:
+    """Copy the Conv and Gemm weights of graph ``path`` into ``targets`` (in node order), every shape checked
+    (another graph is a CheckpointError, never half a model); ``swap_rb`` flips the first layer's input
+    channels (RGB crops into a network trained on BGR)."""
     arrays = read_conv_weights(path)
-    targets = net.trunk_parameters()  # in the graph's order: each conv's (and linear's) weight, then bias
     if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
-        raise ValueError(f"{path}: not NanoTrack v2's backbone ({len(arrays)} weight tensors, "
-                         f"expected {len(targets)} of the trunk's shapes)")
+        raise CheckpointError(f"{path}: not {what} ({len(arrays)} weight tensors, expected {len(targets)})", str(path))
     if swap_rb:
         arrays[0] = arrays[0][:, ::-1]
     with torch.no_grad():
         for array, target in zip(arrays, targets, strict=True):
             target.copy_(torch.from_numpy(array.copy()))
+
+
+def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike, swap_rb: bool = True) -> None:
+    """NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk; ``swap_rb``
+    False keeps the graph's channel order (OpenCV's ``TrackerNano`` feeds it RGB)."""
+    copy_onnx_weights(path, net.trunk_parameters(), "NanoTrack v2's backbone", swap_rb)

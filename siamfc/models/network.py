@@ -1,4 +1,4 @@
-"""SiamFCNet: a backbone (shared, or a pseudo-siamese pair) and a cross-correlation head."""
+"""SiamFCNet: a registered backbone (shared, or a pseudo-siamese pair) and a cross-correlation head."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .backbones import build_backbone
-from .heads import XCorrHead
+from ..settings import build as build_settings
+from ..settings import check, setting
+from . import backbones, heads  # noqa: F401 - register the backbones and heads
+from .registry import build
 
 
 @dataclass
@@ -17,41 +19,34 @@ class ModelConfig:
     """Everything needed to rebuild a model; stored inside every checkpoint."""
 
     backbone: str = "alexnet"
-    width: float = 1.0
-    channels: list[int] | None = None
-    bn_eps: float = 1e-6
-    out_scale: float = 0.001
+    width: float = setting(1.0, gt=0, le=4.0)  # far wider than any real network would only exhaust memory
+    channels: list[int] | None = setting(None, gt=0, le=4096)
+    bn_eps: float = setting(1e-6, gt=0)
+    out_scale: float = setting(0.001, gt=0)
     head_bias: bool = False
     pseudo_siamese: bool = False
+
+    def __post_init__(self) -> None:
+        check(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
-        if known.get("channels") is not None:
-            known["channels"] = [int(c) for c in known["channels"]]
-        return cls(**known)
+        return build_settings(cls, data)
 
 
 class SiamFCNet(nn.Module):
-    """Embeds exemplars and search crops and correlates them into response maps.
-
-    The tracker embeds the exemplar once (``embed_exemplar``) and reuses the kernel for every
-    frame (``embed_search`` + ``correlate``); training calls ``forward(z, x)``.
-    """
+    """The tracker embeds the exemplar once (``embed_exemplar``) and correlates its kernel with every frame's
+    search features (``embed_search`` + ``correlate``); training calls ``forward(z, x)``."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        kwargs = {"width": config.width, "channels": config.channels, "bn_eps": config.bn_eps}
-        self.backbone = build_backbone(config.backbone, **kwargs)
+        self.backbone = build("backbone", config.backbone, config, key="backbone")
         self.search_backbone = copy.deepcopy(self.backbone) if config.pseudo_siamese else None
-        self.head = XCorrHead(config.out_scale, config.head_bias)
+        self.head = build("head", "xcorr", config)
 
     @property
     def stride(self) -> int:
@@ -68,15 +63,15 @@ class SiamFCNet(nn.Module):
 
     def forward(self, z: torch.Tensor, x: torch.Tensor, return_features: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Response maps; with ``return_features``, (maps, exemplar features, search features), for
-        losses on the embeddings (a feature teacher) inside one forward call (DistributedDataParallel)."""
+        """Response maps; with ``return_features`` also the exemplar and search features (one forward call
+        under DistributedDataParallel)."""
         zf, xf = self.embed_exemplar(z), self.embed_search(x)
         response = self.correlate(zf, xf)
         return (response, zf, xf) if return_features else response
 
 
 def build_model(config: ModelConfig | None = None, **overrides) -> SiamFCNet:
-    """Build a SiamFCNet from a config, or from keyword overrides of the default config."""
+    """A SiamFCNet from a config, or from keyword overrides of the default config."""
     config = config or ModelConfig()
     if overrides:
         config = ModelConfig.from_dict({**config.to_dict(), **overrides})

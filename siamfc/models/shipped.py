@@ -1,30 +1,21 @@
-"""The models shipped inside the package, by name: one declared table (:data:`SHIPPED`), read by
-``siamfc models``, ``--model NAME``, ``SiamFCTracker(model="NAME")`` and ``tools/readme_figures.py``
-(the README's model table). No PyTorch is needed to find them.
-
-The files live in ``siamfc/weights/`` (package data: found the same way from a clone or an installed
-wheel). A SiamFC checkpoint ``NAME.pth`` ships with its ONNX export ``NAME.onnx/`` beside it, which is
-what the base install (no PyTorch) tracks with.
-
-To add a model, put its file(s) in ``siamfc/weights/`` and add one :class:`ShippedModel` row to
-:data:`SHIPPED`: ``file`` is whatever the tracker's ``weights=`` takes (a checkpoint, an export folder,
-a NanoTrack-style folder of ONNX files, a box-head checkpoint), so any model family fits.
-"""
+"""The models shipped in ``siamfc/weights/``, by name: one table (:data:`SHIPPED`) read by ``siamfc models``,
+``--model NAME``, ``SiamFCTracker(model="NAME")`` and the README's table, without PyTorch. A checkpoint
+``NAME.pth`` ships with its ONNX export ``NAME.onnx/`` beside it (what the base install tracks with). To
+add a model, put its files there and add a row whose ``file`` is what ``weights=`` takes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UnknownModelError
+from ..errors import SiamFCError, UnknownModelError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 @dataclass(frozen=True)
 class Auc:
-    """A success AUC (OTB's: mean over IoU thresholds), with its 95% bootstrap interval over sequences
-    where one was measured, and the set of sequences it is the mean over."""
+    """A success AUC, its 95% bootstrap interval over sequences where measured, and the sequences."""
 
     value: float
     low: float | None
@@ -38,9 +29,8 @@ class Auc:
 
 @dataclass(frozen=True)
 class ShippedModel:
-    """One shipped model. ``fps_vs_nanotrack``: its frames/s over OpenCV NanoTrack's in the same run
-    (``speed_run`` says which run). ``pretrained``: the third-party weights inside it and their licence
-    ("none" when every weight was trained by this project). ``source``: where the figures are written up."""
+    """``fps_vs_nanotrack``: its frames/s over OpenCV NanoTrack's in the run ``speed_run``; ``pretrained``: the
+    third-party weights inside it and their licence; ``source``: where the figures are written up."""
 
     name: str
     file: str  # under siamfc/weights/
@@ -56,7 +46,6 @@ class ShippedModel:
         return WEIGHTS_DIR / self.file
 
     def files(self) -> list[Path]:
-        """Its files on disk: the weights and, for a checkpoint, the export folder beside it."""
         paths = [self.path, self.path.with_name(self.path.stem + ".onnx")]
         found = [p for p in paths if p.exists()]
         return sorted({f for p in found for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()})
@@ -65,8 +54,7 @@ class ShippedModel:
         return sum(f.stat().st_size for f in self.files())
 
 
-#: the project's val: GOT-10k-mini/val + extra/val of the data beside the project (../shared/README.md),
-#: OpenCV 5.1, 2 CPU cores; the mean over sequences with a 95% bootstrap interval
+#: the project's val: GOT-10k-mini/val + extra/val of ../shared (its README.md)
 _VAL16 = "16 val seq."
 _FROM_SCRATCH = "none: trained from scratch here (response maps distilled from fdsiamfc_30, MIT)"
 
@@ -113,11 +101,9 @@ SHIPPED: tuple[ShippedModel, ...] = (
     ),
 )
 
-#: what the speeds are relative to, and its accuracy on the same sequences (../shared/README.md)
 NANOTRACK_AUC = Auc(0.630, 0.549, 0.700, _VAL16)
 
 DEFAULT_MODEL = "siamfc_mobile_lite"
-DEFAULT_WEIGHTS = "siamfc_mobile_lite.pth"  # the default's file (kept for callers of the earlier module)
 
 
 def model_names() -> tuple[str, ...]:
@@ -125,39 +111,31 @@ def model_names() -> tuple[str, ...]:
 
 
 def find_model(name: str) -> ShippedModel:
-    """The shipped model called ``name``; an :class:`UnknownModelError` listing the names otherwise."""
     for model in SHIPPED:
         if model.name == name:
             return model
     known = model_names()
     raise UnknownModelError(f"unknown model {name!r}; shipped: {', '.join(known)} (siamfc models lists them)",
-                            known)
+                            known, key="model")
 
 
 def model_path(name: str) -> Path:
-    """The weights of the shipped model ``name`` (what ``weights=`` takes)."""
     return find_model(name).path
 
 
 def default_weights_path() -> Path:
-    """The default model shipped inside the package (its ONNX export sits beside it: see
-    :func:`siamfc.tracking.onnx_format.export_beside`)."""
     return find_model(DEFAULT_MODEL).path
 
 
 def weights_of(weights: object, model: object) -> tuple[object, object]:
-    """A tracker's ``(weights, model)`` with ``model="NAME"`` turned into that shipped model's weights
-    (``model`` then None); a network object or None passes as it is. Both a name and ``weights`` is a
-    ValueError (:class:`~siamfc.errors.SiamFCError`)."""
+    """A tracker's ``(weights, model)`` with ``model="NAME"`` turned into that model's weights."""
     if not isinstance(model, str):
         return weights, model
     if model not in model_names() and _looks_like_a_path(model):
         raise TypeError(f"model must be a SiamFCNet or a shipped model's name ({', '.join(model_names())}); a "
                         f"checkpoint's path goes in weights=, got {model!r}")
     if weights is not None:
-        from ..errors import SiamFCError
-
-        raise SiamFCError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both")
+        raise SiamFCError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both", "model")
     return model_path(model), None
 
 

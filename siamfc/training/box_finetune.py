@@ -1,14 +1,9 @@
-"""Fine-tuning a box-head model (:mod:`siamfc.models.boxnet`) on pairs of siamfc's crop caches, with
-the objective of :mod:`siamfc.training.box_objective`: the trunk at a tenth of the head's learning rate,
-AdamW, a log-linear decay, checkpoints every few minutes that a killed run resumes from.
-
-The data come from a siamfc training config's ``data`` section (sources, filter, augmentation,
-negative pairs), with 127 / 255 views (the family's sizes).
-"""
+"""Fine-tuning a box-head model (:mod:`siamfc.models.boxnet`) on pairs of siamfc's crop caches (a training
+config's ``data``) with :mod:`siamfc.training.box_objective`: AdamW, the trunk at a fraction of the head's
+rate, a log-linear decay, and checkpoints that a killed run resumes from."""
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +13,11 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from ..data.pairs import PairDataset
-from ..models.box_checkpoint import save_box_checkpoint
+from ..errors import SettingError
 from ..models.boxnet import BoxTrackNet
-from ..models.checkpoint import atomic_save, read_checkpoint
-from ..tracking.box_step import BoxGrid
+from ..models.checkpoint import atomic_save, read_checkpoint, save_checkpoint
+from ..settings import check, setting
+from ..tracking.step import BoxGrid
 from .box_objective import box_loss, box_targets
 
 
@@ -47,26 +43,21 @@ class BoxPairDataset(PairDataset):
 
 @dataclass
 class FinetuneSettings:
-    """The recipe's numbers (declared once; :func:`finetune` checks them)."""
+    """The recipe's numbers."""
 
-    steps: int = 1200
-    batch_size: int = 16
-    lr: float = 1e-4  # the head's; the trunk's is lr * trunk_lr_ratio
-    final_lr_ratio: float = 0.1
-    trunk_lr_ratio: float = 0.1
-    weight_decay: float = 1e-4
-    box_weight: float = 1.0
-    checkpoint_minutes: float = 2.0
-    seed: int = 0
-    workers: int = 1
+    steps: int = setting(1200, ge=1)
+    batch_size: int = setting(16, ge=1)
+    lr: float = setting(1e-4, gt=0)  # the head's; the trunk's is lr * trunk_lr_ratio
+    final_lr_ratio: float = setting(0.1, gt=0, le=1)
+    trunk_lr_ratio: float = setting(0.1, gt=0, le=1)
+    weight_decay: float = setting(1e-4, ge=0)
+    box_weight: float = setting(1.0, ge=0)
+    checkpoint_minutes: float = setting(2.0, gt=0)
+    seed: int = setting(0, ge=0)
+    workers: int = setting(1, ge=0)
 
-    def check(self) -> None:
-        for name in ("steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
-        for name in ("lr", "final_lr_ratio", "trunk_lr_ratio", "checkpoint_minutes"):
-            if not 0 < getattr(self, name) <= (1 if name.endswith("ratio") else math.inf):
-                raise ValueError(f"{name} out of range, got {getattr(self, name)}")
+    def __post_init__(self) -> None:
+        check(self)
 
 
 def learning_rate_factor(step: int, steps: int, final_ratio: float) -> float:
@@ -77,7 +68,6 @@ def learning_rate_factor(step: int, steps: int, final_ratio: float) -> float:
 def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings, out_dir: str | Path,
              resume: bool = False, log=print) -> Path:
     """Train ``net`` in place; returns the path of the final box checkpoint (``out_dir/model.pth``)."""
-    settings.check()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
@@ -94,7 +84,7 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
         step = int(state["step"])
         log(f"resumed at step {step} from {out / 'last.pth'}")
     elif (out / "last.pth").is_file():
-        raise ValueError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder")
+        raise SettingError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder", str(out))
     grid = BoxGrid.create(-(-data.augment.search_size // net.stride), net.stride, data.augment.search_size)
     per_epoch = max(len(data) // settings.batch_size, 1)
     last_save = time.monotonic()
@@ -127,5 +117,5 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
             if step >= settings.steps:
                 break
     net.eval()
-    save_box_checkpoint(out / "model.pth", net, recipe=settings.__dict__.copy())
+    save_checkpoint(out / "model.pth", net, recipe=settings.__dict__.copy())
     return out / "model.pth"

@@ -1,13 +1,7 @@
-"""Training targets and loss of the box-head family (:mod:`siamfc.models.boxnet`).
-
-Each cell of the (G, G) maps sits at a pixel of the S-pixel search view (:class:`siamfc.tracking.box_step.BoxGrid`).
-A cell is *positive* when it lies in the target's central part (within a quarter of the box's width and
-height of its centre; the cell nearest the centre always), *ignored* elsewhere inside the box, and
-*negative* outside it; every cell of a negative pair (another object in the search view) is negative.
-The loss is the balanced cross-entropy of the classification map (the mean over positive cells and the
-mean over negative cells, averaged: the paper's balanced logistic loss with two classes) plus the IoU
-loss ``1 - IoU`` of the box map on positive cells, the distances compared as in UnitBox / FCOS.
-"""
+"""Targets and loss of the box-head family: a cell is positive within a quarter of the box of its centre
+(the nearest cell always), ignored elsewhere in the box, negative outside it or in a negative pair; the
+loss is the balanced cross-entropy of the classification map plus ``1 - IoU`` of the box map on positive
+cells (UnitBox / FCOS)."""
 
 from __future__ import annotations
 
@@ -19,9 +13,8 @@ POSITIVE, IGNORED, NEGATIVE = 1, -1, 0
 
 
 def box_targets(boxes: torch.Tensor, positive: torch.Tensor, cells: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Labels (B, G, G) in {1, 0, -1} and target distances (B, 4, G, G) (left, top, right, bottom, in
-    view pixels) for ``boxes`` (B, 4) = (cx, cy, w, h) in view pixels; ``positive`` (B,) is 1.0 for a
-    positive pair, 0.0 for a negative one; ``cells`` (G,) the cells' pixel positions along an axis."""
+    """Labels (B, G, G) in {1, 0, -1} and distances (B, 4, G, G) to the sides of ``boxes`` (B, 4) = (cx, cy,
+    w, h), for pairs ``positive`` (B,) 1.0 or 0.0 and ``cells`` (G,) at these view pixels along an axis."""
     c = torch.as_tensor(cells, dtype=boxes.dtype, device=boxes.device)
     cx, cy, w, h = (boxes[:, i].view(-1, 1, 1) for i in range(4))
     gx, gy = c.view(1, 1, -1), c.view(1, -1, 1)
@@ -39,8 +32,7 @@ def box_targets(boxes: torch.Tensor, positive: torch.Tensor, cells: np.ndarray) 
 
 
 def balanced_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B, 2, G, G) logits: half the mean loss of positive cells plus half that of negative cells
-    (a batch without positive cells: the negative mean alone)."""
+    """(B, 2, G, G) logits: the mean of the positive cells' mean loss and the negative cells'."""
     loss = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
     pos, neg = labels == POSITIVE, labels == NEGATIVE
     parts = [loss[mask].mean() for mask in (pos, neg) if mask.any()]
@@ -62,7 +54,6 @@ def iou_loss(predicted: torch.Tensor, target: torch.Tensor, labels: torch.Tensor
 
 def box_loss(cls: torch.Tensor, box: torch.Tensor, labels: torch.Tensor, distances: torch.Tensor,
              box_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """The step's loss and its parts (for the log)."""
     cls_loss = balanced_cross_entropy(cls, labels)
     loc_loss = iou_loss(box, distances, labels)
     return cls_loss + box_weight * loc_loss, {"cls": float(cls_loss.detach()), "iou": float(loc_loss.detach())}

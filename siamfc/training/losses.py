@@ -1,19 +1,24 @@
-"""Losses over response maps: the paper's balanced logistic loss, a contrastive variant, the
-triplet loss of Dong & Shen (ECCV 2018), and distillation from a teacher's response maps."""
+"""What one training step minimises: a loss over response maps (the paper's balanced logistic loss, a
+contrastive variant, Dong & Shen's triplet loss), distillation from a teacher checkpoint's maps, and the
+loss terms an experiment registers (:mod:`siamfc.models.registry`, kind ``term``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from ..errors import CheckpointError, SettingError
+from ..models import registry
+from ..models.checkpoint import load_model
+from .config import LossConfig
+
 
 def make_labels(offsets: torch.Tensor, size: int, stride: int, radius: float) -> torch.Tensor:
-    """1 where a response cell lies within ``radius`` search pixels of the target, else 0.
-
-    ``offsets`` (B, 2) is the target's (dy, dx) from the search crop's centre, in pixels.
-    """
+    """1 where a cell lies within ``radius`` search pixels of the target ((dy, dx) ``offsets`` (B, 2) from
+    the crop's centre), else 0."""
     cells = torch.arange(size, dtype=offsets.dtype, device=offsets.device) - (size - 1) / 2
     dy = cells[None, :, None] * stride - offsets[:, 0, None, None]
     dx = cells[None, None, :] * stride - offsets[:, 1, None, None]
@@ -21,16 +26,14 @@ def make_labels(offsets: torch.Tensor, size: int, stride: int, radius: float) ->
 
 
 def _balance(labels: torch.Tensor) -> torch.Tensor:
-    """Per-sample weights: positives share 1/2, negatives the other 1/2 (a map with no positive,
-    from a negative pair, gives its negatives 1/2 as well)."""
+    """Per-sample weights: positives share 1/2, negatives the other 1/2."""
     pos = labels.sum(dim=(1, 2, 3), keepdim=True)
     neg = labels[0].numel() - pos
     return torch.where(labels > 0, 0.5 / pos.clamp(min=1), 0.5 / neg.clamp(min=1))
 
 
 def _hardest_negatives(losses: torch.Tensor, labels: torch.Tensor, count: int) -> torch.Tensor:
-    """Weights that keep, in each map, the positives (sharing 1/2) and only its ``count`` negatives of
-    highest loss (sharing the other 1/2): online hard-negative mining."""
+    """As :func:`_balance`, but only each map's ``count`` negatives of highest loss count."""
     flat_loss, flat_labels = losses.detach().flatten(1), labels.flatten(1)
     k = min(count, flat_loss.shape[1])
     top = flat_loss.masked_fill(flat_labels > 0, -torch.inf).topk(k, dim=1).indices
@@ -46,16 +49,14 @@ def _weigh(losses: torch.Tensor, labels: torch.Tensor, hard_negatives: int) -> t
 
 
 def logistic_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
-    """The paper's loss: logistic loss per cell, positives and negatives weighted equally;
-    ``hard_negatives`` > 0 keeps only that many hardest negatives per map."""
+    """The paper's balanced logistic loss; ``hard_negatives`` > 0 keeps that many hardest negatives per map."""
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     return _weigh(losses, labels, hard_negatives)
 
 
 def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0,
                      margin: float = 1.0) -> torch.Tensor:
-    """Contrastive (margin) loss per cell: positives pulled above ``+margin``, negatives pushed
-    below ``-margin``, squared hinge, balanced as in the logistic loss."""
+    """Squared hinge per cell: positives above ``+margin``, negatives below ``-margin``, balanced."""
     pos = F.relu(margin - logits).square()
     neg = F.relu(logits + margin).square()
     losses = torch.where(labels > 0, pos, neg)
@@ -63,8 +64,7 @@ def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives:
 
 
 def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
-    """Dong & Shen: every (positive, negative) cell pair of a map is a triplet with the exemplar;
-    loss = mean over pairs of -log(e^{v+} / (e^{v+} + e^{v-})) = softplus(v- - v+)."""
+    """Dong & Shen: the mean over (positive, negative) cell pairs of softplus(v- - v+)."""
     flat_logits = logits.flatten(1)
     flat_labels = labels.flatten(1) > 0
     total = logits.new_zeros(())
@@ -80,18 +80,12 @@ def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int
 
 
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, kind: str = "mse") -> torch.Tensor:
-    """Distance from a teacher's response map: it carries the whole map, distractors included, not
-    only where the target is. ``"mse"``: mean squared difference of the maps (a SiamFC teacher's raw
-    responses); ``"bce"``: mean cross-entropy of the student's sigmoid against the teacher's, i.e.
-    the teacher's probabilities as soft labels (a classifier's logits, e.g. NanoTrack's, whose
-    +-14 would swamp a squared difference). A teacher of another stride (same crops, so the same
-    span of displacements) is resampled onto the student's grid, corner cells on corner cells."""
+    """``"mse"``: the mean squared difference of the maps; ``"bce"``: the teacher's probabilities as soft
+    labels. A teacher map of another size is resampled onto the student's, corner cells on corner cells."""
     if teacher_logits.shape[-2:] != logits.shape[-2:]:
         teacher_logits = F.interpolate(teacher_logits, size=logits.shape[-2:], mode="bilinear", align_corners=True)
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(logits, torch.sigmoid(teacher_logits))
-    if kind != "mse":
-        raise ValueError(f"unknown distillation kind {kind!r}; known: mse, bce")
     return F.mse_loss(logits, teacher_logits)
 
 
@@ -102,8 +96,59 @@ LOSSES: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 
-def get_loss(name: str) -> Callable[..., torch.Tensor]:
+def load_teacher(path: str, device: torch.device) -> torch.nn.Module:
+    """The model of checkpoint ``path`` (``loss.teacher``)."""
+    if os.path.isdir(path):
+        raise CheckpointError(f"loss.teacher {path}: a folder, not a checkpoint (folder teachers: experiments/)",
+                              "loss.teacher")
     try:
-        return LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}") from None
+        return load_model(path, device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"loss.teacher: {exc}", "loss.teacher") from exc
+
+
+class Objective:
+    """The loss of ``loss:`` and the terms of ``experiment:`` for a student of ``stride`` whose embeddings
+    have ``channels`` channels. A term is a module ``term(logits, z, x, zf, xf) -> loss``; its trainable
+    parameters (:attr:`parameters`) train with the model and are kept in ``last.pth`` (:attr:`trained`)."""
+
+    def __init__(self, cfg: LossConfig, stride: int, channels: int, device: torch.device,
+                 experiment: dict | None = None) -> None:
+        self.cfg = cfg
+        self.stride = stride
+        self.pair_loss = LOSSES[cfg.name]
+        self.teacher = load_teacher(cfg.teacher, device) if cfg.teacher and cfg.distill_weight else None
+        self.terms: dict[str, torch.nn.Module] = {}
+        for name, settings in (experiment or {}).items():
+            key = f"experiment.{name}"
+            if not isinstance(settings, dict):
+                raise SettingError(f"{key} = {settings!r}: expected a mapping", key)
+            try:
+                term = registry.build("term", name, key=key, stride=stride, channels=channels, **settings)
+            except TypeError as exc:  # a setting missing or unknown
+                raise SettingError(f"{key}: {exc}", key) from exc
+            self.terms[name] = term.to(device)
+
+    @property
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return [p for term in self.trained.values() for p in term.parameters() if p.requires_grad]
+
+    @property
+    def trained(self) -> dict[str, torch.nn.Module]:
+        return {name: t for name, t in self.terms.items() if any(p.requires_grad for p in t.parameters())}
+
+    def __call__(self, logits: torch.Tensor, offsets: torch.Tensor, positive: torch.Tensor | None,
+                 z: torch.Tensor, x: torch.Tensor, zf: torch.Tensor, xf: torch.Tensor) -> torch.Tensor:
+        """``logits``: the maps of exemplars ``z`` in searches ``x`` (``zf``, ``xf``: their embeddings);
+        ``offsets``: each target's (dy, dx) from the search's centre; ``positive``: 0 for a negative pair."""
+        labels = make_labels(offsets, logits.shape[-1], self.stride, self.cfg.positive_radius)
+        if positive is not None:
+            labels = labels * positive.to(labels).view(-1, 1, 1, 1)
+        loss = self.pair_loss(logits, labels, self.cfg.hard_negatives)
+        if self.teacher is not None:
+            with torch.no_grad():
+                teacher_logits = self.teacher(z, x).float()
+            loss = loss + self.cfg.distill_weight * distillation_loss(logits, teacher_logits, self.cfg.distill)
+        for term in self.terms.values():
+            loss = loss + term(logits, z, x, zf, xf)
+        return loss

@@ -1,9 +1,6 @@
-"""What a training run needs around its steps: the indices each process of a distributed run
-takes, and SIGINT/SIGTERM turned into a request to stop at the next step boundary.
-
-A stop signal sent to the whole process group (Ctrl-C in a terminal, ``timeout``, a batch
-scheduler, ``torchrun`` passing it on) also reaches the data-loader worker processes: they ignore it
-(:func:`ignore_stop_signals`), so that the main process can finish its step, save and end them."""
+"""Around a run's steps: each distributed process's indices, and SIGINT/SIGTERM as a request to stop (and
+save) at the next step boundary; data-loader workers ignore them, as a signal to the whole process group
+(Ctrl-C, ``timeout``, a batch scheduler) reaches them too."""
 
 from __future__ import annotations
 
@@ -25,8 +22,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class OtherRankFailed(SiamFCError):
-    """Raised on the other processes of a distributed run when rank 0 failed to set up (it reports
-    the error itself): they exit with status 2 without a message of their own."""
+    """On the other processes when rank 0 failed to set up (it says why): they exit 2 quietly."""
 
 
 class ShardSampler(Sampler[int]):
@@ -63,9 +59,8 @@ class StopRequested:
 
 
 def ignore_stop_signals(_worker_id: int = 0) -> None:
-    """A data-loader worker's ``worker_init_fn``: SIGINT and SIGTERM are ignored (a signal held back
-    while the worker started, see :func:`stop_signals_held`, is dropped), so a signal to the whole
-    process group leaves the worker to the main process, which stops at a step boundary and saves."""
+    """A data-loader worker's ``worker_init_fn``: SIGINT and SIGTERM ignored (one held back while it
+    started is dropped)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -73,9 +68,8 @@ def ignore_stop_signals(_worker_id: int = 0) -> None:
 
 @contextmanager
 def stop_signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM held back (not lost) in this thread while data-loader workers start: a
-    forked worker inherits the block, so none can kill it before :func:`ignore_stop_signals` runs;
-    this process gets a held signal when the block ends."""
+    """SIGINT and SIGTERM held back (not lost) while data-loader workers fork: none can kill one before
+    :func:`ignore_stop_signals` runs."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
@@ -84,8 +78,7 @@ def stop_signals_held() -> Iterator[None]:
 
 
 def process_device(name: str, world: int) -> torch.device:
-    """This process's device; under ``torchrun`` (``world`` > 1) its own GPU, and the process group
-    joined."""
+    """This process's device; under ``torchrun`` its own GPU, and the process group joined."""
     device = resolve_device(name)
     if world > 1:
         if device.type == "cuda":
@@ -98,8 +91,7 @@ def process_device(name: str, world: int) -> torch.device:
 
 
 def share_setup_outcome(world: int, failure: str | None) -> str | None:
-    """Rank 0's setup outcome (``failure``, None for success) on every process of a distributed run
-    of ``world`` processes: the others exit quietly instead of failing at the next collective."""
+    """Rank 0's setup outcome (``failure``, None for success) on every process."""
     if world == 1:
         return failure
     outcome = [failure]

@@ -1,9 +1,8 @@
 """The training loop: one process, or one of many under ``torchrun`` (DistributedDataParallel).
 
-State (model, optimizer, scheduler, RNG, epoch and step) goes to ``out_dir/last.pth``
-atomically every epoch, every ``checkpoint_minutes`` and on SIGINT/SIGTERM; ``resume=True``
-continues from it exactly, because every pair depends only on (seed, epoch, index).
-"""
+``out_dir/last.pth`` (model, optimizer, scheduler, RNG, epoch and step) is written atomically every epoch,
+every ``checkpoint_minutes`` and on SIGINT/SIGTERM; :meth:`Trainer.resume` continues from it exactly, as
+every pair depends only on (seed, epoch, index)."""
 
 from __future__ import annotations
 
@@ -21,15 +20,20 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..errors import NonFiniteError, SiamFCError
+from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
-from .config import TrainConfig
+from .build import (
+    build_checked_model,
+    build_optimizer,
+    build_schedule,
+    check_network_takes_crops,
+    freeze,
+    init_from_pretrained,
+)
+from .config import TrainConfig, config_to_dict
 from .data import build_pair_dataset
-from .objective import Objective
-from .optimizer import build_optimizer, build_schedule
-from .preflight import build_checked_model, check_network_takes_crops
-from .pretrained import freeze, init_from_pretrained
-from .resume import restore_training_state, training_state
+from .losses import Objective
+from .resume import check_same_run, read_training_checkpoint
 from .run_control import (
     OtherRankFailed,
     ShardSampler,
@@ -46,9 +50,8 @@ EpochHook = Callable[["Trainer", dict], None]
 
 
 class Trainer:
-    """``on_step`` hooks are called after every optimizer step with the trainer and the step's
-    loss; ``on_epoch`` hooks after every epoch with the trainer and the epoch's history record
-    (on every process). Extend the loop with them rather than by replacing its methods."""
+    """``on_step`` hooks get the trainer and the loss after every optimizer step, ``on_epoch`` hooks the
+    trainer and the epoch's history record (on every process)."""
 
     def __init__(self, cfg: TrainConfig, quiet: bool = False, *, on_step: Iterable[StepHook] = (),
                  on_epoch: Iterable[EpochHook] = ()) -> None:
@@ -70,7 +73,8 @@ class Trainer:
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
         check_network_takes_crops(self.model, cfg.data, device)
-        self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device)
+        self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device,
+                                   cfg.experiment)
         self.steps_per_epoch = self._steps_per_epoch()
         self.total_steps = self.steps_per_epoch * cfg.optim.epochs
         self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
@@ -90,20 +94,20 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temps(self.out_dir)  # left by a process killed while saving
         except OSError as exc:
-            raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})") from None
+            raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})", "out_dir") from exc
 
     def _steps_per_epoch(self) -> int:
         cfg = self.cfg
         steps = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
         if steps == 0:
-            raise ValueError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
-                             f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch")
+            raise SettingError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
+                               f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch",
+                               "data.pairs_per_epoch")
         return steps
 
     def _slow_setup(self) -> None:
-        """Rank 0 makes ``out_dir``, reads the validation sequences and builds the crop cache; the
-        other processes wait, then open the cache, or exit quietly (OtherRankFailed) when rank 0
-        failed: it says why."""
+        """Rank 0 makes ``out_dir``, reads the validation sequences and builds the crop cache; the others
+        wait, then open the cache, or raise OtherRankFailed when rank 0 failed."""
         if self.main:
             try:
                 self._prepare_out_dir()
@@ -127,12 +131,6 @@ class Trainer:
             return None
         return SummaryWriter(str(self.out_dir / "tensorboard"))
 
-    @property
-    def feature_adapter(self) -> torch.nn.Module | None:
-        """The feature teacher's trained adapter (kept in ``last.pth``), or None."""
-        teacher = self.objective.feature_teacher
-        return None if teacher is None else teacher.adapter
-
     # ---- checkpoints -------------------------------------------------------------------
     @property
     def last_path(self) -> Path:
@@ -142,12 +140,52 @@ class Trainer:
         if not self.main:
             return
         self._check_weights()
-        save_checkpoint(self.last_path, self.model, train=training_state(self))
+        terms = {name: term.state_dict() for name, term in self.objective.trained.items()}
+        save_checkpoint(self.last_path, self.model, train={
+            "epoch": self.epoch, "step": self.step,
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
+            "history": json.dumps(self.history), "best_auc": self.best_auc,
+            "epoch_loss": json.dumps(self.epoch_loss), "config": json.dumps(config_to_dict(self.cfg)),
+            **({"terms": terms} if terms else {})})
 
     def resume(self, path: str | Path | None = None) -> None:
         """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
         training checkpoint, was written with settings that shape the run differently, or is damaged."""
-        restore_training_state(self, Path(path or self.last_path))
+        path = Path(path or self.last_path)
+        data = read_training_checkpoint(path)
+        state = data["train"]
+        check_same_run(path, state, self.cfg)
+        try:
+            self.model.load_state_dict(data["state_dict"])
+            for name, term in self.objective.trained.items():
+                term.load_state_dict(state["terms"][name])
+            for part in ("optimizer", "scheduler", "scaler"):
+                getattr(self, part).load_state_dict(state[part])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})",
+                                  str(path)) from exc
+        try:
+            self._load_progress(state)
+        except KeyError as exc:
+            raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})", str(path)) from exc
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path}: damaged training state ({str(exc).splitlines()[0][:120]})",
+                                  str(path)) from exc
+
+    def _load_progress(self, state: dict) -> None:
+        rng = state["torch_rng"]
+        epoch, step = int(state["epoch"]), int(state["step"])
+        history = json.loads(state["history"])
+        if not isinstance(history, list):
+            raise ValueError("its history is not a list")
+        epoch_loss = json.loads(state.get("epoch_loss", "[0.0, 0]"))
+        if not (isinstance(epoch_loss, list) and len(epoch_loss) == 2):
+            raise ValueError("its epoch_loss is not [sum, count]")
+        best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))
+        torch.set_rng_state(rng)
+        self.epoch, self.step, self.history, self.best_auc = epoch, step, history, best_auc
+        self.epoch_loss = [float(epoch_loss[0]), int(epoch_loss[1])]
 
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
@@ -166,7 +204,7 @@ class Trainer:
         x = x.to(self.device, non_blocking=True).float()
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
-            logits, zf, xf = self.net(z, x, return_features=True)  # the features for a feature teacher
+            logits, zf, xf = self.net(z, x, return_features=True)  # the features for an experiment's terms
             loss = self.objective(logits.float(), offsets, positive, z, x, zf, xf)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -183,8 +221,7 @@ class Trainer:
         return float(loss.detach())
 
     def fit(self, max_steps: int | None = None) -> list[dict]:
-        """Train to the configured number of epochs (or ``max_steps`` optimizer steps, for tests).
-        Returns the per-epoch history."""
+        """Train to the configured epochs (or ``max_steps`` steps); returns the per-epoch history."""
         self._fit_steps = 0
         self._last_save = time.monotonic()
         with StopRequested() as stop:
@@ -245,29 +282,26 @@ class Trainer:
         return True
 
     def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int, loss: float = 0.0) -> bool:
-        """True when a signal or ``max_steps`` ends the run; a NonFiniteError when a process's loss
-        is NaN or infinite (every process stops, nothing more is saved)."""
+        """True when a signal or ``max_steps`` ends the run; a NonFiniteError when any process's loss is not
+        finite (nothing more is saved)."""
         flags = torch.tensor([int(stop.signal is not None or (max_steps is not None and done >= max_steps)),
                               int(not math.isfinite(loss))])
         if self.world > 1:
             dist.all_reduce(flags)
         if flags[1]:
-            raise NonFiniteError(f"training diverged: the loss is {loss} at epoch {self.epoch + 1}, step "
-                                 f"{self.step}; {self._kept()} (lower optim.lr, or set optim.grad_clip)")
+            raise self._diverged(f"the loss is {loss}")
         return bool(flags[0])
 
-    def _kept(self) -> str:
-        if self.last_path.exists():
-            return f"{self.last_path} keeps the last good state"
-        return "no checkpoint was written"
+    def _diverged(self, what: str) -> NonFiniteError:
+        kept = f"{self.last_path} keeps the last good state" if self.last_path.exists() else "no checkpoint was written"
+        return NonFiniteError(f"training diverged: {what} at epoch {self.epoch + 1}, step {self.step}; {kept} (lower "
+                              "optim.lr, or set optim.grad_clip)", "optim.lr")
 
     def _check_weights(self) -> None:
         """A NonFiniteError instead of saving NaN or infinite weights."""
         for name, value in self.model.state_dict().items():
             if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-                raise NonFiniteError(f"training diverged: {name} holds NaN or infinite values at epoch "
-                                     f"{self.epoch + 1}, step {self.step}; {self._kept()} (lower optim.lr, or "
-                                     "set optim.grad_clip)")
+                raise self._diverged(f"{name} holds NaN or infinite values")
 
     def _end_epoch(self, loss: float, seconds: float) -> None:
         self._check_weights()

@@ -1,8 +1,5 @@
-"""Validation by tracking: run the tracker over annotated sequences; the figures are those of
-``siamfc eval``, computed by the same code (:mod:`siamfc.evaluation.metrics`) under the same
-names: ``auc`` (the mean over sequences of the OTB success AUC) with a 95% bootstrap interval
-over sequences, ``ao`` (GOT-10k's average overlap: mean IoU over all frames), ``ao_seq_mean``
-(the mean over sequences of each one's mean IoU) and ``sr50``, ``sr75`` (shares of frames)."""
+"""Validation by tracking annotated sequences, with ``siamfc eval``'s figures and code
+(:mod:`siamfc.evaluation.metrics`)."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data.sequences import Sequence, got10k_sequences
+from ..errors import SettingError, SiamFCError
 from ..evaluation.bootstrap import bootstrap_mean
 from ..evaluation.metrics import SequenceFigures, Truth, overall_figures, sequence_figures
 from ..models.network import SiamFCNet
@@ -21,8 +19,7 @@ from .config import ValConfig
 
 
 def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
-    """The sequences of ``val.root`` and ``val.more_roots`` (None without ``val.root``); an error
-    names the key of the root at fault."""
+    """The sequences of ``val.root`` and ``val.more_roots`` (None without ``val.root``)."""
     if not val.root:
         return None
     roots = [("val.root", val.root), *((f"val.more_roots[{i}]", r) for i, r in enumerate(val.more_roots))]
@@ -31,12 +28,12 @@ def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
         try:
             sequences += got10k_sequences(root, val.subset)
         except ValueError as exc:
-            raise ValueError(f"{key}: {exc}") from None
+            raise SettingError(f"{key}: {exc}", key) from exc
     return sequences
 
 
 def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) -> np.ndarray:
-    """Boxes for every frame of ``seq`` (the first is the ground truth it starts from)."""
+    """Boxes for every frame of ``seq`` from its first ground truth box."""
     n = min(len(seq), max_frames) if max_frames else len(seq)
     for target in list(tracker.targets):
         tracker.remove(target)
@@ -45,7 +42,7 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
         bgr = cv2.imread(str(seq.frames[i]))
         if bgr is None:  # an unreadable frame keeps the previous box rather than ending the run
             if i == 0:
-                raise ValueError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}")
+                raise SiamFCError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}", str(seq.frames[0]))
             boxes[i] = boxes[i - 1]
             continue
         image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -58,8 +55,7 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
 
 
 def sequence_scores(boxes: np.ndarray, seq: Sequence) -> SequenceFigures:
-    """The figures of ``boxes`` (the first ``len(boxes)`` frames of ``seq``): IoU with the ground
-    truth cut to the image, frame 1 and frames where the target is absent left out, as in eval."""
+    """The figures of ``boxes`` (the first ``len(boxes)`` frames of ``seq``), as in eval."""
     from PIL import Image
 
     n = len(boxes)
@@ -72,9 +68,8 @@ _KEYS = ("ao", "sr50", "sr75", "auc", "evaluated_frames")  # per sequence
 
 
 def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
-    """Figures of ``model`` tracking ``sequences``: ``auc`` (mean over sequences) with ``auc_low`` and
-    ``auc_high`` (95% bootstrap interval over sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75``
-    (named and computed as in ``siamfc eval``), and ``sequences`` (each one's figures)."""
+    """``model`` tracking ``sequences``: ``auc`` with ``auc_low``, ``auc_high`` (95% bootstrap interval over
+    sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75`` as in ``siamfc eval``, and each ``sequences``'s."""
     tracker = MultiTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
     figures = {}
     for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False):

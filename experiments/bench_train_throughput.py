@@ -3,9 +3,9 @@ the data loader alone, and the two together.
 
 * the training step alone (forward, loss, backward, optimizer step) on batches already in memory,
   for the classic (width 1.0) and the light (width 0.3) AlexNet, and the light one with the
-  teachers' work that the config's loss adds (distillation, feature hints) when it names a teacher;
+  teachers' work that the config adds (distillation, an experiment's terms) when it names a teacher;
   the step is the trainer's (``Trainer._train_step``): the config's objective
-  (``siamfc/training/objective.py``, negative pairs included) and optimizer;
+  (``siamfc/training/losses.py``, negative pairs included) and optimizer;
 * the data loader alone (the pairs it can produce: cached crops -> augmented pairs -> batches)
   with 0, 1 and 2 worker processes (``--workers``);
 * the two together (the light model fed by the loader, 0 and 1 workers), which shows whether the
@@ -17,7 +17,7 @@ are relative to the working folder, as for ``siamfc train``.
 Rounds are interleaved so that a background load affects every row alike; the table gives the
 median over rounds and the best round (the least disturbed by other work on the machine).
 
-    python tools/bench_train_throughput.py --config configs/alexnet_w30_mini.yaml
+    python experiments/bench_train_throughput.py --config configs/alexnet_w30_mini.yaml
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
-from tool_errors import DEFAULT_CONFIG, config_error, failer
 from torch.utils.data import DataLoader
 
-from siamfc.models.network import ModelConfig, build_model
-from siamfc.training.config import LossConfig, TrainConfig, load_config
-from siamfc.training.data import build_pair_dataset
-from siamfc.training.objective import Objective
-from siamfc.training.optimizer import build_optimizer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import teachers as _teachers  # noqa: E402, F401 - registers the experiment terms
+from tool_errors import DEFAULT_CONFIG, config_error, failer  # noqa: E402
+
+from siamfc.models.network import ModelConfig, build_model  # noqa: E402
+from siamfc.training.build import build_optimizer  # noqa: E402
+from siamfc.training.config import LossConfig, TrainConfig, load_config  # noqa: E402
+from siamfc.training.data import build_pair_dataset  # noqa: E402
+from siamfc.training.losses import Objective  # noqa: E402
 
 fail = failer(__file__)
 
@@ -65,11 +68,12 @@ class StepBench:
     training steps (``Trainer._train_step`` on the CPU: forward with features, objective, backward,
     optional gradient clipping, optimizer step)."""
 
-    def __init__(self, cfg: TrainConfig, width: float, loss: LossConfig) -> None:
+    def __init__(self, cfg: TrainConfig, width: float, loss: LossConfig, experiment: dict) -> None:
         torch.manual_seed(0)
         self.cfg = cfg
         self.model = build_model(ModelConfig(backbone="alexnet", width=width)).train()
-        self.objective = Objective(loss, self.model.stride, self.model.backbone.out_channels, torch.device("cpu"))
+        self.objective = Objective(loss, self.model.stride, self.model.backbone.out_channels, torch.device("cpu"),
+                                   experiment)
         self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
 
     def step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
@@ -91,10 +95,10 @@ class StepBench:
         return n / (time.perf_counter() - t0)
 
 
-def teachers(loss: LossConfig) -> str:
-    """The teachers whose work the config's loss adds to a step ("" for none), as the objective loads them."""
-    names = [name for name, on in (("distillation", loss.teacher and loss.distill_weight),
-                                   ("feature", loss.feature_teacher and loss.feature_weight)) if on]
+def teachers(cfg: TrainConfig) -> str:
+    """The teachers whose work the config adds to a step ("" for none), as the objective loads them."""
+    names = ["distillation"] if cfg.loss.teacher and cfg.loss.distill_weight else []
+    names += list(cfg.experiment)
     return " and ".join(names) + (" teachers" if len(names) > 1 else " teacher") if names else ""
 
 
@@ -133,12 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config)
         dataset = build_pair_dataset(cfg.data, cfg.seed)
-        plain = dataclasses.replace(cfg.loss, teacher=None, distill_weight=0.0, feature_teacher=None,
-                                    feature_weight=0.0)
-        benches = {"classic AlexNet (width 1.0)": StepBench(cfg, 1.0, plain),
-                   "light AlexNet (width 0.3)": StepBench(cfg, 0.3, plain)}
-        if teachers(cfg.loss):
-            benches[f"light + {teachers(cfg.loss)}"] = StepBench(cfg, 0.3, cfg.loss)
+        plain = dataclasses.replace(cfg.loss, teacher=None, distill_weight=0.0)
+        benches = {"classic AlexNet (width 1.0)": StepBench(cfg, 1.0, plain, {}),
+                   "light AlexNet (width 0.3)": StepBench(cfg, 0.3, plain, {})}
+        if teachers(cfg):
+            benches[f"light + {teachers(cfg)}"] = StepBench(cfg, 0.3, cfg.loss, cfg.experiment)
     except (ValueError, OSError) as exc:  # a bad config, a missing dataset root or teacher
         fail(config_error(exc))
     bs = args.batch_size

@@ -7,7 +7,7 @@ short say which objective learns fastest from scratch, not which ends best; trea
 as noise. The default config is the repository's ``configs/alexnet_w30_mini.yaml``; relative paths
 inside a config are relative to the working folder, as for ``siamfc train``.
 
-    python tools/compare_losses.py --config configs/alexnet_w30_mini.yaml --steps 100 \\
+    python experiments/compare_losses.py --config configs/alexnet_w30_mini.yaml --steps 100 \\
         --val-sequences 4 --val-frames 60 --out runs/compare_losses/table.md
 """
 
@@ -21,13 +21,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tool_errors import DEFAULT_CONFIG, config_error, failer
 
-from siamfc.data.sequences import got10k_sequences
-from siamfc.training.config import load_config
-from siamfc.training.losses import get_loss
-from siamfc.training.trainer import Trainer
-from siamfc.training.validate import validate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from tool_errors import DEFAULT_CONFIG, config_error, failer  # noqa: E402
+
+from siamfc.data.sequences import got10k_sequences  # noqa: E402
+from siamfc.training.config import load_config  # noqa: E402
+from siamfc.training.losses import LOSSES  # noqa: E402
+from siamfc.training.trainer import Trainer  # noqa: E402
+from siamfc.training.validate import validate  # noqa: E402
 
 fail = failer(__file__)
 
@@ -36,7 +38,7 @@ def train_one(config: str | Path, loss: str, steps: int, batch_size: int, out_di
               seed: int) -> tuple:
     overrides = {
         "loss.name": loss, "loss.teacher": None, "loss.distill_weight": 0.0,
-        "loss.feature_teacher": None, "loss.feature_weight": 0.0,
+        "experiment": {},
         "val.root": None, "optim.epochs": 1, "optim.batch_size": batch_size,
         "data.pairs_per_epoch": steps * batch_size, "out_dir": str(out_dir / loss),
         "tensorboard": False, "checkpoint_minutes": 1e9, "threads": threads, "seed": seed, "device": "cpu",
@@ -76,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         base = load_config(args.config)
-        for loss in args.losses:
-            get_loss(loss)  # an unknown name is refused before any training
+        unknown = sorted(set(args.losses) - set(LOSSES))
+        if unknown:  # refused before any training
+            fail(f"--losses {' '.join(unknown)}: unknown; known: {', '.join(LOSSES)}")
         val_root = args.val_root or base.val.root
         if not val_root:
             fail("no validation root: give --val-root or a config with val.root")

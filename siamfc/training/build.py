@@ -1,0 +1,116 @@
+"""A run's model and optimizer: the network built and checked against the crop sizes before the slow
+setup, started from pretrained weights, partly frozen, and its optimizer with the log-linear schedule."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError, SettingError
+from ..models.checkpoint import load_model
+from ..models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
+from ..models.network import ModelConfig, SiamFCNet, build_model
+from .config import DataConfig, OptimConfig
+
+
+def build_checked_model(cfg: ModelConfig) -> SiamFCNet:
+    """``build_model(cfg)``, its errors naming the keys that describe the network."""
+    try:
+        return build_model(cfg)
+    except SettingError as exc:
+        raise SettingError(f"model.{exc}", f"model.{exc.key}") from exc
+    except (ValueError, TypeError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        key = "model.channels" if cfg.channels is not None else "model.width"
+        raise SettingError(f"{key} = {getattr(cfg, key[6:])}: the {cfg.backbone} backbone cannot be built from it "
+                           f"({reason})", key) from exc
+
+
+def check_network_takes_crops(model: SiamFCNet, data: DataConfig, device: torch.device) -> None:
+    """One dry forward pass of a blank pair of ``data``'s crop sizes (eval mode: no statistics change)."""
+    e, s = data.exemplar_size, data.search_size
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            response = model(torch.zeros(1, 3, e, e, device=device), torch.zeros(1, 3, s, s, device=device))
+    except RuntimeError as exc:
+        reason = str(exc).strip().splitlines()[0][:160]
+        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {model.config.backbone} "
+                           f"backbone cannot take these crop sizes ({reason})", "data.exemplar_size") from exc
+    finally:
+        model.train(was_training)
+    if min(response.shape[-2:]) < 1:
+        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the response map is empty",
+                           "data.exemplar_size")
+
+
+def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:
+    """Load NanoTrack v2's backbone ONNX into a ``nanotrack_v2`` backbone, or a siamfc checkpoint of the
+    same architecture into the whole network."""
+    path = Path(path)
+    if not path.is_file():
+        raise SettingError(f"pretrained: {path} not found", "pretrained")
+    if path.suffix == ".onnx":
+        backbones = [b for b in (model.backbone, model.search_backbone) if b is not None]
+        if not all(isinstance(b, NanoTrackTrunk) for b in backbones):
+            raise SettingError(f"pretrained: {path}: an ONNX backbone starts only the nanotrack_v2 backbone, "
+                               f"not {model.config.backbone!r}", "pretrained")
+        for backbone in backbones:
+            load_nanotrack_onnx(backbone, path)
+        return
+    try:
+        model.load_state_dict(load_model(path).state_dict())
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: does not fit this model ({str(exc).splitlines()[0][:120]})",
+                              str(path)) from exc
+
+
+def freeze(model: nn.Module, prefixes: list[str]) -> int:
+    """Stop training the parameters whose names start with one of ``prefixes``; returns how many."""
+    names = [name for name, _ in model.named_parameters()]
+    for prefix in prefixes:
+        if not any(name.startswith(prefix) for name in names):
+            raise SettingError(f"optim.freeze: no parameter starts with {prefix!r} (e.g. {names[0]!r})",
+                               "optim.freeze")
+    frozen = 0
+    for name, param in model.named_parameters():
+        if any(name.startswith(prefix) for prefix in prefixes):
+            param.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
+def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:
+    """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``."""
+    trunk_ids: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, NanoTrackTrunk) and backbone_lr_scale != 1.0:
+            trunk_ids |= {id(p) for p in module.trunk_parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if id(p) not in trunk_ids], "lr": lr}]
+    if trunk_ids:
+        groups.append({"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale})
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig, extra: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD or AdamW over ``model`` and the ``extra`` parameters that train beside it (an experiment's terms)."""
+    params = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale)
+    if extra:
+        params.append({"params": extra, "lr": cfg.lr})
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def build_schedule(optimizer: torch.optim.Optimizer, cfg: OptimConfig,
+                   total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The rate falls log-linearly from ``lr`` at step 0 to ``final_lr`` at ``total_steps``, then stays."""
+    decay = math.log(cfg.final_lr / cfg.lr)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: math.exp(decay * min(step, total_steps) / total_steps))
