@@ -57,6 +57,7 @@ class Window:
         self.max_side = max_side
         self.canvas = tk.Canvas(self.root, highlightthickness=0, borderwidth=0, background="black")
         self.canvas.pack(side="top")
+        self._image_item = self.canvas.create_image(0, 0, anchor="nw")
         self.status = tk.Label(self.root, text=help_text or "", anchor="w", justify="left")
         if help_text:
             self.status.pack(side="top", fill="x")
@@ -67,7 +68,6 @@ class Window:
         self._events: list[KeyEvent | BoxEvent] = []
         self._photo = None
         self._photo_size: tuple[int, int] | None = None
-        self._image_item = None
         self._rect = None
         self._drag_start: tuple[int, int] | None = None
         self.root.protocol("WM_DELETE_WINDOW", self._on_close)
@@ -151,10 +151,7 @@ class Window:
             self._photo = self._ImageTk.PhotoImage(picture, master=self.root)
             self._photo_size = picture.size
             self.canvas.config(width=picture.size[0], height=picture.size[1])
-            if self._image_item is None:
-                self._image_item = self.canvas.create_image(0, 0, anchor="nw", image=self._photo)
-            else:
-                self.canvas.itemconfig(self._image_item, image=self._photo)
+            self.canvas.itemconfig(self._image_item, image=self._photo)
             self.canvas.tag_lower(self._image_item)
         return self.poll()
 
@@ -209,9 +206,3 @@ class Window:
             except self._tk.TclError:
                 pass
         self.closed = True
-
-    def __enter__(self) -> Window:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
