@@ -1,9 +1,5 @@
-"""Augmentation of a training pair: stretch and shift (geometry), then photometric changes.
-
-Geometry is one ``warpAffine`` per view out of the cached 255 crop; flip and grayscale apply to
-both views together; colour and blur come from albumentations, seeded per sample so that a run
-resumed from a checkpoint sees exactly the pairs it would have seen.
-"""
+"""Augmentation of a training pair: one ``warpAffine`` per view out of the cached crop, flip and grayscale
+for both views, then colour and blur (albumentations, seeded per sample so a resumed run sees the same pairs)."""
 
 from __future__ import annotations
 
