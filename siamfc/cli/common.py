@@ -121,12 +121,13 @@ def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True)
         parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                             help="what runs the network: auto = ONNX Runtime on the CPU, PyTorch on a GPU "
                                  "(default: auto)")
-    parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=TrackerConfig.redetect,
                         help="while a target is lost, search for it over a region growing up to the whole "
                              "frame (default: on)")
-    parser.add_argument("--lost-threshold", type=option(TrackerConfig, "lost_threshold"), default=0.5, metavar="C",
+    parser.add_argument("--lost-threshold", type=option(TrackerConfig, "lost_threshold"),
+                        default=TrackerConfig.lost_threshold, metavar="C",
                         help="a target whose confidence (0..1) stays below C for 5 frames is reported lost "
-                             "(present: false); 0 turns the lost state off (default: 0.5)")
+                             "(present: false); 0 turns the lost state off (default: %(default)s)")
 
 
 def lost_params(args: argparse.Namespace) -> dict:
@@ -139,14 +140,7 @@ def build_tracker(args: argparse.Namespace, device: str):
     default model then tracks without PyTorch)."""
     from ..tracking.tracker import MultiTracker
 
-    if args.backend == "onnxruntime" and device != "cpu":
-        raise SiamFCError("--backend onnxruntime runs on the CPU only: add --device cpu", "--backend")
-    try:
-        return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
-    except SiamFCError:
-        raise
-    except ValueError as exc:  # settings that do not go together, e.g. an export folder and --backend torch
-        raise SiamFCError(str(exc), "--backend") from exc
+    return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
 
 
 class ShippedModelAction(argparse.Action):
