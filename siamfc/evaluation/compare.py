@@ -17,6 +17,7 @@ from .benchmarks import benchmark_for, open_experiment, result_root, select_sequ
 from .bootstrap import bootstrap_mean, paired_difference
 from .got10k_compat import numpy_nan_alias, only_sequences
 from .metrics import overall_figures, sequence_figures
+from .report import write_outputs
 from .results import check_stale, earlier_trackers, read_boxes, read_confidence, read_time
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
@@ -79,8 +80,6 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     folder = make_output_folder(result_root(bench), "--out")
     with results_lock(folder):
         comparison = _evaluate(config, warn, experiment, sequences, trackers, skipped)
-        from .report import write_outputs  # report imports this module
-
         write_outputs(comparison)
     return comparison
 

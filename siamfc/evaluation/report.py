@@ -10,14 +10,17 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SiamFCError
 from ..files import replacing, write_text_atomic
 from .benchmarks import benchmark_for, result_root
-from .compare import Comparison
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
+
+if TYPE_CHECKING:
+    from .compare import Comparison
 
 COLUMNS = (("AO", "ao"), ("SR0.5", "sr50"), ("SR0.75", "sr75"), ("AUC", "auc"), ("P@20", "precision20"))
 
