@@ -23,6 +23,7 @@ MAX_THREADS = 4 * (os.cpu_count() or 1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..tracking.config import CROP_BACKENDS, DTYPE_NAMES
     parser.add_argument("--weights", action="append", default=None, metavar="PATH",
                         help="a model checkpoint, or a folder from siamfc export (ONNX Runtime on the CPU only), "
                              "to time (repeatable); default: the shipped model")
@@ -36,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", metavar="{cpu,cuda,auto}", help="default: cpu")
     parser.add_argument("--eager", action="store_true",
                         help="also time the plain eager path of each model (reports optimized/eager)")
-    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+    parser.add_argument("--dtype", default="float32", choices=DTYPE_NAMES,
                         help="autocast our network (torch backend); default float32")
     parser.add_argument("--compile", action="store_true", help="torch.compile our search branch (torch backend)")
-    parser.add_argument("--crop-backend", default=None, choices=("cv2", "torch"),
+    parser.add_argument("--crop-backend", default=None, choices=CROP_BACKENDS,
                         help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
     parser.add_argument("--frames", type=at_least(10), default=300,
                         help="timed frames per tracker (default 300, at least 10)")

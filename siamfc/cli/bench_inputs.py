@@ -62,10 +62,11 @@ def sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def backends(args: argparse.Namespace, device) -> list[str]:
+    from ..tracking.config import BACKENDS
+
     backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
-    unknown = [b for b in backends if b not in ("auto", "torch", "onnxruntime")]
-    if unknown or not backends:
-        raise SiamFCError(f"--backends {args.backends!r}: choose from auto,torch,onnxruntime", "--backends")
+    if not backends or not set(backends) <= set(BACKENDS):
+        raise SiamFCError(f"--backends {args.backends!r}: choose from {','.join(BACKENDS)}", "--backends")
     if "onnxruntime" in backends and device.type != "cpu":
         raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
     return backends

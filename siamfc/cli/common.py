@@ -112,13 +112,13 @@ def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], c
 def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True) -> None:
     """``--model``/``--weights``, ``--device``, ``--backend`` and the lost state's options."""
     from ..settings import option
-    from ..tracking.config import TrackerConfig
+    from ..tracking.config import BACKENDS, TrackerConfig
 
     add_weights_argument(parser)
     parser.add_argument("--device", default="auto", metavar="{cpu,cuda,auto}",
                         help="where the network runs; auto = cuda when a GPU is available (default: auto)")
     if backend:
-        parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+        parser.add_argument("--backend", default="auto", choices=BACKENDS,
                             help="what runs the network: auto = ONNX Runtime on the CPU, PyTorch on a GPU "
                                  "(default: auto)")
     parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=TrackerConfig.redetect,

@@ -5,7 +5,6 @@ place a few milliseconds after Python starts."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import signal
 import sys
@@ -32,10 +31,6 @@ SUBCOMMANDS: dict[str, str] = {
 
 #: the extra each command needs whole, checked before it starts; the others name one when a path needs it
 NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}
-
-
-def _available() -> dict[str, str]:
-    return {name: mod for name, mod in SUBCOMMANDS.items() if importlib.util.find_spec(mod) is not None}
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -125,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"siamfc {__version__}")
         return 0
-    commands = _available()
+    commands = SUBCOMMANDS
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         lines = [f"  {name:8s} {_summary(importlib.import_module(mod).HELP)}" for name, mod in commands.items()]
         usage = ("usage: siamfc [--version] {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines))
