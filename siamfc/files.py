@@ -10,12 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-
-def new_file_mode() -> int:
-    """0o666 less the umask: the mode ``open()`` gives a new file (``mkstemp``'s 0o600 would survive the rename)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+from .io.writers import AtomicTextFile, temporary_sibling
 
 
 def distinct_stems(paths: list[str | os.PathLike], sep: str) -> list[str]:
@@ -61,8 +56,6 @@ def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """A unique temporary name beside ``path`` to write in the block, renamed over ``path`` at its end
     (removed when it raises): ``path`` is never truncated."""
-    from .io.writers import temporary_sibling
-
     path = Path(path)
     tmp = temporary_sibling(path)
     try:
@@ -75,8 +68,6 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """``text`` as the whole of ``path``, written under a temporary name and renamed into place."""
-    from .io.writers import AtomicTextFile
-
     out = AtomicTextFile(path)
     out.write(text)
     out.close()

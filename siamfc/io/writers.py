@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..errors import SiamFCError
-from ..files import new_file_mode
+
+
+def new_file_mode() -> int:
+    """0o666 less the umask: the mode ``open()`` gives a new file (``mkstemp``'s 0o600 would survive the rename)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_all(fd: int, data: bytes) -> None:
