@@ -104,9 +104,8 @@ def build_crop_cache(
     quiet: bool = False,
     frame_stride: int = 1,
 ) -> CropCache:
-    """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame. The cache
-    folder is locked while it is looked up or built (a second run waits, then reuses it) and its files
-    are renamed into place, so a cache another run has mapped is never truncated."""
+    """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame; a second run
+    waits on the folder's lock, then reuses them, and a cache another run has mapped is never truncated."""
     filt = filt or PairFilter()
     if frame_stride < 1:
         raise SettingError(f"frame_stride must be >= 1, got {frame_stride}", "frame_stride")

@@ -1,6 +1,5 @@
-"""The one registry of dataset layouts: a name (a training config's ``kind``, ``--data KIND:PATH``) and
-the reader that turns ``root`` and ``subset`` into sequences; and :func:`detect_layout`, which names
-the layout of a folder from its files alone (``siamfc train --data PATH``)."""
+"""The one registry of dataset layouts (a config's ``kind`` -> a reader of ``root`` and ``subset``), and
+:func:`detect_layout`, which names a folder's layout from its files (``siamfc train --data PATH``)."""
 
 from __future__ import annotations
 

@@ -77,9 +77,8 @@ def _read_text(path: str | os.PathLike) -> str:
 
 
 def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int, ...] | None = None) -> np.ndarray:
-    """The rows of numbers of a ground-truth file (commas, tabs or spaces; ``nan`` for an absent target;
-    blank lines skipped), each as long as the first, which holds one of ``columns`` or at least
-    ``min_values``; a DatasetError naming ``file:line`` otherwise."""
+    """The rows of a ground-truth file (commas, tabs or spaces; ``nan`` for absent), as long as the first,
+    which holds one of ``columns`` or at least ``min_values``; else a DatasetError naming ``file:line``."""
     rows: list[list[float]] = []
     key = str(path)
     for number, line in enumerate(_read_text(path).splitlines(), 1):

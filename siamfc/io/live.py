@@ -13,9 +13,8 @@ from .video import Frame, FrameSource
 
 
 class LiveFeed:
-    """The newest frame of ``source``: older ones not yet taken are dropped, as a camera does; a file
-    is paced at ``pace_fps`` (so it plays as a camera). With ``keep_all`` nothing is dropped nor
-    paced. ``get(timeout)`` returns a frame not yet seen, or None; always ``close()`` it."""
+    """The newest frame of ``source`` (older ones not taken are dropped), a file paced at ``pace_fps`` as a
+    camera would; with ``keep_all`` nothing is dropped nor paced. Always ``close()`` it."""
 
     def __init__(self, source: FrameSource, pace_fps: float | None = None, keep_all: bool = False,
                  buffer: int = 4, max_frames: int | None = None, pass_unreadable: bool = False) -> None:

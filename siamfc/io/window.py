@@ -33,9 +33,8 @@ def check_display() -> None:
 
 
 class Window:
-    """Frames scaled down to fit ``max_side`` pixels; ``show`` and ``poll`` return False once the user
-    asked to stop (``q``, Esc, closing the window). With ``drag_select`` a finished drag is a
-    :class:`BoxEvent` (``dragging`` is true while the button is held)."""
+    """Frames scaled to fit ``max_side``; ``show`` and ``poll`` return False once the user asked to stop
+    (``q``, Esc, closing it). With ``drag_select`` a finished drag is a :class:`BoxEvent`."""
 
     def __init__(self, title: str = "siamfc", help_text: str | None = None, drag_select: bool = False,
                  max_side: int = 1280) -> None:

@@ -1,7 +1,5 @@
-"""All-or-nothing output files: written under a temporary name beside the target and renamed over it
-when closed, so an existing file is never truncated early and two runs never interleave; a failed
-write keeps the records before it, whole. A character device (``/dev/null``) is written directly;
-other targets that are not regular files (a named pipe nobody may read) are refused up front."""
+"""All-or-nothing output files, written under a temporary name and renamed over the target when closed; a
+character device (``/dev/null``) is written directly, other files that are not regular are refused."""
 
 from __future__ import annotations
 
@@ -55,9 +53,8 @@ def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
 
 
 class AtomicTextFile:
-    """A text file written record by record (each ``write`` is one record, on disk when it returns) and
-    put in place by ``close()``. After a failed write the records before it are put in place, the error
-    (kept in ``failure``) says how many ``unit``s were kept, and later calls do nothing."""
+    """A text file written record by record and put in place by ``close()``; after a failed write the
+    whole records before it are put in place, the error kept in ``failure``, and later calls do nothing."""
 
     def __init__(self, path: str | os.PathLike, unit: str = "record") -> None:
         self.path = Path(path)
