@@ -31,11 +31,8 @@ def scaled_channels(width: float) -> tuple[int, ...]:
 
 
 def _conv_bn_relu(cin: int, cout: int, k: int, stride: int, groups: int, eps: float) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, k, stride, groups=groups),
-        nn.BatchNorm2d(cout, eps=eps),
-        nn.ReLU(inplace=True),
-    )
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, groups=groups), nn.BatchNorm2d(cout, eps=eps),
+                         nn.ReLU(inplace=True))
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -66,14 +63,10 @@ class AlexNet(nn.Module):
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(x)
-        x = self.conv2(x)
-        x = self.conv3(x)
-        x = self.conv4(x)
-        return self.conv5(x)
+        return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
 
     def split_last(self) -> tuple[nn.Module, nn.Module]:
-        return _AlexNetTrunk(self), self.conv5[0] if len(self.conv5) == 1 else self.conv5
+        return _AlexNetTrunk(self), self.conv5[0]
 
 
 class _AlexNetTrunk(nn.Module):

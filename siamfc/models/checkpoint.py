@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
-from ..files import new_file_mode
+from ..io.writers import new_file_mode
 from .boxnet import BoxNetConfig, BoxTrackNet
 from .network import ModelConfig, SiamFCNet, build_model
 
@@ -28,14 +28,8 @@ _TEMP_NAME = re.compile(r"\..+\.pth\.[a-z0-9_]{8}")  # what atomic_save's mkstem
 
 def save_checkpoint(path: str | os.PathLike, model: SiamFCNet | BoxTrackNet, **extra) -> None:
     """Write ``model`` (and any extra entries) atomically: a temp file, then a rename."""
-    state = {
-        "format": FORMAT,
-        "version": VERSION,
-        "model": model.config.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        **extra,
-    }
-    atomic_save(state, path)
+    atomic_save({"format": FORMAT, "version": VERSION, "model": model.config.to_dict(),
+                 "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}, path)
 
 
 def atomic_save(obj: object, path: str | os.PathLike) -> None:
