@@ -143,32 +143,22 @@ def build_tracker(args: argparse.Namespace, device: str):
     return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
 
 
-class ShippedModelAction(argparse.Action):
-    """``--model NAME``: a shipped model by name, stored as its path in ``weights`` (appended where
-    ``--weights`` may repeat); an unknown name is a usage error listing the names."""
+def shipped_model(name: str) -> str:
+    """``--model NAME``: the path of a shipped model (``siamfc models``), stored as ``--weights``."""
+    from ..errors import UnknownModelError
+    from ..models.shipped import model_path
 
-    def __init__(self, option_strings: list[str], dest: str, append: bool = False, **kwargs) -> None:
-        self.append = append
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: object,
-                 option_string: str | None = None) -> None:
-        from ..errors import UnknownModelError
-        from ..models.shipped import model_path
-
-        try:
-            path = str(model_path(str(value)))
-        except UnknownModelError as exc:
-            raise argparse.ArgumentError(self, str(exc)) from exc
-        namespace.weights = [*(namespace.weights or []), path] if self.append else path
-        setattr(namespace, self.dest, value)
+    try:
+        return str(model_path(name))
+    except UnknownModelError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_model_argument(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
                        append: bool = False) -> None:
-    parser.add_argument("--model", action=ShippedModelAction, append=append, default=None, metavar="NAME",
-                        help="a model shipped with the package, by name (siamfc models lists them; default: "
-                             "siamfc_mobile_lite)" + (" (repeatable)" if append else ""))
+    parser.add_argument("--model", dest="weights", type=shipped_model, action="append" if append else "store",
+                        metavar="NAME", help="a model shipped with the package, by name (siamfc models lists them; "
+                        "default: siamfc_mobile_lite)" + (" (repeatable)" if append else ""))
 
 
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:

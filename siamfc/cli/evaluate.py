@@ -83,18 +83,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
     """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (its own ``@key=value`` options
     win); a value other than the default goes into the tracker's name, so results never mix."""
-    params = lost_params(args)
-    return [_with_lost(s, params) if s.kind == "siamfc" else s for s in specs]
-
-
-def _with_lost(spec, params: dict):
     from dataclasses import replace
 
-    own = dict(spec.params)
-    redetect = "" if params["redetect"] or "redetect" in own else "-noredetect"
-    threshold = params["lost_threshold"]
-    lost = "" if threshold == 0.5 or "lost_threshold" in own else f"-lost{threshold:g}"
-    return replace(spec, name=spec.name + redetect + lost, params=tuple({**params, **own}.items()))
+    params, out = lost_params(args), []
+    for spec in specs:
+        own = dict(spec.params)
+        if spec.kind == "siamfc":
+            redetect = "" if params["redetect"] or "redetect" in own else "-noredetect"
+            threshold = params["lost_threshold"]
+            lost = "" if threshold == 0.5 or "lost_threshold" in own else f"-lost{threshold:g}"
+            spec = replace(spec, name=spec.name + redetect + lost, params=tuple({**params, **own}.items()))
+        out.append(spec)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

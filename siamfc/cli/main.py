@@ -33,11 +33,6 @@ SUBCOMMANDS: dict[str, str] = {
 NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                      file=None, line: str | None = None) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
-
-
 def _one_line_parser(prog: str, description: str):
     """An ArgumentParser whose usage errors are one line and exit code 2, like the commands' other errors."""
     import argparse
@@ -69,18 +64,6 @@ def _expanded_glob(extras: list[str]) -> str | None:
             f"glob; quote it so that siamfc reads the pattern itself: '{pattern}'")
 
 
-def _run_module(module, name: str, args) -> int:
-    """``module.run(args)``; a missing extra is the one-line error naming it (before the command starts
-    for one that needs it whole)."""
-    from ..extras import hint_missing_extra, require
-
-    extra = NEEDS.get(name)
-    with hint_missing_extra(extra):
-        if extra is not None:
-            require(extra)
-        return int(module.run(args) or 0)
-
-
 def _run_command(prog: str, name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
     parser = _one_line_parser(prog, module.HELP)
@@ -88,13 +71,18 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
     parser.add_argument("--verbose", action="store_true",
                         help="also show OpenCV's own log lines ([ WARN ...]); the command's own messages are the same")
     args = parser.parse_args(argv)
+    from ..extras import hint_missing_extra, require
     from ..io.opencv_log import set_opencv_log_level
+    from .common import warn
 
     set_opencv_log_level(args.verbose)
+    extra = NEEDS.get(name)  # a missing extra is one line naming it; before the start for a command needing it
     try:
-        with warnings.catch_warnings():  # Python's format shows a source line; ours is one line
-            warnings.showwarning = _one_line_warning
-            return _run_module(module, name, args)
+        with warnings.catch_warnings(), hint_missing_extra(extra):  # Python's warnings show a source line too
+            warnings.showwarning = lambda message, *_, **__: warn(str(message))
+            if extra is not None:
+                require(extra)
+            return int(module.run(args) or 0)
     except SiamFCError as exc:
         if os.environ.get("SIAMFC_DEBUG") == "1":
             traceback.print_exc()

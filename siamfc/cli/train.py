@@ -132,15 +132,11 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
         print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
               f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
               "--cache-dir DIR puts it elsewhere", flush=True)
-        again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *_argv(args)] if a not in ("--resume",))
+        argv = sys.argv[1:]  # past the command's name (siamfc train or python -m ...)
+        argv = argv[1:] if argv[:1] == ["train"] else argv
+        again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *argv] if a != "--resume")
         print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "
               f"stop, continue with: {again} --resume", flush=True)
-
-
-def _argv(args: argparse.Namespace) -> list[str]:
-    """This run's command line past the command's name, for the resume hint."""
-    argv = sys.argv[1:]
-    return argv[1:] if argv[:1] == ["train"] else argv
 
 
 def run(args: argparse.Namespace) -> int:
