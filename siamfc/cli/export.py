@@ -50,12 +50,7 @@ def run(args: argparse.Namespace) -> int:
                           "need 0 < exemplar size <= search size", "--exemplar-size")
     weights = resolve_weights(args.weights)
     net = load_model(weights, "cpu")
-    try:
-        check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
-    except SiamFCError:
-        raise
-    except ValueError as exc:
-        raise SiamFCError(str(exc), "--exemplar-size") from exc
+    check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
     try:
@@ -64,10 +59,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         if created and not any(out.iterdir()):
             out.rmdir()
-        if isinstance(exc, SiamFCError):
+        if not isinstance(exc, OSError):
             raise
-        if isinstance(exc, ValueError):
-            raise SiamFCError(str(exc), "--weights") from exc
         # a full disk: the files already there are whole (each is written, then renamed)
         raise SiamFCError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})",
                           "--out") from exc
