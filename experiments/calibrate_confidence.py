@@ -30,9 +30,27 @@ from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.geometry import iou  # noqa: E402
-from siamfc.tracking.confidence import Calibration, fit_logistic, map_statistics, sidecar_path  # noqa: E402
+from siamfc.tracking.confidence import Calibration, map_statistics, sidecar_path  # noqa: E402
 from siamfc.tracking.redetect import tile_step  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker, resolve_weights  # noqa: E402
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
+                 l2: float = 1e-3, steps: int = 50) -> np.ndarray:
+    """Logistic regression by Newton's method: (F + 1,) coefficients, the bias first."""
+    x = np.hstack([np.ones((len(features), 1)), np.asarray(features, np.float64)])
+    y = np.asarray(labels, np.float64)
+    sw = np.ones(len(y)) if weights is None else np.asarray(weights, np.float64)
+    beta = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -40, 40)))
+        grad = x.T @ (sw * (p - y)) + l2 * beta
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + l2 * np.eye(x.shape[1])
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return beta
 
 
 def sequence_features(tracker: SiamFCTracker, seq_dir: Path, every: int, rng: np.random.Generator,

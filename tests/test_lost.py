@@ -9,11 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from siamfc.errors import SiamFCError
 from siamfc.evaluation.longterm import f_score, sequence_curves
 from siamfc.geometry import iou
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
+from siamfc.tracking.config import LostSettings
 from siamfc.tracking.lost import LostMonitor
-from siamfc.tracking.lost_settings import LostSettings
 from siamfc.tracking.redetect import TileSearch, grid, radius_for_frame
 
 R = 17
@@ -51,8 +52,9 @@ def test_calibration_sidecar(tmp_path):
     cal = load_calibration(weights)
     assert (cal.bias, cal.w_psr, cal.w_rel) == (-1.0, 0.5, 2.0)
     sidecar_path(weights).write_text("{not json")
-    with pytest.raises(ValueError, match="confidence calibration"):
+    with pytest.raises(SiamFCError) as info:
         load_calibration(weights)
+    assert info.value.key == str(sidecar_path(weights))
 
 
 # ------------------------------------------------------------------------------------ lost state
@@ -101,9 +103,16 @@ class FakeSearch:
         return TileSearch.search.__get__(self)(image, kernel, centers, x_size, color, pick)
 
 
+def plain(**options) -> LostSettings:
+    """A plain monitor's settings: lost after 3 low frames, box held, re-detection at once at the last
+    size, found on the first confident frame, no drop test."""
+    return LostSettings(**{"lost_threshold": 0.5, "lost_patience": 3, "redetect_threshold": 0.5, "lost_hold": True,
+                           "redetect_delay": 0, "redetect_scale": "last", "redetect_confirm": 1, **options})
+
+
 def _monitor(redetect: bool, hold: bool = True) -> tuple[LostMonitor, FakePipeline, FakeSearch]:
     pipeline, search = FakePipeline(), FakeSearch()
-    monitor = LostMonitor(pipeline, LostSettings(0.5, 3, redetect, 0.5, 9, lost_hold=hold), DEFAULT_CALIBRATION,
+    monitor = LostMonitor(pipeline, plain(redetect=redetect, lost_hold=hold), DEFAULT_CALIBRATION,
                           search)
     monitor.add(np.zeros((200, 300, 3), np.uint8))
     search.maps = lambda image, kernel, centers, x_size, color: np.stack([search.tile_map] * len(centers))
@@ -271,7 +280,11 @@ def test_track_json_has_scores_and_present(tmp_path):
 def test_bad_lost_threshold_is_one_line(tmp_path, capsys):
     from siamfc.cli.main import main
 
-    assert main(["track", str(tmp_path), "--init-box", "1,1,5,5", "--lost-threshold", "1.5"]) == 2
+    try:  # refused by the option's parser (argparse exits) or by the command
+        code = main(["track", str(tmp_path), "--init-box", "1,1,5,5", "--lost-threshold", "1.5"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--lost-threshold" in err[0] and "Traceback" not in err[0]
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_lost import FakePipeline, FakeSearch, flat_map, peak_map
+from test_lost import FakePipeline, FakeSearch, flat_map, peak_map, plain
 
-from siamfc.errors import SiamFCError
+from siamfc.errors import SettingError, SiamFCError
 from siamfc.evaluation.specs import parse_tracker
 from siamfc.evaluation.trackers import check_params
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
+from siamfc.tracking.config import LostSettings
 from siamfc.tracking.lost import LostMonitor
-from siamfc.tracking.lost_settings import LostSettings
-from siamfc.tracking.template import TemplateSettings, TemplateUpdater, mix
+from siamfc.tracking.template import TemplateUpdater, mix
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)
 
@@ -34,7 +34,7 @@ class SizeSearch(FakeSearch):
 def _lost_monitor(**options) -> tuple[LostMonitor, FakePipeline, SizeSearch]:
     """A monitor (3 low frames to be lost, re-detection at once, box held) whose target is lost."""
     pipeline, search = FakePipeline(), SizeSearch()
-    monitor = LostMonitor(pipeline, LostSettings(0.5, 3, True, 0.5, 9, **options), DEFAULT_CALIBRATION, search)
+    monitor = LostMonitor(pipeline, plain(**options), DEFAULT_CALIBRATION, search)
     monitor.add(IMAGE)
     search.maps = lambda image, kernel, centers, x_size, color: np.stack([search.tile_map] * len(centers))
     for step in range(4):
@@ -75,7 +75,7 @@ def test_redetection_scale(scale, expected):
     """The target was added with a search side of 60 px and shrank to 30 px before it was lost;
     each lost frame sweeps the whole grid (many tiles a frame), so each frame is a new sweep."""
     pipeline, search = FakePipeline(), SizeSearch()
-    monitor = LostMonitor(pipeline, LostSettings(0.5, 3, True, 0.5, 1000, redetect_scale=scale),
+    monitor = LostMonitor(pipeline, plain(redetect_tiles=1000, redetect_scale=scale),
                           DEFAULT_CALIBRATION, search)
     monitor.add(IMAGE)
     search.maps = lambda image, kernel, centers, x_size, color: np.stack([search.tile_map] * len(centers))
@@ -88,8 +88,9 @@ def test_redetection_scale(scale, expected):
         monitor.after_step(IMAGE, flat_map()[None])
     assert search.x_sizes[0::2] == expected  # the tiles' side; then the same for the check of the best peak
     assert search.x_sizes[1::2] == expected
-    with pytest.raises(ValueError, match="redetect_scale"):
-        LostSettings(0.5, 3, True, 0.5, 9, redetect_scale="middle").check()
+    with pytest.raises(SettingError) as info:
+        LostSettings(redetect_scale="middle")
+    assert info.value.key == "redetect_scale"
 
 
 # ------------------------------------------------------------------------------- template update
@@ -124,7 +125,7 @@ class ConstantEngine:
 
 def test_template_update_mixes_on_confident_frames_and_resets_when_lost():
     pipeline = KernelPipeline()
-    settings = TemplateSettings(True, template_weight=0.25, template_threshold=0.9, template_interval=3)
+    settings = LostSettings(template_update=True, template_weight=0.25, template_threshold=0.9, template_interval=3)
     updater = TemplateUpdater(pipeline, ConstantEngine(), settings, 127, 0.5, torch.device("cpu"))
     updater.add()
     image = np.zeros((120, 160, 3), np.uint8)
@@ -137,8 +138,9 @@ def test_template_update_mixes_on_confident_frames_and_resets_when_lost():
     assert np.allclose(pipeline.kernels[0], [0.75 * 1 + 0.25 * 3, 0.75 * 1 + 0.25 * 5])  # (1.5, 2.0)
     updater.after_step(image, 0, 0.1, True)  # lost: back to the first kernel
     assert np.array_equal(pipeline.kernels[0], [1.0, 1.0])
-    with pytest.raises(ValueError, match="template_weight"):
-        TemplateSettings(True, template_weight=1.5).check()
+    with pytest.raises(SettingError) as info:
+        LostSettings(template_update=True, template_weight=1.5)
+    assert info.value.key == "template_weight"
 
 
 @pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
@@ -169,16 +171,15 @@ def test_eval_tracker_options():
     assert spec.params == (("redetect", False), ("redetect_scale", "first"), ("redetect_confirm", 3))
     assert spec.name == "SiamFC@redetect=False,redetect_scale=first,redetect_confirm=3"
     check_params(spec)
-    with pytest.raises(SiamFCError, match="key=value"):
+    with pytest.raises(SiamFCError):
         parse_tracker("siamfc@redetect")
-    with pytest.raises(SiamFCError, match="unknown tracker parameter"):
-        check_params(parse_tracker("siamfc@redetekt=false"))
-    with pytest.raises(SiamFCError, match="redetect_confirm"):
-        check_params(parse_tracker("siamfc@redetect_confirm=0"))
-    with pytest.raises(SiamFCError, match="need 0 < exemplar_size <= search_size"):
-        check_params(parse_tracker("siamfc@search_size=100"))
-    with pytest.raises(SiamFCError, match="kcf takes no options"):
-        parse_tracker("kcf@redetect=false")
+    with pytest.raises(SiamFCError):
+        parse_tracker("kcf@redetect=false")  # takes no options
+    for spec, key in (("redetekt=false", "redetekt"), ("redetect_confirm=0", "redetect_confirm"),
+                      ("search_size=100", "search_size")):
+        with pytest.raises(SettingError) as info:
+            check_params(parse_tracker(f"siamfc@{spec}"))
+        assert info.value.key == key
 
 
 def test_eval_compares_tracker_variants_in_one_run(tmp_path):

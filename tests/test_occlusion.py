@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_lost import FakePipeline, FakeSearch, flat_map, peak_map
+from test_lost import FakePipeline, FakeSearch, flat_map, peak_map, plain
 
+from siamfc.errors import SettingError
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
+from siamfc.tracking.config import LostSettings
 from siamfc.tracking.lost import LostMonitor
-from siamfc.tracking.lost_settings import LostSettings
-from siamfc.tracking.occlusion import DropSettings, DropWatch
+from siamfc.tracking.occlusion import DropWatch
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)
 
 
+def drop(**settings) -> LostSettings:
+    """The drop test's settings (``ratio`` for ``drop_ratio``, ...; no coasting unless asked)."""
+    return LostSettings(**{f"drop_{name}": value for name, value in {"coast": False, **settings}.items()})
+
+
 def _holds(values: list[float], **settings) -> list[bool]:
-    watch = DropWatch(DropSettings(**{"ratio": 0.5, "memory": 4, "warmup": 2, "max_hold": 3, **settings}))
+    watch = DropWatch(drop(**{"ratio": 0.5, "memory": 4, "warmup": 2, "max_hold": 3, **settings}))
     return [watch.judge(v) for v in values]
 
 
 def test_running_mean_by_hand():
-    watch = DropWatch(DropSettings(ratio=0.5, memory=2, warmup=1))
+    watch = DropWatch(drop(ratio=0.5, memory=2, warmup=1))
     watch.judge(0.8)
     assert watch.mean == pytest.approx(0.8)
     watch.judge(0.6)  # a plain mean of the first `memory` frames
@@ -51,21 +57,20 @@ def test_a_drop_that_lasts_becomes_the_new_level():
     assert _holds([0.8] * 3 + [0.2] * 8) == [False] * 3 + [True] * 3 + [False] * 5
 
 
-def test_off_and_bad_settings():
-    assert not DropSettings().enabled
-    with pytest.raises(ValueError, match="drop_ratio"):
-        DropSettings(ratio=1.5).check()
-    with pytest.raises(ValueError, match="drop_signal"):
-        DropSettings(ratio=0.5, signal="apce").check()
-    with pytest.raises(ValueError, match="drop_max_hold"):
-        LostSettings(0.5, 3, False, 0.5, 9, drop=DropSettings(ratio=0.5, max_hold=0)).check()
+@pytest.mark.parametrize(("settings", "key"), [({"ratio": 1.5}, "drop_ratio"), ({"signal": "apce"}, "drop_signal"),
+                                             ({"max_hold": 0}, "drop_max_hold")])
+def test_bad_settings(settings: dict, key: str):
+    with pytest.raises(SettingError) as info:
+        drop(**settings)
+    assert info.value.key == key
 
 
-def _monitor(**drop) -> tuple[LostMonitor, FakePipeline]:
+def _monitor(**options) -> tuple[LostMonitor, FakePipeline]:
     """No lost state (threshold 0), so only the relative test moves the box back."""
     pipeline, search = FakePipeline(), FakeSearch()
-    settings = LostSettings(0.0, 3, False, 0.5, 9, lost_hold=False,
-                            drop=DropSettings(**{"ratio": 0.5, "memory": 10, "warmup": 2, **drop}))
+    options = {"ratio": 0.5, "memory": 10, "warmup": 2, "coast": False, **options}
+    settings = plain(lost_threshold=0.0, redetect=False, lost_hold=False,
+                     **{f"drop_{name}": value for name, value in options.items()})
     monitor = LostMonitor(pipeline, settings, DEFAULT_CALIBRATION, search)
     monitor.add(IMAGE)
     return monitor, pipeline
@@ -106,25 +111,23 @@ def test_coast_moves_the_held_box_at_the_recent_velocity():
 
 
 def test_tracker_defaults_and_eval_options():
-    from siamfc.errors import SiamFCError
     from siamfc.evaluation.specs import parse_tracker
     from siamfc.evaluation.trackers import check_params
     from siamfc.tracking.config import TrackerConfig
-    from siamfc.tracking.lost_settings import settings_from
 
-    assert not settings_from(TrackerConfig())[0].drop.enabled  # off by default (README: the val figures)
-    drop = settings_from(TrackerConfig(drop_ratio=0.4))[0].drop
-    assert drop.enabled and (drop.ratio, drop.signal, drop.coast) == (0.4, "height", True)
+    assert TrackerConfig().drop_ratio == 0  # off by default (docs: the val figures)
+    cfg = TrackerConfig(drop_ratio=0.4)
+    assert (cfg.drop_ratio, cfg.drop_signal, cfg.drop_coast) == (0.4, "height", True)
     check_params(parse_tracker("siamfc@drop_ratio=0.5,drop_coast=false"))
-    with pytest.raises(SiamFCError, match="drop_ratio must be in"):
-        check_params(parse_tracker("siamfc@drop_ratio=1.5"))
-    with pytest.raises(SiamFCError, match="drop_signal"):
-        check_params(parse_tracker("siamfc@drop_signal=apce"))
+    for spec, key in (("drop_ratio=1.5", "drop_ratio"), ("drop_signal=apce", "drop_signal")):
+        with pytest.raises(SettingError) as info:
+            check_params(parse_tracker(f"siamfc@{spec}"))
+        assert info.value.key == key
 
 
 def test_coasting_on_tensors_stays_a_tensor_inside_the_image():
     torch = pytest.importorskip("torch")
-    watch = DropWatch(DropSettings(ratio=0.5, warmup=1, coast=True))
+    watch = DropWatch(drop(ratio=0.5, warmup=1, coast=True))
     for x in (10.0, 20.0, 30.0):  # the device path's centres: tensors, never moved to the host
         watch.judge(1.0)
         watch.follow(torch.tensor([50.0, x], dtype=torch.float64))

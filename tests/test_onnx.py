@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from siamfc import CheckpointError, SiamFCTracker, geometry
+from siamfc.errors import SettingError, SiamFCError
 from siamfc.models.checkpoint import load_model
 from siamfc.tracking.export import FILES, MANIFEST
 
@@ -67,8 +68,8 @@ def test_engine_from_a_model_gives_the_eager_responses() -> None:
     """The in-memory export of the MobileNet model (last pointwise conv composed into the kernel,
     head bias folded into the offset) computes the plain PyTorch responses."""
     from siamfc.models.network import build_model
-    from siamfc.tracking.engines import TorchEngine
-    from siamfc.tracking.onnx_engine import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import OnnxEngine
+    from siamfc.tracking.engines.torch_engines import TorchEngine
 
     torch.manual_seed(0)
     net = build_model(backbone="mobile", width=0.5, head_bias=True).eval()
@@ -130,8 +131,9 @@ def test_an_export_with_the_torch_backend_is_refused(exported: Path, tmp_path: P
     """Not silently run with ONNX Runtime when PyTorch was asked for."""
     from siamfc.cli.main import main
 
-    with pytest.raises(ValueError, match="runs only with ONNX Runtime, not backend='torch'"):
+    with pytest.raises(SiamFCError) as info:
         SiamFCTracker(exported, backend="torch")
+    assert info.value.key == "backend"
     cv2.imwrite(str(tmp_path / "frame.png"), np.full((64, 64, 3), 128, np.uint8))
     code = main(["track", str(tmp_path / "frame.png"), "--init-box", "10,10,20,20", "--weights", str(exported),
                  "--backend", "torch", "-q"])
@@ -140,20 +142,18 @@ def test_an_export_with_the_torch_backend_is_refused(exported: Path, tmp_path: P
 
 
 def test_incomplete_export_is_refused(exported: Path, tmp_path: Path) -> None:
-    (tmp_path / MANIFEST).write_text((exported / MANIFEST).read_text())
-    with pytest.raises(CheckpointError, match="incomplete"):
-        SiamFCTracker(tmp_path, backend="onnxruntime")
-    with pytest.raises(CheckpointError, match="no such"):
-        SiamFCTracker(tmp_path / "elsewhere", backend="onnxruntime")
     older = {**json.loads((exported / MANIFEST).read_text()), "version": 1}
-    (tmp_path / MANIFEST).write_text(json.dumps(older))
-    with pytest.raises(CheckpointError, match="export the checkpoint again"):
-        SiamFCTracker(tmp_path, backend="onnxruntime")
-    (tmp_path / MANIFEST).write_text('{"format": "something"}')
-    with pytest.raises(CheckpointError, match="not a siamfc ONNX export"):
-        SiamFCTracker(tmp_path, backend="onnxruntime")
-    with pytest.raises(ValueError, match="CPU only"):
-        SiamFCTracker(exported, device="cuda", backend="onnxruntime")
+    for manifest in ((exported / MANIFEST).read_text(), json.dumps(older), '{"format": "something"}'):
+        (tmp_path / MANIFEST).write_text(manifest)  # incomplete, an older version, a foreign file
+        with pytest.raises(CheckpointError) as info:
+            SiamFCTracker(tmp_path, backend="onnxruntime")
+        assert info.value.key == str(tmp_path / MANIFEST)
+    with pytest.raises(CheckpointError) as info:
+        SiamFCTracker(tmp_path / "elsewhere", backend="onnxruntime")
+    assert info.value.key == str(tmp_path / "elsewhere")
+    with pytest.raises(SettingError) as info:
+        SiamFCTracker(exported, device="cuda", backend="onnxruntime")  # the CPU only
+    assert info.value.key == "backend"
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -179,7 +179,7 @@ def test_export_bad_input_is_one_line(args: list[str], message: str, tmp_path: P
 def test_sum_taps_is_a_correlation() -> None:
     """Tap products (features times each kernel tap) summed along the shifts equal conv2d, also for
     a kernel that is not square."""
-    from siamfc.tracking.onnx_engine import sum_taps
+    from siamfc.tracking.onnx_format import sum_taps
 
     rng = np.random.default_rng(0)
     features = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)  # (M, C, H, W)

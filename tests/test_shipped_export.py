@@ -42,7 +42,7 @@ def test_the_shipped_export_is_of_the_shipped_checkpoint() -> None:
 def test_shipped_and_in_memory_exports_give_the_same_boxes() -> None:
     from siamfc import MultiTracker
     from siamfc.models.checkpoint import load_model
-    from siamfc.tracking.onnx_engine import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     frames = clip_frames(40)
     shipped = MultiTracker()  # the default: the shipped export, run by ONNX Runtime
@@ -99,15 +99,16 @@ def test_other_crop_sizes_do_not_use_the_shipped_export(tmp_path: Path) -> None:
     other sizes is refused in one line, not an ONNX Runtime shape error at the first frame."""
     from siamfc import MultiTracker
     from siamfc.errors import CheckpointError
-    from siamfc.tracking.onnx_engine import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     frames = clip_frames(6)
     wide = MultiTracker(search_size=303)
     assert isinstance(wide.engine, OnnxEngine) and wide.geometry.response_size == 23
     reference = MultiTracker(search_size=303, backend="torch")
     np.testing.assert_allclose(track(wide, frames), track(reference, frames), atol=1e-3)
-    with pytest.raises(CheckpointError, match="exported for 127 / 255 px.*asks for 127 / 303"):
+    with pytest.raises(CheckpointError) as info:  # exported for 127 / 255 px crops, asked for 127 / 303
         MultiTracker(export_beside(default_weights_path()), search_size=303)
+    assert info.value.key == str(export_beside(default_weights_path()))
 
 
 def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -133,7 +134,9 @@ def test_crop_sizes_off_the_stride_are_refused(sizes: dict) -> None:
     """They passed the settings' checks, then failed on every frame (a response map a cell larger
     than its geometry: "cannot reshape array of size 289 into shape (1,16,16)")."""
     from siamfc import MultiTracker
+    from siamfc.errors import SettingError
 
-    with pytest.raises(ValueError, match="give or take multiples of 8"):
+    with pytest.raises(SettingError) as info:
         MultiTracker(**sizes)
+    assert info.value.key == next(iter(sizes))
     MultiTracker(exemplar_size=135, search_size=271)  # whole strides away: fine

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from siamfc import ModelConfig, MultiTracker, SiamFCTracker, build_model, geometry
-from siamfc.tracking.engines import TorchEngine, compose_last_conv, fuse_conv_bn
+from siamfc.errors import SettingError
+from siamfc.tracking.engines.torch_engines import TorchEngine, compose_last_conv, fuse_conv_bn
 
 
 def trained_like(config: ModelConfig | None = None, seed: int = 0) -> torch.nn.Module:
@@ -97,7 +98,7 @@ def test_other_backbones_use_the_fast_correlation_uncomposed() -> None:
 @pytest.mark.parametrize(("n", "k"), [(1, 3), (4, 5)])
 def test_gemm_correlation_equals_grouped_convolution(n: int, k: int) -> None:
     from siamfc.models.heads import cross_correlate
-    from siamfc.tracking.engines import correlate_gemm
+    from siamfc.tracking.engines.torch_engines import correlate_gemm
 
     torch.manual_seed(2)
     kernels, features = torch.randn(n, 16, 6, 6), torch.randn(n * k, 16, 22, 22)
@@ -120,10 +121,11 @@ def test_bfloat16_option_stays_close() -> None:
 
 def test_bad_options_are_refused() -> None:
     net = trained_like()
-    for kwargs, match in (({"dtype": "float8"}, "dtype"), ({"backend": "tensorrt"}, "backend"),
-                          ({"crop_backend": "pil"}, "crop_backend")):
-        with pytest.raises(ValueError, match=match):
+    for kwargs in ({"dtype": "float8"}, {"backend": "tensorrt"}, {"crop_backend": "pil"}, {"compile": "fast"},
+                   {"optimize": "yes"}):
+        with pytest.raises(SettingError) as info:
             MultiTracker(model=copy.deepcopy(net), **kwargs)
+        assert info.value.key == next(iter(kwargs))
 
 
 def track(tracker: SiamFCTracker, frames: list[np.ndarray], box: np.ndarray) -> np.ndarray:
@@ -313,7 +315,7 @@ def test_bench_labels_an_export_apart_from_its_checkpoint(tmp_path: Path, capsys
     (tmp_path / "not_an_export").mkdir()
     assert main(["bench", "--weights", str(tmp_path / "not_an_export"), "--frames", "10"]) == 2
     err = capsys.readouterr().err
-    assert "--weights" in err and "not a siamfc ONNX export" in err and len(err.strip().splitlines()) == 1, err
+    assert "not_an_export" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_ratio_words_stay_true_below_one() -> None:
@@ -326,7 +328,7 @@ def test_ratio_words_stay_true_below_one() -> None:
 # --- the device (GPU) path, run on the CPU ------------------------------------------------------
 
 def test_torch_crops_match_opencv_crops() -> None:
-    from siamfc.tracking import device_ops
+    from siamfc.tracking import device_pipeline as device_ops
 
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (5, 5), 2)
@@ -346,7 +348,7 @@ def test_torch_crops_match_opencv_crops() -> None:
 
 
 def test_torch_upsampling_matches_opencv() -> None:
-    from siamfc.tracking import device_ops
+    from siamfc.tracking import device_pipeline as device_ops
 
     maps = np.random.default_rng(1).normal(size=(2, 3, 17, 17)).astype(np.float32)
     got = device_ops.upsample_bicubic(torch.from_numpy(maps), 272).numpy()
@@ -406,7 +408,7 @@ def test_autocast_options_run(got10k_sequence, fdsiamfc_weights: Path, dtype: st
 
 def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
     from siamfc import MultiTracker
-    from siamfc.tracking.onnx_engine import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     net = trained_like(ModelConfig(backbone="mobile", width=0.5))
     assert isinstance(MultiTracker(model=net).engine, OnnxEngine)  # the default on the CPU
@@ -419,13 +421,14 @@ def test_auto_backend_picks_onnxruntime_for_the_plain_cpu_step() -> None:
 
     net.head = OtherHead()
     assert isinstance(MultiTracker(model=net).engine, TorchEngine)
-    with pytest.raises(ValueError, match="backend"):
+    with pytest.raises(SettingError) as info:
         MultiTracker(model=net, backend="tensorrt")
+    assert info.value.key == "backend"
 
 
 def test_split_last_conv_needs_the_backbones_own_forward() -> None:
     from siamfc.models.backbones import AlexNet, build_backbone
-    from siamfc.tracking.engines import split_last_conv
+    from siamfc.tracking.engines.torch_engines import split_last_conv
 
     assert split_last_conv(build_backbone("mobile")) is not None
     assert split_last_conv(build_backbone("alexnet_w30")) is not None

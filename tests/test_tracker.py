@@ -12,6 +12,7 @@ from PIL import Image
 from torch import nn
 
 from siamfc import CheckpointError, ModelConfig, MultiTracker, SiamFCNet, SiamFCTracker, TrackerConfig, geometry
+from siamfc.errors import SettingError, SiamFCError
 from siamfc.models.shipped import default_weights_path
 
 RESPONSE = 17  # (255 - 127) / 8 + 1
@@ -72,31 +73,32 @@ def test_config_defaults_and_presets() -> None:
     five = TrackerConfig.preset("5s")
     assert (five.scale_num, five.scale_step, five.scale_penalty) == (5, 1.025, 0.962)
     assert TrackerConfig.preset("5s", scale_lr=0.3).scale_lr == 0.3
-    with pytest.raises(ValueError, match="unknown tracker preset '7s'"):
+    with pytest.raises(SettingError) as info:
         TrackerConfig.preset("7s")
+    assert info.value.key == "preset"
 
 
 def test_unknown_parameter_is_refused() -> None:
-    with pytest.raises(TypeError, match="unknown tracker parameter.*scale_stpe"):
-        TrackerConfig.from_kwargs(scale_stpe=1.1)
-    with pytest.raises(TypeError, match="scale_stpe"):
-        MultiTracker(model=ScriptedNet(), scale_stpe=1.1)
+    for make in (TrackerConfig.from_kwargs, lambda **kw: MultiTracker(model=ScriptedNet(), **kw)):
+        with pytest.raises(SettingError) as info:
+            make(scale_stpe=1.1)
+        assert info.value.key == "scale_stpe"
     assert MultiTracker(model=ScriptedNet(), scale_num=5).cfg.scale_num == 5
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"scale_penalty": "abc"}, "scale_penalty must be a number, got 'abc'"),
-    ({"redetect": "no"}, "redetect must be true or false, got 'no'"),  # a non-empty string would mean True
-    ({"redetect": 1}, "redetect must be true or false"),
-    ({"redetect_tiles": 2.5}, "redetect_tiles must be a whole number"),
-    ({"window_influence": True}, "window_influence must be a number"),
-    ({"redetect_scale": 3}, "redetect_scale must be a word"),
+@pytest.mark.parametrize("params", [
+    {"scale_penalty": "abc"},
+    {"redetect": "no"},  # a non-empty string would mean True
+    {"redetect": 1},
+    {"redetect_tiles": 2.5},
+    {"window_influence": True},
+    {"redetect_scale": 3},
 ])
-def test_a_value_of_the_wrong_kind_is_refused(params: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TrackerConfig.from_kwargs(**params)
-    with pytest.raises(ValueError, match=message):
-        MultiTracker(model=ScriptedNet(), **params)
+def test_a_value_of_the_wrong_kind_is_refused(params: dict) -> None:
+    for make in (TrackerConfig.from_kwargs, lambda **kw: MultiTracker(model=ScriptedNet(), **kw)):
+        with pytest.raises(SettingError) as info:
+            make(**params)
+        assert info.value.key == next(iter(params))
 
 
 def test_numbers_of_any_numeric_type_are_taken() -> None:
@@ -105,24 +107,26 @@ def test_numbers_of_any_numeric_type_are_taken() -> None:
     assert type(cfg.scale_penalty) is float and type(cfg.scale_num) is int
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"search_size": 100}, "need 0 < exemplar_size <= search_size"),
-    ({"scale_num": 0}, "scale_num 0, response_up 16: each must be 1 or more"),
-    ({"scale_step": 0.0}, "scale_step must be more than 0"),
-    ({"window_influence": 1.5}, r"window_influence must be in \[0, 1\]"),
-    ({"min_scale": 2.0, "max_scale": 1.0}, "min_scale <= max_scale"),
+@pytest.mark.parametrize(("params", "key"), [
+    ({"search_size": 100}, "search_size"),  # smaller than the exemplar
+    ({"scale_num": 0}, "scale_num"),
+    ({"scale_step": 0.0}, "scale_step"),
+    ({"scale_penalty": float("nan")}, "scale_penalty"),
+    ({"window_influence": 1.5}, "window_influence"),
+    ({"min_scale": 2.0, "max_scale": 1.0}, "max_scale"),
 ])
-def test_impossible_settings_are_one_line(params: dict, message: str) -> None:
+def test_impossible_settings_are_one_line(params: dict, key: str) -> None:
     """A search region smaller than the exemplar used to fail inside the convolution (a traceback)."""
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(SettingError) as info:
         MultiTracker(model=ScriptedNet(), **params)
+    assert info.value.key == key and "\n" not in str(info.value)
 
 
 def test_default_weights() -> None:
     if default_weights_path().is_file():
         assert isinstance(SiamFCTracker().net, SiamFCNet)
     else:
-        with pytest.raises(CheckpointError, match="ships no trained model"):
+        with pytest.raises(CheckpointError):
             SiamFCTracker()
 
 
@@ -132,7 +136,7 @@ def test_shipped_model_tracks_real_sequences(name: str, min_iou: float, got10k_s
     truth. All frames of these sequences: bag 0.719, Crossing 0.802 (docs/experiments.md)."""
     if not default_weights_path().is_file():
         pytest.skip("the package ships no trained model")
-    from siamfc.tracking.onnx_engine import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     seq = got10k_sequence("val", name, max_frames=120)
     tracker = SiamFCTracker()
@@ -248,13 +252,16 @@ def test_multitracker_add_remove() -> None:
 
 def test_bad_input_is_refused() -> None:
     tracker = SiamFCTracker(model=ScriptedNet())
-    with pytest.raises(RuntimeError, match="init"):
+    with pytest.raises(RuntimeError):
         tracker.update(blank())
     for box in ([1, 2, 0, 5], [1, 2, 3], [np.nan, 0, 5, 5], [0, 0, -3, 4]):
-        with pytest.raises(ValueError, match="box"):
+        with pytest.raises(SiamFCError) as info:
             tracker.init(blank(), np.array(box, dtype=float))
-    with pytest.raises(ValueError, match="RGB"):
-        tracker.init(np.zeros((50, 60), np.uint8), np.array([1.0, 1.0, 5.0, 5.0]))
+        assert info.value.key == "box"
+    for image in (np.zeros((50, 60), np.uint8), np.zeros((50, 60, 3), np.float32)):
+        with pytest.raises(SiamFCError) as info:
+            tracker.init(image, np.array([1.0, 1.0, 5.0, 5.0]))
+        assert info.value.key == "image"
 
 
 # --- real tracking with a trained model ------------------------------------------------------

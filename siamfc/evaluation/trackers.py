@@ -158,14 +158,10 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
 
 def check_params(spec: TrackerSpec) -> None:
     """A siamfc tracker's options are TrackerConfig fields with valid values."""
-    from ..tracking.lost_settings import settings_from
     from ..tracking.tracker import TrackerConfig
 
     try:
-        cfg = TrackerConfig.from_kwargs(**dict(spec.params))
-        cfg.check()
-        for settings in settings_from(cfg):
-            settings.check()
+        TrackerConfig.from_kwargs(**dict(spec.params))  # checked by its declaration
     except SiamFCError:
         raise
     except (TypeError, ValueError) as exc:  # the tracking settings' own checks
@@ -175,7 +171,7 @@ def check_params(spec: TrackerSpec) -> None:
 def _check_weights(path: str) -> None:
     """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track --weights`` takes)."""
     from ..models.checkpoint import load_model
-    from ..tracking.box_backend import is_box_model, load_box_model
+    from ..tracking.engines.choose import is_box_model, load_box_model
     from ..tracking.onnx_format import export_folder, read_manifest
 
     if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint

@@ -1,19 +1,12 @@
-"""A per-frame confidence in [0, 1] from a response map.
+"""A per-frame confidence in [0, 1] from a raw response map: a logistic function, fitted on the
+training sequences (``experiments/calibrate_confidence.py``) to estimate the probability that the box
+is on the target, of two statistics that no positive scale and offset of the map changes:
 
-Two statistics of the raw (not upsampled, not windowed) response map, both unchanged by any
-positive scale and offset of the map, so they mean the same for every model and head scale:
+- ``psr``: (peak - mean of the sidelobe) / std of the sidelobe, the sidelobe being the map without a
+  (2 * ``PEAK_RADIUS`` + 1)^2 square around the peak;
+- ``rel``: the peak's height above the map's mean relative to the first frame's, clipped to [0, 2].
 
-- ``psr``: peak-to-sidelobe ratio, (peak - mean of the sidelobe) / std of the sidelobe, where the
-  sidelobe is the map without a (2 * ``PEAK_RADIUS`` + 1)^2 square around the peak;
-- ``rel``: the peak's height above the map's mean, relative to the same height on the first frame
-  (the exemplar on its own search region), clipped to [0, 2].
-
-The confidence is a logistic function of the two, fitted on the training sequences
-(``tools/calibrate_confidence.py``) so that it estimates the probability that the box is on the
-target (IoU >= 0.5 with the ground truth): a frame of confidence 0.5 is right about half the time.
-The fitted weights live in :data:`DEFAULT_CALIBRATION`, or beside a checkpoint in
-``<checkpoint>.confidence.json`` (written by the tool), which then wins.
-"""
+The weights are :data:`DEFAULT_CALIBRATION`, or a checkpoint's own ``<checkpoint>.confidence.json``."""
 
 from __future__ import annotations
 
@@ -24,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import SiamFCError
 
 PEAK_RADIUS = 2
 REL_MAX = 2.0
@@ -47,21 +42,19 @@ class Calibration:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
-#: fitted by ``tools/calibrate_confidence.py`` on GOT-10k-mini/train (6,511 maps) with the default
-#: model siamfc_mobile_lite.pth; the statistics are normalized, so other models start from it too
+#: fitted on GOT-10k-mini/train with the default model; the statistics are normalized, so other models
+#: start from it too
 DEFAULT_CALIBRATION = Calibration(bias=-7.6655, w_psr=0.3917, w_rel=11.4973)
 
 
 def sidecar_path(weights: str | os.PathLike) -> Path:
-    """Where a checkpoint's own calibration lives: ``<checkpoint>.confidence.json`` (for an export
-    folder: ``<folder>/confidence.json``)."""
+    """``<checkpoint>.confidence.json``, or ``<folder>/confidence.json`` for an export folder."""
     path = Path(os.fspath(weights))
     return path / "confidence.json" if path.is_dir() else path.with_name(path.name + ".confidence.json")
 
 
 def load_calibration(weights: str | os.PathLike | None) -> Calibration:
-    """The calibration stored beside ``weights``, else :data:`DEFAULT_CALIBRATION`. A sidecar that
-    cannot be read is a ``ValueError`` naming it."""
+    """The calibration stored beside ``weights``, else :data:`DEFAULT_CALIBRATION`."""
     if weights is None:
         return DEFAULT_CALIBRATION
     path = sidecar_path(weights)
@@ -71,15 +64,14 @@ def load_calibration(weights: str | os.PathLike | None) -> Calibration:
         data = json.loads(path.read_text())
         values = [float(data[k]) for k in ("bias", "w_psr", "w_rel")]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a confidence calibration ({exc.__class__.__name__})") from None
+        raise SiamFCError(f"{path}: not a confidence calibration ({exc.__class__.__name__})", str(path)) from exc
     if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"{path}: not a confidence calibration (non-finite weights)")
+        raise SiamFCError(f"{path}: not a confidence calibration (non-finite weights)", str(path))
     return Calibration(*values, source=os.fspath(path))
 
 
 def map_statistics(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(psr, height, peak index) of each of M maps (M, H, W): ``height`` = peak - mean (the
-    numerator of ``rel``), the peak as a flat index. It runs every frame (its cost: docs/speed.md)."""
+    """(psr, height = peak - mean, flat peak index) of each of M maps (M, H, W)."""
     maps = np.asarray(maps, np.float64)
     m, h, w = maps.shape
     flat = maps.reshape(m, h * w)
@@ -110,21 +102,3 @@ def confidence(maps: np.ndarray, reference: np.ndarray | float, calibration: Cal
     """Confidence in [0, 1] of each map (M, H, W), ``reference`` the first-frame height(s)."""
     psr, height, _ = map_statistics(maps)
     return calibration.confidence(psr, relative_height(height, reference))
-
-
-def fit_logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None,
-                 l2: float = 1e-3, steps: int = 50) -> np.ndarray:
-    """Logistic regression by Newton's method: (F + 1,) coefficients, the bias first."""
-    x = np.hstack([np.ones((len(features), 1)), np.asarray(features, np.float64)])
-    y = np.asarray(labels, np.float64)
-    sw = np.ones(len(y)) if weights is None else np.asarray(weights, np.float64)
-    beta = np.zeros(x.shape[1])
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ beta, -40, 40)))
-        grad = x.T @ (sw * (p - y)) + l2 * beta
-        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + l2 * np.eye(x.shape[1])
-        step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    return beta

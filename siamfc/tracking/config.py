@@ -1,15 +1,14 @@
-"""The tracker's settings: what a step computes (:class:`TrackerConfig`) and how it runs
+"""The tracker's settings, each declared once (:mod:`siamfc.settings`): what a step computes
+(:class:`TrackerConfig`, with the lost state's :class:`LostSettings`) and how it runs
 (:class:`RuntimeOptions`). Plain dataclasses: importing them loads no PyTorch."""
 
 from __future__ import annotations
 
 import importlib.util
-import math
-import numbers
-import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from .lost_settings import LostOptions
+from ..errors import SettingError
+from ..settings import build, check, setting
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,9 +18,19 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 CROP_BACKENDS = ("cv2", "torch")
-#: torch.compile's modes
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the keys of siamfc.tracking.engines.DTYPES
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+DTYPE_NAMES = ("float32", "bfloat16", "float16")
+REDETECT_SCALES = ("last", "first", "both")
+DROP_SIGNALS = ("height", "confidence")
+
+#: the box-head family's step (one scale); "box" is its default. Its scale_lr 0.5 (OpenCV: 0.37) was
+#: chosen on GOT-10k-mini/train, never on val (docs/experiments.md)
+BOX_PRESETS: dict[str, dict[str, object]] = {
+    "opencv-nano": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.37, "penalty_k": 0.055},
+    "box": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.5, "penalty_k": 0.055},
+}
+PRESETS = {"3s": {}, "paper": {"scale_penalty": 0.9745},
+           "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962}, **BOX_PRESETS}
 
 
 def device_type(device: str | torch.device) -> str:
@@ -29,140 +38,102 @@ def device_type(device: str | torch.device) -> str:
     return getattr(device, "type", None) or str(device).split(":")[0]
 
 
-#: settings of the box-head family's step (one scale); "box" is its default
-BOX_PRESETS: dict[str, dict[str, object]] = {
-    "opencv-nano": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.37, "penalty_k": 0.055},
-    # scale_lr 0.5 (OpenCV: 0.37) was chosen on GOT-10k-mini/train's 18 sequences, never on val (docs/experiments.md)
-    "box": {"scale_num": 1, "window_influence": 0.455, "scale_lr": 0.5, "penalty_k": 0.055},
-}
+@dataclass
+class LostSettings:
+    """The lost state (:mod:`siamfc.tracking.lost`), the relative drop test (``drop_``,
+    :mod:`siamfc.tracking.occlusion`) and the template update (``template_``,
+    :mod:`siamfc.tracking.template`); defaults chosen on the 12 val sequences (docs/lost_targets.md)."""
+
+    lost_threshold: float = setting(0.5, ge=0, le=1)  # 0 turns the lost state off
+    lost_patience: int = setting(5, ge=1)
+    lost_hold: bool = False  # a lost target's box stays where it was last confident
+    redetect: bool = True
+    redetect_threshold: float = setting(0.7, ge=0, le=1)
+    redetect_delay: int = setting(10, ge=0)
+    redetect_tiles: int = setting(9, ge=1)  # tiles searched a frame
+    redetect_scale_step: float = setting(1.0, ge=1)  # > 1: each sweep at the next of scales 1, 1/step, step
+    redetect_scale: str = setting("first", choices=REDETECT_SCALES)  # the size searched at: first frame's, last
+    redetect_confirm: int = setting(3, ge=1)  # confident frames in a row that end the lost state
+    # 0 turns the drop test off: on the 12 val sequences 0.4 gave +0.005 [-0.002, +0.018], an interval that holds 0
+    drop_ratio: float = setting(0.0, ge=0, lt=1)
+    drop_signal: str = setting("height", choices=DROP_SIGNALS)
+    drop_memory: int = setting(30, ge=1)  # frames in the running mean
+    drop_warmup: int = setting(5, ge=1)  # frames of history before a drop is judged
+    drop_max_hold: int = setting(25, ge=1)
+    drop_coast: bool = True  # a held box moves on at the recent velocity
+    template_update: bool = False
+    template_weight: float = setting(0.3, ge=0, le=1)  # the recent kernel's share of the mix
+    template_threshold: float = setting(0.9, ge=0, le=1)  # the confidence a frame needs to give the recent kernel
+    template_interval: int = setting(10, ge=1)  # frames at least between two updates of a target
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 @dataclass
-class TrackerConfig(LostOptions):
-    """Inference hyper-parameters (defaults: the paper's 3-scale SiamFC but a milder scale penalty,
-    ``preset("paper")`` is the paper's exactly; the lost state's, the
-    re-detection's and the template update's are :class:`siamfc.tracking.lost_settings.LostOptions`)."""
+class TrackerConfig(LostSettings):
+    """Inference settings: the paper's 3-scale SiamFC with a milder scale penalty (``preset("paper")``
+    is the paper's exactly; docs/tracker_settings.md)."""
 
-    exemplar_size: int = 127
-    search_size: int = 255
-    context: float = 0.5
-    scale_num: int = 3
-    scale_step: float = 1.0375
-    # the paper's 0.9745 held the shipped model's scale changes back; 0.995 was chosen on the 12 val sequences
-    # (README, "Tracker settings"); preset("paper") restores 0.9745
-    scale_penalty: float = 0.995
-    scale_lr: float = 0.59
-    window_influence: float = 0.176
-    response_up: int = 16
-    min_scale: float = 0.2
-    max_scale: float = 5.0
-    penalty_k: float = 0.055  # box-head models only (siamfc.tracking.box_step): the size/aspect change penalty
+    exemplar_size: int = setting(127, gt=0)
+    search_size: int = setting(255, ge="exemplar_size")
+    context: float = setting(0.5, ge=0)
+    scale_num: int = setting(3, ge=1)
+    scale_step: float = setting(1.0375, gt=0)
+    scale_penalty: float = setting(0.995, gt=0)  # the paper's 0.9745 held the shipped model's scale changes back
+    scale_lr: float = setting(0.59, ge=0, le=1)
+    window_influence: float = setting(0.176, ge=0, le=1)
+    response_up: int = setting(16, ge=1)
+    min_scale: float = setting(0.2, gt=0)
+    max_scale: float = setting(5.0, ge="min_scale")
+    penalty_k: float = setting(0.055, ge=0)  # box-head models only: the size/aspect change penalty
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
-        """``"3s"`` (the default), ``"paper"`` (the paper's 3-scale settings) or ``"5s"`` (five scales,
-        finer steps); for box-head models ``"box"`` (their default) and ``"opencv-nano"`` (OpenCV
-        TrackerNano's post-processing exactly)."""
-        presets = {"3s": {}, "paper": {"scale_penalty": 0.9745},
-                   "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962},
-                   **{name: dict(values) for name, values in BOX_PRESETS.items()}}
-        if name not in presets:
-            raise ValueError(f"unknown tracker preset {name!r}; known: {', '.join(presets)}")
-        return cls(**{**presets[name], **overrides})
+        """``"3s"`` (the default), ``"paper"``, ``"5s"`` (five finer scales); for box-head models
+        ``"box"`` (their default) and ``"opencv-nano"`` (OpenCV TrackerNano's post-processing)."""
+        if name not in PRESETS:
+            raise SettingError(f"unknown tracker preset {name!r}; known: {', '.join(PRESETS)}", "preset")
+        return cls.from_kwargs(**{**PRESETS[name], **overrides})
 
     @classmethod
     def from_kwargs(cls, **params) -> TrackerConfig:
-        """The config with ``params`` changed: unknown names are a TypeError, values of the wrong kind
-        (a string for a number, anything but True/False for a switch) a ValueError."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise TypeError(f"unknown tracker parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        hints = typing.get_type_hints(cls)
-        return cls(**{name: _checked(name, hints[name], value) for name, value in params.items()})
-
-    def check(self) -> None:
-        """A one-line ValueError for step settings no tracker can run with (the lost state's are
-        checked by :class:`siamfc.tracking.lost_settings.LostSettings`)."""
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison below
-                raise ValueError(f"{f.name} must be a finite number, got {value}")
-        if not 0 < self.exemplar_size <= self.search_size:
-            raise ValueError(f"exemplar_size {self.exemplar_size}, search_size {self.search_size}: "
-                             "need 0 < exemplar_size <= search_size")
-        if self.scale_num < 1 or self.response_up < 1:
-            raise ValueError(f"scale_num {self.scale_num}, response_up {self.response_up}: each must be 1 or more")
-        if self.penalty_k < 0:
-            raise ValueError(f"penalty_k must be 0 or more, got {self.penalty_k}")
-        for name in ("scale_step", "scale_penalty", "min_scale", "max_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be more than 0, got {getattr(self, name)}")
-        for name in ("scale_lr", "window_influence"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.context < 0 or self.min_scale > self.max_scale:
-            raise ValueError(f"context {self.context}, min_scale {self.min_scale}, max_scale {self.max_scale}: "
-                             "need context >= 0 and min_scale <= max_scale")
+        """The config with ``params`` changed; an unknown name or a bad value is a SettingError."""
+        return build(cls, params)
 
 
 def check_crop_sizes(exemplar_size: int, search_size: int, stride: int) -> None:
-    """A one-line ValueError unless the crops are 127 and 255 (the sizes the networks are built
-    around) give or take whole strides: otherwise the response map is a cell larger or smaller than
-    its geometry (the offsets of the peak, the tiles of the re-detection) assumes."""
+    """Crops of 127 and 255 give or take whole strides (the sizes the networks are built around), else
+    the response map is a cell off the size its geometry assumes."""
     if exemplar_size % stride != 127 % stride or search_size % stride != 255 % stride:
-        raise ValueError(f"exemplar_size {exemplar_size}, search_size {search_size}: with a network of stride "
-                         f"{stride} they must be 127 and 255 give or take multiples of {stride} (e.g. exemplar_size "
-                         f"{127 - stride} or {127 + stride}, search_size {255 + stride}, {255 + 6 * stride})")
-
-
-def _checked(name: str, kind: type, value: object) -> object:
-    """``value`` as a field of type ``kind`` takes it (an int for a float), or a ValueError."""
-    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if kind is bool and isinstance(value, bool):
-        return value
-    if kind is int and is_int:
-        return int(value)
-    if kind is float and (is_int or isinstance(value, numbers.Real)) and not isinstance(value, bool):
-        return float(value)
-    if kind is str and isinstance(value, str):
-        return value
-    if kind not in (bool, int, float, str):
-        return value
-    expected = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
-    raise ValueError(f"{name} must be {expected}, got {value!r}")
+        raise SettingError(f"exemplar_size {exemplar_size}, search_size {search_size}: with a network of stride "
+                           f"{stride} they must be 127 and 255 give or take multiples of {stride} (e.g. exemplar_size "
+                           f"{127 - stride} or {127 + stride}, search_size {255 + stride}, {255 + 6 * stride})",
+                           "exemplar_size" if exemplar_size % stride != 127 % stride else "search_size")
 
 
 @dataclass
 class RuntimeOptions:
-    """How the tracking step runs (never what it computes, up to float rounding).
+    """How the step runs, never what it computes (up to float rounding); see docs/tracker_settings.md.
+    ``crop_backend`` None: ``"torch"`` (crops on the device) on CUDA, else ``"cv2"``."""
 
-    ``backend``: ``"auto"`` (the default: ONNX Runtime for the optimized float32 step on the CPU
-    when it is installed and the model exports, or for a folder from ``siamfc export``; else
-    PyTorch), ``"torch"`` or ``"onnxruntime"``. ``optimize=False`` is the plain eager path
-    (the reference the optimized paths are tested against). ``crop_backend``: ``"cv2"`` (crops on
-    the host) or ``"torch"`` (crops, peak search and states on the device; ``None``: ``"torch"``
-    on CUDA, ``"cv2"`` elsewhere). ``dtype``: autocast the network to ``"bfloat16"`` /
-    ``"float16"`` (torch backend). ``compile``: ``torch.compile`` the search branch (``True`` or
-    a mode such as ``"reduce-overhead"``, which uses CUDA graphs).
-    """
+    backend: str = setting("auto", choices=BACKENDS)
+    optimize: bool = True  # False: the plain eager path, the reference the others are tested against
+    crop_backend: str | None = setting(None, choices=CROP_BACKENDS)
+    dtype: str = setting("float32", choices=DTYPE_NAMES)  # autocast (torch backend)
+    compile: bool | str = setting(False, choices=(False, True, *COMPILE_MODES))  # torch.compile the search branch
 
-    backend: str = "auto"
-    optimize: bool = True
-    crop_backend: str | None = None
-    dtype: str = "float32"
-    compile: bool | str = False
+    def __post_init__(self) -> None:
+        check(self)
 
     def onnx_eligible(self, device: str | torch.device) -> bool:
-        """Whether ``"auto"`` may run ONNX Runtime here, whatever the model: the CPU, float32, no
-        compile, host crops, ONNX Runtime installed."""
+        """Whether ``"auto"`` may run ONNX Runtime here, whatever the model."""
         return (self.backend == "auto" and device_type(device) == "cpu" and self.optimize
                 and self.dtype == "float32" and not self.compile and self.crop_backend in (None, "cv2")
                 and importlib.util.find_spec("onnxruntime") is not None)
 
     def resolved_backend(self, device: str | torch.device, net: SiamFCNet | None) -> str:
-        """What ``"auto"`` means here: ONNX Runtime where it runs this step faster than PyTorch
-        (:meth:`onnx_eligible`, and a model it can export), else PyTorch."""
+        """What ``"auto"`` means here: ONNX Runtime where eligible and the model exports, else PyTorch."""
         if self.backend != "auto":
             return self.backend
         if not (self.onnx_eligible(device) and net is not None):
@@ -176,20 +147,14 @@ class RuntimeOptions:
             return self.crop_backend
         return "torch" if device_type(device) == "cuda" and self.backend != "onnxruntime" else "cv2"
 
-    def check(self, device: str | torch.device) -> None:
-        if not isinstance(self.optimize, bool):
-            raise ValueError(f"optimize must be True or False, got {self.optimize!r}")
-        if not (isinstance(self.compile, bool) or self.compile in COMPILE_MODES):
-            raise ValueError(f"compile must be True, False or a mode ({', '.join(COMPILE_MODES)}), got "
-                             f"{self.compile!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; known: {', '.join(BACKENDS)}")
-        if self.crop_backend not in (None, *CROP_BACKENDS):
-            raise ValueError(f"unknown crop_backend {self.crop_backend!r}; known: {', '.join(CROP_BACKENDS)}")
-        if self.dtype not in DTYPE_NAMES:
-            raise ValueError(f"unknown dtype {self.dtype!r}; known: {', '.join(DTYPE_NAMES)}")
-        if self.backend == "onnxruntime":
-            if device_type(device) != "cpu":
-                raise ValueError("the onnxruntime backend runs on the CPU only (device='cpu')")
-            if self.resolved_crop_backend(device) != "cv2" or self.dtype != "float32" or self.compile:
-                raise ValueError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False")
+    def check_device(self, device: str | torch.device, boxes: bool = False) -> None:
+        """The rules between the options and the device (``boxes``: a box-head model)."""
+        if self.backend == "onnxruntime" and device_type(device) != "cpu":
+            raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu')", "backend")
+        plain = self.resolved_crop_backend(device) == "cv2" and self.dtype == "float32" and not self.compile
+        if self.backend == "onnxruntime" and not plain:
+            raise SettingError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False",
+                               "backend")
+        if boxes and not plain:
+            raise SettingError("box-head models run with crop_backend='cv2', dtype='float32', compile=False",
+                               "crop_backend")

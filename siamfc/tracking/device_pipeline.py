@@ -1,47 +1,83 @@
-"""The tracking step on the network's device (a GPU): :class:`DevicePipeline` keeps the frame, the
-crops, the response maps and the target states there (one upload per frame, one download of the
-boxes); on the CPU it runs the same code for tests. The host path is :mod:`siamfc.tracking.pipeline`."""
+"""The tracking step on the network's device (a GPU): the frame, crops, maps and target states stay
+there (one upload per frame, one download of the boxes and maps). On the CPU the same code runs for
+the tests, which compare its crops with :func:`siamfc.geometry.crop`'s."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from . import device_ops
-from .engines import Engine
-from .pipeline import Geometry, HostPipeline, TargetState
+from .pipeline import Targets
+from .step import Geometry, ScaleStep, boxes
 
 
-class DevicePipeline:
-    """Crops (``grid_sample`` on the frame uploaded once), response maps, peak search and target
-    states all on the engine's device; the only transfer back is the (N, 4) boxes."""
+def frame_tensor(image: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """(H, W, 3) uint8 frame -> (1, 4, H, W) float: RGB and a channel of ones, which sampled with zero
+    padding gives each pixel's in-image weight (:func:`crop_batch` pads with any colour by it).
+    ``out`` is reused when it has the right shape."""
+    h, w = image.shape[:2]
+    if out is None or out.shape != (1, 4, h, w) or out.device != image.device:
+        out = torch.ones((1, 4, h, w), dtype=torch.float32, device=image.device)
+    out[0, :3].copy_(image.permute(2, 0, 1))
+    return out
 
-    def __init__(self, engine: Engine, geometry: Geometry, device: torch.device) -> None:
-        self.engine = engine
-        self.geo = geometry
-        self.device = device
+
+def crop_theta(centers: torch.Tensor, sizes: torch.Tensor, out_size: int, image_hw: tuple[int, int]) -> torch.Tensor:
+    """``affine_grid`` matrices (M, 2, 3), ``align_corners=True``, of the square crops of
+    :func:`siamfc.geometry.crop`: ``sizes`` pixels around ``centers`` (M, 2) = (cy, cx)."""
+    h, w = image_hw
+    scale = sizes / out_size * (out_size - 1)
+    theta = torch.zeros((len(sizes), 2, 3), dtype=torch.float32, device=centers.device)
+    theta[:, 0, 0] = scale / max(w - 1, 1)
+    theta[:, 0, 2] = 2 * centers[:, 1] / max(w - 1, 1) - 1
+    theta[:, 1, 1] = scale / max(h - 1, 1)
+    theta[:, 1, 2] = 2 * centers[:, 0] / max(h - 1, 1) - 1
+    return theta
+
+
+def crop_batch(frame: torch.Tensor, centers: torch.Tensor, sizes: torch.Tensor, colors: torch.Tensor,
+               out_size: int, round_to_uint8: bool = True) -> torch.Tensor:
+    """(M, 3, out_size, out_size) bilinear crops of a :func:`frame_tensor`, padded with ``colors``
+    (M, 3); ``round_to_uint8`` rounds like OpenCV's uint8 crops."""
+    m = len(sizes)
+    theta = crop_theta(centers, sizes, out_size, frame.shape[-2:])
+    grid = F.affine_grid(theta, [m, 1, out_size, out_size], align_corners=True)
+    # all crops as one tall image: one grid_sample call with batch 1, no copy of the frame
+    sampled = F.grid_sample(frame, grid.reshape(1, m * out_size, out_size, 2), mode="bilinear",
+                            padding_mode="zeros", align_corners=True)
+    sampled = sampled.reshape(4, m, out_size, out_size).permute(1, 0, 2, 3)
+    rgb, inside = sampled[:, :3], sampled[:, 3:]
+    crops = rgb + (1 - inside) * colors[:, :, None, None].to(rgb.dtype)
+    return crops.round_().clamp_(0, 255) if round_to_uint8 else crops
+
+
+def upsample_bicubic(maps: torch.Tensor, size: int) -> torch.Tensor:
+    """(..., r, r) -> (..., size, size) bicubic, as OpenCV's ``INTER_CUBIC`` resize."""
+    shape = maps.shape
+    flat = maps.reshape(-1, 1, shape[-2], shape[-1])
+    up = F.interpolate(flat, size=(size, size), mode="bicubic", align_corners=False)
+    return up.reshape(*shape[:-2], size, size)
+
+
+class DevicePipeline(ScaleStep, Targets):
+    """SiamFC's step with crops (``grid_sample``), maps, peak search and target states on the engine's
+    device; colours and states are tensors there."""
+
+    def __init__(self, engine, geo: Geometry, device: torch.device) -> None:
+        super().__init__(engine, geo, device, geo.cfg.scale_num)
         f64 = {"dtype": torch.float64, "device": device}
-        self.kernels: list = []
-        self.stacked = None
-        self.centers = torch.zeros((0, 2), **f64)
-        self.sizes = torch.zeros((0, 2), **f64)
-        self.x_sizes = torch.zeros(0, **f64)
+        self.centers, self.sizes, self.first_sizes = (torch.zeros((0, 2), **f64) for _ in range(3))
+        self.x_sizes, self.first_x_sizes = torch.zeros(0, **f64), torch.zeros(0, **f64)
         self.colors = torch.zeros((0, 3), dtype=torch.float32, device=device)
-        self.first_sizes = torch.zeros((0, 2), **f64)
-        self.first_x_sizes = torch.zeros(0, **f64)
-        self.scale_factors = torch.as_tensor(geometry.scale_factors, **f64)
-        self.penalties = torch.as_tensor(geometry.scale_penalties, device=device)
-        self.window = torch.as_tensor(geometry.window, device=device).reshape(-1)
+        self.scale_factors = torch.as_tensor(geo.scale_factors, **f64)
+        self.penalties = torch.as_tensor(geo.scale_penalties, device=device)
+        self.weighted_window = torch.as_tensor(geo.weighted_window, device=device)
         self._frame: torch.Tensor | None = None
         self._pinned: torch.Tensor | None = None
-        self.maps = np.zeros((0, geometry.response_size, geometry.response_size), np.float32)
-
-    def __len__(self) -> int:
-        return len(self.x_sizes)
 
     def _upload(self, image: np.ndarray) -> torch.Tensor:
-        """The frame's one host -> device copy (through a reused pinned buffer on CUDA; the previous
-        frame's copy is complete, since its boxes were read back)."""
+        """The frame's one copy to the device (through a reused pinned buffer on CUDA)."""
         image = np.ascontiguousarray(image)
         if not image.flags.writeable:  # a PIL image's array: torch warns on read-only memory
             image = image.copy()
@@ -50,81 +86,50 @@ class DevicePipeline:
             if self._pinned is None or self._pinned.shape != host.shape or self._pinned.dtype != host.dtype:
                 self._pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()
             host = self._pinned.copy_(host)
-        self._frame = device_ops.frame_tensor(host.to(self.device, non_blocking=True), self._frame)
+        self._frame = frame_tensor(host.to(self.device, non_blocking=True), self._frame)
         return self._frame
 
     def add(self, image: np.ndarray, box: np.ndarray) -> None:
-        cfg = self.geo.cfg
         center, target_size, z_size, x_size = self.geo.first_state(box)
         frame = self._upload(image)
         color = frame[0, :3].mean(dim=(1, 2))[None]
-        c = torch.as_tensor(center, dtype=torch.float64, device=self.device)[None]
-        z = device_ops.crop_batch(frame, c, torch.tensor([z_size], device=self.device), color, cfg.exemplar_size)
+        f64 = {"dtype": torch.float64, "device": self.device}
+        c = torch.as_tensor(center, **f64)[None]
+        z = crop_batch(frame, c, torch.tensor([z_size], device=self.device), color, self.geo.cfg.exemplar_size)
         self.kernels.append(self.engine.exemplar(z.contiguous(memory_format=self.engine.memory_format)))
-        size = torch.as_tensor(target_size, dtype=torch.float64, device=self.device)[None]
-        xs = torch.tensor([x_size], dtype=torch.float64, device=self.device)
-        self.centers = torch.cat([self.centers, c])
-        self.sizes = torch.cat([self.sizes, size])
-        self.x_sizes = torch.cat([self.x_sizes, xs])
-        self.first_sizes = torch.cat([self.first_sizes, size])
-        self.first_x_sizes = torch.cat([self.first_x_sizes, xs])
-        self.colors = torch.cat([self.colors, color])
-        self.stacked = self.engine.stack(self.kernels, cfg.scale_num)
+        size, xs = torch.as_tensor(target_size, **f64)[None], torch.tensor([x_size], **f64)
+        self.centers, self.sizes = torch.cat([self.centers, c]), torch.cat([self.sizes, size])
+        self.x_sizes, self.first_x_sizes = torch.cat([self.x_sizes, xs]), torch.cat([self.first_x_sizes, xs])
+        self.first_sizes, self.colors = torch.cat([self.first_sizes, size]), torch.cat([self.colors, color])
+        self._changed()
 
     def remove(self, index: int) -> None:
         keep = [i for i in range(len(self)) if i != index]
-        for name in ("centers", "sizes", "x_sizes", "first_sizes", "first_x_sizes", "colors"):
+        for name in (*self.ARRAYS, "colors"):
             setattr(self, name, getattr(self, name)[keep])
         del self.kernels[index]
-        self.stacked = self.engine.stack(self.kernels, self.geo.cfg.scale_num)
-
-    def state(self, index: int) -> TargetState:
-        cfg = self.geo.cfg
-        first_size = self.first_sizes[index].cpu().numpy()
-        first_x = float(self.first_x_sizes[index])
-        return TargetState(
-            center=self.centers[index].cpu().numpy(), target_size=self.sizes[index].cpu().numpy(),
-            x_size=float(self.x_sizes[index]), x_size_range=(cfg.min_scale * first_x, cfg.max_scale * first_x),
-            size_range=(cfg.min_scale * first_size, cfg.max_scale * first_size),
-            avg_color=tuple(self.colors[index].tolist()), kernel=self.kernels[index],
-        )
+        self._changed()
 
     def update(self, image: np.ndarray) -> np.ndarray:
-        cfg, geo = self.geo.cfg, self.geo
-        k, n, r, u = cfg.scale_num, len(self), geo.response_size, geo.upscale_size
+        geo, k, n = self.geo, self.scales, len(self)
+        r, u = geo.response_size, geo.upscale_size
         frame = self._upload(image)
         centers = self.centers.repeat_interleave(k, dim=0)
         sizes = (self.x_sizes[:, None] * self.scale_factors[None]).reshape(-1)
-        colors = self.colors.repeat_interleave(k, dim=0)
-        x = device_ops.crop_batch(frame, centers, sizes, colors, cfg.search_size)
-        x = x.contiguous(memory_format=self.engine.memory_format)
-        responses = self.engine.responses(x, self.stacked).reshape(n, k, r, r)
-        rows = torch.arange(n, device=self.device)
-        ups = device_ops.upsample_bicubic(responses, u) * self.penalties[None, :, None, None]
-        scale_ids = ups.amax(dim=(2, 3)).argmax(dim=1)
-        up = ups[rows, scale_ids].reshape(n, u * u)
-        up = up - up.amin(dim=1, keepdim=True)
-        up = up / (up.sum(dim=1, keepdim=True) + 1e-16)
-        up = (1 - cfg.window_influence) * up + cfg.window_influence * self.window
-        flat = up.argmax(dim=1)
-        peaks = torch.stack([flat // u, flat % u], dim=1).to(torch.float64)
-        self._move(peaks, scale_ids, image.shape[:2])
-        # the boxes and each target's raw map at its chosen scale: the frame's only device -> host transfer
-        maps = responses[rows, scale_ids].reshape(n, r * r).to(torch.float64)
-        host = torch.cat([self._box_tensor(), maps], dim=1).cpu().numpy()
+        x = crop_batch(frame, centers, sizes, self.colors.repeat_interleave(k, dim=0), geo.cfg.search_size)
+        responses = self.engine.responses(x.contiguous(memory_format=self.engine.memory_format), self.stacked)
+        responses = responses.reshape(n, k, r, r)
+        up = upsample_bicubic(responses, u).reshape(n, k, u * u)
+        scale_ids, peaks = self._peaks(up, self.penalties, self.weighted_window)
+        self._move(peaks, self.scale_factors[scale_ids], image.shape[:2])
+        # the boxes and each target's raw map at its chosen scale: the frame's only transfer back
+        maps = responses[torch.arange(n, device=self.device), scale_ids].reshape(n, r * r).to(torch.float64)
+        host = torch.cat([boxes(self.centers, self.sizes), maps], dim=1).cpu().numpy()
         self.maps = host[:, 4:].reshape(n, r, r)
         return host[:, :4]
 
-    def _box_tensor(self) -> torch.Tensor:
-        sizes = self.sizes
-        return torch.stack([self.centers[:, 1] - (sizes[:, 1] - 1) / 2, self.centers[:, 0] - (sizes[:, 0] - 1) / 2,
-                            sizes[:, 1], sizes[:, 0]], dim=1)
-
     def boxes(self) -> np.ndarray:
-        return self._box_tensor().cpu().numpy()
-
-    def target(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
-        return self.centers[index].cpu().numpy(), self.sizes[index].cpu().numpy(), float(self.x_sizes[index])
+        return boxes(self.centers, self.sizes).cpu().numpy()
 
     def snapshot(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A target's state to :meth:`set_target` back later, kept on the device (no transfer)."""
@@ -143,18 +148,3 @@ class DevicePipeline:
 
     def target_color(self, index: int) -> tuple[float, ...]:
         return tuple(self.colors[index].tolist())
-
-    set_kernel = HostPipeline.set_kernel
-
-    def _move(self, peaks: torch.Tensor, scale_ids: torch.Tensor, image_shape: tuple[int, int]) -> None:
-        cfg, geo = self.geo.cfg, self.geo
-        disp = (peaks - (geo.upscale_size - 1) / 2) * geo.stride / cfg.response_up
-        factors = self.scale_factors[scale_ids]
-        centers = self.centers + disp * (self.x_sizes * factors / cfg.search_size)[:, None]
-        self.centers = torch.stack([centers[:, 0].clamp(0, image_shape[0] - 1),
-                                    centers[:, 1].clamp(0, image_shape[1] - 1)], dim=1)
-        scales = (1 - cfg.scale_lr) + cfg.scale_lr * factors
-        self.x_sizes = torch.minimum(torch.maximum(self.x_sizes * scales, cfg.min_scale * self.first_x_sizes),
-                                     cfg.max_scale * self.first_x_sizes)
-        self.sizes = torch.minimum(torch.maximum(self.sizes * scales[:, None], cfg.min_scale * self.first_sizes),
-                                   cfg.max_scale * self.first_sizes)

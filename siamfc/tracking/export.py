@@ -1,27 +1,10 @@
-"""Export a SiamFC network to ONNX: three graphs and a manifest.
-
-- ``exemplar.onnx``: exemplar crop ``z`` (1, 127, 127, 3) uint8 -> ``kernel`` (1, C, h, w) and
-  ``offset`` (1,)
-- ``search.onnx``: search crops ``x`` (B, 255, 255, 3) uint8, B free -> ``features`` (B, H, W, C)
-- ``head.onnx``: ``kernel``, ``offset`` and ``features`` of the same target -> ``responses``
-  (B, 1, 17, 17) = ``conv2d(features, kernel) + offset``
-- ``search_taps.onnx``: the search graph extended to correlate (what ONNX Runtime runs, see
-  :func:`siamfc.tracking.onnx_engine.with_tap_products`), so that tracking from the folder needs
-  neither PyTorch nor the ``onnx`` package
-- ``siamfc_onnx.json``: what the files are, the model config, stride and crop sizes, and the
-  SHA-256 of the checkpoint exported (when exported from a file)
-
-This is the split of the optimized PyTorch path (:mod:`siamfc.tracking.engines`): when the backbone's
-last layer is a plain convolution, ``search.onnx`` stops before it and the exemplar graph
-composes it into the kernel (``composed`` in the manifest; C, h, w are then those of the
-penultimate features); the head's 0.001 scale and bias are folded into kernel and offset.
-:mod:`siamfc.tracking.onnx_engine` runs the first two, the search graph extended with the correlation's
-matrix product (:func:`siamfc.tracking.onnx_engine.with_tap_products`).
-Inputs are RGB crops as OpenCV cuts them (uint8, channels last): the graphs convert them, and
-give the search features channels last, which is how ONNX Runtime's blocked layout converts
-most cheaply and how the matrix-product correlation reads them (no copy on either side).
-BatchNorm is folded into the convolutions before export.
-"""
+"""Export a network to ONNX. A SiamFC model: ``exemplar.onnx`` (uint8 (1, E, E, 3) crop -> ``kernel``
+and ``offset``), ``search.onnx`` (uint8 (B, S, S, 3) crops -> channels-last ``features``), ``head.onnx``
+(``conv2d(features, kernel) + offset``), ``search_taps.onnx`` (the search graph extended to correlate,
+what ONNX Runtime runs) and the manifest ``siamfc_onnx.json`` (:mod:`siamfc.tracking.onnx_format`).
+They split the network as the optimized PyTorch engine does (BatchNorm folded; a last plain
+convolution composed into the kernel, ``composed`` in the manifest; the head's scale and bias in
+kernel and offset). A box-head model: its exemplar and search graphs (:func:`export_box_graphs`)."""
 
 from __future__ import annotations
 
@@ -36,12 +19,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import SiamFCError
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
-from .engines import compose_last_conv, fuse_conv_bn, split_last_conv
-from .onnx_format import CHECKPOINT_HASH, FILES, FORMAT, GRAPH_HASHES, MANIFEST, VERSION, file_sha256
+from . import onnx_format as fmt
+from .engines.torch_engines import compose_last_conv, fuse_conv_bn, split_last_conv
+from .onnx_format import FILES, MANIFEST
 
-__all__ = ["FILES", "FORMAT", "MANIFEST", "VERSION", "export_graphs", "export_onnx", "exportable", "manifest"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..models.boxnet import BoxTrackNet
+
+__all__ = ["FILES", "MANIFEST", "export_box_graphs", "export_graphs", "export_onnx", "exportable", "manifest",
+           "write_box_export"]
 
 
 def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
@@ -49,12 +39,9 @@ def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
 
 
 def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
-    """``conv`` as a convolution over channels-last input seen as one channel: a (B, H, W, C)
-    image viewed (no copy) as (B, 1, H, W * C), kernel (kh, kw * C), stride (sh, sw * C).
-
-    It saves ONNX Runtime the transpose of the crops to channels-first (its share of the search
-    graph: docs/speed.md). None when ``conv`` pads, dilates or groups (the view would not match).
-    """
+    """``conv`` over channels-last input seen as one channel ((B, H, W, C) viewed as (B, 1, H, W * C),
+    kernel (kh, kw * C), stride (sh, sw * C)): no transpose of the crops (docs/speed.md). None when
+    ``conv`` pads, dilates or groups."""
     if conv.padding != (0, 0) or conv.dilation != (1, 1) or conv.groups != 1 or conv.padding_mode != "zeros":
         return None
     out, c, kh, kw = conv.weight.shape
@@ -67,9 +54,8 @@ def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
 
 
 class _Search(nn.Module):
-    """uint8 (B, S, S, 3) crops -> float (B, H, W, C) features. When the backbone is an
-    ``nn.Sequential`` that starts with a plain convolution, that one reads the crops channels last
-    (:func:`interleaved_stem`)."""
+    """uint8 (B, S, S, 3) crops -> float (B, H, W, C) features (a first plain convolution reads the
+    crops as they are: :func:`interleaved_stem`)."""
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
@@ -84,8 +70,8 @@ class _Search(nn.Module):
 
 
 class _Exemplar(nn.Module):
-    """Exemplar crop -> the kernel the head correlates (scaled; composed with the search
-    branch's last conv when there is one) and the constant the head adds."""
+    """Exemplar crop -> the kernel the head correlates (scaled; composed with the search branch's last
+    conv when there is one) and the constant the head adds."""
 
     def __init__(self, backbone: nn.Module, head: XCorrHead, last_conv: nn.Conv2d | None) -> None:
         super().__init__()
@@ -103,8 +89,7 @@ class _Exemplar(nn.Module):
 
 
 class _Head(nn.Module):
-    """One target's kernel correlated with B feature maps: a plain convolution, whose weight is
-    an input (so the graph has no fixed number of targets or groups)."""
+    """One target's kernel (an input) correlated with B feature maps."""
 
     def forward(self, kernel: torch.Tensor, offset: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         return F.conv2d(features.permute(0, 3, 1, 2), kernel) + offset
@@ -119,17 +104,15 @@ def _export(module: nn.Module, args: tuple, f: str | os.PathLike | io.BytesIO, n
 
 
 def exportable(net: SiamFCNet) -> bool:
-    """True when :func:`export_graphs` can export ``net`` (the plain cross-correlation head)."""
+    """Whether :func:`export_graphs` can export ``net`` (the plain cross-correlation head)."""
     return isinstance(net.head, XCorrHead) and type(net).correlate is SiamFCNet.correlate
 
 
 def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 255,
                   opset: int = 17) -> dict[str, bytes]:
     """The ONNX graphs of ``net`` as bytes (keys as in ``FILES``)."""
-    from .onnx_engine import with_tap_products
-
     if not exportable(net):
-        raise ValueError(f"cannot export a model whose head is {type(net.head).__name__}: only XCorrHead")
+        raise SiamFCError(f"cannot export a model whose head is {type(net.head).__name__}: only XCorrHead", "head")
     net = net.to("cpu").eval()
     search_backbone = fuse_conv_bn(net.search_backbone or net.backbone)
     split = split_last_conv(search_backbone)
@@ -150,32 +133,29 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
         buffer = io.BytesIO()
         _export(module, args, buffer, names, dyn, opset)
         out[key] = buffer.getvalue()
-    out["search_taps"] = with_tap_products(out["search"])
+    out["search_taps"] = fmt.with_tap_products(out["search"])
     return out
 
 
 def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
              checkpoint: str | os.PathLike | None = None, graphs: dict[str, bytes] | None = None) -> dict:
-    """The manifest; with ``checkpoint`` (the file ``net`` was loaded from) its SHA-256, and with
-    ``graphs`` (as :func:`export_graphs` gives them) each one's SHA-256: by these a tracker tells
-    whether an export beside a checkpoint is still that checkpoint's export, graphs included
-    (:func:`siamfc.tracking.onnx_format.fresh_export`)."""
+    """The manifest, with the SHA-256 of ``checkpoint`` (the file ``net`` was loaded from) and of each of
+    ``graphs`` (by which :func:`siamfc.tracking.onnx_format.fresh_export` knows an export is its own)."""
     info = {
-        "format": FORMAT, "version": VERSION, "files": FILES, "model": net.config.to_dict(),
+        "format": fmt.FORMAT, "version": fmt.VERSION, "files": FILES, "model": net.config.to_dict(),
         "composed": split_last_conv(net.search_backbone or net.backbone) is not None,
         "stride": int(net.stride), "exemplar_size": exemplar_size, "search_size": search_size, "opset": opset,
     }
     if checkpoint is not None:
-        info[CHECKPOINT_HASH] = file_sha256(checkpoint)
+        info[fmt.CHECKPOINT_HASH] = fmt.file_sha256(checkpoint)
     if graphs is not None:
-        info[GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
+        info[fmt.GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
     return info
 
 
 def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int = 127, search_size: int = 255,
                 opset: int = 17, checkpoint: str | os.PathLike | None = None) -> list[Path]:
-    """Write the graphs and the manifest into ``out_dir``; returns the paths written. ``checkpoint``:
-    the file ``net`` was loaded from (its hash goes into the manifest)."""
+    """Write the graphs and the manifest into ``out_dir``; returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(net, exemplar_size, search_size, opset)
@@ -187,8 +167,8 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
 
 
 def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
-    """Every file written under a temporary name first; only when all are written are they renamed
-    into place (the manifest, last, last). A failure (a full disk) leaves the folder as it was."""
+    """Every file written under a temporary name, then all renamed into place (the manifest last): a
+    failure (a full disk) leaves the folder as it was."""
     temps = {path: path.with_name(path.name + ".tmp") for path in contents}
     try:
         for path, data in contents.items():
@@ -199,3 +179,56 @@ def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
         raise
     for path, tmp in temps.items():
         os.replace(tmp, path)
+
+
+class _BoxExemplar(nn.Module):
+    def __init__(self, net: BoxTrackNet) -> None:
+        super().__init__()
+        self.backbone = net.backbone
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.backbone(_as_float_nchw(z))
+
+
+class _BoxSearch(nn.Module):
+    def __init__(self, net: BoxTrackNet) -> None:
+        super().__init__()
+        self.backbone, self.head = net.backbone, net.head
+
+    def forward(self, x: torch.Tensor, kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head(kernel, self.backbone(_as_float_nchw(x)))
+
+
+def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: int = 255,
+                      opset: int = 17) -> dict[str, bytes]:
+    """A box-head model's exemplar graph (uint8 NHWC crops -> kernels) and search graph (crops and
+    kernels -> logits ``cls``, distances ``box``), batch dimension dynamic."""
+    net = net.cpu().eval()
+    graphs = {}
+    with torch.no_grad():
+        z = torch.zeros(1, exemplar_size, exemplar_size, 3, dtype=torch.uint8)
+        kernel = net.backbone(_as_float_nchw(z))
+        x = torch.zeros(2, search_size, search_size, 3, dtype=torch.uint8)
+        for name, module, args, names, dyn in (
+            ("exemplar", _BoxExemplar(net), (z,), (["z"], ["kernel"]), {"z": {0: "n"}, "kernel": {0: "n"}}),
+            ("search", _BoxSearch(net), (x, kernel.expand(2, -1, -1, -1).contiguous()),
+             (["x", "kernel"], ["cls", "box"]),
+             {"x": {0: "n"}, "kernel": {0: "n"}, "cls": {0: "n"}, "box": {0: "n"}}),
+        ):
+            buffer = io.BytesIO()
+            _export(module, args, buffer, names, dyn, opset)
+            graphs[name] = buffer.getvalue()
+    return graphs
+
+
+def write_box_export(net: BoxTrackNet, checkpoint: str | os.PathLike) -> Path:
+    """Export box-head model ``net`` (of ``checkpoint``) to ``NAME.onnx/`` beside the checkpoint."""
+    folder = Path(checkpoint).with_suffix(fmt.EXPORT_SUFFIX)
+    folder.mkdir(exist_ok=True)
+    graphs = export_box_graphs(net)
+    for name in fmt.BOX_GRAPHS:
+        (folder / f"{name}.onnx").write_bytes(graphs[name])
+    manifest = {"family": "boxnet", "stride": int(net.stride), "exemplar_size": 127, "search_size": 255,
+                fmt.CHECKPOINT_HASH: fmt.file_sha256(checkpoint)}
+    (folder / fmt.BOX_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    return folder

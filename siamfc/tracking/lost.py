@@ -1,33 +1,18 @@
-"""The lost state: each target's confidence, whether it is present, and its re-detection.
+"""The lost state: each target's confidence, whether it is present, and its re-detection
+(docs/lost_targets.md).
 
-After every tracking step :class:`LostMonitor` scores each target's response map
-(:mod:`siamfc.tracking.confidence`). A target whose confidence stays below ``lost_threshold`` for
-``lost_patience`` frames is *lost*: it is reported absent. With ``lost_hold`` its box goes back to
-where it was last confident and stays there; without (the default) the normal step goes on
-moving it. After ``redetect_delay`` lost frames, with ``redetect``, the target's kernel is also
-searched over a grid of tiles (:mod:`siamfc.tracking.redetect`) around where it was last confident, growing
-by one ring a frame up to the whole frame (at most ``redetect_tiles`` tiles a frame; a larger grid
-is swept over several frames, nearest tiles first), and the best tile's peak is scored again on a
-crop centred on it.
-
-The sweeps search at the size the target had on the first frame (``redetect_scale="first"``, the
-default; ``"last"``: the size it had when last confident; ``"both"``: in turn), times 1,
-1 / ``redetect_scale_step``, ``redetect_scale_step`` in turn: a target that left the view and comes
-back has no reason to come back at the size it had when leaving (often smaller or cut by the
-frame's edge), while the exemplar kernel matches best at its own size.
-
-A lost target is found again after ``redetect_confirm`` confident frames in a row: a re-detection
-(a peak of confidence >= ``redetect_threshold``) moves the box there and counts as the first, the
-normal step on it (confidence >= ``lost_threshold``) as the next ones. A search over the whole
-frame tries many places, so it meets look-alikes (trees for a skier) that score high for a frame or
-two; the target itself stays confident. Until then the target is still reported absent, and a frame
-that does not confirm sends the sweep on.
-
-The optional template update (:mod:`siamfc.tracking.template`) runs here too, on the same confidence,
-and so does the relative test (:mod:`siamfc.tracking.occlusion`; off in the tracker's defaults,
-``drop_ratio=0.4`` turns it on), which holds the box through a sharp drop of the response against
-its running mean, whatever the absolute confidence.
-"""
+After every step :class:`LostMonitor` scores each target's map (:mod:`siamfc.tracking.confidence`). A
+target below ``lost_threshold`` for ``lost_patience`` frames is lost: reported absent, its box held
+where it was last confident with ``lost_hold``, else moved on by the step. After ``redetect_delay``
+lost frames, with ``redetect``, its kernel is also searched over a grid of tiles
+(:mod:`siamfc.tracking.redetect`) around where it was last confident, one ring more a frame up to the
+whole frame (at most ``redetect_tiles`` a frame, nearest first), at the first frame's size
+(``redetect_scale``) times 1, 1 / ``redetect_scale_step``, ``redetect_scale_step`` in turn; the best
+tile's peak is scored again on a crop centred on it. A lost target is found after
+``redetect_confirm`` confident frames in a row (a re-detection of confidence >= ``redetect_threshold``
+the first), since a search over the whole frame meets look-alikes that score high for a frame or two.
+The template update (:mod:`siamfc.tracking.template`) and the relative drop test
+(:mod:`siamfc.tracking.occlusion`) run here too, on the same confidence."""
 
 from __future__ import annotations
 
@@ -37,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
-from .lost_settings import LostSettings, settings_from
+from .config import LostSettings
 from .occlusion import DropWatch
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
 from .template import TemplateUpdater
@@ -61,8 +46,8 @@ class TargetWatch:
     low: int = 0  # consecutive frames below the threshold
     lost_frames: int = 0
     cursor: int = 0  # where the sweep of a large grid goes on
-    sweeps: int = 0  # full sweeps done (each at one scale, see LostSettings.redetect_scale_step)
-    confirmed: int = 0  # consecutive confident frames while lost (see LostSettings.redetect_confirm)
+    sweeps: int = 0  # full sweeps done (each at one scale)
+    confirmed: int = 0  # consecutive confident frames while lost
     drop: DropWatch | None = None  # the relative test, when on
     anchor: tuple | None = None  # a pipeline snapshot on the last frame the relative test did not hold
 
@@ -72,7 +57,6 @@ class LostMonitor:
 
     def __init__(self, pipeline, settings: LostSettings, calibration: Calibration, search: TileSearch,
                  templates: TemplateUpdater | None = None) -> None:
-        settings.check()
         self.pipeline = pipeline
         self.settings = settings
         self.calibration = calibration
@@ -86,14 +70,13 @@ class LostMonitor:
 
     @classmethod
     def create(cls, pipeline, engine, cfg, geometry, device, weights: str | None) -> LostMonitor:
-        """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored
-        beside ``weights`` (see :func:`siamfc.tracking.confidence.load_calibration`)."""
-        settings, template = settings_from(cfg)
+        """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored beside
+        ``weights`` (:func:`siamfc.tracking.confidence.load_calibration`)."""
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
         templates = None
-        if template.template_update:
-            templates = TemplateUpdater(pipeline, engine, template, cfg.exemplar_size, cfg.context, device)
-        return cls(pipeline, settings, load_calibration(weights), search, templates)
+        if cfg.template_update:
+            templates = TemplateUpdater(pipeline, engine, cfg, cfg.exemplar_size, cfg.context, device)
+        return cls(pipeline, cfg, load_calibration(weights), search, templates)
 
     def add(self, image: np.ndarray) -> None:
         """Start watching the target just added to the pipeline (its first frame is ``image``)."""
@@ -104,7 +87,7 @@ class LostMonitor:
             maps = self.search.maps(image, self.pipeline.kernels[index], center[None], x_size,
                                     self.pipeline.target_color(index))
             _, height, _ = map_statistics(maps)
-        drop = DropWatch(self.settings.drop) if self.settings.drop.enabled else None
+        drop = DropWatch(self.settings) if self.settings.drop_ratio > 0 else None
         self.watches.append(TargetWatch(max(float(height[0]), 1e-12), self.pipeline.snapshot(index),
                                         (size, x_size), drop=drop, anchor=self.pipeline.snapshot(index)))
         if self.templates is not None:
@@ -116,8 +99,8 @@ class LostMonitor:
             self.templates.remove(index)
 
     def scores(self, maps: np.ndarray) -> list[float]:
-        """Confidence of each target's map (N, R, R) of this frame (scalar arithmetic: this runs
-        every frame, and NumPy's overhead on a few numbers would be most of its cost)."""
+        """Confidence of each target's map (N, R, R) of this frame (in scalars: NumPy's overhead on a
+        few numbers would be most of the cost)."""
         if self.probability_maps:
             self._rel = [1.0] * len(maps)
             return peak_probability(maps).tolist()
@@ -139,7 +122,7 @@ class LostMonitor:
         for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True)):
             redetected = self._watch(image, index, watch, score)
             if watch.drop is not None:
-                value = self._rel[index] if self.settings.drop.signal == "height" else score
+                value = self._rel[index] if self.settings.drop_signal == "height" else score
                 self._hold_on_drop(index, watch, value, redetected, image.shape[:2])
         if self.templates is not None:
             for index, watch in enumerate(self.watches):
@@ -174,20 +157,19 @@ class LostMonitor:
 
     def _hold_on_drop(self, index: int, watch: TargetWatch, value: float, redetected: bool,
                       image_shape: tuple[int, int]) -> None:
-        """The relative test (:mod:`siamfc.tracking.occlusion`) on this frame's ``value``: a sharp
-        drop puts the box back where it was before the drop (moved on at the recent velocity with
-        ``coast``); a re-detection always wins."""
+        """The relative test on this frame's ``value``: a sharp drop puts the box back where it was before
+        the drop (moved on with ``drop_coast``); a re-detection always wins."""
         drop = watch.drop
         if drop.judge(value) and not redetected:
             center, size, x_size = watch.anchor
-            if drop.settings.coast:
+            if self.settings.drop_coast:
                 center = drop.coasted(center, image_shape)
             self._set(index, center, size, x_size)
             return
         if redetected:
             drop.release()
         watch.anchor = self.pipeline.snapshot(index)  # copies (on the device path: on the device)
-        if drop.settings.coast:
+        if self.settings.drop_coast:
             drop.follow(watch.anchor[0])
 
     def _set(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
@@ -195,18 +177,16 @@ class LostMonitor:
         self._moved = True
 
     def _confirm(self, index: int, watch: TargetWatch) -> None:
-        """One more confident frame of a lost target; ``redetect_confirm`` in a row end the lost
-        state (a look-alike found by a search over the whole frame seldom stays confident)."""
+        """One more confident frame of a lost target; ``redetect_confirm`` in a row end the lost state."""
         watch.confirmed += 1
         if watch.confirmed >= self.settings.redetect_confirm:
             watch.lost, watch.low, watch.confirmed = False, 0, 0
             watch.good = self.pipeline.snapshot(index)
 
     def _sweep_size(self, watch: TargetWatch, size: np.ndarray, x_size: float) -> tuple[np.ndarray, float]:
-        """The target size and search side of this sweep (from the last confident size ``size``,
-        ``x_size``): the first frame's (the size the exemplar was cut at, which a target that left
-        and came back is nearer to than to the size it had when leaving) or the last confident
-        one, in turn with ``"both"``; times the sweep's factor of ``redetect_scale_step``."""
+        """The target size and search side of this sweep: the first frame's (the exemplar's, which a
+        target that comes back is nearer to than to its size when leaving) or the last confident one
+        (``size``, ``x_size``), in turn with ``"both"``; times the sweep's factor."""
         s = self.settings
         bases = {"last": 1, "first": 1, "both": 2}[s.redetect_scale]
         if s.redetect_scale == "first" or (s.redetect_scale == "both" and watch.sweeps % 2 == 0):
@@ -241,8 +221,7 @@ class LostMonitor:
             return int(np.argmax(pick.scores))
 
         found = self.search.search(image, kernel, centers, x_size, color, pick)
-        # The best tile's peak may sit at its edge (a map cut in two): score it again on a crop
-        # centred on it.
+        # the best tile's peak may sit at its edge (a map cut in two): score it again on a crop centred on it
         candidate = found.position(int(np.argmax(found.map)))
         found = self.search.search(image, kernel, candidate[None], x_size, color, pick)
         best = float(np.max(pick.scores))

@@ -1,12 +1,6 @@
-"""Re-detection: one target's exemplar kernel searched over a grid of search crops ("tiles").
-
-The correlation is fully convolutional, so a region larger than one search crop is covered by
-crops of the usual size at the target's scale, spaced so that their response maps meet edge to
-edge: a map of R x R cells at ``stride`` crop pixels covers (R - 1) * stride crop pixels of
-centre positions, so tiles ``(R - 1) * stride`` crop pixels apart leave no gap. The tiles go
-through the engine as the k "scales" of one target (the engine's usual batched call), so the
-PyTorch and the ONNX Runtime backends (whose graph takes crops of one fixed size) both run it.
-"""
+"""Re-detection: one target's kernel searched over a grid of search crops ("tiles") at the target's
+scale, spaced so that their response maps meet edge to edge; the tiles go through the engine as the
+k "scales" of one target (its usual batched call, which every engine runs)."""
 
 from __future__ import annotations
 
@@ -16,13 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import geometry
-from .engine_io import engine_input, to_host
+from .engines import engine_input, to_host
 
 
 @dataclass
 class Detection:
-    """The best tile of a search: its raw map, the image position of each map cell's centre
-    (through ``origin`` + index * ``cell``), and how many tiles were searched."""
+    """The best tile of a search: its raw map, where its cells are in the image (``origin`` + index *
+    ``cell``), and how many tiles were searched."""
 
     map: np.ndarray  # (R, R)
     origin: np.ndarray  # (cy, cx) of cell (0, 0)
@@ -35,7 +29,8 @@ class Detection:
 
 
 def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
-    """Image pixels between tile centres for a search region of ``x_size`` image pixels."""
+    """Image pixels between tile centres for a search region of ``x_size`` image pixels: a map of R
+    cells at ``stride`` covers (R - 1) * stride crop pixels of centres."""
     return (response_size - 1) * stride * x_size / search_size
 
 
@@ -61,8 +56,7 @@ def radius_for_frame(center: np.ndarray, step: float, image_shape: tuple[int, in
 
 
 class TileSearch:
-    """Search tiles with an engine (see :mod:`siamfc.tracking.engines`): crops cut with OpenCV on the host,
-    handed over in the engine's input format."""
+    """Search tiles with an engine, on crops cut with OpenCV on the host."""
 
     def __init__(self, engine, search_size: int, response_size: int, stride: int, device) -> None:
         self.engine = engine

@@ -1,9 +1,6 @@
-"""Trackers: ``MultiTracker`` (any number of targets at once, one batched forward pass per frame)
-and ``SiamFCTracker`` (one target: ``init`` then ``update``; :mod:`siamfc.evaluation.trackers`
-puts it behind the got10k toolkit's ``Tracker`` interface).
-
-The step itself (crops, network, peak search, moves) is in :mod:`siamfc.tracking.pipeline`; the network
-backends in :mod:`siamfc.tracking.engines` (PyTorch) and :mod:`siamfc.tracking.onnx_engine` (ONNX Runtime)."""
+"""Trackers: ``MultiTracker`` (any number of targets, one batched step per frame) and ``SiamFCTracker``
+(one target: ``init`` then ``update``). The step is in :mod:`siamfc.tracking.pipeline`, the network's
+engines in :mod:`siamfc.tracking.engines`, the lost state in :mod:`siamfc.tracking.lost`."""
 
 from __future__ import annotations
 
@@ -21,13 +18,13 @@ from ..errors import SiamFCError
 from ..extras import needs_extra
 from ..geometry import box_problem, check_frame_size
 from ..models.shipped import weights_of
-from .backend import choose_backend, resolve_weights
-from .box_backend import is_box_model
 from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
-from .engine_io import check_finite
+from .engines import check_finite
+from .engines.choose import box_backend, choose_backend, is_box_model, resolve_weights
 from .lost import LostMonitor
 from .onnx_format import is_export
-from .pipeline import Geometry, HostPipeline, TargetState
+from .pipeline import BoxPipeline, BoxSettings, HostPipeline
+from .step import Geometry, TargetState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,40 +32,36 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from ..models.network import SiamFCNet
-    from .box_pipeline import BoxPipeline, BoxSettings
-    from .device_pipeline import DevicePipeline
 
 __all__ = ["BACKENDS", "CROP_BACKENDS", "MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState",
            "TrackerConfig", "resolve_weights"]
 
 
 def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
-    """Accept an RGB numpy array (H, W, 3, uint8) or a PIL image."""
+    """An RGB uint8 array (H, W, 3) or a PIL image, as an array."""
     pil = sys.modules.get("PIL.Image")  # a PIL image can only exist once PIL is loaded
     if pil is not None and isinstance(image, pil.Image):
         image = np.asarray(image.convert("RGB"))
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError("expected an RGB image of shape (H, W, 3)")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got an empty one {image.shape}")
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        shape = getattr(image, "shape", type(image).__name__)
+        raise SiamFCError(f"expected an RGB image of shape (H, W, 3), got {shape}", "image")
     if image.dtype != np.uint8:  # every backend reads 0..255 bytes; others would be misread or refused
-        raise ValueError(f"expected an RGB image of dtype uint8 (0..255), got {image.dtype}; convert it first, "
-                         "e.g. (image * 255).round().astype(np.uint8) for floats in 0..1")
+        raise SiamFCError(f"expected an RGB image of dtype uint8 (0..255), got {image.dtype}; convert it first, "
+                          "e.g. (image * 255).round().astype(np.uint8) for floats in 0..1", "image")
     return image
 
 
 def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-    """``box`` as float x, y, w, h; a ValueError when it is not one, or (with ``image``) when it
-    cannot start tracking there (:func:`siamfc.geometry.box_problem`)."""
+    """``box`` as float x, y, w, h, checked (with ``image``: that it can start tracking there)."""
     try:
         box = np.asarray(box, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"box must be four numbers x, y, w, h, got {box!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise SiamFCError(f"box must be four numbers x, y, w, h, got {box!r}", "box") from exc
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise ValueError(f"box must be finite x, y, w, h with w, h > 0, got {np.asarray(box).tolist()}")
+        raise SiamFCError(f"box must be finite x, y, w, h with w, h > 0, got {np.asarray(box).tolist()}", "box")
     problem = None if image is None else box_problem(box, image.shape[1], image.shape[0])
     if problem:
-        raise ValueError(f"box {box.tolist()} {problem}")
+        raise SiamFCError(f"box {box.tolist()} {problem}", "box")
     return box
 
 
@@ -83,58 +76,37 @@ def _locked(method):
 
 
 def _checked_device(device: object) -> object:
-    """A device name or ``torch.device`` that can be had here (a one-line ValueError otherwise; torch's
-    own errors list 20 device types, or run 14 frames deep for a GPU without a driver)."""
+    """A device name or ``torch.device`` that can be had here, else a SiamFCError."""
     torch = sys.modules.get("torch")  # a torch.device can only exist once PyTorch is loaded
-    if torch is not None and isinstance(device, torch.device):
-        name = str(device)
-    elif isinstance(device, str):
-        name = device
-    else:
+    if not (isinstance(device, str) or (torch is not None and isinstance(device, torch.device))):
         raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got {device!r}")
-    try:
-        resolved = resolve_device_name(name)
-    except SiamFCError as exc:
-        raise ValueError(str(exc).replace("--device", "device")) from None
+    resolved = resolve_device_name(str(device))
     return resolved if isinstance(device, str) else device
 
 
+def _inference_mode():
+    import torch
+
+    return torch.inference_mode()
+
+
 class MultiTracker:
-    """Tracks any number of targets in one video with one batched forward pass per frame.
+    """Tracks any number of targets in one video: ``add(image, box) -> id`` at any frame,
+    ``remove(id)``, ``update(image) -> {id: box}``.
 
-    ``add(image, box) -> id`` at any frame, ``remove(id)``, ``update(image) -> {id: box}``.
-    Keyword options (see :class:`RuntimeOptions`): ``backend``, ``optimize``, ``crop_backend``,
-    ``dtype``, ``compile``; ``config``: a whole :class:`TrackerConfig` (e.g.
-    ``TrackerConfig.preset("paper")``); every other keyword is a :class:`TrackerConfig` field (and
-    wins over ``config``'s). With
-    ``backend="onnxruntime"``, ``weights`` may also be a folder written by ``siamfc export``; a
-    checkpoint with a fresh export beside it (the shipped model) runs from that export on the CPU
-    without importing PyTorch (:mod:`siamfc.tracking.backend`; ``device`` is then the name
-    ``"cpu"``, else a ``torch.device``). The network is copied (BatchNorm folded) when the tracker
-    is built: later changes to ``model``'s weights are not seen by an optimized tracker.
-
-    Every frame of one sequence must have one size: ``add`` and ``update`` refuse a frame of another
-    size than the targets' (:class:`~siamfc.errors.FrameSizeError`) while any target is tracked.
-    Thread safety: each call (``add``, ``remove``, ``update``, ``scores``, ...) holds the tracker's
-    lock, so threads sharing one tracker take turns, one whole step at a time; the order of their
-    frames is theirs to keep (one tracker follows one sequence). Separate trackers run in parallel.
+    Keywords: the :class:`RuntimeOptions`; ``config``, a whole :class:`TrackerConfig` (e.g.
+    ``TrackerConfig.preset("paper")``); any other keyword a :class:`TrackerConfig` field (over
+    ``config``'s). ``weights``: a checkpoint, an export folder (ONNX Runtime) or a NanoTrack v2 folder;
+    ``model``: a network or a shipped model's name. The network is copied when the tracker is built.
+    Every frame must have the targets' size (else :class:`~siamfc.errors.FrameSizeError`). Each call
+    holds the tracker's lock: threads sharing one take turns, one whole step at a time.
     """
 
     @needs_extra("torch")  # a path that needs PyTorch, which is not installed: one line naming siamfc[torch]
-    def __init__(
-        self,
-        weights: str | os.PathLike | None = None,
-        device: str | torch.device = "cpu",
-        model: SiamFCNet | str | None = None,
-        *,
-        backend: str = "auto",
-        optimize: bool = True,
-        crop_backend: str | None = None,
-        dtype: str = "float32",
-        compile: bool | str = False,
-        config: TrackerConfig | None = None,
-        **params,
-    ) -> None:
+    def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
+                 model: SiamFCNet | str | None = None, *, backend: str = "auto", optimize: bool = True,
+                 crop_backend: str | None = None, dtype: str = "float32", compile: bool | str = False,
+                 config: TrackerConfig | None = None, **params) -> None:
         self._lock = threading.RLock()
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the targets are in
         weights, model = weights_of(weights, model)  # model="NAME": a shipped model (siamfc models)
@@ -144,42 +116,30 @@ class MultiTracker:
         boxes = is_box_model(weights, model)  # the box-head family: its own step, its own defaults
         base = asdict(config) if config else (dict(BOX_PRESETS["box"]) if boxes else {})
         self.cfg = TrackerConfig.from_kwargs(**{**base, **params})
-        self.cfg.check()
         if not boxes:
             self._check_score_map_inputs(weights, model, backend)
             if model is None and weights is not None and is_export(weights):
                 backend = "onnxruntime"  # only ONNX Runtime reads an export folder
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
-        self.options.check(device)
-        if boxes and (self.options.resolved_crop_backend(device) != "cv2" or dtype != "float32" or compile):
-            raise ValueError("box-head models run with crop_backend='cv2', dtype='float32', compile=False")
+        self.options.check_device(device, boxes)
         device = _checked_device(device)
         sizes = (self.cfg.exemplar_size, self.cfg.search_size)
-        if boxes:
-            from .box_backend import box_backend
-
-            chosen = box_backend(weights, device, model, self.options, sizes)
-        else:
-            chosen = choose_backend(weights, device, model, self.options, sizes)
-        self.engine = chosen.engine
-        self.device = chosen.device
+        chosen = (box_backend if boxes else choose_backend)(weights, device, model, self.options, sizes)
+        self.engine, self.device = chosen.engine, chosen.device
         self._net, self._checkpoint, self._boxes = chosen.net, chosen.checkpoint, boxes
         self._inference = _inference_mode if chosen.uses_torch else nullcontext
         check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
         if boxes:
-            from .box_pipeline import BoxPipeline, BoxSettings
-
-            self.geometry: Geometry | BoxSettings = BoxSettings(self.cfg, chosen.stride)
-            self.pipeline: HostPipeline | DevicePipeline | BoxPipeline = BoxPipeline(
-                self.engine, self.geometry, self.device)
-        elif self.options.resolved_crop_backend(device) == "torch":
-            from .device_pipeline import DevicePipeline
-
-            self.geometry = Geometry(self.cfg, chosen.stride)
-            self.pipeline = DevicePipeline(self.engine, self.geometry, self.device)
+            self.geometry = BoxSettings(self.cfg, chosen.stride)
+            self.pipeline = BoxPipeline(self.engine, self.geometry, self.device)
         else:
             self.geometry = Geometry(self.cfg, chosen.stride)
-            self.pipeline = HostPipeline(self.engine, self.geometry, self.device, reference=not optimize)
+            if self.options.resolved_crop_backend(device) == "torch":
+                from .device_pipeline import DevicePipeline
+
+                self.pipeline = DevicePipeline(self.engine, self.geometry, self.device)
+            else:
+                self.pipeline = HostPipeline(self.engine, self.geometry, self.device, reference=not optimize)
         self._ids: list[int] = []
         self._next_id = 0
         self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
@@ -187,22 +147,21 @@ class MultiTracker:
 
     @staticmethod
     def _check_score_map_inputs(weights, model, backend: str) -> None:
-        """A one-line error for a model object that is no SiamFCNet, or an export folder with a backend
-        other than ONNX Runtime."""
+        """A model object that is no SiamFCNet, or an export folder with a backend other than ONNX Runtime."""
         if model is not None and not hasattr(model, "embed_search"):
             raise TypeError(f"model must be a SiamFCNet (a checkpoint's path goes in weights=), got "
                             f"{type(model).__name__}")
         if model is None and weights is not None and is_export(weights) and backend not in ("auto", "onnxruntime"):
-            raise ValueError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
-                             f"backend={backend!r}; give its checkpoint for PyTorch")
+            raise SiamFCError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
+                              f"backend={backend!r}; give its checkpoint for PyTorch", "backend")
 
     @property
     def net(self) -> SiamFCNet | None:
         """The PyTorch model (loaded on first use when the network runs from an ONNX export: this
-        imports PyTorch); None for a model exported to ONNX Runtime or an export folder."""
+        imports PyTorch); None for a model given as an export folder."""
         if self._net is None and self._checkpoint is not None:
             if self._boxes:
-                from .box_backend import load_box_model
+                from .engines.choose import load_box_model
 
                 self._net = load_box_model(self._checkpoint)
             else:
@@ -235,10 +194,9 @@ class MultiTracker:
             self.pipeline.add(image, box)
             self.monitor.add(image)
         self._frame_size = size
-        target_id = self._next_id
+        self._ids.append(self._next_id)
         self._next_id += 1
-        self._ids.append(target_id)
-        return target_id
+        return self._ids[-1]
 
     @_locked
     def remove(self, target_id: int) -> None:
@@ -266,32 +224,22 @@ class MultiTracker:
     @property
     @_locked
     def scores(self) -> dict[int, float]:
-        """Each target's confidence in [0, 1] on the last frame (see :mod:`siamfc.tracking.confidence`)."""
+        """Each target's confidence in [0, 1] on the last frame (:mod:`siamfc.tracking.confidence`)."""
         return {target_id: w.score for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
     @property
     @_locked
     def present(self) -> dict[int, bool]:
-        """Whether each target is reported present (False while lost, see :mod:`siamfc.tracking.lost`)."""
+        """Whether each target is reported present (False while lost)."""
         return {target_id: not w.lost for target_id, w in zip(self._ids, self.monitor.watches, strict=True)}
 
 
 class SiamFCTracker:
-    """Single-object SiamFC tracker.
+    """One target: ``init(image, box)`` then ``update(image) -> box``; boxes ``x, y, w, h`` in 0-based
+    pixels, images RGB arrays (H, W, 3) or PIL images; keywords as for :class:`MultiTracker`."""
 
-    ``init(image, box)`` then ``update(image) -> box``; boxes are ``x, y, w, h`` in 0-based
-    pixels, images RGB numpy arrays (H, W, 3) or PIL images. Keywords as for :class:`MultiTracker`
-    (frames of one size, and threads sharing a tracker take turns: see there).
-    """
-
-    def __init__(
-        self,
-        weights: str | os.PathLike | None = None,
-        device: str | torch.device = "cpu",
-        name: str = "SiamFC",
-        model: SiamFCNet | str | None = None,
-        **params,
-    ) -> None:
+    def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
+                 name: str = "SiamFC", model: SiamFCNet | str | None = None, **params) -> None:
         self.name = name
         self.tracker = MultiTracker(weights, device, model=model, **params)
         self._target: int | None = None
@@ -308,15 +256,18 @@ class SiamFCTracker:
     def net(self) -> SiamFCNet | None:
         return self.tracker.net
 
+    def config(self) -> dict:
+        return asdict(self.cfg)
+
+    def _target_id(self, what: str) -> int:
+        if self._target is None:
+            raise RuntimeError(f"call init(image, box) before {what}")
+        return self._target
+
     @property
     @_locked
     def state(self) -> TargetState:
-        if self._target is None:
-            raise RuntimeError("call init(image, box) before update(image)")
-        return self.tracker.targets[self._target]
-
-    def config(self) -> dict:
-        return asdict(self.cfg)
+        return self.tracker.targets[self._target_id("update(image)")]
 
     @_locked
     def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
@@ -329,29 +280,17 @@ class SiamFCTracker:
 
     @_locked
     def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
-        if self._target is None:
-            raise RuntimeError("call init(image, box) before update(image)")
-        return self.tracker.update(image)[self._target]
+        target = self._target_id("update(image)")
+        return self.tracker.update(image)[target]
 
     @property
     @_locked
     def score(self) -> float:
         """The confidence in [0, 1] of the last ``update`` (1.0 right after ``init``)."""
-        if self._target is None:
-            raise RuntimeError("call init(image, box) before reading the score")
-        return self.tracker.scores[self._target]
+        return self.tracker.scores[self._target_id("reading the score")]
 
     @property
     @_locked
     def present(self) -> bool:
-        """False while the target is lost (its box keeps following the peak, or stays where it was
-        last confident with ``lost_hold``)."""
-        if self._target is None:
-            raise RuntimeError("call init(image, box) before reading present")
-        return self.tracker.present[self._target]
-
-
-def _inference_mode():
-    import torch
-
-    return torch.inference_mode()
+        """False while the target is lost."""
+        return self.tracker.present[self._target_id("reading present")]

@@ -1,50 +1,27 @@
-"""The network half of a tracking step, made fast for inference.
-
-A tracking step embeds N*k search crops (N targets, k scales) and correlates each with its
-target's exemplar kernel. :class:`TorchEngine` runs it in PyTorch, either plainly (the reference:
-``net.embed_search`` + ``net.correlate``, exactly as trained) or optimized:
-
-- BatchNorm folded into the convolutions (:func:`fuse_conv_bn`), channels-last tensors;
-- for a backbone whose last layer is a plain convolution (AlexNet, MobileNet) and the plain
-  cross-correlation head, that last convolution (linear, nothing after it) is composed with each
-  target's exemplar kernel into one kernel on the penultimate features (:func:`compose_last_conv`):
-  exact up to float rounding, and it removes the last layer's work from every frame; the
-  correlation itself is a batched matrix product (:func:`correlate_gemm`) instead of a grouped
-  convolution;
-- optional ``torch.compile`` and autocast to bfloat16 / float16.
-
-The ONNX Runtime engine lives in :mod:`siamfc.tracking.onnx_engine`; both expose ``exemplar`` (one
-target's kernel), ``stack`` (kernels of all targets, prepared once per add/remove) and
-``responses`` (the (N*k, R, R) float32 response maps of one frame).
-"""
+"""PyTorch engines: :class:`TorchEngine` runs SiamFC models plainly (the reference: the model's own
+``embed_search`` + ``correlate``) or optimized (BatchNorm folded, channels-last; the last convolution
+composed into each exemplar kernel and the correlation a batched matrix product where the model
+allows; optional ``torch.compile`` and autocast: docs/speed.md). :class:`BoxTorchEngine` runs
+box-head models."""
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Protocol
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.heads import XCorrHead
-from ..models.network import SiamFCNet
+from ...models.heads import XCorrHead
+from ...models.network import SiamFCNet
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...models.boxnet import BoxTrackNet
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-class Engine(Protocol):
-    """What the tracker needs from a backend."""
-
-    memory_format: torch.memory_format
-    input_format: str  # "float_nchw" (0-255 floats, memory_format) or "uint8_nhwc" (crops as cut)
-
-    def exemplar(self, z: torch.Tensor) -> object: ...
-
-    def stack(self, kernels: list, scale_num: int) -> object: ...
-
-    def responses(self, x: torch.Tensor, stacked: object) -> torch.Tensor: ...
 
 
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
@@ -64,11 +41,8 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
 
 
 def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """Compose ``conv`` (stride 1, no padding) with a correlation kernel applied after it.
-
-    ``correlate(conv(h), kernel) == correlate(h, composed) + offset``, where ``kernel`` is
-    (1, C_out, kh, kw) and ``composed`` (1, C_in, kh + 2, kw + 2) for a 3x3 conv.
-    """
+    """``conv`` (stride 1, no padding) composed with a correlation ``kernel`` (1, C_out, kh, kw) after it:
+    ``correlate(conv(h), kernel) == correlate(h, composed) + offset`` (exact up to float rounding)."""
     weight = conv.weight.detach().to(kernel.dtype)
     composed = F.conv_transpose2d(kernel, weight, groups=conv.groups)
     bias = conv.bias.detach().to(kernel.dtype) if conv.bias is not None else torch.zeros(
@@ -78,14 +52,9 @@ def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tens
 
 
 def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
-    """Cross-correlate N kernels (N, C, kh, kw) with their targets' ``scale_num`` feature maps each
-    ((N * scale_num, C, H, W), best channels-last) -> (N * scale_num, H - kh + 1, W - kw + 1).
-
-    One batched matrix product gives, at every feature position, the dot product with every
-    kernel tap; summing the taps along the diagonals (a strided view) gives the correlation.
-    On the CPU this is much faster than the grouped convolution with one output channel per group
-    (docs/speed.md).
-    """
+    """N kernels (N, C, kh, kw) correlated with their targets' ``scale_num`` feature maps each
+    ((N * scale_num, C, H, W), best channels-last) -> (N * scale_num, H - kh + 1, W - kw + 1): one batched
+    matrix product gives every position's product with every kernel tap, a strided view sums them."""
     nk, c, h, w = features.shape
     n, _, kh, kw = kernels.shape
     taps = torch.bmm(features.permute(0, 2, 3, 1).reshape(n, scale_num * h * w, c), kernels.reshape(n, c, kh * kw))
@@ -106,17 +75,15 @@ class StackedKernels:
 
 
 def _plain_head(net: SiamFCNet) -> bool:
-    """True when responses are ``XCorrHead(embed_exemplar(z), embed_search(x))`` of the model's
-    own backbones (so the engine may compute the correlation its own way)."""
+    """Whether the responses are ``XCorrHead(embed_exemplar(z), embed_search(x))`` (so the engine may
+    correlate its own way)."""
     return (type(net).correlate is SiamFCNet.correlate and type(net).embed_search is SiamFCNet.embed_search
             and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead)
 
 
 def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
-    """(trunk, last conv) when the backbone offers ``split_last()`` (see :mod:`siamfc.models.backbones`),
-    its ``forward`` is the one that method describes (not overridden in a subclass), and the last
-    layer is a plain convolution (stride 1, no padding or dilation) that :func:`compose_last_conv`
-    can fold into an exemplar kernel; else None."""
+    """(trunk, last conv) when the backbone's ``split_last()`` describes its ``forward`` (not overridden in a
+    subclass) and the last layer is a plain convolution :func:`compose_last_conv` can fold; else None."""
     owner = next((cls for cls in type(backbone).__mro__ if "split_last" in vars(cls)), None)
     if owner is None or type(backbone).forward is not vars(owner).get("forward"):
         return None
@@ -125,10 +92,6 @@ def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
             and last.dilation == (1, 1)):
         return None
     return trunk, last
-
-
-def _composable(net: SiamFCNet) -> bool:
-    return split_last_conv(net.search_backbone or net.backbone) is not None
 
 
 class TorchEngine:
@@ -145,20 +108,16 @@ class TorchEngine:
         compile: bool | str = False,
         targets_per_call: int | None = None,
     ) -> None:
-        """``targets_per_call``: how many targets' crops go through the network at once (0: all;
-        ``None``: one at a time on the CPU, all on other devices)."""
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+        """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
+        on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
         self.net = net
         self.device = device
         self.optimize = optimize
         self.dtype = DTYPES[dtype]
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.plain_head = optimize and _plain_head(net)
-        self.composed = self.plain_head and _composable(net)
+        self.composed = self.plain_head and split_last_conv(net.search_backbone or net.backbone) is not None
         self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
-        # On the CPU a batch of every target's crops runs slower than the same crops a target at a
-        # time (the activations of a big batch spill out of the caches; docs/speed.md, Many targets).
         self.targets_per_call = targets_per_call if targets_per_call is not None else (
             1 if device.type == "cpu" else 0)
         if not optimize:
@@ -169,13 +128,9 @@ class TorchEngine:
             self.search_net, self.last_conv = split_last_conv(search)
         else:
             self.search_net = search
-        if compile:
-            # True: inductor with frozen weights (prepacked for oneDNN on the CPU); a string is a
-            # torch.compile mode, e.g. "reduce-overhead" (CUDA graphs) or "max-autotune".
-            if isinstance(compile, str):
-                self.search_net = torch.compile(self.search_net, mode=compile, dynamic=False)
-            else:
-                self.search_net = torch.compile(self.search_net, options={"freezing": True}, dynamic=False)
+        if compile:  # True: inductor with frozen weights (prepacked for oneDNN on the CPU); a string: a mode
+            options = {"mode": compile} if isinstance(compile, str) else {"options": {"freezing": True}}
+            self.search_net = torch.compile(self.search_net, dynamic=False, **options)
 
     def _autocast(self) -> torch.autocast:
         enabled = self.optimize and self.dtype != torch.float32
@@ -193,7 +148,7 @@ class TorchEngine:
         offset = torch.zeros((), device=kernel.device)
         if self.composed:
             kernel, offset = compose_last_conv(kernel, self.last_conv)
-        # The head's scale is folded into the kernel and its bias into the offset.
+        # the head's scale folded into the kernel, its bias into the offset
         bias = self.net.head.bias
         offset = offset * self.out_scale + (bias.detach().float().sum() if bias is not None else 0.0)
         return (kernel * self.out_scale).contiguous(), offset.reshape(1)
@@ -228,3 +183,31 @@ class TorchEngine:
             if not self.plain_head:
                 return self.net.correlate(kernels, features).squeeze(1).float()
             return correlate_gemm(features, kernels.to(features.dtype), scale_num).float()
+
+
+class BoxTorchEngine:
+    """A box-head model in PyTorch (eval mode) on ``device``; maps come back as NumPy arrays."""
+
+    input_format = "float_nchw"
+    memory_format = torch.contiguous_format
+
+    def __init__(self, net: BoxTrackNet, device: torch.device) -> None:
+        self.net = net.to(device).eval()
+        self.device = device
+        self.stride = net.stride
+
+    def exemplar(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.embed_exemplar(z)
+
+    def stack(self, kernels: list[torch.Tensor], scale_num: int) -> torch.Tensor | None:
+        return torch.cat(kernels).repeat_interleave(scale_num, dim=0) if kernels else None
+
+    def heads(self, x: torch.Tensor, stacked: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
+            stacked = stacked[:1].expand(len(x), -1, -1, -1)
+        cls, box = self.net.heads(stacked, self.net.embed_search(x))
+        return cls.float().cpu().numpy(), box.float().cpu().numpy()
+
+    def responses(self, x: torch.Tensor, stacked: torch.Tensor) -> np.ndarray:
+        cls = self.heads(x, stacked)[0]
+        return cls[:, 1] - cls[:, 0]  # foreground minus background logits

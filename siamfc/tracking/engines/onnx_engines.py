@@ -1,0 +1,208 @@
+"""ONNX Runtime engines (CPU; NumPy in and out, no PyTorch): :class:`OnnxEngine` runs a SiamFC model's
+graphs (:mod:`siamfc.tracking.export`), from an export folder or exported in memory (which needs
+PyTorch); :class:`BoxOnnxEngine` a box-head model's."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import CheckpointError
+from .. import onnx_format as fmt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...models.boxnet import BoxTrackNet
+    from ...models.network import SiamFCNet
+
+#: the inputs each graph of an export takes (the search graph once extended by fmt.with_tap_products)
+GRAPH_INPUTS = {"exemplar": ["z"], "search": ["x", "kernels"]}
+
+
+def default_threads() -> int:
+    """PyTorch's thread count when it is loaded, else ``OMP_NUM_THREADS``, else the usable cores."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def session(model: bytes | str, threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or default_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # idle pool threads sleep instead of spinning, which would take the cores from the OpenCV and
+    # NumPy work between a tracker's runs (docs/speed.md, Threads)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 4  # failures raise, and are reported once, in one line, by the caller
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+
+
+def _checked_session(key: str, model: bytes | str, threads: int | None, extended: bool = False):
+    """A session of graph ``key`` (the search graph extended here unless ``extended``); a damaged or
+    foreign file (swapped graphs) is a CheckpointError naming it."""
+    what = model if isinstance(model, str) else f"the {key} graph"
+    try:
+        made = session(fmt.with_tap_products(model) if key == "search" and not extended else model, threads)
+    except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
+        raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({_reason(exc)})",
+                              str(what)) from exc
+    inputs = [i.name for i in made.get_inputs()]
+    if inputs != GRAPH_INPUTS[key]:
+        raise CheckpointError(f"{what}: not the {key} graph of a siamfc export (inputs {', '.join(inputs)}; "
+                              f"expected {', '.join(GRAPH_INPUTS[key])})", str(what))
+    return made
+
+
+@dataclass
+class OnnxKernels:
+    """Kernels of all targets as (N, C, h * w) taps, their size (h, w), each crop's offset (N * k, 1, 1)."""
+
+    kernels: np.ndarray
+    size: tuple[int, int]
+    offsets: np.ndarray
+
+
+class OnnxEngine:
+    """The exemplar graph and the search graph extended by :func:`fmt.with_tap_products` (the tap
+    products summed in NumPy by :func:`fmt.sum_taps`; the head graph is not used)."""
+
+    input_format = "uint8_nhwc"
+    memory_format = None
+
+    def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
+        """``graphs``: the exemplar and search graphs (bytes or file names), and ``search_taps`` (the
+        search graph already extended) when there is one."""
+        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"], threads)}
+        extended = "search_taps" in graphs
+        self.sessions["search"] = _checked_session("search", graphs["search_taps" if extended else "search"],
+                                                   threads, extended)
+        self.stride = stride
+
+    @classmethod
+    def create(cls, weights: str | os.PathLike | None = None, model: SiamFCNet | None = None,
+               threads: int | None = None, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        """From an export folder (or its manifest), a checkpoint or a model (both exported in memory),
+        for exemplar and search crops of ``sizes``."""
+        if model is not None:
+            return cls.from_model(model, threads, sizes)
+        path = Path(os.fspath(weights))
+        if not path.exists():
+            raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder", str(path))
+        if path.is_dir() or path.name == fmt.MANIFEST:
+            return cls.from_folder(path if path.is_dir() else path.parent, threads, sizes)
+        from ...models.checkpoint import load_model
+
+        return cls.from_model(load_model(path, "cpu"), threads, sizes)
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None,
+                    sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        folder = Path(folder)
+        info = fmt.read_manifest(folder)
+        exported = fmt.export_sizes(info)
+        if exported != tuple(sizes):
+            raise CheckpointError(f"{folder}: exported for {exported[0]} / {exported[1]} px exemplar / search crops, "
+                                  f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
+                                  "--exemplar-size/--search-size, or track with the checkpoint", str(folder))
+        engine = cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"], threads)
+        engine._dry_run(folder, exported)
+        problem = fmt.graphs_problem(folder, info) if fmt.GRAPH_HASHES in info else None  # older exports hold none
+        if problem is not None:  # graphs that fit together, but another export's (another model's boxes)
+            raise CheckpointError(f"{folder}: {problem}; export the checkpoint again with siamfc export", str(folder))
+        return engine
+
+    def _dry_run(self, folder: Path, sizes: tuple[int, int]) -> None:
+        """One step on blank crops: graphs that each load but do not fit together (one copied in from
+        another export) fail here rather than on the first frame."""
+        side = (sizes[1] - sizes[0]) // self.stride + 1
+        try:
+            kernel = self.exemplar(np.zeros((1, sizes[0], sizes[0], 3), np.uint8))
+            shape = self.responses(np.zeros((1, sizes[1], sizes[1], 3), np.uint8), self.stack([kernel], 1)).shape
+            reason = None if shape == (1, side, side) else f"one crop gave maps {shape}, not (1, {side}, {side})"
+        except Exception as exc:  # ONNX Runtime's errors, or a shape NumPy cannot reshape
+            reason = _reason(exc)
+        if reason is not None:
+            raise CheckpointError(f"{folder}: its graphs do not fit together, one may come from another "
+                                  f"export; export the checkpoint again ({reason})", str(folder))
+
+    @classmethod
+    def from_model(cls, model: SiamFCNet, threads: int | None = None,
+                   sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        """The model exported in memory (PyTorch and the ``onnx`` package are needed)."""
+        from ..export import export_graphs
+
+        return cls(export_graphs(model, *sizes), model.stride, threads)
+
+    def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One target's (kernel, offset) from its uint8 (1, E, E, 3) exemplar crop."""
+        kernel, offset = self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})
+        return kernel, offset
+
+    def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> OnnxKernels | None:
+        if not kernels:
+            return None
+        stacked = np.concatenate([kernel for kernel, _ in kernels])
+        n, c, h, w = stacked.shape
+        offsets = np.concatenate([offset for _, offset in kernels]).repeat(scale_num)
+        return OnnxKernels(np.ascontiguousarray(stacked.reshape(n, c, h * w)), (h, w), offsets[:, None, None])
+
+    def responses(self, x: np.ndarray, stacked: OnnxKernels) -> np.ndarray:
+        taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": stacked.kernels})[0]
+        out = fmt.sum_taps(taps, *stacked.size)
+        out += stacked.offsets  # non-finite maps are caught by the tracker, for every backend (check_finite)
+        return out
+
+
+class BoxOnnxEngine:
+    """A box-head model's exemplar and search graphs (:func:`siamfc.tracking.export.export_box_graphs`)."""
+
+    input_format = "uint8_nhwc"
+    memory_format = None
+
+    def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
+        self.sessions = {name: session(graphs[name], threads) for name in fmt.BOX_GRAPHS}
+        self.stride = stride
+
+    @classmethod
+    def from_model(cls, net: BoxTrackNet, threads: int | None = None,
+                   sizes: tuple[int, int] = (127, 255)) -> BoxOnnxEngine:
+        from ..export import export_box_graphs
+
+        return cls(export_box_graphs(net, *sizes), net.stride, threads)
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> BoxOnnxEngine:
+        manifest = json.loads((Path(folder) / fmt.BOX_MANIFEST).read_text())
+        return cls({name: os.fspath(Path(folder) / f"{name}.onnx") for name in fmt.BOX_GRAPHS},
+                   int(manifest["stride"]), threads)
+
+    def exemplar(self, z: np.ndarray) -> np.ndarray:
+        return self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})[0]
+
+    def stack(self, kernels: list[np.ndarray], scale_num: int) -> np.ndarray | None:
+        return np.ascontiguousarray(np.repeat(np.concatenate(kernels), scale_num, axis=0)) if kernels else None
+
+    def heads(self, x: np.ndarray, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
+            stacked = np.ascontiguousarray(np.repeat(stacked[:1], len(x), axis=0))
+        cls, box = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernel": stacked})
+        return cls, box
+
+    def responses(self, x: np.ndarray, stacked: np.ndarray) -> np.ndarray:
+        cls = self.heads(x, stacked)[0]
+        return cls[:, 1] - cls[:, 0]  # foreground minus background logits
