@@ -111,3 +111,20 @@ def test_pseudo_siamese_has_two_backbones() -> None:
     pseudo.eval()
     with torch.no_grad():
         assert not torch.allclose(pseudo.embed_search(x), pseudo.backbone(x))
+
+
+@pytest.mark.parametrize("name", ["xcorr", "box"])
+@torch.no_grad()
+def test_every_registered_head_gives_its_maps(name: str) -> None:
+    """Each registered head built from the registry: the response (xcorr) or the classification and box maps
+    (box) of a stride-8 and a stride-16 layout's features."""
+    from siamfc.models import boxnet  # noqa: F401 - registers the box head
+    from siamfc.models.registry import build, names
+
+    assert {"xcorr", "box"} <= set(names("head"))
+    if name == "xcorr":
+        out = build("head", name)(torch.rand(2, 8, 6, 6), torch.rand(2, 8, 22, 22))
+        assert out.shape == (2, 1, 17, 17)
+    else:
+        cls, box = build("head", name, channels=48)(torch.rand(2, 48, 8, 8), torch.rand(2, 48, 16, 16))
+        assert cls.shape == (2, 2, 16, 16) and box.shape == (2, 4, 16, 16) and bool((box > 0).all())
