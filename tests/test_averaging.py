@@ -14,6 +14,7 @@ from siamfc import CheckpointError, ModelConfig, build_model, load_model, save_c
 from siamfc.models.averaging import average_checkpoints
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "average_checkpoints.py"
+SWA = Path(__file__).resolve().parents[1] / "experiments" / "swa.py"
 CONFIG = ModelConfig(backbone="mobile", channels=[8, 8, 8, 8, 8, 8])
 
 
@@ -46,8 +47,8 @@ def test_other_networks_are_refused(tmp_path: Path) -> None:
         average_checkpoints([tmp_path / "a.pth", tmp_path / "b.pth"])
 
 
-def run_tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=120)
+def run_tool(*args: str, tool: Path = TOOL) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(tool), *args], capture_output=True, text=True, timeout=120)
 
 
 def test_tool_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
@@ -71,8 +72,8 @@ def test_tool_bad_input_is_one_line(tmp_path: Path) -> None:
     assert same.returncode == 2 and "is one of the inputs" in same.stderr
 
 
-def test_tool_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
-    """--recompute-bn: the average's BatchNorm statistics come from pairs of the config's data (a
+def test_swa_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
+    """experiments/swa.py: the average's BatchNorm statistics come from pairs of the config's data (a
     tiny YOLO image set here), not from the inputs' (filled with 1.0 and 4.0)."""
     from PIL import Image
 
@@ -92,7 +93,7 @@ def test_tool_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
         save_checkpoint(tmp_path / name, filled(value, 1))
     out = tmp_path / "swa.pth"
     result = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "b.pth"), "--out", str(out),
-                      "--recompute-bn", str(config), "--bn-batches", "2")
+                      "--config", str(config), "--bn-batches", "2", tool=SWA)
     assert result.returncode == 0, result.stderr
     assert "BatchNorm recomputed" in result.stdout
     state = load_model(out).state_dict()
@@ -100,7 +101,7 @@ def test_tool_recomputes_batchnorm_on_a_configs_pairs(tmp_path: Path) -> None:
     assert means and all(not torch.all(m == 2.5) for m in means)
     assert all(torch.all(v == 2.5) for k, v in state.items() if k.endswith(".weight"))
     too_many = run_tool(str(tmp_path / "a.pth"), str(tmp_path / "b.pth"), "--out", str(tmp_path / "x.pth"),
-                        "--recompute-bn", str(config), "--bn-batches", "9")
+                        "--config", str(config), "--bn-batches", "9", tool=SWA)
     assert too_many.returncode == 1 and too_many.stderr.count("\n") == 1 and "only 4 batches" in too_many.stderr
 
 

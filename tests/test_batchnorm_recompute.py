@@ -3,12 +3,16 @@ are the plain averages over every exemplar and search pass, checked against a ha
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from siamfc.models.averaging import recompute_batchnorm
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+from swa import recompute_batchnorm  # noqa: E402
 
 
 class OneBatchNorm(nn.Module):

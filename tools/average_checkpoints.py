@@ -7,11 +7,9 @@
 
 Every checkpoint must hold the same network (siamfc.models.averaging), SiamFC or box-head; the output
 is of the inputs' family. Integer buffers (BatchNorm's step counters) come from the last input, or the
-first with ``--counters-from first``. With ``--recompute-bn
-CONFIG`` the BatchNorm statistics of the average are recomputed on training pairs drawn as CONFIG's
-``data`` section draws them (SWA's last step) instead of averaged.
-The output is an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker
-siamfc:PATH``) whose meta names the files averaged.
+first with ``--counters-from first`` (SWA, with BatchNorm recomputed: experiments/swa.py). The output is
+an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker siamfc:PATH``) whose
+meta names the files averaged.
 """
 
 from __future__ import annotations
@@ -24,22 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.errors import CheckpointError, SiamFCError  # noqa: E402
-from siamfc.models.averaging import average_checkpoints, recompute_batchnorm  # noqa: E402
-from siamfc.models.boxnet import BoxTrackNet  # noqa: E402
+from siamfc.errors import CheckpointError  # noqa: E402
+from siamfc.models.averaging import average_checkpoints  # noqa: E402
 from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
-from siamfc.training.config import load_config  # noqa: E402
-from siamfc.training.data import build_pair_dataset  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints of one run (two or more)")
     parser.add_argument("--out", required=True, metavar="PATH", help="the averaged checkpoint to write")
-    parser.add_argument("--recompute-bn", metavar="CONFIG",
-                        help="recompute BatchNorm statistics on pairs drawn by this training config's data section")
-    parser.add_argument("--bn-batches", type=int, default=250, metavar="N",
-                        help="batches of the config's batch size to recompute them on (default 250)")
     parser.add_argument("--counters-from", choices=["first", "last"], default="last",
                         help="the input whose integer buffers (BatchNorm's step counters) are kept (default last)")
     args = parser.parse_args(argv)
@@ -49,15 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if out.resolve() in {Path(p).resolve() for p in args.checkpoints}:
         parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
     try:
-        cfg = load_config(args.recompute_bn) if args.recompute_bn else None  # a bad config before any work
         model = average_checkpoints(args.checkpoints, 0 if args.counters_from == "first" else -1)
-        if cfg is not None and isinstance(model, BoxTrackNet):
-            raise SiamFCError("--recompute-bn: box-head checkpoints have no BatchNorm to recompute", "--recompute-bn")
         meta = {"averaged": [str(p) for p in args.checkpoints], "counters_from": args.counters_from}
-        if cfg is not None:
-            pairs = build_pair_dataset(cfg.data, cfg.seed, quiet=True)
-            recompute_batchnorm(model, pairs, args.bn_batches, cfg.optim.batch_size)
-            meta["batchnorm"] = {"config": args.recompute_bn, "pairs": args.bn_batches * cfg.optim.batch_size}
         save_checkpoint(out, model, meta=json.dumps(meta))
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -65,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
         return 1
-    how = " (BatchNorm recomputed)" if args.recompute_bn else ""
-    print(f"{out}: the average of {len(args.checkpoints)} checkpoints{how}")
+    print(f"{out}: the average of {len(args.checkpoints)} checkpoints")
     return 0
 
 

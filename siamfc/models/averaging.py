@@ -1,6 +1,6 @@
-"""Averaging the weights of checkpoints of one network: the last epochs of one run (SWA, Izmailov et al.,
-2018, with BatchNorm's statistics recomputed), or a uniform "model soup" (Wortsman et al., 2022) of
-fine-tuning runs from the same pretrained weights; SiamFC or box-head checkpoints, never a mix."""
+"""Averaging the weights of checkpoints of one network: the last epochs of one run, or a uniform "model
+soup" (Wortsman et al., 2022) of fine-tuning runs from the same pretrained weights; SiamFC or box-head
+checkpoints, never a mix."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import os
 from collections.abc import Mapping, Sequence
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
 
-from ..errors import CheckpointError, SiamFCError
+from ..errors import CheckpointError
 from .boxnet import BoxTrackNet
 from .checkpoint import is_box_checkpoint, load_box_checkpoint, load_model
 from .network import SiamFCNet
@@ -52,37 +50,3 @@ def average_checkpoints(paths: Sequence[str | os.PathLike], counters_from: int =
     model = models[0]
     model.load_state_dict(average_states([m.state_dict() for m in models], counters_from))
     return model.eval()
-
-
-@torch.no_grad()
-def recompute_batchnorm(model: nn.Module, pairs: Dataset, batches: int, batch_size: int = 8) -> int:
-    """Reset every BatchNorm layer's running statistics to the plain average over ``batches`` batches of
-    ``pairs`` (exemplars and searches, each its own forward pass as in training), then eval mode. Returns
-    the number of layers updated."""
-    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not layers:
-        return 0
-    if batches < 1:
-        raise SiamFCError(f"--recompute-bn batches must be 1 or more, got {batches}", "batches")
-    momenta = [layer.momentum for layer in layers]
-    for layer in layers:
-        layer.reset_running_stats()
-        layer.momentum = None  # a cumulative average over every forward pass
-    model.train()
-    loader = DataLoader(pairs, batch_size=batch_size, shuffle=False, drop_last=True)
-    try:
-        done = 0
-        for z, x, *_ in loader:
-            model.embed_exemplar(z.float())
-            model.embed_search(x.float())
-            done += 1
-            if done == batches:
-                break
-        if done < batches:
-            raise SiamFCError(f"only {done} batches of {batch_size} pairs to recompute BatchNorm on, {batches} "
-                              "asked", "batches")
-    finally:
-        for layer, momentum in zip(layers, momenta, strict=True):
-            layer.momentum = momentum
-        model.eval()
-    return len(layers)
