@@ -45,16 +45,6 @@ def _flat(data: object, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def _free(key: str) -> bool:
-    return any(key == f or key.startswith(f"{f}.") for f in FREE)
-
-
-def config_differences(saved: dict, current: dict) -> list[str]:
-    """The dotted keys whose values differ, apart from :data:`FREE` ones and keys the saved config lacks."""
-    old, new = _flat(saved), _flat(json.loads(json.dumps(current)))
-    return sorted(k for k in old.keys() & new.keys() if not _free(k) and old[k] != new[k])
-
-
 def _show(value: object) -> str:
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -62,7 +52,7 @@ def _show(value: object) -> str:
 
 def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
     """A CheckpointError when the config that wrote ``train`` (a training state) differs from ``cfg`` in a
-    setting that shapes the run."""
+    setting that shapes the run (not in :data:`FREE`; keys the saved config lacks are not compared)."""
     if "config" not in train:
         return  # written before checkpoints kept their config
     try:
@@ -71,12 +61,12 @@ def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
         saved = None
     if not isinstance(saved, dict):
         raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)", str(path))
-    current = config_to_dict(cfg)
-    keys = config_differences(saved, current)
+    old, new = _flat(saved), _flat(json.loads(json.dumps(config_to_dict(cfg))))
+    keys = sorted(k for k in old.keys() & new.keys() if old[k] != new[k]
+                  and not any(k == f or k.startswith(f"{f}.") for f in FREE))
     if not keys:
         return
-    flat_old, flat_new = _flat(saved), _flat(json.loads(json.dumps(current)))
-    shown = "; ".join(f"{k}: {_show(flat_old[k])} there, {_show(flat_new[k])} now" for k in keys[:3])
+    shown = "; ".join(f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in keys[:3])
     more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
     raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
                           "run's settings, or start a new run in another --out-dir", str(path))
