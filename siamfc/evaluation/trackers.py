@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..errors import SettingError, SiamFCError
+from ..errors import SiamFCError
 from .got10k_compat import DecodeBeforeTiming
 from .specs import OPENCV_TRACKERS, TrackerSpec
 
@@ -157,15 +157,10 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
 
 
 def check_params(spec: TrackerSpec) -> None:
-    """A siamfc tracker's options are TrackerConfig fields with valid values."""
-    from ..tracking.tracker import TrackerConfig
+    """A siamfc tracker's options are TrackerConfig fields with valid values (a SettingError naming the field)."""
+    from ..tracking.config import TrackerConfig
 
-    try:
-        TrackerConfig.from_kwargs(**dict(spec.params))  # checked by its declaration
-    except SiamFCError:
-        raise
-    except (TypeError, ValueError) as exc:  # the tracking settings' own checks
-        raise SettingError(str(exc), "--tracker") from exc
+    TrackerConfig.from_kwargs(**dict(spec.params))
 
 
 def _check_weights(path: str) -> None:
