@@ -15,7 +15,6 @@ from .otb import OTB
 from .vot import VOT
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (GOT10k(), OTB(), VOT(), LaSOT(), Folder())}
-DATASETS = tuple(BENCHMARKS)
 
 
 def benchmark_for(bench: BenchmarkSpec | str) -> Benchmark:
@@ -67,5 +66,5 @@ def select_sequences(bench: BenchmarkSpec, experiment, wanted: list[str] | None)
     return list(dict.fromkeys(wanted))
 
 
-__all__ = ["BENCHMARKS", "DATASETS", "Benchmark", "SequenceBenchmark", "Truth", "benchmark_for", "open_experiment",
+__all__ = ["BENCHMARKS", "Benchmark", "SequenceBenchmark", "Truth", "benchmark_for", "open_experiment",
            "result_root", "select_sequences"]
