@@ -40,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))
     try:
         cfg = load_config(args.config)
+        steps = {} if args.steps is None else {"steps": args.steps}
+        settings = FinetuneSettings(seed=args.seed, workers=cfg.data.num_workers, **steps)  # before the slow part
+        net = load_nanotrack_v2(args.nano_dir, channel_order="bgr")
         pairs = build_pair_dataset(cfg.data, args.seed)
         data = BoxPairDataset(pairs.sources, PairAugment(cfg.data.augment, cfg.data.exemplar_size,
                                                          cfg.data.search_size),
                               cfg.data.pairs_per_epoch, args.seed, cfg.data.negative_prob)
-        net = load_nanotrack_v2(args.nano_dir, channel_order="bgr")
-        steps = {} if args.steps is None else {"steps": args.steps}
-        settings = FinetuneSettings(seed=args.seed, workers=cfg.data.num_workers, **steps)
         path = finetune(net, data, settings, args.out, resume=args.resume, log=lambda m: print(m, flush=True))
     except (ValueError, OSError) as exc:
         fail(config_error(exc))
