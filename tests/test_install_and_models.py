@@ -77,8 +77,7 @@ def test_models_lists_the_declared_table(capsys: pytest.CaptureFixture) -> None:
 
 def test_every_shipped_checkpoint_ships_its_fresh_export() -> None:
     """The base install has no PyTorch: a checkpoint (SiamFC or box-head) runs from the export beside it."""
-    from siamfc.tracking.onnx_format import box_export_beside
-    from siamfc.tracking.onnx_format import fresh_export
+    from siamfc.tracking.onnx_format import box_export_beside, fresh_export
 
     for model in SHIPPED:
         if model.path.suffix == ".pth":
