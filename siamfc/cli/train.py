@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -158,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
     except OtherRankFailed:
         return 2  # rank 0 says why
     except (ValueError, OSError) as exc:
-        _remove_if_empty(Path(cfg.out_dir), new_out_dir)  # a refused setup leaves no empty run folder
+        out_dir = Path(cfg.out_dir)  # a refused setup leaves no empty run folder behind
+        if new_out_dir and out_dir.is_dir() and not any(p.is_file() for p in out_dir.rglob("*")):
+            shutil.rmtree(out_dir)
         if isinstance(exc, SiamFCError):
             raise
         if isinstance(exc, OSError):
@@ -211,17 +214,6 @@ def _progress(last: Path) -> str:
     if step == 0 and epoch > 0:
         return f"{last.name} after epoch {epoch}"
     return f"{last.name} at epoch {epoch + 1}, step {step}"
-
-
-def _remove_if_empty(folder: Path, created: bool) -> None:
-    """Remove ``folder`` if this run created it and left nothing in it but empty folders."""
-    if not created or not folder.is_dir():
-        return
-    if any(p.is_file() for p in folder.rglob("*")):
-        return
-    for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        sub.rmdir()
-    folder.rmdir()
 
 
 def _interrupted(trainer) -> int:
