@@ -121,6 +121,8 @@ class Objective:
         self.terms: dict[str, torch.nn.Module] = {}
         for name, settings in (experiment or {}).items():
             key = f"experiment.{name}"
+            if name not in registry.names("term"):
+                raise SettingError(f"{key}: no such loss term (experiments/train.py registers the research ones)", key)
             if not isinstance(settings, dict):
                 raise SettingError(f"{key} = {settings!r}: expected a mapping", key)
             try:
