@@ -1,12 +1,5 @@
-"""A per-frame confidence in [0, 1] from a raw response map: a logistic function, fitted on the
-training sequences (``experiments/calibrate_confidence.py``) to estimate the probability that the box
-is on the target, of two statistics that no positive scale and offset of the map changes:
-
-- ``psr``: (peak - mean of the sidelobe) / std of the sidelobe, the sidelobe being the map without a
-  (2 * ``PEAK_RADIUS`` + 1)^2 square around the peak;
-- ``rel``: the peak's height above the map's mean relative to the first frame's, clipped to [0, 2].
-
-The weights are :data:`DEFAULT_CALIBRATION`, or a checkpoint's own ``<checkpoint>.confidence.json``."""
+"""A per-frame confidence in [0, 1]: the probability that the box is on the target, a logistic function
+of a raw map's peak-to-sidelobe ratio and its peak height relative to the first frame's (docs/lost_targets.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The tracker's settings, each declared once (:mod:`siamfc.settings`): what a step computes
-(:class:`TrackerConfig`, with the lost state's :class:`LostSettings`) and how it runs
-(:class:`RuntimeOptions`). Plain dataclasses: importing them loads no PyTorch."""
+"""The tracker's settings, each declared once (:mod:`siamfc.settings`; no PyTorch): what a step computes
+(:class:`TrackerConfig`, with the lost state's :class:`LostSettings`) and how it runs (:class:`RuntimeOptions`)."""
 
 from __future__ import annotations
 
@@ -40,9 +39,8 @@ def device_type(device: str | torch.device) -> str:
 
 @dataclass
 class LostSettings:
-    """The lost state (:mod:`siamfc.tracking.lost`), the relative drop test (``drop_``,
-    :mod:`siamfc.tracking.occlusion`) and the template update (``template_``,
-    :mod:`siamfc.tracking.template`); defaults chosen on the 12 val sequences (docs/lost_targets.md)."""
+    """The lost state, the relative drop test (``drop_``) and the template update (``template_``); defaults
+    chosen on the val sequences (docs/lost_targets.md)."""
 
     lost_threshold: float = setting(0.5, ge=0, le=1)  # 0 turns the lost state off
     lost_patience: int = setting(5, ge=1)
@@ -72,8 +70,7 @@ class LostSettings:
 
 @dataclass
 class TrackerConfig(LostSettings):
-    """Inference settings: the paper's 3-scale SiamFC with a milder scale penalty (``preset("paper")``
-    is the paper's exactly; docs/tracker_settings.md)."""
+    """The paper's 3-scale SiamFC with a milder scale penalty (docs/tracker_settings.md)."""
 
     exemplar_size: int = setting(127, gt=0)
     search_size: int = setting(255, ge="exemplar_size")
@@ -90,21 +87,18 @@ class TrackerConfig(LostSettings):
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrackerConfig:
-        """``"3s"`` (the default), ``"paper"``, ``"5s"`` (five finer scales); for box-head models
-        ``"box"`` (their default) and ``"opencv-nano"`` (OpenCV TrackerNano's post-processing)."""
+        """One of :data:`PRESETS` (``"box"``: box-head models' default) with ``overrides``."""
         if name not in PRESETS:
             raise SettingError(f"unknown tracker preset {name!r}; known: {', '.join(PRESETS)}", "preset")
         return cls.from_kwargs(**{**PRESETS[name], **overrides})
 
     @classmethod
     def from_kwargs(cls, **params) -> TrackerConfig:
-        """The config with ``params`` changed; an unknown name or a bad value is a SettingError."""
         return build(cls, params)
 
 
 def check_crop_sizes(exemplar_size: int, search_size: int, stride: int) -> None:
-    """Crops of 127 and 255 give or take whole strides (the sizes the networks are built around), else
-    the response map is a cell off the size its geometry assumes."""
+    """Crops of 127 and 255 give or take whole strides, else the maps are a cell off their geometry."""
     if exemplar_size % stride != 127 % stride or search_size % stride != 255 % stride:
         raise SettingError(f"exemplar_size {exemplar_size}, search_size {search_size}: with a network of stride "
                            f"{stride} they must be 127 and 255 give or take multiples of {stride} (e.g. exemplar_size "
@@ -114,12 +108,11 @@ def check_crop_sizes(exemplar_size: int, search_size: int, stride: int) -> None:
 
 @dataclass
 class RuntimeOptions:
-    """How the step runs, never what it computes (up to float rounding); see docs/tracker_settings.md.
-    ``crop_backend`` None: ``"torch"`` (crops on the device) on CUDA, else ``"cv2"``."""
+    """How the step runs, never what it computes (up to float rounding): docs/tracker_settings.md."""
 
     backend: str = setting("auto", choices=BACKENDS)
     optimize: bool = True  # False: the plain eager path, the reference the others are tested against
-    crop_backend: str | None = setting(None, choices=CROP_BACKENDS)
+    crop_backend: str | None = setting(None, choices=CROP_BACKENDS)  # None: "torch" on CUDA, else "cv2"
     dtype: str = setting("float32", choices=DTYPE_NAMES)  # autocast (torch backend)
     compile: bool | str = setting(False, choices=(False, True, *COMPILE_MODES))  # torch.compile the search branch
 
@@ -127,13 +120,11 @@ class RuntimeOptions:
         check(self)
 
     def onnx_eligible(self, device: str | torch.device) -> bool:
-        """Whether ``"auto"`` may run ONNX Runtime here, whatever the model."""
         return (self.backend == "auto" and device_type(device) == "cpu" and self.optimize
                 and self.dtype == "float32" and not self.compile and self.crop_backend in (None, "cv2")
                 and importlib.util.find_spec("onnxruntime") is not None)
 
     def resolved_backend(self, device: str | torch.device, net: SiamFCNet | None) -> str:
-        """What ``"auto"`` means here: ONNX Runtime where eligible and the model exports, else PyTorch."""
         if self.backend != "auto":
             return self.backend
         if not (self.onnx_eligible(device) and net is not None):

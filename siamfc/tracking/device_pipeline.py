@@ -1,6 +1,4 @@
-"""The tracking step on the network's device (a GPU): the frame, crops, maps and target states stay
-there (one upload per frame, one download of the boxes and maps). On the CPU the same code runs for
-the tests, which compare its crops with :func:`siamfc.geometry.crop`'s."""
+"""SiamFC's step on the network's device (a GPU): one upload per frame, one download of boxes and maps."""
 
 from __future__ import annotations
 
@@ -13,9 +11,7 @@ from .step import Geometry, ScaleStep, boxes
 
 
 def frame_tensor(image: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """(H, W, 3) uint8 frame -> (1, 4, H, W) float: RGB and a channel of ones, which sampled with zero
-    padding gives each pixel's in-image weight (:func:`crop_batch` pads with any colour by it).
-    ``out`` is reused when it has the right shape."""
+    """(H, W, 3) uint8 -> (1, 4, H, W) float: RGB and ones (each crop pixel's in-image weight once sampled)."""
     h, w = image.shape[:2]
     if out is None or out.shape != (1, 4, h, w) or out.device != image.device:
         out = torch.ones((1, 4, h, w), dtype=torch.float32, device=image.device)
@@ -24,8 +20,7 @@ def frame_tensor(image: torch.Tensor, out: torch.Tensor | None = None) -> torch.
 
 
 def crop_theta(centers: torch.Tensor, sizes: torch.Tensor, out_size: int, image_hw: tuple[int, int]) -> torch.Tensor:
-    """``affine_grid`` matrices (M, 2, 3), ``align_corners=True``, of the square crops of
-    :func:`siamfc.geometry.crop`: ``sizes`` pixels around ``centers`` (M, 2) = (cy, cx)."""
+    """``affine_grid`` matrices (M, 2, 3) of :func:`siamfc.geometry.crop`'s crops."""
     h, w = image_hw
     scale = sizes / out_size * (out_size - 1)
     theta = torch.zeros((len(sizes), 2, 3), dtype=torch.float32, device=centers.device)
@@ -38,8 +33,7 @@ def crop_theta(centers: torch.Tensor, sizes: torch.Tensor, out_size: int, image_
 
 def crop_batch(frame: torch.Tensor, centers: torch.Tensor, sizes: torch.Tensor, colors: torch.Tensor,
                out_size: int, round_to_uint8: bool = True) -> torch.Tensor:
-    """(M, 3, out_size, out_size) bilinear crops of a :func:`frame_tensor`, padded with ``colors``
-    (M, 3); ``round_to_uint8`` rounds like OpenCV's uint8 crops."""
+    """(M, 3, out_size, out_size) bilinear crops of a :func:`frame_tensor`, padded with ``colors``."""
     m = len(sizes)
     theta = crop_theta(centers, sizes, out_size, frame.shape[-2:])
     grid = F.affine_grid(theta, [m, 1, out_size, out_size], align_corners=True)
@@ -53,7 +47,7 @@ def crop_batch(frame: torch.Tensor, centers: torch.Tensor, sizes: torch.Tensor, 
 
 
 def upsample_bicubic(maps: torch.Tensor, size: int) -> torch.Tensor:
-    """(..., r, r) -> (..., size, size) bicubic, as OpenCV's ``INTER_CUBIC`` resize."""
+    """(..., r, r) -> (..., size, size) as OpenCV's ``INTER_CUBIC`` resize."""
     shape = maps.shape
     flat = maps.reshape(-1, 1, shape[-2], shape[-1])
     up = F.interpolate(flat, size=(size, size), mode="bicubic", align_corners=False)
@@ -61,8 +55,7 @@ def upsample_bicubic(maps: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class DevicePipeline(ScaleStep, Targets):
-    """SiamFC's step with crops (``grid_sample``), maps, peak search and target states on the engine's
-    device; colours and states are tensors there."""
+    """Crops (``grid_sample``), maps, peaks and target states (tensors) on the engine's device."""
 
     def __init__(self, engine, geo: Geometry, device: torch.device) -> None:
         super().__init__(engine, geo, device, geo.cfg.scale_num)
@@ -77,7 +70,7 @@ class DevicePipeline(ScaleStep, Targets):
         self._pinned: torch.Tensor | None = None
 
     def _upload(self, image: np.ndarray) -> torch.Tensor:
-        """The frame's one copy to the device (through a reused pinned buffer on CUDA)."""
+        # through a reused pinned buffer on CUDA
         image = np.ascontiguousarray(image)
         if not image.flags.writeable:  # a PIL image's array: torch warns on read-only memory
             image = image.copy()
@@ -132,7 +125,6 @@ class DevicePipeline(ScaleStep, Targets):
         return boxes(self.centers, self.sizes).cpu().numpy()
 
     def snapshot(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A target's state to :meth:`set_target` back later, kept on the device (no transfer)."""
         return self.centers[index].clone(), self.sizes[index].clone(), self.x_sizes[index].clone()
 
     @staticmethod

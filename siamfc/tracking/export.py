@@ -1,10 +1,6 @@
-"""Export a network to ONNX. A SiamFC model: ``exemplar.onnx`` (uint8 (1, E, E, 3) crop -> ``kernel``
-and ``offset``), ``search.onnx`` (uint8 (B, S, S, 3) crops -> channels-last ``features``), ``head.onnx``
-(``conv2d(features, kernel) + offset``), ``search_taps.onnx`` (the search graph extended to correlate,
-what ONNX Runtime runs) and the manifest ``siamfc_onnx.json`` (:mod:`siamfc.tracking.onnx_format`).
-They split the network as the optimized PyTorch engine does (BatchNorm folded; a last plain
-convolution composed into the kernel, ``composed`` in the manifest; the head's scale and bias in
-kernel and offset). A box-head model: its exemplar and search graphs (:func:`export_box_graphs`)."""
+"""Export to ONNX graphs that take uint8 NHWC crops: a SiamFC model split as the optimized PyTorch engine
+runs it (:func:`export_graphs`; BatchNorm folded, a last conv composed into the kernel, the head's scale
+and bias in kernel and offset), a box-head model (:func:`export_box_graphs`)."""
 
 from __future__ import annotations
 
@@ -39,8 +35,7 @@ def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
 
 
 def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
-    """``conv`` over channels-last input seen as one channel ((B, H, W, C) viewed as (B, 1, H, W * C),
-    kernel (kh, kw * C), stride (sh, sw * C)): no transpose of the crops (docs/speed.md). None when
+    """``conv`` over (B, H, W, C) crops viewed as (B, 1, H, W * C): no transpose (docs/speed.md); None when
     ``conv`` pads, dilates or groups."""
     if conv.padding != (0, 0) or conv.dilation != (1, 1) or conv.groups != 1 or conv.padding_mode != "zeros":
         return None
@@ -54,8 +49,7 @@ def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
 
 
 class _Search(nn.Module):
-    """uint8 (B, S, S, 3) crops -> float (B, H, W, C) features (a first plain convolution reads the
-    crops as they are: :func:`interleaved_stem`)."""
+    """uint8 (B, S, S, 3) crops -> float (B, H, W, C) features."""
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
@@ -70,8 +64,7 @@ class _Search(nn.Module):
 
 
 class _Exemplar(nn.Module):
-    """Exemplar crop -> the kernel the head correlates (scaled; composed with the search branch's last
-    conv when there is one) and the constant the head adds."""
+    """Exemplar crop -> the head's kernel (scaled, composed with a last conv) and the constant it adds."""
 
     def __init__(self, backbone: nn.Module, head: XCorrHead, last_conv: nn.Conv2d | None) -> None:
         super().__init__()
@@ -95,12 +88,17 @@ class _Head(nn.Module):
         return F.conv2d(features.permute(0, 3, 1, 2), kernel) + offset
 
 
-def _export(module: nn.Module, args: tuple, f: str | os.PathLike | io.BytesIO, names: tuple[list, list],
-            dynamic_axes: dict, opset: int) -> None:
+def _export(graphs: tuple, opset: int) -> dict[str, bytes]:
+    """Each (name, module, args, (inputs, outputs), dynamic axes) as ONNX bytes."""
+    out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(module, args, f, input_names=names[0], output_names=names[1],
-                          dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
+        for name, module, args, names, dynamic_axes in graphs:
+            buffer = io.BytesIO()
+            torch.onnx.export(module, args, buffer, input_names=names[0], output_names=names[1],
+                              dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
+            out[name] = buffer.getvalue()
+    return out
 
 
 def exportable(net: SiamFCNet) -> bool:
@@ -118,29 +116,23 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
     split = split_last_conv(search_backbone)
     exemplar = _Exemplar(fuse_conv_bn(net.backbone), net.head, split[1] if split else None)
     search = _Search(split[0] if split else search_backbone)
-    head = _Head()
     z = torch.randint(0, 256, (1, exemplar_size, exemplar_size, 3), dtype=torch.uint8)
     x = torch.randint(0, 256, (2, search_size, search_size, 3), dtype=torch.uint8)
     with torch.no_grad():
         (kernel, offset), features = exemplar(z), search(x)
-    out: dict[str, bytes] = {}
-    for key, module, args, names, dyn in (
+    out = _export((
         ("exemplar", exemplar, (z,), (["z"], ["kernel", "offset"]), {}),
         ("search", search, (x,), (["x"], ["features"]), {"x": {0: "batch"}, "features": {0: "batch"}}),
-        ("head", head, (kernel, offset, features), (["kernel", "offset", "features"], ["responses"]),
+        ("head", _Head(), (kernel, offset, features), (["kernel", "offset", "features"], ["responses"]),
          {"features": {0: "batch"}, "responses": {0: "batch"}}),
-    ):
-        buffer = io.BytesIO()
-        _export(module, args, buffer, names, dyn, opset)
-        out[key] = buffer.getvalue()
+    ), opset)
     out["search_taps"] = fmt.with_tap_products(out["search"])
     return out
 
 
 def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
              checkpoint: str | os.PathLike | None = None, graphs: dict[str, bytes] | None = None) -> dict:
-    """The manifest, with the SHA-256 of ``checkpoint`` (the file ``net`` was loaded from) and of each of
-    ``graphs`` (by which :func:`siamfc.tracking.onnx_format.fresh_export` knows an export is its own)."""
+    """The manifest, with the SHA-256 of ``checkpoint`` (``net``'s file) and of each of ``graphs``."""
     info = {
         "format": fmt.FORMAT, "version": fmt.VERSION, "files": FILES, "model": net.config.to_dict(),
         "composed": split_last_conv(net.search_backbone or net.backbone) is not None,
@@ -167,8 +159,7 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
 
 
 def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
-    """Every file written under a temporary name, then all renamed into place (the manifest last): a
-    failure (a full disk) leaves the folder as it was."""
+    """Every file written under a temporary name, then all renamed (the manifest last): all or nothing."""
     temps = {path: path.with_name(path.name + ".tmp") for path in contents}
     try:
         for path, data in contents.items():
@@ -201,24 +192,17 @@ class _BoxSearch(nn.Module):
 
 def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: int = 255,
                       opset: int = 17) -> dict[str, bytes]:
-    """A box-head model's exemplar graph (uint8 NHWC crops -> kernels) and search graph (crops and
-    kernels -> logits ``cls``, distances ``box``), batch dimension dynamic."""
+    """A box-head model's exemplar graph (crops -> kernels) and search graph (crops, kernels -> cls, box)."""
     net = net.cpu().eval()
-    graphs = {}
     with torch.no_grad():
         z = torch.zeros(1, exemplar_size, exemplar_size, 3, dtype=torch.uint8)
-        kernel = net.backbone(_as_float_nchw(z))
+        kernel = net.backbone(_as_float_nchw(z)).expand(2, -1, -1, -1).contiguous()
         x = torch.zeros(2, search_size, search_size, 3, dtype=torch.uint8)
-        for name, module, args, names, dyn in (
+        return _export((
             ("exemplar", _BoxExemplar(net), (z,), (["z"], ["kernel"]), {"z": {0: "n"}, "kernel": {0: "n"}}),
-            ("search", _BoxSearch(net), (x, kernel.expand(2, -1, -1, -1).contiguous()),
-             (["x", "kernel"], ["cls", "box"]),
+            ("search", _BoxSearch(net), (x, kernel), (["x", "kernel"], ["cls", "box"]),
              {"x": {0: "n"}, "kernel": {0: "n"}, "cls": {0: "n"}, "box": {0: "n"}}),
-        ):
-            buffer = io.BytesIO()
-            _export(module, args, buffer, names, dyn, opset)
-            graphs[name] = buffer.getvalue()
-    return graphs
+        ), opset)
 
 
 def write_box_export(net: BoxTrackNet, checkpoint: str | os.PathLike) -> Path:

@@ -1,18 +1,6 @@
-"""The lost state: each target's confidence, whether it is present, and its re-detection
-(docs/lost_targets.md).
-
-After every step :class:`LostMonitor` scores each target's map (:mod:`siamfc.tracking.confidence`). A
-target below ``lost_threshold`` for ``lost_patience`` frames is lost: reported absent, its box held
-where it was last confident with ``lost_hold``, else moved on by the step. After ``redetect_delay``
-lost frames, with ``redetect``, its kernel is also searched over a grid of tiles
-(:mod:`siamfc.tracking.redetect`) around where it was last confident, one ring more a frame up to the
-whole frame (at most ``redetect_tiles`` a frame, nearest first), at the first frame's size
-(``redetect_scale``) times 1, 1 / ``redetect_scale_step``, ``redetect_scale_step`` in turn; the best
-tile's peak is scored again on a crop centred on it. A lost target is found after
-``redetect_confirm`` confident frames in a row (a re-detection of confidence >= ``redetect_threshold``
-the first), since a search over the whole frame meets look-alikes that score high for a frame or two.
-The template update (:mod:`siamfc.tracking.template`) and the relative drop test
-(:mod:`siamfc.tracking.occlusion`) run here too, on the same confidence."""
+"""The lost state: each target's confidence, whether it is present, and its re-detection over a grid of
+tiles growing a ring a frame around where it was last confident (docs/lost_targets.md); the template
+update and the relative drop test run here too, on the same confidence."""
 
 from __future__ import annotations
 
@@ -70,8 +58,7 @@ class LostMonitor:
 
     @classmethod
     def create(cls, pipeline, engine, cfg, geometry, device, weights: str | None) -> LostMonitor:
-        """The monitor of a tracker (``cfg``: its TrackerConfig), with the calibration stored beside
-        ``weights`` (:func:`siamfc.tracking.confidence.load_calibration`)."""
+        """The monitor of a tracker (``cfg``: its TrackerConfig), with ``weights``' calibration."""
         search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
         templates = None
         if cfg.template_update:
@@ -79,7 +66,7 @@ class LostMonitor:
         return cls(pipeline, cfg, load_calibration(weights), search, templates)
 
     def add(self, image: np.ndarray) -> None:
-        """Start watching the target just added to the pipeline (its first frame is ``image``)."""
+        """Watch the target just added to the pipeline on ``image``."""
         index = len(self.watches)
         center, size, x_size = self.pipeline.target(index)
         height = [1.0]  # probability maps need no reference height (no extra search for them)
@@ -99,8 +86,7 @@ class LostMonitor:
             self.templates.remove(index)
 
     def scores(self, maps: np.ndarray) -> list[float]:
-        """Confidence of each target's map (N, R, R) of this frame (in scalars: NumPy's overhead on a
-        few numbers would be most of the cost)."""
+        """Confidence of each target's map (N, R, R) (in scalars: NumPy would cost more on a few numbers)."""
         if self.probability_maps:
             self._rel = [1.0] * len(maps)
             return peak_probability(maps).tolist()
@@ -115,8 +101,7 @@ class LostMonitor:
         return out
 
     def after_step(self, image: np.ndarray, maps: np.ndarray) -> bool:
-        """Update every target after the pipeline's step on ``image`` gave ``maps`` (N, R, R);
-        True when a box was held or moved here (the pipeline's boxes are then to be read again)."""
+        """Update every target after the step gave ``maps`` (N, R, R); True when a box was moved here."""
         self._moved = False
         scores = self.scores(maps)
         for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True)):
@@ -130,8 +115,7 @@ class LostMonitor:
         return self._moved
 
     def _watch(self, image: np.ndarray, index: int, watch: TargetWatch, score: float) -> bool:
-        """The lost state of one target after this frame's step of confidence ``score``; True
-        when a re-detection moved its box."""
+        """One target's lost state after a step of confidence ``score``; True when a re-detection moved it."""
         s = self.settings
         watch.score = score
         confident = score >= s.lost_threshold
@@ -157,8 +141,7 @@ class LostMonitor:
 
     def _hold_on_drop(self, index: int, watch: TargetWatch, value: float, redetected: bool,
                       image_shape: tuple[int, int]) -> None:
-        """The relative test on this frame's ``value``: a sharp drop puts the box back where it was before
-        the drop (moved on with ``drop_coast``); a re-detection always wins."""
+        """A sharp drop of ``value`` puts the box back where it was before it; a re-detection wins."""
         drop = watch.drop
         if drop.judge(value) and not redetected:
             center, size, x_size = watch.anchor
@@ -184,9 +167,8 @@ class LostMonitor:
             watch.good = self.pipeline.snapshot(index)
 
     def _sweep_size(self, watch: TargetWatch, size: np.ndarray, x_size: float) -> tuple[np.ndarray, float]:
-        """The target size and search side of this sweep: the first frame's (the exemplar's, which a
-        target that comes back is nearer to than to its size when leaving) or the last confident one
-        (``size``, ``x_size``), in turn with ``"both"``; times the sweep's factor."""
+        """This sweep's target size and search side: the first frame's or the last confident one (``size``,
+        ``x_size``), times the sweep's factor of ``redetect_scale_step``."""
         s = self.settings
         bases = {"last": 1, "first": 1, "both": 2}[s.redetect_scale]
         if s.redetect_scale == "first" or (s.redetect_scale == "both" and watch.sweeps % 2 == 0):

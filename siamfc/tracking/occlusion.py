@@ -1,12 +1,5 @@
-"""A relative loss-of-confidence test: hold the box through a sharp drop of the response.
-
-Like LMCF (Wang et al., CVPR 2017), each frame's value is judged against the running mean of the same
-target's recent frames (over ``drop_memory`` frames): one below ``drop_ratio`` times the mean is a
-sharp drop, read as an occlusion, and the box is held where it was before the drop (with
-``drop_coast``, moved on at the target's recent velocity) until the value comes back, or for at most
-``drop_max_hold`` frames, after which the new level is taken as the mean. A steady level, high or
-low, never holds the box. The value is the peak's height relative to the first frame's
-(``drop_signal="height"``) or the calibrated confidence (``"confidence"``)."""
+"""A relative loss-of-confidence test (as LMCF's): a frame's value below ``drop_ratio`` times its running
+mean holds the box where it was, or coasting (``drop_coast``), for at most ``drop_max_hold`` frames."""
 
 from __future__ import annotations
 
@@ -14,8 +7,7 @@ VELOCITY_RATE = 0.2  # the velocity's exponential mean: about the last 5 frames 
 
 
 class DropWatch:
-    """One target's running mean and hold (feed it every frame's value with :meth:`judge`);
-    ``settings``: a :class:`siamfc.tracking.config.LostSettings`."""
+    """One target's running mean and hold; ``settings``: a :class:`siamfc.tracking.config.LostSettings`."""
 
     def __init__(self, settings) -> None:
         self.settings = settings
@@ -43,8 +35,7 @@ class DropWatch:
         return False
 
     def follow(self, center) -> None:
-        """The box centre (a copy) on a frame not held, after :meth:`judge` said so: the velocity
-        is an exponential mean of its steps (from zero)."""
+        """The box centre (a copy) on a frame not held: the velocity is an exponential mean of its steps."""
         if self._last is not None:
             step = center - self._last
             self.velocity = VELOCITY_RATE * step if self.velocity is None else \
@@ -52,8 +43,7 @@ class DropWatch:
         self._last = center
 
     def coasted(self, center, image_shape: tuple[int, int]):
-        """Where the held box's centre goes: ``center`` (where the hold began) moved on by the
-        velocity for each frame held, kept inside the image (an array or a tensor, as ``center``)."""
+        """``center`` (where the hold began) moved on by the velocity for each frame held, inside the image."""
         if self.velocity is None:
             return center
         moved = center + self.velocity * self.held
@@ -62,5 +52,5 @@ class DropWatch:
         return moved
 
     def release(self) -> None:
-        """End a hold from outside (the box was moved elsewhere, e.g. by a re-detection)."""
+        """End a hold from outside (a re-detection moved the box)."""
         self.held, self._last = 0, None

@@ -1,7 +1,5 @@
-"""The ONNX export folders (written by :mod:`siamfc.tracking.export`, run by
-:mod:`siamfc.tracking.engines.onnx_engines`): file names, manifests and their checks, the export that
-may sit beside a checkpoint (``model.pth`` -> ``model.onnx/``), and the correlation added to the search
-graph. Imports neither PyTorch nor, until a graph is extended, the ``onnx`` package."""
+"""ONNX export folders: names, manifests and their checks, the export beside a checkpoint (``model.pth``
+-> ``model.onnx/``), the search graph's correlation. No PyTorch; the ``onnx`` package only to extend."""
 
 from __future__ import annotations
 
@@ -33,18 +31,17 @@ BOX_GRAPHS = ("exemplar", "search")
 
 
 class StaleExportWarning(UserWarning):
-    """An export beside a checkpoint is not its own (another version's, or other graphs than its
-    manifest records) and is not used."""
+    """An export beside a checkpoint is not its own, and is not used."""
 
 
 def is_export(path: str | os.PathLike) -> bool:
-    """A folder written by ``siamfc export`` (or its manifest), rather than a checkpoint."""
+    """A folder written by ``siamfc export`` (or its manifest), not a checkpoint."""
     path = Path(os.fspath(path))
     return path.is_dir() or path.name == MANIFEST
 
 
 def export_folder(path: str | os.PathLike) -> Path | None:
-    """The folder of ``path`` when it names a ``siamfc export`` folder (or its manifest), else None."""
+    """The export folder ``path`` names, or None."""
     if not is_export(path):
         return None
     path = Path(os.fspath(path))
@@ -60,15 +57,13 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def export_beside(checkpoint: str | os.PathLike) -> Path:
-    """Where the export of ``checkpoint`` lives when it ships with it: ``model.pth`` -> ``model.onnx/``."""
     path = Path(os.fspath(checkpoint))
     return path.with_name(path.stem + EXPORT_SUFFIX)
 
 
 def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> Path | None:
-    """The export beside ``checkpoint`` when its manifest and graphs are this checkpoint's (by their
-    SHA-256) and take crops of ``sizes``; else None (the caller exports in memory), with a
-    :class:`StaleExportWarning` saying how to refresh one that is not the checkpoint's own."""
+    """The export beside ``checkpoint`` when it is its own (by the SHA-256 of both and of the graphs) and
+    takes crops of ``sizes``, else None; a :class:`StaleExportWarning` for one that is not its own."""
     folder = export_beside(checkpoint)
     if not (folder / MANIFEST).is_file():
         return None
@@ -90,8 +85,7 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
 
 
 def graphs_problem(folder: Path, info: dict) -> str | None:
-    """Why the graphs in ``folder`` are not those its manifest ``info`` records (by their SHA-256, or it
-    records none); None when they are."""
+    """Why the graphs in ``folder`` are not those its manifest ``info`` records (by SHA-256), or None."""
     hashes, files = info.get(GRAPH_HASHES), info.get("files")
     if not isinstance(hashes, dict) or not isinstance(files, dict):
         return f"its manifest records no hashes of its graphs ({GRAPH_HASHES}; an older siamfc export)"
@@ -108,8 +102,7 @@ def graphs_problem(folder: Path, info: dict) -> str | None:
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an export folder, every field checked (file entries inside the folder); a
-    missing, foreign or damaged one is a CheckpointError."""
+    """The manifest of an export folder, every field checked."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise CheckpointError(f"{folder}: not a siamfc ONNX export (no {MANIFEST} in it; `siamfc export` writes one)",
@@ -142,7 +135,7 @@ def read_manifest(folder: str | os.PathLike) -> dict:
 
 
 def export_sizes(info: dict) -> tuple[int, int]:
-    """The exemplar and search crop sides an export's graphs take (older manifests: the defaults)."""
+    """The exemplar and search crop sides of an export (older manifests: the defaults)."""
     return int(info.get("exemplar_size", 127)), int(info.get("search_size", 255))
 
 
@@ -156,38 +149,28 @@ def _check_entry(manifest: Path, key: str, name: object) -> None:
                               str(manifest))
 
 
-def box_export_beside(weights: str | os.PathLike | None) -> Path | None:
-    """The export folder beside box-head checkpoint ``weights`` when it is complete and was written from
-    this very file (by its manifest's checkpoint hash), else None."""
+def own_manifest(weights: str | os.PathLike | None, name: str = MANIFEST) -> dict | None:
+    """Manifest ``name`` of the export beside checkpoint ``weights`` when it records this very file."""
     if weights is None or not Path(weights).is_file():
         return None
-    folder = Path(weights).with_suffix(EXPORT_SUFFIX)
     try:
-        manifest = json.loads((folder / BOX_MANIFEST).read_text())
+        info = json.loads((export_beside(weights) / name).read_text())
     except (OSError, ValueError):
         return None
-    complete = all((folder / f"{name}.onnx").is_file() for name in BOX_GRAPHS)
-    if not complete or not isinstance(manifest, dict) or manifest.get(CHECKPOINT_HASH) != file_sha256(weights):
+    return info if isinstance(info, dict) and info.get(CHECKPOINT_HASH) == file_sha256(weights) else None
+
+
+def box_export_beside(weights: str | os.PathLike | None) -> Path | None:
+    """The complete export beside box-head checkpoint ``weights`` written from this very file, or None."""
+    if own_manifest(weights, BOX_MANIFEST) is None:
         return None
-    return folder
-
-
-def siamfc_export_beside(weights: str | os.PathLike) -> bool:
-    """Whether a SiamFC export of this very checkpoint sits beside it (by its manifest's hash)."""
-    manifest = export_beside(weights) / MANIFEST
-    if not manifest.is_file() or not Path(weights).is_file():
-        return False
-    try:
-        return json.loads(manifest.read_text()).get(CHECKPOINT_HASH) == file_sha256(weights)
-    except (OSError, ValueError, AttributeError):
-        return False
+    folder = export_beside(weights)
+    return folder if all((folder / f"{name}.onnx").is_file() for name in BOX_GRAPHS) else None
 
 
 def with_tap_products(search_model: bytes | str) -> bytes:
-    """The search graph extended to correlate: it also takes ``kernels`` (N, C, T), each target's kernel
-    with its T = kh * kw taps flattened, and gives ``taps`` (N * k, T, H, W), every feature vector of a
-    target's k crops times every tap (one batched MatMul, on ONNX Runtime's threads straight from its
-    blocked layout: docs/speed.md); :func:`sum_taps` adds them into maps."""
+    """The search graph extended to take ``kernels`` (N, C, kh * kw) and give ``taps`` (N * k, kh * kw,
+    H, W): every feature vector of a target's k crops times every kernel tap (docs/speed.md)."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -214,8 +197,7 @@ def with_tap_products(search_model: bytes | str) -> bytes:
 
 
 def sum_taps(taps: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """Maps (M, H - kh + 1, W - kw + 1) from the tap products (M, kh * kw, H, W): tap (i, j) of the
-    kernel meets the features shifted by (i, j)."""
+    """Maps (M, H - kh + 1, W - kw + 1) of tap products (M, kh * kw, H, W): tap (i, j) shifted by (i, j)."""
     _, _, h, w = taps.shape
     oh, ow = h - kh + 1, w - kw + 1
     out = taps[:, 0, :oh, :ow].copy()

@@ -1,8 +1,5 @@
-"""One tracking step for N targets on the host: crops cut with OpenCV, the engine's maps, the step's
-arithmetic (:mod:`siamfc.tracking.step`) in NumPy. :class:`HostPipeline` runs SiamFC models (with
-ONNX Runtime it imports no PyTorch), :class:`BoxPipeline` box-head ones; the device path is
-:mod:`siamfc.tracking.device_pipeline`. All three have one interface, so the tracker, the lost state,
-the re-detection and the template update serve each."""
+"""One tracking step for N targets on the host (OpenCV crops, NumPy): :class:`HostPipeline` for SiamFC
+models, :class:`BoxPipeline` for box-head ones; both, and the device pipeline, share :class:`Targets`."""
 
 from __future__ import annotations
 
@@ -15,24 +12,23 @@ from .engines import engine_input, to_host
 from .step import BoxGrid, Geometry, ScaleStep, TargetState, boxes, context_size, decide, move
 
 
-def _copy(a: object) -> object:
-    """A NumPy copy of an array or a tensor."""
+def _copy(a: object) -> np.ndarray:
     return a.copy() if isinstance(a, np.ndarray) else a.cpu().numpy()
 
 
 class Targets:
-    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides), and what
-    every pipeline reads and writes of it; ``scales``: the crops searched per target."""
+    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides), as the tracker,
+    the lost state and the template update read and write it; ``scales``: crops per target."""
 
     ARRAYS = ("centers", "sizes", "x_sizes", "first_sizes", "first_x_sizes")
 
     def __init__(self, engine, geo, device, scales: int) -> None:
-        """``device``: where a PyTorch engine's input goes (unused by ONNX Runtime)."""
         self.engine, self.geo, self.device, self.scales = engine, geo, device, scales
         self.kernels: list = []
         self.stacked = None
         self.colors: list = []
         self.maps = np.zeros((0, geo.response_size, geo.response_size), np.float32)
+        self._crops = np.empty((0, geo.cfg.search_size, geo.cfg.search_size, 3), np.uint8)
 
     def __len__(self) -> int:
         return len(self.centers)
@@ -52,11 +48,12 @@ class Targets:
         self._changed()
 
     def _changed(self) -> None:
-        """Re-stack the kernels (only on add, remove and a kernel's change)."""
+        """Re-stack the kernels and re-allocate the crops (on add and remove)."""
+        s = self.geo.cfg.search_size
         self.stacked = self.engine.stack(self.kernels, self.scales)
+        self._crops = np.empty((len(self) * self.scales, s, s, 3), np.uint8)
 
     def set_kernel(self, index: int, kernel: object) -> None:
-        """Track target ``index`` with another kernel from now on (see :mod:`siamfc.tracking.template`)."""
         self.kernels[index] = kernel
         self.stacked = self.engine.stack(self.kernels, self.scales)
 
@@ -70,7 +67,6 @@ class Targets:
 
     @staticmethod
     def to_host(state: tuple) -> tuple[np.ndarray, np.ndarray, float]:
-        """A :meth:`snapshot` as NumPy arrays and a float."""
         return state
 
     def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
@@ -95,15 +91,13 @@ class Targets:
 
 
 class HostPipeline(ScaleStep, Targets):
-    """SiamFC's step on the host; ``reference``: the plain step (allocations per frame, OpenCV's
-    upsampling, one target at a time), the path the optimized ones are tested against."""
+    """SiamFC's step on the host; ``reference``: the plain step (OpenCV's upsampling) the others are tested against."""
 
     def __init__(self, engine, geo: Geometry, device, reference: bool = False) -> None:
         super().__init__(engine, geo, device, geo.cfg.scale_num)
         self.centers, self.sizes, self.first_sizes = np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2))
         self.x_sizes, self.first_x_sizes = np.zeros(0), np.zeros(0)
         self.reference = reference
-        self._crops = np.empty((0, geo.cfg.search_size, geo.cfg.search_size, 3), np.uint8)
         self._x = None  # a PyTorch engine's float input, reused frame to frame
         self._half = self._up = None  # maps upsampled along one axis (N, k, U, R), then both (N, k, U, U)
         self._blas = ThreadpoolController().select(user_api="blas")  # NumPy's BLAS, to limit per step
@@ -117,10 +111,8 @@ class HostPipeline(ScaleStep, Targets):
                      first_x_sizes=x_size)
 
     def _changed(self) -> None:
-        """Also re-allocate the crop buffers."""
         super()._changed()
         k, s = self.scales, self.geo.cfg.search_size
-        self._crops = np.empty((len(self) * k, s, s, 3), np.uint8)
         self._x = self._half = None
         if len(self) and self.engine.input_format == "float_nchw":
             import torch
@@ -162,8 +154,7 @@ class HostPipeline(ScaleStep, Targets):
 
 
 class BoxSettings:
-    """A box-head step's grid; ``window_influence``, ``scale_lr`` (the size damping) and ``penalty_k``
-    come from the tracker's config."""
+    """A box-head step's grid (``window_influence``, ``scale_lr`` and ``penalty_k`` from the config)."""
 
     def __init__(self, cfg, stride: int) -> None:
         self.cfg = cfg
@@ -173,9 +164,7 @@ class BoxSettings:
 
 
 class BoxPipeline(Targets):
-    """A box-head model's step: one search crop per target (its box map gives the size), its side the
-    target's context size times search / exemplar. Its ``maps`` are foreground logits (the lost state
-    reads their peak as a probability)."""
+    """A box-head model's step: one search crop per target; ``maps`` are foreground logits."""
 
     ARRAYS = ("centers", "sizes", "first_sizes")
     probability_maps = True
@@ -183,7 +172,6 @@ class BoxPipeline(Targets):
     def __init__(self, engine, settings: BoxSettings, device) -> None:
         super().__init__(engine, settings, device, 1)
         self.centers, self.sizes, self.first_sizes = np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2))
-        self._crops = np.empty((0, settings.cfg.search_size, settings.cfg.search_size, 3), np.uint8)
 
     def _side(self, sizes: np.ndarray) -> np.ndarray:
         cfg = self.geo.cfg
@@ -205,11 +193,6 @@ class BoxPipeline(Targets):
         kernel = self.engine.exemplar(engine_input(self.engine, z[None], self.device))
         self._append(kernel, color, centers=center, sizes=size, first_sizes=size)
 
-    def _changed(self) -> None:
-        super()._changed()
-        s = self.geo.cfg.search_size
-        self._crops = np.empty((len(self), s, s, 3), np.uint8)
-
     def update(self, image: np.ndarray) -> np.ndarray:
         cfg, s = self.geo.cfg, self.geo.cfg.search_size
         x_sizes = self.x_sizes
@@ -222,3 +205,14 @@ class BoxPipeline(Targets):
                           window_influence=cfg.window_influence, lr=cfg.scale_lr)
         self.centers, self.sizes = move(self.centers, self.sizes, decision, scale, s, image.shape[:2])
         return boxes(self.centers, self.sizes)
+
+
+def make_pipeline(engine, cfg, stride: int, device, options, boxes: bool) -> Targets:
+    """A tracker's step: the box family's, on the device (crop backend ``"torch"``) or on the host."""
+    if boxes:
+        return BoxPipeline(engine, BoxSettings(cfg, stride), device)
+    if options.resolved_crop_backend(device) == "torch":
+        from .device_pipeline import DevicePipeline
+
+        return DevicePipeline(engine, Geometry(cfg, stride), device)
+    return HostPipeline(engine, Geometry(cfg, stride), device, reference=not options.optimize)

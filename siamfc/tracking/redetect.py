@@ -15,13 +15,11 @@ from .engines import engine_input, to_host
 
 @dataclass
 class Detection:
-    """The best tile of a search: its raw map, where its cells are in the image (``origin`` + index *
-    ``cell``), and how many tiles were searched."""
+    """The best tile's raw map, where its cells are in the image (``origin`` + index * ``cell``)."""
 
     map: np.ndarray  # (R, R)
     origin: np.ndarray  # (cy, cx) of cell (0, 0)
     cell: float  # image pixels between cells
-    tiles: int
 
     def position(self, flat_index: int) -> np.ndarray:
         r = self.map.shape[1]
@@ -29,14 +27,12 @@ class Detection:
 
 
 def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
-    """Image pixels between tile centres for a search region of ``x_size`` image pixels: a map of R
-    cells at ``stride`` covers (R - 1) * stride crop pixels of centres."""
+    """Image pixels between tile centres whose maps meet edge to edge, for search regions of ``x_size``."""
     return (response_size - 1) * stride * x_size / search_size
 
 
 def grid(center: np.ndarray, step: float, radius: int, image_shape: tuple[int, int]) -> np.ndarray:
-    """Tile centres (T, 2) on a (2 * radius + 1)^2 grid around ``center``, nearest first, without
-    tiles whose map would lie wholly outside the image."""
+    """Tile centres (T, 2) on a (2 * radius + 1)^2 grid around ``center``, nearest first, inside the image."""
     offsets = np.arange(-radius, radius + 1)
     dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
     order = np.argsort((dy ** 2 + dx ** 2).ravel(), kind="stable")
@@ -84,4 +80,4 @@ class TileSearch:
         best = int(pick(maps))
         cell = self.stride * x_size / self.search_size
         origin = centers[best] - cell * (self.response_size - 1) / 2
-        return Detection(maps[best], origin, cell, len(centers))
+        return Detection(maps[best], origin, cell)

@@ -1,6 +1,5 @@
-"""The arithmetic of one tracking step, written once for NumPy arrays (the host pipelines) and PyTorch
-tensors (the device pipeline): SiamFC's scale pyramid, scale penalty, cosine window and damping; and
-the box-head family's choice of a cell (NanoTrack's post-processing, as OpenCV's TrackerNano)."""
+"""The arithmetic of one tracking step: SiamFC's (scale pyramid, penalty, window, damping), written once
+for NumPy arrays and PyTorch tensors; and the box-head family's (NanoTrack's, as OpenCV's TrackerNano)."""
 
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ def boxes(centers: object, sizes: object) -> object:
 
 
 class Geometry:
-    """Sizes, scale factors, penalties and the cosine window of a SiamFC step, from the config."""
+    """Sizes, scale factors, penalties and the cosine window of a SiamFC step."""
 
     def __init__(self, cfg, stride: int) -> None:
         self.cfg = cfg
@@ -72,12 +71,10 @@ class Geometry:
 
 
 class ScaleStep:
-    """SiamFC's step on the targets' ``centers``, ``sizes``, ``x_sizes``, ``first_sizes`` and
-    ``first_x_sizes`` (arrays or tensors, one row a target) of a pipeline with geometry ``geo``."""
+    """SiamFC's step on a pipeline's ``centers``, ``sizes``, ``x_sizes``, ``first_sizes``, ``first_x_sizes``."""
 
     def _peaks(self, up: object, penalties: object, weighted_window: object) -> tuple[object, object]:
-        """Each target's scale and the windowed peak in its map: ``up`` (N, k, U * U) the upsampled maps.
-        The scale is the one whose map's maximum times its penalty is largest."""
+        """Each target's scale (largest maximum times penalty) and windowed peak; ``up``: (N, k, U * U) maps."""
         n, u = up.shape[0], self.geo.upscale_size
         scale_ids = ((up.max(axis=2) if _on_host(up) else up.amax(2)) * penalties).argmax(1)
         best = up[list(range(n)), scale_ids] * penalties[scale_ids][:, None]
@@ -90,8 +87,7 @@ class ScaleStep:
         return scale_ids, peaks.astype(np.float64) if _on_host(peaks) else peaks.double()
 
     def _move(self, peaks: object, factors: object, image_shape: tuple[int, int]) -> None:
-        """Shift the centres to the peaks (``factors``: each target's scale factor) and damp the
-        scale changes; keep the centres in the image and the sizes within their limits."""
+        """Centres to the peaks, sizes damped towards the chosen scales' ``factors``, both within limits."""
         cfg, geo = self.geo.cfg, self.geo
         disp = (peaks - (geo.upscale_size - 1) / 2) * geo.stride / cfg.response_up
         centers = self.centers + disp * (self.x_sizes * factors / cfg.search_size)[:, None]
@@ -106,7 +102,7 @@ class ScaleStep:
 
 
 def context_size(w: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """SiamFC's context size ``sqrt((w + p)(h + p))``, ``p = (w + h) / 2``."""
+    """``sqrt((w + p)(h + p))``, ``p = (w + h) / 2``."""
     pad = (w + h) * 0.5
     return np.sqrt((w + pad) * (h + pad))
 
@@ -117,8 +113,7 @@ def at_least_one(ratio: np.ndarray) -> np.ndarray:
 
 @dataclass
 class BoxGrid:
-    """The cells' positions along an axis of the search crop (NanoTrack's grid: cell G // 2 is the
-    crop's centre) and the cosine window (the square root of a Hann outer product, as OpenCV's)."""
+    """The cells' positions along the search crop (cell G // 2 at its centre) and the cosine window."""
 
     cells: np.ndarray
     window: np.ndarray
@@ -142,9 +137,8 @@ class BoxDecision:
 
 def decide(cls: np.ndarray, box: np.ndarray, grid: BoxGrid, crop_sizes: np.ndarray, *, penalty_k: float,
            window_influence: float, lr: float) -> BoxDecision:
-    """Pick each target's cell: ``cls`` (N, 2, G, G) logits, ``box`` (N, 4, G, G) distances (l, t, r, b)
-    from the cell, ``crop_sizes`` (N, 2) the current (h, w); sizes and aspects that change are
-    penalised by ``exp(-k (r s - 1))``, ``r``, ``s`` the ratios taken >= 1."""
+    """Each target's cell from ``cls`` (N, 2, G, G) logits and ``box`` (N, 4, G, G) distances (l, t, r, b);
+    a size or aspect unlike ``crop_sizes`` (N, 2) is penalised by ``exp(-k (r s - 1))``."""
     n, g = cls.shape[0], cls.shape[-1]
     score = (1.0 / (1.0 + np.exp(np.clip(cls[:, 0] - cls[:, 1], -60, 60)))).reshape(n, g * g)
     cx, cy = grid.cells[None, None, :], grid.cells[None, :, None]
@@ -166,9 +160,8 @@ def decide(cls: np.ndarray, box: np.ndarray, grid: BoxGrid, crop_sizes: np.ndarr
 
 def move(centers: np.ndarray, sizes: np.ndarray, decision: BoxDecision, scale: np.ndarray, search_size: int,
          image_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """New centres (cy, cx) and sizes (h, w) in image pixels (``scale``: (N,) image pixels per crop
-    pixel): the chosen box's centre, the size ``rate`` of the way to its size; centres inside the
-    image, sides within [MIN_SIDE, image side]."""
+    """Centres to the chosen boxes', sizes ``rate`` of the way to theirs (``scale``: image pixels per crop
+    pixel), within the image."""
     new_centers = centers + (decision.center - search_size // 2) * scale[:, None]
     rate = decision.rate[:, None]
     new_sizes = sizes * (1.0 - rate) + decision.size * scale[:, None] * rate

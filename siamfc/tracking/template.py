@@ -14,8 +14,7 @@ from .engines import engine_input
 
 
 def mix(first: object, recent: object, weight: float) -> object:
-    """``(1 - weight) * first + weight * recent`` for an engine's kernel: a tensor, an array, None
-    (no offset) or a tuple of these."""
+    """``(1 - weight) * first + weight * recent`` for an engine's kernel (tensors, arrays, None, tuples)."""
     if first is None:
         return None
     if isinstance(first, tuple):

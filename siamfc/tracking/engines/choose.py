@@ -1,7 +1,5 @@
-"""Which engine runs a tracker's network, from what the user gave (a checkpoint, an export folder, a
-NanoTrack v2 folder, a model) and the runtime options. On the CPU with the default options a
-checkpoint with its own ONNX export beside it (the shipped models) runs from that export without
-importing PyTorch; a checkpoint without one is exported in memory."""
+"""Which engine runs a tracker's network, from what the user gave and the runtime options: on the CPU
+a checkpoint with its own export beside it runs without PyTorch, one without is exported in memory."""
 
 from __future__ import annotations
 
@@ -13,7 +11,7 @@ from pathlib import Path
 from ...errors import CheckpointError
 from ...models.shipped import default_weights_path
 from ..config import RuntimeOptions, device_type
-from ..onnx_format import box_export_beside, fresh_export, is_export, siamfc_export_beside
+from ..onnx_format import box_export_beside, fresh_export, is_export, own_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,8 +47,7 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
 
 def choose_backend(weights: str | os.PathLike | None, device: str | torch.device, model: SiamFCNet | None,
                    options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
-    """The engine of a SiamFC model: ``model``, or else ``weights`` (a checkpoint or an export folder),
-    for exemplar and search crops of ``sizes``."""
+    """The engine of SiamFC ``model``, or else of ``weights``, for crops of ``sizes``."""
     from .onnx_engines import OnnxEngine
 
     if model is not None:
@@ -94,15 +91,14 @@ def is_nanotrack_folder(path: str | os.PathLike | None) -> bool:
 
 
 def is_box_model(weights: str | os.PathLike | None, model: object | None) -> bool:
-    """Whether ``model`` or ``weights`` is a box-head model: a BoxTrackNet, a NanoTrack v2 folder or a
-    checkpoint of the box-head family."""
+    """Whether ``model`` or ``weights`` is a box-head model (or a NanoTrack v2 folder)."""
     if model is not None:
         return hasattr(model, "heads")
     if weights is None:
         return False
     if is_nanotrack_folder(weights) or box_export_beside(weights) is not None:
         return True
-    if siamfc_export_beside(weights) or importlib.util.find_spec("torch") is None:
+    if own_manifest(weights) is not None or importlib.util.find_spec("torch") is None:
         return False  # known without reading the checkpoint, which needs PyTorch (the base install has none)
     from ...models.checkpoint import is_box_checkpoint
 
@@ -121,8 +117,7 @@ def load_box_model(weights: str | os.PathLike) -> BoxTrackNet:
 
 def box_backend(weights: str | os.PathLike | None, device: str | torch.device, model: BoxTrackNet | None,
                 options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
-    """A box-head model's engine: ONNX Runtime on the CPU with the default options (the export beside
-    the checkpoint when it is its own: no PyTorch; else exported in memory), else PyTorch."""
+    """A box-head model's engine: ONNX Runtime on the CPU with the default options, else PyTorch."""
     from .onnx_engines import BoxOnnxEngine
 
     checkpoint = None if model is not None or weights is None else os.fspath(weights)

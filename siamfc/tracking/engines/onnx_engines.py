@@ -1,6 +1,4 @@
-"""ONNX Runtime engines (CPU; NumPy in and out, no PyTorch): :class:`OnnxEngine` runs a SiamFC model's
-graphs (:mod:`siamfc.tracking.export`), from an export folder or exported in memory (which needs
-PyTorch); :class:`BoxOnnxEngine` a box-head model's."""
+"""ONNX Runtime engines on the CPU, NumPy in and out: :class:`OnnxEngine` (SiamFC) and :class:`BoxOnnxEngine`."""
 
 from __future__ import annotations
 
@@ -25,7 +23,7 @@ GRAPH_INPUTS = {"exemplar": ["z"], "search": ["x", "kernels"]}
 
 
 def default_threads() -> int:
-    """PyTorch's thread count when it is loaded, else ``OMP_NUM_THREADS``, else the usable cores."""
+    """PyTorch's thread count when loaded, else ``OMP_NUM_THREADS``, else the usable cores."""
     if "torch" in sys.modules:
         return sys.modules["torch"].get_num_threads()
     value = os.environ.get("OMP_NUM_THREADS", "")
@@ -34,11 +32,11 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def session(model: bytes | str, threads: int | None = None):
+def session(model: bytes | str):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or default_threads()
+    options.intra_op_num_threads = default_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # idle pool threads sleep instead of spinning, which would take the cores from the OpenCV and
@@ -52,12 +50,11 @@ def _reason(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
 
 
-def _checked_session(key: str, model: bytes | str, threads: int | None, extended: bool = False):
-    """A session of graph ``key`` (the search graph extended here unless ``extended``); a damaged or
-    foreign file (swapped graphs) is a CheckpointError naming it."""
+def _checked_session(key: str, model: bytes | str, extended: bool = False):
+    """A session of graph ``key`` (the search graph extended unless ``extended``), checked."""
     what = model if isinstance(model, str) else f"the {key} graph"
     try:
-        made = session(fmt.with_tap_products(model) if key == "search" and not extended else model, threads)
+        made = session(fmt.with_tap_products(model) if key == "search" and not extended else model)
     except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
         raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({_reason(exc)})",
                               str(what)) from exc
@@ -78,40 +75,34 @@ class OnnxKernels:
 
 
 class OnnxEngine:
-    """The exemplar graph and the search graph extended by :func:`fmt.with_tap_products` (the tap
-    products summed in NumPy by :func:`fmt.sum_taps`; the head graph is not used)."""
+    """A SiamFC export's exemplar graph and search graph extended by ``with_tap_products``."""
 
     input_format = "uint8_nhwc"
     memory_format = None
 
-    def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
-        """``graphs``: the exemplar and search graphs (bytes or file names), and ``search_taps`` (the
-        search graph already extended) when there is one."""
-        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"], threads)}
+    def __init__(self, graphs: dict[str, bytes | str], stride: int) -> None:
+        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"])}
         extended = "search_taps" in graphs
-        self.sessions["search"] = _checked_session("search", graphs["search_taps" if extended else "search"],
-                                                   threads, extended)
+        self.sessions["search"] = _checked_session("search", graphs["search_taps" if extended else "search"], extended)
         self.stride = stride
 
     @classmethod
     def create(cls, weights: str | os.PathLike | None = None, model: SiamFCNet | None = None,
-               threads: int | None = None, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
-        """From an export folder (or its manifest), a checkpoint or a model (both exported in memory),
-        for exemplar and search crops of ``sizes``."""
+               sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        """From an export folder (or its manifest), a checkpoint or a model (exported in memory)."""
         if model is not None:
-            return cls.from_model(model, threads, sizes)
+            return cls.from_model(model, sizes)
         path = Path(os.fspath(weights))
         if not path.exists():
             raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder", str(path))
         if path.is_dir() or path.name == fmt.MANIFEST:
-            return cls.from_folder(path if path.is_dir() else path.parent, threads, sizes)
+            return cls.from_folder(path if path.is_dir() else path.parent, sizes)
         from ...models.checkpoint import load_model
 
-        return cls.from_model(load_model(path, "cpu"), threads, sizes)
+        return cls.from_model(load_model(path, "cpu"), sizes)
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None,
-                    sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+    def from_folder(cls, folder: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
         folder = Path(folder)
         info = fmt.read_manifest(folder)
         exported = fmt.export_sizes(info)
@@ -119,7 +110,7 @@ class OnnxEngine:
             raise CheckpointError(f"{folder}: exported for {exported[0]} / {exported[1]} px exemplar / search crops, "
                                   f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
                                   "--exemplar-size/--search-size, or track with the checkpoint", str(folder))
-        engine = cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"], threads)
+        engine = cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"])
         engine._dry_run(folder, exported)
         problem = fmt.graphs_problem(folder, info) if fmt.GRAPH_HASHES in info else None  # older exports hold none
         if problem is not None:  # graphs that fit together, but another export's (another model's boxes)
@@ -127,8 +118,7 @@ class OnnxEngine:
         return engine
 
     def _dry_run(self, folder: Path, sizes: tuple[int, int]) -> None:
-        """One step on blank crops: graphs that each load but do not fit together (one copied in from
-        another export) fail here rather than on the first frame."""
+        """One step on blank crops: graphs that do not fit together fail here, not on the first frame."""
         side = (sizes[1] - sizes[0]) // self.stride + 1
         try:
             kernel = self.exemplar(np.zeros((1, sizes[0], sizes[0], 3), np.uint8))
@@ -141,15 +131,12 @@ class OnnxEngine:
                                   f"export; export the checkpoint again ({reason})", str(folder))
 
     @classmethod
-    def from_model(cls, model: SiamFCNet, threads: int | None = None,
-                   sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
-        """The model exported in memory (PyTorch and the ``onnx`` package are needed)."""
+    def from_model(cls, model: SiamFCNet, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
         from ..export import export_graphs
 
-        return cls(export_graphs(model, *sizes), model.stride, threads)
+        return cls(export_graphs(model, *sizes), model.stride)
 
     def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One target's (kernel, offset) from its uint8 (1, E, E, 3) exemplar crop."""
         kernel, offset = self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})
         return kernel, offset
 
@@ -169,27 +156,26 @@ class OnnxEngine:
 
 
 class BoxOnnxEngine:
-    """A box-head model's exemplar and search graphs (:func:`siamfc.tracking.export.export_box_graphs`)."""
+    """A box-head model's exemplar and search graphs."""
 
     input_format = "uint8_nhwc"
     memory_format = None
 
-    def __init__(self, graphs: dict[str, bytes | str], stride: int, threads: int | None = None) -> None:
-        self.sessions = {name: session(graphs[name], threads) for name in fmt.BOX_GRAPHS}
+    def __init__(self, graphs: dict[str, bytes | str], stride: int) -> None:
+        self.sessions = {name: session(graphs[name]) for name in fmt.BOX_GRAPHS}
         self.stride = stride
 
     @classmethod
-    def from_model(cls, net: BoxTrackNet, threads: int | None = None,
-                   sizes: tuple[int, int] = (127, 255)) -> BoxOnnxEngine:
+    def from_model(cls, net: BoxTrackNet, sizes: tuple[int, int] = (127, 255)) -> BoxOnnxEngine:
         from ..export import export_box_graphs
 
-        return cls(export_box_graphs(net, *sizes), net.stride, threads)
+        return cls(export_box_graphs(net, *sizes), net.stride)
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike, threads: int | None = None) -> BoxOnnxEngine:
+    def from_folder(cls, folder: str | os.PathLike) -> BoxOnnxEngine:
         manifest = json.loads((Path(folder) / fmt.BOX_MANIFEST).read_text())
         return cls({name: os.fspath(Path(folder) / f"{name}.onnx") for name in fmt.BOX_GRAPHS},
-                   int(manifest["stride"]), threads)
+                   int(manifest["stride"]))
 
     def exemplar(self, z: np.ndarray) -> np.ndarray:
         return self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})[0]

@@ -1,8 +1,5 @@
-"""PyTorch engines: :class:`TorchEngine` runs SiamFC models plainly (the reference: the model's own
-``embed_search`` + ``correlate``) or optimized (BatchNorm folded, channels-last; the last convolution
-composed into each exemplar kernel and the correlation a batched matrix product where the model
-allows; optional ``torch.compile`` and autocast: docs/speed.md). :class:`BoxTorchEngine` runs
-box-head models."""
+"""PyTorch engines: :class:`TorchEngine` for SiamFC models (plain, or optimized: docs/speed.md) and
+:class:`BoxTorchEngine` for box-head ones."""
 
 from __future__ import annotations
 
@@ -25,8 +22,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 
 
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
-    """A deep copy of ``module`` (in eval mode) where every ``BatchNorm2d`` that directly follows
-    a ``Conv2d`` inside an ``nn.Sequential`` is folded into that convolution."""
+    """A copy of ``module`` (eval mode), each ``BatchNorm2d`` after a ``Conv2d`` in a Sequential folded into it."""
     fused = copy.deepcopy(module).eval()
     for seq in fused.modules():
         if not isinstance(seq, nn.Sequential):
@@ -41,8 +37,7 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
 
 
 def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """``conv`` (stride 1, no padding) composed with a correlation ``kernel`` (1, C_out, kh, kw) after it:
-    ``correlate(conv(h), kernel) == correlate(h, composed) + offset`` (exact up to float rounding)."""
+    """``correlate(conv(h), kernel) == correlate(h, composed) + offset`` for ``conv`` of stride 1, no padding."""
     weight = conv.weight.detach().to(kernel.dtype)
     composed = F.conv_transpose2d(kernel, weight, groups=conv.groups)
     bias = conv.bias.detach().to(kernel.dtype) if conv.bias is not None else torch.zeros(
@@ -52,9 +47,8 @@ def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tens
 
 
 def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
-    """N kernels (N, C, kh, kw) correlated with their targets' ``scale_num`` feature maps each
-    ((N * scale_num, C, H, W), best channels-last) -> (N * scale_num, H - kh + 1, W - kw + 1): one batched
-    matrix product gives every position's product with every kernel tap, a strided view sums them."""
+    """N kernels (N, C, kh, kw) correlated with ``scale_num`` feature maps each (N * scale_num, C, H, W): one
+    batched matrix product of every position with every kernel tap, summed along a strided view."""
     nk, c, h, w = features.shape
     n, _, kh, kw = kernels.shape
     taps = torch.bmm(features.permute(0, 2, 3, 1).reshape(n, scale_num * h * w, c), kernels.reshape(n, c, kh * kw))
@@ -67,23 +61,22 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
 
 @dataclass
 class StackedKernels:
-    """Kernels of all targets (N, C, h, w) and, for composed kernels, a per-crop offset."""
+    """Kernels of all targets (N, C, h, w) and, for composed kernels, a per-crop offset (N * k, 1, 1)."""
 
     kernels: torch.Tensor
-    offsets: torch.Tensor | None  # (N*k, 1, 1) or None
+    offsets: torch.Tensor | None
     scale_num: int
 
 
 def _plain_head(net: SiamFCNet) -> bool:
-    """Whether the responses are ``XCorrHead(embed_exemplar(z), embed_search(x))`` (so the engine may
-    correlate its own way)."""
+    """Whether the maps are ``XCorrHead(embed_exemplar(z), embed_search(x))`` (correlated as we like)."""
     return (type(net).correlate is SiamFCNet.correlate and type(net).embed_search is SiamFCNet.embed_search
             and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead)
 
 
 def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
-    """(trunk, last conv) when the backbone's ``split_last()`` describes its ``forward`` (not overridden in a
-    subclass) and the last layer is a plain convolution :func:`compose_last_conv` can fold; else None."""
+    """(trunk, last conv) when the backbone's own ``split_last()`` ends on a conv :func:`compose_last_conv`
+    folds; else None."""
     owner = next((cls for cls in type(backbone).__mro__ if "split_last" in vars(cls)), None)
     if owner is None or type(backbone).forward is not vars(owner).get("forward"):
         return None
@@ -95,7 +88,7 @@ def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
 
 
 class TorchEngine:
-    """PyTorch backend; ``optimize=False`` is the plain reference path."""
+    """SiamFC models in PyTorch; ``optimize=False``: the plain reference path."""
 
     input_format = "float_nchw"
 
@@ -138,7 +131,6 @@ class TorchEngine:
 
     @torch.inference_mode()
     def exemplar(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """One target's kernel from its exemplar crop (1, 3, h, w) float."""
         if not self.optimize:
             return self.net.embed_exemplar(z), None
         with self._autocast():
@@ -164,7 +156,6 @@ class TorchEngine:
 
     @torch.inference_mode()
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
-        """(N*k, R, R) float32 response maps for search crops ``x`` (N*k, 3, S, S) float."""
         if not self.optimize:
             return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
         k = stacked.scale_num
@@ -186,7 +177,7 @@ class TorchEngine:
 
 
 class BoxTorchEngine:
-    """A box-head model in PyTorch (eval mode) on ``device``; maps come back as NumPy arrays."""
+    """A box-head model in PyTorch; maps come back as NumPy arrays."""
 
     input_format = "float_nchw"
     memory_format = torch.contiguous_format
