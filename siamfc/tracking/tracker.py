@@ -16,7 +16,7 @@ from ..geometry import check_frame_size
 from ..models.shipped import weights_of
 from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
 from .engines import check_finite
-from .engines.choose import box_backend, choose_backend, is_box_model, resolve_weights
+from .engines.choose import choose_backend, is_box_model, resolve_weights
 from .inputs import as_rgb_array, check_box, checked_device
 from .lost import LostMonitor
 from .onnx_format import is_export
@@ -80,7 +80,7 @@ class MultiTracker:
         self.options.check_device(device, boxes)
         device = checked_device(device)
         sizes = (self.cfg.exemplar_size, self.cfg.search_size)
-        chosen = (box_backend if boxes else choose_backend)(weights, device, model, self.options, sizes)
+        chosen = choose_backend(weights, device, model, self.options, sizes, boxes)
         self.engine, self.device = chosen.engine, chosen.device
         self._net, self._checkpoint, self._boxes = chosen.net, chosen.checkpoint, boxes
         self._inference = _inference_mode if chosen.uses_torch else nullcontext

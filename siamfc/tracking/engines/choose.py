@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...errors import CheckpointError
 from ...models.shipped import default_weights_path
-from ..config import RuntimeOptions, device_type
+from ..config import RuntimeOptions
 from ..onnx_format import box_export_beside, fresh_export, is_export, own_manifest
 
 TYPE_CHECKING = False
@@ -46,44 +46,40 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
 
 
 def choose_backend(weights: str | os.PathLike | None, device: str | torch.device, model: SiamFCNet | None,
-                   options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
-    """The engine of SiamFC ``model``, or else of ``weights``, for crops of ``sizes``."""
-    from .onnx_engines import OnnxEngine
+                   options: RuntimeOptions, sizes: tuple[int, int] = (127, 255), boxes: bool = False) -> Backend:
+    """The engine of ``model``, or else of ``weights``, for crops of ``sizes`` (``boxes``: a box-head model)."""
+    from .onnx_engines import BoxOnnxEngine, OnnxEngine
 
-    if model is not None:
-        return _from_model(model, device, options, sizes)
-    path = resolve_weights(weights)
-    if is_export(path):  # only ONNX Runtime reads an export folder (the tracker refuses another backend)
-        folder, checkpoint = path, None
-    elif (options.backend == "onnxruntime" or options.onnx_eligible(device)) and os.path.isfile(path):
-        folder, checkpoint = fresh_export(path, sizes), path
-    else:
-        folder, checkpoint = None, path
-    if folder is not None or options.backend == "onnxruntime":  # without a folder: exported in memory
-        engine = OnnxEngine.create(weights=folder or path, sizes=sizes)
-        return Backend(engine, engine.stride, "cpu", None, checkpoint, uses_torch=False)
+    path = None if model is not None else resolve_weights(weights)
+    onnx = options.backend == "onnxruntime" or options.onnx_eligible(device)
+    folder = None
+    if boxes:
+        folder = box_export_beside(path) if onnx and sizes == (127, 255) else None
+    elif path is not None and is_export(path):  # only ONNX Runtime reads an export folder
+        folder, path = path, None
+    elif onnx and path is not None and os.path.isfile(path):
+        folder = fresh_export(path, sizes)
+    if folder is not None or (path is not None and not boxes and options.backend == "onnxruntime"):
+        engine = BoxOnnxEngine.from_folder(folder) if boxes else OnnxEngine.create(weights=folder or path, sizes=sizes)
+        return Backend(engine, engine.stride, "cpu", None, path, uses_torch=False)  # checkpoints exported in memory
     import torch
 
     from ...models.checkpoint import load_model
+    from .torch_engines import BoxTorchEngine, TorchEngine
 
-    return _from_model(load_model(path, torch.device(device)), device, options, sizes, checkpoint=path)
-
-
-def _from_model(net: SiamFCNet, device: str | torch.device, options: RuntimeOptions, sizes: tuple[int, int],
-                checkpoint: str | None = None) -> Backend:
-    import torch
-
-    from .onnx_engines import OnnxEngine
-    from .torch_engines import TorchEngine
-
+    net = model if model is not None else load_box_model(path) if boxes else load_model(path, torch.device(device))
+    if boxes and onnx:
+        return Backend(BoxOnnxEngine.from_model(net, sizes=sizes), net.stride, "cpu", net, path, uses_torch=False)
     device = torch.device(device)
+    if boxes:
+        return Backend(BoxTorchEngine(net, device), net.stride, device, net, path, uses_torch=True)
     if options.backend == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, None, checkpoint, False)
+        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, None, path, uses_torch=False)
     net = net.to(device).eval()
     if options.resolved_backend(device, net) == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, net, checkpoint, False)
+        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, net, path, uses_torch=False)
     engine = TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype, compile=options.compile)
-    return Backend(engine, net.stride, device, net, checkpoint, uses_torch=True)
+    return Backend(engine, net.stride, device, net, path, uses_torch=True)
 
 
 def is_nanotrack_folder(path: str | os.PathLike | None) -> bool:
@@ -113,25 +109,3 @@ def load_box_model(weights: str | os.PathLike) -> BoxTrackNet:
     from ...models.checkpoint import load_box_checkpoint
 
     return load_box_checkpoint(weights)
-
-
-def box_backend(weights: str | os.PathLike | None, device: str | torch.device, model: BoxTrackNet | None,
-                options: RuntimeOptions, sizes: tuple[int, int] = (127, 255)) -> Backend:
-    """A box-head model's engine: ONNX Runtime on the CPU with the default options, else PyTorch."""
-    from .onnx_engines import BoxOnnxEngine
-
-    checkpoint = None if model is not None or weights is None else os.fspath(weights)
-    use_onnx = options.backend == "onnxruntime" or (options.onnx_eligible(device) and device_type(device) == "cpu")
-    folder = box_export_beside(checkpoint) if model is None else None
-    if use_onnx and folder is not None and sizes == (127, 255):
-        engine = BoxOnnxEngine.from_folder(folder)
-        return Backend(engine, engine.stride, "cpu", None, checkpoint, uses_torch=False)
-    import torch
-
-    from .torch_engines import BoxTorchEngine
-
-    net = model if model is not None else load_box_model(os.fspath(weights))
-    if use_onnx:
-        return Backend(BoxOnnxEngine.from_model(net, sizes=sizes), net.stride, "cpu", net, checkpoint, False)
-    device = torch.device(device)
-    return Backend(BoxTorchEngine(net, device), net.stride, device, net, checkpoint, uses_torch=True)

@@ -92,15 +92,8 @@ class TorchEngine:
 
     input_format = "float_nchw"
 
-    def __init__(
-        self,
-        net: SiamFCNet,
-        device: torch.device,
-        optimize: bool = True,
-        dtype: str = "float32",
-        compile: bool | str = False,
-        targets_per_call: int | None = None,
-    ) -> None:
+    def __init__(self, net: SiamFCNet, device: torch.device, optimize: bool = True, dtype: str = "float32",
+                 compile: bool | str = False, targets_per_call: int | None = None) -> None:
         """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
         on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
         self.net = net
@@ -111,16 +104,12 @@ class TorchEngine:
         self.plain_head = optimize and _plain_head(net)
         self.composed = self.plain_head and split_last_conv(net.search_backbone or net.backbone) is not None
         self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
-        self.targets_per_call = targets_per_call if targets_per_call is not None else (
-            1 if device.type == "cpu" else 0)
+        self.targets_per_call = (1 if device.type == "cpu" else 0) if targets_per_call is None else targets_per_call
         if not optimize:
             return
         self.exemplar_net = fuse_conv_bn(net.backbone).to(device, memory_format=torch.channels_last)
         search = fuse_conv_bn(net.search_backbone or net.backbone).to(device, memory_format=torch.channels_last)
-        if self.composed:
-            self.search_net, self.last_conv = split_last_conv(search)
-        else:
-            self.search_net = search
+        self.search_net, self.last_conv = split_last_conv(search) if self.composed else (search, None)
         if compile:  # True: inductor with frozen weights (prepacked for oneDNN on the CPU); a string: a mode
             options = {"mode": compile} if isinstance(compile, str) else {"options": {"freezing": True}}
             self.search_net = torch.compile(self.search_net, dynamic=False, **options)
@@ -161,11 +150,8 @@ class TorchEngine:
         k = stacked.scale_num
         n = x.shape[0] // k
         per_call = self.targets_per_call or n
-        if per_call >= n:
-            out = self._responses(x, stacked.kernels, k)
-        else:
-            out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
-                             for t in range(0, n, per_call)])
+        out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
+                         for t in range(0, n, per_call)])
         return out if stacked.offsets is None else out + stacked.offsets
 
     def _responses(self, x: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
