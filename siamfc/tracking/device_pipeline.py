@@ -19,23 +19,16 @@ def frame_tensor(image: torch.Tensor, out: torch.Tensor | None = None) -> torch.
     return out
 
 
-def crop_theta(centers: torch.Tensor, sizes: torch.Tensor, out_size: int, image_hw: tuple[int, int]) -> torch.Tensor:
-    """``affine_grid`` matrices (M, 2, 3) of :func:`siamfc.geometry.crop`'s crops."""
-    h, w = image_hw
-    scale = sizes / out_size * (out_size - 1)
-    theta = torch.zeros((len(sizes), 2, 3), dtype=torch.float32, device=centers.device)
+def crop_batch(frame: torch.Tensor, centers: torch.Tensor, sizes: torch.Tensor, colors: torch.Tensor,
+               out_size: int, round_to_uint8: bool = True) -> torch.Tensor:
+    """(M, 3, out_size, out_size) bilinear crops of a :func:`frame_tensor`, padded with ``colors``."""
+    m, (h, w) = len(sizes), frame.shape[-2:]
+    scale = sizes / out_size * (out_size - 1)  # affine_grid's matrices of geometry.crop's crops
+    theta = torch.zeros((m, 2, 3), dtype=torch.float32, device=centers.device)
     theta[:, 0, 0] = scale / max(w - 1, 1)
     theta[:, 0, 2] = 2 * centers[:, 1] / max(w - 1, 1) - 1
     theta[:, 1, 1] = scale / max(h - 1, 1)
     theta[:, 1, 2] = 2 * centers[:, 0] / max(h - 1, 1) - 1
-    return theta
-
-
-def crop_batch(frame: torch.Tensor, centers: torch.Tensor, sizes: torch.Tensor, colors: torch.Tensor,
-               out_size: int, round_to_uint8: bool = True) -> torch.Tensor:
-    """(M, 3, out_size, out_size) bilinear crops of a :func:`frame_tensor`, padded with ``colors``."""
-    m = len(sizes)
-    theta = crop_theta(centers, sizes, out_size, frame.shape[-2:])
     grid = F.affine_grid(theta, [m, 1, out_size, out_size], align_corners=True)
     # all crops as one tall image: one grid_sample call with batch 1, no copy of the frame
     sampled = F.grid_sample(frame, grid.reshape(1, m * out_size, out_size, 2), mode="bilinear",
@@ -91,9 +84,9 @@ class DevicePipeline(ScaleStep, Targets):
         z = crop_batch(frame, c, torch.tensor([z_size], device=self.device), color, self.geo.cfg.exemplar_size)
         self.kernels.append(self.engine.exemplar(z.contiguous(memory_format=self.engine.memory_format)))
         size, xs = torch.as_tensor(target_size, **f64)[None], torch.tensor([x_size], **f64)
-        self.centers, self.sizes = torch.cat([self.centers, c]), torch.cat([self.sizes, size])
-        self.x_sizes, self.first_x_sizes = torch.cat([self.x_sizes, xs]), torch.cat([self.first_x_sizes, xs])
-        self.first_sizes, self.colors = torch.cat([self.first_sizes, size]), torch.cat([self.colors, color])
+        for name, row in (("centers", c), ("sizes", size), ("x_sizes", xs), ("first_sizes", size),
+                          ("first_x_sizes", xs), ("colors", color)):
+            setattr(self, name, torch.cat([getattr(self, name), row]))
         self._changed()
 
     def remove(self, index: int) -> None:
