@@ -91,8 +91,12 @@ def describe(hint: object) -> str:
 def check_field(section: object, f: dataclasses.Field, hint: object, prefix: str = "") -> object:
     """The value of field ``f`` of ``section``, converted to its type and checked against its range."""
     key, value = f"{prefix}{f.name}", getattr(section, f.name)
-    if dataclasses.is_dataclass(hint) or value is None or dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(hint) or dataclasses.is_dataclass(value):
         return value
+    if value is None:  # only where the type admits it
+        if hint is type(None) or type(None) in typing.get_args(hint):
+            return None
+        raise SettingError(f"{key} = None: expected {describe(hint)}", key)
     try:
         value = convert(hint, value)
     except _Mismatch:
