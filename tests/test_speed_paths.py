@@ -121,8 +121,8 @@ def test_bfloat16_option_stays_close() -> None:
 
 def test_bad_options_are_refused() -> None:
     net = trained_like()
-    for kwargs in ({"dtype": "float8"}, {"backend": "tensorrt"}, {"crop_backend": "pil"}, {"compile": "fast"},
-                   {"optimize": "yes"}):
+    for kwargs in ({"dtype": "float8"}, {"backend": "tensorrt"}, {"backend": None}, {"crop_backend": "pil"},
+                   {"compile": "fast"}, {"optimize": "yes"}):
         with pytest.raises(SettingError) as info:
             MultiTracker(model=copy.deepcopy(net), **kwargs)
         assert info.value.key == next(iter(kwargs))

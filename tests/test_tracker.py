@@ -93,6 +93,7 @@ def test_unknown_parameter_is_refused() -> None:
     {"redetect_tiles": 2.5},
     {"window_influence": True},
     {"redetect_scale": 3},
+    {"scale_num": None},
 ])
 def test_a_value_of_the_wrong_kind_is_refused(params: dict) -> None:
     for make in (TrackerConfig.from_kwargs, lambda **kw: MultiTracker(model=ScriptedNet(), **kw)):
