@@ -26,8 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..models.boxnet import BoxTrackNet
 
-__all__ = ["FILES", "MANIFEST", "export_box_graphs", "export_graphs", "export_onnx", "exportable", "manifest",
-           "write_box_export"]
+__all__ = ["FILES", "MANIFEST", "export_box_graphs", "export_graphs", "export_onnx", "exportable", "write_box_export"]
 
 
 def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
@@ -130,9 +129,13 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
     return out
 
 
-def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
-             checkpoint: str | os.PathLike | None = None, graphs: dict[str, bytes] | None = None) -> dict:
-    """The manifest, with the SHA-256 of ``checkpoint`` (``net``'s file) and of each of ``graphs``."""
+def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int = 127, search_size: int = 255,
+                opset: int = 17, checkpoint: str | os.PathLike | None = None) -> list[Path]:
+    """Write the graphs and the manifest (with the SHA-256 of ``checkpoint``, ``net``'s file, and of each
+    graph) into ``out_dir``, all or nothing (a full disk leaves it as it was); returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graphs = export_graphs(net, exemplar_size, search_size, opset)
     info = {
         "format": fmt.FORMAT, "version": fmt.VERSION, "files": FILES, "model": net.config.to_dict(),
         "composed": split_last_conv(net.search_backbone or net.backbone) is not None,
@@ -140,26 +143,9 @@ def manifest(net: SiamFCNet, exemplar_size: int, search_size: int, opset: int,
     }
     if checkpoint is not None:
         info[fmt.CHECKPOINT_HASH] = fmt.file_sha256(checkpoint)
-    if graphs is not None:
-        info[fmt.GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
-    return info
-
-
-def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int = 127, search_size: int = 255,
-                opset: int = 17, checkpoint: str | os.PathLike | None = None) -> list[Path]:
-    """Write the graphs and the manifest into ``out_dir``; returns the paths written."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    graphs = export_graphs(net, exemplar_size, search_size, opset)
+    info[fmt.GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
     contents = {out_dir / FILES[key]: data for key, data in graphs.items()}
-    info = manifest(net, exemplar_size, search_size, opset, checkpoint, graphs)
-    contents[out_dir / MANIFEST] = (json.dumps(info, indent=2) + "\n").encode()
-    _write_all_or_nothing(contents)
-    return list(contents)
-
-
-def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
-    """Every file written under a temporary name, then all renamed (the manifest last): all or nothing."""
+    contents[out_dir / MANIFEST] = (json.dumps(info, indent=2) + "\n").encode()  # the manifest renamed last
     temps = {path: path.with_name(path.name + ".tmp") for path in contents}
     try:
         for path, data in contents.items():
@@ -170,6 +156,7 @@ def _write_all_or_nothing(contents: dict[Path, bytes]) -> None:
         raise
     for path, tmp in temps.items():
         os.replace(tmp, path)
+    return list(contents)
 
 
 class _BoxExemplar(nn.Module):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .confidence import REL_MAX, Calibration, load_calibration, map_statistics, relative_height
+from .confidence import REL_MAX, Calibration, confidence, load_calibration, map_statistics
 from .config import LostSettings
 from .occlusion import DropWatch
 from .redetect import TileSearch, grid, radius_for_frame, tile_step
@@ -195,11 +195,8 @@ class LostMonitor:
         calibration = self.calibration
 
         def pick(tile_maps: np.ndarray) -> int:
-            if self.probability_maps:
-                pick.scores = peak_probability(tile_maps)
-                return int(np.argmax(pick.scores))
-            psr, height, _ = map_statistics(tile_maps)
-            pick.scores = calibration.confidence(psr, relative_height(height, reference))
+            probability = self.probability_maps
+            pick.scores = peak_probability(tile_maps) if probability else confidence(tile_maps, reference, calibration)
             return int(np.argmax(pick.scores))
 
         found = self.search.search(image, kernel, centers, x_size, color, pick)
