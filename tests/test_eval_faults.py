@@ -266,10 +266,10 @@ def test_tracker_option_wins_over_no_redetect_and_its_name_says_so(root: Path, t
 
 # 8: an export folder (siamfc export) as a tracker's weights, as `siamfc track --weights` takes it
 def test_export_folder_as_weights(root: Path, tmp_path: Path) -> None:
-    from siamfc.models.shipped import default_weights_path
+    from siamfc.models.shipped import model_path
     from siamfc.tracking.onnx_format import export_beside
 
-    folder = export_beside(default_weights_path())
+    folder = export_beside(model_path("siamfc_mobile_lite"))  # a SiamFC export (the default is a box model)
     if not folder.is_dir():
         pytest.skip(f"no export shipped at {folder}")
     result = evaluate(root, tmp_path, "--sequences", "bag", "--tracker", f"siamfc:{folder}")

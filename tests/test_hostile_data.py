@@ -277,9 +277,9 @@ def test_degenerate_boxes_are_refused_naming_where(tmp_path: Path) -> None:
 @pytest.mark.parametrize("change", ["zero", "integer"])
 def test_checkpoints_with_weights_that_cannot_be_meant_are_refused(change: str, tmp_path: Path) -> None:
     from siamfc.models.checkpoint import load_model, read_checkpoint
-    from siamfc.models.shipped import default_weights_path
+    from siamfc.models.shipped import model_path
 
-    data = read_checkpoint(default_weights_path())
+    data = read_checkpoint(model_path("siamfc_mobile_lite"))  # a SiamFC checkpoint (the default is a box model)
     state = data["state_dict"]
     name = next(k for k, v in state.items() if k.endswith(".weight") and v.ndim == 4)
     state[name] = torch.zeros_like(state[name]) if change == "zero" else state[name].round().to(torch.int8)

@@ -24,10 +24,11 @@ from test_eval_cli import run_eval
 
 from siamfc.cli.main import main
 from siamfc.errors import FrameSizeError
-from siamfc.models.shipped import default_weights_path
+from siamfc.models.shipped import model_path
 from siamfc.tracking.onnx_format import GRAPH_HASHES, MANIFEST, export_beside, file_sha256
 
 CLIP = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
+SIAMFC = model_path("siamfc_mobile_lite")  # the shipped SiamFC checkpoint with its export (the default is a box model)
 BOX = "283,152,79,65"
 
 
@@ -123,7 +124,7 @@ def foreign_graphs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from siamfc.models.checkpoint import load_model
     from siamfc.tracking.export import export_onnx
 
-    net = load_model(default_weights_path(), "cpu")
+    net = load_model(SIAMFC, "cpu")
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for parameter in net.parameters():
@@ -136,14 +137,15 @@ def foreign_graphs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_graphs_of_another_model_beside_a_checkpoint_are_not_used(tmp_path: Path, foreign_graphs: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     checkpoint = tmp_path / "model.pth"
-    shutil.copy(default_weights_path(), checkpoint)
+    shutil.copy(SIAMFC, checkpoint)
     folder = export_beside(checkpoint)
     folder.mkdir()
-    shutil.copy(export_beside(default_weights_path()) / MANIFEST, folder)  # the checkpoint's own manifest
+    shutil.copy(export_beside(SIAMFC) / MANIFEST, folder)  # the checkpoint's own manifest
     for graph in foreign_graphs.glob("*.onnx"):
         shutil.copy(graph, folder)
     track = ["track", str(CLIP), "--init-box", BOX, "--max-frames", "8", "-q", "--device", "cpu"]
-    assert main([*track, "--boxes", str(tmp_path / "reference.txt")]) == 0  # the shipped export: same checkpoint
+    # the same checkpoint through its shipped export
+    assert main([*track, "--model", "siamfc_mobile_lite", "--boxes", str(tmp_path / "reference.txt")]) == 0
     capsys.readouterr()
     assert main([*track, "--weights", str(checkpoint), "--boxes", str(tmp_path / "b.txt")]) == 0
     lines = capsys.readouterr().err.strip().splitlines()
@@ -152,7 +154,7 @@ def test_graphs_of_another_model_beside_a_checkpoint_are_not_used(tmp_path: Path
 
 
 def test_the_shipped_export_records_its_graphs() -> None:
-    folder = export_beside(default_weights_path())
+    folder = export_beside(SIAMFC)
     info = json.loads((folder / MANIFEST).read_text())
     assert info[GRAPH_HASHES] == {key: file_sha256(folder / name) for key, name in info["files"].items()}
 

@@ -63,8 +63,8 @@ def test_models_lists_the_declared_table(capsys: pytest.CaptureFixture) -> None:
     assert main(["models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == list(model_names()) == [m.name for m in SHIPPED]
-    assert [r["name"] for r in rows if r["default"]] == [DEFAULT_MODEL] == ["siamfc_mobile_lite"]
-    assert {"siamfc_mobile_lite", "siamfc_mobile", "siamfc_alexnet_w30"} <= set(model_names())
+    assert [r["name"] for r in rows if r["default"]] == [DEFAULT_MODEL] == ["siamfc_box"]
+    assert {"siamfc_box", "siamfc_mobile_lite", "siamfc_mobile", "siamfc_alexnet_w30"} <= set(model_names())
     for row in rows:
         assert row["installed"] and row["size_bytes"] > 0, row
         assert {"summary", "val_auc", "val_auc_interval", "fps_vs_nanotrack", "pretrained"} <= set(row)
@@ -106,7 +106,7 @@ print(json.dumps(out))
     assert result.returncode == 0, result.stderr[-3000:]
     boxes = json.loads(result.stdout.splitlines()[-1])
     assert set(boxes) == set(model_names())
-    assert boxes[DEFAULT_MODEL] == pytest.approx([281.018, 157.379, 79.0, 65.0], abs=1e-3)
+    assert boxes[DEFAULT_MODEL] == pytest.approx([280.830, 156.222, 78.055, 66.527], abs=1e-3)
 
 
 def test_model_by_name_is_the_model_by_path(tmp_path: Path) -> None:

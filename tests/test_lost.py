@@ -229,7 +229,7 @@ def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
     results = {}
     for redetect in (True, False):  # lost after 3 low frames, re-detection from the first lost frame on
         tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, redetect=redetect, lost_patience=3,
-                                redetect_delay=0, lost_hold=True)
+                                redetect_delay=0, lost_hold=True, model="siamfc_mobile_lite")
         tracker.init(frames[0], boxes[0])
         trace = []
         for frame in frames[1:]:
@@ -260,7 +260,7 @@ def test_track_json_has_scores_and_present(tmp_path):
     out, scores = tmp_path / "out.json", tmp_path / "scores.txt"
     box = ",".join(f"{v:g}" for v in boxes[0])
     assert main(["track", str(folder), "--init-box", box, "--boxes", str(out), "--scores", str(scores),
-                 "--quiet"]) == 0
+                 "--quiet", "--model", "siamfc_mobile_lite"]) == 0
     data = json.loads(out.read_text())
     assert len(data["frames"]) == len(frames)
     for entry in data["frames"]:
@@ -273,7 +273,8 @@ def test_track_json_has_scores_and_present(tmp_path):
     assert [float(v) for v in lines] == pytest.approx([e["scores"][0] for e in data["frames"]], abs=1e-4)
     assert iou(np.array(data["frames"][-1]["boxes"][0]), boxes[-1])[0] > 0.5
     # --no-redetect: the same fields, and the far target is not found
-    assert main(["track", str(folder), "--init-box", box, "--boxes", str(out), "--no-redetect", "--quiet"]) == 0
+    assert main(["track", str(folder), "--init-box", box, "--boxes", str(out), "--no-redetect", "--quiet",
+                 "--model", "siamfc_mobile_lite"]) == 0
     assert not json.loads(out.read_text())["frames"][-1]["present"][0]
 
 
@@ -331,13 +332,14 @@ def test_eval_reports_longterm_measures(tmp_path):
 
     seq, frames, boxes = write_synthetic_sequence(tmp_path)
     out = tmp_path / "results"
-    assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet"]) == 0
+    assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
+                 "--model", "siamfc_mobile_lite"]) == 0
     (report,) = out.glob("*/comparison.json")
-    lt = json.loads(report.read_text())["overall"]["SiamFC"]["longterm"]
-    scores = np.loadtxt(next(out.glob("*/SiamFC/_confidence/synthetic.txt")))
+    lt = json.loads(report.read_text())["overall"]["SiamFC-siamfc_mobile_lite"]["longterm"]
+    scores = np.loadtxt(next(out.glob("*/SiamFC-siamfc_mobile_lite/_confidence/synthetic.txt")))
     assert len(scores) == len(frames) and scores[1] > 0.5 and scores[5] < 0.5
     # the same figure from the result files, and the re-detected target counts
-    result = np.loadtxt(next(out.glob("*/SiamFC/synthetic/synthetic_001.txt")), delimiter=",")
+    result = np.loadtxt(next(out.glob("*/SiamFC-siamfc_mobile_lite/synthetic/synthetic_001.txt")), delimiter=",")
     anno = np.array([b if b is not None else [np.nan] * 4 for b in boxes])
     visible = np.all(np.isfinite(anno), axis=1)
     expected = lt_f_score([truth_curves(result, anno, visible, (640, 360), scores)])
@@ -345,6 +347,6 @@ def test_eval_reports_longterm_measures(tmp_path):
     assert 0.5 < lt["f_score"] <= 1.0
     # --no-redetect: a tracker of its own name, which never finds the target again
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
-                 "--no-redetect"]) == 0
-    off = json.loads(report.read_text())["overall"]["SiamFC-noredetect"]["longterm"]
+                 "--no-redetect", "--model", "siamfc_mobile_lite"]) == 0
+    off = json.loads(report.read_text())["overall"]["SiamFC-siamfc_mobile_lite-noredetect"]["longterm"]
     assert off["recall"] < lt["recall"] - 0.2 and off["f_score"] < lt["f_score"]

@@ -155,7 +155,7 @@ def test_tracker_with_template_update_follows_a_moving_target(backend, crop_back
         pytest.importorskip("onnxruntime")
     frames, boxes = _synthetic_frames()
     tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, template_update=True, template_interval=1,
-                            template_threshold=0.5)
+                            template_threshold=0.5, model="siamfc_mobile_lite")
     tracker.init(frames[0], boxes[0])
     for frame, box in zip(frames[1:4], boxes[1:4], strict=True):
         assert iou(tracker.update(frame), box)[0] > 0.7
@@ -193,10 +193,11 @@ def test_eval_compares_tracker_variants_in_one_run(tmp_path):
     out = tmp_path / "results"
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
                  "--tracker", "siamfc", "--tracker", "siamfc@redetect=false",
-                 "--baseline", "SiamFC@redetect=False"]) == 0
+                 "--baseline", "SiamFC-siamfc_mobile_lite@redetect=False", "--model", "siamfc_mobile_lite"]) == 0
     (report,) = out.glob("*/comparison.json")
     overall = json.loads(report.read_text())["overall"]
-    on, off = overall["SiamFC"]["longterm"], overall["SiamFC@redetect=False"]["longterm"]
+    on = overall["SiamFC-siamfc_mobile_lite"]["longterm"]
+    off = overall["SiamFC-siamfc_mobile_lite@redetect=False"]["longterm"]
     assert off["recall"] < on["recall"] - 0.2  # the variant without re-detection never finds it again
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
                  "--tracker", "siamfc@redetect_confirm=0"]) == 2  # a bad option: one line, no run
@@ -209,7 +210,8 @@ def test_template_update_with_targets_added_and_removed():
     from siamfc.tracking.tracker import MultiTracker
 
     frames, boxes = _synthetic_frames()
-    multi = MultiTracker(backend="torch", template_update=True, template_interval=1, template_threshold=0.5)
+    multi = MultiTracker(backend="torch", template_update=True, template_interval=1, template_threshold=0.5,
+                         model="siamfc_mobile_lite")
     other = multi.add(frames[0], np.array([300.0, 200.0, 40.0, 40.0]))
     target = multi.add(frames[0], boxes[0])
     multi.update(frames[1])

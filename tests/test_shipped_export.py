@@ -1,4 +1,4 @@
-"""The ONNX export shipped beside the default checkpoint (siamfc/weights/siamfc_mobile_lite.onnx/):
+"""The ONNX export shipped beside the SiamFC checkpoint (siamfc/weights/siamfc_mobile_lite.onnx/):
 it is the export of that very checkpoint, it tracks as the export made in memory does, and an
 export that no longer matches its checkpoint is not used."""
 
@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siamfc.models.shipped import default_weights_path
+from siamfc.models.shipped import model_path
 from siamfc.tracking.onnx_format import CHECKPOINT_HASH, MANIFEST, StaleExportWarning, export_beside, file_sha256
 
 CLIP = Path(__file__).resolve().parents[1] / "siamfc" / "assets" / "demo_clip.mp4"
 BOX = np.array([283.0, 152.0, 79.0, 65.0])
 
-pytestmark = pytest.mark.skipif(not default_weights_path().is_file(), reason="the package ships no trained model")
+SIAMFC = model_path("siamfc_mobile_lite")  # the shipped SiamFC checkpoint (the default model is of the box-head family)
+MODEL = {"model": "siamfc_mobile_lite"}
+EXPORT = ["export", "--model", "siamfc_mobile_lite"]
+
+pytestmark = pytest.mark.skipif(not SIAMFC.is_file(), reason="the package ships no trained model")
 
 
 def clip_frames(count: int) -> list[np.ndarray]:
@@ -33,9 +37,9 @@ def track(tracker, frames: list[np.ndarray]) -> np.ndarray:
 
 
 def test_the_shipped_export_is_of_the_shipped_checkpoint() -> None:
-    folder = export_beside(default_weights_path())
+    folder = export_beside(SIAMFC)
     info = json.loads((folder / MANIFEST).read_text())
-    assert info[CHECKPOINT_HASH] == file_sha256(default_weights_path()), (
+    assert info[CHECKPOINT_HASH] == file_sha256(SIAMFC), (
         "the checkpoint changed: run siamfc export --out siamfc/weights/siamfc_mobile_lite.onnx")
 
 
@@ -45,9 +49,9 @@ def test_shipped_and_in_memory_exports_give_the_same_boxes() -> None:
     from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     frames = clip_frames(40)
-    shipped = MultiTracker()  # the default: the shipped export, run by ONNX Runtime
+    shipped = MultiTracker(**MODEL)  # the shipped export, run by ONNX Runtime
     assert isinstance(shipped.engine, OnnxEngine) and shipped._net is None  # no PyTorch model loaded
-    in_memory = MultiTracker(model=load_model(default_weights_path()))  # exported now
+    in_memory = MultiTracker(model=load_model(SIAMFC))  # exported now
     assert isinstance(in_memory.engine, OnnxEngine)
     a, b = track(shipped, frames), track(in_memory, frames)
     np.testing.assert_allclose(a, b, atol=1e-6)
@@ -60,8 +64,8 @@ def test_a_stale_export_is_not_used(tmp_path: Path) -> None:
     from siamfc import MultiTracker
 
     checkpoint = tmp_path / "model.pth"
-    shutil.copy(default_weights_path(), checkpoint)
-    folder = shutil.copytree(export_beside(default_weights_path()), export_beside(checkpoint))
+    shutil.copy(SIAMFC, checkpoint)
+    folder = shutil.copytree(export_beside(SIAMFC), export_beside(checkpoint))
     frames = clip_frames(6)
     fresh = track(MultiTracker(checkpoint), frames)  # the copied export: same hash, used
     info = json.loads((folder / MANIFEST).read_text())
@@ -80,8 +84,8 @@ def test_the_stale_export_warning_is_one_line_on_the_command_line(tmp_path: Path
     from siamfc.cli.main import main
 
     checkpoint = tmp_path / "model.pth"
-    shutil.copy(default_weights_path(), checkpoint)
-    folder = shutil.copytree(export_beside(default_weights_path()), export_beside(checkpoint))
+    shutil.copy(SIAMFC, checkpoint)
+    folder = shutil.copytree(export_beside(SIAMFC), export_beside(checkpoint))
     info = json.loads((folder / MANIFEST).read_text())
     (folder / MANIFEST).write_text(json.dumps({**info, CHECKPOINT_HASH: "0" * 64}))
     frames = tmp_path / "frames"
@@ -102,13 +106,13 @@ def test_other_crop_sizes_do_not_use_the_shipped_export(tmp_path: Path) -> None:
     from siamfc.tracking.engines.onnx_engines import OnnxEngine
 
     frames = clip_frames(6)
-    wide = MultiTracker(search_size=303)
+    wide = MultiTracker(search_size=303, **MODEL)
     assert isinstance(wide.engine, OnnxEngine) and wide.geometry.response_size == 23
-    reference = MultiTracker(search_size=303, backend="torch")
+    reference = MultiTracker(search_size=303, backend="torch", **MODEL)
     np.testing.assert_allclose(track(wide, frames), track(reference, frames), atol=1e-3)
     with pytest.raises(CheckpointError) as info:  # exported for 127 / 255 px crops, asked for 127 / 303
-        MultiTracker(export_beside(default_weights_path()), search_size=303)
-    assert info.value.key == str(export_beside(default_weights_path()))
+        MultiTracker(export_beside(SIAMFC), search_size=303)
+    assert info.value.key == str(export_beside(SIAMFC))
 
 
 def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -118,13 +122,13 @@ def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixtu
     from siamfc.cli.main import main
 
     out = tmp_path / "wide"
-    assert main(["export", "--out", str(out), "--search-size", "303", "--no-check"]) == 0
+    assert main([*EXPORT, "--out", str(out), "--search-size", "303", "--no-check"]) == 0
     assert json.loads((out / MANIFEST).read_text())["search_size"] == 303
     frames = clip_frames(3)
     assert track(MultiTracker(out, search_size=303), frames).shape == (2, 4)
-    assert main(["export", "--out", str(out), "--exemplar-size", "300", "--search-size", "255"]) == 2
+    assert main([*EXPORT, "--out", str(out), "--exemplar-size", "300", "--search-size", "255"]) == 2
     assert "need 0 < exemplar size <= search size" in capsys.readouterr().err
-    assert main(["export", "--out", str(tmp_path / "odd"), "--exemplar-size", "100"]) == 2
+    assert main([*EXPORT, "--out", str(tmp_path / "odd"), "--exemplar-size", "100"]) == 2
     assert "must be 127 and 255 give or take multiples of 8" in capsys.readouterr().err
     assert not (tmp_path / "odd").exists()
 
@@ -137,6 +141,6 @@ def test_crop_sizes_off_the_stride_are_refused(sizes: dict) -> None:
     from siamfc.errors import SettingError
 
     with pytest.raises(SettingError) as info:
-        MultiTracker(**sizes)
+        MultiTracker(**sizes, **MODEL)
     assert info.value.key == next(iter(sizes))
-    MultiTracker(exemplar_size=135, search_size=271)  # whole strides away: fine
+    MultiTracker(exemplar_size=135, search_size=271, **MODEL)  # whole strides away: fine

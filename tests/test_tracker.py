@@ -125,7 +125,9 @@ def test_impossible_settings_are_one_line(params: dict, key: str) -> None:
 
 def test_default_weights() -> None:
     if default_weights_path().is_file():
-        assert isinstance(SiamFCTracker().net, SiamFCNet)
+        from siamfc.models.boxnet import BoxTrackNet
+
+        assert isinstance(SiamFCTracker().net, BoxTrackNet)  # the default, siamfc_box, is of the box-head family
     else:
         with pytest.raises(CheckpointError):
             SiamFCTracker()
@@ -133,15 +135,15 @@ def test_default_weights() -> None:
 
 @pytest.mark.parametrize(("name", "min_iou"), [("bag", 0.65), ("Crossing", 0.7)])
 def test_shipped_model_tracks_real_sequences(name: str, min_iou: float, got10k_sequence) -> None:
-    """The model shipped in the package, through the default (ONNX Runtime) path, against ground
-    truth. All frames of these sequences: bag 0.719, Crossing 0.802 (docs/experiments.md)."""
+    """The default model shipped in the package (siamfc_box), through the default path (its ONNX
+    export in ONNX Runtime), against ground truth."""
     if not default_weights_path().is_file():
         pytest.skip("the package ships no trained model")
-    from siamfc.tracking.engines.onnx_engines import OnnxEngine
+    from siamfc.tracking.engines.onnx_engines import BoxOnnxEngine
 
     seq = got10k_sequence("val", name, max_frames=120)
     tracker = SiamFCTracker()
-    assert tracker.net.config.backbone == "mobile" and isinstance(tracker.tracker.engine, OnnxEngine)
+    assert tracker.net.config.backbone == "nanotrack_v2" and isinstance(tracker.tracker.engine, BoxOnnxEngine)
     tracker.init(seq.frames[0], seq.groundtruth[0])
     boxes = np.array([tracker.update(frame) for frame in seq.frames[1:]])
     mean_iou = float(geometry.iou(boxes, seq.groundtruth[1:]).mean())

@@ -156,9 +156,11 @@ def shipped_model(name: str) -> str:
 
 def add_model_argument(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
                        append: bool = False) -> None:
+    from ..models.shipped import DEFAULT_MODEL
+
     parser.add_argument("--model", dest="weights", type=shipped_model, action="append" if append else "store",
                         metavar="NAME", help="a model shipped with the package, by name (siamfc models lists them; "
-                        "default: siamfc_mobile_lite)" + (" (repeatable)" if append else ""))
+                        f"default: {DEFAULT_MODEL})" + (" (repeatable)" if append else ""))
 
 
 def add_weights_argument(parser: argparse.ArgumentParser) -> None:

@@ -49,7 +49,14 @@ def run(args: argparse.Namespace) -> int:
         raise SiamFCError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
                           "need 0 < exemplar size <= search size", "--exemplar-size")
     weights = resolve_weights(args.weights)
-    net = load_model(weights, "cpu")
+    try:
+        net = load_model(weights, "cpu")
+    except SiamFCError as exc:
+        if args.weights is not None:
+            raise
+        raise SiamFCError("siamfc export writes SiamFC models; the default model, siamfc_box, is a box-head "
+                          "model and ships its export beside it: give --model or --weights of a SiamFC model "
+                          f"(e.g. --model siamfc_mobile_lite) ({exc})", "--weights") from exc
     check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind

@@ -76,6 +76,8 @@ class MultiTracker:
                 raise SiamFCError(f"{os.fspath(weights)}: an ONNX export folder runs only with ONNX Runtime, not "
                                   f"backend={backend!r}; give its checkpoint for PyTorch", "backend")
             backend = "onnxruntime"
+        if boxes and crop_backend is None:
+            crop_backend = "cv2"  # the box family cuts its crops on the host, whatever the device
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check_device(device, boxes)
         device = checked_device(device)
