@@ -20,7 +20,7 @@ from torch import nn
 
 from siamfc.errors import SettingError
 from siamfc.models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
-from siamfc.models.registry import register
+from siamfc.registry import register
 from siamfc.training.losses import distillation_loss
 
 BACKBONE, HEAD = "nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx"

@@ -119,7 +119,7 @@ def test_every_registered_head_gives_its_maps(name: str) -> None:
     """Each registered head built from the registry: the response (xcorr) or the classification and box maps
     (box) of a stride-8 and a stride-16 layout's features."""
     from siamfc.models import boxnet  # noqa: F401 - registers the box head
-    from siamfc.models.registry import build, names
+    from siamfc.registry import build, names
 
     assert {"xcorr", "box"} <= set(names("head"))
     if name == "xcorr":

@@ -267,7 +267,7 @@ def test_shipped_and_experiment_configs_load() -> None:
         import teachers  # noqa: F401
     finally:
         sys.path.remove(str(REPO / "experiments"))
-    from siamfc.models.registry import names
+    from siamfc.registry import names
 
     configs = sorted([*(REPO / "configs").glob("*.yaml"), *(REPO / "experiments" / "configs").glob("*.yaml")])
     assert len(configs) >= 15

@@ -1,5 +1,5 @@
-"""The one registry of dataset layouts (a config's ``kind`` -> a reader of ``root`` and ``subset``), and
-:func:`detect_layout`, which names a folder's layout from its files (``siamfc train --data PATH``)."""
+"""The dataset layouts' readers in the package's registry (a config's ``kind`` -> a reader of ``root`` and
+``subset``), and :func:`detect_layout`, which names a folder's layout from its files (``siamfc train --data PATH``)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SettingError
+from .. import registry
 from .readers import coco_images, curated_sequences, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
 from .sequences import DatasetError, Sequence, got10k_sequences, read_names, yolo_images
 
 Reader = Callable[..., list[Sequence]]
-_READERS: dict[str, Reader] = {
+for _name, _reader in {
     "got10k": got10k_sequences, "yolo": yolo_images, "otb": otb_sequences, "vot": vot_sequences,
     "lasot": lasot_sequences, "folder": folder_sequences, "coco": coco_images, "curated": curated_sequences,
-}
-
-
-def register(name: str, reader: Reader) -> Reader:
-    """Add ``reader(root=..., subset=...)`` under ``name``."""
-    _READERS[name] = reader
-    return reader
+}.items():
+    registry.register("dataset", _name)(_reader)
 
 
 def get(name: str) -> Reader:
-    """The reader of layout ``name``; a :class:`SettingError` (key ``kind``) naming the known ones."""
-    if name not in _READERS:
-        raise SettingError(f"unknown dataset kind {name!r}; known: {', '.join(names())}", "kind")
-    return _READERS[name]
+    """The reader of layout ``name`` (``reader(root=..., subset=...)``); a SettingError (key ``kind``) otherwise."""
+    return registry.get("dataset", name, "kind")
 
 
 def names() -> tuple[str, ...]:
-    return tuple(sorted(_READERS))
+    return tuple(registry.names("dataset"))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from ..errors import SettingError
+from ..registry import build, names, register
 from .mobilenetv3 import NanoTrackTrunk
-from .registry import build, names, register
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 register_backbone = partial(register, "backbone")

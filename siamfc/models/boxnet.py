@@ -12,10 +12,10 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
+from ..registry import build, register
 from ..settings import check, setting
 from . import backbones  # noqa: F401 - registers the backbones
 from .mobilenetv3 import copy_onnx_weights, load_nanotrack_onnx
-from .registry import build, register
 
 
 class PixelwiseCorrelation(nn.Module):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import register
+from ..registry import register
 
 
 def cross_correlate(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:

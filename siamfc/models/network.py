@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..registry import build
 from ..settings import build as build_settings
 from ..settings import check, setting
 from . import backbones, heads  # noqa: F401 - register the backbones and heads
-from .registry import build
 
 
 @dataclass

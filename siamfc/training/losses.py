@@ -1,6 +1,6 @@
 """What one training step minimises: a loss over response maps (the paper's balanced logistic loss, a
 contrastive variant, Dong & Shen's triplet loss), distillation from a teacher checkpoint's maps, and the
-loss terms an experiment registers (:mod:`siamfc.models.registry`, kind ``term``)."""
+loss terms an experiment registers (:mod:`siamfc.registry`, kind ``term``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from .. import registry
 from ..errors import CheckpointError, SettingError
-from ..models import registry
 from ..models.checkpoint import load_model
 from .config import LossConfig
 
