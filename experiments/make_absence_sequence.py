@@ -10,7 +10,7 @@ truth is the box in window coordinates, ``nan`` where less than a quarter of the
 the window (the target counts as absent there, as GOT-10k's labels have it). Writes
 ``OUT_ROOT/<name>_away/`` (frames, ``groundtruth.txt``, ``absence.label``) and adds the name to
 ``OUT_ROOT/list.txt``, so ``siamfc eval --dataset folder --root OUT_ROOT`` and
-``tools/eval_lost.py --root OUT_ROOT`` read it. Made from val sequences, these are for measuring,
+``experiments/eval_lost.py --root OUT_ROOT`` read it. Made from val sequences, these are for measuring,
 never for tuning.
 """
 

@@ -1,7 +1,7 @@
 """Per-frame trace of one sequence: IoU with the ground truth, confidence, lost state, for one or
 more tracker settings side by side (to see what happens around an occlusion or an absence).
 
-    nice -n 10 python tools/trace_lost.py SEQ_FOLDER [--variant NAME:key=value,...] [--frames A:B]
+    nice -n 10 python experiments/trace_lost.py SEQ_FOLDER [--variant NAME:key=value,...] [--frames A:B]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
 
 from eval_lost import parse_variant, run_sequence  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Measure the lost state and re-detection on the val sequences, several settings side by side.
 
-    nice -n 10 python tools/eval_lost.py [--variant NAME:key=value,key=value ...] [--json out.json]
+    nice -n 10 python experiments/eval_lost.py [--variant NAME:key=value,key=value ...] [--json out.json]
 
 Every variant runs on the same decoded frames (one sequence at a time). Per sequence: the OTB
 success AUC (frame 1 and absent frames excluded, IoU with boxes clipped to the image, as
@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
+from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
 from siamfc.evaluation.metrics import success_auc  # noqa: E402
 from siamfc.evaluation.specs import parse_params  # noqa: E402
-from siamfc.evaluation.toolkit import read_rgb  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
