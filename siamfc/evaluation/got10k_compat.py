@@ -40,17 +40,15 @@ class AtomicRecords:
                 os.replace(path, target)
 
 
-def import_got10k():
+def import_got10k() -> None:
     """Import the toolkit, naming what is missing (it imports ``six`` without declaring it)."""
     try:
-        import got10k
         import got10k.datasets  # noqa: F401  (imports six)
     except ModuleNotFoundError as exc:
         if exc.name == "six":
             raise SiamFCError("the got10k toolkit needs the 'six' package: pip install six", "six") from exc
         raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3",
                           "got10k") from exc
-    return got10k
 
 
 @contextlib.contextmanager
