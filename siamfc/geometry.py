@@ -121,10 +121,14 @@ def crop_whole_pixels(image: np.ndarray, center: np.ndarray, size: float, out_si
     pads = (max(0, -y0), max(0, y0 + side - h), max(0, -x0), max(0, x0 + side - w))
     if any(pads):
         border_value = mean_color(image) if border_value is None else border_value
-        top, bottom, left, right = (min(p, side) for p in pads)
-        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=border_value)
-        y0, x0 = y0 + top, x0 + left
-    region = image[max(y0, 0):max(y0, 0) + side, max(x0, 0):max(x0, 0) + side]
+        y1, x1 = min(y0 + side, h), min(x0 + side, w)
+        if y1 > max(y0, 0) and x1 > max(x0, 0):  # only the region is padded, not the whole frame (same pixels)
+            region = cv2.copyMakeBorder(image[max(y0, 0):y1, max(x0, 0):x1], pads[0], pads[1], pads[2], pads[3],
+                                        cv2.BORDER_CONSTANT, value=border_value)
+        else:
+            region = image[:0, :0]
+    else:
+        region = image[y0:y0 + side, x0:x0 + side]
     if region.shape[:2] != (side, side):  # a target wholly outside the frame: all border
         region = np.empty((side, side, 3), image.dtype)
         region[:] = np.array(border_value[:3], dtype=np.float64).round().astype(image.dtype)

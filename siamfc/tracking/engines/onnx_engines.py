@@ -39,9 +39,12 @@ def session(model: bytes | str):
     options.intra_op_num_threads = default_threads()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # idle pool threads sleep instead of spinning, which would take the cores from the OpenCV and
-    # NumPy work between a tracker's runs (docs/speed.md, Threads)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # pool threads spin at most 10 us between a run's operators (waking a sleeping thread for each of
+    # the ~60 operators cost more than the network's second thread gave) and stop spinning when the run
+    # returns, so they never take the cores from the OpenCV and NumPy work between runs (docs/speed.md, Threads)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    options.add_session_config_entry("session.intra_op.spin_duration_us", "10")
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     options.log_severity_level = 4  # failures raise, and are reported once, in one line, by the caller
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
