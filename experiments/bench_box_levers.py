@@ -83,7 +83,7 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--variants", default="base,spin,t1,t0,static,static_spin")
     parser.add_argument("--sequence", default=str(default_sequence()))

@@ -46,7 +46,7 @@ def instrument(parts: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--sequence", default=str(default_sequence()))
     parser.add_argument("--nano-dir", default=str(default_nano_dir()))
