@@ -74,7 +74,7 @@ SHIPPED: tuple[ShippedModel, ...] = (
     ShippedModel(
         name="siamfc_mobile_lite",
         file="siamfc_mobile_lite.pth",
-        summary="the fast SiamFC model (the default until siamfc_box): depthwise-separable backbone, 0.05 M "
+        summary="the fast SiamFC model: depthwise-separable backbone, 0.05 M "
                 "parameters",
         auc=Auc(0.579, 0.486, 0.662, _VAL16),
         fps_vs_nanotrack=1.03,
