@@ -47,3 +47,10 @@ class UnknownModelError(SiamFCError):
     def __init__(self, message: str, known: tuple[str, ...], key: str | None = None) -> None:
         super().__init__(message, key=key)
         self.known = known
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of ``exc``'s message (at most ``limit`` characters), or its type's name when it has
+    none: how a foreign library's error is quoted inside one of ours."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

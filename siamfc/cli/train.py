@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, first_line
 from .common import at_least
 
 TYPE_CHECKING = False
@@ -85,7 +85,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         try:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise SiamFCError(f"--set {item}: not a YAML value ({str(exc).splitlines()[0]})", key) from exc
+            raise SiamFCError(f"--set {item}: not a YAML value ({first_line(exc)})", key) from exc
     if args.data:
         overrides["data.datasets"] = [_dataset(spec) for spec in args.data]
     for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir), ("optim.epochs", args.epochs),

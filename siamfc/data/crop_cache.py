@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import geometry
-from ..errors import SettingError
+from ..errors import SettingError, first_line
 from ..files import exclusive_lock, replacing, write_text_atomic
 from ..io.video import read_image
 from ..settings import check, setting
@@ -134,7 +134,7 @@ def _reuse(folder: Path) -> CropCache | None:
     try:
         return _open(folder)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        warnings.warn(f"crop cache {folder} is damaged ({str(exc).splitlines()[0][:80]}): building it again",
+        warnings.warn(f"crop cache {folder} is damaged ({first_line(exc, 80)}): building it again",
                       stacklevel=3)
         (folder / "done").unlink()
         return None

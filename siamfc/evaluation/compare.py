@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, first_line
 from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for, open_experiment, result_root, select_sequences
@@ -208,7 +208,7 @@ def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
         try:
             counts[name] = len(experiment.dataset[name][0])
         except Exception as exc:  # the toolkit raises bare AssertionErrors, ValueErrors...
-            message = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            message = first_line(exc, 120)
             raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({message})", name) from exc
     return counts
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, first_line
 from ..files import write_text_atomic
 from .benchmarks import open_experiment
 from .got10k_compat import only_sequences
@@ -58,7 +58,7 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # report which tracker failed where, in one line
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {message}"
 
 

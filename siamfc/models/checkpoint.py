@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from ..io.writers import new_file_mode
 from .boxnet import BoxNetConfig, BoxTrackNet
 from .network import ModelConfig, SiamFCNet, build_model
@@ -64,7 +64,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (not plain tensors and data: "
                               "garbage, or pickled objects, which are refused for safety)", str(path)) from exc
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         if isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
             reason = f"damaged or cut short; {reason}"
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})", str(path)) from exc

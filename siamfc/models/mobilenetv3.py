@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def read_conv_weights(path: str | os.PathLike) -> list:
     try:
         graph = onnx.load(os.fspath(path)).graph
     except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
-        raise CheckpointError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:100]})",
+        raise CheckpointError(f"{path}: not a readable ONNX model ({first_line(exc, 100)})",
                               str(path)) from exc
     init = {t.name: t for t in graph.initializer}
     return [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")

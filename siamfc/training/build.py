@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, SettingError
+from ..errors import CheckpointError, SettingError, first_line
 from ..models.checkpoint import load_model
 from ..models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
 from ..models.network import ModelConfig, SiamFCNet, build_model
@@ -24,7 +24,7 @@ def build_checked_model(cfg: ModelConfig) -> SiamFCNet:
     except SettingError as exc:
         raise SettingError(f"model.{exc}", f"model.{exc.key}") from exc
     except (ValueError, TypeError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, 160)
         key = "model.channels" if cfg.channels is not None else "model.width"
         raise SettingError(f"{key} = {getattr(cfg, key[6:])}: the {cfg.backbone} backbone cannot be built from it "
                            f"({reason})", key) from exc
@@ -39,7 +39,7 @@ def check_network_takes_crops(model: SiamFCNet, data: DataConfig, device: torch.
         with torch.no_grad():
             response = model(torch.zeros(1, 3, e, e, device=device), torch.zeros(1, 3, s, s, device=device))
     except RuntimeError as exc:
-        reason = str(exc).strip().splitlines()[0][:160]
+        reason = first_line(exc, 160)
         raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {model.config.backbone} "
                            f"backbone cannot take these crop sizes ({reason})", "data.exemplar_size") from exc
     finally:
@@ -66,7 +66,7 @@ def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:
     try:
         model.load_state_dict(load_model(path).state_dict())
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: does not fit this model ({str(exc).splitlines()[0][:120]})",
+        raise CheckpointError(f"{path}: does not fit this model ({first_line(exc, 120)})",
                               str(path)) from exc
 
 

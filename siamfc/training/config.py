@@ -13,7 +13,7 @@ import yaml
 
 from ..data.crop_cache import PairFilter
 from ..data.transforms import AugmentConfig
-from ..errors import SettingError
+from ..errors import SettingError, first_line
 from ..models.network import ModelConfig
 from ..settings import build, check, setting
 
@@ -147,7 +147,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     except OSError as exc:
         raise SettingError(f"{path}: cannot read ({exc.strerror})", str(path)) from exc
     except yaml.YAMLError as exc:
-        raise SettingError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})", str(path)) from exc
+        raise SettingError(f"{path}: not valid YAML ({first_line(exc)})", str(path)) from exc
     return config_from_dict(apply_overrides(data, overrides or {}), str(path), frozenset(overrides or {}))
 
 

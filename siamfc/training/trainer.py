@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError
+from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
 from .build import (
     build_checked_model,
@@ -163,14 +163,14 @@ class Trainer:
             for part in ("optimizer", "scheduler", "scaler"):
                 getattr(self, part).load_state_dict(state[part])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{path}: does not match this config ({str(exc).splitlines()[0][:120]})",
+            raise CheckpointError(f"{path}: does not match this config ({first_line(exc, 120)})",
                                   str(path)) from exc
         try:
             self._load_progress(state)
         except KeyError as exc:
             raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})", str(path)) from exc
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path}: damaged training state ({str(exc).splitlines()[0][:120]})",
+            raise CheckpointError(f"{path}: damaged training state ({first_line(exc, 120)})",
                                   str(path)) from exc
 
     def _load_progress(self, state: dict) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import CheckpointError
+from ...errors import CheckpointError, first_line
 from .. import onnx_format as fmt
 
 TYPE_CHECKING = False
@@ -49,17 +49,13 @@ def session(model: bytes | str):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def _reason(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-
-
 def _checked_session(key: str, model: bytes | str, extended: bool = False):
     """A session of graph ``key`` (the search graph extended unless ``extended``), checked."""
     what = model if isinstance(model, str) else f"the {key} graph"
     try:
         made = session(fmt.with_tap_products(model) if key == "search" and not extended else model)
     except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
-        raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({_reason(exc)})",
+        raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({first_line(exc, 160)})",
                               str(what)) from exc
     inputs = [i.name for i in made.get_inputs()]
     if inputs != GRAPH_INPUTS[key]:
@@ -128,7 +124,7 @@ class OnnxEngine:
             shape = self.responses(np.zeros((1, sizes[1], sizes[1], 3), np.uint8), self.stack([kernel], 1)).shape
             reason = None if shape == (1, side, side) else f"one crop gave maps {shape}, not (1, {side}, {side})"
         except Exception as exc:  # ONNX Runtime's errors, or a shape NumPy cannot reshape
-            reason = _reason(exc)
+            reason = first_line(exc, 160)
         if reason is not None:
             raise CheckpointError(f"{folder}: its graphs do not fit together, one may come from another "
                                   f"export; export the checkpoint again ({reason})", str(folder))
