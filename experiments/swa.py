@@ -9,7 +9,6 @@ mean of the checkpoints' own statistics fits none of them). Result: docs/experim
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -17,12 +16,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from siamfc.errors import CheckpointError, SiamFCError
+from siamfc.errors import SiamFCError
 from siamfc.models.averaging import average_checkpoints
 from siamfc.models.boxnet import BoxTrackNet
-from siamfc.models.checkpoint import save_checkpoint
 from siamfc.training.config import load_config
 from siamfc.training.data import build_pair_dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from average_checkpoints import average_into  # noqa: E402
 
 
 @torch.no_grad()
@@ -67,27 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bn-batches", type=int, default=250, metavar="N",
                         help="batches of the config's batch size to recompute the statistics on (default 250)")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    if len(args.checkpoints) < 2:
-        parser.error("give two or more checkpoints to average")
-    try:
+
+    def make() -> tuple[nn.Module, dict]:
         cfg = load_config(args.config)  # a bad config before any work
         model = average_checkpoints(args.checkpoints)
         if isinstance(model, BoxTrackNet):
             raise SiamFCError("box-head checkpoints have no BatchNorm to recompute", args.checkpoints[0])
         recompute_batchnorm(model, build_pair_dataset(cfg.data, cfg.seed, quiet=True), args.bn_batches,
                             cfg.optim.batch_size)
-        meta = {"averaged": [str(p) for p in args.checkpoints],
-                "batchnorm": {"config": args.config, "pairs": args.bn_batches * cfg.optim.batch_size}}
-        save_checkpoint(out, model, meta=json.dumps(meta))
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
-        return 1
-    print(f"{out}: the average of {len(args.checkpoints)} checkpoints (BatchNorm recomputed)")
-    return 0
+        return model, {"batchnorm": {"config": args.config, "pairs": args.bn_batches * cfg.optim.batch_size}}
+
+    return average_into(parser, args, make, " (BatchNorm recomputed)")
 
 
 if __name__ == "__main__":

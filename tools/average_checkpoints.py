@@ -17,7 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -27,6 +30,28 @@ from siamfc.models.averaging import average_checkpoints  # noqa: E402
 from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
 
 
+def average_into(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 make: Callable[[], tuple[nn.Module, dict]], done: str) -> int:
+    """Check ``args.checkpoints`` and ``args.out``, then save ``make()``'s model with its meta at ``--out``;
+    a bad input or an unwritable output is one line and exit status 1 (also for experiments/swa.py)."""
+    out = Path(args.out)
+    if len(args.checkpoints) < 2:
+        parser.error("give two or more checkpoints to average")
+    if out.resolve() in {Path(p).resolve() for p in args.checkpoints}:
+        parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
+    try:
+        model, meta = make()
+        save_checkpoint(out, model, meta=json.dumps({"averaged": [str(p) for p in args.checkpoints], **meta}))
+    except (CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+        return 1
+    print(f"{out}: the average of {len(args.checkpoints)} checkpoints{done}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT", help="checkpoints of one run (two or more)")
@@ -34,23 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counters-from", choices=["first", "last"], default="last",
                         help="the input whose integer buffers (BatchNorm's step counters) are kept (default last)")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    if len(args.checkpoints) < 2:
-        parser.error("give two or more checkpoints to average")
-    if out.resolve() in {Path(p).resolve() for p in args.checkpoints}:
-        parser.error(f"--out {out}: is one of the inputs; write the average to a new file")
-    try:
+
+    def make() -> tuple[nn.Module, dict]:
         model = average_checkpoints(args.checkpoints, 0 if args.counters_from == "first" else -1)
-        meta = {"averaged": [str(p) for p in args.checkpoints], "counters_from": args.counters_from}
-        save_checkpoint(out, model, meta=json.dumps(meta))
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: --out {out}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
-        return 1
-    print(f"{out}: the average of {len(args.checkpoints)} checkpoints")
-    return 0
+        return model, {"counters_from": args.counters_from}
+
+    return average_into(parser, args, make, "")
 
 
 if __name__ == "__main__":
