@@ -3,11 +3,9 @@ install when a path needs a module that is not there. Imports nothing heavy (``f
 
 from __future__ import annotations
 
-import functools
 import importlib.util
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from .errors import MissingExtraError
 
@@ -27,8 +25,6 @@ PURPOSE: dict[str, str] = {
     "tensorboard": "TensorBoard logs",
 }
 
-F = TypeVar("F", bound=Callable)
-
 
 def missing_extra_error(module: str, extra: str) -> MissingExtraError:
     message = f'{PURPOSE[extra]} needs the module {module!r}, which is not installed: pip install "siamfc[{extra}]"'
@@ -45,28 +41,13 @@ def require(extra: str) -> None:
 @contextmanager
 def hint_missing_extra(context: str | None = None) -> Iterator[None]:
     """A ModuleNotFoundError for an extra's module as :class:`MissingExtraError` (``context``'s extra
-    first: ``train`` for torch while training); a module of no extra's is left as it is."""
+    first: ``train`` for torch while training); a module of no extra's is left as it is. Also a
+    decorator, for API entry points (``@hint_missing_extra("torch")``)."""
     try:
         yield
-    except MissingExtraError:
-        raise
     except ModuleNotFoundError as exc:
         root = (exc.name or "").split(".")[0]
-        extras = [context] if context is not None and root in EXTRAS.get(context, ()) else []
-        extra = next(iter(extras + [e for e, modules in EXTRAS.items() if root in modules]), None)
-        if not root or extra is None:
+        extra = next((e for e in (context, *EXTRAS) if root in EXTRAS.get(e, ())), None)
+        if extra is None:
             raise
         raise missing_extra_error(root, extra) from exc
-
-
-def needs_extra(context: str | None = None) -> Callable[[F], F]:
-    """Decorator form of :func:`hint_missing_extra` (for API entry points)."""
-    def wrap(function: F) -> F:
-        @functools.wraps(function)
-        def run(*args, **kwargs):
-            with hint_missing_extra(context):
-                return function(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return wrap

@@ -11,7 +11,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ..errors import SiamFCError
-from ..extras import needs_extra
+from ..extras import hint_missing_extra
 from ..geometry import check_frame_size
 from ..models.shipped import weights_of
 from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
@@ -54,7 +54,7 @@ class MultiTracker:
     keywords are :class:`RuntimeOptions`, ``config`` (a :class:`TrackerConfig`) and its fields (over
     ``config``'s). Every call holds the tracker's lock (docs/tracking.md)."""
 
-    @needs_extra("torch")  # a path that needs PyTorch, which is not installed: one line naming siamfc[torch]
+    @hint_missing_extra("torch")  # a path that needs PyTorch, which is not installed: one line naming siamfc[torch]
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  model: SiamFCNet | str | None = None, *, backend: str = "auto", optimize: bool = True,
                  crop_backend: str | None = None, dtype: str = "float32", compile: bool | str = False,
