@@ -7,6 +7,7 @@ import contextlib
 import errno
 import fcntl
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,11 +18,8 @@ def distinct_stems(paths: list[str | os.PathLike], sep: str) -> list[str]:
     """Each path's stem, led by its folder's name and ``sep`` where another path has the same stem
     (``run_a/model_e030``, ``run_b/model_e030``): results keyed by these names never mix two models."""
     resolved = [Path(p).resolve() for p in paths]
-
-    def clashes(path: Path) -> bool:
-        return any(other.stem == path.stem and other != path for other in resolved)
-
-    return [f"{path.parent.name}{sep}{path.stem}" if clashes(path) else path.stem for path in resolved]
+    stems = Counter(path.stem for path in set(resolved))
+    return [f"{path.parent.name}{sep}{path.stem}" if stems[path.stem] > 1 else path.stem for path in resolved]
 
 
 class LockBusy(Exception):
@@ -61,9 +59,8 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)  # the rename took it, unless the block raised
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
