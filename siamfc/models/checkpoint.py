@@ -51,21 +51,16 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
     path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"{path}: a folder, not a checkpoint file", str(path))
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file", str(path))
     problem = _not_a_torch_file(path)
     if problem:
         raise CheckpointError(f"{path}: {problem}", str(path))
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (not plain tensors and data: "
-                              "garbage, or pickled objects, which are refused for safety)", str(path)) from exc
     except Exception as exc:  # torch raises many types for truncated or foreign files
         reason = first_line(exc)
-        if isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
+        if isinstance(exc, pickle.UnpicklingError):
+            reason = "not plain tensors and data: garbage, or pickled objects, which are refused for safety"
+        elif isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
             reason = f"damaged or cut short; {reason}"
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})", str(path)) from exc
     if not isinstance(data, dict):
@@ -75,28 +70,23 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 def _not_a_torch_file(path: Path) -> str | None:
     """Why ``path`` cannot be a file of ``torch.save`` (a zip archive, or a legacy pickle), or None."""
+    if not path.is_file():
+        return "a folder, not a checkpoint file" if path.is_dir() else "no such checkpoint file"
     if zipfile.is_zipfile(path):
         return None
     with path.open("rb") as file:
         head = file.read(2)
-    if not head:
-        return "an empty file, not a checkpoint"
-    if head == b"PK":
-        return "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"
-    if head[:1] != b"\x80":
-        return ("not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: "
-                "a text, image or other file)")
-    return None
+    if head[:1] == b"\x80":
+        return None
+    return {b"": "an empty file, not a checkpoint",
+            b"PK": "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"}.get(
+        head, "not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: a text, "
+              "image or other file)")
 
 
-def port_config_from_state_dict(state: dict) -> ModelConfig:
-    """Infer the AlexNet widths of a state dict in the PyTorch port's layout from its shapes."""
-    channels = [int(state[k].shape[0]) for k in _PORT_CONVS]
-    return ModelConfig(backbone="alexnet", channels=channels, bn_eps=1e-6, out_scale=0.001)
-
-
-def _is_port_layout(data: dict) -> bool:
-    return all(k in data and isinstance(data[k], torch.Tensor) and data[k].ndim == 4 for k in _PORT_CONVS)
+def _is_port_layout(data: object) -> bool:
+    return isinstance(data, dict) and all(
+        k in data and isinstance(data[k], torch.Tensor) and data[k].ndim == 4 for k in _PORT_CONVS)
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
@@ -113,15 +103,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
         except ValueError as exc:
             raise CheckpointError(f"{path}: bad model config ({exc})", str(path)) from exc
         state = data["state_dict"]
-    elif _is_port_layout(data):
-        config, state = port_config_from_state_dict(data), data
-    elif isinstance(data.get("state_dict"), dict) and _is_port_layout(data["state_dict"]):
-        config, state = port_config_from_state_dict(data["state_dict"]), data["state_dict"]
-    else:
-        keys = ", ".join(list(map(str, data))[:4])
-        raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {keys}...)", str(path))
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors", str(path))
+    else:  # the PyTorch port's state dict, bare or as {"state_dict": ...}; its widths inferred from its shapes
+        state = next((d for d in (data, data.get("state_dict")) if _is_port_layout(d)), None)
+        if state is None:
+            raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {', '.join(list(map(str, data))[:4])}...)",
+                                  str(path))
+        config = ModelConfig(channels=[int(state[k].shape[0]) for k in _PORT_CONVS], bn_eps=1e-6, out_scale=0.001)
     try:
         model = build_model(config)
     except (TypeError, ValueError) as exc:
@@ -131,13 +118,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
 
 def _load_weights(model: SiamFCNet | BoxTrackNet, state: object, path: str | os.PathLike) -> nn.Module:
     """``model`` with ``state`` loaded, in eval mode; a CheckpointError when the weights do not fit it."""
-    expected, state = model.state_dict(), state if isinstance(state, dict) else {}
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
-    if missing or unexpected or mismatched:
-        problems = [f"{len(ks)} {what}: {', '.join(ks[:3])}" for what, ks in (
-            ("missing", missing), ("unexpected", unexpected), ("of other shape", mismatched)) if ks]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors", str(path))
+    expected = model.state_dict()
+    problems = [f"{len(ks)} {what}: {', '.join(ks[:3])}" for what, ks in (
+        ("missing", [k for k in expected if k not in state]),
+        ("unexpected", [k for k in state if k not in expected]),
+        ("of other shape", [k for k in expected if k in state and state[k].shape != expected[k].shape])) if ks]
+    if problems:
         raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})", str(path))
     check_finite(state, path)
     model.load_state_dict(state)
