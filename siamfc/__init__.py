@@ -12,28 +12,20 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (this imp
 # only effective before torch loads, and a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-_EXPORTS: dict[str, str] = {
-    "CheckpointError": "siamfc.errors",
-    "ModelConfig": "siamfc.models.network",
-    "MultiTracker": "siamfc.tracking.tracker",
-    "SiamFCNet": "siamfc.models.network",
-    "SiamFCTracker": "siamfc.tracking.tracker",
-    "TrackerConfig": "siamfc.tracking.tracker",
-    "build_backbone": "siamfc.models.backbones",
-    "build_model": "siamfc.models.network",
-    "list_backbones": "siamfc.models.backbones",
-    "load_model": "siamfc.models.checkpoint",
-    "register_backbone": "siamfc.models.backbones",
-    "save_checkpoint": "siamfc.models.checkpoint",
-}
+#: each public name -> the module that defines it, imported on first use
+_EXPORTS: dict[str, str] = {name: module for module, names in {
+    "siamfc.errors": ("CheckpointError",),
+    "siamfc.models.backbones": ("build_backbone", "list_backbones", "register_backbone"),
+    "siamfc.models.checkpoint": ("load_model", "save_checkpoint"),
+    "siamfc.models.network": ("ModelConfig", "SiamFCNet", "build_model"),
+    "siamfc.tracking.tracker": ("MultiTracker", "SiamFCTracker", "TrackerConfig"),
+}.items() for name in names}
 
 __all__ = ["CheckpointError", "ModelConfig", "MultiTracker", "SiamFCNet", "SiamFCTracker", "TrackerConfig",
            "build_backbone", "build_model", "list_backbones", "load_model", "register_backbone", "save_checkpoint"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from .errors import CheckpointError
     from .models.backbones import build_backbone, list_backbones, register_backbone
     from .models.checkpoint import load_model, save_checkpoint
@@ -41,7 +33,7 @@ if TYPE_CHECKING:
     from .tracking.tracker import MultiTracker, SiamFCTracker, TrackerConfig
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'siamfc' has no attribute {name!r}")
