@@ -104,22 +104,21 @@ class FakeSearch:
 
 
 def plain(**options) -> LostSettings:
-    """A plain monitor's settings: lost after 3 low frames, box held, re-detection at once at the last
-    size, found on the first confident frame, no drop test."""
-    return LostSettings(**{"lost_threshold": 0.5, "lost_patience": 3, "redetect_threshold": 0.5, "lost_hold": True,
-                           "redetect_delay": 0, "redetect_scale": "last", "redetect_confirm": 1, **options})
+    """A plain monitor's settings: lost after 3 low frames, re-detection at once, found on the first
+    confident frame."""
+    return LostSettings(**{"lost_threshold": 0.5, "lost_patience": 3, "redetect_threshold": 0.5,
+                           "redetect_delay": 0, "redetect_confirm": 1, **options})
 
 
-def _monitor(redetect: bool, hold: bool = True) -> tuple[LostMonitor, FakePipeline, FakeSearch]:
+def _monitor(redetect: bool) -> tuple[LostMonitor, FakePipeline, FakeSearch]:
     pipeline, search = FakePipeline(), FakeSearch()
-    monitor = LostMonitor(pipeline, plain(redetect=redetect, lost_hold=hold), DEFAULT_CALIBRATION,
-                          search)
+    monitor = LostMonitor(pipeline, plain(redetect=redetect), DEFAULT_CALIBRATION, search)
     monitor.add(np.zeros((200, 300, 3), np.uint8))
     search.maps = lambda image, kernel, centers, x_size, color: np.stack([search.tile_map] * len(centers))
     return monitor, pipeline, search
 
 
-def test_lost_state_entered_held_and_left():
+def test_lost_state_entered_and_left_while_the_box_follows():
     monitor, pipeline, _ = _monitor(redetect=False)
     image = np.zeros((200, 300, 3), np.uint8)
     states = []
@@ -131,25 +130,10 @@ def test_lost_state_entered_held_and_left():
     lost = [s[0] for s in states]
     # confident for 3 frames, then 2 low frames still reported present, lost from the 3rd low one
     assert lost == [False] * 5 + [True] * 4 + [False] * 2
-    last_good_x = states[2][1]
-    # while lost the box is back where it was last confident and stays there
-    assert all(x == last_good_x for _, x, _ in states[5:9])
     assert all(score < 0.1 for _, _, score in states[3:9]) and states[9][2] > 0.9
-    # found again: it moves on from the held box
-    assert states[9][1] == last_good_x + 5
-
-
-def test_lost_without_hold_reports_absent_but_follows():
-    monitor, pipeline, _ = _monitor(redetect=False, hold=False)
-    image = np.zeros((200, 300, 3), np.uint8)
-    xs, lost = [], []
-    for kind in ["peak"] * 3 + ["flat"] * 6 + ["peak"]:
-        pipeline.step()
-        monitor.after_step(image, (peak_map() if kind == "peak" else flat_map())[None])
-        xs.append(pipeline.center[1])
-        lost.append(monitor.watches[0].lost)
-    assert lost == [False] * 5 + [True] * 4 + [False]
-    assert np.all(np.diff(xs) == 5)  # the box keeps following the step's peak
+    # reported absent, but the box keeps following the step's peak (never moved by the monitor)
+    assert np.all(np.diff([x for _, x, _ in states]) == 5)
+    assert monitor.watches[0].good[0][1] == states[-1][1]  # confident again: the last good state is the box
 
 
 def test_redetection_grows_and_recovers_on_scripted_tiles():
@@ -159,7 +143,7 @@ def test_redetection_grows_and_recovers_on_scripted_tiles():
         pipeline.step()
         monitor.after_step(image, peak_map()[None] if step == 0 else flat_map()[None])
     assert monitor.watches[0].lost and not search.calls  # lost from this frame on
-    good = pipeline.center.copy()
+    good = monitor.watches[0].good[0]  # where it was last confident: the grid's centre
     for _ in range(3):
         pipeline.step()
         monitor.after_step(image, flat_map()[None])
@@ -229,7 +213,7 @@ def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
     results = {}
     for redetect in (True, False):  # lost after 3 low frames, re-detection from the first lost frame on
         tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, redetect=redetect, lost_patience=3,
-                                redetect_delay=0, lost_hold=True, model="siamfc_mobile_lite")
+                                redetect_delay=0, model="siamfc_mobile_lite")
         tracker.init(frames[0], boxes[0])
         trace = []
         for frame in frames[1:]:
@@ -239,7 +223,7 @@ def test_redetection_finds_target_far_from_last_box(backend, crop_backend):
     on, off = results[True], results[False]
     assert all(p for _, p, _ in on[:3]) and on[2][2] > 0.5  # tracked while visible
     assert not on[6][1]  # reported lost while away
-    assert on[6][0][0] < 200  # held, not moved far
+    assert on[6][0][0] < 200  # not moved far: it follows the background near where the target was
     # re-detected at the far position, and tracked there
     assert on[-1][1] and iou(on[-1][0], boxes[-1])[0] > 0.5 and on[-1][2] > 0.5
     # without re-detection the tracker never finds it there

@@ -1,20 +1,17 @@
-"""The lost state's options: confirmation before a target counts as found, the re-detection's
-scale, the template update, and tracker options in ``siamfc eval --tracker siamfc@...``."""
+"""The lost state's options: confirmation before a target counts as found, the size re-detection
+searches at, and tracker options in ``siamfc eval --tracker siamfc@...``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from test_lost import FakePipeline, FakeSearch, flat_map, peak_map, plain
 
 from siamfc.errors import SettingError, SiamFCError
 from siamfc.evaluation.specs import parse_tracker
 from siamfc.evaluation.trackers import check_params
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
-from siamfc.tracking.config import LostSettings
 from siamfc.tracking.lost import LostMonitor
-from siamfc.tracking.template import TemplateUpdater, mix
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)
 
@@ -32,7 +29,7 @@ class SizeSearch(FakeSearch):
 
 
 def _lost_monitor(**options) -> tuple[LostMonitor, FakePipeline, SizeSearch]:
-    """A monitor (3 low frames to be lost, re-detection at once, box held) whose target is lost."""
+    """A monitor (3 low frames to be lost, re-detection at once) whose target is lost."""
     pipeline, search = FakePipeline(), SizeSearch()
     monitor = LostMonitor(pipeline, plain(**options), DEFAULT_CALIBRATION, search)
     monitor.add(IMAGE)
@@ -69,14 +66,11 @@ def test_one_confident_frame_is_enough_by_default():
     assert not monitor.watches[0].lost
 
 
-@pytest.mark.parametrize("scale, expected", [("last", [30.0] * 4), ("first", [60.0] * 4),
-                                              ("both", [60.0, 30.0, 60.0, 30.0])])
-def test_redetection_scale(scale, expected):
+def test_redetection_searches_at_the_first_frames_size():
     """The target was added with a search side of 60 px and shrank to 30 px before it was lost;
-    each lost frame sweeps the whole grid (many tiles a frame), so each frame is a new sweep."""
+    each lost frame sweeps the whole grid (many tiles a frame), always at the first frame's size."""
     pipeline, search = FakePipeline(), SizeSearch()
-    monitor = LostMonitor(pipeline, plain(redetect_tiles=1000, redetect_scale=scale),
-                          DEFAULT_CALIBRATION, search)
+    monitor = LostMonitor(pipeline, plain(redetect_tiles=1000), DEFAULT_CALIBRATION, search)
     monitor.add(IMAGE)
     search.maps = lambda image, kernel, centers, x_size, color: np.stack([search.tile_map] * len(centers))
     pipeline.size, pipeline.x_size = pipeline.size / 2, 30.0
@@ -86,90 +80,20 @@ def test_redetection_scale(scale, expected):
     assert monitor.watches[0].lost and not search.x_sizes
     for _ in range(4):
         monitor.after_step(IMAGE, flat_map()[None])
-    assert search.x_sizes[0::2] == expected  # the tiles' side; then the same for the check of the best peak
-    assert search.x_sizes[1::2] == expected
-    with pytest.raises(SettingError) as info:
-        LostSettings(redetect_scale="middle")
-    assert info.value.key == "redetect_scale"
-
-
-# ------------------------------------------------------------------------------- template update
-
-
-def test_mix_is_part_by_part():
-    first = (torch.tensor([1.0, 2.0]), torch.tensor([10.0]))
-    recent = (torch.tensor([3.0, 6.0]), torch.tensor([20.0]))
-    kernel, offset = mix(first, recent, 0.25)
-    assert torch.allclose(kernel, torch.tensor([1.5, 3.0])) and torch.allclose(offset, torch.tensor([12.5]))
-    assert mix((np.array([2.0]), None), (np.array([4.0]), None), 0.5)[1] is None
-
-
-class KernelPipeline(FakePipeline):
-    def __init__(self) -> None:
-        super().__init__()
-        self.kernels = [np.array([1.0, 1.0])]
-
-    def set_kernel(self, index, kernel) -> None:
-        self.kernels[index] = kernel
-
-
-class ConstantEngine:
-    """Every exemplar crop gives the kernel (3, 5)."""
-
-    input_format = "uint8_nhwc"
-
-    def exemplar(self, z):
-        assert z.shape == (1, 127, 127, 3)
-        return np.array([3.0, 5.0])
-
-
-def test_template_update_mixes_on_confident_frames_and_resets_when_lost():
-    pipeline = KernelPipeline()
-    settings = LostSettings(template_update=True, template_weight=0.25, template_threshold=0.9, template_interval=3)
-    updater = TemplateUpdater(pipeline, ConstantEngine(), settings, 127, 0.5, torch.device("cpu"))
-    updater.add()
-    image = np.zeros((120, 160, 3), np.uint8)
-    for score in (0.95, 0.95):  # not yet: 3 frames between updates
-        updater.after_step(image, 0, score, False)
-    assert np.array_equal(pipeline.kernels[0], [1.0, 1.0])
-    updater.after_step(image, 0, 0.5, False)  # the 3rd frame, but not confident enough
-    assert np.array_equal(pipeline.kernels[0], [1.0, 1.0])
-    updater.after_step(image, 0, 0.95, False)
-    assert np.allclose(pipeline.kernels[0], [0.75 * 1 + 0.25 * 3, 0.75 * 1 + 0.25 * 5])  # (1.5, 2.0)
-    updater.after_step(image, 0, 0.1, True)  # lost: back to the first kernel
-    assert np.array_equal(pipeline.kernels[0], [1.0, 1.0])
-    with pytest.raises(SettingError) as info:
-        LostSettings(template_update=True, template_weight=1.5)
-    assert info.value.key == "template_weight"
-
-
-@pytest.mark.parametrize("backend, crop_backend", [("onnxruntime", None), ("torch", None), ("torch", "torch")])
-def test_tracker_with_template_update_follows_a_moving_target(backend, crop_backend):
-    """Every engine's kernel is mixed, on the host and the device pipeline (here on the CPU)."""
-    from test_lost import _synthetic_frames
-
-    from siamfc.geometry import iou
-    from siamfc.tracking.tracker import SiamFCTracker
-
-    if backend == "onnxruntime":
-        pytest.importorskip("onnxruntime")
-    frames, boxes = _synthetic_frames()
-    tracker = SiamFCTracker(backend=backend, crop_backend=crop_backend, template_update=True, template_interval=1,
-                            template_threshold=0.5, model="siamfc_mobile_lite")
-    tracker.init(frames[0], boxes[0])
-    for frame, box in zip(frames[1:4], boxes[1:4], strict=True):
-        assert iou(tracker.update(frame), box)[0] > 0.7
-    kernel, first = tracker.tracker.pipeline.kernels[0], tracker.tracker.monitor.templates.first[0]
-    assert not np.array_equal(np.asarray(kernel[0]), np.asarray(first[0]))  # a mixed kernel is in use
+    assert search.x_sizes == [60.0] * 8  # the tiles' side, then the same for the check of the best peak
+    search.tile_map = peak_map(cy=3, cx=12)
+    monitor.after_step(IMAGE, flat_map()[None])
+    assert not monitor.watches[0].lost
+    assert (pipeline.x_size, pipeline.size.tolist()) == (60.0, [20.0, 20.0])  # found at the first frame's size
 
 
 # ------------------------------------------------------------------------------ eval's options
 
 
 def test_eval_tracker_options():
-    spec = parse_tracker("siamfc@redetect=false,redetect_scale=first,redetect_confirm=3")
-    assert spec.params == (("redetect", False), ("redetect_scale", "first"), ("redetect_confirm", 3))
-    assert spec.name == "SiamFC@redetect=False,redetect_scale=first,redetect_confirm=3"
+    spec = parse_tracker("siamfc@redetect=false,redetect_tiles=4,redetect_confirm=3")
+    assert spec.params == (("redetect", False), ("redetect_tiles", 4), ("redetect_confirm", 3))
+    assert spec.name == "SiamFC@redetect=False,redetect_tiles=4,redetect_confirm=3"
     check_params(spec)
     with pytest.raises(SiamFCError):
         parse_tracker("siamfc@redetect")
@@ -201,22 +125,3 @@ def test_eval_compares_tracker_variants_in_one_run(tmp_path):
     assert off["recall"] < on["recall"] - 0.2  # the variant without re-detection never finds it again
     assert main(["eval", "--dataset", "folder", "--root", str(seq.parent), "--out", str(out), "--quiet",
                  "--tracker", "siamfc@redetect_confirm=0"]) == 2  # a bad option: one line, no run
-
-
-def test_template_update_with_targets_added_and_removed():
-    from test_lost import _synthetic_frames
-
-    from siamfc.geometry import iou
-    from siamfc.tracking.tracker import MultiTracker
-
-    frames, boxes = _synthetic_frames()
-    multi = MultiTracker(backend="torch", template_update=True, template_interval=1, template_threshold=0.5,
-                         model="siamfc_mobile_lite")
-    other = multi.add(frames[0], np.array([300.0, 200.0, 40.0, 40.0]))
-    target = multi.add(frames[0], boxes[0])
-    multi.update(frames[1])
-    multi.remove(other)
-    templates = multi.monitor.templates
-    assert len(templates.first) == len(multi.monitor.watches) == 1
-    for frame, box in zip(frames[2:4], boxes[2:4], strict=True):
-        assert iou(multi.update(frame)[target], box)[0] > 0.7

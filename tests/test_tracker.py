@@ -92,7 +92,7 @@ def test_unknown_parameter_is_refused() -> None:
     {"redetect": 1},
     {"redetect_tiles": 2.5},
     {"window_influence": True},
-    {"redetect_scale": 3},
+    {"redetect_delay": "ten"},
     {"scale_num": None},
 ])
 def test_a_value_of_the_wrong_kind_is_refused(params: dict) -> None:

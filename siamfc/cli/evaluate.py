@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "folder written by siamfc export), csrt, kcf, mil or nano; repeat for a "
                              "comparison (default: siamfc). A siamfc tracker takes "
                              "options of its own after @ (tracker parameters, e.g. "
-                             "siamfc@redetect=false,template_update=true; they end its name). csrt and kcf "
+                             "siamfc@redetect=false,redetect_confirm=1; they end its name). csrt and kcf "
                              "need OpenCV's contrib build: without it they are skipped with a warning (an "
                              "error if alone)")
     add_tracker_arguments(parser, backend=False)

@@ -19,8 +19,6 @@ BACKENDS = ("auto", "torch", "onnxruntime")
 CROP_BACKENDS = ("cv2", "torch")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 DTYPE_NAMES = ("float32", "bfloat16", "float16")
-REDETECT_SCALES = ("last", "first", "both")
-DROP_SIGNALS = ("height", "confidence")
 
 #: the box-head family's step (one scale); "box" is its default. Its scale_lr 0.5 (OpenCV: 0.37) was
 #: chosen on GOT-10k-mini/train, never on val (docs/experiments.md)
@@ -39,30 +37,15 @@ def device_type(device: str | torch.device) -> str:
 
 @dataclass
 class LostSettings:
-    """The lost state, the relative drop test (``drop_``) and the template update (``template_``); defaults
-    chosen on the val sequences (docs/lost_targets.md)."""
+    """The lost state and re-detection; defaults chosen on the val sequences (docs/lost_targets.md)."""
 
     lost_threshold: float = setting(0.5, ge=0, le=1)  # 0 turns the lost state off
     lost_patience: int = setting(5, ge=1)
-    lost_hold: bool = False  # a lost target's box stays where it was last confident
     redetect: bool = True
     redetect_threshold: float = setting(0.7, ge=0, le=1)
     redetect_delay: int = setting(10, ge=0)
-    redetect_tiles: int = setting(9, ge=1)  # tiles searched a frame
-    redetect_scale_step: float = setting(1.0, ge=1)  # > 1: each sweep at the next of scales 1, 1/step, step
-    redetect_scale: str = setting("first", choices=REDETECT_SCALES)  # the size searched at: first frame's, last
+    redetect_tiles: int = setting(9, ge=1)  # tiles searched a frame, at the first frame's size
     redetect_confirm: int = setting(3, ge=1)  # confident frames in a row that end the lost state
-    # 0 turns the drop test off: on the 12 val sequences 0.4 gave +0.005 [-0.002, +0.018], an interval that holds 0
-    drop_ratio: float = setting(0.0, ge=0, lt=1)
-    drop_signal: str = setting("height", choices=DROP_SIGNALS)
-    drop_memory: int = setting(30, ge=1)  # frames in the running mean
-    drop_warmup: int = setting(5, ge=1)  # frames of history before a drop is judged
-    drop_max_hold: int = setting(25, ge=1)
-    drop_coast: bool = True  # a held box moves on at the recent velocity
-    template_update: bool = False
-    template_weight: float = setting(0.3, ge=0, le=1)  # the recent kernel's share of the mix
-    template_threshold: float = setting(0.9, ge=0, le=1)  # the confidence a frame needs to give the recent kernel
-    template_interval: int = setting(10, ge=1)  # frames at least between two updates of a target
 
     def __post_init__(self) -> None:
         check(self)
