@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 
@@ -26,13 +27,10 @@ def resolve_device(name: str):
 
 def gpu_driver_present() -> bool:
     """Whether a GPU driver PyTorch could use (CUDA's or ROCm's) is installed, found without PyTorch."""
-    names = ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so")
-    for name in names:
-        try:
+    for name in ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so"):
+        with contextlib.suppress(OSError):
             ctypes.CDLL(name)
-        except OSError:
-            continue
-        return True
+            return True
     return False
 
 
