@@ -15,8 +15,7 @@ class SiamFCError(ValueError):
 
 
 class SettingError(SiamFCError):
-    """A setting of the wrong type or out of its declared range, or an unknown one (see
-    :mod:`siamfc.settings`); ``key`` is its dotted name."""
+    """A setting of the wrong type, out of its range (:mod:`siamfc.settings`) or unknown; ``key``: its dotted name."""
 
 
 class CheckpointError(SiamFCError):
@@ -28,13 +27,11 @@ class NonFiniteError(SiamFCError):
 
 
 class FrameSizeError(SiamFCError):
-    """A frame of another size than the frames before it in one sequence: its boxes would be read in
-    the wrong frame's pixels (see :func:`siamfc.geometry.check_frame_size`)."""
+    """A frame of another size than those before it in one sequence: its boxes would be read in the wrong pixels."""
 
 
 class MissingExtraError(SiamFCError, ImportError):
-    """A path that needs an optional part of the package that is not installed; ``key`` is the extra,
-    ``module`` the missing module (see :mod:`siamfc.extras`)."""
+    """A path needs an optional part not installed (:mod:`siamfc.extras`); ``key`` is the extra, ``module`` the module."""
 
     def __init__(self, message: str, module: str, extra: str) -> None:
         super().__init__(message, key=extra)
