@@ -31,7 +31,7 @@ class FrameSizeError(SiamFCError):
 
 
 class MissingExtraError(SiamFCError, ImportError):
-    """A path needs an optional part not installed (:mod:`siamfc.extras`); ``key`` is the extra, ``module`` the module."""
+    """A path needs an extra not installed (:mod:`siamfc.extras`); ``key``: the extra, ``module``: the module."""
 
     def __init__(self, message: str, module: str, extra: str) -> None:
         super().__init__(message, key=extra)
