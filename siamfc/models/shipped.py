@@ -1,7 +1,7 @@
 """The models shipped in ``siamfc/weights/``, by name: one table (:data:`SHIPPED`) read by ``siamfc models``,
 ``--model NAME``, ``SiamFCTracker(model="NAME")`` and the README's table, without PyTorch. A checkpoint
 ``NAME.pth`` ships with its ONNX export ``NAME.onnx/`` beside it (what the base install tracks with). To
-add a model, put its files there and add a row whose ``file`` is what ``weights=`` takes."""
+add a model, put its files there and add a row named ``NAME``."""
 
 from __future__ import annotations
 
@@ -27,23 +27,29 @@ class Auc:
         return f"{self.value:.3f}{interval} ({self.sequences})"
 
 
+#: the project's val: GOT-10k-mini/val + extra/val of ../shared (its README.md)
+_VAL16 = "16 val seq."
+_SEED3_RUN = "siamfc bench, OpenCV 5.1, 2 idle cores (docs/experiments.md, 'A third seed')"
+_MODEL_CARD = "docs/model_card.md; ../shared/README.md (16 val sequences)"
+
+
 @dataclass(frozen=True)
 class ShippedModel:
-    """``fps_vs_nanotrack``: its frames/s over OpenCV NanoTrack's in the run ``speed_run``; ``pretrained``: the
-    third-party weights inside it and their licence; ``source``: where the figures are written up."""
+    """``NAME.pth`` under siamfc/weights/; ``fps_vs_nanotrack``: its frames/s over OpenCV NanoTrack's in the
+    run ``speed_run``; ``pretrained``: the third-party weights inside it and their licence; ``source``: where
+    the figures are written up."""
 
     name: str
-    file: str  # under siamfc/weights/
     summary: str
     auc: Auc | None
     fps_vs_nanotrack: float | None
     speed_run: str
-    pretrained: str
     source: str
+    pretrained: str = "none: trained from scratch here (response maps distilled from fdsiamfc_30, MIT)"
 
     @property
     def path(self) -> Path:
-        return WEIGHTS_DIR / self.file
+        return WEIGHTS_DIR / f"{self.name}.pth"
 
     def files(self) -> list[Path]:
         paths = [self.path, self.path.with_name(self.path.stem + ".onnx")]
@@ -54,14 +60,9 @@ class ShippedModel:
         return sum(f.stat().st_size for f in self.files())
 
 
-#: the project's val: GOT-10k-mini/val + extra/val of ../shared (its README.md)
-_VAL16 = "16 val seq."
-_FROM_SCRATCH = "none: trained from scratch here (response maps distilled from fdsiamfc_30, MIT)"
-
 SHIPPED: tuple[ShippedModel, ...] = (
     ShippedModel(
         name="siamfc_box",
-        file="siamfc_box.pth",
         summary="the default: box-head family, NanoTrack v2's network fine-tuned here, the average of three "
                 "fine-tuning seeds (box map, one scale, 0.33 M parameters)",
         auc=Auc(0.653, 0.584, 0.710, _VAL16),
@@ -71,41 +72,16 @@ SHIPPED: tuple[ShippedModel, ...] = (
         pretrained="NanoTrack v2 (Apache-2.0, siamfc/weights/NOTICE-NanoTrack.md), fine-tuned on ../shared's data",
         source="docs/model_card.md; docs/experiments.md (the box-head family)",
     ),
-    ShippedModel(
-        name="siamfc_mobile_lite",
-        file="siamfc_mobile_lite.pth",
-        summary="the fast SiamFC model: depthwise-separable backbone, 0.05 M "
-                "parameters",
-        auc=Auc(0.579, 0.486, 0.662, _VAL16),
-        fps_vs_nanotrack=1.03,
-        speed_run="siamfc bench, OpenCV 5.1, 2 idle cores (docs/experiments.md, 'A third seed')",
-        pretrained=_FROM_SCRATCH,
-        source="docs/model_card.md; ../shared/README.md (16 val sequences)",
-    ),
-    ShippedModel(
-        name="siamfc_mobile",
-        file="siamfc_mobile.pth",
-        summary="the accurate alternative: SiamFC, wider depthwise-separable backbone, 0.12 M parameters",
-        auc=Auc(0.588, 0.522, 0.653, _VAL16),
-        fps_vs_nanotrack=0.77,
-        speed_run="siamfc bench, OpenCV 5.1, 2 idle cores (docs/experiments.md, 'A third seed')",
-        pretrained=_FROM_SCRATCH,
-        source="docs/model_card.md; ../shared/README.md (16 val sequences)",
-    ),
-    ShippedModel(
-        name="siamfc_alexnet_w30",
-        file="siamfc_alexnet_w30.pth",
-        summary="an earlier default: SiamFC, the paper's AlexNet at 30% width",
-        auc=Auc(0.567, 0.468, 0.658, _VAL16),
-        fps_vs_nanotrack=0.27,
-        speed_run="got10k toolkit run, 2 workers: 69 vs 253 fps (docs/experiments.md)",
-        pretrained=_FROM_SCRATCH,
-        source="docs/models.md (its 16-sequence AUC, one siamfc eval run beside the default's)",
-    ),
+    ShippedModel("siamfc_mobile_lite", "the fast SiamFC model: depthwise-separable backbone, 0.05 M parameters",
+                 Auc(0.579, 0.486, 0.662, _VAL16), 1.03, _SEED3_RUN, _MODEL_CARD),
+    ShippedModel("siamfc_mobile", "the accurate alternative: SiamFC, wider depthwise-separable backbone, 0.12 M "
+                 "parameters", Auc(0.588, 0.522, 0.653, _VAL16), 0.77, _SEED3_RUN, _MODEL_CARD),
+    ShippedModel("siamfc_alexnet_w30", "an earlier default: SiamFC, the paper's AlexNet at 30% width",
+                 Auc(0.567, 0.468, 0.658, _VAL16), 0.27,
+                 "got10k toolkit run, 2 workers: 69 vs 253 fps (docs/experiments.md)",
+                 "docs/models.md (its 16-sequence AUC, one siamfc eval run beside the default's)"),
 )
-
 NANOTRACK_AUC = Auc(0.630, 0.549, 0.700, _VAL16)
-
 DEFAULT_MODEL = "siamfc_box"
 
 
@@ -138,14 +114,10 @@ def weights_of(weights: object, model: object) -> tuple[object, object]:
         return (default if default.is_file() else None), None
     if not isinstance(model, str):
         return weights, model
-    if model not in model_names() and _looks_like_a_path(model):
+    if model not in model_names() and (len(Path(model).parts) > 1 or Path(model).suffix or Path(model).exists()):
         raise TypeError(f"model must be a SiamFCNet or a shipped model's name ({', '.join(model_names())}); a "
                         f"checkpoint's path goes in weights=, got {model!r}")
     if weights is not None:
         raise SiamFCError(f"give weights= (a path) or model={model!r} (a shipped model's name), not both", "model")
     return model_path(model), None
 
-
-def _looks_like_a_path(text: str) -> bool:
-    path = Path(text)
-    return len(path.parts) > 1 or bool(path.suffix) or path.exists()
