@@ -18,7 +18,7 @@ from .bootstrap import bootstrap_mean, paired_difference
 from .got10k_compat import numpy_nan_alias, only_sequences
 from .metrics import overall_figures, sequence_figures
 from .report import write_outputs
-from .results import check_stale, earlier_trackers, read_boxes, read_confidence, read_time
+from .results import earlier_trackers, read_boxes, read_confidence, read_time, to_run
 from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
 from .trackers import usable_trackers
@@ -102,7 +102,7 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
     earlier = earlier_trackers(bench, trackers, sequences, frame_counts, warn) if config.resume else []
     skipped = [name for name in skipped if name not in {t.name for t in earlier}]
     baseline = _find_baseline(config.baseline, [*earlier, *trackers], skipped)
-    todo = set(check_stale(config, trackers, sequences, frame_counts, warn))
+    todo = set(to_run(config, trackers, sequences, frame_counts, warn))
 
     lengths = {s: max(1, n) for s, n in frame_counts.items()}
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)

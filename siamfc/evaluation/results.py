@@ -39,22 +39,16 @@ def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, co
     extra = sorted(set(existing_files(bench, tracker, seq)) - set(expected))
     if extra:
         return f"{extra[0]} is not part of a {bench.repetitions}-repetition result"
-    counts = [_allowed_counts(bench, path) for path in expected]
+    counts = [None if p.name.endswith("_time.txt") else benchmark_for(bench).box_values for p in expected]
     if confidence:
         expected, counts = [*expected, confidence_file(bench, tracker, seq)], [*counts, (1,)]
-    for path, allowed in zip(expected, counts, strict=True):
-        problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, allowed)
-        if problem:
-            return problem
-    return None
+    return next(filter(None, (file_problem(p, length, c) for p, c in zip(expected, counts, strict=True))), None)
 
 
-def _allowed_counts(bench: BenchmarkSpec, path: Path) -> tuple[int, ...] | None:
-    """How many numbers a line of ``path`` may hold (None: any, for time files)."""
-    return None if path.name.endswith("_time.txt") else benchmark_for(bench).box_values
-
-
-def _file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> str | None:
+def file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> str | None:
+    """Why ``path`` is not a whole result of ``length`` lines of ``counts`` numbers each (None: any)."""
+    if not path.is_file():
+        return f"{path} is missing"
     try:
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,15 +78,16 @@ def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
 
 def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray,
                length: int | None = None) -> list[np.ndarray]:
-    """The boxes of each repetition; with ``length``, each file is checked whole first."""
+    """The boxes of each repetition (VOT's ``1``, the initialisation frame, as ``first_box``); with
+    ``length``, each file is checked whole first."""
     adapter = benchmark_for(bench)
     boxes = []
-    for path in adapter.box_records(result_files(bench, tracker, seq)):
-        problem = _file_problem(path, length, _allowed_counts(bench, path)) if length is not None else None
+    for path in result_files(bench, tracker, seq)[adapter.box_records]:
+        problem = file_problem(path, length, adapter.box_values) if length is not None else None
         if problem:
             raise SiamFCError(f"{problem}: {RESUME}", str(path))
-        rows = [adapter.parse_record(_numbers(line), first_box) for line in path.read_text().splitlines()
-                if line.strip()]
+        rows = [_numbers(line) for line in path.read_text().splitlines() if line.strip()]
+        rows = [first_box.tolist() if len(r) == 1 else r for r in rows]
         if any(len(r) != 4 for r in rows):
             raise SiamFCError(f"{path}: a line without 4 numbers x,y,w,h: {RESUME}", str(path))
         boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
@@ -102,7 +97,7 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
 def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> np.ndarray:
     """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values)."""
     path = confidence_file(bench, tracker, seq)
-    problem = f"{path} is missing" if not path.is_file() else _file_problem(path, length, (1,))
+    problem = file_problem(path, length, (1,))
     if problem:
         raise SiamFCError(f"{problem}: {RESUME}", str(path))
     return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
@@ -152,17 +147,22 @@ def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[
         return []
 
 
-def check_stale(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str], lengths: dict[str, int],
-                warn: Callable[[str], None]) -> list[tuple[str, str]]:
-    """The (tracker, sequence) pairs to run. Existing results are an error unless ``--overwrite``
-    (delete and recompute) or ``--resume`` (keep whole ones, warn and redo the rest)."""
+def check_stale(config: EvalConfig, stale: dict[str, list[str]]) -> None:
+    """Existing results (``stale``: tracker -> sequences) are an error unless ``--overwrite`` or ``--resume``."""
+    if stale and not (config.overwrite or config.resume):
+        listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
+        raise SiamFCError(f"results already exist in {result_root(config.benchmark)} for {listed}: pass --overwrite "
+                          "to recompute them, --resume to keep complete ones, or choose another --out", "--out")
+
+
+def to_run(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str], lengths: dict[str, int],
+           warn: Callable[[str], None]) -> list[tuple[str, str]]:
+    """The (tracker, sequence) pairs to run, after :func:`check_stale`: existing results are deleted
+    and recomputed (``--overwrite``), or kept where whole (``--resume``: the rest redone, with a warning)."""
     bench = config.benchmark
     stale = {t.name: [s for s in sequences if existing_files(bench, t.name, s)] for t in trackers}
     stale = {name: seqs for name, seqs in stale.items() if seqs}
-    if stale and not (config.overwrite or config.resume):
-        listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
-        raise SiamFCError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
-                          "recompute them, --resume to keep complete ones, or choose another --out", "--out")
+    check_stale(config, stale)
     todo = []
     for spec in trackers:
         for seq in sequences:

@@ -8,11 +8,8 @@ from pathlib import Path
 
 from ...errors import SettingError, SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, SequenceBenchmark, Truth
-from .folders import Folder, LaSOT
-from .got10k import GOT10k
-from .otb import OTB
-from .vot import VOT
+from .base import Benchmark, Folder, LaSOT, SequenceBenchmark, Truth
+from .toolkit import OTB, VOT, GOT10k
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (GOT10k(), OTB(), VOT(), LaSOT(), Folder())}
 

@@ -1,17 +1,17 @@
-"""What an evaluation asks of a benchmark (:class:`Benchmark`), and what the got10k toolkit's own
-readers need beyond ours (``*.jpg`` frames, commas between values, a ``meta_info.ini`` resolution),
-checked before anything runs."""
+"""What an evaluation asks of a benchmark (:class:`Benchmark`); the layouts read by our data layer
+(any folder, LaSOT); and what the got10k toolkit's own readers need beyond ours (``*.jpg`` frames,
+commas between values), checked before anything runs."""
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from ...data.sequences import Sequence, frame_files
+from ...data.registry import get
+from ...data.sequences import Sequence, _read_text, frame_files
 from ...errors import SiamFCError
 from ..metrics import Truth
 from ..specs import BenchmarkSpec
@@ -32,62 +32,31 @@ def box_visible(anno: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SiamFCError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or type(exc).__name__})",
-                          str(path)) from exc
+def check_first_box(box: np.ndarray, where: str) -> None:
+    if not (np.all(np.isfinite(box)) and box[2] > 0 and box[3] > 0):
+        raise SiamFCError(f"{where}: the first box must be the target's (x,y,w,h with w,h > 0), got {box.tolist()}",
+                          where)
 
 
-def check_jpg_frames(folder: Path, what: str) -> int:
-    """The toolkit lists a sequence's frames as ``folder/*.jpg`` only; returns their count."""
-    jpgs = list(folder.glob("*.jpg"))
-    if not jpgs:
-        raise SiamFCError(f"{folder}: no .jpg frames in the folder itself (the toolkit's {what} reader takes "
-                          f"<seq>/*.jpg only); {FOLDER_HINT}", str(folder))
-    images = frame_files(folder)
-    if len(jpgs) != len(images):
-        other = next(p for p in images if p.suffix != ".jpg")
-        raise SiamFCError(f"{folder}: frame {other.name}: the toolkit's {what} reader takes only .jpg frames; "
-                          f"{FOLDER_HINT}", str(other))
-    return len(jpgs)
-
-
-def check_comma_boxes(path: Path, what: str) -> int:
-    """The toolkit reads ``groundtruth.txt`` with commas between the values; returns its line count."""
-    count = 0
+def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
+    """The toolkit lists a sequence's frames as ``folder/*.jpg`` only and reads ``groundtruth.txt``
+    with commas between the values; returns the frames' and the boxes' counts."""
+    jpgs, images = list(folder.glob("*.jpg")), frame_files(folder)
+    if not jpgs or len(jpgs) != len(images):
+        other = folder if not jpgs else next(p for p in images if p.suffix != ".jpg")
+        why = (f"no .jpg frames in the folder itself (the toolkit's {what} reader takes <seq>/*.jpg only)" if not jpgs
+               else f"frame {other.name}: the toolkit's {what} reader takes only .jpg frames")
+        raise SiamFCError(f"{folder}: {why}; {FOLDER_HINT}", str(other))
+    path, lines = folder / "groundtruth.txt", 0
     for number, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            [float(v) for v in line.strip().split(",")]
-        except ValueError as exc:
-            raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
-                              f"(x,y,w,h), found {line.strip()[:40]!r}; {FOLDER_HINT}", str(path)) from exc
-        count += 1
-    return count
-
-
-def check_got10k_meta(folder: Path) -> None:
-    """``meta_info.ini`` as the toolkit's GOT-10k reader parses it, with the ``resolution`` its report needs."""
-    path = folder / "meta_info.ini"
-    meta = {}
-    for line in _read_text(path).strip().split("\n")[1:]:
-        key, sep, value = line.partition(": ")
-        if not sep:
-            raise SiamFCError(f"{path}: line {line[:40]!r} is not 'key: value' (the toolkit's GOT-10k reader "
-                              "needs it)", str(path))
-        meta[key] = value
-    if "resolution" not in meta:
-        raise SiamFCError(f"{path}: no 'resolution: (width, height)' line (the GOT-10k report needs it)", str(path))
-    try:
-        size = ast.literal_eval(meta["resolution"])
-        ok = len(size) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in size)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        ok = False
-    if not ok:
-        raise SiamFCError(f"{path}: resolution {meta['resolution'][:40]!r} is not (width, height)", str(path))
+        if line.strip():
+            try:
+                [float(v) for v in line.split(",")]
+            except ValueError as exc:
+                raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by "
+                                  f"commas (x,y,w,h), found {line.strip()[:40]!r}; {FOLDER_HINT}", str(path)) from exc
+            lines += 1
+    return len(jpgs), lines
 
 
 class Benchmark:
@@ -98,15 +67,25 @@ class Benchmark:
     layout: ClassVar[str]  # the expected files, for --dataset's help
     default_subset: ClassVar[str] = "val"
     has_subsets: ClassVar[bool] = True  # else --subset is an error, and the title is the tag alone
+    versions: ClassVar[tuple[str | int, ...]] = ()  # the first is the default; none: --version is an error
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
     has_report: ClassVar[bool] = False  # the toolkit has a report of its own
     extra_columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # (header, key) from that report
     box_values: ClassVar[tuple[int, ...]] = (4,)  # numbers a line of a box record may hold
+    box_records: ClassVar[slice] = slice(0, -1)  # which of :meth:`result_files` hold the boxes figures come from
 
     def parse_version(self, text: str | None) -> str | int | None:
-        if text is not None:
-            raise SiamFCError(f"--version: the {self.name} benchmark has no versions", "--version")
-        return None
+        """``text`` as one of :attr:`versions`, case aside (the first when left out)."""
+        if not self.versions:
+            if text is not None:
+                raise SiamFCError(f"--version: the {self.name} benchmark has no versions", "--version")
+            return None
+        text = str(self.versions[0]) if text is None else text.strip()
+        found = [v for v in self.versions if str(v).lower() == text.lower()]
+        if not found:
+            known = ", ".join(sorted(map(str, self.versions)))
+            raise SiamFCError(f"--version {text}: {self.name.upper()} versions are {known}", "--version")
+        return found[0]
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
         if text is not None and not self.has_subsets:
@@ -140,16 +119,10 @@ class Benchmark:
         return [base / seq / f"{seq}_{r:03d}.txt" for r in range(1, repetitions + 1)] + [base / seq / f"{seq}_time.txt"]
 
     def existing_files(self, base: Path, seq: str) -> list[Path]:
-        folder = base / seq
-        return [p for p in folder.iterdir() if p.name.startswith(f"{seq}_")] if folder.is_dir() else []
-
-    def box_records(self, files: list[Path]) -> list[Path]:
-        """Which of :meth:`result_files` hold the boxes the figures are computed from."""
-        return files[:-1]
-
-    def parse_record(self, row: list[float], first_box: np.ndarray) -> list[float]:
-        """One line of a box record as ``x, y, w, h``."""
-        return row
+        """Every result file of ``seq`` present (more repetitions included)."""
+        folders = {p.parent for p in self.result_files(base, seq, 1)}
+        return sorted(p for d in folders if d.is_dir() for p in d.iterdir()
+                      if p.name.startswith(f"{seq}_") or p.name == f"{seq}.txt")
 
     def submissions(self, experiment, names: list[str]) -> dict[str, str] | None:
         """Files for an evaluation server instead of figures (None: figures are computed here)."""
@@ -165,8 +138,6 @@ class SequenceBenchmark(Benchmark):
     and run by the toolkit's GOT-10k loop."""
 
     def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
-        from ...data.registry import get
-
         return get(self.name)(bench.root, bench.subset)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
@@ -174,12 +145,51 @@ class SequenceBenchmark(Benchmark):
 
         sequences = self.sequences(bench)
         for seq in sequences:
-            first = seq.boxes[0]
-            if not (np.all(np.isfinite(first)) and first[2] > 0 and first[3] > 0):
-                raise SiamFCError(f"{seq.name}: the first box must be the target's (x,y,w,h with w,h > 0), "
-                                  f"got {first.tolist()}", seq.name)
+            check_first_box(seq.boxes[0], seq.name)
         return sequence_experiment(SequenceDataset(sequences), out, self.tag(bench), bench.repetitions)
 
     def truth(self, experiment, name: str) -> Truth:
         seq = experiment.dataset.sequences[name]
         return Truth(seq.boxes, seq.visible.copy(), image_size(seq.frames[0]))
+
+
+class Folder(SequenceBenchmark):
+    """A GOT-10k-layout root, a folder with ``list.txt``, a plain folder of sequence folders or one
+    sequence folder; several roots are evaluated as one set."""
+
+    name = "folder"
+    layout = ("a GOT-10k-layout root, a folder with list.txt, or a plain folder of sequence folders "
+              "(frames + groundtruth.txt); repeat --root to join several")
+    joins_roots = True
+
+    def parse_subset(self, text: str | None, roots: list[str]) -> str:
+        """A folder every root has (or a root that is that folder), or ``all``; left out, each root's
+        ``val/`` where it has one, else the whole root."""
+        for root in roots if text not in (None, "all") else []:
+            path = Path(root)
+            if path.is_dir() and not (path / text).is_dir() and path.resolve().name != text:
+                raise SiamFCError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
+                                  "every sequence of a root without one)", "--subset")
+        return text or self.default_subset
+
+    def tag(self, bench: BenchmarkSpec) -> str:
+        """Each root's name, with its parent's when it is a subset folder (``folder-GOT-10k-mini-val``)."""
+        paths = [Path(r).resolve() for r in (bench.root, *bench.more_roots)]
+        return "+".join(f"folder-{p.parent.name}-{p.name}" if p.name in (bench.subset, "val", "test", "train")
+                        else f"folder-{p.name}" for p in paths)
+
+    def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
+        return [seq for root in (bench.root, *bench.more_roots)
+                for seq in get("folder")(root, bench.subset if (Path(root) / bench.subset).is_dir() else "all")]
+
+
+class LaSOT(SequenceBenchmark):
+    """LaSOT: a frame counts where the target is neither fully occluded nor out of view."""
+
+    name = "lasot"
+    layout = ("ROOT/<class>/<class>-N/ (img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt); "
+              "--subset test (default) reads testing_set.txt, all every sequence")
+    default_subset = "test"
+
+    def tag(self, bench: BenchmarkSpec) -> str:
+        return "LaSOT"
