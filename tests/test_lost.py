@@ -51,10 +51,11 @@ def test_calibration_sidecar(tmp_path):
     sidecar_path(weights).write_text(Calibration(-1.0, 0.5, 2.0).to_json())
     cal = load_calibration(weights)
     assert (cal.bias, cal.w_psr, cal.w_rel) == (-1.0, 0.5, 2.0)
-    sidecar_path(weights).write_text("{not json")
-    with pytest.raises(SiamFCError) as info:
-        load_calibration(weights)
-    assert info.value.key == str(sidecar_path(weights))
+    for text in ("{not json", '{"bias": NaN, "w_psr": 1, "w_rel": 1}', '{"bias": 1}', "[1, 2, 3]"):
+        sidecar_path(weights).write_text(text)
+        with pytest.raises(SiamFCError) as info:
+            load_calibration(weights)
+        assert info.value.key == str(sidecar_path(weights)) and "\n" not in str(info.value)
 
 
 # ------------------------------------------------------------------------------------ lost state

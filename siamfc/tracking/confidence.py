@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, first_line
+from ..settings import check
 
 PEAK_RADIUS = 2
 REL_MAX = 2.0
@@ -20,12 +21,15 @@ PSR_MAX = 50.0
 
 @dataclass(frozen=True)
 class Calibration:
-    """``confidence = sigmoid(bias + w_psr * psr + w_rel * rel)``."""
+    """``confidence = sigmoid(bias + w_psr * psr + w_rel * rel)``, its weights finite numbers."""
 
     bias: float
     w_psr: float
     w_rel: float
     source: str = "built-in"
+
+    def __post_init__(self) -> None:
+        check(self)
 
     def confidence(self, psr: np.ndarray | float, rel: np.ndarray | float) -> np.ndarray:
         z = self.bias + self.w_psr * np.asarray(psr, np.float64) + self.w_rel * np.asarray(rel, np.float64)
@@ -48,19 +52,14 @@ def sidecar_path(weights: str | os.PathLike) -> Path:
 
 def load_calibration(weights: str | os.PathLike | None) -> Calibration:
     """The calibration stored beside ``weights``, else :data:`DEFAULT_CALIBRATION`."""
-    if weights is None:
-        return DEFAULT_CALIBRATION
-    path = sidecar_path(weights)
-    if not path.is_file():
+    path = None if weights is None else sidecar_path(weights)
+    if path is None or not path.is_file():
         return DEFAULT_CALIBRATION
     try:
         data = json.loads(path.read_text())
-        values = [float(data[k]) for k in ("bias", "w_psr", "w_rel")]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SiamFCError(f"{path}: not a confidence calibration ({exc.__class__.__name__})", str(path)) from exc
-    if not all(math.isfinite(v) for v in values):
-        raise SiamFCError(f"{path}: not a confidence calibration (non-finite weights)", str(path))
-    return Calibration(*values, source=os.fspath(path))
+        return Calibration(*(data[k] for k in ("bias", "w_psr", "w_rel")), source=os.fspath(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError: a SettingError (not a finite number) too
+        raise SiamFCError(f"{path}: not a confidence calibration ({first_line(exc)})", str(path)) from exc
 
 
 def map_statistics(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,14 +83,9 @@ def map_statistics(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return psr, top - total / (h * w), peak
 
 
-def relative_height(height: np.ndarray | float, reference: np.ndarray | float) -> np.ndarray:
-    """``rel``: a peak's height relative to the first frame's, clipped to [0, REL_MAX]."""
-    reference = np.maximum(np.asarray(reference, np.float64), 1e-12)
-    return np.clip(np.asarray(height, np.float64) / reference, 0.0, REL_MAX)
-
-
 def confidence(maps: np.ndarray, reference: np.ndarray | float, calibration: Calibration = DEFAULT_CALIBRATION
                ) -> np.ndarray:
     """Confidence in [0, 1] of each map (M, H, W), ``reference`` the first-frame height(s)."""
     psr, height, _ = map_statistics(maps)
-    return calibration.confidence(psr, relative_height(height, reference))
+    rel = np.clip(height / np.maximum(np.asarray(reference, np.float64), 1e-12), 0.0, REL_MAX)  # as the first frame's
+    return calibration.confidence(psr, rel)
