@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from ..devices import resolve_device_name
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
     from ..io.live import FrameReader
     from ..io.video import Frame, FrameSource
-    from .loop import FrameLoop
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
 
@@ -62,11 +62,10 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device_name(args.device)
     boxes = [parse_box(b) for b in args.init_box or []]
     count = max(len(boxes), 1)
-    boxes_path = check_box_output(args.boxes, "--boxes", count) if args.boxes else None
-    scores_path = check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None
-    output_path = check_video_output(args.output) if args.output else None
-    outputs = {"--boxes": boxes_path, "--scores": scores_path, "--output": output_path}
-    check_distinct_outputs([args.video] if Path(args.video).is_file() else [], outputs, count)
+    paths = {"--boxes": check_box_output(args.boxes, "--boxes", count) if args.boxes else None,
+             "--scores": check_box_output(args.scores, "--scores", count, json_whole=False) if args.scores else None,
+             "--output": check_video_output(args.output) if args.output else None}
+    check_distinct_outputs([args.video] if Path(args.video).is_file() else [], paths, count)
     window = None
     if args.show or not boxes:
         from ..io.window import Window
@@ -77,11 +76,10 @@ def run(args: argparse.Namespace) -> int:
         window = Window(title="siamfc track (q or Esc stops)")
     try:
         source = open_source(args.video, args.start_frame)
-        check_distinct_outputs(source.files, outputs, count)
+        check_distinct_outputs(source.files, paths, count)
         tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
-            outputs = Outputs(boxes_path, scores_path, output_path)
-            return _track(args, source, reader, tracker, boxes, outputs, window)
+            return _track(args, source, reader, tracker, boxes, Outputs(paths), window)
     finally:
         if window is not None:
             window.close()
@@ -101,41 +99,46 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
 
 
 class Outputs:
-    """The files ``track`` writes (boxes, scores, the annotated video): opened together (a failure
-    leaves every output as it was), closed with the run's summary."""
+    """The files ``track`` writes (``paths`` by flag): opened together (a failure leaves every output as
+    it was), closed with the run's summary."""
 
-    def __init__(self, boxes: Path | None, scores: Path | None, video: Path | None) -> None:
-        self.paths = {"boxes": boxes, "scores": scores, "video": video}
-        self.writer = self.score_writer = self.video = None
+    def __init__(self, paths: dict[str, Path | None]) -> None:
+        self.paths = paths
+        self.boxes = self.scores = self.video = None
 
     def open(self, name: str, count: int, fps: float, size: tuple[int, int]) -> None:
-        from ..io.box_files import open_box_writer, open_score_writer
+        from ..io.box_files import TxtBoxWriter, open_box_writer
         from ..io.video_out import VideoOutput
 
         paths = self.paths
         try:
-            self.writer = open_box_writer(paths["boxes"], name, count) if paths["boxes"] else None
-            self.score_writer = open_score_writer(paths["scores"], count) if paths["scores"] else None
-            self.video = VideoOutput(paths["video"], fps, size) if paths["video"] else None
+            self.boxes = open_box_writer(paths["--boxes"], name, count) if paths["--boxes"] else None
+            self.scores = TxtBoxWriter(paths["--scores"], count, scores=True) if paths["--scores"] else None
+            self.video = VideoOutput(paths["--output"], fps, size) if paths["--output"] else None
         except BaseException:
-            for output in (self.writer, self.score_writer, self.video):
+            for output in (self.boxes, self.scores, self.video):
                 if output is not None:
                     output.discard()
             raise
 
     def write(self, frame_number: int, targets, skipped: bool) -> None:
-        for out in (self.writer, self.score_writer):
+        for out in (self.boxes, self.scores):
             if out is not None:
-                out.write(frame_number, targets.boxes, skipped, targets.scores, targets.present)
+                out.write(frame_number, targets, skipped)
 
     def close(self, summary: dict) -> list[SiamFCError]:
-        """Close every output (boxes, scores, video); the errors of those that failed, now or earlier."""
-        from functools import partial
-
+        """Close every output; the errors of those that failed, now or earlier."""
         from ..io.writers import close_each
 
-        closes = [partial(out.close, summary) for out in (self.writer, self.score_writer) if out is not None]
+        closes = [partial(out.close, summary) for out in (self.boxes, self.scores) if out is not None]
         return close_each([*closes, *([self.video.close] if self.video is not None else [])])
+
+    def summary(self) -> list[str]:
+        """What was written, for the summary line."""
+        parts = [f"{name}: " + ", ".join(os.fspath(p) for p in out.paths)
+                 for name, out in (("boxes", self.boxes), ("scores", self.scores)) if out is not None]
+        parts += [f"video: {self.video.path}"] if self.video is not None else []
+        return parts or ["no outputs (use --boxes, --scores or --output)"]
 
 
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, outputs: Outputs, window) -> int:
@@ -156,22 +159,23 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
         if outputs.video is not None:
             outputs.video.write(annotate_frame(first.image.copy(), targets.boxes, args.start_frame + index + 1,
                                                None, "frame unreadable: skipped", targets.scores, targets.present))
-    total = source.length
-    if args.max_frames is not None:
-        total = min(total, args.max_frames) if total is not None else args.max_frames
+    total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
     progress = progress_bar(total, "tracking", args.quiet)
     skipped_frames = 0
     shown = first.image
 
     def handle(frame: Frame, fps: float | None):
         nonlocal skipped_frames, shown
+        number = args.start_frame + frame.index + 1
         skipped = frame.image is None
-        if skipped:
-            _warn_skipped(progress, args.start_frame + frame.index + 1, frame.reason, skipped_frames)
+        if skipped:  # the first few by number, then only that there were more
+            if skipped_frames < MAX_SKIP_WARNINGS:
+                progress.write(f"warning: frame {number}: {frame.reason}; skipped (previous box kept)", file=sys.stderr)
+            elif skipped_frames == MAX_SKIP_WARNINGS:
+                progress.write("warning: more frames skipped; only their count is reported", file=sys.stderr)
             skipped_frames += 1
         else:
             shown = frame.image
-        number = args.start_frame + frame.index + 1
         outputs.write(number, targets, skipped)
         if outputs.video is None and window is None:
             return None
@@ -190,39 +194,19 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
     finally:
         elapsed = loop.elapsed
         progress.close()
+        stats = source.stats
         errors = outputs.close({"frames": loop.frames, "seconds": round(elapsed, 3),
                                 "fps": round(loop.frames / elapsed, 2) if elapsed > 0 else None,
-                                "skipped": source.stats.skipped, "missing": source.stats.missing,
+                                "skipped": stats.skipped, "missing": stats.missing,
                                 "interrupted": loop.interrupted, "stopped_by_user": loop.stopped})
     if failure is not None and all(failure is not e for e in errors):
         errors.insert(0, failure)  # not an output's own failure (those come in the outputs' order)
     if errors:
         raise one_error(errors)
-    if source.stats.ended_early:
-        warn(source.stats.ended_early)
+    if stats.ended_early:
+        warn(stats.ended_early)
     if not args.quiet:
-        print(_summary_line(loop, elapsed, source, outputs), flush=True)
+        missing = f", {stats.missing} missing at the end" if stats.missing else ""
+        print("; ".join([loop.rate_text(elapsed), f"{stats.skipped} skipped{missing}", *outputs.summary()]),
+              flush=True)
     return 130 if loop.interrupted else 0
-
-
-def _warn_skipped(progress, number: int, reason: str, before: int) -> None:
-    """The first few unreadable frames by number, then only that there were more."""
-    if before < MAX_SKIP_WARNINGS:
-        progress.write(f"warning: frame {number}: {reason}; skipped (previous box kept)", file=sys.stderr)
-    elif before == MAX_SKIP_WARNINGS:
-        progress.write("warning: more frames skipped; only their count is reported", file=sys.stderr)
-
-
-def _summary_line(loop: FrameLoop, elapsed: float, source: FrameSource, outputs: Outputs) -> str:
-    parts = [loop.rate_text(elapsed), f"{source.stats.skipped} skipped"]
-    if source.stats.missing:
-        parts[-1] += f", {source.stats.missing} missing at the end"
-    if outputs.writer is not None:
-        parts.append("boxes: " + ", ".join(os.fspath(p) for p in outputs.writer.paths))
-    if outputs.score_writer is not None:
-        parts.append("scores: " + ", ".join(os.fspath(p) for p in outputs.score_writer.paths))
-    if outputs.video is not None:
-        parts.append(f"video: {outputs.video.path}")
-    if outputs.writer is None and outputs.score_writer is None and outputs.video is None:
-        parts.append("no outputs (use --boxes, --scores or --output)")
-    return "; ".join(parts)

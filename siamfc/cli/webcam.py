@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..io.video_out import VideoOutput
+
 HELP = """Live tracking from a camera: drag a box around the target with the mouse to start.
 
 Keys: drag = (re)select the target, r = reselect, space = pause/resume, s = save a snapshot
@@ -71,14 +73,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 class LiveView:
-    """A live session's state (target, frame shown, pause) and what keys, mouse and frames do to it."""
+    """A live session's state (target, frame shown, pause, recording) and what keys, mouse and frames do to it."""
 
-    def __init__(self, tracker, window, snapshot_dir: Path, quiet: bool = False) -> None:
+    def __init__(self, tracker, window, snapshot_dir: Path, recorder: VideoOutput | None, quiet: bool = False) -> None:
         from .loop import FpsMeter
 
-        self.tracker, self.window, self.snapshot_dir = tracker, window, snapshot_dir
+        self.tracker, self.window, self.snapshot_dir, self.recorder = tracker, window, snapshot_dir, recorder
         self.quiet = quiet
         self.target: int | None = None
+        self.box: np.ndarray | None = None  # the target's, in the current frame
         self.raw = self.shown = None  # the current frame, as decoded and as displayed
         self.frame_number = 0
         self.paused = False
@@ -96,90 +99,105 @@ class LiveView:
     def start_tracking(self, image: np.ndarray, box: np.ndarray) -> None:
         if self.target is not None:
             self.tracker.remove(self.target)
-        box = clip_box(box, image.shape, "box")
-        self.target = self.tracker.add(image, box)
-        self.say(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in box)}")
+        self.box = clip_box(box, image.shape, "box")
+        self.target = self.tracker.add(image, self.box)
+        self.say(f"tracking from frame {self.frame_number}: box {','.join(f'{v:.0f}' for v in self.box)}")
 
-    def render(self, boxes: list[np.ndarray], note: str | None) -> np.ndarray:
+    def draw(self, note: str | None) -> None:
+        """Show the current frame with the target's box as it is now."""
         from ..io.drawing import annotate_frame
 
-        if self.target is None or not boxes:
-            return annotate_frame(self.raw.copy(), boxes, self.frame_number, self.fps.value, note)
-        return annotate_frame(self.raw.copy(), boxes, self.frame_number, self.fps.value, note,
-                              [self.tracker.scores[self.target]], [self.tracker.present[self.target]])
-
-    def _redraw(self) -> None:
-        """The current frame again, with the target's box as it is now."""
-        boxes = [self.tracker.targets[self.target].box] if self.target is not None else []
-        self.shown = self.render(boxes, "paused" if self.paused else None)
+        ids = [] if self.target is None else [self.target]
+        self.shown = annotate_frame(self.raw.copy(), [self.box] if ids else [], self.frame_number, self.fps.value,
+                                    note, [self.tracker.scores[i] for i in ids], [self.tracker.present[i] for i in ids])
         self.window.show(self.shown)
 
-    def on_event(self, event) -> None:
+    def record(self) -> None:
+        if self.recorder is not None:
+            self.recorder.write(self.shown)
+
+    def handle_input(self) -> bool:
+        """Act on the keys pressed and boxes dragged since the last call; False once the user asked to stop."""
         from ..io.window import BoxEvent
 
-        if isinstance(event, BoxEvent):
-            if self.raw is not None:
-                try:
-                    self.start_tracking(self.raw, event.box)
-                except ValueError as exc:
-                    warn(str(exc))
-                    return
-                self._redraw()
-        elif event.key == "r":
-            if self.target is not None:
-                self.tracker.remove(self.target)
-                self.target = None
-            self.say(f"reselect: drag a new box (frame {self.frame_number})")
-        elif event.key == "space":
-            self.paused = not self.paused
-            self.say(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}")
-            if self.raw is not None:
-                self._redraw()
-        elif event.key == "s" and self.shown is not None:
-            saved = _save_snapshot(self.shown, self.snapshot_dir, self.frame_number, self.say)
-            if saved is not None:
-                self.snapshots.append(saved)
+        if not self.window.poll():
+            return False
+        for event in self.window.events():
+            if isinstance(event, BoxEvent):
+                if self.raw is not None:
+                    try:
+                        self.start_tracking(self.raw, event.box)
+                    except ValueError as exc:
+                        warn(str(exc))
+                        continue
+                    self.draw("paused" if self.paused else None)
+            elif event.key == "r":
+                if self.target is not None:
+                    self.tracker.remove(self.target)
+                    self.target = None
+                self.say(f"reselect: drag a new box (frame {self.frame_number})")
+            elif event.key == "space":
+                self.paused = not self.paused
+                self.say(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}")
+                if self.raw is not None:
+                    self.draw("paused" if self.paused else None)
+            elif event.key == "s" and self.shown is not None:
+                self.snapshot()
+        return True
 
-    def on_frame(self, image: np.ndarray, number: int, init_box: np.ndarray | None) -> np.ndarray:
-        """Track the target in a new frame (or start on ``init_box``); returns the annotated view."""
+    def on_frame(self, image: np.ndarray, number: int, init_box: np.ndarray | None, record: bool = True) -> None:
+        """Track the target in a new frame (or start on ``init_box``), show it and record it."""
         self.raw, self.frame_number = image, number
         if init_box is not None:
             self.start_tracking(image, init_box)
-            boxes = [self.tracker.targets[self.target].box]
         elif self.target is not None:
-            boxes = [self.tracker.update(image)[self.target]]
-        else:
-            boxes = []
+            self.box = self.tracker.update(image)[self.target]
         now = time.perf_counter()
         if self.last_tick is not None:
             self.fps.add(now - self.last_tick)
         self.last_tick = now
-        self.shown = self.render(boxes, None if self.target is not None else "drag a box around the target")
         self.frames += 1
-        return self.shown
+        self.draw(None if self.target is not None else "drag a box around the target")
+        if record:
+            self.record()
+
+    def snapshot(self) -> None:
+        """The view as shown, as a PNG; a failure is a warning (it must not end the session)."""
+        import cv2
+
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = self.snapshot_dir / f"siamfc_snapshot_{stamp}_frame{self.frame_number:05d}.png"
+        try:
+            self.snapshot_dir.mkdir(parents=True, exist_ok=True)  # --snapshot-dir: asked for
+            if not cv2.imwrite(str(path), cv2.cvtColor(self.shown, cv2.COLOR_RGB2BGR)):
+                raise OSError("OpenCV could not write it")
+        except OSError as exc:
+            warn(f"snapshot {path}: not saved ({exc.strerror or exc})")
+            return
+        self.snapshots.append(path)
+        self.say(f"snapshot saved: {path}")
 
 
 def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
     from types import SimpleNamespace
 
     from ..io.live import LiveFeed
-    from ..io.video_out import LazyVideoOutput
+    from ..io.video_out import VideoOutput
     from ..io.window import Window
 
     is_camera = source.kind == "camera"
-    fps_in = source.fps or 25.0
-    recorder = LazyVideoOutput(record, fps_in) if record is not None else None
     window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
-    view = LiveView(tracker, window, snapshot_dir, args.quiet)
+    recorder = VideoOutput(record, source.fps or 25.0) if record is not None else None
+    view = LiveView(tracker, window, snapshot_dir, recorder, args.quiet)
     feed = None
     try:
         frames = source.frames()
-        if not is_camera and init_box is None and not _box_on_first_frame(view, frames, recorder):
+        if not is_camera and init_box is None and not _box_on_first_frame(view, frames):
             end_message, exit_code = f"stopped by the user before a box was drawn ({source.description})", 0
         else:  # the frames after the first (taken to draw the box on)
             rest = SimpleNamespace(frames=lambda: frames, close=source.close)
-            feed = LiveFeed(rest, pace_fps=None if is_camera else fps_in, keep_all=args.all_frames)
-            end_message, exit_code = _play(view, feed, source, init_box, recorder)
+            feed = LiveFeed(rest, pace_fps=None if is_camera else source.fps or 25.0, keep_all=args.all_frames)
+            end_message, exit_code = _play(view, feed, source, init_box)
     except KeyboardInterrupt:
         end_message, exit_code = f"interrupted after {view.frames} frames", 130
     finally:
@@ -189,89 +207,62 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
         if recorder is not None:
             recorder.close()
     if exit_code or not args.quiet:
-        print(_closing_line(view, end_message, recorder), file=sys.stderr if exit_code else sys.stdout, flush=True)
+        print(_closing_line(view, end_message), file=sys.stderr if exit_code else sys.stdout, flush=True)
     return exit_code
 
 
-def _play(view: LiveView, feed, source, init_box, recorder) -> tuple[str, int]:
+def _play(view: LiveView, feed, source, init_box) -> tuple[str, int]:
     """The live loop until the window is closed or the source ends: (the closing words, the exit code)."""
-    window = view.window
     while True:
-        if not window.poll():  # 1. keys and mouse
+        if not view.handle_input():  # 1. keys and mouse
             return f"stopped by the user after {view.frames} frames", 0
-        for event in window.events():
-            view.on_event(event)
-        if view.paused or window.dragging:  # 2. a new frame, unless paused or a box is being drawn
+        if view.paused or view.window.dragging:  # 2. a new frame, unless paused or a box is being drawn
             time.sleep(0.01)
             continue
         frame = feed.get(timeout=0.02)
-        if frame is None:
-            if feed.ended:
-                return _end_message(source, view.frames, feed, view.frame_number, source.kind == "camera")
-            continue
-        shown = view.on_frame(frame.image, frame.index + 1, init_box)
-        init_box = None
-        if recorder is not None:
-            recorder.write(shown)
-        window.show(shown)
+        if frame is not None:
+            view.on_frame(frame.image, frame.index + 1, init_box)
+            init_box = None
+        elif feed.ended:
+            return _end_message(source, view, feed)
 
 
-def _box_on_first_frame(view: LiveView, frames, recorder) -> bool:
+def _box_on_first_frame(view: LiveView, frames) -> bool:
     """A video file without --init-box: its first frame stays on screen until a box is drawn on it
     (a file played on would end first). False when the window was closed first."""
     first = next((f for f in frames if f.image is not None), None)
     if first is None:
         return True  # nothing decodable: the feed reports the end
-    shown = view.on_frame(first.image, first.index + 1, None)
-    view.window.show(shown)
+    view.on_frame(first.image, first.index + 1, None, record=False)
     view.say("drag a box around the target on the first frame (the video waits)")
     while view.target is None:
-        if not view.window.poll():
+        if not view.handle_input():
             return False
-        for event in view.window.events():
-            view.on_event(event)
         time.sleep(0.01)
-    if recorder is not None:
-        recorder.write(view.shown)
+    view.record()
     return True
 
 
-def _closing_line(view: LiveView, end_message: str, recorder) -> str:
+def _closing_line(view: LiveView, end_message: str) -> str:
     elapsed = time.perf_counter() - view.started
     parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
-    if recorder is not None:
-        parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
-                     else "nothing was recorded")
+    if view.recorder is not None:
+        frames = view.recorder.frames
+        parts.append(f"recording saved: {view.recorder.path} ({frames} frames)" if frames else "nothing was recorded")
     if view.snapshots:
         parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
     return "; ".join(p for p in parts if p)
 
 
-def _end_message(source, shown: int, feed, frame_number: int, is_camera: bool) -> tuple[str, int]:
+def _end_message(source, view: LiveView, feed) -> tuple[str, int]:
     """The source stopped: for a camera that means it was lost (unplugged, or taken by another program)."""
-    counts = f"{shown} shown"
+    is_camera = source.kind == "camera"
+    counts = f"{view.frames} shown"
     if feed.dropped:
         counts += f", {feed.dropped} dropped (tracking slower than the {'camera' if is_camera else 'video'})"
     if feed.unreadable:
         counts += f", {feed.unreadable} unreadable"
     if is_camera:
-        return f"{source.description} lost after frame {frame_number} ({counts}): unplugged or stopped delivering", 1
-    return f"{source.description}: video ended after frame {frame_number} ({counts})", 0
-
-
-def _save_snapshot(image: np.ndarray, folder: Path, frame_number: int, say=print) -> Path | None:
-    import cv2
-
-    from ..io.writers import check_writable
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"siamfc_snapshot_{stamp}_frame{frame_number:05d}.png"
-    try:  # a failed snapshot must not end the session
-        check_writable(path, "snapshot", create_folder=True)  # --snapshot-dir: asked for
-        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise SiamFCError(f"snapshot {path}: OpenCV could not write it", str(path))
-    except SiamFCError as exc:
-        warn(str(exc))
-        return None
-    say(f"snapshot saved: {path}")
-    return path
+        return (f"{source.description} lost after frame {view.frame_number} ({counts}): unplugged or stopped "
+                "delivering", 1)
+    return f"{source.description}: video ended after frame {view.frame_number} ({counts})", 0

@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import SiamFCError
 from .writers import AtomicTextFile, check_writable, close_each, one_error
 
-
-def _fmt_box(box: np.ndarray) -> str:
-    return ",".join(f"{float(v):.3f}" for v in box)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..cli.loop import TargetSet
 
 
 def target_paths(path: Path, count: int) -> list[Path]:
-    """``out.txt`` for one target; ``out_0.txt``, ``out_1.txt``, ... for several."""
-    if count == 1:
+    """``out.txt`` for one target (or a JSON file, which holds them all); ``out_0.txt``, ``out_1.txt``, ...
+    for several."""
+    if count == 1 or path.suffix.lower() == ".json":
         return [path]
     return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
 
@@ -26,29 +25,26 @@ def target_paths(path: Path, count: int) -> list[Path]:
 def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
     """``--boxes`` / ``--scores`` (``flag``), once sure every file it names can be written. The name must
     end in .txt (or .json where ``json_whole``): another could be a picture, written over with text."""
-    checked = check_writable(path, flag)
     kinds = (".txt", ".json") if json_whole else (".txt",)
-    special = checked.exists() and not checked.is_file()  # /dev/stdout, a named pipe
-    if checked.suffix.lower() not in kinds and not special:
+    checked = check_writable(path, flag)
+    if checked.suffix.lower() not in kinds and (checked.is_file() or not checked.exists()):  # not /dev/stdout
         raise SiamFCError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}", flag)
-    if not (json_whole and checked.suffix.lower() == ".json"):
-        for extra in target_paths(checked, count)[1:]:
-            check_writable(extra, flag)
+    for extra in target_paths(checked, count)[1:]:
+        check_writable(extra, flag)
     return checked
 
 
 class TxtBoxWriter:
     """An ``x,y,w,h`` (or with ``scores``, confidence) line per frame in each target's file."""
 
-    def __init__(self, paths: list[Path], scores: bool = False) -> None:
-        self.paths = paths
+    def __init__(self, path: Path, count: int, scores: bool = False) -> None:
+        self.paths = target_paths(path, count)
         self.scores = scores
-        self.files = [AtomicTextFile(p, unit="line") for p in paths]
+        self.files = [AtomicTextFile(p, unit="line") for p in self.paths]
 
-    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
-              present: list[bool]) -> None:
-        for i, f in enumerate(self.files):
-            f.write((f"{scores[i]:.4f}" if self.scores else _fmt_box(boxes[i])) + "\n")
+    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+        for f, box, score in zip(self.files, targets.boxes, targets.scores, strict=True):
+            f.write((f"{score:.4f}" if self.scores else ",".join(f"{float(v):.3f}" for v in box)) + "\n")
 
     def close(self, summary: dict) -> None:
         """Close every file; one error naming each that failed, now or at an earlier write."""
@@ -73,12 +69,10 @@ class JsonBoxWriter:
         self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
         self.first = True
 
-    def write(self, frame_number: int, boxes: list[np.ndarray], skipped: bool, scores: list[float],
-              present: list[bool]) -> None:
-        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in boxes],
-                       "scores": [round(float(c), 4) for c in scores], "present": [bool(p) for p in present]}
-        if skipped:
-            entry["skipped"] = True
+    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
+                       "scores": [round(float(c), 4) for c in targets.scores],
+                       "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
         self.file.write(("" if self.first else ",\n") + json.dumps(entry))
         self.first = False
 
@@ -93,10 +87,4 @@ class JsonBoxWriter:
 
 
 def open_box_writer(path: Path, video: str, count: int) -> TxtBoxWriter | JsonBoxWriter:
-    if path.suffix.lower() == ".json":
-        return JsonBoxWriter(path, video, count)
-    return TxtBoxWriter(target_paths(path, count))
-
-
-def open_score_writer(path: Path, count: int) -> TxtBoxWriter:
-    return TxtBoxWriter(target_paths(path, count), scores=True)
+    return JsonBoxWriter(path, video, count) if path.suffix.lower() == ".json" else TxtBoxWriter(path, count)

@@ -24,45 +24,53 @@ def check_video_output(path: str, flag: str = "--output") -> Path:
 
 
 class VideoOutput:
-    """RGB frames (resized to ``size`` where they differ) into ``path``, put in place by ``close()``."""
+    """RGB frames into ``path`` (a path :func:`check_video_output` passed), put in place by ``close()``;
+    opened now at ``size``, or without one at the first frame. Frames of another size are resized."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
-        self.path = path
-        self.size = size
-        try:
-            self.tmp = temporary_sibling(path)
-        except OSError as exc:
-            raise SiamFCError(f"--output {path}: cannot be written ({exc.strerror or exc})", "--output") from exc
-        fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[path.suffix.lower()])
-        self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, fps, size)
+    def __init__(self, path: Path, fps: float, size: tuple[int, int] | None = None) -> None:
+        self.path, self.fps, self.size = path, fps, size
+        self.frames = 0
+        self.writer: cv2.VideoWriter | None = None
+        if size is not None:
+            self._open(size)
+
+    def _open(self, size: tuple[int, int]) -> None:
+        self.size, self.tmp = size, temporary_sibling(self.path)
+        fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
+        self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, self.fps, size)
         if not self.writer.isOpened():
             self.tmp.unlink(missing_ok=True)
-            raise SiamFCError(f"--output {path}: OpenCV cannot write this video file", "--output")
-        self.frames = 0
+            raise SiamFCError(f"--output {self.path}: OpenCV cannot write this video file", "--output")
 
     def write(self, image: np.ndarray) -> None:
-        if (image.shape[1], image.shape[0]) != self.size:
+        size = (image.shape[1], image.shape[0])
+        if self.writer is None:
+            self._open(size)
+        elif size != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         self.frames += 1
 
     def close(self) -> None:
+        if self.writer is None:
+            return
         self.writer.release()
-        if not self._reads_back():
-            self.tmp.unlink(missing_ok=True)
-            raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} "
-                              "frames do not read back; is the disk full?); nothing was kept (the file is as it was)",
-                              "--output")
         try:
+            if not self._reads_back():
+                raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} "
+                                  "frames do not read back; is the disk full?); nothing was kept (the file is as it "
+                                  "was)", "--output")
             os.replace(self.tmp, self.path)
         except OSError as exc:
-            self.tmp.unlink(missing_ok=True)
             raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})",
                               "--output") from exc
+        finally:
+            self.tmp.unlink(missing_ok=True)  # gone once put in place
 
     def discard(self) -> None:
-        self.writer.release()
-        self.tmp.unlink(missing_ok=True)
+        if self.writer is not None:
+            self.writer.release()
+            self.tmp.unlink(missing_ok=True)
 
     def _reads_back(self) -> bool:
         """Whether the file announces every frame and its last frame decodes (an AVI or Matroska file cut
@@ -77,24 +85,3 @@ class VideoOutput:
             return bool(capture.read()[0])
         finally:
             capture.release()
-
-
-class LazyVideoOutput:
-    """A :class:`VideoOutput` opened at the first frame, when its size is known."""
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = path, fps
-        self.output: VideoOutput | None = None
-
-    def write(self, image: np.ndarray) -> None:
-        if self.output is None:
-            self.output = VideoOutput(self.path, self.fps, (image.shape[1], image.shape[0]))
-        self.output.write(image)
-
-    @property
-    def frames(self) -> int:
-        return self.output.frames if self.output is not None else 0
-
-    def close(self) -> None:
-        if self.output is not None:
-            self.output.close()

@@ -3,14 +3,18 @@ character device (``/dev/null``) is written directly, other files that are not r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NoReturn
 
 from ..errors import SiamFCError
+
+#: what a file that is neither regular nor a character device is, in an error
+FILE_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket",
+              stat.S_IFBLK: "a block device"}
 
 
 def new_file_mode() -> int:
@@ -31,8 +35,8 @@ class OutputErrors(SiamFCError):
     """Several outputs that failed (an OutputErrors given stands for its own), in one line."""
 
     def __init__(self, errors: Iterable[SiamFCError]) -> None:
-        self.errors = [one for e in errors for one in (e.errors if isinstance(e, OutputErrors) else [e])]
-        super().__init__("; ".join(str(e) for e in self.errors), self.errors[0].key if self.errors else None)
+        self.errors = [one for e in errors for one in getattr(e, "errors", [e])]
+        super().__init__("; ".join(map(str, self.errors)), self.errors[0].key if self.errors else None)
 
 
 def one_error(errors: list[SiamFCError]) -> SiamFCError:
@@ -87,21 +91,18 @@ class AtomicTextFile:
         self.records += 1
 
     def _fail(self, exc: OSError) -> None:
-        if not self.records:  # nothing to keep: the target stays as it was
+        """Keep the whole records written so far (none: the target stays as it was) and raise."""
+        if not self.records:
             self.discard()
-            self._raise(f"writing failed ({exc.strerror or exc}); nothing was written (the file is as it was)", exc)
-        try:
+            kept = "nothing was written (the file is as it was)"
+        else:
             if self._tmp is not None:
-                os.ftruncate(self._fd, self._good)  # drop a half-written record
-        except OSError:
-            pass
-        self._finish()
-        self._raise(f"writing failed ({exc.strerror or exc}); its first {self.records} {self.unit}(s) are kept, "
-                    "whole", exc)
-
-    def _raise(self, problem: str, cause: OSError) -> NoReturn:
-        self.failure = SiamFCError(f"{self.path}: {problem}", str(self.path))
-        raise self.failure from cause
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._good)  # drop a half-written record
+            self._finish()
+            kept = f"its first {self.records} {self.unit}(s) are kept, whole"
+        self.failure = SiamFCError(f"{self.path}: writing failed ({exc.strerror or exc}); {kept}", str(self.path))
+        raise self.failure from exc
 
     def _finish(self) -> None:
         self._done = True
@@ -112,7 +113,9 @@ class AtomicTextFile:
         except OSError as exc:
             if self._tmp is not None:
                 Path(self._tmp).unlink(missing_ok=True)
-            self._raise(f"cannot be put in place ({exc.strerror or exc}); the file is as it was", exc)
+            self.failure = SiamFCError(f"{self.path}: cannot be put in place ({exc.strerror or exc}); the file is "
+                                       "as it was", str(self.path))
+            raise self.failure from exc
 
     def close(self) -> None:
         if self._done:
@@ -126,12 +129,11 @@ class AtomicTextFile:
 
     def discard(self) -> None:
         """Drop what was written (the target stays as it was)."""
-        if self._done:
-            return
-        self._done = True
-        os.close(self._fd)
-        if self._tmp is not None:
-            Path(self._tmp).unlink(missing_ok=True)
+        if not self._done:
+            self._done = True
+            os.close(self._fd)
+            if self._tmp is not None:
+                Path(self._tmp).unlink(missing_ok=True)
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -144,31 +146,23 @@ def temporary_sibling(path: Path) -> Path:
 
 def _probe(folder: Path, name: str) -> None:
     """Create and remove a file in ``folder`` (an OSError where files cannot be written there)."""
-    fd, probe = tempfile.mkstemp(prefix=f".{name}.", suffix=".probe", dir=folder)
-    os.close(fd)
-    os.unlink(probe)
+    os.unlink(temporary_sibling(folder / f"{name}.probe"))
 
 
-def check_writable(path: str | os.PathLike, what: str = "output", create_folder: bool = False) -> Path:
-    """``path`` as a Path, once sure it can be written (before any work starts); its folder must exist
-    unless ``create_folder``. An existing file is left untouched. The error's key is ``what``."""
+def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
+    """``path`` as a Path, once sure it can be written (before any work starts) in a folder that exists;
+    an existing file is left untouched. The error's key is ``what``."""
     path = Path(path).expanduser()
     check_file_kind(path, what)
-    folder = path.parent
-    try:
-        if create_folder:
-            folder.mkdir(parents=True, exist_ok=True)
-        elif not folder.is_dir():
-            raise SiamFCError(f"{what} {path}: the folder {folder} does not exist (create it first)", what)
-    except OSError as exc:
-        raise SiamFCError(f"{what} {path}: cannot create its folder ({exc.strerror or exc})", what) from exc
+    if not path.parent.is_dir():
+        raise SiamFCError(f"{what} {path}: the folder {path.parent} does not exist (create it first)", what)
     try:
         if path.exists():
             with open(path, "ab"):
                 pass
             if not path.is_file():
                 return path  # a device (/dev/null): written directly
-        _probe(folder, path.name)
+        _probe(path.parent, path.name)
     except OSError as exc:
         raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
@@ -177,17 +171,11 @@ def check_writable(path: str | os.PathLike, what: str = "output", create_folder:
 def check_file_kind(path: Path, what: str = "output") -> None:
     """A SiamFCError unless ``path`` is missing, a regular file or a character device: not a folder, a
     named pipe (opening it could block the run forever), a socket or a disk."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return  # missing (or unreachable: the write check after says why)
-    if stat.S_ISREG(mode) or stat.S_ISCHR(mode):
-        return
-    kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket",
-             stat.S_ISBLK: "a block device"}
-    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-    raise SiamFCError(f"{what} {path}: is {kind}, expected a file name (a regular file or a device such as "
-                      "/dev/null)", what)
+    with contextlib.suppress(OSError):  # missing (or unreachable: the write check after says why)
+        kind = stat.S_IFMT(path.stat().st_mode)
+        if kind not in (stat.S_IFREG, stat.S_IFCHR):
+            raise SiamFCError(f"{what} {path}: is {FILE_KINDS.get(kind, 'not a regular file')}, expected a file "
+                              "name (a regular file or a device such as /dev/null)", what)
 
 
 def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
