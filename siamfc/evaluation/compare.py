@@ -76,7 +76,7 @@ def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     quiet_opencv()
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
-    trackers, skipped = usable_trackers(config.trackers, config.nano_dir, warn)
+    trackers, skipped = usable_trackers(config.trackers, config.device, config.nano_dir, bench.repetitions, warn)
     folder = make_output_folder(result_root(bench), "--out")
     with results_lock(folder):
         comparison = _evaluate(config, warn, experiment, sequences, trackers, skipped)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from unittest import mock
 
 from ..errors import SiamFCError, first_line
 from ..files import write_text_atomic
@@ -38,16 +39,11 @@ def _cached_experiment(bench: BenchmarkSpec):
     return open_experiment(bench)
 
 
-@cache
-def _cached_tracker(spec: TrackerSpec, device: str, nano_dir: str | None, repetitions: int):
-    return make_tracker(spec, device, nano_dir, repetitions)
-
-
 def run_task(task: Task) -> tuple[Task, int, str | None]:
     """Run the toolkit's experiment for one tracker on one sequence; returns (task, frames, error)."""
     try:
         experiment = _cached_experiment(task.bench)
-        tracker = _cached_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
+        tracker = make_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
         tracker.scores = []  # never the sequence before's: the toolkit skips a sequence whose record exists
         with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
             experiment.run(tracker)
@@ -69,11 +65,9 @@ def write_confidence(path: Path, scores: list[float]) -> None:
 
 
 def init_worker(threads: int) -> None:
-    """Bound a worker's threads (torch's, OpenCV's, OpenMP/BLAS's). A worker ignores Ctrl-C: the
-    parent stops the pool and says how to resume."""
+    """Bound a worker's threads (torch's and OpenCV's; OpenMP/BLAS's from the variables it inherits,
+    :func:`starting_workers`). A worker ignores Ctrl-C: the parent stops the pool and says how to resume."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in THREAD_ENV:
-        os.environ[name] = str(threads)
     import cv2
     import torch
 
@@ -96,18 +90,12 @@ def quiet_opencv() -> None:
 def starting_workers(threads: int) -> Iterator[None]:
     """While worker processes start (they inherit both): the thread-count variables set, and SIGINT
     ignored, so that a Ctrl-C before :func:`init_worker` runs cannot print a worker's traceback."""
-    saved = {name: os.environ.get(name) for name in THREAD_ENV}
-    os.environ.update({name: str(threads) for name in THREAD_ENV})
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        yield
+        with mock.patch.dict(os.environ, dict.fromkeys(THREAD_ENV, str(threads))):
+            yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def available_cores() -> int:

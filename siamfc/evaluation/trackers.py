@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -75,14 +76,10 @@ def nano_files(nano_dir: str | os.PathLike | None) -> tuple[str, str]:
     """The NanoTrack backbone and head ONNX files in ``nano_dir``."""
     if nano_dir is None:
         raise SiamFCError("tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES), "--nano-dir")
-    folder = Path(nano_dir)
-    if not folder.is_dir():
-        raise SiamFCError(f"--nano-dir {folder}: no such folder (it must hold {' and '.join(NANO_FILES)})",
-                          "--nano-dir")
-    missing = [name for name in NANO_FILES if not (folder / name).is_file()]
+    missing = [name for name in NANO_FILES if not (Path(nano_dir) / name).is_file()]
     if missing:
-        raise SiamFCError(f"--nano-dir {folder}: missing {', '.join(missing)}", "--nano-dir")
-    return os.fspath(folder / NANO_FILES[0]), os.fspath(folder / NANO_FILES[1])
+        raise SiamFCError(f"--nano-dir {nano_dir}: missing {', '.join(missing)}", "--nano-dir")
+    return os.fspath(Path(nano_dir) / NANO_FILES[0]), os.fspath(Path(nano_dir) / NANO_FILES[1])
 
 
 def opencv_factory(kind: str, nano_dir: str | os.PathLike | None = None) -> Callable[[], cv2.Tracker]:
@@ -96,8 +93,6 @@ def opencv_factory(kind: str, nano_dir: str | os.PathLike | None = None) -> Call
             raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack "
                               f"({lines[-1] if lines else type(exc).__name__})", "--nano-dir") from exc
         return create_nano
-    if kind not in _CV_CLASSES:
-        raise SiamFCError(f"unknown OpenCV tracker {kind!r}; known: {', '.join(OPENCV_TRACKERS)}", "--tracker")
     create = cv_constructor(kind)
     if create is None:
         raise TrackerUnavailable(
@@ -140,14 +135,19 @@ class OpenCVTracker:
         return self._box.copy()
 
 
+@cache
 def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = None,
                  repetitions: int = 1) -> ToolkitTracker:
-    """The toolkit's ``Tracker`` for ``spec``."""
+    """The toolkit's ``Tracker`` for ``spec`` (made once a process: it loads the model)."""
     tracker: SingleTracker
     if spec.kind == "siamfc":
+        from ..models.shipped import default_weights_path
         from ..tracking.onnx_format import is_export
         from ..tracking.tracker import SiamFCTracker
 
+        if spec.weights is None and not default_weights_path().is_file():
+            raise SiamFCError(f"tracker 'siamfc': the package ships no trained model yet ({default_weights_path()}); "
+                              "use --tracker siamfc:WEIGHTS or --weights PATH", "--weights")
         if spec.weights is not None and is_export(spec.weights):
             device = "cpu"  # an export folder runs with ONNX Runtime, on the CPU
         tracker = SiamFCTracker(weights=spec.weights, device=device, **dict(spec.params))
@@ -163,49 +163,21 @@ def check_params(spec: TrackerSpec) -> None:
     TrackerConfig.from_kwargs(**dict(spec.params))
 
 
-def _check_weights(path: str) -> None:
-    """A checkpoint that loads, or a folder written by ``siamfc export`` (as ``siamfc track --weights`` takes)."""
-    from ..models.checkpoint import load_model
-    from ..tracking.engines.choose import is_box_model, load_box_model
-    from ..tracking.onnx_format import export_folder, read_manifest
-
-    if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
-        load_box_model(path)
-        return
-    folder = export_folder(path)
-    if folder is not None:
-        read_manifest(folder)
-    else:
-        load_model(path)
-
-
-def usable_trackers(specs: list[TrackerSpec], nano_dir: str | None, warn: Callable[[str], None]) -> tuple[
-        list[TrackerSpec], list[str]]:
-    """The trackers that can be built here, and the names of those skipped: CSRT/KCF without OpenCV
-    contrib, with a warning, unless nothing else is left. Any other problem is an error."""
-    from ..models.shipped import default_weights_path
-    from ..tracking.tracker import resolve_weights
-
+def usable_trackers(specs: list[TrackerSpec], device: str, nano_dir: str | None, repetitions: int,
+                    warn: Callable[[str], None]) -> tuple[list[TrackerSpec], list[str]]:
+    """The trackers that can be built here (each built once: its weights and options are checked
+    before anything runs), and the names of those skipped: CSRT/KCF without OpenCV contrib, with a
+    warning, unless nothing else is left. Any other problem is an error."""
     usable, skipped = [], []
     for spec in specs:
-        if spec.kind == "siamfc":
-            if spec.weights is None and not default_weights_path().is_file():
-                raise SiamFCError(f"tracker 'siamfc': the package ships no trained model yet "
-                                  f"({default_weights_path()}); use --tracker siamfc:WEIGHTS or --weights PATH",
-                                  "--weights")
-            _check_weights(resolve_weights(spec.weights))
-            check_params(spec)
-            usable.append(spec)
-            continue
         try:
-            opencv_factory(spec.kind, nano_dir)
+            make_tracker(spec, device, nano_dir, repetitions)
+            usable.append(spec)
         except TrackerUnavailable as exc:
             if len(specs) == 1:
                 raise
             warn(f"skipping {exc}")
             skipped.append(spec.name)
-            continue
-        usable.append(spec)
     if not usable:
         raise SiamFCError("none of the requested trackers is available here", "--tracker")
     return usable, skipped
