@@ -194,19 +194,18 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
     finally:
         elapsed = loop.elapsed
         progress.close()
-        stats = source.stats
         errors = outputs.close({"frames": loop.frames, "seconds": round(elapsed, 3),
                                 "fps": round(loop.frames / elapsed, 2) if elapsed > 0 else None,
-                                "skipped": stats.skipped, "missing": stats.missing,
+                                "skipped": source.skipped, "missing": source.missing,
                                 "interrupted": loop.interrupted, "stopped_by_user": loop.stopped})
     if failure is not None and all(failure is not e for e in errors):
         errors.insert(0, failure)  # not an output's own failure (those come in the outputs' order)
     if errors:
         raise one_error(errors)
-    if stats.ended_early:
-        warn(stats.ended_early)
+    if source.ended_early:
+        warn(source.ended_early)
     if not args.quiet:
-        missing = f", {stats.missing} missing at the end" if stats.missing else ""
-        print("; ".join([loop.rate_text(elapsed), f"{stats.skipped} skipped{missing}", *outputs.summary()]),
+        missing = f", {source.missing} missing at the end" if source.missing else ""
+        print("; ".join([loop.rate_text(elapsed), f"{source.skipped} skipped{missing}", *outputs.summary()]),
               flush=True)
     return 130 if loop.interrupted else 0

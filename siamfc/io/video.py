@@ -1,9 +1,8 @@
 """Frame sources for the command line: a video file, a folder of frames, a glob or a camera; an
-undecodable frame is ``Frame(index, None)``, counted in ``stats.skipped``."""
+undecodable frame is ``Frame(index, None)``, counted in ``skipped``."""
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import threading
@@ -33,23 +32,6 @@ class Frame:
     reason: str = ""
 
 
-@dataclass
-class SourceStats:
-    """What a source delivered, filled in while it is read."""
-
-    skipped: int = 0
-    missing: int = 0  # announced frames never delivered
-    ended_early: str = ""  # a note when a stream stops before its announced length
-
-
-def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def read_image(path: str) -> tuple[np.ndarray | None, str]:
     """An image file decoded (BGR), or ``(None, why)``; a JPEG without its end marker is unreadable
     (libjpeg would decode it half grey without failing)."""
@@ -68,16 +50,19 @@ def read_image(path: str) -> tuple[np.ndarray | None, str]:
 
 
 class FrameSource:
-    """``frames()`` yields :class:`Frame` objects; ``close()`` releases the source."""
+    """``frames()`` yields :class:`Frame` objects; ``close()`` releases the source. What it delivered is
+    counted while it is read: ``skipped`` frames, ``missing`` ones (announced, never delivered) and
+    ``ended_early``, a note when a stream stops before its announced length."""
 
     kind = "source"
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, files: list[str] | None = None) -> None:
         self.description = description
-        self.stats = SourceStats()
         self.fps: float | None = None
         self.length: int | None = None  # frames expected from the start frame on, if known
-        self.files: list[str] = []  # the files it reads (none for a camera): outputs must not replace them
+        self.files = files or []  # the files it reads (none for a camera): outputs must not replace them
+        self.skipped = self.missing = 0
+        self.ended_early = ""
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -92,7 +77,7 @@ class FrameSource:
         self.close()
 
     def _skip(self, index: int, reason: str) -> Frame:
-        self.stats.skipped += 1
+        self.skipped += 1
         return Frame(index, None, reason)
 
 
@@ -102,13 +87,12 @@ class ImageListSource(FrameSource):
     kind = "images"
 
     def __init__(self, paths: list[str], description: str, start_frame: int = 0) -> None:
-        super().__init__(description)
-        self.files = paths
+        super().__init__(description, paths)
         self.paths = paths[start_frame:]
+        self.length = len(self.paths)
         if not self.paths:
             raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {len(paths)} frames",
                               "--start-frame")
-        self.length = len(self.paths)
 
     def frames(self) -> Iterator[Frame]:
         size: tuple[int, int] | None = None
@@ -116,30 +100,26 @@ class ImageListSource(FrameSource):
             image, problem = read_image(path)
             if image is None:
                 yield self._skip(index, f"{path}: {problem}")
-                continue
-            size = check_frame_size(size, image.shape, path)
-            yield Frame(index, _bgr_to_rgb(image))
+            else:
+                size = check_frame_size(size, image.shape, path)
+                yield Frame(index, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
 class CaptureSource(FrameSource):
     """A ``cv2.VideoCapture``: a video file or a camera."""
 
-    def __init__(self, capture: cv2.VideoCapture, description: str, kind: str, start_frame: int = 0) -> None:
-        super().__init__(description)
-        self.kind = kind
-        self.capture = capture
+    def __init__(self, capture: cv2.VideoCapture, description: str, kind: str, start_frame: int = 0,
+                 files: list[str] | None = None) -> None:
+        super().__init__(description, files)
+        self.kind, self.capture = kind, capture
         fps = capture.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else None
+        self.fps = float(fps) if 0 < fps < 1000 else None
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
         self.length = max(count - start_frame, 0) if count > 0 else None
-        if start_frame:
-            if self.length == 0:
-                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its {count} frames",
+        for _ in range(start_frame):  # grab() rather than seeking: seeking is inexact for many codecs
+            if self.length == 0 or not capture.grab():
+                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame",
                                   "--start-frame")
-            for _ in range(start_frame):  # grab() rather than seeking: seeking is inexact for many codecs
-                if not capture.grab():
-                    raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame",
-                                      "--start-frame")
         self._lock = threading.Lock()
         self._origin: float | None = None  # the timestamp (in frames) of stream position 0
 
@@ -158,7 +138,7 @@ class CaptureSource(FrameSource):
                     yield self._skip(failed, "undecodable frame")
                 pending.clear()
                 index = position
-                yield Frame(index, _bgr_to_rgb(image))
+                yield Frame(index, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
             else:
                 if self.kind == "video" and (self.length is None or index >= self.length):
                     if pending:  # failures up to the announced end: the file stops short
@@ -188,12 +168,9 @@ class CaptureSource(FrameSource):
 
     def _note_end(self, read_until: int) -> None:
         if self.length is not None:
-            self.stats.missing = self.length - read_until
-        if self.kind == "camera":
-            self.stats.ended_early = f"{self.description} stopped delivering frames after {read_until}"
-        else:
-            self.stats.ended_early = (f"{self.description} ended after {read_until} of "
-                                      f"{self.length} announced frames")
+            self.missing = self.length - read_until
+        self.ended_early = (f"{self.description} stopped delivering frames after {read_until}" if self.kind == "camera"
+                            else f"{self.description} ended after {read_until} of {self.length} announced frames")
 
     def close(self) -> None:
         with self._lock:
@@ -205,14 +182,16 @@ class CaptureSource(FrameSource):
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
     quiet_ffmpeg()
-    if start_frame < 0:
-        raise SiamFCError(f"--start-frame {start_frame}: must be 0 or more", "--start-frame")
     text = str(spec)
     if not text.strip():
         raise SiamFCError("no video given (the name is empty)", text)
     path = Path(text).expanduser()
     if isinstance(spec, int) or (text.isdigit() and not path.exists()):
-        return _open_camera(int(text), start_frame)
+        index = int(text)
+        if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
+            raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)", text)
+        capture = _opened(cv2.VideoCapture(index), f"camera {index} does not open (is it connected, and free?)", text)
+        return CaptureSource(capture, f"camera {index}", "camera", start_frame)
     if path.is_dir():
         paths = [os.fspath(p) for p in frame_files(path)]
         if not paths:
@@ -229,23 +208,28 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
         raise SiamFCError(f"{text}: {problem}", text)
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageListSource([os.fspath(path)], text, start_frame)
-    if _is_text(path):  # FFmpeg would play it as a video of rendered characters (its "tty" demuxer)
-        raise SiamFCError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
-                          "or a camera index)", text)
-    with _opencv_errors_only():
-        capture = _open_video(path)
-    if not capture.isOpened():
-        capture.release()
-        raise SiamFCError(f"{text}: OpenCV cannot decode this file as a video", text)
-    source = CaptureSource(capture, text, "video", start_frame)
-    source.files = [os.fspath(path)]
-    return source
-
-
-def _is_text(path: Path) -> bool:
-    """Whether the first 4 KiB are UTF-8 text without NUL bytes: no video container starts like that."""
     with open(path, "rb") as f:
         head = f.read(4096)
+    if _is_text(head):  # FFmpeg would play it as a video of rendered characters (its "tty" demuxer)
+        raise SiamFCError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
+                          "or a camera index)", text)
+    # an AVI file is read in its index's order (FFmpeg's ``sortdts``), so that a frame's timestamp is its
+    # position even after a damaged stretch that the sequential reader would skip without a trace
+    key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+    sort_dts = key not in os.environ and head[:4] == b"RIFF" and head[8:12] == b"AVI "
+    if sort_dts:
+        os.environ[key] = "fflags;sortdts"
+    try:
+        capture = _opened(cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG),
+                          f"{text}: OpenCV cannot decode this file as a video", text)
+    finally:
+        if sort_dts:
+            del os.environ[key]
+    return CaptureSource(capture, text, "video", start_frame, [os.fspath(path)])
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether a file's first 4 KiB are UTF-8 text without NUL bytes: no video container starts like that."""
     if not head or b"\x00" in head:
         return False
     try:
@@ -255,38 +239,9 @@ def _is_text(path: Path) -> bool:
     return True
 
 
-def _open_video(path: Path) -> cv2.VideoCapture:
-    """An AVI file is read in its index's order (FFmpeg's ``sortdts``), so that a frame's timestamp is its
-    position even after a damaged stretch that the sequential reader would skip without a trace."""
-    key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
-    with open(path, "rb") as f:
-        head = f.read(12)
-    if key in os.environ or not (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
-        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
-    os.environ[key] = "fflags;sortdts"
-    try:
-        return cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
-    finally:
-        del os.environ[key]
-
-
-@contextlib.contextmanager
-def _opencv_errors_only() -> Iterator[None]:
-    """No OpenCV warnings while a camera or a file opens: the SiamFCError after says it in one line."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
-        yield
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-
-
-def _open_camera(index: int, start_frame: int) -> FrameSource:
-    if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
-        raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)", str(index))
-    with _opencv_errors_only():
-        capture = cv2.VideoCapture(index)
+def _opened(capture: cv2.VideoCapture, problem: str, key: str) -> cv2.VideoCapture:
+    """``capture`` if it opened; else released, and ``problem`` raised."""
     if not capture.isOpened():
         capture.release()
-        raise SiamFCError(f"camera {index} does not open (is it connected, and free?)", str(index))
-    return CaptureSource(capture, f"camera {index}", "camera", start_frame)
+        raise SiamFCError(problem, key)
+    return capture
