@@ -97,7 +97,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def _config(args: argparse.Namespace) -> TrainConfig:
     """The run's config: ``--config`` or the recipe, with the command line's overrides."""
-    from ..training.config import apply_overrides, config_from_dict, load_config
+    from ..training.config import load_config
 
     overrides = _overrides(args)
     if args.config is not None:
@@ -105,9 +105,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     if not args.data:
         raise SiamFCError("give --data PATH (your training sequences) or --config FILE (see configs/)", "--data")
     name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
-    recipe = {**RECIPE, "out_dir": str(Path("runs") / name)}
-    data = apply_overrides(recipe, overrides)
-    return config_from_dict(data, "siamfc train (recipe)", frozenset(overrides))
+    return load_config({**RECIPE, "out_dir": str(Path("runs") / name)}, overrides)
 
 
 def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
@@ -117,10 +115,7 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
 
     total_frames = 0
     for i, ds in enumerate(cfg.data.datasets):
-        try:
-            sequences = read_sequences(ds)
-        except ValueError as exc:
-            raise SiamFCError(f"data.datasets[{i}] ({ds.kind}): {exc}", f"data.datasets[{i}]") from exc
+        sequences = read_sequences(ds, f"data.datasets[{i}]")
         # the cache holds one square RGB crop a usable frame at most
         frames = sum(int((seq.visible & ~seq.cut)[::ds.frame_stride].sum()) for seq in sequences)
         total_frames += frames
@@ -141,32 +136,26 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..training.resume import resume_from
     from ..training.run_control import OtherRankFailed
     from ..training.trainer import Trainer
 
-    try:
-        cfg = _config(args)
-    except SiamFCError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise SiamFCError(str(exc)) from exc
-    resume = _checked_resume(args, cfg)  # before any slow setup
-    if args.resume is None and os.environ.get("RANK", "0") == "0":
+    cfg = _config(args)
+    resume = resume_from(args.resume, cfg)  # before any slow setup
+    if resume is None and os.environ.get("RANK", "0") == "0":
         _announce(cfg, args)
-    new_out_dir = not Path(cfg.out_dir).exists()
+    out_dir = Path(cfg.out_dir)
+    new_out_dir = not out_dir.exists()
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
     except OtherRankFailed:
         return 2  # rank 0 says why
     except (ValueError, OSError) as exc:
-        out_dir = Path(cfg.out_dir)  # a refused setup leaves no empty run folder behind
         if new_out_dir and out_dir.is_dir() and not any(p.is_file() for p in out_dir.rglob("*")):
-            shutil.rmtree(out_dir)
+            shutil.rmtree(out_dir)  # a refused setup leaves no empty run folder behind
         if isinstance(exc, SiamFCError):
             raise
-        if isinstance(exc, OSError):
-            raise SiamFCError(f"{exc.filename or cfg.out_dir}: {exc.strerror or exc}", "out_dir") from exc
-        raise SiamFCError(str(exc)) from exc
+        raise SiamFCError(first_line(exc), getattr(exc, "filename", None)) from exc
     try:
         if resume is not None:
             trainer.resume(resume)
@@ -179,47 +168,13 @@ def run(args: argparse.Namespace) -> int:
                           "kept", str(where)) from exc
     finally:
         trainer.close()
-    if trainer.stopped_by is not None:
-        return _interrupted(trainer)
+    if trainer.stopped_by is not None:  # 130 for SIGINT, 143 for SIGTERM
+        if trainer.main:
+            print(f"train: interrupted by {signal.Signals(trainer.stopped_by).name} at epoch {trainer.epoch + 1}, "
+                  f"step {trainer.step}: saved to {trainer.last_path}; continue with --resume", file=sys.stderr,
+                  flush=True)
+        return 128 + int(trainer.stopped_by)
     if trainer.main:
         last = history[-1] if history else {}
         print(f"checkpoint: {trainer.last_path}  epochs done: {trainer.epoch}  last: {json.dumps(last)}")
     return 0
-
-
-def _checked_resume(args: argparse.Namespace, cfg) -> Path | None:
-    """The checkpoint to resume from (None: a new run), checked against the config; a new run in an
-    out_dir that already holds one is refused rather than overwriting it."""
-    from ..training.resume import check_same_run, read_training_checkpoint, resume_path
-
-    last = Path(cfg.out_dir) / "last.pth"
-    if args.resume is None:
-        if last.is_file():
-            raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
-                              "continue it, or choose another --out-dir", "--resume")
-        return None
-    path = resume_path(args.resume, cfg.out_dir)
-    check_same_run(path, read_training_checkpoint(path)["train"], cfg)
-    return path
-
-
-def _progress(last: Path) -> str:
-    from ..models.checkpoint import read_checkpoint
-
-    try:
-        train = read_checkpoint(last).get("train") or {}
-        epoch, step = int(train["epoch"]), int(train["step"])
-    except (ValueError, KeyError, TypeError):
-        return f"{last.name}"
-    if step == 0 and epoch > 0:
-        return f"{last.name} after epoch {epoch}"
-    return f"{last.name} at epoch {epoch + 1}, step {step}"
-
-
-def _interrupted(trainer) -> int:
-    """One line saying where the interrupted run is saved; 130 for SIGINT, 143 for SIGTERM."""
-    name = signal.Signals(trainer.stopped_by).name
-    if trainer.main:
-        print(f"train: interrupted by {name} at epoch {trainer.epoch + 1}, step {trainer.step}: saved to "
-              f"{trainer.last_path}; continue with --resume", file=sys.stderr, flush=True)
-    return 128 + int(trainer.stopped_by)

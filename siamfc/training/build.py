@@ -17,36 +17,26 @@ from ..models.network import ModelConfig, SiamFCNet, build_model
 from .config import DataConfig, OptimConfig
 
 
-def build_checked_model(cfg: ModelConfig) -> SiamFCNet:
-    """``build_model(cfg)``, its errors naming the keys that describe the network."""
+def build_checked_model(cfg: ModelConfig, data: DataConfig) -> SiamFCNet:
+    """``build_model(cfg)``, its errors naming the keys that describe the network, after one dry forward pass
+    of a blank pair of ``data``'s crop sizes (eval mode: no statistics change; the declarations keep the
+    exemplar smaller than the search crop, so the response is never empty)."""
     try:
-        return build_model(cfg)
+        model = build_model(cfg)
     except SettingError as exc:
         raise SettingError(f"model.{exc}", f"model.{exc.key}") from exc
     except (ValueError, TypeError, RuntimeError) as exc:
-        reason = first_line(exc, 160)
         key = "model.channels" if cfg.channels is not None else "model.width"
         raise SettingError(f"{key} = {getattr(cfg, key[6:])}: the {cfg.backbone} backbone cannot be built from it "
-                           f"({reason})", key) from exc
-
-
-def check_network_takes_crops(model: SiamFCNet, data: DataConfig, device: torch.device) -> None:
-    """One dry forward pass of a blank pair of ``data``'s crop sizes (eval mode: no statistics change)."""
+                           f"({first_line(exc, 160)})", key) from exc
     e, s = data.exemplar_size, data.search_size
-    was_training = model.training
-    model.eval()
     try:
         with torch.no_grad():
-            response = model(torch.zeros(1, 3, e, e, device=device), torch.zeros(1, 3, s, s, device=device))
+            model.eval()(torch.zeros(1, 3, e, e), torch.zeros(1, 3, s, s))
     except RuntimeError as exc:
-        reason = first_line(exc, 160)
-        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {model.config.backbone} "
-                           f"backbone cannot take these crop sizes ({reason})", "data.exemplar_size") from exc
-    finally:
-        model.train(was_training)
-    if min(response.shape[-2:]) < 1:
-        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the response map is empty",
-                           "data.exemplar_size")
+        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {cfg.backbone} backbone cannot "
+                           f"take these crop sizes ({first_line(exc, 160)})", "data.exemplar_size") from exc
+    return model.train()
 
 
 def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:
@@ -77,12 +67,10 @@ def freeze(model: nn.Module, prefixes: list[str]) -> int:
         if not any(name.startswith(prefix) for name in names):
             raise SettingError(f"optim.freeze: no parameter starts with {prefix!r} (e.g. {names[0]!r})",
                                "optim.freeze")
-    frozen = 0
-    for name, param in model.named_parameters():
-        if any(name.startswith(prefix) for prefix in prefixes):
-            param.requires_grad_(False)
-            frozen += 1
-    return frozen
+    frozen = [param for name, param in model.named_parameters() if name.startswith(tuple(prefixes))]
+    for param in frozen:
+        param.requires_grad_(False)
+    return len(frozen)
 
 
 def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +16,15 @@ from ..models.network import ModelConfig
 from ..settings import build, check, setting
 
 
+class _Checked:
+    """A settings section that checks its own fields when made (:func:`siamfc.settings.check`)."""
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
 @dataclass
-class DatasetConfig:
+class DatasetConfig(_Checked):
     """One training source; ``kind`` names a registered reader (:mod:`siamfc.data.registry`)."""
 
     kind: str = "got10k"
@@ -29,12 +34,9 @@ class DatasetConfig:
     max_gap: int = setting(100, gt=0)  # frames of the original video
     frame_stride: int = setting(1, gt=0)  # cache every n-th frame only (large datasets)
 
-    def __post_init__(self) -> None:
-        check(self)
-
 
 @dataclass
-class DataConfig:
+class DataConfig(_Checked):
     datasets: list[DatasetConfig] = setting(factory=list)
     filter: PairFilter = setting(factory=PairFilter)
     augment: AugmentConfig = setting(factory=AugmentConfig)
@@ -60,7 +62,7 @@ def default_crop_cache_dir() -> Path:
 
 
 @dataclass
-class OptimConfig:
+class OptimConfig(_Checked):
     name: str = setting("sgd", choices=("sgd", "adamw"))
     lr: float = setting(1e-2, gt=0)
     final_lr: float = setting(1e-5, gt=0, le="lr")  # log-linear decay from lr to final_lr over the run
@@ -72,12 +74,9 @@ class OptimConfig:
     backbone_lr_scale: float = setting(1.0, ge=0)  # a pretrained trunk's learning rate relative to lr
     freeze: list[str] = setting(factory=list)  # parameter name prefixes kept as they are
 
-    def __post_init__(self) -> None:
-        check(self)
-
 
 @dataclass
-class LossConfig:
+class LossConfig(_Checked):
     name: str = setting("logistic", choices=("logistic", "contrastive", "triplet"))
     positive_radius: float = setting(16.0, gt=0)  # search-crop pixels
     teacher: str | None = None  # a checkpoint whose response maps are distilled
@@ -85,24 +84,18 @@ class LossConfig:
     distill: str = setting("mse", choices=("mse", "bce"))  # bce: the teacher's probabilities as soft labels
     hard_negatives: int = setting(0, ge=0)  # >0: only the n hardest negative cells of each map count
 
-    def __post_init__(self) -> None:
-        check(self)
-
 
 @dataclass
-class ValConfig:
+class ValConfig(_Checked):
     root: str | None = None  # GOT-10k layout root; validation tracks its sequences
     more_roots: list[str] = setting(factory=list)  # more roots (same subset) joining root's
     subset: str = "val"
     every: int = setting(1, gt=0)  # epochs
     max_frames: int = setting(0, ge=0)  # per sequence; 0 = all
 
-    def __post_init__(self) -> None:
-        check(self)
-
 
 @dataclass
-class TrainConfig:
+class TrainConfig(_Checked):
     model: ModelConfig = setting(factory=ModelConfig)
     data: DataConfig = setting(factory=DataConfig)
     optim: OptimConfig = setting(factory=OptimConfig)
@@ -119,36 +112,43 @@ class TrainConfig:
     # loss terms registered by experiments/ (name -> its settings); siamfc train alone registers none
     experiment: dict = setting(factory=dict)
 
-    def __post_init__(self) -> None:
-        check(self)
-
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping is an error (not the last one kept)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = set()
+        seen = []  # a list: an unhashable key is left to the safe loader's own error
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, typing.Hashable):
-                continue  # the safe loader's own error follows
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} given twice (line {key_node.start_mark.line + 1})")
-            seen.add(key)
+            seen.append(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
-    """A YAML config as a TrainConfig; ``overrides`` maps dotted keys to values (``--set``)."""
-    path = Path(path)
+def load_config(source: str | Path | dict, overrides: dict | None = None) -> TrainConfig:
+    """A TrainConfig from a YAML file, or from plain data (``siamfc train``'s recipe); ``overrides`` maps
+    dotted keys to values (``--set``). Errors name the file, or ``--set`` for an overridden key."""
+    overrides = overrides or {}
+    where = "siamfc train (recipe)"
+    if isinstance(source, dict):
+        data = source
+    else:
+        where = path = Path(source)
+        try:
+            data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+        except OSError as exc:
+            raise SettingError(f"{path}: cannot read ({exc.strerror})", str(path)) from exc
+        except yaml.YAMLError as exc:
+            raise SettingError(f"{path}: not valid YAML ({first_line(exc)})", str(path)) from exc
+    data = apply_overrides(data, overrides)
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
-    except OSError as exc:
-        raise SettingError(f"{path}: cannot read ({exc.strerror})", str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise SettingError(f"{path}: not valid YAML ({first_line(exc)})", str(path)) from exc
-    return config_from_dict(apply_overrides(data, overrides or {}), str(path), frozenset(overrides or {}))
+        return build(TrainConfig, data)
+    except SettingError as exc:
+        given = exc.key and any(exc.key == key or exc.key.startswith(f"{key}.") or key.startswith(f"{exc.key}.")
+                                for key in overrides)
+        raise SettingError(f"{'--set' if given else f'{where}:'} {exc}", exc.key) from exc
 
 
 def apply_overrides(data: dict, overrides: dict) -> dict:
@@ -163,17 +163,3 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
             raise SettingError(f"--set {dotted}: {'.'.join(parents)} is not a section", dotted)
         node[last] = value
     return data
-
-
-def config_from_dict(data: dict, where: str = "config", overridden: frozenset[str] = frozenset()) -> TrainConfig:
-    """A TrainConfig from plain data; errors name ``where`` (the file), or ``--set`` for a key in ``overridden``."""
-    try:
-        return build(TrainConfig, data)
-    except SettingError as exc:
-        given = any(exc.key == key or exc.key.startswith(f"{key}.") or key.startswith(f"{exc.key}.")
-                    for key in overridden) if exc.key else False
-        raise SettingError(f"{'--set' if given else f'{where}:'} {exc}", exc.key) from exc
-
-
-def config_to_dict(cfg: TrainConfig) -> dict:
-    return dataclasses.asdict(cfg)

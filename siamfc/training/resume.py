@@ -3,25 +3,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from ..errors import SiamFCError
 from ..models.checkpoint import FORMAT, CheckpointError, read_checkpoint
-from .config import TrainConfig, config_to_dict
+from .config import TrainConfig
 
 #: config keys (and sections) a resumed run may change: where and how fast it runs, what it logs
 FREE = ("out_dir", "device", "threads", "amp", "tensorboard", "checkpoint_minutes", "pretrained",
         "data.num_workers", "data.cache_dir", "val")
 
 
+def resume_from(given: str | None, cfg: TrainConfig) -> Path | None:
+    """The checkpoint ``--resume [given]`` means, written by the run ``cfg`` describes; None without
+    ``--resume`` (a new run), which is refused in an out_dir that holds a run rather than overwrite it."""
+    last = Path(cfg.out_dir) / "last.pth"
+    if given is None and last.is_file():
+        raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
+                          "continue it, or choose another --out-dir", "--resume")
+    if given is None:
+        return None
+    path = resume_path(given, cfg.out_dir)
+    check_same_run(path, read_training_checkpoint(path)["train"], cfg)
+    return path
+
+
+def _progress(last: Path) -> str:
+    """Where the run saved in ``last`` stands (``last.pth at epoch 2, step 40``)."""
+    try:
+        train = read_checkpoint(last)["train"]
+        epoch, step = int(train["epoch"]), int(train["step"])
+    except (ValueError, KeyError, TypeError):
+        return last.name
+    if step == 0 and epoch > 0:
+        return f"{last.name} after epoch {epoch}"
+    return f"{last.name} at epoch {epoch + 1}, step {step}"
+
+
 def resume_path(given: str | Path | None, out_dir: str | Path) -> Path:
     """The checkpoint ``--resume [given]`` means: ``out_dir/last.pth``, a run folder's ``last.pth``, or ``given``."""
     path = Path(given) if given else Path(out_dir) / "last.pth"
-    if path.is_dir():
-        if not (path / "last.pth").is_file():
-            raise CheckpointError(f"--resume {path}: a folder without last.pth (nothing to resume; give a run "
-                                  "folder or a checkpoint file)", "--resume")
-        return path / "last.pth"
+    path = path / "last.pth" if path.is_dir() else path
     if not path.exists():
         raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)", "--resume")
     return path
@@ -39,10 +63,7 @@ def _flat(data: object, prefix: str = "") -> dict[str, object]:
     """Nested mappings as dotted keys; lists and other values are leaves."""
     if not isinstance(data, dict):
         return {prefix.rstrip("."): data}
-    flat: dict[str, object] = {}
-    for key, value in data.items():
-        flat.update(_flat(value, f"{prefix}{key}."))
-    return flat
+    return {key: value for k, v in data.items() for key, value in _flat(v, f"{prefix}{k}.").items()}
 
 
 def _show(value: object) -> str:
@@ -53,20 +74,15 @@ def _show(value: object) -> str:
 def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
     """A CheckpointError when the config that wrote ``train`` (a training state) differs from ``cfg`` in a
     setting that shapes the run (not in :data:`FREE`; keys the saved config lacks are not compared)."""
-    if "config" not in train:
-        return  # written before checkpoints kept their config
-    try:
-        saved = json.loads(train["config"])
-    except (TypeError, ValueError):
-        saved = None
-    if not isinstance(saved, dict):
-        raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)", str(path))
-    old, new = _flat(saved), _flat(json.loads(json.dumps(config_to_dict(cfg))))
+    try:  # "{}": written before checkpoints kept their config
+        old = _flat(dict(json.loads(train.get("config", "{}"))))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)", str(path)) from exc
+    new = _flat(json.loads(json.dumps(dataclasses.asdict(cfg))))
     keys = sorted(k for k in old.keys() & new.keys() if old[k] != new[k]
                   and not any(k == f or k.startswith(f"{f}.") for f in FREE))
-    if not keys:
-        return
-    shown = "; ".join(f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in keys[:3])
-    more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
-    raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
-                          "run's settings, or start a new run in another --out-dir", str(path))
+    if keys:
+        shown = "; ".join(f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in keys[:3])
+        more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
+        raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
+                              "run's settings, or start a new run in another --out-dir", str(path))

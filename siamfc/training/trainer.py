@@ -6,6 +6,7 @@ every pair depends only on (seed, epoch, index)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -22,15 +23,8 @@ from tqdm import tqdm
 
 from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
-from .build import (
-    build_checked_model,
-    build_optimizer,
-    build_schedule,
-    check_network_takes_crops,
-    freeze,
-    init_from_pretrained,
-)
-from .config import TrainConfig, config_to_dict
+from .build import build_checked_model, build_optimizer, build_schedule, freeze, init_from_pretrained
+from .config import TrainConfig
 from .data import build_pair_dataset
 from .losses import Objective
 from .resume import check_same_run, read_training_checkpoint
@@ -61,24 +55,27 @@ class Trainer:
         self.on_epoch: list[EpochHook] = list(on_epoch)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.main = self.rank == 0
         self.device = device = process_device(cfg.device, self.world)
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(cfg.threads)
         self.out_dir = Path(cfg.out_dir)
-        self.main = self.rank == 0
+        self.last_path = self.out_dir / "last.pth"
         torch.manual_seed(cfg.seed)
-        self.model = build_checked_model(cfg.model)
+        self.model = build_checked_model(cfg.model, cfg.data)
         if cfg.pretrained:
             init_from_pretrained(self.model, cfg.pretrained)
         freeze(self.model, cfg.optim.freeze)
         self.model = self.model.to(device)
-        check_network_takes_crops(self.model, cfg.data, device)
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device,
                                    cfg.experiment)
-        self.steps_per_epoch = self._steps_per_epoch()
-        self.total_steps = self.steps_per_epoch * cfg.optim.epochs
+        self.steps_per_epoch = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
+        if self.steps_per_epoch == 0:
+            raise SettingError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
+                               f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch",
+                               "data.pairs_per_epoch")
         self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
-        self.scheduler = build_schedule(self.optimizer, cfg.optim, self.total_steps)
+        self.scheduler = build_schedule(self.optimizer, cfg.optim, self.steps_per_epoch * cfg.optim.epochs)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
         self.epoch, self.step, self.history, self.best_auc = 0, 0, [], -1.0
         self.epoch_loss = [0.0, 0]  # this epoch's loss sum and step count so far (kept in last.pth)
@@ -89,38 +86,27 @@ class Trainer:
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.writer = self._make_writer()
 
-    def _prepare_out_dir(self) -> None:
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            remove_stale_temps(self.out_dir)  # left by a process killed while saving
-        except OSError as exc:
-            raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})", "out_dir") from exc
-
-    def _steps_per_epoch(self) -> int:
-        cfg = self.cfg
-        steps = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
-        if steps == 0:
-            raise SettingError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
-                               f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch",
-                               "data.pairs_per_epoch")
-        return steps
-
     def _slow_setup(self) -> None:
         """Rank 0 makes ``out_dir``, reads the validation sequences and builds the crop cache; the others
         wait, then open the cache, or raise OtherRankFailed when rank 0 failed."""
-        if self.main:
-            try:
-                self._prepare_out_dir()
-                self.val_sequences = read_val_sequences(self.cfg.val)
-                self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
-            except BaseException as exc:
-                share_setup_outcome(self.world, f"{type(exc).__name__}: {exc}")
-                raise
-            share_setup_outcome(self.world, None)
-        elif share_setup_outcome(self.world, None) is not None:
-            raise OtherRankFailed("rank 0 failed to set up the run")
-        else:
+        if not self.main:
+            if share_setup_outcome(self.world, None) is not None:
+                raise OtherRankFailed("rank 0 failed to set up the run")
             self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=True)
+            return
+        try:
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                remove_stale_temps(self.out_dir)  # left by a process killed while saving
+            except OSError as exc:
+                raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})",
+                                  "out_dir") from exc
+            self.val_sequences = read_val_sequences(self.cfg.val)
+            self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
+        except BaseException as exc:
+            share_setup_outcome(self.world, f"{type(exc).__name__}: {exc}")
+            raise
+        share_setup_outcome(self.world, None)
 
     def _make_writer(self):
         if not (self.cfg.tensorboard and self.main):
@@ -132,11 +118,8 @@ class Trainer:
         return SummaryWriter(str(self.out_dir / "tensorboard"))
 
     # ---- checkpoints -------------------------------------------------------------------
-    @property
-    def last_path(self) -> Path:
-        return self.out_dir / "last.pth"
-
     def save(self) -> None:
+        self._last_save = time.monotonic()
         if not self.main:
             return
         self._check_weights()
@@ -146,7 +129,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state(),
             "history": json.dumps(self.history), "best_auc": self.best_auc,
-            "epoch_loss": json.dumps(self.epoch_loss), "config": json.dumps(config_to_dict(self.cfg)),
+            "epoch_loss": json.dumps(self.epoch_loss), "config": json.dumps(dataclasses.asdict(self.cfg)),
             **({"terms": terms} if terms else {})})
 
     def resume(self, path: str | Path | None = None) -> None:
@@ -156,36 +139,21 @@ class Trainer:
         data = read_training_checkpoint(path)
         state = data["train"]
         check_same_run(path, state, self.cfg)
-        try:
+        try:  # the settings match (above): what fails to load is damaged
             self.model.load_state_dict(data["state_dict"])
             for name, term in self.objective.trained.items():
                 term.load_state_dict(state["terms"][name])
             for part in ("optimizer", "scheduler", "scaler"):
                 getattr(self, part).load_state_dict(state[part])
+            torch.set_rng_state(state["torch_rng"])
+            self.epoch, self.step = int(state["epoch"]), int(state["step"])
+            self.history = list(json.loads(state["history"]))
+            total, count = json.loads(state.get("epoch_loss", "[0.0, 0]"))
+            self.epoch_loss = [float(total), int(count)]
+            self.best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{path}: does not match this config ({first_line(exc, 120)})",
-                                  str(path)) from exc
-        try:
-            self._load_progress(state)
-        except KeyError as exc:
-            raise CheckpointError(f"{path}: damaged training state (no {exc.args[0]!r})", str(path)) from exc
-        except (RuntimeError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path}: damaged training state ({first_line(exc, 120)})",
-                                  str(path)) from exc
-
-    def _load_progress(self, state: dict) -> None:
-        rng = state["torch_rng"]
-        epoch, step = int(state["epoch"]), int(state["step"])
-        history = json.loads(state["history"])
-        if not isinstance(history, list):
-            raise ValueError("its history is not a list")
-        epoch_loss = json.loads(state.get("epoch_loss", "[0.0, 0]"))
-        if not (isinstance(epoch_loss, list) and len(epoch_loss) == 2):
-            raise ValueError("its epoch_loss is not [sum, count]")
-        best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))
-        torch.set_rng_state(rng)
-        self.epoch, self.step, self.history, self.best_auc = epoch, step, history, best_auc
-        self.epoch_loss = [float(epoch_loss[0]), int(epoch_loss[1])]
+            reason = f"no {exc}" if isinstance(exc, KeyError) else first_line(exc, 120)
+            raise CheckpointError(f"{path}: damaged training state ({reason})", str(path)) from exc
 
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
@@ -220,71 +188,64 @@ class Trainer:
         self.scheduler.step()
         return float(loss.detach())
 
+    @property
+    def _global_step(self) -> int:
+        return self.epoch * self.steps_per_epoch + self.step
+
     def fit(self, max_steps: int | None = None) -> list[dict]:
         """Train to the configured epochs (or ``max_steps`` steps); returns the per-epoch history."""
-        self._fit_steps = 0
+        self._stop_at = math.inf if max_steps is None else self._global_step + max_steps
         self._last_save = time.monotonic()
         with StopRequested() as stop:
             while self.epoch < self.cfg.optim.epochs:
-                if self._run_epoch(stop, max_steps):
+                if self._run_epoch(stop):
                     break
         return self.history
 
-    def _run_epoch(self, stop: StopRequested, max_steps: int | None) -> bool:
+    def _run_epoch(self, stop: StopRequested) -> bool:
         """The rest of the current epoch; True when the run stopped (saved) before its end."""
         cfg = self.cfg
         self.model.train()
         with stop_signals_held():  # the workers start ignoring SIGINT/SIGTERM
             batches = iter(self._loader())
-        bar = tqdm(total=self.steps_per_epoch, initial=self.step, dynamic_ncols=True,
-                   disable=self.quiet or not self.main, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}")
-        recent, done, t0 = [], 0, time.perf_counter()
-        with bar:
-            while True:
-                try:
-                    batch = next(batches, None)
-                except RuntimeError as exc:  # a worker killed by the stop signal: the steps done are kept
-                    if stop.signal is None or "DataLoader worker" not in str(exc):
-                        raise  # any other error is the data's, and must be seen
-                    return self._stop(stop)
-                if batch is None:
-                    break
-                loss = self._train_step(*batch)
-                recent = [*recent[-49:], loss]
-                self._count_step(loss)
-                bar.update(1)
-                done += 1
-                bar.set_postfix(loss=f"{np.mean(recent):.4f}",
-                                pairs_s=f"{done * cfg.optim.batch_size * self.world / (time.perf_counter() - t0):.1f}",
-                                lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
-                if self._should_stop(stop, max_steps, self._fit_steps, loss):
-                    return self._stop(stop)
-                if time.monotonic() - self._last_save > cfg.checkpoint_minutes * 60:
-                    self.save()
-                    self._last_save = time.monotonic()
+        recent, done, t0, stopped = [], 0, time.perf_counter(), True
+        with tqdm(total=self.steps_per_epoch, initial=self.step, desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}",
+                  dynamic_ncols=True, disable=self.quiet or not self.main) as bar:
+            try:
+                for batch in batches:
+                    loss = self._train_step(*batch)
+                    self.step += 1
+                    self.epoch_loss = [self.epoch_loss[0] + loss, self.epoch_loss[1] + 1]
+                    for hook in self.on_step:
+                        hook(self, loss)
+                    if self.writer is not None:
+                        self.writer.add_scalar("train/loss", loss, self._global_step)
+                    recent, done = [*recent[-49:], loss], done + 1
+                    bar.update(1)
+                    pairs_s = done * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
+                    bar.set_postfix(loss=f"{np.mean(recent):.4f}", pairs_s=f"{pairs_s:.1f}",
+                                    lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+                    if self._should_stop(stop, loss):
+                        break
+                    if time.monotonic() - self._last_save > cfg.checkpoint_minutes * 60:
+                        self.save()
+                else:
+                    stopped = False
+            except RuntimeError as exc:  # a worker killed by the stop signal: the steps done are kept
+                if stop.signal is None or "DataLoader worker" not in str(exc):
+                    raise  # any other error is the data's, and must be seen
+        if stopped:
+            self.stopped_by = stop.signal
+            self.save()
+            return True
         total, count = self.epoch_loss
         self._end_epoch(total / count if count else float("nan"), time.perf_counter() - t0)
-        self._last_save = time.monotonic()
         return False
 
-    def _count_step(self, loss: float) -> None:
-        self.step += 1
-        self._fit_steps += 1
-        self.epoch_loss = [self.epoch_loss[0] + loss, self.epoch_loss[1] + 1]
-        for hook in self.on_step:
-            hook(self, loss)
-        if self.writer is not None:
-            self.writer.add_scalar("train/loss", loss, self.epoch * self.steps_per_epoch + self.step)
-
-    def _stop(self, stop: StopRequested) -> bool:
-        self.stopped_by = stop.signal
-        self.save()
-        return True
-
-    def _should_stop(self, stop: StopRequested, max_steps: int | None, done: int, loss: float = 0.0) -> bool:
+    def _should_stop(self, stop: StopRequested, loss: float) -> bool:
         """True when a signal or ``max_steps`` ends the run; a NonFiniteError when any process's loss is not
         finite (nothing more is saved)."""
-        flags = torch.tensor([int(stop.signal is not None or (max_steps is not None and done >= max_steps)),
+        flags = torch.tensor([int(stop.signal is not None or self._global_step >= self._stop_at),
                               int(not math.isfinite(loss))])
         if self.world > 1:
             dist.all_reduce(flags)
@@ -337,4 +298,3 @@ class Trainer:
             self.writer.close()
         if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
-
