@@ -9,7 +9,6 @@ import io
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from PIL import Image
 from ..data.sequences import Sequence as DataSequence
 from ..data.sequences import read_names
 from ..errors import SiamFCError
-from ..geometry import check_frame_size
 
 
 class AtomicRecords:
@@ -107,7 +105,8 @@ def otb_experiment(root_dir: str, version, result_dir: str, report_dir: str):
 
 def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
                    experiments=("supervised", "unsupervised")):
-    """``ExperimentVOT`` that never downloads, under :func:`numpy_nan_alias`, with :func:`float_ious`."""
+    """``ExperimentVOT`` that never downloads, with :func:`float_ious` (its ``run`` and ``report`` need
+    :func:`numpy_nan_alias` around them)."""
     import_got10k()
     from got10k.experiments import ExperimentVOT
 
@@ -116,14 +115,6 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
             with contextlib.redirect_stdout(io.StringIO()):
                 super().__init__(root_dir, version, read_image=True, experiments=experiments,
                                  result_dir=result_dir, report_dir=report_dir)
-
-        def run(self, tracker, visualize=False):
-            with numpy_nan_alias():
-                return super().run(tracker, visualize)
-
-        def report(self, tracker_names):
-            with numpy_nan_alias():
-                return super().report(tracker_names)
 
         def _calc_iou(self, boxes, anno, bound, burnin=False):
             return float_ious(boxes, anno, bound, self.burnin if burnin else 0)
@@ -145,7 +136,7 @@ def vot_rects(dataset, anno: np.ndarray) -> np.ndarray:
     return dataset._corner2rect(anno) if anno.shape[1] == 8 else anno
 
 
-def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: str):
+def _quiet_got10k_class() -> type:
     """``ExperimentGOT10k`` whose ``run`` on the test subset does not print a notice and sleep 2 s a sequence."""
     import_got10k()
     from got10k.experiments import ExperimentGOT10k
@@ -158,26 +149,23 @@ def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: s
             finally:
                 self.subset = subset
 
+    return QuietExperimentGOT10k
+
+
+def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: str):
     with contextlib.redirect_stdout(io.StringIO()):
-        return QuietExperimentGOT10k(root_dir, subset=subset, result_dir=result_dir, report_dir=report_dir)
+        return _quiet_got10k_class()(root_dir, subset=subset, result_dir=result_dir, report_dir=report_dir)
 
 
 def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1):
     """The toolkit's GOT-10k run loop over ``dataset``, writing under ``result_dir/tag`` (no report:
     it needs GOT-10k's meta files)."""
-    import_got10k()
-    from got10k.experiments import ExperimentGOT10k
-
-    class SequenceExperiment(AtomicRecords, ExperimentGOT10k):
-        def __init__(self) -> None:  # the toolkit's __init__ with our dataset instead of GOT10k()
-            self.subset = "val"  # run() reads it only to print the test-set notice
-            self.dataset = dataset
-            self.result_dir = os.path.join(result_dir, tag)
-            self.report_dir = os.path.join(result_dir, "reports", tag)
-            self.nbins_iou = 101
-            self.repetitions = repetitions
-
-    return SequenceExperiment()
+    experiment = object.__new__(_quiet_got10k_class())  # the toolkit's __init__ would read GOT10k()
+    experiment.subset, experiment.dataset, experiment.repetitions = "val", dataset, repetitions
+    experiment.result_dir = os.path.join(result_dir, tag)
+    experiment.report_dir = os.path.join(result_dir, "reports", tag)
+    experiment.nbins_iou = 101
+    return experiment
 
 
 _LISTS = ("seq_names", "seq_dirs", "anno_files")  # the per-sequence lists of a toolkit dataset
@@ -195,27 +183,6 @@ def only_sequences(dataset, names: Sequence[str]) -> Iterator[None]:
     finally:
         for attr, value in saved.items():
             setattr(dataset, attr, value)
-
-
-class DecodeBeforeTiming:
-    """Mixin for a got10k ``Tracker``: its ``track`` loop, but each frame decoded before the clock
-    starts (PIL decodes lazily: the toolkit would time the decoding)."""
-
-    def track(self, img_files, box, visualize=False):
-        boxes = np.zeros((len(img_files), 4))
-        boxes[0] = box
-        times = np.zeros(len(img_files))
-        size = None
-        for f, img_file in enumerate(img_files):
-            image = read_rgb(img_file)
-            size = check_frame_size(size, image.shape, img_file)  # every tracker's boxes in one frame's pixels
-            start = time.perf_counter()
-            if f == 0:
-                self.init(image, box)
-            else:
-                boxes[f, :] = self.update(image)
-            times[f] = time.perf_counter() - start
-        return boxes, times
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:

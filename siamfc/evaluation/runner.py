@@ -17,7 +17,7 @@ from unittest import mock
 from ..errors import SiamFCError, first_line
 from ..files import write_text_atomic
 from .benchmarks import open_experiment
-from .got10k_compat import only_sequences
+from .got10k_compat import numpy_nan_alias, only_sequences
 from .results import confidence_file, read_time
 from .specs import BenchmarkSpec, TrackerSpec
 from .trackers import make_tracker
@@ -45,7 +45,8 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
         experiment = _cached_experiment(task.bench)
         tracker = make_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
         tracker.scores = []  # never the sequence before's: the toolkit skips a sequence whose record exists
-        with only_sequences(experiment.dataset, [task.seq]), contextlib.redirect_stdout(io.StringIO()):
+        with (only_sequences(experiment.dataset, [task.seq]), numpy_nan_alias(),
+              contextlib.redirect_stdout(io.StringIO())):
             experiment.run(tracker)
         frames, _ = read_time(task.bench, task.tracker.name, task.seq)
         if tracker.scores:  # the tracker's confidence on this sequence, for the long-term measures
