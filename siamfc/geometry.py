@@ -17,8 +17,7 @@ def box_to_center(box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def center_to_box(center: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Inverse of :func:`box_to_center`."""
-    cy, cx = center
-    h, w = size
+    (cy, cx), (h, w) = center, size
     return np.array([cx - (w - 1) / 2, cy - (h - 1) / 2, w, h], dtype=np.float64)
 
 
@@ -77,18 +76,14 @@ def cubic_upsample_matrix(size_in: int, size_out: int, a: float = -0.75) -> np.n
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of ``x, y, w, h`` boxes, row by row (arrays of shape (N, 4) or (4,))."""
     a, b = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    sides = np.minimum(a[:, :2] + a[:, 2:], b[:, :2] + b[:, 2:]) - np.maximum(a[:, :2], b[:, :2])
+    inter = np.clip(sides[:, 0], 0, None) * np.clip(sides[:, 1], 0, None)
     union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 def check_frame_size(expected: tuple[int, int] | None, shape: tuple[int, ...], where: str) -> tuple[int, int]:
-    """(height, width) of ``shape``; a :class:`FrameSizeError` (key ``where``: a file, a frame) when it is
-    not ``expected``, the size of the frames before."""
+    """(height, width) of ``shape``; a :class:`FrameSizeError` (key ``where``) unless it is the frames before's."""
     size = (int(shape[0]), int(shape[1]))
     if expected is not None and size != tuple(expected):
         raise FrameSizeError(f"{where}: {size[1]}x{size[0]} pixels, but the frames before it are "
@@ -116,20 +111,11 @@ def crop_whole_pixels(image: np.ndarray, center: np.ndarray, size: float, out_si
     from ``int(c + 0.5) - (side + 1) // 2``, padded with ``border_value`` (None: the image's mean
     colour), resized bilinearly to ``out_size``."""
     side = max(int(size), 1)
-    h, w = image.shape[:2]
     y0, x0 = (int(c + 0.5) - (side + 1) // 2 for c in center)
-    pads = (max(0, -y0), max(0, y0 + side - h), max(0, -x0), max(0, x0 + side - w))
-    if any(pads):
-        border_value = mean_color(image) if border_value is None else border_value
-        y1, x1 = min(y0 + side, h), min(x0 + side, w)
-        if y1 > max(y0, 0) and x1 > max(x0, 0):  # only the region is padded, not the whole frame (same pixels)
-            region = cv2.copyMakeBorder(image[max(y0, 0):y1, max(x0, 0):x1], pads[0], pads[1], pads[2], pads[3],
-                                        cv2.BORDER_CONSTANT, value=border_value)
-        else:
-            region = image[:0, :0]
-    else:
+    if y0 >= 0 and x0 >= 0 and y0 + side <= image.shape[0] and x0 + side <= image.shape[1]:
         region = image[y0:y0 + side, x0:x0 + side]
-    if region.shape[:2] != (side, side):  # a target wholly outside the frame: all border
-        region = np.empty((side, side, 3), image.dtype)
-        region[:] = np.array(border_value[:3], dtype=np.float64).round().astype(image.dtype)
+    else:  # whole pixels shifted by whole pixels: the same pixels as slicing and padding
+        region = cv2.warpAffine(image, np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]), (side, side),
+                                flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=mean_color(image) if border_value is None else border_value)
     return cv2.resize(region, (out_size, out_size), dst=out, interpolation=cv2.INTER_LINEAR)
