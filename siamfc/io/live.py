@@ -8,7 +8,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 
-from ..errors import SiamFCError
 from .video import Frame, FrameSource
 
 
@@ -101,8 +100,6 @@ class FrameReader(LiveFeed):
     undecodable), decoded up to ``queue_size`` frames ahead."""
 
     def __init__(self, source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> None:
-        if max_frames is not None and max_frames < 1:
-            raise SiamFCError(f"--max-frames {max_frames}: must be 1 or more", "--max-frames")
         super().__init__(source, keep_all=True, buffer=queue_size, max_frames=max_frames, pass_unreadable=True)
 
     def __iter__(self) -> Iterator[Frame]:

@@ -51,61 +51,44 @@ class Window:
             self.root = tk.Tk()
         except tk.TclError as exc:
             raise SiamFCError(f"cannot open a window ({exc})", "DISPLAY") from exc
-        self.title = title
+        self.title, self.drag_select, self.max_side = title, drag_select, max_side
         self.root.title(title)
-        self.max_side = max_side
         self.canvas = tk.Canvas(self.root, highlightthickness=0, borderwidth=0, background="black")
         self.canvas.pack(side="top")
         self._image_item = self.canvas.create_image(0, 0, anchor="nw")
-        self.status = tk.Label(self.root, text=help_text or "", anchor="w", justify="left")
         if help_text:
-            self.status.pack(side="top", fill="x")
+            tk.Label(self.root, text=help_text, anchor="w", justify="left").pack(side="top", fill="x")
         self.scale = 1.0
-        self.closed = False
-        self.stop_requested = False
-        self.dragging = False
+        self.closed = self.stop_requested = self.dragging = False
         self._events: list[KeyEvent | BoxEvent] = []
-        self._photo = None
-        self._photo_size: tuple[int, int] | None = None
-        self._rect = None
+        self._photo = self._rect = None
         self._drag_start: tuple[int, int] | None = None
         self.root.protocol("WM_DELETE_WINDOW", self._on_close)
         self.root.bind("<Key>", self._on_key)
-        self._drag_select = False
-        self.set_drag_select(drag_select)
+        self.canvas.bind("<ButtonPress-1>", self._on_press)
+        self.canvas.bind("<B1-Motion>", self._on_motion)
+        self.canvas.bind("<ButtonRelease-1>", self._on_release)
         self.root.focus_force()  # keys go to the window just opened (also where no window manager runs)
 
     def _on_close(self) -> None:
-        self.closed = True
-        self.stop_requested = True
+        self.closed = self.stop_requested = True
 
     def _on_key(self, event) -> None:
         key = KEY_NAMES.get(event.keysym, event.char if event.char and event.char.isprintable() else event.keysym)
-        if key in ("q", "escape") and not self.dragging:
-            self.stop_requested = True
         if key == "escape" and self.dragging:  # Esc during a drag cancels the drag
             self._cancel_drag()
             return
+        if key in ("q", "escape") and not self.dragging:
+            self.stop_requested = True
         self._events.append(KeyEvent(key))
-
-    def set_drag_select(self, enabled: bool) -> None:
-        """Whether dragging the mouse draws a box (reported as a :class:`BoxEvent`)."""
-        self._drag_select = enabled
-        if enabled:
-            self.canvas.bind("<ButtonPress-1>", self._on_press)
-            self.canvas.bind("<B1-Motion>", self._on_motion)
-            self.canvas.bind("<ButtonRelease-1>", self._on_release)
-        else:
-            for sequence in ("<ButtonPress-1>", "<B1-Motion>", "<ButtonRelease-1>"):
-                self.canvas.unbind(sequence)
-            self._cancel_drag()
 
     def _on_press(self, event) -> None:
         self._cancel_drag()
-        self.dragging = True
-        self._drag_start = (event.x, event.y)
-        self._rect = self.canvas.create_rectangle(event.x, event.y, event.x, event.y, outline="#ffff00", width=2,
-                                                  dash=(4, 2))
+        if self.drag_select:
+            self.dragging = True
+            self._drag_start = (event.x, event.y)
+            self._rect = self.canvas.create_rectangle(event.x, event.y, event.x, event.y, outline="#ffff00",
+                                                      width=2, dash=(4, 2))
 
     def _on_motion(self, event) -> None:
         if self._drag_start is not None and self._rect is not None:
@@ -124,8 +107,7 @@ class Window:
     def _cancel_drag(self) -> None:
         if self._rect is not None:
             self.canvas.delete(self._rect)
-        self._rect = None
-        self._drag_start = None
+        self._rect = self._drag_start = None
         self.dragging = False
 
     def events(self) -> list[KeyEvent | BoxEvent]:
@@ -144,11 +126,10 @@ class Window:
             size = (round(image.shape[1] * self.scale), round(image.shape[0] * self.scale))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         picture = self._Image.fromarray(np.ascontiguousarray(image[..., :3]))
-        if self._photo is not None and self._photo_size == picture.size:
+        if self._photo is not None and (self._photo.width(), self._photo.height()) == picture.size:
             self._photo.paste(picture)  # reuse the Tk image: far cheaper than a new one per frame
         else:
             self._photo = self._ImageTk.PhotoImage(picture, master=self.root)
-            self._photo_size = picture.size
             self.canvas.config(width=picture.size[0], height=picture.size[1])
             self.canvas.itemconfig(self._image_item, image=self._photo)
             self.canvas.tag_lower(self._image_item)
@@ -161,37 +142,35 @@ class Window:
         try:
             self.root.update()
         except self._tk.TclError:  # the window was destroyed
-            self.closed = True
-            self.stop_requested = True
+            self.closed = self.stop_requested = True
         return not self.stop_requested
 
     def select_box(self, image: np.ndarray, prompt: str = "drag a box around the target, then press Enter "
                    "(Esc cancels)") -> np.ndarray:
         """Show ``image`` until the user drags a box and accepts it with Enter or space; a SiamFCError on
         Esc or when the window closes."""
-        was_drag_select = self._drag_select
-        self.set_drag_select(True)
+        was_drag_select, self.drag_select = self.drag_select, True
         self.root.title(prompt)
         self.stop_requested = False
         self.events()
         self.show(image)
         box: np.ndarray | None = None
-        marker = None
+        marker = self.canvas.create_rectangle(0, 0, 0, 0, outline="#00ff00", width=2, state="hidden")
         accepted = False
         while not accepted and self.poll():
             for event in self.events():
                 if isinstance(event, BoxEvent):
                     box = event.box
-                    if marker is not None:
-                        self.canvas.delete(marker)
                     x, y, w, h = box * self.scale
-                    marker = self.canvas.create_rectangle(x, y, x + w, y + h, outline="#00ff00", width=2)
+                    self.canvas.coords(marker, x, y, x + w, y + h)
+                    self.canvas.itemconfig(marker, state="normal")
                 elif event.key in ("enter", "space") and box is not None:
                     accepted = True
             time.sleep(0.01)
-        if marker is not None and not self.closed:
+        if not self.closed:
             self.canvas.delete(marker)
-        self.set_drag_select(was_drag_select)
+        self.drag_select = was_drag_select
+        self._cancel_drag()
         self.root.title(self.title)
         if not accepted:
             raise SiamFCError("no box was selected (the window was closed or Esc pressed)", "window")
