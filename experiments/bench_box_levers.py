@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from siamfc.cli.bench_inputs import default_nano_dir, default_sequence
+from siamfc.cli.bench import default_nano_dir, default_sequence
 from siamfc.evaluation.speed import load_frames
 from siamfc.evaluation.trackers import nano_factory
 from siamfc.tracking.tracker import SiamFCTracker

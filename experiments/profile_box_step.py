@@ -16,7 +16,7 @@ import time
 
 import cv2
 
-from siamfc.cli.bench_inputs import default_nano_dir, default_sequence
+from siamfc.cli.bench import default_nano_dir, default_sequence
 from siamfc.evaluation.speed import load_frames
 from siamfc.evaluation.trackers import nano_factory
 from siamfc.tracking import pipeline as pl

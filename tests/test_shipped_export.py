@@ -127,7 +127,7 @@ def test_export_cli_takes_crop_sizes(tmp_path: Path, capsys: pytest.CaptureFixtu
     frames = clip_frames(3)
     assert track(MultiTracker(out, search_size=303), frames).shape == (2, 4)
     assert main([*EXPORT, "--out", str(out), "--exemplar-size", "300", "--search-size", "255"]) == 2
-    assert "need 0 < exemplar size <= search size" in capsys.readouterr().err
+    assert "search_size = 255: must be at least exemplar_size (300)" in capsys.readouterr().err
     assert main([*EXPORT, "--out", str(tmp_path / "odd"), "--exemplar-size", "100"]) == 2
     assert "must be 127 and 255 give or take multiples of 8" in capsys.readouterr().err
     assert not (tmp_path / "odd").exists()

@@ -1,14 +1,16 @@
-"""siamfc bench: frames/s of our tracker next to OpenCV's trackers, on the same frames, in one run."""
+"""siamfc bench: frames/s of our tracker next to OpenCV's trackers, on the same frames, in one run. What it
+times comes from its arguments (models, backends, sequence, NanoTrack's folder), each checked before
+anything is timed."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
+from pathlib import Path
 
-from ..devices import resolve_device
-from ..tracking.onnx_format import export_folder
-from . import bench_inputs as inputs
+from ..errors import SiamFCError
 from .common import add_model_argument, at_least
 
 HELP = """Benchmark: frames/s of our tracker next to OpenCV's trackers, on the same frames in one run.
@@ -17,9 +19,20 @@ Per model, backend and device, next to OpenCV's NanoTrack, MIL, CSRT and KCF, as
 memory (RSS; GPU memory on a GPU); optional N-target MultiTracker timing and a long-run memory check.
 Decoding is never timed."""
 
-
 #: the most threads ``--threads`` takes: 4 per core (10^5 crash PyTorch's and OpenCV's thread pools)
 MAX_THREADS = 4 * (os.cpu_count() or 1)
+
+
+def _shared() -> Path:
+    return Path(os.environ.get("SIAMFC_SHARED") or Path(__file__).resolve().parents[3] / "shared")
+
+
+def default_sequence() -> Path:
+    return _shared() / "data" / "GOT-10k-mini" / "val" / "bag"
+
+
+def default_nano_dir() -> Path:
+    return _shared() / "weights" / "nanotrack_v2"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,11 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed frames per tracker (default 300, at least 10)")
     parser.add_argument("--sequence", default=None, metavar="DIR",
                         help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
-                             f"default: {inputs.default_sequence()}, or the demo clip shipped with the package "
+                             f"default: {default_sequence()}, or the demo clip shipped with the package "
                              "where that is absent")
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (OpenCV's "
-                             f"NanoTrack, the reference row); default: {inputs.default_nano_dir()}, its row skipped "
+                             f"NanoTrack, the reference row); default: {default_nano_dir()}, its row skipped "
                              "when absent")
     parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
     parser.add_argument("--targets", type=at_least(0), default=0, metavar="N",
@@ -63,16 +76,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
-def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
+def models(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """``(label, source)`` for each model to time: a checkpoint's path, an export folder's, or an untrained
+    SiamFCNet. Each file is read now: a bad one is a one-line error before anything is timed. Checkpoints
+    with the same file name are labelled ``folder/name``; an export folder is named in full
+    (``model.onnx``, apart from its checkpoint's ``model``)."""
+    from ..files import distinct_stems
+    from ..models.checkpoint import load_model
+    from ..models.network import ModelConfig, build_model
+    from ..models.shipped import default_weights_path
+    from ..tracking.engines.choose import is_box_model, load_box_model
+    from ..tracking.onnx_format import export_folder, read_manifest
+
+    backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
+    sources = []  # (the path whose stem is the label, the path)
+    for path in map(os.fspath, args.weights or ([] if backbones else [default_weights_path()])):
+        named = path
+        if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
+            load_box_model(path)
+        elif (folder := export_folder(path)) is not None:
+            read_manifest(folder)
+            path, named = os.fspath(folder), os.fspath(folder.parent / f"{folder.name}.export")
+        elif not Path(path).is_file():
+            raise SiamFCError(f"--weights {path}: no such file or export folder", "--weights")
+        else:
+            load_model(path)
+        sources.append((named, path))
+    labels = distinct_stems([named for named, _ in sources], "/")
+    return [*((label, path) for label, (_, path) in zip(labels, sources, strict=True)),
+            *((f"{name} (untrained)", build_model(ModelConfig(backbone=name))) for name in backbones)]
+
+
+def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The frames to time and their ground truth (None: the folder's ``groundtruth.txt``): ``--sequence``,
+    else the shared data's default, else the demo clip shipped with the package."""
+    if args.sequence is not None:
+        if not Path(args.sequence).is_dir():
+            raise SiamFCError(f"--sequence {args.sequence}: no such folder", "--sequence")
+        return Path(args.sequence), None
+    if default_sequence().is_dir():
+        return default_sequence(), None
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    print(f"note: no --sequence and no shared data at {_shared()} ($SIAMFC_SHARED): timing on the "
+          "demo clip shipped with the package", file=sys.stderr)
+    return assets / "demo_clip.mp4", assets / "demo_groundtruth.txt"
+
+
+def _backends(args: argparse.Namespace, device) -> list[str]:
+    from ..tracking.config import BACKENDS
+
+    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
+    if not backends or not set(backends) <= set(BACKENDS):
+        raise SiamFCError(f"--backends {args.backends!r}: choose from {','.join(BACKENDS)}", "--backends")
+    if "onnxruntime" in backends and device.type != "cpu":
+        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
+    return backends
+
+
+def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object]], backends: list[str], frames,
+                    device) -> tuple[list, dict[str, dict[str, str]]]:
+    """A candidate per model and backend (and eager path), and the names of each model's."""
     import copy
 
-    from ..evaluation.speed import Candidate, device_sync
+    from ..evaluation.speed import tracker_candidate
     from ..models.checkpoint import load_model
     from ..tracking.config import RuntimeOptions
     from ..tracking.engines.choose import is_box_model
+    from ..tracking.onnx_format import export_folder
     from ..tracking.tracker import SiamFCTracker
 
-    backends = inputs.backends(args, device)
+    torch_options = {"dtype": args.dtype, "compile": args.compile, "crop_backend": args.crop_backend}
     candidates, pairs = [], {}
     for label, source in models:
         export = isinstance(source, str) and export_folder(source) is not None
@@ -80,12 +153,12 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
         net = source  # read once, to name the backends (an export folder runs with ONNX Runtime only)
         if isinstance(source, str):
             net = None if export or boxes else load_model(source)
-        variants = [(backend, {"optimize": True, "backend": backend}) for backend in backends]
+        variants = {b: {"optimize": True, "backend": b, **({} if b == "onnxruntime" else torch_options)}
+                    for b in backends}
         if args.eager:
-            variants.append(("eager", {"optimize": False, "backend": "torch"}))
-        for variant, kwargs in variants:
-            if kwargs["backend"] != "onnxruntime" and kwargs["optimize"]:
-                kwargs.update(dtype=args.dtype, compile=args.compile, crop_backend=args.crop_backend)
+            variants["eager"] = {"optimize": False, "backend": "torch"}
+        model = {"weights": source} if isinstance(source, str) else {"model": source}
+        for variant, kwargs in variants.items():
             probe = RuntimeOptions(**kwargs)
             backend = "onnxruntime" if export else probe.resolved_backend(device, net)
             if boxes:  # box-head models: ONNX Runtime wherever the options allow it on the CPU
@@ -93,58 +166,55 @@ def _our_candidates(args, models, frames, device) -> tuple[list, dict]:
                 backend = "onnxruntime" if on_onnx else "torch"
             shown = {"auto": f"default: {backend}", "eager": "torch"}.get(variant, backend)
             name = f"ours {label} [{shown}, {device.type}{' eager' if variant == 'eager' else ''}]"
-
-            def make(source=source, kwargs=kwargs) -> SiamFCTracker:
-                if isinstance(source, str):
-                    return SiamFCTracker(source, device, **kwargs)
-                return SiamFCTracker(model=copy.deepcopy(source), device=device, **kwargs)
-
-            holder: dict = {}
-
-            def start(i: int, make=make, holder=holder) -> None:
-                if "t" not in holder:
-                    holder["t"] = make()
-                holder["t"].init(frames.rgb[i], frames.box)
-
-            def step(i: int, holder=holder) -> None:
-                holder["t"].update(frames.rgb[i])
-
-            info = {"model": label, "backend": backend, "device": device.type, **{
-                k: v for k, v in kwargs.items() if k != "backend"}}
-            candidates.append(Candidate(name, start, step, info, device_sync(device)))
+            info = {"model": label, "backend": backend, "device": device.type,
+                    **{k: v for k, v in kwargs.items() if k != "backend"}}
+            candidates.append(tracker_candidate(
+                name, lambda model=model, kwargs=kwargs: SiamFCTracker(device=device, **copy.deepcopy(model), **kwargs),
+                frames.rgb, frames.box, info))
             pairs.setdefault(label, {})[variant] = name
     return candidates, pairs
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     import cv2
     import torch
 
-    from ..evaluation import speed as bm
+    from ..devices import resolve_device
+    from ..evaluation import speed
     from ..evaluation.runner import quiet_opencv
+    from ..evaluation.trackers import nano_files
     from ..io.writers import check_writable
+    from ..tracking.onnx_format import export_folder
 
     quiet_opencv()  # OpenCV 5's NanoTrack warns that its DNN engine ignores the target it is given
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
-    inputs.backends(args, device)  # the arguments the user gave are checked before any default
+    backends = _backends(args, device)  # the arguments the user gave are checked before any default
     json_path = check_writable(args.json, "--json") if args.json else None
-    models = inputs.models(args)
-    inputs.check_exports(args, models, device)
-    nano_dir = None if args.no_opencv else inputs.nano_dir(args)
-    sequence, groundtruth = inputs.sequence(args)
-    frames = bm.load_frames(sequence, max(args.frames + 2, 50), groundtruth)
-    candidates, pairs = _our_candidates(args, models, frames, device)
+    models_ = models(args)
+    exports = [source for _, source in models_ if isinstance(source, str) and export_folder(source) is not None]
+    needs_torch = [flag for flag, on in (
+        ("--backends torch", "torch" in backends), ("--eager", args.eager),
+        (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
+        ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
+    if exports and needs_torch:  # an export folder runs only with ONNX Runtime's float32 CPU step
+        raise SiamFCError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
+                          f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch", "--weights")
+    if args.nano_dir is not None and not args.no_opencv:
+        nano_files(args.nano_dir)  # one given must hold the model; the default may be absent (its row is skipped)
+    sequence, groundtruth = _sequence(args)
+    frames = speed.load_frames(sequence, max(args.frames + 2, 50), groundtruth)
+    candidates, pairs = _our_candidates(args, models_, backends, frames, device)
     unavailable: dict[str, str] = {}
     if not args.no_opencv:
-        cv_candidates, unavailable = bm.opencv_trackers(frames, nano_dir)
+        cv_candidates, unavailable = speed.opencv_trackers(frames, args.nano_dir or default_nano_dir())
         candidates += cv_candidates
     if args.targets:
-        from ..evaluation.speed import multi_target_candidates
-
-        candidates += multi_target_candidates(models[0], args.targets, frames, device)
+        candidates += speed.multi_target_candidates(models_[0], args.targets, frames, device)
     print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
           f"{frames.name} ({frames.rgb[0].shape[1]}x{frames.rgb[0].shape[0]}), {device}, "
           f"{torch.get_num_threads()} torch threads")
@@ -152,21 +222,22 @@ def run(args: argparse.Namespace) -> int:
     if device.type == "cpu" and torch.get_num_threads() > 1 and not passive:
         print("note: if another process loads the CPU, run with OMP_WAIT_POLICY=PASSIVE (set before Python starts): "
               "spinning OpenMP threads slow PyTorch several times over on a shared CPU (docs/speed.md)")
-    results = bm.time_candidates(candidates, len(frames.rgb), args.frames, device=device, progress=not args.quiet)
-    reference = "OpenCV NanoTrack" if any(r.name == "OpenCV NanoTrack" for r in results) else None
-    bm.set_ratios(results, reference)
+    results = speed.time_candidates(candidates, len(frames.rgb), args.frames, device=device, progress=not args.quiet)
+    reference = next((r for r in results if r.name == "OpenCV NanoTrack"), None)
+    for r in results:
+        r.ratio_to_reference = r.fps / reference.fps if reference else None
     _print_table(results, unavailable)
-    speedups = _speedups(results, pairs)
+    speedups = _speedups(results, pairs) if args.eager else {}
     multi = _multi_target(args, results)
     long = _long_run(args, candidates, frames)
-    peak = bm.peak_rss_mb()
+    peak = speed.peak_rss_mb()
     print(f"peak RSS of this process: {peak:.0f} MB")
     if json_path:
         report = {
-            "machine": bm.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
-            "frames_timed": args.frames, "reference": reference, "results": [bm.as_dict(r) for r in results],
-            "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
-            "long_run": long, "peak_rss_mb": peak,
+            "machine": speed.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
+            "frames_timed": args.frames, "reference": reference and reference.name,
+            "results": [dataclasses.asdict(r) for r in results], "unavailable": unavailable,
+            "optimized_over_eager": speedups, "multi_target": multi, "long_run": long, "peak_rss_mb": peak,
         }
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {json_path}")
@@ -185,16 +256,12 @@ def _print_table(results: list, unavailable: dict[str, str]) -> None:
 
 
 def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
-    """Each optimized path's speed-up over its model's eager path."""
+    """Each optimized path's speed-up over its model's eager path (with ``--eager``)."""
     by_name = {r.name: r for r in results}
-    speedups = {}
-    for label, pair in pairs.items():
-        if "eager" not in pair:
-            continue
-        eager = by_name[pair["eager"]]
-        for variant, name in pair.items():
-            if variant == "eager":
-                continue
+    speedups: dict = {}
+    for label, names in pairs.items():
+        eager = by_name[names.pop("eager")]
+        for variant, name in names.items():
             opt = by_name[name]
             speedups.setdefault(label, {})[variant] = {
                 "name": name, "optimized_over_eager": opt.fps / eager.fps,
@@ -206,14 +273,14 @@ def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
 
 def _multi_target(args: argparse.Namespace, results: list) -> dict:
     """Batched against separate trackers for ``--targets`` (the last two candidates)."""
-    multi = {}
-    if args.targets:
-        batched, separate = results[-2], results[-1]
-        multi = {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
-                 "separate_over_batched": separate.ms_median / batched.ms_median}
-        print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
-              f"separate: {_faster_or_slower(multi['separate_over_batched'], 'batched')}")
-    return multi
+    if not args.targets:
+        return {}
+    batched, separate = results[-2], results[-1]
+    ratio = separate.ms_median / batched.ms_median
+    print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
+          f"separate: {_faster_or_slower(ratio, 'batched')}")
+    return {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
+            "separate_over_batched": ratio}
 
 
 def _faster_or_slower(ratio: float, name: str) -> str:
@@ -223,13 +290,13 @@ def _faster_or_slower(ratio: float, name: str) -> str:
 
 def _long_run(args: argparse.Namespace, candidates: list, frames) -> dict | None:
     """``--long`` frames of the first candidate: fps and whether its memory stays flat."""
-    from ..evaluation import speed as bm
+    from ..evaluation.speed import long_run
 
-    long = None
-    if args.long:
-        first = candidates[0]
-        long = bm.long_run(first.step, first.start, len(frames.rgb), args.long, progress=not args.quiet)
-        print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
-              f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
-              f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")
+    if not args.long:
+        return None
+    first = candidates[0]
+    long = long_run(first.step, first.start, len(frames.rgb), args.long, progress=not args.quiet)
+    print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
+          f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
+          f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")
     return long

@@ -4,7 +4,6 @@ Every check raises a one-line :class:`~siamfc.errors.SiamFCError` keyed by the f
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,16 @@ from ..errors import SiamFCError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     import numpy as np
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line and exit code 2, like the commands' other errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def warn(message: str) -> None:
@@ -22,36 +30,26 @@ def warn(message: str) -> None:
 
 
 def at_least(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type=``: a whole number from ``low`` (to ``high``)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{value}: must be at least {low}" if high is None else
-                                             f"{value}: must be {low}..{high}")
-        return value
+    """An argparse ``type=``: a whole number from ``low`` (to ``high``), declared as a setting that checks it."""
+    from dataclasses import make_dataclass
 
-    return parse
+    from ..settings import option, setting
+
+    return option(make_dataclass("Whole", [("number", int, setting(ge=low, le=high))]), "number")
 
 
 def parse_box(text: str, what: str = "--init-box") -> np.ndarray:
     """``"x,y,w,h"`` (commas and/or spaces) -> float array; w and h must be > 0."""
     import numpy as np
 
-    parts = str(text).replace(",", " ").split()
     try:
-        values = [float(p) for p in parts]
+        box = np.array([float(p) for p in str(text).replace(",", " ").split()])
     except ValueError:
-        values = []
-    if len(values) != 4:
-        raise SiamFCError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80)", what)
-    if not all(math.isfinite(v) for v in values):
-        raise SiamFCError(f"{what} {text!r}: values must be finite numbers", what)
-    if values[2] <= 0 or values[3] <= 0:
-        raise SiamFCError(f"{what} {text!r}: width and height must be positive", what)
-    return np.array(values, dtype=np.float64)
+        box = np.array([])
+    if len(box) != 4 or not np.all(np.isfinite(box)) or min(box[2:]) <= 0:
+        raise SiamFCError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80), all finite; width "
+                          "and height must be positive", what)
+    return box
 
 
 def clip_box(box: np.ndarray, frame_shape: tuple[int, ...], what: str = "--init-box",

@@ -38,39 +38,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models.checkpoint import load_model
-    from ..tracking.config import check_crop_sizes
-    from ..tracking.engines.choose import resolve_weights
+    from ..tracking.config import TrackerConfig, check_crop_sizes
+    from ..tracking.engines.choose import is_box_model, resolve_weights
     from ..tracking.export import export_onnx
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SiamFCError(f"--out {out}: exists and is not a folder", "--out")
-    if not 0 < args.exemplar_size <= args.search_size:
-        raise SiamFCError(f"--exemplar-size {args.exemplar_size} / --search-size {args.search_size}: "
-                          "need 0 < exemplar size <= search size", "--exemplar-size")
+    TrackerConfig.from_kwargs(exemplar_size=args.exemplar_size, search_size=args.search_size)  # their ranges
     weights = resolve_weights(args.weights)
-    try:
-        net = load_model(weights, "cpu")
-    except SiamFCError as exc:
-        if args.weights is not None:
-            raise
+    if args.weights is None and is_box_model(weights, None):
         raise SiamFCError("siamfc export writes SiamFC models; the default model, siamfc_box, is a box-head "
                           "model and ships its export beside it: give --model or --weights of a SiamFC model "
-                          f"(e.g. --model siamfc_mobile_lite) ({exc})", "--weights") from exc
+                          "(e.g. --model siamfc_mobile_lite)", "--weights")
+    net = load_model(weights, "cpu")
     check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
+    out = Path(args.out)
     created = not out.exists()
     make_output_folder(out, "--out")  # only now: a bad input leaves no empty folder behind
     try:
-        paths = export_onnx(net, out, args.exemplar_size, args.search_size, opset=args.opset,
-                            checkpoint=weights)
-    except (ValueError, OSError) as exc:
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        if not isinstance(exc, OSError):
-            raise
-        # a full disk: the files already there are whole (each is written, then renamed)
+        paths = export_onnx(net, out, args.exemplar_size, args.search_size, opset=args.opset, checkpoint=weights)
+    except OSError as exc:  # a full disk: the files already there are whole (each is written, then renamed)
         raise SiamFCError(f"--out {out}: cannot write {exc.filename or 'the graphs'} ({exc.strerror or exc})",
                           "--out") from exc
+    finally:
+        if created and not any(out.iterdir()):
+            out.rmdir()
     if not args.no_check:
         import onnx
 

@@ -33,23 +33,6 @@ SUBCOMMANDS: dict[str, str] = {
 NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}
 
 
-def _one_line_parser(prog: str, description: str):
-    """An ArgumentParser whose usage errors are one line and exit code 2, like the commands' other errors."""
-    import argparse
-
-    class OneLineParser(argparse.ArgumentParser):
-        def error(self, message: str):
-            self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-        def parse_args(self, args=None, namespace=None):
-            namespace, extras = self.parse_known_args(args, namespace)
-            if extras:
-                self.error(_expanded_glob(extras) or f"unrecognized arguments: {' '.join(extras)}")
-            return namespace
-
-    return OneLineParser(prog=prog, description=description)
-
-
 def _expanded_glob(extras: list[str]) -> str | None:
     """What to say when the arguments left over are files: an unquoted glob the shell expanded."""
     from pathlib import Path
@@ -66,14 +49,17 @@ def _expanded_glob(extras: list[str]) -> str | None:
 
 def _run_command(prog: str, name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
-    parser = _one_line_parser(prog, module.HELP)
+    from .common import OneLineParser, warn
+
+    parser = OneLineParser(prog=prog, description=module.HELP)
     module.add_arguments(parser)
     parser.add_argument("--verbose", action="store_true",
                         help="also show OpenCV's own log lines ([ WARN ...]); the command's own messages are the same")
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.error(_expanded_glob(extras) or f"unrecognized arguments: {' '.join(extras)}")
     from ..extras import hint_missing_extra, require
     from ..io.opencv_log import set_opencv_log_level
-    from .common import warn
 
     set_opencv_log_level(args.verbose)
     extra = NEEDS.get(name)  # a missing extra is one line naming it; before the start for a command needing it
@@ -96,11 +82,6 @@ def _run_command(prog: str, name: str, argv: list[str]) -> int:
         return 141
 
 
-def _summary(help_text: str) -> str:
-    """A command's help's first paragraph (a sentence, which may wrap over several lines)."""
-    return " ".join(help_text.split("\n\n")[0].split()).rstrip(".")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["--version"], ["-V"]):
@@ -108,16 +89,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"siamfc {__version__}")
         return 0
-    commands = SUBCOMMANDS
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
-        lines = [f"  {name:8s} {_summary(importlib.import_module(mod).HELP)}" for name, mod in commands.items()]
-        usage = ("usage: siamfc [--version] {" + ",".join(commands) + "} ...\n\ncommands:\n" + "\n".join(lines))
-        if argv and argv[0] not in ("-h", "--help"):
-            print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)
-            return 2
-        print(usage, file=sys.stderr if not argv else sys.stdout)
-        return 0 if argv else 2
-    return _run_command(f"siamfc {argv[0]}", argv[0], argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        return _run_command(f"siamfc {argv[0]}", argv[0], argv[1:])
+    lines = [f"  {name:8s} " + " ".join(importlib.import_module(module).HELP.split("\n\n")[0].split()).rstrip(".")
+             for name, module in SUBCOMMANDS.items()]  # each command's help's first paragraph: a sentence
+    usage = "usage: siamfc [--version] {" + ",".join(SUBCOMMANDS) + "} ...\n\ncommands:\n" + "\n".join(lines)
+    if argv and argv[0] not in ("-h", "--help"):
+        print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)
+        return 2
+    print(usage, file=sys.stderr if not argv else sys.stdout)
+    return 0 if argv else 2
 
 
 def track_main(argv: list[str] | None = None) -> int:
@@ -143,9 +124,7 @@ def _exit_with(prog: str, entry: Callable[[], int]) -> None:
         signal.signal(sig, on_signal)
     try:
         code = entry()
-    except SystemExit:
-        raise
-    except BaseException as exc:
+    except (KeyboardInterrupt, Exception) as exc:
         if not (isinstance(exc, KeyboardInterrupt) or received):
             raise
         print(f"{prog}: interrupted", file=sys.stderr)

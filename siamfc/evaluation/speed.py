@@ -11,16 +11,16 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from ..data.sequences import IMAGE_EXTENSIONS, frame_files, read_boxes
+from ..data.sequences import read_boxes
 from ..errors import SiamFCError
-from .trackers import cv_constructor, nano_factory
+from .trackers import cv_constructor, nano_factory, nano_files
 
 
 @dataclass
@@ -34,40 +34,26 @@ class Frames:
 
 
 def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.PathLike | None = None) -> Frames:
-    """The first ``count`` frames of a sequence folder or a video file, and the first box of
-    ``groundtruth`` (default: the ``groundtruth.txt`` in the folder, or beside the video)."""
-    source = Path(source)
-    gt = Path(groundtruth) if groundtruth else (source.parent if source.is_file() else source) / "groundtruth.txt"
-    bgr = _video_images(source, count) if source.is_file() else _folder_images(source, count)
-    box = read_boxes(gt)[0, :4]
-    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0", str(gt))
-    rgb = [cv2.cvtColor(b, cv2.COLOR_BGR2RGB) for b in bgr]
-    return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
-
-
-def _folder_images(folder: Path, count: int) -> list[np.ndarray]:
-    paths = frame_files(folder)[:count]
-    if not paths:
-        raise SiamFCError(f"{folder}: no frames ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)", str(folder))
-    images = []
-    for p in paths:
-        image = cv2.imread(os.fspath(p), cv2.IMREAD_COLOR)
-        if image is None:
-            raise SiamFCError(f"{p}: cannot decode the image", str(p))
-        images.append(image)
-    return images
-
-
-def _video_images(video: Path, count: int) -> list[np.ndarray]:
-    """The first ``count`` decodable frames of ``video`` (BGR), read as ``siamfc track`` reads it."""
+    """The first ``count`` frames of a sequence folder or a video file, read as ``siamfc track`` reads them
+    (a video's undecodable frames skipped), and the first box of ``groundtruth`` (default: the
+    ``groundtruth.txt`` in the folder, or beside the video)."""
     from ..io.video import open_source
 
-    with open_source(os.fspath(video)) as source:
-        rgb = [f.image for f in itertools.islice(source.frames(), count) if f.image is not None]
+    source = Path(source)
+    gt = Path(groundtruth) if groundtruth else (source.parent if source.is_file() else source) / "groundtruth.txt"
+    with open_source(os.fspath(source)) as video:
+        frames = list(itertools.islice(video.frames(), count))
+        bad = [video.files[f.index] for f in frames if f.image is None and source.is_dir()]
+    if bad:
+        raise SiamFCError(f"{bad[0]}: cannot decode the image", bad[0])
+    rgb = [f.image for f in frames if f.image is not None]
     if not rgb:
-        raise SiamFCError(f"{video}: no frame could be decoded", str(video))
-    return [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
+        raise SiamFCError(f"{source}: no frame could be decoded", str(source))
+    box = read_boxes(gt)[0, :4]
+    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0", str(gt))
+    bgr = [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
+    return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
 
 
 def rss_mb() -> float:
@@ -96,7 +82,20 @@ class Candidate:
     start: Callable[[int], None]
     step: Callable[[int], None]
     info: dict = field(default_factory=dict)
-    sync: Callable[[], None] | None = None  # waits for a GPU to finish (timing only)
+
+
+def tracker_candidate(name: str, make: Callable[[], object], images: list[np.ndarray], box: object, info: dict,
+                      fresh: bool = False) -> Candidate:
+    """The tracker ``make()`` builds (once, or at every start when ``fresh``), started with
+    ``init(images[i], box)`` and stepped with ``update(images[i])``."""
+    held: dict[str, object] = {}
+
+    def start(i: int) -> None:
+        if fresh or not held:
+            held["t"] = make()
+        held["t"].init(images[i], box)
+
+    return Candidate(name, start, lambda i: held["t"].update(images[i]), info)
 
 
 @dataclass
@@ -113,39 +112,25 @@ class Result:
     ratio_to_reference: float | None = None
 
 
-def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike | None) -> tuple[list[Candidate], dict[str, str]]:
-    """OpenCV's NanoTrack (when its two ONNX files are found), MIL, CSRT and KCF (when the build
-    has them), and, by name, why others are left out."""
+def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike) -> tuple[list[Candidate], dict[str, str]]:
+    """OpenCV's NanoTrack (when ``nano_dir`` holds its two ONNX files), MIL, CSRT and KCF (when the
+    build has them), and, by name, why the others are left out."""
+    makers = {f"OpenCV {name}": cv_constructor(name.lower()) for name in ("MIL", "CSRT", "KCF")}
+    missing = {name: "not available in this OpenCV build" for name, make in makers.items() if make is None}
+    try:
+        makers = {"OpenCV NanoTrack": nano_factory(*nano_files(nano_dir)), **makers}
+    except SiamFCError:
+        missing = {"OpenCV NanoTrack": f"model files not found in {nano_dir}", **missing}
     box = tuple(int(round(v)) for v in frames.box)
-    makers: dict[str, Callable[[], object]] = {}
-    missing: dict[str, str] = {}
-    if nano_dir is None:
-        missing["OpenCV NanoTrack"] = "no --nano-dir given"
-    else:
-        backbone, head = Path(nano_dir) / "nanotrack_backbone_sim.onnx", Path(nano_dir) / "nanotrack_head_sim.onnx"
-        if backbone.is_file() and head.is_file() and hasattr(cv2, "TrackerNano_create"):
-            makers["OpenCV NanoTrack"] = nano_factory(os.fspath(backbone), os.fspath(head))
-        else:
-            missing["OpenCV NanoTrack"] = f"model files not found in {nano_dir}"
-    for name in ("MIL", "CSRT", "KCF"):
-        create = cv_constructor(name.lower())
-        if create is None:
-            missing[f"OpenCV {name}"] = "not available in this OpenCV build"
-        else:
-            makers[f"OpenCV {name}"] = create
-    candidates = []
-    for name, make in makers.items():
-        holder: dict[str, object] = {}
+    info = {"library": f"opencv {cv2.__version__}"}
+    return [tracker_candidate(name, make, frames.bgr, box, info, fresh=True)
+            for name, make in makers.items() if make is not None], missing
 
-        def start(i: int, make=make, holder=holder) -> None:
-            holder["t"] = make()
-            holder["t"].init(frames.bgr[i], box)
 
-        def step(i: int, holder=holder) -> None:
-            holder["t"].update(frames.bgr[i])
-
-        candidates.append(Candidate(name, start, step, {"library": f"opencv {cv2.__version__}"}))
-    return candidates, missing
+def _sync(device: torch.device | None) -> None:
+    """Wait for a GPU's queued work, so that it is timed."""
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chunk: int = 5,
@@ -166,13 +151,11 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
         t0 = time.perf_counter()
         c.start(0)
         c.step(1)  # first update: warms caches, allocators, lazy initialisations
-        if c.sync:
-            c.sync()
+        _sync(device)
         startup = time.perf_counter() - t0
-        gpu = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None
-        setup[c.name] = (startup, rss_mb() - before, gpu)
+        setup[c.name] = (startup, rss_mb() - before, torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None)
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
-    position = {c.name: 2 for c in candidates}
+    position = dict.fromkeys(times, 2)
     rounds = max(1, total // chunk)
     for _ in tqdm(range(rounds), desc="benchmark", unit="round", disable=not progress, leave=False):
         for c in candidates:
@@ -186,23 +169,13 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
             t0 = time.perf_counter()
             for i in indices:
                 c.step(i)
-            if c.sync:
-                c.sync()
+            _sync(device)
             times[c.name].append((time.perf_counter() - t0) * 1000 / chunk)
     results = []
     for c in candidates:
         med = statistics.median(times[c.name])
-        startup, rss_delta, gpu = setup[c.name]
-        results.append(Result(c.name, med, min(times[c.name]), 1000 / med, rounds * chunk, startup, rss_delta,
-                              gpu, c.info))
+        results.append(Result(c.name, med, min(times[c.name]), 1000 / med, rounds * chunk, *setup[c.name], c.info))
     return results
-
-
-def set_ratios(results: list[Result], reference: str | None) -> None:
-    """fps of each result divided by the fps of ``reference`` (when it is among the results)."""
-    ref = next((r for r in results if r.name == reference), None)
-    for r in results:
-        r.ratio_to_reference = r.fps / ref.fps if ref else None
 
 
 def long_run(step: Callable[[int], None], restart: Callable[[int], None], n_frames: int, total: int,
@@ -240,10 +213,8 @@ def machine_info(device: torch.device) -> dict:
     }
     try:
         with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            info["cpu_model"] = names[0]
-    except OSError:
+            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
         pass
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
@@ -254,15 +225,6 @@ def machine_info(device: torch.device) -> dict:
     except ImportError:
         pass
     return info
-
-
-def as_dict(result: Result) -> dict:
-    return asdict(result)
-
-
-def device_sync(device) -> object:
-    """A CUDA device's synchronize, so that timings include the queued work; None on the CPU."""
-    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
 
 
 def multi_target_candidates(model: tuple[str, object], targets: int, frames: Frames, device) -> list[Candidate]:
@@ -302,7 +264,6 @@ def multi_target_candidates(model: tuple[str, object], targets: int, frames: Fra
     n = targets
     return [
         Candidate(f"ours {label} x{n} targets: one MultiTracker", start_multi,
-                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}, device_sync(device)),
-        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n},
-                  device_sync(device)),
+                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}),
+        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n}),
     ]
