@@ -6,9 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from ..errors import SiamFCError, first_line
 from ..files import LockBusy, exclusive_lock
@@ -23,6 +22,21 @@ from .runner import Task, quiet_opencv, run_tasks
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
 from .trackers import usable_trackers
 
+#: what each figure of ``comparison.json`` means
+METRICS = {
+    "ao": "mean IoU over all evaluated frames (frame 1 and absent frames excluded)",
+    "ao_seq_mean": "mean over sequences of each sequence's mean IoU",
+    "sr50": "share of frames with IoU > 0.5", "sr75": "share of frames with IoU > 0.75",
+    "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
+    "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
+    "fps": "frames / total tracking time (frame decoding excluded)",
+    "longterm": "VOT-LT tracking precision, recall and F-score at the confidence threshold of "
+                "the best F (trackers that give a confidence; absent frames count)",
+    "auc_ci95": "95% percentile-bootstrap interval of auc, resampling sequences",
+    "differences": "auc minus the baseline's, paired by sequence, with its 95% bootstrap interval; "
+                   "a tracker is better only when the interval excludes 0",
+}
+
 
 @dataclass
 class Comparison:
@@ -31,68 +45,38 @@ class Comparison:
     benchmark: BenchmarkSpec
     sequences: list[str]
     trackers: list[TrackerSpec]
+    baseline: str | None = None
+    differences: dict[str, dict] = field(default_factory=dict)  # tracker -> AUC minus the baseline's, paired
     overall: dict[str, dict] = field(default_factory=dict)
     per_sequence: dict[str, dict[str, dict]] = field(default_factory=dict)
     toolkit_report: dict = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    skipped_trackers: list[str] = field(default_factory=list)
     submissions: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
-    baseline: str | None = None
-    differences: dict[str, dict] = field(default_factory=dict)  # tracker -> AUC minus the baseline's, paired
 
     def to_json(self) -> dict:
-        return {
-            "benchmark": asdict(self.benchmark),
-            "sequences": self.sequences,
-            "trackers": [asdict(t) for t in self.trackers],
-            "metrics": {
-                "ao": "mean IoU over all evaluated frames (frame 1 and absent frames excluded)",
-                "ao_seq_mean": "mean over sequences of each sequence's mean IoU",
-                "sr50": "share of frames with IoU > 0.5", "sr75": "share of frames with IoU > 0.75",
-                "auc": "mean over sequences of the OTB success score (thresholds 0:0.05:1)",
-                "precision20": "share of frames with centre error <= 20 px, averaged over sequences",
-                "fps": "frames / total tracking time (frame decoding excluded)",
-                "longterm": "VOT-LT tracking precision, recall and F-score at the confidence threshold of "
-                            "the best F (trackers that give a confidence; absent frames count)",
-                "auc_ci95": "95% percentile-bootstrap interval of auc, resampling sequences",
-                "differences": "auc minus the baseline's, paired by sequence, with its 95% bootstrap interval; "
-                               "a tracker is better only when the interval excludes 0",
-            },
-            "baseline": self.baseline,
-            "differences": self.differences,
-            "overall": self.overall,
-            "per_sequence": self.per_sequence,
-            "toolkit_report": self.toolkit_report,
-            "skipped_trackers": self.skipped,
-            "submissions": self.submissions,
-            "files": self.files,
-        }
+        data = asdict(self)
+        return {key: data[key] for key in ("benchmark", "sequences", "trackers")} | {"metrics": METRICS} | data
 
 
 def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
     """Run every tracker on every sequence (what is not done yet), compute the figures and write
-    them (``comparison.files``), the results folder locked all along."""
+    them (``comparison.files``), the results folder locked all along (two runs would overwrite
+    each other's results)."""
     bench = config.benchmark
     quiet_opencv()
     experiment = open_experiment(bench)
     sequences = select_sequences(bench, experiment, config.sequences)
     trackers, skipped = usable_trackers(config.trackers, config.device, config.nano_dir, bench.repetitions, warn)
     folder = make_output_folder(result_root(bench), "--out")
-    with results_lock(folder):
-        comparison = _evaluate(config, warn, experiment, sequences, trackers, skipped)
-        write_outputs(comparison)
-    return comparison
-
-
-@contextlib.contextmanager
-def results_lock(folder: Path) -> Iterator[None]:
-    """The lock one ``siamfc eval`` holds on its results folder (two runs would overwrite each other's results)."""
     try:
         with exclusive_lock(folder, wait=False):
-            yield
+            comparison = _evaluate(config, warn, experiment, sequences, trackers, skipped)
+            write_outputs(comparison)
     except LockBusy as exc:
         raise SiamFCError(f"--out: another siamfc eval is writing {folder} now; wait for it to end or choose "
                           "another --out", "--out") from exc
+    return comparison
 
 
 def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, sequences: list[str],
@@ -104,26 +88,35 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
     baseline = _find_baseline(config.baseline, [*earlier, *trackers], skipped)
     todo = set(to_run(config, trackers, sequences, frame_counts, warn))
 
-    lengths = {s: max(1, n) for s, n in frame_counts.items()}
+    lengths = {s: max(1, n) * bench.repetitions for s, n in frame_counts.items()}
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
              for seq in sorted(sequences, key=lambda s: -lengths[s]) for spec in trackers if (spec.name, seq) in todo]
-    total = sum(lengths[t.seq] * bench.repetitions for t in tasks)
     if tasks:
         from tqdm import tqdm
 
-        with tqdm(total=total, unit="frame", desc="tracking", disable=not config.progress, dynamic_ncols=True) as bar:
-            run_tasks(tasks, config.workers,
-                      lambda task, frames: bar.update(lengths[task.seq] * bench.repetitions))
+        with tqdm(total=sum(lengths[t.seq] for t in tasks), unit="frame", desc="tracking",
+                  disable=not config.progress, dynamic_ncols=True) as bar:
+            run_tasks(tasks, config.workers, lambda task, frames: bar.update(lengths[task.seq]))
 
-    comparison = Comparison(bench, sequences, [*earlier, *trackers], skipped=skipped)
+    comparison = Comparison(bench, sequences, [*earlier, *trackers], skipped_trackers=skipped)
     with only_sequences(experiment.dataset, sequences):
         zips = benchmark_for(bench).submissions(experiment, [t.name for t in comparison.trackers])
         if zips is not None:
             comparison.submissions = zips
-            _speed_only(comparison, bench, sequences)
+            for spec in comparison.trackers:  # fps only: the ground truth is withheld
+                times = [read_time(bench, spec.name, seq) for seq in sequences]
+                frames, seconds = sum(f for f, _ in times), sum(s for _, s in times)
+                comparison.overall[spec.name] = {"fps": frames / seconds if seconds else math.nan,
+                                                 "frames": frames, "seconds": seconds}
         else:
             _figures(comparison, bench, experiment, warn)
-            _compare_with_baseline(comparison, baseline)
+            if baseline is not None:
+                comparison.baseline = baseline
+                theirs = {s: f["auc"] for s, f in comparison.per_sequence[baseline].items()}
+                for name, per_seq in comparison.per_sequence.items():
+                    if name != baseline:
+                        ours = {s: f["auc"] for s, f in per_seq.items()}
+                        comparison.differences[name] = paired_difference(ours, theirs).to_dict()
             comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
 
@@ -139,17 +132,6 @@ def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: l
         raise SiamFCError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})",
                           "--baseline")
     return found
-
-
-def _speed_only(comparison: Comparison, bench: BenchmarkSpec, sequences: list[str]) -> None:
-    """fps of each tracker where the ground truth is withheld (an evaluation server's test set)."""
-    for spec in comparison.trackers:
-        frames = seconds = 0
-        for seq in sequences:
-            f, s = read_time(bench, spec.name, seq)
-            frames, seconds = frames + f, seconds + s
-        comparison.overall[spec.name] = {"fps": frames / seconds if seconds else math.nan,
-                                         "frames": frames, "seconds": seconds}
 
 
 def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
@@ -185,19 +167,6 @@ def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: d
             return
         curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
     comparison.overall[name]["longterm"] = f_score(curves)
-
-
-def _compare_with_baseline(comparison: Comparison, baseline: str | None) -> None:
-    """Every tracker's AUC minus ``baseline``'s, paired by sequence."""
-    if baseline is None:
-        return
-    names = [t.name for t in comparison.trackers]
-    comparison.baseline = baseline
-    theirs = {s: f["auc"] for s, f in comparison.per_sequence[baseline].items()}
-    for name in names:
-        if name != baseline:
-            ours = {s: f["auc"] for s, f in comparison.per_sequence[name].items()}
-            comparison.differences[name] = paired_difference(ours, theirs).to_dict()
 
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
