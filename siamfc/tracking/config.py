@@ -123,12 +123,10 @@ class RuntimeOptions:
 
     def check_device(self, device: str | torch.device, boxes: bool = False) -> None:
         """The rules between the options and the device (``boxes``: a box-head model)."""
-        if self.backend == "onnxruntime" and device_type(device) != "cpu":
-            raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu')", "backend")
         plain = self.resolved_crop_backend(device) == "cv2" and self.dtype == "float32" and not self.compile
-        if self.backend == "onnxruntime" and not plain:
-            raise SettingError("the onnxruntime backend takes crop_backend='cv2', dtype='float32', compile=False",
-                               "backend")
+        if self.backend == "onnxruntime" and not (plain and device_type(device) == "cpu"):
+            raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu'), with crop_backend='cv2', "
+                               "dtype='float32', compile=False", "backend")
         if boxes and not plain:
             raise SettingError("box-head models run with crop_backend='cv2', dtype='float32', compile=False",
                                "crop_backend")

@@ -29,16 +29,15 @@ def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
     return image
 
 
-def check_box(box: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-    """``box`` as float x, y, w, h, checked (with ``image``: that it can start tracking there)."""
+def check_box(box: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``box`` as float x, y, w, h, checked, that can start tracking in ``image``."""
     try:
         box = np.asarray(box, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise SiamFCError(f"box must be four numbers x, y, w, h, got {box!r}", "box") from exc
     if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise SiamFCError(f"box must be finite x, y, w, h with w, h > 0, got {np.asarray(box).tolist()}", "box")
-    problem = None if image is None else box_problem(box, image.shape[1], image.shape[0])
-    if problem:
+        raise SiamFCError(f"box must be finite x, y, w, h with w, h > 0, got {box.tolist()}", "box")
+    if problem := box_problem(box, image.shape[1], image.shape[0]):
         raise SiamFCError(f"box {box.tolist()} {problem}", "box")
     return box
 

@@ -14,7 +14,7 @@ from ..errors import SiamFCError
 from ..extras import hint_missing_extra
 from ..geometry import check_frame_size
 from ..models.shipped import weights_of
-from .config import BACKENDS, BOX_PRESETS, CROP_BACKENDS, RuntimeOptions, TrackerConfig, check_crop_sizes
+from .config import BOX_PRESETS, RuntimeOptions, TrackerConfig, check_crop_sizes
 from .engines import check_finite
 from .engines.choose import choose_backend, is_box_model, resolve_weights
 from .inputs import as_rgb_array, check_box, checked_device
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
 
     from ..models.network import SiamFCNet
 
-__all__ = ["BACKENDS", "CROP_BACKENDS", "MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState",
-           "TrackerConfig", "resolve_weights"]
+__all__ = ["MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState", "TrackerConfig", "resolve_weights"]
 
 
 def _locked(method):
@@ -107,10 +106,6 @@ class MultiTracker:
 
                 self._net = load_model(self._checkpoint, "cpu")
         return self._net
-
-    @property
-    def stride(self) -> int:
-        return self.geometry.stride
 
     @property
     @_locked
