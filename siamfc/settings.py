@@ -40,28 +40,24 @@ def setting(default: object = dataclasses.MISSING, *, factory: Callable[[], obje
     return dataclasses.field(default=default, default_factory=factory or dataclasses.MISSING, metadata=meta)
 
 
-class _Mismatch(Exception):
-    """A value that a type does not take."""
-
-
 def convert(hint: object, value: object) -> object:
     """``value`` as a field of type ``hint`` takes it (an int for a float, a number written as the
-    string ``"1e-5"``, which YAML reads as a string); :class:`_Mismatch` otherwise."""
+    string ``"1e-5"``, which YAML reads as a string); a TypeError where ``hint`` does not take it."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         for option in args:
-            with contextlib.suppress(_Mismatch):
+            with contextlib.suppress(TypeError):
                 return convert(option, value)
-        raise _Mismatch
+        raise TypeError
     if origin is list:
         if not isinstance(value, (list, tuple)):
-            raise _Mismatch
-        return [convert(args[0], v) for v in value] if args else list(value)
+            raise TypeError
+        return [convert(args[0], v) for v in value]
     if hint is float and isinstance(value, str) and _NUMBER.match(value.strip()):
         value = float(value)
     takes = _TYPES[hint][0] if hint in _TYPES else (lambda v: v is not None)  # dict, tuple, ...: anything but None
     if not takes(value):
-        raise _Mismatch
+        raise TypeError
     return hint(value) if hint in (int, float) else value
 
 
@@ -71,28 +67,8 @@ def describe(hint: object) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(map(describe, args))
     if origin is list:
-        return f"a list of {describe(args[0])}s" if args else "a list"
+        return f"a list of {describe(args[0])}s"
     return _TYPES[hint][1] if hint in _TYPES else getattr(hint, "__name__", str(hint))
-
-
-def check_field(section: object, f: dataclasses.Field, hint: object) -> object:
-    """The value of field ``f`` of ``section``, converted to its type and checked against its range."""
-    key, value = f.name, getattr(section, f.name)
-    try:
-        value = convert(hint, value)
-    except _Mismatch:
-        raise SettingError(f"{key} = {value!r}: expected {describe(hint)}", key) from None
-    choices = f.metadata.get("choices")
-    if value is not None and choices is not None and value not in choices:
-        raise SettingError(f"{key} = {value!r}: one of {', '.join(map(str, choices))}", key)
-    for number in value if isinstance(value, list) else [value]:
-        for rule, (passes, words) in _BOUNDS.items():
-            bound = f.metadata.get(rule)
-            limit = getattr(section, bound, None) if isinstance(bound, str) else bound
-            if isinstance(number, (int, float)) and limit is not None and not passes(number, limit):
-                named = f" {bound} ({limit!r})" if isinstance(bound, str) else f" {limit!r}"
-                raise SettingError(f"{key} = {value!r}: must be {words}{named}", key)
-    return value
 
 
 def check(section: object) -> None:
@@ -100,7 +76,22 @@ def check(section: object) -> None:
     first bad one. Call it in ``__post_init__``: each section checks its own fields."""
     hints = typing.get_type_hints(type(section))
     for f in dataclasses.fields(section):
-        object.__setattr__(section, f.name, check_field(section, f, hints[f.name]))
+        key, value = f.name, getattr(section, f.name)
+        try:
+            value = convert(hints[key], value)
+        except TypeError:
+            raise SettingError(f"{key} = {value!r}: expected {describe(hints[key])}", key) from None
+        choices = f.metadata.get("choices")
+        if value is not None and choices is not None and value not in choices:
+            raise SettingError(f"{key} = {value!r}: one of {', '.join(map(str, choices))}", key)
+        for number in value if isinstance(value, list) else [value]:
+            for rule, (passes, words) in _BOUNDS.items():
+                bound = f.metadata.get(rule)
+                limit = getattr(section, bound, None) if isinstance(bound, str) else bound
+                if isinstance(number, (int, float)) and limit is not None and not passes(number, limit):
+                    named = f" {bound} ({limit!r})" if isinstance(bound, str) else f" {limit!r}"
+                    raise SettingError(f"{key} = {value!r}: must be {words}{named}", key)
+        object.__setattr__(section, key, value)
 
 
 def build(cls: type, data: Mapping | None, prefix: str = "") -> typing.Any:
@@ -128,9 +119,7 @@ def build(cls: type, data: Mapping | None, prefix: str = "") -> typing.Any:
     try:
         return cls(**values)
     except SettingError as exc:  # the section checked itself with its own names: say where it sits
-        if not prefix or exc.key is None:
-            raise
-        raise SettingError(f"{prefix}{exc}", f"{prefix}{exc.key}") from exc
+        raise SettingError(f"{prefix}{exc}", exc.key and f"{prefix}{exc.key}") from exc
 
 
 def option(cls: type, name: str) -> Callable[[str], object]:
@@ -138,13 +127,16 @@ def option(cls: type, name: str) -> Callable[[str], object]:
     (so the option and the setting share one range)."""
     import argparse
 
-    f = {f.name: f for f in dataclasses.fields(cls)}[name]
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
     hint = typing.get_type_hints(cls)[name]
+    # the field alone: a bound naming another field is the settings' to check
+    alone = dataclasses.make_dataclass(cls.__name__, [(name, hint, dataclasses.field(metadata=f.metadata))],
+                                       namespace={"__post_init__": check})
 
     def parse(text: str) -> object:
         whole = hint is int and re.fullmatch(r"[+-]?\d+", text.strip())
         try:
-            return check_field(types.SimpleNamespace(**{name: int(text) if whole else text}), f, hint)
+            return getattr(alone(int(text) if whole else text), name)
         except SettingError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from exc
 
