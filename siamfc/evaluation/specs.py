@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,25 +68,23 @@ class EvalConfig:
 
 def parse_value(text: str) -> bool | int | float | str:
     """A tracker option's value as typed: true/false, an integer, a float, else the text."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
     for kind in (int, float):
-        try:
+        with contextlib.suppress(ValueError):
             return kind(text)
-        except ValueError:
-            pass
-    return text.strip()
+    return text
 
 
 def parse_params(text: str) -> dict[str, bool | int | float | str]:
     """``key=value,key=value`` (TrackerConfig fields) -> a dict."""
     params: dict[str, bool | int | float | str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
+        key, _, value = (part.strip() for part in item.partition("="))
+        if not key or not value:
             raise SiamFCError(f"tracker option {item!r}: expected key=value", "--tracker")
-        params[key.strip()] = parse_value(value)
+        params[key] = parse_value(value)
     return params
 
 
@@ -94,24 +93,23 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
     ``nano``; a bare ``siamfc`` uses ``weights`` (``--weights``), else the shipped model."""
     given = str(text).strip()
     text, at, options = given.partition("@")
-    kind, _, arg = text.partition(":")
+    kind, _, path = text.partition(":")
     kind = kind.lower()
-    if kind == "siamfc":
-        path = arg or weights
-        name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
-        params = parse_params(options)
-        if at and not params:
-            raise SiamFCError(f"--tracker {text}@: give options as key=value,...", "--tracker")
-        if params:
-            name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
-        return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
+    if kind in OPENCV_TRACKERS and (path or at):
+        raise SiamFCError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
+                          "@key=value)", "--tracker")
     if kind in OPENCV_TRACKERS:
-        if arg or at:
-            raise SiamFCError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
-                              "@key=value)", "--tracker")
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
-    known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
-    raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}", "--tracker")
+    if kind != "siamfc":
+        known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
+        raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}", "--tracker")
+    path, params = path or weights, parse_params(options)
+    if at and not params:
+        raise SiamFCError(f"--tracker {text}@: give options as key=value,...", "--tracker")
+    name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
+    if params:
+        name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
+    return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
 
 
 def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
