@@ -33,9 +33,8 @@ _TYPES: dict[object, tuple[Callable[[object], bool], str]] = {
 def setting(default: object = dataclasses.MISSING, *, factory: Callable[[], object] | None = None,
             gt: float | str | None = None, ge: float | str | None = None, lt: float | str | None = None,
             le: float | str | None = None, choices: tuple | None = None) -> typing.Any:
-    """A dataclass field with its range: ``gt``/``ge``/``lt``/``le`` a number, or the name of another
-    field of the same settings (``le="lr"``); ``choices`` the values it takes (``None`` always passes
-    for an optional field)."""
+    """A dataclass field with its range: ``gt``/``ge``/``lt``/``le`` a number or the name of another field
+    (``le="lr"``); ``choices`` the values it takes (``None`` always passes for an optional field)."""
     meta = {k: v for k, v in {"gt": gt, "ge": ge, "lt": lt, "le": le, "choices": choices}.items() if v is not None}
     return dataclasses.field(default=default, default_factory=factory or dataclasses.MISSING, metadata=meta)
 
@@ -49,13 +48,12 @@ def convert(hint: object, value: object) -> object:
             with contextlib.suppress(TypeError):
                 return convert(option, value)
         raise TypeError
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise TypeError
+    if origin is list and isinstance(value, (list, tuple)):
         return [convert(args[0], v) for v in value]
     if hint is float and isinstance(value, str) and _NUMBER.match(value.strip()):
         value = float(value)
-    takes = _TYPES[hint][0] if hint in _TYPES else (lambda v: v is not None)  # dict, tuple, ...: anything but None
+    # a list type takes a list only (above); dict, tuple, ...: anything but None
+    takes = _TYPES[hint][0] if hint in _TYPES else (lambda v: v is not None and origin is not list)
     if not takes(value):
         raise TypeError
     return hint(value) if hint in (int, float) else value
@@ -111,7 +109,7 @@ def build(cls: type, data: Mapping | None, prefix: str = "") -> typing.Any:
     values = dict(data)
     for name, value in data.items():
         hint, key = hints[name], f"{prefix}{name}"
-        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list and typing.get_args(hint) else None
+        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list else None
         if dataclasses.is_dataclass(item) and isinstance(value, (list, tuple, type(None))):  # else check() complains
             values[name] = [build(item, v, f"{key}[{i}].") for i, v in enumerate(value or [])]
         elif dataclasses.is_dataclass(hint):
