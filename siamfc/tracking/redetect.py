@@ -51,15 +51,15 @@ def radius_for_frame(center: np.ndarray, step: float, image_shape: tuple[int, in
     return max(0, math.ceil(far / step - 0.5))
 
 
+@dataclass
 class TileSearch:
     """Search tiles with an engine, on crops cut with OpenCV on the host."""
 
-    def __init__(self, engine, search_size: int, response_size: int, stride: int, device) -> None:
-        self.engine = engine
-        self.search_size = search_size
-        self.response_size = response_size
-        self.stride = stride
-        self.device = device
+    engine: object
+    search_size: int
+    response_size: int
+    stride: int
+    device: object
 
     def maps(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
              color: tuple[float, ...]) -> np.ndarray:
