@@ -9,25 +9,18 @@ from contextlib import contextmanager
 
 from .errors import MissingExtraError
 
-#: each extra and the top-level modules it provides
-EXTRAS: dict[str, tuple[str, ...]] = {
-    "torch": ("torch", "onnx"),
-    "train": ("torch", "torchvision", "albumentations", "yaml", "PIL", "onnx"),
-    "eval": ("got10k", "six", "matplotlib", "PIL"),
-    "tensorboard": ("tensorboard",),
+#: each extra: what it is for, in the error's words, and the top-level modules it provides
+_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "torch": ("the PyTorch path (GPU, fp16, export, checkpoints without a shipped ONNX export)", ("torch", "onnx")),
+    "train": ("training", ("torch", "torchvision", "albumentations", "yaml", "PIL", "onnx")),
+    "eval": ("evaluation (the got10k toolkit)", ("got10k", "six", "matplotlib", "PIL")),
+    "tensorboard": ("TensorBoard logs", ("tensorboard",)),
 }
-
-#: what each extra is for, in the error's words
-PURPOSE: dict[str, str] = {
-    "torch": "the PyTorch path (GPU, fp16, export, checkpoints without a shipped ONNX export)",
-    "train": "training",
-    "eval": "evaluation (the got10k toolkit)",
-    "tensorboard": "TensorBoard logs",
-}
+EXTRAS: dict[str, tuple[str, ...]] = {extra: modules for extra, (_, modules) in _EXTRAS.items()}
 
 
 def missing_extra_error(module: str, extra: str) -> MissingExtraError:
-    message = f'{PURPOSE[extra]} needs the module {module!r}, which is not installed: pip install "siamfc[{extra}]"'
+    message = f'{_EXTRAS[extra][0]} needs the module {module!r}, which is not installed: pip install "siamfc[{extra}]"'
     return MissingExtraError(message, module, extra)
 
 
