@@ -79,7 +79,7 @@ def test_engine_from_a_model_gives_the_eager_responses() -> None:
             m.running_var.uniform_(0.5, 2)
     net.head.bias.data.fill_(0.3)
     plain = TorchEngine(net, torch.device("cpu"), optimize=False)
-    engine = OnnxEngine.create(model=net)
+    engine = OnnxEngine.from_model(net)
     z = [torch.randint(0, 256, (1, 127, 127, 3), dtype=torch.uint8) for _ in range(2)]
     x = torch.randint(0, 256, (6, 255, 255, 3), dtype=torch.uint8)  # 2 targets x 3 scales
 

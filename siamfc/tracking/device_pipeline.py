@@ -53,9 +53,8 @@ class DevicePipeline(ScaleStep, Targets):
     def __init__(self, engine, geo: Geometry, device: torch.device) -> None:
         super().__init__(engine, geo, device, geo.cfg.scale_num)
         f64 = {"dtype": torch.float64, "device": device}
-        self.centers, self.sizes, self.first_sizes = (torch.zeros((0, 2), **f64) for _ in range(3))
-        self.x_sizes, self.first_x_sizes = torch.zeros(0, **f64), torch.zeros(0, **f64)
-        self.colors = torch.zeros((0, 3), dtype=torch.float32, device=device)
+        for name, row in self.ROWS.items():
+            setattr(self, name, torch.zeros((0, *row), **f64))
         self.scale_factors = torch.as_tensor(geo.scale_factors, **f64)
         self.penalties = torch.as_tensor(geo.scale_penalties, device=device)
         self.weighted_window = torch.as_tensor(geo.weighted_window, device=device)
@@ -89,13 +88,6 @@ class DevicePipeline(ScaleStep, Targets):
             setattr(self, name, torch.cat([getattr(self, name), row]))
         self._changed()
 
-    def remove(self, index: int) -> None:
-        keep = [i for i in range(len(self)) if i != index]
-        for name in (*self.ARRAYS, "colors"):
-            setattr(self, name, getattr(self, name)[keep])
-        del self.kernels[index]
-        self._changed()
-
     def update(self, image: np.ndarray) -> np.ndarray:
         geo, k, n = self.geo, self.scales, len(self)
         r, u = geo.response_size, geo.upscale_size
@@ -114,22 +106,11 @@ class DevicePipeline(ScaleStep, Targets):
         self.maps = host[:, 4:].reshape(n, r, r)
         return host[:, :4]
 
-    def boxes(self) -> np.ndarray:
-        return boxes(self.centers, self.sizes).cpu().numpy()
-
     def snapshot(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.centers[index].clone(), self.sizes[index].clone(), self.x_sizes[index].clone()
-
-    @staticmethod
-    def to_host(state: tuple) -> tuple[np.ndarray, np.ndarray, float]:
-        center, size, x_size = state
-        return center.cpu().numpy(), size.cpu().numpy(), float(x_size)
 
     def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         f64 = {"dtype": torch.float64, "device": self.device}
         self.centers[index] = torch.as_tensor(center, **f64)
         self.sizes[index] = torch.as_tensor(size, **f64)
         self.x_sizes[index] = x_size
-
-    def target_color(self, index: int) -> tuple[float, ...]:
-        return tuple(self.colors[index].tolist())

@@ -16,17 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import SiamFCError
+from ..models.boxnet import BoxTrackNet
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
 from . import onnx_format as fmt
-from .engines.torch_engines import compose_last_conv, fuse_conv_bn, split_last_conv
+from .engines.torch_engines import fold_head, fuse_conv_bn, split_last_conv
 from .onnx_format import FILES, MANIFEST
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ..models.boxnet import BoxTrackNet
-
-__all__ = ["FILES", "MANIFEST", "export_box_graphs", "export_graphs", "export_onnx", "exportable", "write_box_export"]
 
 
 def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
@@ -67,17 +62,10 @@ class _Exemplar(nn.Module):
 
     def __init__(self, backbone: nn.Module, head: XCorrHead, last_conv: nn.Conv2d | None) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.last_conv = last_conv
-        self.out_scale = float(head.out_scale)
-        self.bias = torch.zeros(()) if head.bias is None else head.bias.detach().clone().sum()
+        self.backbone, self.head, self.last_conv = backbone, head, last_conv
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        kernel = self.backbone(_as_float_nchw(z))
-        offset = torch.zeros((), dtype=kernel.dtype)
-        if self.last_conv is not None:
-            kernel, offset = compose_last_conv(kernel, self.last_conv)
-        return kernel * self.out_scale, (offset * self.out_scale + self.bias).reshape(1)
+        return fold_head(self.backbone(_as_float_nchw(z)), self.last_conv, self.head)
 
 
 class _Head(nn.Module):
@@ -150,44 +138,37 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
     try:
         for path, data in contents.items():
             temps[path].write_bytes(data)
-    except BaseException:
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    finally:  # none left behind when a write fails
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
-        raise
-    for path, tmp in temps.items():
-        os.replace(tmp, path)
     return list(contents)
 
 
-class _BoxExemplar(nn.Module):
-    def __init__(self, net: BoxTrackNet) -> None:
-        super().__init__()
-        self.backbone = net.backbone
+class _BoxGraph(nn.Module):
+    """A box-head model's exemplar graph (crops -> kernels) or, given kernels, its search graph (-> cls, box)."""
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.backbone(_as_float_nchw(z))
-
-
-class _BoxSearch(nn.Module):
     def __init__(self, net: BoxTrackNet) -> None:
         super().__init__()
         self.backbone, self.head = net.backbone, net.head
 
-    def forward(self, x: torch.Tensor, kernel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(kernel, self.backbone(_as_float_nchw(x)))
+    def forward(self, crops: torch.Tensor, kernel: torch.Tensor | None = None) -> torch.Tensor | tuple:
+        features = self.backbone(_as_float_nchw(crops))
+        return features if kernel is None else self.head(kernel, features)
 
 
 def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: int = 255,
                       opset: int = 17) -> dict[str, bytes]:
     """A box-head model's exemplar graph (crops -> kernels) and search graph (crops, kernels -> cls, box)."""
-    net = net.cpu().eval()
+    net, graph = net.cpu().eval(), _BoxGraph(net)
     with torch.no_grad():
         z = torch.zeros(1, exemplar_size, exemplar_size, 3, dtype=torch.uint8)
-        kernel = net.backbone(_as_float_nchw(z)).expand(2, -1, -1, -1).contiguous()
+        kernel = graph(z).expand(2, -1, -1, -1).contiguous()
         x = torch.zeros(2, search_size, search_size, 3, dtype=torch.uint8)
         return _export((
-            ("exemplar", _BoxExemplar(net), (z,), (["z"], ["kernel"]), {"z": {0: "n"}, "kernel": {0: "n"}}),
-            ("search", _BoxSearch(net), (x, kernel), (["x", "kernel"], ["cls", "box"]),
+            ("exemplar", graph, (z,), (["z"], ["kernel"]), {"z": {0: "n"}, "kernel": {0: "n"}}),
+            ("search", graph, (x, kernel), (["x", "kernel"], ["cls", "box"]),
              {"x": {0: "n"}, "kernel": {0: "n"}, "cls": {0: "n"}, "box": {0: "n"}}),
         ), opset)
 

@@ -9,11 +9,9 @@ import os
 import warnings
 from pathlib import Path
 
-from ..errors import CheckpointError
+import numpy as np
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import numpy as np
+from ..errors import CheckpointError
 
 MANIFEST = "siamfc_onnx.json"
 FORMAT = "siamfc-onnx"
@@ -67,17 +65,10 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
     folder = export_beside(checkpoint)
     if not (folder / MANIFEST).is_file():
         return None
-    try:
-        info = json.loads((folder / MANIFEST).read_text())
-        recorded, recorded_sizes = info.get(CHECKPOINT_HASH), export_sizes(info)
-    except (OSError, ValueError, TypeError, AttributeError):
-        info, recorded, recorded_sizes = {}, None, None
-    if recorded != file_sha256(checkpoint):
-        problem = "checkpoint hash differs"
-    else:
-        problem = graphs_problem(folder, info)
+    info = own_manifest(checkpoint)
+    problem = "checkpoint hash differs" if info is None else graphs_problem(folder, info)
     if problem is None:
-        return folder if recorded_sizes == tuple(sizes) else None
+        return folder if export_sizes(info) == tuple(sizes) else None
     warnings.warn(f"{folder} is not the export of {Path(checkpoint).name} ({problem}); exporting it in memory "
                   f"instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
                   StaleExportWarning, stacklevel=3)
@@ -102,7 +93,7 @@ def graphs_problem(folder: Path, info: dict) -> str | None:
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an export folder, every field checked."""
+    """The manifest of an export folder, every field checked (:func:`manifest_problem`)."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise CheckpointError(f"{folder}: not a siamfc ONNX export (no {MANIFEST} in it; `siamfc export` writes one)",
@@ -111,42 +102,40 @@ def read_manifest(folder: str | os.PathLike) -> dict:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})", str(path)) from exc
+    problem = manifest_problem(path.parent, info)
+    if problem is not None:
+        raise CheckpointError(f"{path}: {problem}", str(path))
+    return info
+
+
+def manifest_problem(folder: Path, info: object) -> str | None:
+    """What is wrong with manifest ``info`` of export ``folder`` (a file named outside it is refused), or None."""
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         found = info.get("format") if isinstance(info, dict) else type(info).__name__
-        raise CheckpointError(f"{path}: not a siamfc ONNX export (format {found!r})", str(path))
+        return f"not a siamfc ONNX export (format {found!r})"
     if info.get("version") != VERSION:
-        raise CheckpointError(f"{path}: ONNX export version {info.get('version')!r}, this siamfc reads version "
-                              f"{VERSION}: export the checkpoint again with `siamfc export`", str(path))
+        return (f"ONNX export version {info.get('version')!r}, this siamfc reads version {VERSION}: export the "
+                "checkpoint again with `siamfc export`")
     for key in ("stride", "exemplar_size", "search_size"):
-        value = info.get(key)
-        if key in info or key == "stride":
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise CheckpointError(f"{path}: {key!r} is {value!r}, expected a whole number more than 0", str(path))
+        value = info.get(key, 1 if key != "stride" else None)  # older exports hold no sizes
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            return f"{key!r} is {value!r}, expected a whole number more than 0"
     files = info.get("files")
     if not isinstance(files, dict) or set(files) not in (set(REQUIRED_FILES), set(FILES)):
-        found = f"{files!r}"[:200]
-        raise CheckpointError(f"{path}: 'files' should map {', '.join(FILES)} to file names, found {found}", str(path))
+        return f"'files' should map {', '.join(FILES)} to file names, found {f'{files!r}'[:200]}"
     for key, name in files.items():
-        _check_entry(path, key, name)
-    missing = [name for name in files.values() if not (Path(folder) / name).is_file()]
-    if missing:
-        raise CheckpointError(f"{path}: export incomplete (missing {', '.join(missing)})", str(path))
-    return info
+        if not isinstance(name, str) or not name:
+            return f"files.{key} is {name!r}, expected a file name"
+        inside = (folder / name).resolve().is_relative_to(folder.resolve())
+        if Path(name).is_absolute() or ".." in Path(name).parts or not inside:
+            return f"files.{key} {name!r} points outside the export folder (refused)"
+    missing = [name for name in files.values() if not (folder / name).is_file()]
+    return f"export incomplete (missing {', '.join(missing)})" if missing else None
 
 
 def export_sizes(info: dict) -> tuple[int, int]:
     """The exemplar and search crop sides of an export (older manifests: the defaults)."""
-    return int(info.get("exemplar_size", 127)), int(info.get("search_size", 255))
-
-
-def _check_entry(manifest: Path, key: str, name: object) -> None:
-    if not isinstance(name, str) or not name:
-        raise CheckpointError(f"{manifest}: files.{key} is {name!r}, expected a file name", str(manifest))
-    folder = manifest.parent.resolve()
-    target = (folder / name).resolve()
-    if Path(name).is_absolute() or ".." in Path(name).parts or not target.is_relative_to(folder):
-        raise CheckpointError(f"{manifest}: files.{key} {name!r} points outside the export folder (refused)",
-                              str(manifest))
+    return info.get("exemplar_size", 127), info.get("search_size", 255)
 
 
 def own_manifest(weights: str | os.PathLike | None, name: str = MANIFEST) -> dict | None:

@@ -17,34 +17,36 @@ def _copy(a: object) -> np.ndarray:
 
 
 class Targets:
-    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides), as the tracker,
-    the lost state and the template update read and write it; ``scales``: crops per target."""
+    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides, pad colours), as the
+    tracker and the lost state read and write it (NumPy arrays, or tensors on the device); ``scales``: crops
+    per target."""
 
-    ARRAYS = ("centers", "sizes", "x_sizes", "first_sizes", "first_x_sizes")
+    ROWS = {"centers": (2,), "sizes": (2,), "x_sizes": (), "first_sizes": (2,), "first_x_sizes": (), "colors": (3,)}
 
     def __init__(self, engine, geo, device, scales: int) -> None:
         self.engine, self.geo, self.device, self.scales = engine, geo, device, scales
         self.kernels: list = []
         self.stacked = None
-        self.colors: list = []
+        for name, row in self.ROWS.items():
+            setattr(self, name, np.zeros((0, *row)))
         self.maps = np.zeros((0, geo.response_size, geo.response_size), np.float32)
         self._crops = np.empty((0, geo.cfg.search_size, geo.cfg.search_size, 3), np.uint8)
 
     def __len__(self) -> int:
         return len(self.centers)
 
-    def _append(self, kernel: object, color: object, **rows: object) -> None:
+    def _append(self, kernel: object, **rows: object) -> None:
         self.kernels.append(kernel)
-        self.colors.append(color)
         for name, row in rows.items():
             setattr(self, name, np.vstack([getattr(self, name), row]) if np.ndim(row) else
                     np.append(getattr(self, name), row))
         self._changed()
 
     def remove(self, index: int) -> None:
-        for name in self.ARRAYS:
-            setattr(self, name, np.delete(getattr(self, name), index, axis=0))
-        del self.kernels[index], self.colors[index]
+        keep = [i for i in range(len(self)) if i != index]
+        for name in self.ROWS:
+            setattr(self, name, getattr(self, name)[keep])
+        del self.kernels[index]
         self._changed()
 
     def _changed(self) -> None:
@@ -53,21 +55,16 @@ class Targets:
         self.stacked = self.engine.stack(self.kernels, self.scales)
         self._crops = np.empty((len(self) * self.scales, s, s, 3), np.uint8)
 
-    def set_kernel(self, index: int, kernel: object) -> None:
-        self.kernels[index] = kernel
-        self.stacked = self.engine.stack(self.kernels, self.scales)
-
     def target(self, index: int) -> tuple[np.ndarray, np.ndarray, float]:
         """Centre (cy, cx), size (h, w) and search side of a target (copies)."""
         return _copy(self.centers[index]), _copy(self.sizes[index]), float(self.x_sizes[index])
 
-    def snapshot(self, index: int) -> tuple:
-        """A target's state to :meth:`set_target` back later."""
-        return self.target(index)
+    snapshot = target  # a target's state to set_target back later (the device pipeline's stays there)
 
     @staticmethod
     def to_host(state: tuple) -> tuple[np.ndarray, np.ndarray, float]:
-        return state
+        center, size, x_size = state
+        return _copy(center), _copy(size), float(x_size)
 
     def set_target(self, index: int, center: np.ndarray, size: np.ndarray, x_size: float) -> None:
         self.centers[index], self.sizes[index] = center, size
@@ -75,7 +72,7 @@ class Targets:
             self.x_sizes[index] = x_size
 
     def target_color(self, index: int) -> tuple[float, ...]:
-        return self.colors[index]
+        return tuple(self.colors[index].tolist())
 
     def state(self, index: int) -> TargetState:
         cfg = self.geo.cfg
@@ -87,7 +84,7 @@ class Targets:
                            avg_color=self.target_color(index), kernel=self.kernels[index])
 
     def boxes(self) -> np.ndarray:
-        return boxes(self.centers, self.sizes)
+        return _copy(boxes(self.centers, self.sizes))
 
 
 class HostPipeline(ScaleStep, Targets):
@@ -95,8 +92,6 @@ class HostPipeline(ScaleStep, Targets):
 
     def __init__(self, engine, geo: Geometry, device, reference: bool = False) -> None:
         super().__init__(engine, geo, device, geo.cfg.scale_num)
-        self.centers, self.sizes, self.first_sizes = np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2))
-        self.x_sizes, self.first_x_sizes = np.zeros(0), np.zeros(0)
         self.reference = reference
         self._x = None  # a PyTorch engine's float input, reused frame to frame
         self._half = self._up = None  # maps upsampled along one axis (N, k, U, R), then both (N, k, U, U)
@@ -107,8 +102,8 @@ class HostPipeline(ScaleStep, Targets):
         color = geometry.mean_color(image)
         z = geometry.crop(image, center, z_size, self.geo.cfg.exemplar_size, color)
         kernel = self.engine.exemplar(engine_input(self.engine, z[None], self.device))
-        self._append(kernel, color, centers=center, sizes=target_size, x_sizes=x_size, first_sizes=target_size,
-                     first_x_sizes=x_size)
+        self._append(kernel, centers=center, sizes=target_size, x_sizes=x_size, first_sizes=target_size,
+                     first_x_sizes=x_size, colors=color)
 
     def _changed(self) -> None:
         super()._changed()
@@ -166,12 +161,11 @@ class BoxSettings:
 class BoxPipeline(Targets):
     """A box-head model's step: one search crop per target; ``maps`` are foreground logits."""
 
-    ARRAYS = ("centers", "sizes", "first_sizes")
+    ROWS = {name: Targets.ROWS[name] for name in ("centers", "sizes", "first_sizes", "colors")}
     probability_maps = True
 
     def __init__(self, engine, settings: BoxSettings, device) -> None:
         super().__init__(engine, settings, device, 1)
-        self.centers, self.sizes, self.first_sizes = np.zeros((0, 2)), np.zeros((0, 2)), np.zeros((0, 2))
 
     def _side(self, sizes: np.ndarray) -> np.ndarray:
         cfg = self.geo.cfg
@@ -191,7 +185,7 @@ class BoxPipeline(Targets):
         z_side = float(context_size(size[1], size[0]))
         z = geometry.crop_whole_pixels(image, center, z_side, self.geo.cfg.exemplar_size, color)
         kernel = self.engine.exemplar(engine_input(self.engine, z[None], self.device))
-        self._append(kernel, color, centers=center, sizes=size, first_sizes=size)
+        self._append(kernel, centers=center, sizes=size, first_sizes=size, colors=color)
 
     def update(self, image: np.ndarray) -> np.ndarray:
         cfg, s = self.geo.cfg, self.geo.cfg.search_size

@@ -11,7 +11,7 @@ from pathlib import Path
 from ...errors import CheckpointError
 from ...models.shipped import default_weights_path
 from ..config import RuntimeOptions
-from ..onnx_format import box_export_beside, fresh_export, is_export, own_manifest
+from ..onnx_format import box_export_beside, export_folder, fresh_export, is_export, own_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,33 +51,32 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
     from .onnx_engines import BoxOnnxEngine, OnnxEngine
 
     path = None if model is not None else resolve_weights(weights)
+    if path is not None and not os.path.exists(path):
+        raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder", path)
     onnx = options.backend == "onnxruntime" or options.onnx_eligible(device)
-    folder = None
     if boxes:
         folder = box_export_beside(path) if onnx and sizes == (127, 255) else None
     elif path is not None and is_export(path):  # only ONNX Runtime reads an export folder
-        folder, path = path, None
-    elif onnx and path is not None and os.path.isfile(path):
-        folder = fresh_export(path, sizes)
-    if folder is not None or (path is not None and not boxes and options.backend == "onnxruntime"):
-        engine = BoxOnnxEngine.from_folder(folder) if boxes else OnnxEngine.create(weights=folder or path, sizes=sizes)
-        return Backend(engine, engine.stride, "cpu", None, path, uses_torch=False)  # checkpoints exported in memory
+        folder, path = export_folder(path), None
+    else:
+        folder = fresh_export(path, sizes) if onnx and path is not None else None
+    if folder is not None:  # no PyTorch
+        engine = BoxOnnxEngine.from_folder(folder) if boxes else OnnxEngine.from_folder(folder, sizes)
+        return Backend(engine, engine.stride, "cpu", None, path, uses_torch=False)
     import torch
 
     from ...models.checkpoint import load_model
     from .torch_engines import BoxTorchEngine, TorchEngine
 
-    net = model if model is not None else load_box_model(path) if boxes else load_model(path, torch.device(device))
-    if boxes and onnx:
-        return Backend(BoxOnnxEngine.from_model(net, sizes=sizes), net.stride, "cpu", net, path, uses_torch=False)
     device = torch.device(device)
+    net = model if model is not None else load_box_model(path) if boxes else load_model(path, device)
     if boxes:
-        return Backend(BoxTorchEngine(net, device), net.stride, device, net, path, uses_torch=True)
-    if options.backend == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, None, path, uses_torch=False)
+        engine = BoxOnnxEngine.from_model(net, sizes) if onnx else BoxTorchEngine(net, device)
+        return Backend(engine, net.stride, "cpu" if onnx else device, net, path, uses_torch=not onnx)
     net = net.to(device).eval()
-    if options.resolved_backend(device, net) == "onnxruntime":
-        return Backend(OnnxEngine.create(model=net, sizes=sizes), net.stride, device, net, path, uses_torch=False)
+    if options.resolved_backend(device, net) == "onnxruntime":  # exported in memory
+        loaded = None if options.backend == "onnxruntime" else net
+        return Backend(OnnxEngine.from_model(net, sizes), net.stride, device, loaded, path, uses_torch=False)
     engine = TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype, compile=options.compile)
     return Backend(engine, net.stride, device, net, path, uses_torch=True)
 

@@ -49,18 +49,19 @@ def session(model: bytes | str):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def _checked_session(key: str, model: bytes | str, extended: bool = False):
-    """A session of graph ``key`` (the search graph extended unless ``extended``), checked."""
+def _graph_session(key: str, model: bytes | str, extend: bool):
+    """A session of graph ``key`` (the search graph first extended by ``with_tap_products`` when ``extend``)
+    that takes the inputs ours take."""
     what = model if isinstance(model, str) else f"the {key} graph"
     try:
-        made = session(fmt.with_tap_products(model) if key == "search" and not extended else model)
+        made = session(fmt.with_tap_products(model) if extend else model)
+        inputs, expected = ", ".join(i.name for i in made.get_inputs()), ", ".join(GRAPH_INPUTS[key])
+        problem = None if inputs == expected else (
+            f"not the {key} graph of a siamfc export (inputs {inputs}; expected {expected})")
     except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
-        raise CheckpointError(f"{what}: not a usable {key} graph of a siamfc export ({first_line(exc, 160)})",
-                              str(what)) from exc
-    inputs = [i.name for i in made.get_inputs()]
-    if inputs != GRAPH_INPUTS[key]:
-        raise CheckpointError(f"{what}: not the {key} graph of a siamfc export (inputs {', '.join(inputs)}; "
-                              f"expected {', '.join(GRAPH_INPUTS[key])})", str(what))
+        problem = f"not a usable {key} graph of a siamfc export ({first_line(exc, 160)})"
+    if problem is not None:
+        raise CheckpointError(f"{what}: {problem}", str(what))
     return made
 
 
@@ -80,28 +81,15 @@ class OnnxEngine:
     memory_format = None
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int) -> None:
-        self.sessions = {"exemplar": _checked_session("exemplar", graphs["exemplar"])}
-        extended = "search_taps" in graphs
-        self.sessions["search"] = _checked_session("search", graphs["search_taps" if extended else "search"], extended)
+        extended = "search_taps" in graphs  # older exports hold none: extended here
+        self.sessions = {"exemplar": _graph_session("exemplar", graphs["exemplar"], False),
+                         "search": _graph_session("search", graphs["search_taps" if extended else "search"],
+                                                    not extended)}
         self.stride = stride
 
     @classmethod
-    def create(cls, weights: str | os.PathLike | None = None, model: SiamFCNet | None = None,
-               sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
-        """From an export folder (or its manifest), a checkpoint or a model (exported in memory)."""
-        if model is not None:
-            return cls.from_model(model, sizes)
-        path = Path(os.fspath(weights))
-        if not path.exists():
-            raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder", str(path))
-        if path.is_dir() or path.name == fmt.MANIFEST:
-            return cls.from_folder(path if path.is_dir() else path.parent, sizes)
-        from ...models.checkpoint import load_model
-
-        return cls.from_model(load_model(path, "cpu"), sizes)
-
-    @classmethod
     def from_folder(cls, folder: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
+        """An export folder's engine, checked: its graphs fit together and are those its manifest records."""
         folder = Path(folder)
         info = fmt.read_manifest(folder)
         exported = fmt.export_sizes(info)
@@ -110,14 +98,14 @@ class OnnxEngine:
                                   f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
                                   "--exemplar-size/--search-size, or track with the checkpoint", str(folder))
         engine = cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"])
-        engine._dry_run(folder, exported)
-        problem = fmt.graphs_problem(folder, info) if fmt.GRAPH_HASHES in info else None  # older exports hold none
+        problem = engine._misfit(exported) or (  # older exports record no hashes of their graphs
+            fmt.graphs_problem(folder, info) if fmt.GRAPH_HASHES in info else None)
         if problem is not None:  # graphs that fit together, but another export's (another model's boxes)
             raise CheckpointError(f"{folder}: {problem}; export the checkpoint again with siamfc export", str(folder))
         return engine
 
-    def _dry_run(self, folder: Path, sizes: tuple[int, int]) -> None:
-        """One step on blank crops: graphs that do not fit together fail here, not on the first frame."""
+    def _misfit(self, sizes: tuple[int, int]) -> str | None:
+        """Why one step on blank crops fails (graphs that do not fit together fail here, not on the first frame)."""
         side = (sizes[1] - sizes[0]) // self.stride + 1
         try:
             kernel = self.exemplar(np.zeros((1, sizes[0], sizes[0], 3), np.uint8))
@@ -125,9 +113,8 @@ class OnnxEngine:
             reason = None if shape == (1, side, side) else f"one crop gave maps {shape}, not (1, {side}, {side})"
         except Exception as exc:  # ONNX Runtime's errors, or a shape NumPy cannot reshape
             reason = first_line(exc, 160)
-        if reason is not None:
-            raise CheckpointError(f"{folder}: its graphs do not fit together, one may come from another "
-                                  f"export; export the checkpoint again ({reason})", str(folder))
+        return None if reason is None else (
+            f"its graphs do not fit together, one may come from another export ({reason})")
 
     @classmethod
     def from_model(cls, model: SiamFCNet, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
@@ -136,8 +123,7 @@ class OnnxEngine:
         return cls(export_graphs(model, *sizes), model.stride)
 
     def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kernel, offset = self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)})
-        return kernel, offset
+        return tuple(self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)}))
 
     def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> OnnxKernels | None:
         if not kernels:
@@ -149,9 +135,8 @@ class OnnxEngine:
 
     def responses(self, x: np.ndarray, stacked: OnnxKernels) -> np.ndarray:
         taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": stacked.kernels})[0]
-        out = fmt.sum_taps(taps, *stacked.size)
-        out += stacked.offsets  # non-finite maps are caught by the tracker, for every backend (check_finite)
-        return out
+        # non-finite maps are caught by the tracker, for every backend (check_finite)
+        return fmt.sum_taps(taps, *stacked.size) + stacked.offsets
 
 
 class BoxOnnxEngine:
@@ -185,8 +170,7 @@ class BoxOnnxEngine:
     def heads(self, x: np.ndarray, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
             stacked = np.ascontiguousarray(np.repeat(stacked[:1], len(x), axis=0))
-        cls, box = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernel": stacked})
-        return cls, box
+        return tuple(self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernel": stacked}))
 
     def responses(self, x: np.ndarray, stacked: np.ndarray) -> np.ndarray:
         cls = self.heads(x, stacked)[0]

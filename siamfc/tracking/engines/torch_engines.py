@@ -11,12 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...models.boxnet import BoxTrackNet
 from ...models.heads import XCorrHead
 from ...models.network import SiamFCNet
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ...models.boxnet import BoxTrackNet
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -44,6 +41,15 @@ def compose_last_conv(kernel: torch.Tensor, conv: nn.Conv2d) -> tuple[torch.Tens
         weight.shape[0], dtype=kernel.dtype, device=kernel.device)
     offset = (bias * kernel.sum(dim=(0, 2, 3))).sum()
     return composed, offset
+
+
+def fold_head(kernel: torch.Tensor, last_conv: nn.Conv2d | None, head: XCorrHead) -> tuple[torch.Tensor, torch.Tensor]:
+    """``kernel`` (composed with ``last_conv``) times the head's scale, and the constant the maps then take."""
+    offset = torch.zeros((), dtype=kernel.dtype, device=kernel.device)
+    if last_conv is not None:
+        kernel, offset = compose_last_conv(kernel, last_conv)
+    bias = head.bias.detach().float().sum() if head.bias is not None else 0.0
+    return kernel * float(head.out_scale), (offset * float(head.out_scale) + bias).reshape(1)
 
 
 def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
@@ -96,14 +102,11 @@ class TorchEngine:
                  compile: bool | str = False, targets_per_call: int | None = None) -> None:
         """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
         on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
-        self.net = net
-        self.device = device
-        self.optimize = optimize
+        self.net, self.device, self.optimize = net, device, optimize
         self.dtype = DTYPES[dtype]
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.plain_head = optimize and _plain_head(net)
         self.composed = self.plain_head and split_last_conv(net.search_backbone or net.backbone) is not None
-        self.out_scale = float(net.head.out_scale) if isinstance(net.head, XCorrHead) else 1.0
         self.targets_per_call = (1 if device.type == "cpu" else 0) if targets_per_call is None else targets_per_call
         if not optimize:
             return
@@ -115,8 +118,7 @@ class TorchEngine:
             self.search_net = torch.compile(self.search_net, dynamic=False, **options)
 
     def _autocast(self) -> torch.autocast:
-        enabled = self.optimize and self.dtype != torch.float32
-        return torch.autocast(self.device.type, dtype=self.dtype, enabled=enabled)
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.optimize and self.dtype != torch.float32)
 
     @torch.inference_mode()
     def exemplar(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -126,22 +128,15 @@ class TorchEngine:
             kernel = self.exemplar_net(z.contiguous(memory_format=torch.channels_last)).float()
         if not self.plain_head:
             return kernel, None
-        offset = torch.zeros((), device=kernel.device)
-        if self.composed:
-            kernel, offset = compose_last_conv(kernel, self.last_conv)
-        # the head's scale folded into the kernel, its bias into the offset
-        bias = self.net.head.bias
-        offset = offset * self.out_scale + (bias.detach().float().sum() if bias is not None else 0.0)
-        return (kernel * self.out_scale).contiguous(), offset.reshape(1)
+        kernel, offset = fold_head(kernel, self.last_conv, self.net.head)
+        return kernel.contiguous(), offset
 
     def stack(self, kernels: list[tuple[torch.Tensor, torch.Tensor | None]], scale_num: int) -> StackedKernels | None:
         if not kernels:
             return None
-        stacked = torch.cat([k for k, _ in kernels]).contiguous()
-        if not self.plain_head:
-            return StackedKernels(stacked, None, scale_num)
-        offsets = torch.cat([o for _, o in kernels]).repeat_interleave(scale_num)[:, None, None]
-        return StackedKernels(stacked, offsets, scale_num)
+        plain = self.plain_head  # kernels with offsets
+        offsets = torch.cat([o for _, o in kernels]).repeat_interleave(scale_num)[:, None, None] if plain else None
+        return StackedKernels(torch.cat([k for k, _ in kernels]).contiguous(), offsets, scale_num)
 
     @torch.inference_mode()
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
