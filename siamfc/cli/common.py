@@ -89,7 +89,7 @@ def require_display(hint: str, key: str) -> None:
 def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], count: int) -> None:
     """An error when an output (``--boxes``, ``--scores``: a file per target of ``count``) would
     overwrite one of the input's files or another output."""
-    from ..io.box_files import target_paths
+    from ..io.outputs import target_paths
 
     sources = {Path(file).resolve() for file in inputs}
     seen: dict[Path, str] = {}

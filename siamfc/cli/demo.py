@@ -51,7 +51,7 @@ def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.video_out import check_video_output
+    from ..io.outputs import check_video_output
 
     device = resolve_device_name(args.device)
     output = check_video_output(args.output)
@@ -77,8 +77,8 @@ def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> 
     from ..geometry import iou
     from ..io.drawing import annotate_frame
     from ..io.live import FrameReader
+    from ..io.outputs import VideoOutput
     from ..io.video import open_source
-    from ..io.video_out import VideoOutput
     from .loop import FrameLoop, TargetSet, progress_bar
 
     tracker = build_tracker(args, device)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from functools import partial
 from pathlib import Path
 
 from ..devices import resolve_device_name
@@ -17,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ..io.live import FrameReader
+    from ..io.outputs import TrackOutputs
     from ..io.video import Frame, FrameSource
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
@@ -53,10 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.box_files import check_box_output
     from ..io.live import FrameReader
+    from ..io.outputs import TrackOutputs, check_box_output, check_video_output
     from ..io.video import open_source
-    from ..io.video_out import check_video_output
 
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
     device = resolve_device_name(args.device)
@@ -79,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         check_distinct_outputs(source.files, paths, count)
         tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
-            return _track(args, source, reader, tracker, boxes, Outputs(paths), window)
+            return _track(args, source, reader, tracker, boxes, TrackOutputs(paths), window)
     finally:
         if window is not None:
             window.close()
@@ -98,50 +96,7 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
     raise SiamFCError(f"{args.video}: no frame could be decoded", args.video)
 
 
-class Outputs:
-    """The files ``track`` writes (``paths`` by flag): opened together (a failure leaves every output as
-    it was), closed with the run's summary."""
-
-    def __init__(self, paths: dict[str, Path | None]) -> None:
-        self.paths = paths
-        self.boxes = self.scores = self.video = None
-
-    def open(self, name: str, count: int, fps: float, size: tuple[int, int]) -> None:
-        from ..io.box_files import TxtBoxWriter, open_box_writer
-        from ..io.video_out import VideoOutput
-
-        paths = self.paths
-        try:
-            self.boxes = open_box_writer(paths["--boxes"], name, count) if paths["--boxes"] else None
-            self.scores = TxtBoxWriter(paths["--scores"], count, scores=True) if paths["--scores"] else None
-            self.video = VideoOutput(paths["--output"], fps, size) if paths["--output"] else None
-        except BaseException:
-            for output in (self.boxes, self.scores, self.video):
-                if output is not None:
-                    output.discard()
-            raise
-
-    def write(self, frame_number: int, targets, skipped: bool) -> None:
-        for out in (self.boxes, self.scores):
-            if out is not None:
-                out.write(frame_number, targets, skipped)
-
-    def close(self, summary: dict) -> list[SiamFCError]:
-        """Close every output; the errors of those that failed, now or earlier."""
-        from ..io.writers import close_each
-
-        closes = [partial(out.close, summary) for out in (self.boxes, self.scores) if out is not None]
-        return close_each([*closes, *([self.video.close] if self.video is not None else [])])
-
-    def summary(self) -> list[str]:
-        """What was written, for the summary line."""
-        parts = [f"{name}: " + ", ".join(os.fspath(p) for p in out.paths)
-                 for name, out in (("boxes", self.boxes), ("scores", self.scores)) if out is not None]
-        parts += [f"video: {self.video.path}"] if self.video is not None else []
-        return parts or ["no outputs (use --boxes, --scores or --output)"]
-
-
-def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, outputs: Outputs, window) -> int:
+def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, outputs: TrackOutputs, window) -> int:
     from ..io.drawing import annotate_frame
     from ..io.writers import one_error
     from .loop import FrameLoop, TargetSet, progress_bar

@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..io.video_out import VideoOutput
+    from ..io.outputs import VideoOutput
 
 HELP = """Live tracking from a camera: drag a box around the target with the mouse to start.
 
@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io.outputs import check_video_output
     from ..io.video import open_source
-    from ..io.video_out import check_video_output
     from .common import require_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
@@ -182,7 +182,7 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
     from types import SimpleNamespace
 
     from ..io.live import LiveFeed
-    from ..io.video_out import VideoOutput
+    from ..io.outputs import VideoOutput
     from ..io.window import Window
 
     is_camera = source.kind == "camera"

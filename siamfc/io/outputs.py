@@ -1,0 +1,207 @@
+"""What the commands write, each file all or nothing: ``track``'s box and score files (an ``x,y,w,h`` or
+confidence line per frame, one file per target, or one JSON file for all) and annotated videos (``track
+--output``, ``demo``, ``webcam --record``): written under a temporary name, read back (OpenCV reports no
+write errors), then renamed into place."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import SiamFCError
+from .writers import AtomicTextFile, check_writable, close_each, one_error, temporary_sibling
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..cli.loop import TargetSet
+
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documented ones only
+
+
+def target_paths(path: Path, count: int) -> list[Path]:
+    """``out.txt`` for one target (or a JSON file, which holds them all); ``out_0.txt``, ``out_1.txt``, ...
+    for several."""
+    if count == 1 or path.suffix.lower() == ".json":
+        return [path]
+    return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
+
+
+def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
+    """``--boxes`` / ``--scores`` (``flag``), once sure every file it names can be written. The name must
+    end in .txt (or .json where ``json_whole``): another could be a picture, written over with text."""
+    kinds = (".txt", ".json") if json_whole else (".txt",)
+    checked = check_writable(path, flag)
+    if checked.suffix.lower() not in kinds and (checked.is_file() or not checked.exists()):  # not /dev/stdout
+        raise SiamFCError(f"{flag} {path}: the file name must end in {' or '.join(kinds)}", flag)
+    for extra in target_paths(checked, count)[1:]:
+        check_writable(extra, flag)
+    return checked
+
+
+def check_video_output(path: str, flag: str = "--output") -> Path:
+    """``path`` once sure it is a known video type in a writable place."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_CODECS:
+        raise SiamFCError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv", flag)
+    return check_writable(path, flag)
+
+
+class TxtBoxWriter:
+    """An ``x,y,w,h`` (or with ``scores``, confidence) line per frame in each target's file."""
+
+    def __init__(self, path: Path, count: int, scores: bool = False) -> None:
+        self.paths = target_paths(path, count)
+        self.scores = scores
+        self.files = [AtomicTextFile(p, unit="line") for p in self.paths]
+
+    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+        for f, box, score in zip(self.files, targets.boxes, targets.scores, strict=True):
+            f.write((f"{score:.4f}" if self.scores else ",".join(f"{float(v):.3f}" for v in box)) + "\n")
+
+    def close(self, summary: dict) -> None:
+        """Close every file; one error naming each that failed, now or at an earlier write."""
+        close_each(f.close for f in self.files)  # their failures are kept in .failure
+        failures = [f.failure for f in self.files if f.failure is not None]
+        if failures:
+            raise one_error(failures)
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.discard()
+
+
+class JsonBoxWriter:
+    """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
+    "skipped"?}, ...], "summary"}``, written frame by frame (after a crash only the end is missing)."""
+
+    def __init__(self, path: Path, count: int, video: str) -> None:
+        self.paths = [path]
+        self.file = AtomicTextFile(path)
+        head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
+        self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
+        self.first = True
+
+    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
+                       "scores": [round(float(c), 4) for c in targets.scores],
+                       "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
+        self.file.write(("" if self.first else ",\n") + json.dumps(entry))
+        self.first = False
+
+    def close(self, summary: dict) -> None:
+        self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
+        self.file.close()
+        if self.file.failure is not None:  # at an earlier write
+            raise self.file.failure
+
+    def discard(self) -> None:
+        self.file.discard()
+
+
+class VideoOutput:
+    """RGB frames into ``path`` (a path :func:`check_video_output` passed), put in place by ``close()``;
+    opened now at ``size``, or without one at the first frame. Frames of another size are resized."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int] | None = None) -> None:
+        self.path, self.fps, self.size = path, fps, size
+        self.frames = 0
+        self.writer: cv2.VideoWriter | None = None
+        if size is not None:
+            self._open(size)
+
+    def _open(self, size: tuple[int, int]) -> None:
+        self.size, self.tmp = size, temporary_sibling(self.path)
+        fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
+        self.writer = cv2.VideoWriter(os.fspath(self.tmp), fourcc, self.fps, size)
+        if not self.writer.isOpened():
+            self.tmp.unlink(missing_ok=True)
+            raise SiamFCError(f"--output {self.path}: OpenCV cannot write this video file", "--output")
+
+    def write(self, image: np.ndarray) -> None:
+        size = (image.shape[1], image.shape[0])
+        if self.writer is None:
+            self._open(size)
+        elif size != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.release()
+        try:
+            if not self._reads_back():
+                raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} "
+                                  "frames do not read back; is the disk full?); nothing was kept (the file is as it "
+                                  "was)", "--output")
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})",
+                              "--output") from exc
+        finally:
+            self.tmp.unlink(missing_ok=True)  # gone once put in place
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+            self.tmp.unlink(missing_ok=True)
+
+    def _reads_back(self) -> bool:
+        """Whether the file announces every frame and its last frame decodes (an AVI or Matroska file cut
+        short by a full disk still announces every frame: its header is written last)."""
+        if not self.frames:
+            return True
+        capture = cv2.VideoCapture(os.fspath(self.tmp), cv2.CAP_FFMPEG)
+        try:
+            if not capture.isOpened() or int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) < self.frames:
+                return False
+            capture.set(cv2.CAP_PROP_POS_FRAMES, self.frames - 1)
+            return bool(capture.read()[0])
+        finally:
+            capture.release()
+
+
+class TrackOutputs:
+    """The files ``track`` writes (``paths`` by flag: ``--boxes``, ``--scores``, ``--output``): opened
+    together (a failure leaves every output as it was), closed with the run's summary."""
+
+    def __init__(self, paths: dict[str, Path | None]) -> None:
+        self.paths = paths
+        self.boxes = self.scores = self.video = None
+
+    def open(self, name: str, count: int, fps: float, size: tuple[int, int]) -> None:
+        paths = self.paths
+        try:
+            json_boxes = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
+            self.boxes = (JsonBoxWriter(paths["--boxes"], count, name) if json_boxes else
+                          TxtBoxWriter(paths["--boxes"], count) if paths["--boxes"] else None)
+            self.scores = TxtBoxWriter(paths["--scores"], count, scores=True) if paths["--scores"] else None
+            self.video = VideoOutput(paths["--output"], fps, size) if paths["--output"] else None
+        except BaseException:
+            for output in (self.boxes, self.scores, self.video):
+                if output is not None:
+                    output.discard()
+            raise
+
+    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+        for out in (self.boxes, self.scores):
+            if out is not None:
+                out.write(frame_number, targets, skipped)
+
+    def close(self, summary: dict) -> list[SiamFCError]:
+        """Close every output; the errors of those that failed, now or earlier."""
+        closes = [partial(out.close, summary) for out in (self.boxes, self.scores) if out is not None]
+        return close_each([*closes, *([self.video.close] if self.video is not None else [])])
+
+    def summary(self) -> list[str]:
+        """What was written, for the summary line."""
+        parts = [f"{name}: " + ", ".join(os.fspath(p) for p in out.paths)
+                 for name, out in (("boxes", self.boxes), ("scores", self.scores)) if out is not None]
+        parts += [f"video: {self.video.path}"] if self.video is not None else []
+        return parts or ["no outputs (use --boxes, --scores or --output)"]
