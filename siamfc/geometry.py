@@ -30,9 +30,7 @@ def exemplar_size(target_size: np.ndarray, context: float) -> float:
 def crop_affine(center: np.ndarray, size: float, out_size: int) -> np.ndarray:
     """2x3 matrix mapping the pixels of an ``out_size`` crop of ``size`` image pixels around ``center``
     (cy, cx) to image pixels."""
-    scale = size / out_size
-    offset = (out_size - 1) / 2
-    cy, cx = center
+    scale, offset, (cy, cx) = size / out_size, (out_size - 1) / 2, center
     return np.array([[scale, 0.0, cx - offset * scale], [0.0, scale, cy - offset * scale]])
 
 
