@@ -25,19 +25,13 @@ def resolve_device(name: str):
     raise SiamFCError(f"--device {name!r}: unknown device; choose one of cpu, cuda, auto", "--device")
 
 
-def gpu_driver_present() -> bool:
-    """Whether a GPU driver PyTorch could use (CUDA's or ROCm's) is installed, found without PyTorch."""
-    for name in ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL(name)
-            return True
-    return False
-
-
 def resolve_device_name(name: str) -> str:
-    """:func:`resolve_device` as a name; PyTorch is imported only for a GPU, or ``auto`` where a GPU
-    driver is installed (so the CPU path runs without it)."""
+    """:func:`resolve_device` as a name; PyTorch is imported only for a GPU, or for ``auto`` where a GPU
+    driver it could use (CUDA's or ROCm's) loads (so the CPU path runs without PyTorch)."""
     key = str(name).strip().lower()
-    if key == "cpu" or (key == "auto" and not gpu_driver_present()):
-        return "cpu"
-    return str(resolve_device(name))
+    if key == "auto":
+        for driver in ("nvcuda.dll",) if os.name == "nt" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so"):
+            with contextlib.suppress(OSError):
+                ctypes.CDLL(driver)
+                return str(resolve_device(name))
+    return "cpu" if key in ("auto", "cpu") else str(resolve_device(name))
