@@ -66,16 +66,7 @@ class AlexNet(nn.Module):
         return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
 
     def split_last(self) -> tuple[nn.Module, nn.Module]:
-        return _AlexNetTrunk(self), self.conv5[0]
-
-
-class _AlexNetTrunk(nn.Module):
-    def __init__(self, net: AlexNet) -> None:
-        super().__init__()
-        self.conv1, self.conv2, self.conv3, self.conv4 = net.conv1, net.conv2, net.conv3, net.conv4
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv4(self.conv3(self.conv2(self.conv1(x))))
+        return nn.Sequential(self.conv1, self.conv2, self.conv3, self.conv4), self.conv5[0]
 
 
 @register_backbone("alexnet")
@@ -84,14 +75,8 @@ def alexnet(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: f
     return AlexNet(channels if channels is not None else scaled_channels(width), bn_eps)
 
 
-@register_backbone("alexnet_w50")
-def alexnet_w50(bn_eps: float = 1e-6) -> AlexNet:
-    return AlexNet(scaled_channels(0.5), bn_eps)
-
-
-@register_backbone("alexnet_w30")
-def alexnet_w30(bn_eps: float = 1e-6) -> AlexNet:
-    return AlexNet(scaled_channels(0.3), bn_eps)
+for _percent in (50, 30):  # alexnet_w50, alexnet_w30: fixed widths, whatever the config's width says
+    register_backbone(f"alexnet_w{_percent}")(partial(AlexNet, scaled_channels(_percent / 100)))
 
 
 MOBILE_CHANNELS = (16, 32, 64, 128, 192, 192)
@@ -137,19 +122,14 @@ def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: fl
     return MobileNet(channels, bn_eps)
 
 
-def _nanotrack(name: str, stride: int, channels: Sequence[int] | None, bn_eps: float) -> NanoTrackTrunk:
+def _nanotrack(stride: int, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
+    """NanoTrack v2's trunk (stride 16, padded; ``_s8``: the same weights, dilated, a 17x17 response as
+    AlexNet's); ``channels`` ``[n]`` adds a 1x1 neck to ``n`` channels."""
     if channels is not None and len(channels) != 1:
+        name = "nanotrack_v2" if stride == 16 else "nanotrack_v2_s8"
         raise SettingError(f"channels = {list(channels)}: {name} takes [neck] (one number)", "channels")
     return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=stride)
 
 
-@register_backbone("nanotrack_v2")
-def nanotrack_v2(channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
-    """NanoTrack v2's trunk (stride 16, padded); ``channels`` ``[n]`` adds a 1x1 neck to ``n`` channels."""
-    return _nanotrack("nanotrack_v2", 16, channels, bn_eps)
-
-
-@register_backbone("nanotrack_v2_s8")
-def nanotrack_v2_s8(channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
-    """``nanotrack_v2`` at stride 8 (the same weights, dilated): a 17x17 response as AlexNet's."""
-    return _nanotrack("nanotrack_v2_s8", 8, channels, bn_eps)
+register_backbone("nanotrack_v2")(partial(_nanotrack, 16))
+register_backbone("nanotrack_v2_s8")(partial(_nanotrack, 8))
