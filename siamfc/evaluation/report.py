@@ -107,16 +107,8 @@ def reported(path: str | os.PathLike) -> Iterator[None]:
 
 
 def _finite(value):
-    """JSON has no NaN: write null instead."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value
+    """JSON has no NaN: null instead (and NumPy's numbers as Python's)."""
+    return json.loads(json.dumps(value, default=lambda v: v.item()), parse_constant=lambda _: None)
 
 
 def _write_csv(comparison: Comparison, path: Path) -> None:

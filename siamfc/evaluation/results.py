@@ -83,14 +83,11 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
     adapter = benchmark_for(bench)
     boxes = []
     for path in result_files(bench, tracker, seq)[adapter.box_records]:
-        problem = file_problem(path, length, adapter.box_values) if length is not None else None
+        problem = file_problem(path, length, tuple(n for n in adapter.box_values if n in (1, 4))) if length else None
         if problem:
             raise SiamFCError(f"{problem}: {RESUME}", str(path))
         rows = [_numbers(line) for line in path.read_text().splitlines() if line.strip()]
-        rows = [first_box.tolist() if len(r) == 1 else r for r in rows]
-        if any(len(r) != 4 for r in rows):
-            raise SiamFCError(f"{path}: a line without 4 numbers x,y,w,h: {RESUME}", str(path))
-        boxes.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
+        boxes.append(np.array([first_box.tolist() if len(r) == 1 else r for r in rows], dtype=np.float64))
     return boxes
 
 
@@ -124,7 +121,7 @@ def earlier_trackers(bench: BenchmarkSpec, trackers: list[TrackerSpec], sequence
         if spec.name in asked:
             continue
         problems = (result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence) for seq in sequences)
-        problem = next((p for p in problems if p), None)
+        problem = next(filter(None, problems), None)
         if problem:
             warn(f"--resume: {spec.name}, of the earlier comparison, is left out ({problem})")
         else:

@@ -52,11 +52,8 @@ def run_task(task: Task) -> tuple[Task, int, str | None]:
         if tracker.scores:  # the tracker's confidence on this sequence, for the long-term measures
             write_confidence(confidence_file(task.bench, task.tracker.name, task.seq), tracker.scores)
         return task, frames, None
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:  # report which tracker failed where, in one line
-        message = first_line(exc)
-        return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {message}"
+    except Exception as exc:  # which tracker failed where, in one line (a Ctrl-C is no Exception: it stops all)
+        return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {first_line(exc)}"
 
 
 def write_confidence(path: Path, scores: list[float]) -> None:

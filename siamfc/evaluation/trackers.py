@@ -147,8 +147,6 @@ class OpenCVTracker:
         self._box = np.array([x, y, w, h], dtype=np.float64)
 
     def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
-        if self._tracker is None:
-            raise RuntimeError("call init(image, box) before update(image)")
         ok, rect = self._tracker.update(self._bgr(image))
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.array(rect, dtype=np.float64)
