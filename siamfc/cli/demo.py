@@ -35,80 +35,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _missing(path: Path) -> SiamFCError:
-    what = "the demo clip's ground truth" if path == GROUNDTRUTH else "the demo clip"
-    return SiamFCError(f"{path}: {what} is missing "
-                       "(reinstall the package, or run python demo/make_demo_clip.py in a clone)", str(path))
-
-
 def load_groundtruth(path: Path = GROUNDTRUTH) -> np.ndarray:
     """The clip's boxes, one ``x, y, w, h`` row per frame."""
-    if not path.is_file():
-        raise _missing(path)
     from ..data.sequences import read_boxes
 
     return read_boxes(path, columns=(4,))
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.outputs import check_video_output
-
-    device = resolve_device_name(args.device)
-    output = check_video_output(args.output)
-    if not CLIP.is_file():
-        raise _missing(CLIP)
-    groundtruth = load_groundtruth()
-    window = None
-    if args.show:
-        from ..io.window import Window
-
-        window = Window("siamfc demo (q or Esc stops)")
-    try:
-        return _track(args, device, output, groundtruth, window)
-    finally:
-        if window is not None:
-            window.close()
-
-
-def _track(args, device: str, output: Path, groundtruth: np.ndarray, window) -> int:
     import cv2
     import numpy as np
 
     from ..geometry import iou
     from ..io.drawing import annotate_frame
     from ..io.live import FrameReader
-    from ..io.outputs import VideoOutput
+    from ..io.outputs import VideoOutput, check_video_output
     from ..io.video import open_source
     from .loop import FrameLoop, TargetSet, progress_bar
 
-    tracker = build_tracker(args, device)
-    source = open_source(str(CLIP))
+    device = resolve_device_name(args.device)
+    output = check_video_output(args.output)
+    for path, what in ((CLIP, "the demo clip"), (GROUNDTRUTH, "the demo clip's ground truth")):
+        if not path.is_file():
+            raise SiamFCError(f"{path}: {what} is missing (reinstall the package, or run python "
+                              "demo/make_demo_clip.py in a clone)", str(path))
+    groundtruth = load_groundtruth()
+    window = None
+    if args.show:
+        from ..io.window import Window
+
+        window = Window("siamfc demo (q or Esc stops)")
     ious: list[float] = []
-    with FrameReader(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
-        frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
-        first = next(frames, None)
-        if first is None:
-            raise SiamFCError(f"{CLIP}: no frame could be decoded", str(CLIP))
-        targets = TargetSet.start(tracker, first.image, [groundtruth[first.index]])
-        video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
+    try:
+        tracker = build_tracker(args, device)
+        source = open_source(str(CLIP))
+        with FrameReader(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
+            frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
+            first = next(frames, None)
+            if first is None:
+                raise SiamFCError(f"{CLIP}: no frame could be decoded", str(CLIP))
+            targets = TargetSet(tracker, first.image, [groundtruth[first.index]])
+            video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
 
-        def handle(frame, fps: float | None) -> np.ndarray:
-            gt, box = groundtruth[frame.index], targets.boxes[0]
-            if frame is not first:
-                ious.append(float(iou(box, gt)[0]))
-            canvas = frame.image.copy()
-            x, y, w, h = (round(float(v)) for v in gt)
-            cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
-            annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
-                           targets.scores, targets.present)
-            video.write(canvas)
-            return canvas
+            def handle(frame, fps: float | None) -> np.ndarray:
+                gt, box = groundtruth[frame.index], targets.boxes[0]
+                if frame is not first:
+                    ious.append(float(iou(box, gt)[0]))
+                canvas = frame.image.copy()
+                x, y, w, h = (round(float(v)) for v in gt)
+                cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
+                annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
+                               targets.scores, targets.present)
+                video.write(canvas)
+                return canvas
 
-        loop = FrameLoop(targets, handle, window, progress)
-        try:
-            loop.run(first, frames)
-        finally:
-            video.close()
+            loop = FrameLoop(targets, handle, window, progress)
+            try:
+                loop.run(first, frames)
+            finally:
+                video.close()
+    finally:
+        if window is not None:
+            window.close()
     line = loop.rate_text(loop.elapsed)
     if ious:
         line += f"; mean IoU {np.mean(ious):.3f} against the clip's ground truth (frames 2-{len(ious) + 1})"

@@ -26,18 +26,14 @@ class FpsMeter:
 
 
 class TargetSet:
-    """The targets a command follows in a MultiTracker: boxes, confidences and presence after the last
-    frame, and the time spent in the tracker."""
+    """The targets a command follows in a MultiTracker, started on ``boxes`` in ``image``: boxes,
+    confidences and presence after the last frame, and the time spent in the tracker."""
 
-    def __init__(self, tracker, ids: list[int], boxes: list[np.ndarray]) -> None:
-        self.tracker, self.ids = tracker, ids
-        self.boxes = boxes
-        self.scores, self.present = [1.0] * len(ids), [True] * len(ids)
+    def __init__(self, tracker, image: np.ndarray, boxes: list[np.ndarray]) -> None:
+        self.tracker, self.boxes = tracker, boxes
+        self.ids = [tracker.add(image, b) for b in boxes]
+        self.scores, self.present = [1.0] * len(boxes), [True] * len(boxes)
         self.updates, self.seconds = 0, 0.0
-
-    @classmethod
-    def start(cls, tracker, image: np.ndarray, boxes: list[np.ndarray]) -> TargetSet:
-        return cls(tracker, [tracker.add(image, b) for b in boxes], boxes)
 
     def update(self, image: np.ndarray) -> None:
         tic = time.perf_counter()

@@ -106,7 +106,7 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
         boxes = [window.select_box(first.image)]
     boxes = [clip_box(b, first.image.shape, "--init-box" if len(boxes) == 1 else f"--init-box #{i}")
              for i, b in enumerate(boxes)]
-    targets = TargetSet.start(tracker, first.image, boxes)
+    targets = TargetSet(tracker, first.image, boxes)
     height, width = first.image.shape[:2]
     outputs.open(args.video, len(boxes), source.fps or 25.0, (width, height))
     for index in range(first.index):  # frames before the first readable one hold the init box
