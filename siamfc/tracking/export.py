@@ -20,7 +20,7 @@ from ..models.boxnet import BoxTrackNet
 from ..models.heads import XCorrHead
 from ..models.network import SiamFCNet
 from . import onnx_format as fmt
-from .engines.torch_engines import fold_head, fuse_conv_bn, split_last_conv
+from .engines.torch_engines import exportable, fold_head, fuse_conv_bn, split_last_conv
 from .onnx_format import FILES, MANIFEST
 
 
@@ -88,11 +88,6 @@ def _export(graphs: tuple, opset: int) -> dict[str, bytes]:
     return out
 
 
-def exportable(net: SiamFCNet) -> bool:
-    """Whether :func:`export_graphs` can export ``net`` (the plain cross-correlation head)."""
-    return isinstance(net.head, XCorrHead) and type(net).correlate is SiamFCNet.correlate
-
-
 def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 255,
                   opset: int = 17) -> dict[str, bytes]:
     """The ONNX graphs of ``net`` as bytes (keys as in ``FILES``)."""
@@ -121,8 +116,6 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
                 opset: int = 17, checkpoint: str | os.PathLike | None = None) -> list[Path]:
     """Write the graphs and the manifest (with the SHA-256 of ``checkpoint``, ``net``'s file, and of each
     graph) into ``out_dir``, all or nothing (a full disk leaves it as it was); returns the paths written."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     graphs = export_graphs(net, exemplar_size, search_size, opset)
     info = {
         "format": fmt.FORMAT, "version": fmt.VERSION, "files": FILES, "model": net.config.to_dict(),
@@ -132,18 +125,24 @@ def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int =
     if checkpoint is not None:
         info[fmt.CHECKPOINT_HASH] = fmt.file_sha256(checkpoint)
     info[fmt.GRAPH_HASHES] = {key: hashlib.sha256(graphs[key]).hexdigest() for key in FILES}
-    contents = {out_dir / FILES[key]: data for key, data in graphs.items()}
-    contents[out_dir / MANIFEST] = (json.dumps(info, indent=2) + "\n").encode()  # the manifest renamed last
-    temps = {path: path.with_name(path.name + ".tmp") for path in contents}
+    return _write_all(Path(out_dir), {FILES[key]: data for key, data in graphs.items()}, MANIFEST, info)
+
+
+def _write_all(folder: Path, files: dict[str, bytes], manifest: str, info: dict) -> list[Path]:
+    """``files`` and then manifest ``info`` into ``folder``, all or nothing (each written to a temporary file,
+    then all renamed, the manifest last: a full disk leaves the folder as it was); returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    contents = {**files, manifest: (json.dumps(info, indent=2) + "\n").encode()}
+    temps = {folder / name: folder / f"{name}.tmp" for name in contents}
     try:
-        for path, data in contents.items():
-            temps[path].write_bytes(data)
+        for tmp, data in zip(temps.values(), contents.values(), strict=True):
+            tmp.write_bytes(data)
         for path, tmp in temps.items():
             os.replace(tmp, path)
     finally:  # none left behind when a write fails
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
-    return list(contents)
+    return list(temps)
 
 
 class _BoxGraph(nn.Module):
@@ -175,12 +174,8 @@ def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: i
 
 def write_box_export(net: BoxTrackNet, checkpoint: str | os.PathLike) -> Path:
     """Export box-head model ``net`` (of ``checkpoint``) to ``NAME.onnx/`` beside the checkpoint."""
-    folder = Path(checkpoint).with_suffix(fmt.EXPORT_SUFFIX)
-    folder.mkdir(exist_ok=True)
-    graphs = export_box_graphs(net)
-    for name in fmt.BOX_GRAPHS:
-        (folder / f"{name}.onnx").write_bytes(graphs[name])
+    folder, graphs = Path(checkpoint).with_suffix(fmt.EXPORT_SUFFIX), export_box_graphs(net)
     manifest = {"family": "boxnet", "stride": int(net.stride), "exemplar_size": 127, "search_size": 255,
                 fmt.CHECKPOINT_HASH: fmt.file_sha256(checkpoint)}
-    (folder / fmt.BOX_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    _write_all(folder, {f"{name}.onnx": graphs[name] for name in fmt.BOX_GRAPHS}, fmt.BOX_MANIFEST, manifest)
     return folder

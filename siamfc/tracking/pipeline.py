@@ -26,11 +26,10 @@ class Targets:
     def __init__(self, engine, geo, device, scales: int) -> None:
         self.engine, self.geo, self.device, self.scales = engine, geo, device, scales
         self.kernels: list = []
-        self.stacked = None
         for name, row in self.ROWS.items():
             setattr(self, name, np.zeros((0, *row)))
         self.maps = np.zeros((0, geo.response_size, geo.response_size), np.float32)
-        self._crops = np.empty((0, geo.cfg.search_size, geo.cfg.search_size, 3), np.uint8)
+        self._changed()
 
     def __len__(self) -> int:
         return len(self.centers)
@@ -93,8 +92,6 @@ class HostPipeline(ScaleStep, Targets):
     def __init__(self, engine, geo: Geometry, device, reference: bool = False) -> None:
         super().__init__(engine, geo, device, geo.cfg.scale_num)
         self.reference = reference
-        self._x = None  # a PyTorch engine's float input, reused frame to frame
-        self._half = self._up = None  # maps upsampled along one axis (N, k, U, R), then both (N, k, U, U)
         self._blas = ThreadpoolController().select(user_api="blas")  # NumPy's BLAS, to limit per step
 
     def add(self, image: np.ndarray, box: np.ndarray) -> None:
@@ -107,12 +104,14 @@ class HostPipeline(ScaleStep, Targets):
 
     def _changed(self) -> None:
         super()._changed()
-        k, s = self.scales, self.geo.cfg.search_size
-        self._x = self._half = None
-        if len(self) and self.engine.input_format == "float_nchw":
+        n, k, s, r, u = len(self), self.scales, self.geo.cfg.search_size, self.geo.response_size, self.geo.upscale_size
+        self._half = np.empty((n, k, u, r), np.float32)  # maps upsampled along one axis, then both
+        self._up = np.empty((n, k, u, u), np.float32)
+        self._x = None  # a PyTorch engine's float input, reused frame to frame
+        if n and self.engine.input_format == "float_nchw":
             import torch
 
-            self._x = torch.empty((len(self) * k, 3, s, s), device=self.device).contiguous(
+            self._x = torch.empty((n * k, 3, s, s), device=self.device).contiguous(
                 memory_format=self.engine.memory_format)
 
     def update(self, image: np.ndarray) -> np.ndarray:
@@ -137,9 +136,6 @@ class HostPipeline(ScaleStep, Targets):
                 maps = responses.reshape(-1, r, r)
                 up = np.stack([cv2.resize(m, (u, u), interpolation=cv2.INTER_CUBIC) for m in maps])
             else:  # two matrix products (geometry.cubic_upsample_matrix) into reused buffers
-                if self._half is None:
-                    self._half = np.empty((n, k, u, r), np.float32)
-                    self._up = np.empty((n, k, u, u), np.float32)
                 np.matmul(geo.cubic, responses, out=self._half)
                 up = np.matmul(self._half, geo.cubic_t, out=self._up)
             scale_ids, peaks = self._peaks(up.reshape(n, k, u * u), geo.scale_penalties, geo.weighted_window)
@@ -152,8 +148,7 @@ class BoxSettings:
     """A box-head step's grid (``window_influence``, ``scale_lr`` and ``penalty_k`` from the config)."""
 
     def __init__(self, cfg, stride: int) -> None:
-        self.cfg = cfg
-        self.stride = stride
+        self.cfg, self.stride = cfg, stride
         self.response_size = -(-cfg.search_size // stride)  # a padded backbone: 255 -> 16 cells at stride 16
         self.grid = BoxGrid.create(self.response_size, stride, cfg.search_size)
 

@@ -29,12 +29,8 @@ class TargetState:
         return geometry.center_to_box(self.center, self.target_size)
 
 
-def _on_host(a: object) -> bool:
-    return isinstance(a, np.ndarray)
-
-
 def _stack(columns: list) -> object:
-    if _on_host(columns[0]):
+    if isinstance(columns[0], np.ndarray):
         return np.stack(columns, axis=1)
     import torch
 
@@ -76,15 +72,16 @@ class ScaleStep:
     def _peaks(self, up: object, penalties: object, weighted_window: object) -> tuple[object, object]:
         """Each target's scale (largest maximum times penalty) and windowed peak; ``up``: (N, k, U * U) maps."""
         n, u = up.shape[0], self.geo.upscale_size
-        scale_ids = ((up.max(axis=2) if _on_host(up) else up.amax(2)) * penalties).argmax(1)
+        host = isinstance(up, np.ndarray)  # else tensors
+        scale_ids = ((up.max(axis=2) if host else up.amax(2)) * penalties).argmax(1)
         best = up[list(range(n)), scale_ids] * penalties[scale_ids][:, None]
-        best -= best.min(axis=1, keepdims=True) if _on_host(best) else best.amin(1, keepdim=True)
+        best -= best.min(axis=1, keepdims=True) if host else best.amin(1, keepdim=True)
         best /= best.sum(axis=1, keepdims=True) + 1e-16
         best *= 1 - self.geo.cfg.window_influence
         best += weighted_window
         flat = best.argmax(1)
         peaks = _stack([flat // u, flat % u])
-        return scale_ids, peaks.astype(np.float64) if _on_host(peaks) else peaks.double()
+        return scale_ids, peaks.astype(np.float64) if host else peaks.double()
 
     def _move(self, peaks: object, factors: object, image_shape: tuple[int, int]) -> None:
         """Centres to the peaks, sizes damped towards the chosen scales' ``factors``, both within limits."""

@@ -74,8 +74,9 @@ class StackedKernels:
     scale_num: int
 
 
-def _plain_head(net: SiamFCNet) -> bool:
-    """Whether the maps are ``XCorrHead(embed_exemplar(z), embed_search(x))`` (correlated as we like)."""
+def exportable(net: SiamFCNet) -> bool:
+    """Whether the maps are ``XCorrHead(embed_exemplar(z), embed_search(x))``, so that the optimized path
+    and the ONNX export may correlate them as they like."""
     return (type(net).correlate is SiamFCNet.correlate and type(net).embed_search is SiamFCNet.embed_search
             and type(net).embed_exemplar is SiamFCNet.embed_exemplar and type(net.head) is XCorrHead)
 
@@ -105,7 +106,7 @@ class TorchEngine:
         self.net, self.device, self.optimize = net, device, optimize
         self.dtype = DTYPES[dtype]
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
-        self.plain_head = optimize and _plain_head(net)
+        self.plain_head = optimize and exportable(net)
         self.composed = self.plain_head and split_last_conv(net.search_backbone or net.backbone) is not None
         self.targets_per_call = (1 if device.type == "cpu" else 0) if targets_per_call is None else targets_per_call
         if not optimize:
