@@ -13,9 +13,11 @@ import numpy as np
 from .sequences import (
     DatasetError,
     Sequence,
+    _read_text,
     check_boxes,
     checked_name,
     frame_files,
+    frames_for,
     got10k_sequences,
     listed_folders,
     read_boxes,
@@ -57,14 +59,6 @@ def _visible(boxes: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
 
 
-def _frames_for(boxes: np.ndarray, frames: list[Path], gt: Path, where: Path, exact: bool = True) -> list[Path]:
-    """The frames the boxes of ``gt`` describe: as many as there are boxes (or fewer, unless ``exact``)."""
-    if len(boxes) > len(frames) or (exact and len(boxes) != len(frames)):
-        raise DatasetError(f"{gt}: {len(boxes)} boxes {'for' if exact else 'but only'} {len(frames)} frames "
-                           f"in {where}", str(gt))
-    return frames[:len(boxes)]
-
-
 def polygons_to_boxes(values: np.ndarray) -> np.ndarray:
     """(N, 4) boxes as they are; (N, 8) polygons ``x1,y1,...,x4,y4`` as their enclosing box."""
     if values.shape[1] == 4:
@@ -96,7 +90,7 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
             boxes = read_boxes(gt, columns=(4,))
             label = name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}"
             start = _OTB_START.get(name.lower(), 1) - 1
-            seq_frames = _frames_for(boxes, frames[start:], gt, gt.parent, exact=False)
+            seq_frames = frames_for(boxes, frames[start:], gt, gt.parent, exact=False)
             sequences.append(Sequence(label, seq_frames, boxes, _visible(boxes)))
     return sequences
 
@@ -107,7 +101,7 @@ def _folder_sequence(folder: Path, name: str, polygons: bool) -> Sequence:
         raise DatasetError(f"{gt}: missing", str(gt))
     frames_dir = next((d for d in (folder / "color", folder / "img") if d.is_dir()), folder)
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
-    frames = _frames_for(boxes, frame_files(frames_dir), gt, frames_dir)
+    frames = frames_for(boxes, frame_files(frames_dir), gt, frames_dir)
     visible = _visible(boxes) & ~read_flags(folder / "absence.label", len(frames), False).astype(bool)
     return Sequence(name, frames, boxes, visible)
 
@@ -170,7 +164,7 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
         folder = root / name.rsplit("-", 1)[0] / name
         gt = folder / "groundtruth.txt"
         boxes = read_boxes(gt, columns=(4,))
-        frames = _frames_for(boxes, frame_files(folder / "img") if (folder / "img").is_dir() else [], gt,
+        frames = frames_for(boxes, frame_files(folder / "img") if (folder / "img").is_dir() else [], gt,
                              folder / "img")
         hidden = _lasot_flags(folder / "full_occlusion.txt", len(boxes)) | _lasot_flags(
             folder / "out_of_view.txt", len(boxes))
@@ -204,9 +198,7 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     json_path, image_dir = _coco_files(Path(root), subset)
     key = str(json_path)
     try:
-        data = json.loads(json_path.read_text())
-    except OSError as exc:
-        raise DatasetError(f"{json_path}: cannot read ({exc.strerror})", key) from exc
+        data = json.loads(_read_text(json_path))
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{json_path}:{exc.lineno}: not valid JSON ({exc.msg})", key) from exc
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
@@ -214,11 +206,9 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
         raise DatasetError(f"{json_path}: not a COCO instances file (needs 'images' and 'annotations' lists)", key)
     files = {}
     for k, image in enumerate(data["images"]):
-        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
-            raise DatasetError(f"{json_path}: images[{k}] lacks 'id' or 'file_name'", key)
-        if not _is_id(image["id"]) or not isinstance(image["file_name"], str):
-            raise DatasetError(f"{json_path}: images[{k}]: 'id' must be a number or a string and 'file_name' a "
-                               f"string, found {str(image['id'])[:40]} and {str(image['file_name'])[:40]}", key)
+        if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
+            raise DatasetError(f"{json_path}: images[{k}] needs an 'id' (a number or a string) and a 'file_name' "
+                               f"(a string), found {str(image)[:80]}", key)
         files[image["id"]] = image_dir / checked_name(image["file_name"], f"{json_path}: images[{k}] 'file_name'", key)
     sequences = []
     for k, ann in enumerate(data["annotations"]):
@@ -229,12 +219,11 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
             continue
         bbox = ann.get("bbox")
         try:
-            if isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox):
-                raise TypeError("true and false are not coordinates")
             box = np.array(bbox, dtype=np.float64).reshape(1, 4)
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(f"{where}: 'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}", key) \
-                from exc
+        except (TypeError, ValueError):
+            box = None
+        if box is None or (isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox)):  # true is no 1
+            raise DatasetError(f"{where}: 'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}", key)
         check_boxes(box, f"{where}: 'bbox'", key)
         sequences.append(Sequence(f"{files[ann['image_id']].stem}#{ann.get('id', k)}", [files[ann["image_id"]]],
                                   box, _visible(box)))
@@ -243,11 +232,7 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
 
 def _read_meta(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(original frame numbers, crop pixels per frame pixel) from a curated sequence's ``meta.csv``."""
-    try:
-        with path.open(newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror})", str(path)) from exc
+    rows = list(csv.DictReader(_read_text(path).splitlines()))
     if len(rows) != n:
         raise DatasetError(f"{path}: {len(rows)} rows for {n} crops", str(path))
     try:

@@ -24,8 +24,9 @@ class DatasetError(SiamFCError):
 
 @dataclass
 class Sequence:
-    """One annotated video (or still image): ``boxes`` (N, 4) ``x, y, w, h``; ``cut`` where the box runs
-    past the border; a curated sequence's ``frame_scale`` (crop pixels per frame pixel) and ``frame_numbers``."""
+    """One annotated video (or still image), as many boxes (N, 4) ``x, y, w, h`` and flags as frames (its
+    reader checks); ``cut`` where the box runs past the border; a curated sequence's ``frame_scale`` (crop
+    pixels per frame pixel) and ``frame_numbers``."""
 
     name: str
     frames: list[Path]
@@ -37,36 +38,24 @@ class Sequence:
     frame_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        n = len(self.frames)
-        if len(self.boxes) != n or len(self.visible) != n:
-            raise DatasetError(f"{self.name}: {n} frames but {len(self.boxes)} boxes and {len(self.visible)} "
-                               "visibility flags", self.name)
         check_boxes(self.boxes, self.name)
+        n = len(self.frames)
         self.cut = np.zeros(n, dtype=bool) if self.cut is None else self.cut
         self.frame_numbers = np.arange(n) if self.frame_numbers is None else self.frame_numbers
         self.frame_scale = np.ones(n) if self.frame_scale is None else self.frame_scale
-        if len(self.frame_numbers) != n or len(self.frame_scale) != n:
-            raise DatasetError(f"{self.name}: {n} frames but {len(self.frame_numbers)} frame numbers", self.name)
 
     def __len__(self) -> int:
         return len(self.frames)
 
 
 def check_boxes(boxes: np.ndarray, where: str, key: str | None = None) -> None:
-    """A DatasetError for (N, 4+) boxes that cannot be meant: not numbers, or a positive side below
-    :data:`MIN_SIDE`."""
-    boxes, key = np.asarray(boxes), key or where
-    if boxes.dtype.kind not in "fiu":
-        raise DatasetError(f"{where}: boxes must be numbers, found {boxes.dtype} values", key)
-    if boxes.ndim != 2 or boxes.shape[1] < 4 or not len(boxes):
-        return
-    sides = boxes[:, 2:4].astype(np.float64)
+    """A DatasetError for (N, 4+) boxes with a positive side below :data:`MIN_SIDE` (not a target)."""
     with np.errstate(invalid="ignore"):
-        tiny = np.flatnonzero(np.all(sides > 0, axis=1) & np.any(sides < MIN_SIDE, axis=1))
+        tiny = np.flatnonzero(np.all(boxes[:, 2:4] > 0, axis=1) & np.any(boxes[:, 2:4] < MIN_SIDE, axis=1))
     if tiny.size:
         row = int(tiny[0])
         raise DatasetError(f"{where}: box {row + 1} ({', '.join(f'{v:g}' for v in boxes[row, :4])}) has a side "
-                           f"under {MIN_SIDE:g} px: not a target (0 marks an absent one)", key)
+                           f"under {MIN_SIDE:g} px: not a target (0 marks an absent one)", key or where)
 
 
 def _read_text(path: str | os.PathLike) -> str:
@@ -80,28 +69,28 @@ def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int,
     """The rows of a ground-truth file (commas, tabs or spaces; ``nan`` for absent), as long as the first,
     which holds one of ``columns`` or at least ``min_values``; else a DatasetError naming ``file:line``."""
     rows: list[list[float]] = []
-    key = str(path)
     for number, line in enumerate(_read_text(path).splitlines(), 1):
         text = line.strip()
-        if not text:
-            continue
         try:
             values = [float(p) for p in text.replace(",", " ").split()]
         except ValueError as exc:
-            raise DatasetError(f"{path}:{number}: not a list of numbers: {text[:60]!r}", key) from exc
-        if rows:
-            wanted = (len(rows[0]),) if len(values) != len(rows[0]) else None
-        elif columns is not None:
-            wanted = columns if len(values) not in columns else None
-        else:
-            wanted = (min_values,) if len(values) < min_values else None
-        if wanted:
-            raise DatasetError(f"{path}:{number}: expected {' or '.join(map(str, wanted))} values, "
-                               f"found {len(values)}", key)
-        rows.append(values)
+            raise DatasetError(f"{path}:{number}: not a list of numbers: {text[:60]!r}", str(path)) from exc
+        allowed = (len(rows[0]),) if rows else columns
+        if text and ((len(values) not in allowed) if allowed else len(values) < min_values):
+            raise DatasetError(f"{path}:{number}: expected {' or '.join(map(str, allowed or (min_values,)))} values, "
+                               f"found {len(values)}", str(path))
+        rows += [values] if text else []
     if not rows:
-        raise DatasetError(f"{path}: no boxes", key)
+        raise DatasetError(f"{path}: no boxes", str(path))
     return np.array(rows, dtype=np.float64)
+
+
+def frames_for(boxes: np.ndarray, frames: list[Path], gt: Path, where: Path, exact: bool = True) -> list[Path]:
+    """The frames the boxes of ``gt`` describe: as many as there are boxes (or fewer, unless ``exact``)."""
+    if len(boxes) > len(frames) or (exact and len(boxes) != len(frames)):
+        raise DatasetError(f"{gt}: {len(boxes)} boxes {'for' if exact else 'but only'} {len(frames)} frames "
+                           f"in {where}", str(gt))
+    return frames[:len(boxes)]
 
 
 def checked_name(name: str, source: str | os.PathLike, key: str | None = None) -> str:
@@ -122,9 +111,9 @@ def read_names(listing: Path) -> list[str]:
 
 def listed_folders(base: Path, names: list[str], listing: Path) -> list[Path]:
     """``base/<name>`` for every name ``listing`` gave; one that does not exist is an error."""
-    for name in names:
-        if not (base / name).is_dir():
-            raise DatasetError(f"{listing}: names {name!r}, but {base / name} does not exist", str(listing))
+    missing = [name for name in names if not (base / name).is_dir()]
+    if missing:
+        raise DatasetError(f"{listing}: names {missing[0]!r}, but {base / missing[0]} does not exist", str(listing))
     return [base / name for name in names]
 
 
@@ -147,9 +136,8 @@ def natural_key(path: str | os.PathLike) -> tuple[list[int | str], str]:
 
 def frame_files(folder: str | os.PathLike) -> list[Path]:
     """The image files (:data:`IMAGE_EXTENSIONS`) directly in ``folder``, in natural order."""
-    folder = Path(folder)
     try:
-        files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+        files = [p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list the frames ({exc.strerror or exc})", str(folder)) from exc
     return sorted(files, key=natural_key)
@@ -164,11 +152,8 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     names = read_names(listing)
     sequences = []
     for name, folder in zip(names, listed_folders(base, names, listing), strict=True):
-        frames = frame_files(folder)
-        gt = folder / "groundtruth.txt"
-        boxes = read_boxes(gt, columns=(4,))
-        if len(boxes) != len(frames):
-            raise DatasetError(f"{gt}: {len(boxes)} boxes for {len(frames)} frames", str(gt))
+        boxes = read_boxes(folder / "groundtruth.txt", columns=(4,))
+        frames = frames_for(boxes, frame_files(folder), folder / "groundtruth.txt", folder)
         absent = read_flags(folder / "absence.label", len(frames), False).astype(bool)
         cover = read_flags(folder / "cover.label", len(frames), True)
         cut = read_flags(folder / "cut_by_image.label", len(frames), False).astype(bool)
