@@ -362,7 +362,7 @@ def test_every_kind_registered_and_mixed_into_pairs(tmp_path: Path) -> None:
     assert [len(s.cache.sizes) for s in dataset.sources] == [6, 2]
     z, x, offset, positive = dataset[0]
     assert z.shape == (3, 127, 127) and x.shape == (3, 239, 239) and offset.shape == (2,)
-    fails("kind", read_sequences, DatasetConfig("imagenet", str(tmp_path)), kind=SettingError)
+    fails("kind", DatasetConfig, "imagenet", str(tmp_path), kind=SettingError)  # the declaration names the readers
 
 
 # ---- real data from shared/ -----------------------------------------------------------------------

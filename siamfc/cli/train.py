@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -108,7 +107,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
     return load_config({**RECIPE, "out_dir": str(Path("runs") / name)}, overrides)
 
 
-def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
+def _announce(cfg: TrainConfig) -> None:
     """Before any crop is cut: the data read, where the crop cache goes and its size, how to resume."""
     from ..training.config import default_crop_cache_dir
     from ..training.data import read_sequences
@@ -119,20 +118,18 @@ def _announce(cfg: TrainConfig, args: argparse.Namespace) -> None:
         # the cache holds one square RGB crop a usable frame at most
         frames = sum(int((seq.visible & ~seq.cut)[::ds.frame_stride].sum()) for seq in sequences)
         total_frames += frames
-        if not args.quiet:
-            print(f"data: {ds.root} as {ds.kind} (subset {ds.subset}): {len(sequences)} sequences, {frames} "
-                  "annotated frames", flush=True)
+        print(f"data: {ds.root} as {ds.kind} (subset {ds.subset}): {len(sequences)} sequences, {frames} "
+              "annotated frames", flush=True)
     cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else default_crop_cache_dir()
-    if not args.quiet:
-        size = total_frames * cfg.data.cache_size ** 2 * 3
-        print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
-              f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
-              "--cache-dir DIR puts it elsewhere", flush=True)
-        argv = sys.argv[1:]  # past the command's name (siamfc train or python -m ...)
-        argv = argv[1:] if argv[:1] == ["train"] else argv
-        again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *argv] if a != "--resume")
-        print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "
-              f"stop, continue with: {again} --resume", flush=True)
+    size = total_frames * cfg.data.cache_size ** 2 * 3
+    print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
+          f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
+          "--cache-dir DIR puts it elsewhere", flush=True)
+    argv = sys.argv[1:]  # past the command's name (siamfc train or python -m ...)
+    argv = argv[1:] if argv[:1] == ["train"] else argv
+    again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *argv] if a != "--resume")
+    print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "
+          f"stop, continue with: {again} --resume", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,20 +139,12 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     resume = resume_from(args.resume, cfg)  # before any slow setup
-    if resume is None and os.environ.get("RANK", "0") == "0":
-        _announce(cfg, args)
-    out_dir = Path(cfg.out_dir)
-    new_out_dir = not out_dir.exists()
+    if resume is None and not args.quiet and os.environ.get("RANK", "0") == "0":
+        _announce(cfg)  # quiet, the data's errors come from the crop cache's setup
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
     except OtherRankFailed:
         return 2  # rank 0 says why
-    except (ValueError, OSError) as exc:
-        if new_out_dir and out_dir.is_dir() and not any(p.is_file() for p in out_dir.rglob("*")):
-            shutil.rmtree(out_dir)  # a refused setup leaves no empty run folder behind
-        if isinstance(exc, SiamFCError):
-            raise
-        raise SiamFCError(first_line(exc), getattr(exc, "filename", None)) from exc
     try:
         if resume is not None:
             trainer.resume(resume)
@@ -163,9 +152,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"resumed from {resume} at epoch {trainer.epoch + 1}, step {trainer.step}")
         history = trainer.fit(max_steps=args.max_steps)
     except OSError as exc:  # a full or read-only disk while saving: the previous checkpoint is intact
-        where = exc.filename or cfg.out_dir
-        raise SiamFCError(f"{where}: cannot be written ({exc.strerror or exc}); the previous checkpoint is "
-                          "kept", str(where)) from exc
+        raise SiamFCError(f"{exc.filename or cfg.out_dir}: cannot be written ({exc.strerror or exc}); the previous "
+                          "checkpoint is kept", str(exc.filename or cfg.out_dir)) from exc
     finally:
         trainer.close()
     if trainer.stopped_by is not None:  # 130 for SIGINT, 143 for SIGTERM

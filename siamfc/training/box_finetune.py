@@ -16,9 +16,10 @@ from ..data.pairs import PairDataset
 from ..errors import SettingError
 from ..models.boxnet import BoxTrackNet
 from ..models.checkpoint import atomic_save, read_checkpoint, save_checkpoint
-from ..settings import check, setting
+from ..settings import setting
 from ..tracking.step import BoxGrid
 from .box_objective import box_loss, box_targets
+from .config import Section
 
 
 class BoxPairDataset(PairDataset):
@@ -42,7 +43,7 @@ class BoxPairDataset(PairDataset):
 
 
 @dataclass
-class FinetuneSettings:
+class FinetuneSettings(Section):
     """The recipe's numbers."""
 
     steps: int = setting(1200, ge=1)
@@ -55,9 +56,6 @@ class FinetuneSettings:
     checkpoint_minutes: float = setting(2.0, gt=0)
     seed: int = setting(0, ge=0)
     workers: int = setting(1, ge=0)
-
-    def __post_init__(self) -> None:
-        check(self)
 
 
 def learning_rate_factor(step: int, steps: int, final_ratio: float) -> float:

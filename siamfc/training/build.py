@@ -23,12 +23,11 @@ def build_checked_model(cfg: ModelConfig, data: DataConfig) -> SiamFCNet:
     exemplar smaller than the search crop, so the response is never empty)."""
     try:
         model = build_model(cfg)
-    except SettingError as exc:
-        raise SettingError(f"model.{exc}", f"model.{exc.key}") from exc
-    except (ValueError, TypeError, RuntimeError) as exc:
-        key = "model.channels" if cfg.channels is not None else "model.width"
-        raise SettingError(f"{key} = {getattr(cfg, key[6:])}: the {cfg.backbone} backbone cannot be built from it "
-                           f"({first_line(exc, 160)})", key) from exc
+    except (ValueError, TypeError, RuntimeError) as exc:  # a SettingError names the field at fault
+        name = "channels" if cfg.channels is not None else "width"
+        name = exc.key if isinstance(exc, SettingError) and exc.key else name
+        raise SettingError(f"model.{name} = {getattr(cfg, name, None)}: the {cfg.backbone} backbone cannot be built "
+                           f"from it ({first_line(exc, 160)})", f"model.{name}") from exc
     e, s = data.exemplar_size, data.search_size
     try:
         with torch.no_grad():
@@ -75,14 +74,11 @@ def freeze(model: nn.Module, prefixes: list[str]) -> int:
 
 def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:
     """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``."""
-    trunk_ids: set[int] = set()
-    for module in model.modules():
-        if isinstance(module, NanoTrackTrunk) and backbone_lr_scale != 1.0:
-            trunk_ids |= {id(p) for p in module.trunk_parameters()}
+    trunk_ids = {id(p) for module in model.modules() if isinstance(module, NanoTrackTrunk) and backbone_lr_scale != 1.0
+                 for p in module.trunk_parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in trainable if id(p) not in trunk_ids], "lr": lr}]
-    if trunk_ids:
-        groups.append({"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale})
+    groups = [{"params": [p for p in trainable if id(p) not in trunk_ids], "lr": lr},
+              {"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale}]
     return [g for g in groups if g["params"]]
 
 

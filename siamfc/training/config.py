@@ -10,13 +10,14 @@ from pathlib import Path
 import yaml
 
 from ..data.crop_cache import PairFilter
+from ..data.registry import names as dataset_kinds
 from ..data.transforms import AugmentConfig
 from ..errors import SettingError, first_line
 from ..models.network import ModelConfig
 from ..settings import build, check, setting
 
 
-class _Checked:
+class Section:
     """A settings section that checks its own fields when made (:func:`siamfc.settings.check`)."""
 
     def __post_init__(self) -> None:
@@ -24,10 +25,10 @@ class _Checked:
 
 
 @dataclass
-class DatasetConfig(_Checked):
+class DatasetConfig(Section):
     """One training source; ``kind`` names a registered reader (:mod:`siamfc.data.registry`)."""
 
-    kind: str = "got10k"
+    kind: str = setting("got10k", choices=dataset_kinds())
     root: str = ""
     subset: str = "train"  # GOT-10k subset, or the YOLO/COCO split
     weight: float = setting(1.0, ge=0)
@@ -36,7 +37,7 @@ class DatasetConfig(_Checked):
 
 
 @dataclass
-class DataConfig(_Checked):
+class DataConfig(Section):
     datasets: list[DatasetConfig] = setting(factory=list)
     filter: PairFilter = setting(factory=PairFilter)
     augment: AugmentConfig = setting(factory=AugmentConfig)
@@ -62,7 +63,7 @@ def default_crop_cache_dir() -> Path:
 
 
 @dataclass
-class OptimConfig(_Checked):
+class OptimConfig(Section):
     name: str = setting("sgd", choices=("sgd", "adamw"))
     lr: float = setting(1e-2, gt=0)
     final_lr: float = setting(1e-5, gt=0, le="lr")  # log-linear decay from lr to final_lr over the run
@@ -76,7 +77,7 @@ class OptimConfig(_Checked):
 
 
 @dataclass
-class LossConfig(_Checked):
+class LossConfig(Section):
     name: str = setting("logistic", choices=("logistic", "contrastive", "triplet"))
     positive_radius: float = setting(16.0, gt=0)  # search-crop pixels
     teacher: str | None = None  # a checkpoint whose response maps are distilled
@@ -86,7 +87,7 @@ class LossConfig(_Checked):
 
 
 @dataclass
-class ValConfig(_Checked):
+class ValConfig(Section):
     root: str | None = None  # GOT-10k layout root; validation tracks its sequences
     more_roots: list[str] = setting(factory=list)  # more roots (same subset) joining root's
     subset: str = "val"
@@ -95,7 +96,7 @@ class ValConfig(_Checked):
 
 
 @dataclass
-class TrainConfig(_Checked):
+class TrainConfig(Section):
     model: ModelConfig = setting(factory=ModelConfig)
     data: DataConfig = setting(factory=DataConfig)
     optim: OptimConfig = setting(factory=OptimConfig)
@@ -138,16 +139,15 @@ def load_config(source: str | Path | dict, overrides: dict | None = None) -> Tra
         where = path = Path(source)
         try:
             data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
-        except OSError as exc:
-            raise SettingError(f"{path}: cannot read ({exc.strerror})", str(path)) from exc
-        except yaml.YAMLError as exc:
-            raise SettingError(f"{path}: not valid YAML ({first_line(exc)})", str(path)) from exc
+        except (OSError, yaml.YAMLError) as exc:
+            why = f"cannot read ({exc.strerror})" if isinstance(exc, OSError) else f"not valid YAML ({first_line(exc)})"
+            raise SettingError(f"{path}: {why}", str(path)) from exc
     data = apply_overrides(data, overrides)
     try:
         return build(TrainConfig, data)
     except SettingError as exc:
-        given = exc.key and any(exc.key == key or exc.key.startswith(f"{key}.") or key.startswith(f"{exc.key}.")
-                                for key in overrides)
+        given = exc.key and any(f"{exc.key}.".startswith((f"{k}.", f"{k}[")) or k.startswith(f"{exc.key}.")
+                                for k in overrides)
         raise SettingError(f"{'--set' if given else f'{where}:'} {exc}", exc.key) from exc
 
 

@@ -11,17 +11,12 @@ from ..errors import SettingError, SiamFCError
 from .config import DataConfig, DatasetConfig, default_crop_cache_dir
 
 
-def read_sequences(ds: DatasetConfig, where: str | None = None) -> list[Sequence]:
-    """The sequences of source ``ds`` (its reader checks its root); ``where`` (``data.datasets[i]``) says
-    which source an error is about."""
+def read_sequences(ds: DatasetConfig, where: str = "dataset") -> list[Sequence]:
+    """The sequences of source ``ds`` (its reader checks its root); errors say which source (``where``)."""
     try:
         return registry.get(ds.kind)(ds.root, ds.subset)
-    except ValueError as exc:  # a DatasetError names its file, a SettingError the setting (kind)
-        if where is None:
-            raise
-        error = SettingError if isinstance(exc, SettingError) else SiamFCError
-        key = f"{where}.{exc.key}" if error is SettingError else getattr(exc, "key", None) or where
-        raise error(f"{where} ({ds.kind}): {exc}", key) from exc
+    except ValueError as exc:  # a DatasetError names its file
+        raise SiamFCError(f"{where} ({ds.kind}): {exc}", getattr(exc, "key", None) or where) from exc
 
 
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
@@ -39,10 +34,9 @@ def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairD
             raise SettingError(f"{what} {cache_dir}: cannot be written ({exc.strerror or exc})",
                                "data.cache_dir") from exc
         if len(cache.sizes) == 0:
-            unreadable = f", and {cache.unreadable} of its frames cannot be read as images (e.g. " \
-                         f"{cache.first_unreadable})" if cache.unreadable else ""
+            why = f", and {cache.unreadable} of its frames cannot be read as images (e.g. {cache.first_unreadable})"
             raise SettingError(f"{key}: {ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after "
-                               f"filtering{unreadable}", key)
+                               f"filtering{why if cache.unreadable else ''}", key)
         sources.append(PairSource(cache, ds.weight, ds.max_gap))
     augment = PairAugment(cfg.augment, cfg.exemplar_size, cfg.search_size)
     return PairDataset(sources, augment, cfg.pairs_per_epoch, seed, cfg.negative_prob)

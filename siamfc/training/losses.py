@@ -4,7 +4,6 @@ loss terms an experiment registers (:mod:`siamfc.registry`, kind ``term``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import torch
@@ -89,22 +88,8 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, kind: 
     return F.mse_loss(logits, teacher_logits)
 
 
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    "logistic": logistic_loss,
-    "contrastive": contrastive_loss,
-    "triplet": triplet_loss,
-}
-
-
-def load_teacher(path: str, device: torch.device) -> torch.nn.Module:
-    """The model of checkpoint ``path`` (``loss.teacher``)."""
-    if os.path.isdir(path):
-        raise CheckpointError(f"loss.teacher {path}: a folder, not a checkpoint (folder teachers: experiments/)",
-                              "loss.teacher")
-    try:
-        return load_model(path, device)
-    except CheckpointError as exc:
-        raise CheckpointError(f"loss.teacher: {exc}", "loss.teacher") from exc
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {"logistic": logistic_loss, "contrastive": contrastive_loss,
+                                                   "triplet": triplet_loss}
 
 
 class Objective:
@@ -117,17 +102,18 @@ class Objective:
         self.cfg = cfg
         self.stride = stride
         self.pair_loss = LOSSES[cfg.name]
-        self.teacher = load_teacher(cfg.teacher, device) if cfg.teacher and cfg.distill_weight else None
+        self.teacher = None
+        if cfg.teacher and cfg.distill_weight:  # a folder teacher is an experiment's term
+            try:
+                self.teacher = load_model(cfg.teacher, device)
+            except CheckpointError as exc:
+                raise CheckpointError(f"loss.teacher: {exc}", "loss.teacher") from exc
         self.terms: dict[str, torch.nn.Module] = {}
-        for name, settings in (experiment or {}).items():
+        for name, settings in (experiment or {}).items():  # registry.build names the known terms
             key = f"experiment.{name}"
-            if name not in registry.names("term"):
-                raise SettingError(f"{key}: no such loss term (experiments/train.py registers the research ones)", key)
-            if not isinstance(settings, dict):
-                raise SettingError(f"{key} = {settings!r}: expected a mapping", key)
             try:
                 term = registry.build("term", name, key=key, stride=stride, channels=channels, **settings)
-            except TypeError as exc:  # a setting missing or unknown
+            except TypeError as exc:  # a setting missing or unknown, or settings that are not a mapping
                 raise SettingError(f"{key}: {exc}", key) from exc
             self.terms[name] = term.to(device)
 

@@ -79,10 +79,9 @@ def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)", str(path)) from exc
     new = _flat(json.loads(json.dumps(dataclasses.asdict(cfg))))
-    keys = sorted(k for k in old.keys() & new.keys() if old[k] != new[k]
-                  and not any(k == f or k.startswith(f"{f}.") for f in FREE))
-    if keys:
-        shown = "; ".join(f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in keys[:3])
-        more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
-        raise CheckpointError(f"{path}: written by a run with other settings ({shown}{more}); resume with that "
-                              "run's settings, or start a new run in another --out-dir", str(path))
+    changed = [f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in sorted(old.keys() & new.keys())
+               if old[k] != new[k] and not any(k == f or k.startswith(f"{f}.") for f in FREE)]
+    if changed:
+        more = f" (and {len(changed) - 3} more)" if len(changed) > 3 else ""
+        raise CheckpointError(f"{path}: written by a run with other settings ({'; '.join(changed[:3])}{more}); "
+                              "resume with that run's settings, or start a new run in another --out-dir", str(path))

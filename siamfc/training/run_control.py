@@ -1,4 +1,4 @@
-"""Around a run's steps: each distributed process's indices, and SIGINT/SIGTERM as a request to stop (and
+"""Around a run's steps: the distributed processes, and SIGINT/SIGTERM as a request to stop (and
 save) at the next step boundary; data-loader workers ignore them, as a signal to the whole process group
 (Ctrl-C, ``timeout``, a batch scheduler) reaches them too."""
 
@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import Sampler
 
 from ..devices import resolve_device
 from ..errors import SiamFCError
@@ -25,29 +24,13 @@ class OtherRankFailed(SiamFCError):
     """On the other processes when rank 0 failed to set up (it says why): they exit 2 quietly."""
 
 
-class ShardSampler(Sampler[int]):
-    """Indices ``rank, rank + world, ...`` of an epoch, starting after ``skip`` of them."""
-
-    def __init__(self, length: int, rank: int = 0, world: int = 1, skip: int = 0) -> None:
-        self.indices = list(range(rank, length - length % world, world))[skip:]
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
 class StopRequested:
     """Turns SIGINT/SIGTERM into a flag checked between steps, so a checkpoint can be written."""
 
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._previous = {}
+    signal: int | None = None  # the last one received
 
     def __enter__(self) -> StopRequested:
-        for sig in STOP_SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
         return self
 
     def _handle(self, signum: int, _frame: object) -> None:
@@ -90,12 +73,12 @@ def process_device(name: str, world: int) -> torch.device:
     return device
 
 
-def share_setup_outcome(world: int, failure: str | None) -> str | None:
-    """Rank 0's setup outcome (``failure``, None for success) on every process."""
+def share_setup_outcome(world: int, ok: bool) -> bool:
+    """Whether rank 0 set up the run (its ``ok``), on every process."""
     if world == 1:
-        return failure
-    outcome = [failure]
+        return ok
+    outcome = [ok]
     dist.broadcast_object_list(outcome, src=0)
-    if outcome[0] is not None:
+    if not outcome[0]:
         dist.barrier()  # every process has the news before rank 0 exits
     return outcome[0]

@@ -6,10 +6,12 @@ every pair depends only on (seed, epoch, index)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,7 +32,6 @@ from .losses import Objective
 from .resume import check_same_run, read_training_checkpoint
 from .run_control import (
     OtherRankFailed,
-    ShardSampler,
     StopRequested,
     ignore_stop_signals,
     process_device,
@@ -69,11 +70,11 @@ class Trainer:
         self.model = self.model.to(device)
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device,
                                    cfg.experiment)
-        self.steps_per_epoch = cfg.data.pairs_per_epoch // self.world // cfg.optim.batch_size
+        pairs, batch = cfg.data.pairs_per_epoch, cfg.optim.batch_size
+        self.steps_per_epoch = pairs // self.world // batch
         if self.steps_per_epoch == 0:
-            raise SettingError(f"data.pairs_per_epoch ({cfg.data.pairs_per_epoch}) is smaller than optim.batch_size "
-                               f"({cfg.optim.batch_size}) x {self.world} process(es): not one step per epoch",
-                               "data.pairs_per_epoch")
+            raise SettingError(f"data.pairs_per_epoch ({pairs}) is smaller than optim.batch_size ({batch}) x "
+                               f"{self.world} process(es): not one step per epoch", "data.pairs_per_epoch")
         self.optimizer = build_optimizer(self.model, cfg.optim, self.objective.parameters)
         self.scheduler = build_schedule(self.optimizer, cfg.optim, self.steps_per_epoch * cfg.optim.epochs)
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
@@ -84,16 +85,21 @@ class Trainer:
         self.dataset = None
         self._slow_setup()  # last: every cheaper check above has passed
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
-        self.writer = self._make_writer()
+        self.writer = None
+        if cfg.tensorboard and self.main:
+            with contextlib.suppress(ImportError):  # tensorboard is optional
+                from torch.utils.tensorboard import SummaryWriter
+                self.writer = SummaryWriter(str(self.out_dir / "tensorboard"))
 
     def _slow_setup(self) -> None:
         """Rank 0 makes ``out_dir``, reads the validation sequences and builds the crop cache; the others
         wait, then open the cache, or raise OtherRankFailed when rank 0 failed."""
         if not self.main:
-            if share_setup_outcome(self.world, None) is not None:
+            if not share_setup_outcome(self.world, True):
                 raise OtherRankFailed("rank 0 failed to set up the run")
             self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=True)
             return
+        ok, new_out_dir = False, not self.out_dir.exists()
         try:
             try:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,19 +109,11 @@ class Trainer:
                                   "out_dir") from exc
             self.val_sequences = read_val_sequences(self.cfg.val)
             self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
-        except BaseException as exc:
-            share_setup_outcome(self.world, f"{type(exc).__name__}: {exc}")
-            raise
-        share_setup_outcome(self.world, None)
-
-    def _make_writer(self):
-        if not (self.cfg.tensorboard and self.main):
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            return None
-        return SummaryWriter(str(self.out_dir / "tensorboard"))
+            ok = True
+        finally:
+            share_setup_outcome(self.world, ok)
+            if not ok and new_out_dir and not any(p.is_file() for p in self.out_dir.rglob("*")):
+                shutil.rmtree(self.out_dir, ignore_errors=True)  # a refused setup leaves no empty run folder behind
 
     # ---- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
@@ -158,10 +156,10 @@ class Trainer:
     # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
         self.dataset.set_epoch(self.epoch)
-        bs = self.cfg.optim.batch_size
-        sampler = ShardSampler(self.cfg.data.pairs_per_epoch, self.rank, self.world, self.step * bs)
-        workers = self.cfg.data.num_workers
-        return DataLoader(self.dataset, batch_size=bs, sampler=sampler, num_workers=workers, drop_last=True,
+        bs, n, workers = self.cfg.optim.batch_size, self.cfg.data.pairs_per_epoch, self.cfg.data.num_workers
+        # this process's share of the epoch's pairs, after those its steps so far have seen
+        indices = list(range(self.rank, n - n % self.world, self.world))[self.step * bs:]
+        return DataLoader(self.dataset, batch_size=bs, sampler=indices, num_workers=workers, drop_last=True,
                           pin_memory=self.device.type == "cuda", persistent_workers=False,
                           prefetch_factor=4 if workers else None,
                           worker_init_fn=ignore_stop_signals if workers else None)

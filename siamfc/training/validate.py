@@ -22,9 +22,9 @@ def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
     """The sequences of ``val.root`` and ``val.more_roots`` (None without ``val.root``)."""
     if not val.root:
         return None
-    roots = [("val.root", val.root), *((f"val.more_roots[{i}]", r) for i, r in enumerate(val.more_roots))]
     sequences = []
-    for key, root in roots:
+    for i, root in enumerate([val.root, *val.more_roots]):
+        key = f"val.more_roots[{i - 1}]" if i else "val.root"
         try:
             sequences += got10k_sequences(root, val.subset)
         except ValueError as exc:
@@ -40,17 +40,15 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
     boxes = np.zeros((n, 4))
     for i in range(n):
         bgr = cv2.imread(str(seq.frames[i]))
+        if bgr is None and i == 0:
+            raise SiamFCError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}", str(seq.frames[0]))
         if bgr is None:  # an unreadable frame keeps the previous box rather than ending the run
-            if i == 0:
-                raise SiamFCError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}", str(seq.frames[0]))
             boxes[i] = boxes[i - 1]
-            continue
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        if i == 0:
-            target = tracker.add(image, seq.boxes[0])
+        elif i == 0:
+            target = tracker.add(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), seq.boxes[0])
             boxes[0] = seq.boxes[0]
         else:
-            boxes[i] = tracker.update(image)[target]
+            boxes[i] = tracker.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))[target]
     return boxes
 
 
@@ -71,9 +69,8 @@ def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, q
     """``model`` tracking ``sequences``: ``auc`` with ``auc_low``, ``auc_high`` (95% bootstrap interval over
     sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75`` as in ``siamfc eval``, and each ``sequences``'s."""
     tracker = MultiTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
-    figures = {}
-    for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False):
-        figures[seq.name] = sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+    figures = {seq.name: sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+               for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False)}
     per_sequence = {name: {k: f.summary()[k] for k in _KEYS} for name, f in figures.items()}
     overall = overall_figures(figures)
     auc = bootstrap_mean([v["auc"] for v in per_sequence.values()])
