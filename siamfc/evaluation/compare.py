@@ -160,10 +160,8 @@ def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: d
     curves = []
     for seq, truth in truths.items():
         boxes = read_boxes(bench, name, seq, truth.anno[0])[-1]
-        try:
-            scores = read_confidence(bench, name, seq, len(boxes))
-        except SiamFCError as exc:
-            warn(f"{name}: no long-term measures: {exc}")
+        scores = read_confidence(bench, name, seq, len(boxes), lambda m: warn(f"{name}: no long-term measures: {m}"))
+        if scores is None:
             return
         curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
     comparison.overall[name]["longterm"] = f_score(curves)

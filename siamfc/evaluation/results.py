@@ -91,12 +91,15 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
     return boxes
 
 
-def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int) -> np.ndarray:
-    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values)."""
+def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int,
+                    warn: Callable[[str], None]) -> np.ndarray | None:
+    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); None, with a warning,
+    when its file is missing or damaged."""
     path = confidence_file(bench, tracker, seq)
     problem = file_problem(path, length, (1,))
     if problem:
-        raise SiamFCError(f"{problem}: {RESUME}", str(path))
+        warn(f"{problem}: {RESUME}")
+        return None
     return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
 
 

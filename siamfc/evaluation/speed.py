@@ -47,8 +47,8 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
     if bad:
         raise SiamFCError(f"{bad[0]}: cannot decode the image", bad[0])
     rgb = [f.image for f in frames if f.image is not None]
-    if not rgb:
-        raise SiamFCError(f"{source}: no frame could be decoded", str(source))
+    if len(rgb) < 3:  # a start, a first update, and at least one timed frame
+        raise SiamFCError(f"{source}: {len(rgb)} decodable frame(s); a benchmark needs at least 3", str(source))
     box = read_boxes(gt)[0, :4]
     if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0", str(gt))
@@ -57,15 +57,12 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
 
 
 def rss_mb() -> float:
-    """Current resident memory of this process (MiB)."""
+    """Current resident memory of this process (MiB; the peak so far where there is no /proc)."""
     try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
-        pass
-    return peak_rss_mb()
+        return peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
@@ -139,8 +136,6 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
     frames cycling through ``1 .. n_frames - 1`` (the tracker is restarted when they wrap)."""
     from tqdm import tqdm
 
-    if n_frames < 3:
-        raise SiamFCError("need at least 3 frames to benchmark", "--sequence")
     cuda = device is not None and device.type == "cuda"
     setup: dict[str, tuple[float, float, float | None]] = {}
     for c in candidates:
@@ -155,17 +150,13 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
         startup = time.perf_counter() - t0
         setup[c.name] = (startup, rss_mb() - before, torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None)
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
-    position = dict.fromkeys(times, 2)
+    order = {c.name: itertools.islice(itertools.cycle(range(1, n_frames)), 1, None) for c in candidates}
     rounds = max(1, total // chunk)
     for _ in tqdm(range(rounds), desc="benchmark", unit="round", disable=not progress, leave=False):
         for c in candidates:
-            indices = []
-            for _ in range(chunk):
-                if position[c.name] >= n_frames:
-                    c.start(0)
-                    position[c.name] = 1
-                indices.append(position[c.name])
-                position[c.name] += 1
+            indices = list(itertools.islice(order[c.name], chunk))
+            for _ in range(indices.count(1)):  # the frames wrapped: a restart, not timed
+                c.start(0)
             t0 = time.perf_counter()
             for i in indices:
                 c.step(i)
@@ -187,14 +178,12 @@ def long_run(step: Callable[[int], None], restart: Callable[[int], None], n_fram
     every = max(1, total // samples)
     restart(0)
     rss = []
-    position = 1
     t0 = time.perf_counter()
-    for k in tqdm(range(total), desc="long run", unit="frame", disable=not progress, leave=False):
-        if position >= n_frames:
+    steps = tqdm(range(total), desc="long run", unit="frame", disable=not progress, leave=False)
+    for k, i in zip(steps, itertools.cycle(range(1, n_frames)), strict=False):
+        if i == 1 and k:  # the frames wrapped
             restart(0)
-            position = 1
-        step(position)
-        position += 1
+        step(i)
         if k % every == 0 or k == total - 1:
             rss.append((k, rss_mb()))
     elapsed = time.perf_counter() - t0
@@ -235,17 +224,16 @@ def multi_target_candidates(model: tuple[str, object], targets: int, frames: Fra
     label, source = model
     h, w = frames.rgb[0].shape[:2]
     x, y, bw, bh = frames.box
-    boxes = []
-    for k in range(targets):  # the first box and shifted copies, kept inside the frame
-        dx, dy = (k % 3 - 1) * bw * 0.5, (k // 3 % 3 - 1) * bh * 0.5
-        boxes.append(np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh]))
-    kwargs = {"model": source} if not isinstance(source, str) else {"weights": source}
+    shifts = [((k % 3 - 1) * bw * 0.5, (k // 3 % 3 - 1) * bh * 0.5) for k in range(targets)]
+    boxes = [np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh])
+             for dx, dy in shifts]  # the first box and shifted copies, kept inside the frame
+    kwargs = {"device": device, "weights" if isinstance(source, str) else "model": source}
     multi: dict = {}
     single: dict = {}
 
     def start_multi(i: int) -> None:
         if "t" not in multi:
-            multi["t"] = MultiTracker(device=device, **kwargs)
+            multi["t"] = MultiTracker(**kwargs)
         for t in list(multi["t"].targets):
             multi["t"].remove(t)
         for b in boxes:
@@ -253,7 +241,7 @@ def multi_target_candidates(model: tuple[str, object], targets: int, frames: Fra
 
     def start_single(i: int) -> None:
         if "t" not in single:
-            single["t"] = [SiamFCTracker(device=device, **kwargs) for _ in boxes]
+            single["t"] = [SiamFCTracker(**kwargs) for _ in boxes]
         for t, b in zip(single["t"], boxes, strict=True):
             t.init(frames.rgb[i], b)
 
@@ -261,9 +249,9 @@ def multi_target_candidates(model: tuple[str, object], targets: int, frames: Fra
         for t in single["t"]:
             t.update(frames.rgb[i])
 
-    n = targets
     return [
-        Candidate(f"ours {label} x{n} targets: one MultiTracker", start_multi,
-                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": n}),
-        Candidate(f"ours {label} x{n} targets: {n} SiamFCTrackers", start_single, step_single, {"targets": n}),
+        Candidate(f"ours {label} x{targets} targets: one MultiTracker", start_multi,
+                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": targets}),
+        Candidate(f"ours {label} x{targets} targets: {targets} SiamFCTrackers", start_single, step_single,
+                  {"targets": targets}),
     ]

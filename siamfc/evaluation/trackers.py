@@ -13,12 +13,11 @@ from typing import Protocol
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from ..errors import SiamFCError
 from ..geometry import check_frame_size
 from .got10k_compat import read_rgb
-from .specs import OPENCV_TRACKERS, TrackerSpec
+from .specs import TrackerSpec
 
 NANO_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 _CV_CLASSES = {"csrt": "TrackerCSRT", "kcf": "TrackerKCF", "mil": "TrackerMIL"}
@@ -125,29 +124,21 @@ class OpenCVTracker:
     """An OpenCV tracker: RGB images in, ``x, y, w, h`` boxes out (OpenCV takes integer boxes). When
     ``update`` fails (or gives an empty box) the last box is kept: benchmarks need every frame's."""
 
-    def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None, name: str | None = None) -> None:
-        self.name = name or OPENCV_TRACKERS.get(kind, kind)
-        self.kind = kind
+    def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None) -> None:
         self._create = opencv_factory(kind, nano_dir)
         self._tracker: cv2.Tracker | None = None
         self._box = np.zeros(4)
 
-    @staticmethod
-    def _bgr(image: np.ndarray | Image.Image) -> np.ndarray:
-        if isinstance(image, Image.Image):
-            image = np.asarray(image.convert("RGB"))
-        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
-
-    def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
+    def init(self, image: np.ndarray, box: np.ndarray) -> None:
         x, y, w, h = (float(v) for v in box)
         x0, y0 = int(round(x)), int(round(y))
         rect = (x0, y0, max(1, int(round(x + w)) - x0), max(1, int(round(y + h)) - y0))
         self._tracker = self._create()  # a fresh one per sequence: OpenCV trackers keep state
-        self._tracker.init(self._bgr(image), rect)
+        self._tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
         self._box = np.array([x, y, w, h], dtype=np.float64)
 
-    def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
-        ok, rect = self._tracker.update(self._bgr(image))
+    def update(self, image: np.ndarray) -> np.ndarray:
+        ok, rect = self._tracker.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.array(rect, dtype=np.float64)
         return self._box.copy()

@@ -65,8 +65,9 @@ class Benchmark:
 
     name: ClassVar[str]
     layout: ClassVar[str]  # the expected files, for --dataset's help
+    tag_format: ClassVar[str] = ""  # the results folder's name under --out (``{version}`` filled in)
     default_subset: ClassVar[str] = "val"
-    has_subsets: ClassVar[bool] = True  # else --subset is an error, and the title is the tag alone
+    subsets: ClassVar[tuple[str, ...] | None] = None  # the --subset values taken (None: any; (): none)
     versions: ClassVar[tuple[str | int, ...]] = ()  # the first is the default; none: --version is an error
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
     has_report: ClassVar[bool] = False  # the toolkit has a report of its own
@@ -88,20 +89,19 @@ class Benchmark:
         return found[0]
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        if text is not None and not self.has_subsets:
-            raise SiamFCError(f"--subset {text}: the {self.name} benchmark has no subsets (--sequences picks "
-                              "sequences)", "--subset")
+        if text is not None and self.subsets is not None and text not in self.subsets:
+            taken = f"subsets {', '.join(self.subsets)}" if self.subsets else "no subsets (--sequences picks sequences)"
+            raise SiamFCError(f"--subset {text}: the {self.name} benchmark has {taken}", "--subset")
         return text or self.default_subset
 
     def check(self, bench: BenchmarkSpec) -> None:
         """Errors for options this benchmark does not take."""
 
     def tag(self, bench: BenchmarkSpec) -> str:
-        """The results folder's name under ``--out``."""
-        raise NotImplementedError
+        return self.tag_format.format(version=bench.version)
 
     def title(self, bench: BenchmarkSpec) -> str:
-        return f"{self.tag(bench)} {bench.subset}" if self.has_subsets else self.tag(bench)
+        return f"{self.tag(bench)} {bench.subset}" if self.subsets != () else self.tag(bench)
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """The toolkit experiment that runs the trackers, after checking the data's layout."""
@@ -189,7 +189,5 @@ class LaSOT(SequenceBenchmark):
     name = "lasot"
     layout = ("ROOT/<class>/<class>-N/ (img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt); "
               "--subset test (default) reads testing_set.txt, all every sequence")
+    tag_format = "LaSOT"
     default_subset = "test"
-
-    def tag(self, bench: BenchmarkSpec) -> str:
-        return "LaSOT"

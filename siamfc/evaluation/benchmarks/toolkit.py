@@ -54,14 +54,9 @@ def check_got10k_meta(folder: Path) -> None:
 class GOT10k(Benchmark):
     name = "got10k"
     layout = "ROOT/{val,test}/list.txt + ROOT/<subset>/<seq>/ (frames, groundtruth.txt; val: meta_info.ini)"
+    tag_format = "GOT-10k"
+    subsets = ("val", "test")
     has_report = True
-
-    def check(self, bench: BenchmarkSpec) -> None:
-        if bench.subset not in ("val", "test"):
-            raise SiamFCError(f"--subset {bench.subset}: GOT-10k evaluation runs on val or test", "--subset")
-
-    def tag(self, bench: BenchmarkSpec) -> str:
-        return "GOT-10k"
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """After checking every sequence: val read whole by the data layer, test's first box (the rest
@@ -128,13 +123,11 @@ class GOT10k(Benchmark):
 class OTB(Benchmark):
     name = "otb"
     layout = "ROOT/<Seq>/img/ + groundtruth_rect.txt (--version 2013, 2015, tb50, tb100; default 2015)"
+    tag_format = "OTB{version}"
+    subsets = ()
     has_report = True
-    has_subsets = False
     versions = (2015, 2013, "otb2013", "otb2015", "tb50", "tb100")  # the toolkit's
     box_records = slice(0, 1)
-
-    def tag(self, bench: BenchmarkSpec) -> str:
-        return f"OTB{bench.version}"
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """The toolkit reads each sequence (frames ``img/*.jpg``, one ``x,y,w,h`` a line): its failures
@@ -185,8 +178,8 @@ class OTB(Benchmark):
 class VOT(Benchmark):
     name = "vot"
     layout = "ROOT/list.txt + ROOT/<seq>/ (--version 2013..2018, LT2018; default 2018)"
+    subsets = ()
     has_report = True
-    has_subsets = False
     versions = (2018, 2013, 2014, 2015, 2016, 2017, "LT2018")  # the toolkit's documented and tested here
     extra_columns = (("Acc", "accuracy"), ("Rob", "robustness"))
     box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
