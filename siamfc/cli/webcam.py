@@ -179,8 +179,6 @@ class LiveView:
 
 
 def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
-    from types import SimpleNamespace
-
     from ..io.live import LiveFeed
     from ..io.outputs import VideoOutput
     from ..io.window import Window
@@ -195,8 +193,8 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
         if not is_camera and init_box is None and not _box_on_first_frame(view, frames):
             end_message, exit_code = f"stopped by the user before a box was drawn ({source.description})", 0
         else:  # the frames after the first (taken to draw the box on)
-            rest = SimpleNamespace(frames=lambda: frames, close=source.close)
-            feed = LiveFeed(rest, pace_fps=None if is_camera else source.fps or 25.0, keep_all=args.all_frames)
+            feed = LiveFeed(source, pace_fps=None if is_camera else source.fps or 25.0, keep_all=args.all_frames,
+                            frames=frames)
             end_message, exit_code = _play(view, feed, source, init_box)
     except KeyboardInterrupt:
         end_message, exit_code = f"interrupted after {view.frames} frames", 130

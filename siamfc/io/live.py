@@ -7,20 +7,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from itertools import islice
 
 from .video import Frame, FrameSource
 
 
 class LiveFeed:
-    """The newest frame of ``source`` (older ones not taken are dropped), a file paced at ``pace_fps`` as a
-    camera would; with ``keep_all`` nothing is dropped nor paced. Always ``close()`` it."""
+    """The newest frame of ``source`` (or of its ``frames`` given), older ones not taken dropped, a file paced
+    at ``pace_fps`` as a camera would; with ``keep_all`` nothing is dropped nor paced. Always ``close()`` it."""
 
     def __init__(self, source: FrameSource, pace_fps: float | None = None, keep_all: bool = False,
-                 buffer: int = 4, max_frames: int | None = None, pass_unreadable: bool = False) -> None:
+                 buffer: int = 4, pass_unreadable: bool = False, frames: Iterator[Frame] | None = None) -> None:
         self.source = source
         self.pace_fps = None if keep_all else pace_fps
         self.keep_all = keep_all
-        self.max_frames = max_frames  # stream positions read at most
         self.pass_unreadable = pass_unreadable  # undecodable frames delivered (image None), not counted
         self.dropped = 0  # frames replaced by a newer one before they were taken
         self.unreadable = 0  # frames the source could not decode
@@ -30,14 +30,15 @@ class LiveFeed:
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._work, name="siamfc-live", daemon=True)
+        self._thread = threading.Thread(target=self._work, args=(frames or source.frames(),), name="siamfc-live",
+                                        daemon=True)
         self._thread.start()
 
-    def _work(self) -> None:
+    def _work(self, frames: Iterator[Frame]) -> None:
         start = time.perf_counter()
         try:
-            for count, frame in enumerate(self.source.frames()):
-                if self._stop.is_set() or (self.max_frames is not None and count >= self.max_frames):
+            for frame in frames:
+                if self._stop.is_set():
                     return
                 if frame.image is None and not self.pass_unreadable:
                     self.unreadable += 1
@@ -64,8 +65,7 @@ class LiveFeed:
 
     def get(self, timeout: float = 0.0) -> Frame | None:
         with self._cond:
-            if not self._frames and not self._done and timeout > 0:
-                self._cond.wait_for(lambda: self._frames or self._done, timeout)
+            self._cond.wait_for(lambda: self._frames or self._done, timeout)
             if not self._frames:
                 if self._error is not None:
                     error, self._error = self._error, None
@@ -100,7 +100,8 @@ class FrameReader(LiveFeed):
     undecodable), decoded up to ``queue_size`` frames ahead."""
 
     def __init__(self, source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> None:
-        super().__init__(source, keep_all=True, buffer=queue_size, max_frames=max_frames, pass_unreadable=True)
+        super().__init__(source, keep_all=True, buffer=queue_size, pass_unreadable=True,
+                         frames=islice(source.frames(), max_frames))
 
     def __iter__(self) -> Iterator[Frame]:
         while not self.ended:
