@@ -54,8 +54,7 @@ def exclusive_lock(folder: str | os.PathLike, wait: bool = True,
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """A unique temporary name beside ``path`` to write in the block, renamed over ``path`` at its end
     (removed when it raises): ``path`` is never truncated."""
-    path = Path(path)
-    tmp = temporary_sibling(path)
+    tmp = temporary_sibling(Path(path))
     try:
         yield tmp
         os.replace(tmp, path)
