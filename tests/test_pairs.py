@@ -140,8 +140,10 @@ def test_negative_pairs_come_from_another_sequence_and_are_all_negative() -> Non
 
 
 def test_negative_prob_is_checked() -> None:
-    with pytest.raises(SettingError) as info:
-        make_dataset(negative_prob=1.5)
+    from siamfc.training.config import DataConfig
+
+    with pytest.raises(SettingError) as info:  # its declaration checks it wherever it comes from
+        DataConfig(negative_prob=1.5)
     assert info.value.key == "negative_prob"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import geometry
-from ..errors import SettingError, first_line
+from ..errors import first_line
 from ..files import exclusive_lock, replacing, write_text_atomic
 from ..io.video import read_image
 from ..settings import check, setting
@@ -43,14 +43,11 @@ class PairFilter:
     def usable(self, box: np.ndarray, image_wh: tuple[int, int] | None) -> bool:
         """``box`` in frame pixels; ``image_wh`` None (a curated crop's unknown frame) skips the area rule."""
         w, h = float(box[2]), float(box[3])
-        if not (np.isfinite(w) and np.isfinite(h)) or w <= 0 or h <= 0:
+        if not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0):
             return False
-        area_ok = True
-        if image_wh is not None:
-            area_ratio = w * h / float(image_wh[0] * image_wh[1])
-            area_ok = self.min_area_ratio <= area_ratio <= self.max_area_ratio
-        return (area_ok and self.min_size <= np.sqrt(w * h) <= self.max_size
-                and self.min_aspect <= w / h <= self.max_aspect)
+        area_ratio = None if image_wh is None else w * h / float(image_wh[0] * image_wh[1])
+        return ((area_ratio is None or self.min_area_ratio <= area_ratio <= self.max_area_ratio)
+                and self.min_size <= np.sqrt(w * h) <= self.max_size and self.min_aspect <= w / h <= self.max_aspect)
 
 
 @dataclass
@@ -104,19 +101,15 @@ def build_crop_cache(
     quiet: bool = False,
     frame_stride: int = 1,
 ) -> CropCache:
-    """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame; a second run
-    waits on the folder's lock, then reuses them, and a cache another run has mapped is never truncated."""
+    """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame (>= 1, as its
+    setting declares); a second run waits on the folder's lock, then reuses them, and a cache another run has
+    mapped is never truncated."""
     filt = filt or PairFilter()
-    if frame_stride < 1:
-        raise SettingError(f"frame_stride must be >= 1, got {frame_stride}", "frame_stride")
     folder = Path(cache_dir) / _cache_key(sequences, size, context, exemplar_size, filt, frame_stride)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def waiting() -> None:
-        if not quiet:
-            print(f"waiting for another run that is building the crop cache {folder}", file=sys.stderr, flush=True)
-
-    with exclusive_lock(folder, on_wait=waiting):
+    with exclusive_lock(folder, on_wait=None if quiet else lambda: print(
+            f"waiting for another run that is building the crop cache {folder}", file=sys.stderr, flush=True)):
         cache = _reuse(folder)
         if cache is None:
             _build(sequences, folder, size, exemplar_size, context, filt, workers, quiet, frame_stride)

@@ -29,16 +29,11 @@ class PairDataset(Dataset):
 
     def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0,
                  negative_prob: float = 0.0) -> None:
+        """``sources`` each with a usable frame and ``negative_prob`` in [0, 1], as the data config declares."""
         if not sources:
             raise SettingError("no training data", "datasets")
-        if not 0.0 <= negative_prob <= 1.0:
-            raise SettingError(f"negative_prob must be in [0, 1], got {negative_prob}", "negative_prob")
-        self.negative_prob = negative_prob
-        self.sources = sources
-        self.augment = augment
-        self.pairs_per_epoch = pairs_per_epoch
-        self.seed = seed
-        self.epoch = 0
+        self.sources, self.augment, self.pairs_per_epoch = sources, augment, pairs_per_epoch
+        self.seed, self.negative_prob, self.epoch = seed, negative_prob, 0
         weights = np.array([s.weight for s in sources], dtype=np.float64)
         if not (np.all(np.isfinite(weights)) and np.all(weights >= 0) and weights.sum() > 0):
             raise SettingError(f"source weights {weights.tolist()}: each must be 0 or more, and one more than 0",
@@ -50,8 +45,6 @@ class PairDataset(Dataset):
             order = np.argsort(source.cache.groups, kind="stable")
             bounds = np.flatnonzero(np.diff(source.cache.groups[order])) + 1
             self.groups.append([g for g in np.split(order, bounds) if len(g)])
-            if not self.groups[-1]:
-                raise SettingError("a training source has no usable frame", "datasets")
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
