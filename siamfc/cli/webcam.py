@@ -131,17 +131,17 @@ class LiveView:
                         warn(str(exc))
                         continue
                     self.draw("paused" if self.paused else None)
-            elif event.key == "r":
+            elif event == "r":
                 if self.target is not None:
                     self.tracker.remove(self.target)
                     self.target = None
                 self.say(f"reselect: drag a new box (frame {self.frame_number})")
-            elif event.key == "space":
+            elif event == "space":
                 self.paused = not self.paused
                 self.say(f"{'paused' if self.paused else 'resumed'} at frame {self.frame_number}")
                 if self.raw is not None:
                     self.draw("paused" if self.paused else None)
-            elif event.key == "s" and self.shown is not None:
+            elif event == "s" and self.shown is not None:
                 self.snapshot()
         return True
 
@@ -205,7 +205,14 @@ def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir
         if recorder is not None:
             recorder.close()
     if exit_code or not args.quiet:
-        print(_closing_line(view, end_message), file=sys.stderr if exit_code else sys.stdout, flush=True)
+        elapsed = time.perf_counter() - view.started
+        parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
+        if recorder is not None:
+            parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
+                         else "nothing was recorded")
+        if view.snapshots:
+            parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
+        print("; ".join(p for p in parts if p), file=sys.stderr if exit_code else sys.stdout, flush=True)
     return exit_code
 
 
@@ -221,8 +228,17 @@ def _play(view: LiveView, feed, source, init_box) -> tuple[str, int]:
         if frame is not None:
             view.on_frame(frame.image, frame.index + 1, init_box)
             init_box = None
-        elif feed.ended:
-            return _end_message(source, view, feed)
+        elif feed.ended:  # for a camera: lost (unplugged, or taken by another program)
+            is_camera = source.kind == "camera"
+            counts = f"{view.frames} shown"
+            if feed.dropped:
+                counts += f", {feed.dropped} dropped (tracking slower than the {'camera' if is_camera else 'video'})"
+            if feed.unreadable:
+                counts += f", {feed.unreadable} unreadable"
+            if is_camera:
+                return (f"{source.description} lost after frame {view.frame_number} ({counts}): unplugged or stopped "
+                        "delivering", 1)
+            return f"{source.description}: video ended after frame {view.frame_number} ({counts})", 0
 
 
 def _box_on_first_frame(view: LiveView, frames) -> bool:
@@ -239,28 +255,3 @@ def _box_on_first_frame(view: LiveView, frames) -> bool:
         time.sleep(0.01)
     view.record()
     return True
-
-
-def _closing_line(view: LiveView, end_message: str) -> str:
-    elapsed = time.perf_counter() - view.started
-    parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
-    if view.recorder is not None:
-        frames = view.recorder.frames
-        parts.append(f"recording saved: {view.recorder.path} ({frames} frames)" if frames else "nothing was recorded")
-    if view.snapshots:
-        parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
-    return "; ".join(p for p in parts if p)
-
-
-def _end_message(source, view: LiveView, feed) -> tuple[str, int]:
-    """The source stopped: for a camera that means it was lost (unplugged, or taken by another program)."""
-    is_camera = source.kind == "camera"
-    counts = f"{view.frames} shown"
-    if feed.dropped:
-        counts += f", {feed.dropped} dropped (tracking slower than the {'camera' if is_camera else 'video'})"
-    if feed.unreadable:
-        counts += f", {feed.unreadable} unreadable"
-    if is_camera:
-        return (f"{source.description} lost after frame {view.frame_number} ({counts}): unplugged or stopped "
-                "delivering", 1)
-    return f"{source.description}: video ended after frame {view.frame_number} ({counts})", 0

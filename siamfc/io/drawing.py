@@ -6,15 +6,10 @@ import cv2
 import numpy as np
 
 #: distinct RGB colours, one per target (cycled)
-COLORS: tuple[tuple[int, int, int], ...] = (
-    (0, 255, 0), (255, 64, 64), (64, 160, 255), (255, 200, 0), (255, 0, 255), (0, 255, 255),
-)
+COLORS: tuple[tuple[int, int, int], ...] = ((0, 255, 0), (255, 64, 64), (64, 160, 255), (255, 200, 0), (255, 0, 255),
+                                            (0, 255, 255))
 #: the colour of a lost target's (dashed) box
 LOST_COLOR: tuple[int, int, int] = (160, 160, 160)
-
-
-def color_for(target: int) -> tuple[int, int, int]:
-    return COLORS[target % len(COLORS)]
 
 
 def _thickness(image: np.ndarray) -> int:
@@ -38,8 +33,7 @@ def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = C
     x, y, w, h = (float(v) for v in box)
     if not all(np.isfinite([x, y, w, h])):
         return image
-    p1 = (round(x), round(y))
-    p2 = (round(x + w - 1), round(y + h - 1))
+    p1, p2 = (round(x), round(y)), (round(x + w - 1), round(y + h - 1))
     thickness = _thickness(image)
     if lost:
         color = LOST_COLOR
@@ -71,19 +65,17 @@ def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8,
     return image
 
 
-def annotate_frame(image: np.ndarray, boxes: dict[int, np.ndarray] | list[np.ndarray], frame_number: int,
-                   fps: float | None = None, note: str | None = None, scores: dict | list | None = None,
-                   present: dict | list | None = None) -> np.ndarray:
+def annotate_frame(image: np.ndarray, boxes: list[np.ndarray], frame_number: int, fps: float | None = None,
+                   note: str | None = None, scores: list | None = None, present: list | None = None) -> np.ndarray:
     """Draw every target's box, labelled by its number (with several), "lost" (where ``present`` is
     False) and its score, then ``frame N``, ``X fps`` and ``note`` in the corner."""
-    items = list(boxes.items() if isinstance(boxes, dict) else enumerate(boxes))
-    for target, box in items:
+    for target, box in enumerate(boxes):
         lost = present is not None and not present[target]
-        parts = [str(target)] if len(items) > 1 else []
+        parts = [str(target)] if len(boxes) > 1 else []
         if lost:
             parts.append("lost")
         if scores is not None:
             parts.append(f"{float(scores[target]):.2f}")
-        draw_box(image, box, color_for(target), " ".join(parts) or None, lost=lost)
+        draw_box(image, box, COLORS[target % len(COLORS)], " ".join(parts) or None, lost=lost)
     lines = [f"frame {frame_number}", *([f"{fps:.1f} fps"] if fps is not None else []), *([note] if note else [])]
     return draw_text(image, lines)

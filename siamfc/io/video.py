@@ -18,7 +18,6 @@ from ..errors import SiamFCError
 from ..geometry import check_frame_size
 from .opencv_log import quiet_ffmpeg
 
-GLOB_CHARS = set("*?[")
 #: consecutive decode failures after which a video or camera is taken to have ended
 MAX_CONSECUTIVE_FAILURES = 25
 
@@ -192,15 +191,13 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
             raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)", text)
         capture = _opened(cv2.VideoCapture(index), f"camera {index} does not open (is it connected, and free?)", text)
         return CaptureSource(capture, f"camera {index}", "camera", start_frame)
-    if path.is_dir():
-        paths = [os.fspath(p) for p in frame_files(path)]
+    folder = path.is_dir()
+    if folder or (not path.exists() and set("*?[") & set(text)):  # a folder of frames, or a glob
+        paths = ([os.fspath(p) for p in frame_files(path)] if folder else
+                 sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=natural_key))
         if not paths:
-            raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)", text)
-        return ImageListSource(paths, text, start_frame)
-    if not path.exists() and GLOB_CHARS & set(text):
-        paths = sorted((p for p in glob.glob(os.path.expanduser(text)) if os.path.isfile(p)), key=natural_key)
-        if not paths:
-            raise SiamFCError(f"{text}: no files match this pattern", text)
+            raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)"
+                              if folder else f"{text}: no files match this pattern", text)
         return ImageListSource(paths, text, start_frame)
     problem = ("no such file or folder" if not path.exists() else "not a regular file" if not path.is_file()
                else "permission denied" if not os.access(path, os.R_OK) else "")

@@ -12,13 +12,8 @@ import numpy as np
 
 from ..errors import SiamFCError
 
-#: keys reported by name (Tk's keysym); printable keys come as their character
+#: keys reported by name (Tk's keysym; "escape", "space", "enter"); printable keys come as their character
 KEY_NAMES = {"Escape": "escape", "space": "space", "Return": "enter", "KP_Enter": "enter"}
-
-
-@dataclass(frozen=True)
-class KeyEvent:
-    key: str  # "q", "r", "s", ..., or "escape", "space", "enter"
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class Window:
             tk.Label(self.root, text=help_text, anchor="w", justify="left").pack(side="top", fill="x")
         self.scale = 1.0
         self.closed = self.stop_requested = self.dragging = False
-        self._events: list[KeyEvent | BoxEvent] = []
+        self._events: list[str | BoxEvent] = []  # a key, or a box dragged
         self._photo = self._rect = None
         self._drag_start: tuple[int, int] | None = None
         self.root.protocol("WM_DELETE_WINDOW", self._on_close)
@@ -80,7 +75,7 @@ class Window:
             return
         if key in ("q", "escape") and not self.dragging:
             self.stop_requested = True
-        self._events.append(KeyEvent(key))
+        self._events.append(key)
 
     def _on_press(self, event) -> None:
         self._cancel_drag()
@@ -110,7 +105,7 @@ class Window:
         self._rect = self._drag_start = None
         self.dragging = False
 
-    def events(self) -> list[KeyEvent | BoxEvent]:
+    def events(self) -> list[str | BoxEvent]:
         """Key presses and finished drags since the last call, oldest first."""
         events, self._events = self._events, []
         return events
@@ -164,7 +159,7 @@ class Window:
                     x, y, w, h = box * self.scale
                     self.canvas.coords(marker, x, y, x + w, y + h)
                     self.canvas.itemconfig(marker, state="normal")
-                elif event.key in ("enter", "space") and box is not None:
+                elif event in ("enter", "space") and box is not None:
                     accepted = True
             time.sleep(0.01)
         if not self.closed:
