@@ -9,11 +9,16 @@ from test_lost import FakePipeline, FakeSearch, flat_map, peak_map, plain
 
 from siamfc.errors import SettingError, SiamFCError
 from siamfc.evaluation.specs import parse_tracker
-from siamfc.evaluation.trackers import check_params
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION
+from siamfc.tracking.config import TrackerConfig
 from siamfc.tracking.lost import LostMonitor
 
 IMAGE = np.zeros((200, 300, 3), np.uint8)
+
+
+def check_params(spec) -> None:
+    """A siamfc tracker's options are TrackerConfig fields with valid values, as building the tracker checks them."""
+    TrackerConfig.from_kwargs(**dict(spec.params))
 
 
 class SizeSearch(FakeSearch):

@@ -147,22 +147,17 @@ def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[
         return []
 
 
-def check_stale(config: EvalConfig, stale: dict[str, list[str]]) -> None:
-    """Existing results (``stale``: tracker -> sequences) are an error unless ``--overwrite`` or ``--resume``."""
-    if stale and not (config.overwrite or config.resume):
-        listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
-        raise SiamFCError(f"results already exist in {result_root(config.benchmark)} for {listed}: pass --overwrite "
-                          "to recompute them, --resume to keep complete ones, or choose another --out", "--out")
-
-
 def to_run(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str], lengths: dict[str, int],
            warn: Callable[[str], None]) -> list[tuple[str, str]]:
-    """The (tracker, sequence) pairs to run, after :func:`check_stale`: existing results are deleted
-    and recomputed (``--overwrite``), or kept where whole (``--resume``: the rest redone, with a warning)."""
+    """The (tracker, sequence) pairs to run. Existing results are an error unless ``--overwrite``
+    (delete and recompute) or ``--resume`` (keep whole ones, warn and redo the rest)."""
     bench = config.benchmark
     stale = {t.name: [s for s in sequences if existing_files(bench, t.name, s)] for t in trackers}
     stale = {name: seqs for name, seqs in stale.items() if seqs}
-    check_stale(config, stale)
+    if stale and not (config.overwrite or config.resume):
+        listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
+        raise SiamFCError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
+                          "recompute them, --resume to keep complete ones, or choose another --out", "--out")
     todo = []
     for spec in trackers:
         for seq in sequences:

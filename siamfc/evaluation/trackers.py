@@ -165,13 +165,6 @@ def make_tracker(spec: TrackerSpec, device: str = "cpu", nano_dir: str | None = 
     return ToolkitTracker(tracker, spec.name, is_deterministic=repetitions == 1)
 
 
-def check_params(spec: TrackerSpec) -> None:
-    """A siamfc tracker's options are TrackerConfig fields with valid values (a SettingError naming the field)."""
-    from ..tracking.config import TrackerConfig
-
-    TrackerConfig.from_kwargs(**dict(spec.params))
-
-
 def usable_trackers(specs: list[TrackerSpec], device: str, nano_dir: str | None, repetitions: int,
                     warn: Callable[[str], None]) -> tuple[list[TrackerSpec], list[str]]:
     """The trackers that can be built here (each built once: its weights and options are checked

@@ -39,7 +39,6 @@ def open_experiment(bench: BenchmarkSpec):
     for root in (bench.root, *bench.more_roots):
         if not Path(root).is_dir():
             raise SiamFCError(f"dataset folder {root} does not exist", root)
-    adapter.check(bench)
     out = os.path.abspath(bench.out)  # the toolkit's paths never depend on the working folder
     experiment = adapter.open(bench, out, os.path.join(out, "reports"))
     experiment.repetitions = bench.repetitions

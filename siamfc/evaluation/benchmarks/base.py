@@ -41,22 +41,20 @@ def check_first_box(box: np.ndarray, where: str) -> None:
 def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
     """The toolkit lists a sequence's frames as ``folder/*.jpg`` only and reads ``groundtruth.txt``
     with commas between the values; returns the frames' and the boxes' counts."""
-    jpgs, images = list(folder.glob("*.jpg")), frame_files(folder)
-    if not jpgs or len(jpgs) != len(images):
-        other = folder if not jpgs else next(p for p in images if p.suffix != ".jpg")
+    jpgs, other = list(folder.glob("*.jpg")), next((p for p in frame_files(folder) if p.suffix != ".jpg"), None)
+    if not jpgs or other:
         why = (f"no .jpg frames in the folder itself (the toolkit's {what} reader takes <seq>/*.jpg only)" if not jpgs
                else f"frame {other.name}: the toolkit's {what} reader takes only .jpg frames")
-        raise SiamFCError(f"{folder}: {why}; {FOLDER_HINT}", str(other))
-    path, lines = folder / "groundtruth.txt", 0
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
-        if line.strip():
-            try:
-                [float(v) for v in line.split(",")]
-            except ValueError as exc:
-                raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by "
-                                  f"commas (x,y,w,h), found {line.strip()[:40]!r}; {FOLDER_HINT}", str(path)) from exc
-            lines += 1
-    return len(jpgs), lines
+        raise SiamFCError(f"{folder}: {why}; {FOLDER_HINT}", str(other if jpgs else folder))
+    path = folder / "groundtruth.txt"
+    lines = [(number, line.strip()) for number, line in enumerate(_read_text(path).splitlines(), 1) if line.strip()]
+    for number, line in lines:
+        try:
+            [float(v) for v in line.split(",")]
+        except ValueError as exc:
+            raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
+                              f"(x,y,w,h), found {line[:40]!r}; {FOLDER_HINT}", str(path)) from exc
+    return len(jpgs), len(lines)
 
 
 class Benchmark:
@@ -77,25 +75,18 @@ class Benchmark:
 
     def parse_version(self, text: str | None) -> str | int | None:
         """``text`` as one of :attr:`versions`, case aside (the first when left out)."""
-        if not self.versions:
-            if text is not None:
-                raise SiamFCError(f"--version: the {self.name} benchmark has no versions", "--version")
-            return None
-        text = str(self.versions[0]) if text is None else text.strip()
-        found = [v for v in self.versions if str(v).lower() == text.lower()]
-        if not found:
-            known = ", ".join(sorted(map(str, self.versions)))
-            raise SiamFCError(f"--version {text}: {self.name.upper()} versions are {known}", "--version")
-        return found[0]
+        found = [v for v in self.versions if text is None or str(v).lower() == text.strip().lower()]
+        if text is not None and not found:
+            known = f"{self.name.upper()} versions are {', '.join(sorted(map(str, self.versions)))}"
+            raise SiamFCError(f"--version {text}: " + (known if self.versions else f"the {self.name} benchmark has "
+                              "no versions"), "--version")
+        return found[0] if found else None
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
         if text is not None and self.subsets is not None and text not in self.subsets:
             taken = f"subsets {', '.join(self.subsets)}" if self.subsets else "no subsets (--sequences picks sequences)"
             raise SiamFCError(f"--subset {text}: the {self.name} benchmark has {taken}", "--subset")
         return text or self.default_subset
-
-    def check(self, bench: BenchmarkSpec) -> None:
-        """Errors for options this benchmark does not take."""
 
     def tag(self, bench: BenchmarkSpec) -> str:
         return self.tag_format.format(version=bench.version)

@@ -185,16 +185,14 @@ class VOT(Benchmark):
     box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
     box_records = slice(-2, -1)  # the one-pass (unsupervised) run
 
-    def check(self, bench: BenchmarkSpec) -> None:
-        if bench.repetitions != 1:
-            raise SiamFCError("--repetitions: VOT runs are done once per sequence here", "--repetitions")
-
     def tag(self, bench: BenchmarkSpec) -> str:
         return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         from ..got10k_compat import vot_experiment
 
+        if bench.repetitions != 1:
+            raise SiamFCError("--repetitions: VOT runs are done once per sequence here", "--repetitions")
         experiment = vot_experiment(os.path.abspath(bench.root), bench.version, out, reports)
         absent = {s.name: int((~s.visible).sum()) for s in get("vot")(bench.root, "all") if not s.visible.all()}
         if absent:
