@@ -18,8 +18,6 @@ from .network import SiamFCNet
 def average_states(states: Sequence[Mapping[str, torch.Tensor]], counters_from: int = -1) -> dict[str, torch.Tensor]:
     """The elementwise mean (in float64) of every floating-point tensor of ``states``; integer tensors
     (BatchNorm's step counters) are taken from ``states[counters_from]``."""
-    if not states:
-        raise CheckpointError("no checkpoints to average")
     first = states[0]
     for i, state in enumerate(states[1:], 1):
         if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
@@ -31,22 +29,15 @@ def average_states(states: Sequence[Mapping[str, torch.Tensor]], counters_from: 
 
 
 def average_checkpoints(paths: Sequence[str | os.PathLike], counters_from: int = -1) -> SiamFCNet | BoxTrackNet:
-    """The network of ``paths[0]`` with the average of all ``paths``' weights (:func:`average_states`)."""
+    """The network of ``paths[0]`` with the average of all ``paths``' weights (:func:`average_states`); each
+    checkpoint of the same family and config (another family's config never equals it)."""
     if not paths:
         raise CheckpointError("no checkpoints to average")
-    boxes = [is_box_checkpoint(p) for p in paths]
-    load = load_box_checkpoint if boxes[0] else load_model
-    family = "box-head" if boxes[0] else "SiamFC"
-    models = []
-    for path, box in zip(paths, boxes, strict=True):
-        if box != boxes[0]:
-            raise CheckpointError(f"{path}: another model family than {paths[0]} ({family}); only checkpoints "
-                                  "of one network can be averaged", str(path))
-        models.append(load(path))
-        if models[-1].config != models[0].config:
-            raise CheckpointError(f"{path}: another model ({models[-1].config.to_dict()}) than {paths[0]} "
+    models = [load_box_checkpoint(p) if is_box_checkpoint(p) else load_model(p) for p in paths]
+    for path, model in zip(paths[1:], models[1:], strict=True):
+        if model.config != models[0].config:
+            raise CheckpointError(f"{path}: another model ({model.config.to_dict()}) than {paths[0]} "
                                   f"({models[0].config.to_dict()}); only checkpoints of one network can be averaged",
                                   str(path))
-    model = models[0]
-    model.load_state_dict(average_states([m.state_dict() for m in models], counters_from))
-    return model.eval()
+    models[0].load_state_dict(average_states([m.state_dict() for m in models], counters_from))
+    return models[0].eval()
