@@ -47,12 +47,14 @@ def _select(root: Path, subset: str, found: list[str], strict_train: bool = Fals
                        str(root))
 
 
-def _keep(names: list[str], wanted: list[str] | None, where: Path) -> list[str]:
+def _keep(names: list[str], wanted: list[str] | None, where: Path, base: Path, what: str) -> list[str]:
+    """``wanted`` (None: all ``names``), each of them found; a DatasetError when one is not, or none is left."""
     missing = sorted(set(wanted or ()) - set(names))
-    if missing:
-        raise DatasetError(f"{where}: the list names {len(missing)} sequence(s) that are not there, "
-                           f"e.g. {missing[0]!r}", str(where))
-    return names if wanted is None else list(wanted)
+    kept = names if wanted is None else list(wanted)
+    if missing or not kept:
+        raise DatasetError(f"{where}: the list names {len(missing)} sequence(s) that are not there, e.g. "
+                           f"{missing[0]!r}" if missing else f"{base}: no {what}", str(where if missing else base))
+    return kept
 
 
 def _visible(boxes: np.ndarray) -> np.ndarray:
@@ -75,9 +77,7 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     base, wanted = _select(root, subset, found)
     if base != root:
         found = sorted(p.name for p in base.iterdir() if (p / "img").is_dir())
-    names = _keep(found, wanted, root)
-    if not names:
-        raise DatasetError(f"{base}: no OTB sequence (a folder with img/ and groundtruth_rect.txt)", str(base))
+    names = _keep(found, wanted, root, base, "OTB sequence (a folder with img/ and groundtruth_rect.txt)")
     sequences = []
     for name in names:
         folder = base / name
@@ -96,9 +96,7 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
 
 
 def _folder_sequence(folder: Path, name: str, polygons: bool) -> Sequence:
-    gt = folder / "groundtruth.txt"
-    if not gt.is_file():
-        raise DatasetError(f"{gt}: missing", str(gt))
+    gt = folder / "groundtruth.txt"  # read_boxes names it when it is missing
     frames_dir = next((d for d in (folder / "color", folder / "img") if d.is_dir()), folder)
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
     frames = frames_for(boxes, frame_files(frames_dir), gt, frames_dir)
@@ -116,9 +114,7 @@ def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[S
     listing = base / "list.txt"
     found = read_names(listing) if listing.is_file() else sorted(
         p.name for p in base.iterdir() if (p / "groundtruth.txt").is_file())
-    names = _keep(found, wanted, root)
-    if not names:
-        raise DatasetError(f"{base}: no {what} sequence (a folder with groundtruth.txt and frames)", str(base))
+    names = _keep(found, wanted, root, base, f"{what} sequence (a folder with groundtruth.txt and frames)")
     folders = listed_folders(base, names, listing)
     return [_folder_sequence(folder, name, polygons) for name, folder in zip(names, folders, strict=True)]
 
@@ -154,11 +150,10 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     found = sorted(p.name for c in root.iterdir() if c.is_dir() for p in c.iterdir()
                    if (p / "groundtruth.txt").is_file()) if root.is_dir() else []
     if subset and (root / subset).is_dir():  # one class
-        names = sorted(p.name for p in (root / subset).iterdir() if (p / "groundtruth.txt").is_file())
+        found, wanted = sorted(p.name for p in (root / subset).iterdir() if (p / "groundtruth.txt").is_file()), None
     else:
-        names = _keep(found, _select(root, subset, found, strict_train=True)[1], root)
-    if not names:
-        raise DatasetError(f"{root}: no LaSOT sequence (<class>/<class>-N/ with img/ and groundtruth.txt)", str(root))
+        wanted = _select(root, subset, found, strict_train=True)[1]
+    names = _keep(found, wanted, root, root, "LaSOT sequence (<class>/<class>-N/ with img/ and groundtruth.txt)")
     sequences = []
     for name in names:
         folder = root / name.rsplit("-", 1)[0] / name
