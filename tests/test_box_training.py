@@ -14,8 +14,17 @@ from siamfc.data.transforms import AugmentConfig, PairAugment
 from siamfc.errors import SettingError
 from siamfc.models.boxnet import BoxTrackNet
 from siamfc.models.checkpoint import load_box_checkpoint
-from siamfc.training.box_finetune import FinetuneSettings, finetune, learning_rate_factor
-from siamfc.training.box_objective import IGNORED, NEGATIVE, POSITIVE, balanced_cross_entropy, box_targets, iou_loss
+from siamfc.training.box_finetune import (
+    IGNORED,
+    NEGATIVE,
+    POSITIVE,
+    FinetuneSettings,
+    balanced_cross_entropy,
+    box_targets,
+    finetune,
+    iou_loss,
+    learning_rate_factor,
+)
 
 CELLS = np.array([0.0, 16.0, 32.0, 48.0, 64.0])
 

@@ -168,10 +168,10 @@ def test_resume_may_change_where_and_how_fast_it_runs(tmp_path: Path, data_dir: 
                  "--set", "data.num_workers=1", "--set", "checkpoint_minutes=1", "--set", "threads=2"]) == 0
     assert "resumed from" in capsys.readouterr().out
     assert read_checkpoint(out / "last.pth")["train"]["step"] == 2
-    from siamfc.training.resume import resume_path
+    from siamfc.training.resume import resume_from
 
     with pytest.raises(CheckpointError) as info:  # a folder without last.pth
-        resume_path(tmp_path, out)
+        resume_from(str(tmp_path), load_config(config))
     assert info.value.key == "--resume"
 
 

@@ -17,15 +17,19 @@ FREE = ("out_dir", "device", "threads", "amp", "tensorboard", "checkpoint_minute
 
 
 def resume_from(given: str | None, cfg: TrainConfig) -> Path | None:
-    """The checkpoint ``--resume [given]`` means, written by the run ``cfg`` describes; None without
-    ``--resume`` (a new run), which is refused in an out_dir that holds a run rather than overwrite it."""
+    """The checkpoint ``--resume [given]`` means (``out_dir/last.pth``, a run folder's ``last.pth``, or ``given``),
+    written by the run ``cfg`` describes; None without ``--resume`` (a new run), which is refused in an out_dir
+    that holds a run rather than overwrite it."""
     last = Path(cfg.out_dir) / "last.pth"
     if given is None and last.is_file():
         raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "
                           "continue it, or choose another --out-dir", "--resume")
     if given is None:
         return None
-    path = resume_path(given, cfg.out_dir)
+    path = Path(given) if given else last
+    path = path / "last.pth" if path.is_dir() else path
+    if not path.exists():
+        raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)", "--resume")
     check_same_run(path, read_training_checkpoint(path)["train"], cfg)
     return path
 
@@ -40,15 +44,6 @@ def _progress(last: Path) -> str:
     if step == 0 and epoch > 0:
         return f"{last.name} after epoch {epoch}"
     return f"{last.name} at epoch {epoch + 1}, step {step}"
-
-
-def resume_path(given: str | Path | None, out_dir: str | Path) -> Path:
-    """The checkpoint ``--resume [given]`` means: ``out_dir/last.pth``, a run folder's ``last.pth``, or ``given``."""
-    path = Path(given) if given else Path(out_dir) / "last.pth"
-    path = path / "last.pth" if path.is_dir() else path
-    if not path.exists():
-        raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)", "--resume")
-    return path
 
 
 def read_training_checkpoint(path: Path) -> dict:

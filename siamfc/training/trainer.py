@@ -23,7 +23,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
+from ..errors import CheckpointError, NonFiniteError, SettingError, first_line
+from ..io.writers import make_output_folder
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
 from .build import build_checked_model, build_optimizer, build_schedule, freeze, init_from_pretrained
 from .config import TrainConfig
@@ -101,12 +102,8 @@ class Trainer:
             return
         ok, new_out_dir = False, not self.out_dir.exists()
         try:
-            try:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                remove_stale_temps(self.out_dir)  # left by a process killed while saving
-            except OSError as exc:
-                raise SiamFCError(f"out_dir {self.out_dir}: cannot be written ({exc.strerror or exc})",
-                                  "out_dir") from exc
+            make_output_folder(self.out_dir, "out_dir")
+            remove_stale_temps(self.out_dir)  # left by a process killed while saving
             self.val_sequences = read_val_sequences(self.cfg.val)
             self.dataset = build_pair_dataset(self.cfg.data, self.cfg.seed, quiet=self.quiet)
             ok = True
