@@ -25,9 +25,6 @@ class Interval:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def __str__(self) -> str:
-        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
 
 def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
     """The mean of ``values`` and its percentile-bootstrap interval (NaN values are left out)."""

@@ -103,8 +103,7 @@ def otb_experiment(root_dir: str, version, result_dir: str, report_dir: str):
     return LocalExperimentOTB()
 
 
-def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
-                   experiments=("supervised", "unsupervised")):
+def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str):
     """``ExperimentVOT`` that never downloads, with :func:`float_ious` (its ``run`` and ``report`` need
     :func:`numpy_nan_alias` around them)."""
     import_got10k()
@@ -113,8 +112,8 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str,
     class LocalExperimentVOT(AtomicRecords, ExperimentVOT):
         def __init__(self) -> None:
             with contextlib.redirect_stdout(io.StringIO()):
-                super().__init__(root_dir, version, read_image=True, experiments=experiments,
-                                 result_dir=result_dir, report_dir=report_dir)
+                super().__init__(root_dir, version, read_image=True, experiments=("supervised", "unsupervised"),
+                                 result_dir=result_dir, report_dir=report_dir)  # not its real-time experiment
 
         def _calc_iou(self, boxes, anno, bound, burnin=False):
             return float_ious(boxes, anno, bound, self.burnin if burnin else 0)

@@ -36,16 +36,13 @@ def f_score(curves: list[LongTermCurves], thresholds: np.ndarray = THRESHOLDS) -
     """``{"f_score", "precision", "recall", "threshold"}`` at the best threshold of the curves averaged
     over sequences (a sequence without a reported frame left out of that threshold's precision)."""
     if not curves:
-        return {"f_score": math.nan, "precision": math.nan, "recall": math.nan, "threshold": math.nan}
+        return dict.fromkeys(("f_score", "precision", "recall", "threshold"), math.nan)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no sequence reports there
         pr = np.nanmean(np.stack([c.precision for c in curves]), axis=0)
         re = np.nanmean(np.stack([c.recall for c in curves]), axis=0)
-        f = np.where(pr + re > 0, 2 * pr * re / (pr + re), 0.0)
-    f = np.where(np.isfinite(f), f, -1.0)
+        f = np.where(pr + re > 0, 2 * pr * re / (pr + re), 0.0)  # finite: 0 where either is NaN
     best = int(np.argmax(f))
-    if f[best] < 0:
-        return {"f_score": math.nan, "precision": math.nan, "recall": math.nan, "threshold": math.nan}
     return {"f_score": float(f[best]), "precision": float(pr[best]), "recall": float(re[best]),
             "threshold": float(thresholds[best])}
 

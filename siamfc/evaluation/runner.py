@@ -96,13 +96,6 @@ def starting_workers(threads: int) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], None]) -> None:
     """Run ``tasks`` inline (``workers == 1``) or in ``workers`` processes, longest first."""
     errors: list[str] = []
@@ -117,7 +110,8 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], No
         for task in tasks:
             handle(run_task(task))
     else:
-        threads = max(1, available_cores() // workers)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = max(1, cores // workers)
         context = multiprocessing.get_context("spawn")
         with starting_workers(threads):
             pool = context.Pool(workers, initializer=init_worker, initargs=(threads,))
