@@ -175,8 +175,8 @@ def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
         try:
             counts[name] = len(experiment.dataset[name][0])
         except Exception as exc:  # the toolkit raises bare AssertionErrors, ValueErrors...
-            message = first_line(exc, 120)
-            raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({message})", name) from exc
+            raise SiamFCError(f"sequence {name}: the got10k toolkit cannot read it ({first_line(exc, 120)})",
+                              name) from exc
     return counts
 
 

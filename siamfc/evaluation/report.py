@@ -77,9 +77,9 @@ def format_per_sequence(comparison: Comparison) -> str:
     return "\n".join(lines[:-1])
 
 
-def write_outputs(comparison: Comparison) -> dict[str, str]:
+def write_outputs(comparison: Comparison) -> None:
     """``comparison.json``, ``per_sequence.csv``, ``success_plot.png``, ``precision_plot.png``
-    in ``out/<benchmark>/``; returns their paths."""
+    in ``out/<benchmark>/``, their paths in ``comparison.files``."""
     folder = result_root(comparison.benchmark)
     folder.mkdir(parents=True, exist_ok=True)
     files = {"json": os.fspath(folder / "comparison.json")}
@@ -93,7 +93,6 @@ def write_outputs(comparison: Comparison) -> dict[str, str]:
     comparison.files = files
     with reported(files["json"]):
         write_text_atomic(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
-    return files
 
 
 @contextlib.contextmanager

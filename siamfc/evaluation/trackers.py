@@ -101,31 +101,24 @@ def nano_files(nano_dir: str | os.PathLike | None) -> tuple[str, str]:
     return os.fspath(Path(nano_dir) / NANO_FILES[0]), os.fspath(Path(nano_dir) / NANO_FILES[1])
 
 
-def opencv_factory(kind: str, nano_dir: str | os.PathLike | None = None) -> Callable[[], cv2.Tracker]:
-    """A function creating a fresh OpenCV tracker of ``kind``; raises when it cannot be made here."""
-    if kind == "nano":
-        create_nano = nano_factory(*nano_files(nano_dir))
-        try:
-            create_nano()
-        except cv2.error as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack "
-                              f"({lines[-1] if lines else type(exc).__name__})", "--nano-dir") from exc
-        return create_nano
-    create = cv_constructor(kind)
-    if create is None:
-        raise TrackerUnavailable(
-            f"tracker {kind!r}: OpenCV {cv2.__version__} here has no {_CV_CLASSES[kind]} "
-            "(it is in the contrib build, opencv-contrib-python-headless; see docs/evaluation.md)", "--tracker")
-    return create
-
-
 class OpenCVTracker:
     """An OpenCV tracker: RGB images in, ``x, y, w, h`` boxes out (OpenCV takes integer boxes). When
     ``update`` fails (or gives an empty box) the last box is kept: benchmarks need every frame's."""
 
     def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None) -> None:
-        self._create = opencv_factory(kind, nano_dir)
+        """Raises when OpenCV here cannot make a tracker of ``kind``."""
+        self._create = cv_constructor(kind) if kind != "nano" else nano_factory(*nano_files(nano_dir))
+        if kind == "nano":
+            try:
+                self._create()
+            except cv2.error as exc:
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack "
+                                  f"({lines[-1] if lines else type(exc).__name__})", "--nano-dir") from exc
+        elif self._create is None:
+            raise TrackerUnavailable(
+                f"tracker {kind!r}: OpenCV {cv2.__version__} here has no {_CV_CLASSES[kind]} "
+                "(it is in the contrib build, opencv-contrib-python-headless; see docs/evaluation.md)", "--tracker")
         self._tracker: cv2.Tracker | None = None
         self._box = np.zeros(4)
 
