@@ -1,6 +1,5 @@
-"""siamfc bench: frames/s of our tracker next to OpenCV's trackers, on the same frames, in one run. What it
-times comes from its arguments (models, backends, sequence, NanoTrack's folder), each checked before
-anything is timed."""
+"""siamfc bench: frames/s of our trackers next to OpenCV's, on the same frames in one run; what it times
+(models, backends, sequence, NanoTrack's folder) is each checked before anything is timed."""
 
 from __future__ import annotations
 
@@ -228,8 +227,8 @@ def run(args: argparse.Namespace) -> int:
         r.ratio_to_reference = r.fps / reference.fps if reference else None
     _print_table(results, unavailable)
     speedups = _speedups(results, pairs) if args.eager else {}
-    multi = _multi_target(args, results)
-    long = _long_run(args, candidates, frames)
+    multi = _multi_target(args.targets, results[-2], results[-1]) if args.targets else {}
+    long = _long_run(candidates[0], len(frames.rgb), args) if args.long else None
     peak = speed.peak_rss_mb()
     print(f"peak RSS of this process: {peak:.0f} MB")
     if json_path:
@@ -271,15 +270,12 @@ def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
     return speedups
 
 
-def _multi_target(args: argparse.Namespace, results: list) -> dict:
-    """Batched against separate trackers for ``--targets`` (the last two candidates)."""
-    if not args.targets:
-        return {}
-    batched, separate = results[-2], results[-1]
+def _multi_target(targets: int, batched, separate) -> dict:
+    """One MultiTracker against separate trackers for ``--targets`` (the last two candidates)."""
     ratio = separate.ms_median / batched.ms_median
-    print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
+    print(f"{targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
           f"separate: {_faster_or_slower(ratio, 'batched')}")
-    return {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
+    return {"targets": targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
             "separate_over_batched": ratio}
 
 
@@ -288,14 +284,11 @@ def _faster_or_slower(ratio: float, name: str) -> str:
     return f"{name} is {ratio:.2f}x faster" if ratio >= 1 else f"{name} is {1 / ratio:.2f}x slower"
 
 
-def _long_run(args: argparse.Namespace, candidates: list, frames) -> dict | None:
+def _long_run(first, n_frames: int, args: argparse.Namespace) -> dict:
     """``--long`` frames of the first candidate: fps and whether its memory stays flat."""
     from ..evaluation.speed import long_run
 
-    if not args.long:
-        return None
-    first = candidates[0]
-    long = long_run(first.step, first.start, len(frames.rgb), args.long, progress=not args.quiet)
+    long = long_run(first.step, first.start, n_frames, args.long, progress=not args.quiet)
     print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
           f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
           f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")

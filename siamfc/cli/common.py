@@ -93,11 +93,8 @@ def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], c
 
     sources = {Path(file).resolve() for file in inputs}
     seen: dict[Path, str] = {}
-    for flag, path in outputs.items():
-        if path is None:
-            continue
-        many = flag in ("--boxes", "--scores") and not (flag == "--boxes" and path.suffix.lower() == ".json")
-        for file in target_paths(path, count) if many else [path]:
+    for flag, path in ((flag, path) for flag, path in outputs.items() if path is not None):
+        for file in target_paths(path, count) if flag in ("--boxes", "--scores") else [path]:
             where = file.resolve()
             if where in sources:
                 what = "the input video" if len(sources) == 1 else "one of the input's frames"

@@ -45,9 +45,8 @@ def run(args: argparse.Namespace) -> int:
     TrackerConfig.from_kwargs(exemplar_size=args.exemplar_size, search_size=args.search_size)  # their ranges
     weights = resolve_weights(args.weights)
     if args.weights is None and is_box_model(weights, None):
-        raise SiamFCError("siamfc export writes SiamFC models; the default model, siamfc_box, is a box-head "
-                          "model and ships its export beside it: give --model or --weights of a SiamFC model "
-                          "(e.g. --model siamfc_mobile_lite)", "--weights")
+        raise SiamFCError("siamfc export writes SiamFC models, and the default, a box-head model, ships its export "
+                          "beside it: give --model or --weights (e.g. --model siamfc_mobile_lite)", "--weights")
     net = load_model(weights, "cpu")
     check_crop_sizes(args.exemplar_size, args.search_size, net.stride)
     out = Path(args.out)
