@@ -43,9 +43,8 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # a failed save's temp file (after the rename there is none)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -93,24 +92,18 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
     """Build the SiamFC model a checkpoint describes and load its weights, in eval mode."""
     data = read_checkpoint(path)
     if data.get("format") == FORMAT:
-        if "model" not in data or "state_dict" not in data:
-            raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict'", str(path))
-        if not isinstance(data["model"], dict):
-            raise CheckpointError(f"{path}: 'model' should be a config dict, found {type(data['model']).__name__}",
-                                  str(path))
-        try:
-            config = ModelConfig.from_dict(data["model"])
-        except ValueError as exc:
-            raise CheckpointError(f"{path}: bad model config ({exc})", str(path)) from exc
-        state = data["state_dict"]
+        if not isinstance(data.get("model"), dict) or "state_dict" not in data:
+            raise CheckpointError(f"{path}: siamfc checkpoint without 'model' or 'state_dict' ('model' a config dict, "
+                                  f"found {type(data.get('model')).__name__})", str(path))
+        config, state = data["model"], data["state_dict"]
     else:  # the PyTorch port's state dict, bare or as {"state_dict": ...}; its widths inferred from its shapes
         state = next((d for d in (data, data.get("state_dict")) if _is_port_layout(d)), None)
         if state is None:
             raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {', '.join(list(map(str, data))[:4])}...)",
                                   str(path))
-        config = ModelConfig(channels=[int(state[k].shape[0]) for k in _PORT_CONVS], bn_eps=1e-6, out_scale=0.001)
+        config = {"channels": [int(state[k].shape[0]) for k in _PORT_CONVS], "bn_eps": 1e-6, "out_scale": 0.001}
     try:
-        model = build_model(config)
+        model = build_model(ModelConfig.from_dict(config))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot build its model ({exc})", str(path)) from exc
     return _load_weights(model, state, path).to(device)
