@@ -93,11 +93,10 @@ def nano_factory(backbone: str, head: str) -> Callable[[], cv2.Tracker]:
 
 def nano_files(nano_dir: str | os.PathLike | None) -> tuple[str, str]:
     """The NanoTrack backbone and head ONNX files in ``nano_dir``."""
-    if nano_dir is None:
-        raise SiamFCError("tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES), "--nano-dir")
-    missing = [name for name in NANO_FILES if not (Path(nano_dir) / name).is_file()]
+    missing = [name for name in NANO_FILES if nano_dir is None or not (Path(nano_dir) / name).is_file()]
     if missing:
-        raise SiamFCError(f"--nano-dir {nano_dir}: missing {', '.join(missing)}", "--nano-dir")
+        raise SiamFCError(f"--nano-dir {nano_dir}: missing {', '.join(missing)}" if nano_dir is not None else
+                          "tracker 'nano' needs --nano-dir DIR holding " + " and ".join(NANO_FILES), "--nano-dir")
     return os.fspath(Path(nano_dir) / NANO_FILES[0]), os.fspath(Path(nano_dir) / NANO_FILES[1])
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...errors import SettingError, SiamFCError
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Folder, LaSOT, SequenceBenchmark, Truth
+from .base import Benchmark, Folder, LaSOT
 from .toolkit import OTB, VOT, GOT10k
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (GOT10k(), OTB(), VOT(), LaSOT(), Folder())}
@@ -60,7 +60,3 @@ def select_sequences(bench: BenchmarkSpec, experiment, wanted: list[str] | None)
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         raise SiamFCError(f"--sequences: unknown sequence(s) {', '.join(unknown)} (known: {shown})", "--sequences")
     return list(dict.fromkeys(wanted))
-
-
-__all__ = ["BENCHMARKS", "Benchmark", "SequenceBenchmark", "Truth", "benchmark_for", "open_experiment",
-           "result_root", "select_sequences"]

@@ -156,11 +156,11 @@ class Folder(SequenceBenchmark):
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
         """A folder every root has (or a root that is that folder), or ``all``; left out, each root's
         ``val/`` where it has one, else the whole root."""
-        for root in roots if text not in (None, "all") else []:
-            path = Path(root)
-            if path.is_dir() and not (path / text).is_dir() and path.resolve().name != text:
-                raise SiamFCError(f"--subset {text}: {root} has no {text}/ folder (leave --subset out to read "
-                                  "every sequence of a root without one)", "--subset")
+        lacking = [r for r in roots if text not in (None, "all") and Path(r).is_dir() and not (Path(r) / text).is_dir()
+                   and Path(r).resolve().name != text]
+        if lacking:
+            raise SiamFCError(f"--subset {text}: {lacking[0]} has no {text}/ folder (leave --subset out to read "
+                              "every sequence of a root without one)", "--subset")
         return text or self.default_subset
 
     def tag(self, bench: BenchmarkSpec) -> str:
