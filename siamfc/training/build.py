@@ -1,5 +1,4 @@
-"""A run's model and optimizer: the network built and checked against the crop sizes before the slow
-setup, started from pretrained weights, partly frozen, and its optimizer with the log-linear schedule."""
+"""A run's model (checked against the crop sizes before the slow setup) and its optimizer and schedule."""
 
 from __future__ import annotations
 

@@ -17,9 +17,8 @@ FREE = ("out_dir", "device", "threads", "amp", "tensorboard", "checkpoint_minute
 
 
 def resume_from(given: str | None, cfg: TrainConfig) -> Path | None:
-    """The checkpoint ``--resume [given]`` means (``out_dir/last.pth``, a run folder's ``last.pth``, or ``given``),
-    written by the run ``cfg`` describes; None without ``--resume`` (a new run), which is refused in an out_dir
-    that holds a run rather than overwrite it."""
+    """The checkpoint ``--resume [given]`` means (``out_dir/last.pth``, a run folder's, or ``given``) if ``cfg``'s run
+    wrote it; None without ``--resume``: a new run, refused in an out_dir that holds one rather than overwrite it."""
     last = Path(cfg.out_dir) / "last.pth"
     if given is None and last.is_file():
         raise SiamFCError(f"out_dir {cfg.out_dir} already holds a run ({_progress(last)}): add --resume to "

@@ -1,5 +1,4 @@
-"""Validation by tracking annotated sequences, with ``siamfc eval``'s figures and code
-(:mod:`siamfc.evaluation.metrics`)."""
+"""Validation by tracking annotated sequences, with ``siamfc eval``'s figures (:mod:`siamfc.evaluation.metrics`)."""
 
 from __future__ import annotations
 
