@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SiamFCError
-from .common import add_model_argument, at_least
+from .common import add_weights_argument, at_least
 
 HELP = """Benchmark: frames/s of our tracker next to OpenCV's trackers, on the same frames in one run.
 
@@ -36,10 +36,7 @@ def default_nano_dir() -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..tracking.config import CROP_BACKENDS, DTYPE_NAMES
-    parser.add_argument("--weights", action="append", default=None, metavar="PATH",
-                        help="a model checkpoint, or a folder from siamfc export (ONNX Runtime on the CPU only), "
-                             "to time (repeatable); default: the shipped model")
-    add_model_argument(parser, append=True)
+    add_weights_argument(parser, append=True)
     parser.add_argument("--backbones", default="", metavar="NAMES",
                         help="comma list of registered backbones to time with untrained weights (speed only), "
                              "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")

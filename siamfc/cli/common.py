@@ -125,17 +125,13 @@ def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True)
                              "(present: false); 0 turns the lost state off (default: %(default)s)")
 
 
-def lost_params(args: argparse.Namespace) -> dict:
-    """The TrackerConfig fields of the lost state's options."""
-    return {"redetect": args.redetect, "lost_threshold": args.lost_threshold}
-
-
 def build_tracker(args: argparse.Namespace, device: str):
-    """The MultiTracker of ``--weights`` and ``--backend`` on ``device`` (a name: on the CPU the
-    default model then tracks without PyTorch)."""
+    """The MultiTracker of ``--weights``, ``--backend`` and the lost state's options on ``device`` (a name:
+    on the CPU the default model then tracks without PyTorch)."""
     from ..tracking.tracker import MultiTracker
 
-    return MultiTracker(args.weights, device, backend=args.backend, **lost_params(args))
+    return MultiTracker(args.weights, device, backend=args.backend, redetect=args.redetect,
+                        lost_threshold=args.lost_threshold)
 
 
 def shipped_model(name: str) -> str:
@@ -149,19 +145,16 @@ def shipped_model(name: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def add_model_argument(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup,
-                       append: bool = False) -> None:
+def add_weights_argument(parser: argparse.ArgumentParser, append: bool = False) -> None:
+    """``--weights PATH`` or ``--model NAME`` (neither: the default shipped model); with ``append``, any
+    number of both."""
     from ..models.shipped import DEFAULT_MODEL
 
-    parser.add_argument("--model", dest="weights", type=shipped_model, action="append" if append else "store",
-                        metavar="NAME", help="a model shipped with the package, by name (siamfc models lists them; "
-                        f"default: {DEFAULT_MODEL})" + (" (repeatable)" if append else ""))
-
-
-def add_weights_argument(parser: argparse.ArgumentParser) -> None:
-    """``--weights PATH`` or ``--model NAME`` (neither: the default shipped model)."""
-    group = parser.add_mutually_exclusive_group()
-    add_model_argument(group)
-    group.add_argument("--weights", default=None, metavar="PATH",
-                       help="model checkpoint (ours, or the PyTorch SiamFC port's state dict), or an export "
-                            "folder; default: the model shipped with the package")
+    group = parser if append else parser.add_mutually_exclusive_group()
+    action, more = ("append", " (repeatable)") if append else ("store", "")
+    group.add_argument("--model", dest="weights", type=shipped_model, action=action, metavar="NAME",
+                       help=f"a model shipped with the package, by name (siamfc models lists them; default: "
+                            f"{DEFAULT_MODEL}){more}")
+    group.add_argument("--weights", action=action, metavar="PATH",
+                       help="a model checkpoint (ours, or the PyTorch SiamFC port's state dict), or a folder from "
+                            f"siamfc export; default: the model shipped with the package{more}")

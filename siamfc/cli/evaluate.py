@@ -8,7 +8,7 @@ import sys
 
 from ..devices import resolve_device
 from ..errors import SiamFCError
-from .common import add_tracker_arguments, lost_params, warn
+from .common import add_tracker_arguments, warn
 
 HELP = """Evaluate trackers on GOT-10k, OTB, VOT, LaSOT or a folder of sequences (AO, SR0.5, SR0.75, fps).
 
@@ -80,21 +80,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _with_lost_options(specs: list, args: argparse.Namespace) -> list:
-    """``--no-redetect`` / ``--lost-threshold`` for every siamfc tracker (its own ``@key=value`` options
-    win); a value other than the default goes into the tracker's name, so results never mix."""
+def _with_lost_options(spec, args: argparse.Namespace):
+    """``--no-redetect`` / ``--lost-threshold`` for a siamfc tracker (its own ``@key=value`` options win);
+    a value other than the default goes into the tracker's name, so results never mix."""
     from dataclasses import replace
 
-    params, out = lost_params(args), []
-    for spec in specs:
-        own = dict(spec.params)
-        if spec.kind == "siamfc":
-            redetect = "" if params["redetect"] or "redetect" in own else "-noredetect"
-            threshold = params["lost_threshold"]
-            lost = "" if threshold == 0.5 or "lost_threshold" in own else f"-lost{threshold:g}"
-            spec = replace(spec, name=spec.name + redetect + lost, params=tuple({**params, **own}.items()))
-        out.append(spec)
-    return out
+    if spec.kind != "siamfc":
+        return spec
+    own = dict(spec.params)
+    redetect = "" if args.redetect or "redetect" in own else "-noredetect"
+    lost = "" if args.lost_threshold == 0.5 or "lost_threshold" in own else f"-lost{args.lost_threshold:g}"
+    params = {"redetect": args.redetect, "lost_threshold": args.lost_threshold, **own}
+    return replace(spec, name=spec.name + redetect + lost, params=tuple(params.items()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     bench = BenchmarkSpec(dataset=args.dataset, root=roots[0], subset=benchmark.parse_subset(args.subset, roots),
                           version=benchmark.parse_version(args.version), out=os.path.expanduser(args.out),
                           repetitions=args.repetitions, more_roots=tuple(roots[1:]))
-    config = EvalConfig(benchmark=bench, trackers=_with_lost_options(parse_trackers(args.tracker, args.weights), args),
+    trackers = [_with_lost_options(spec, args) for spec in parse_trackers(args.tracker, args.weights)]
+    config = EvalConfig(benchmark=bench, trackers=trackers,
                         sequences=sequences, overwrite=args.overwrite, resume=args.resume, workers=args.workers,
                         device=str(device), nano_dir=args.nano_dir, progress=not args.quiet, baseline=args.baseline)
     try:

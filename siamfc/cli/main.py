@@ -18,16 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import FrameType
 
-SUBCOMMANDS: dict[str, str] = {
-    "track": "siamfc.cli.track",
-    "demo": "siamfc.cli.demo",
-    "webcam": "siamfc.cli.webcam",
-    "train": "siamfc.cli.train",
-    "eval": "siamfc.cli.evaluate",
-    "bench": "siamfc.cli.bench",
-    "export": "siamfc.cli.export",
-    "models": "siamfc.cli.models",
-}
+#: each command's module, in the order ``siamfc --help`` lists them
+SUBCOMMANDS: dict[str, str] = {name: f"siamfc.cli.{'evaluate' if name == 'eval' else name}"
+                               for name in ("track", "demo", "webcam", "train", "eval", "bench", "export", "models")}
 
 #: the extra each command needs whole, checked before it starts; the others name one when a path needs it
 NEEDS: dict[str, str] = {"train": "train", "eval": "eval", "export": "torch", "bench": "torch"}

@@ -19,50 +19,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="the names only, one a line")
 
 
-def rows() -> list[dict]:
-    from ..models.shipped import DEFAULT_MODEL, SHIPPED
-
-    return [{
-        "name": m.name,
-        "default": m.name == DEFAULT_MODEL,
-        "summary": m.summary,
-        "val_auc": m.auc.value if m.auc else None,
-        "val_auc_interval": [m.auc.low, m.auc.high] if m.auc and m.auc.low is not None else None,
-        "val_sequences": m.auc.sequences if m.auc else None,
-        "fps_vs_nanotrack": m.fps_vs_nanotrack,
-        "speed_run": m.speed_run,
-        "size_bytes": m.size_bytes(),
-        "pretrained": m.pretrained,
-        "source": m.source,
-        "path": str(m.path),
-        "installed": m.path.exists(),
-    } for m in SHIPPED]
-
-
-def table() -> list[str]:
-    from ..models.shipped import DEFAULT_MODEL, SHIPPED
-
-    lines = []
-    for m in SHIPPED:
-        mark = " (default)" if m.name == DEFAULT_MODEL else ""
-        speed = f"{m.fps_vs_nanotrack:.2f}x NanoTrack's frames/s ({m.speed_run})" if m.fps_vs_nanotrack else "-"
-        lines += [f"{m.name}{mark}: {m.summary}",
-                  f"    val AUC [95%]: {m.auc.text() if m.auc else '-'}",
-                  f"    speed: {speed}",
-                  f"    size: {m.size_bytes() / 1e6:.1f} MB (checkpoint and ONNX export)"
-                  + ("" if m.path.exists() else "; NOT INSTALLED"),
-                  f"    pretrained part: {m.pretrained}"]
-    return lines + ["", 'use one: --model NAME (commands), SiamFCTracker(model="NAME") (Python); '
-                        "figures: docs/models.md"]
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..models.shipped import model_names
+    from ..models.shipped import DEFAULT_MODEL, SHIPPED
 
-    if args.json:
-        print(json.dumps(rows(), indent=1))
-    elif args.quiet:
-        print("\n".join(model_names()))
+    if args.quiet:
+        print("\n".join(m.name for m in SHIPPED))
+    elif args.json:
+        print(json.dumps([{
+            "name": m.name,
+            "default": m.name == DEFAULT_MODEL,
+            "summary": m.summary,
+            "val_auc": m.auc.value if m.auc else None,
+            "val_auc_interval": [m.auc.low, m.auc.high] if m.auc and m.auc.low is not None else None,
+            "val_sequences": m.auc.sequences if m.auc else None,
+            "fps_vs_nanotrack": m.fps_vs_nanotrack,
+            "speed_run": m.speed_run,
+            "size_bytes": m.size_bytes(),
+            "pretrained": m.pretrained,
+            "source": m.source,
+            "path": str(m.path),
+            "installed": m.path.exists(),
+        } for m in SHIPPED], indent=1))
     else:
-        print("\n".join(table()))
+        for m in SHIPPED:
+            speed = f"{m.fps_vs_nanotrack:.2f}x NanoTrack's frames/s ({m.speed_run})" if m.fps_vs_nanotrack else "-"
+            print(f"{m.name}{' (default)' if m.name == DEFAULT_MODEL else ''}: {m.summary}\n"
+                  f"    val AUC [95%]: {m.auc.text() if m.auc else '-'}\n"
+                  f"    speed: {speed}\n"
+                  f"    size: {m.size_bytes() / 1e6:.1f} MB (checkpoint and ONNX export)"
+                  + ("" if m.path.exists() else "; NOT INSTALLED") + f"\n    pretrained part: {m.pretrained}")
+        print('\nuse one: --model NAME (commands), SiamFCTracker(model="NAME") (Python); figures: docs/models.md')
     return 0
