@@ -28,16 +28,10 @@ class SequenceFigures:
     seconds: float
 
     def summary(self) -> dict:
-        return {
-            "ao": _mean(self.ious),
-            "sr50": _mean(self.ious > 0.5),
-            "sr75": _mean(self.ious > 0.75),
-            "auc": success_auc(self.ious),
-            "precision20": _mean(self.center_errors <= 20),
-            "fps": self.frames / self.seconds if self.seconds > 0 else math.nan,
-            "frames": self.frames,
-            "evaluated_frames": int(self.ious.size),
-        }
+        return {"ao": _mean(self.ious), "sr50": _mean(self.ious > 0.5), "sr75": _mean(self.ious > 0.75),
+                "auc": success_auc(self.ious), "precision20": _mean(self.center_errors <= 20),
+                "fps": self.frames / self.seconds if self.seconds > 0 else math.nan, "frames": self.frames,
+                "evaluated_frames": int(self.ious.size)}
 
 
 def _mean(values: np.ndarray) -> float:
@@ -46,9 +40,7 @@ def _mean(values: np.ndarray) -> float:
 
 def success_auc(ious: np.ndarray) -> float:
     """OTB success score: mean over thresholds 0, 0.05, ..., 1 of the share of IoUs above each."""
-    if not np.size(ious):
-        return math.nan
-    return float(np.mean(ious[:, None] > AUC_THRESHOLDS[None, :]))
+    return _mean(ious[:, None] > AUC_THRESHOLDS[None, :])
 
 
 def clipped_iou(boxes: np.ndarray, anno: np.ndarray, bound: tuple[int, int]) -> np.ndarray:
@@ -64,10 +56,8 @@ def clipped_iou(boxes: np.ndarray, anno: np.ndarray, bound: tuple[int, int]) -> 
 
 def _clip(boxes: np.ndarray, bound: tuple[int, int]) -> np.ndarray:
     out = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 4)
-    out[:, 0] = np.clip(out[:, 0], 0, bound[0])
-    out[:, 1] = np.clip(out[:, 1], 0, bound[1])
-    out[:, 2] = np.clip(out[:, 2], 0, bound[0] - out[:, 0])
-    out[:, 3] = np.clip(out[:, 3], 0, bound[1] - out[:, 1])
+    out[:, :2] = np.clip(out[:, :2], 0, bound)
+    out[:, 2:] = np.clip(out[:, 2:], 0, np.asarray(bound) - out[:, :2])
     return out
 
 
@@ -99,16 +89,7 @@ def overall_figures(per_seq: dict[str, SequenceFigures]) -> dict:
     precision_curve = np.mean(precision, axis=0) if precision else np.full(len(PRECISION_THRESHOLDS), np.nan)
     success_curve = (np.mean(ious[:, None] > SUCCESS_THRESHOLDS[None, :], axis=0) if ious.size
                      else np.full(len(SUCCESS_THRESHOLDS), np.nan))
-    return {
-        "ao": _mean(ious),
-        "ao_seq_mean": float(np.mean(seq_aos)) if seq_aos else math.nan,
-        "sr50": _mean(ious > 0.5),
-        "sr75": _mean(ious > 0.75),
-        "auc": float(np.mean(aucs)) if aucs else math.nan,
-        "precision20": float(precision_curve[20]),
-        "fps": frames / seconds if seconds > 0 else math.nan,
-        "frames": frames,
-        "seconds": seconds,
-        "success_curve": success_curve.tolist(),
-        "precision_curve": precision_curve.tolist(),
-    }
+    return {"ao": _mean(ious), "ao_seq_mean": _mean(seq_aos), "sr50": _mean(ious > 0.5), "sr75": _mean(ious > 0.75),
+            "auc": _mean(aucs), "precision20": float(precision_curve[20]),
+            "fps": frames / seconds if seconds > 0 else math.nan, "frames": frames, "seconds": seconds,
+            "success_curve": success_curve.tolist(), "precision_curve": precision_curve.tolist()}
