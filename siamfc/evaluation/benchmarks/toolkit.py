@@ -16,6 +16,7 @@ import numpy as np
 from ...data.registry import get
 from ...data.sequences import _read_text, check_boxes, got10k_sequences, listed_folders, read_boxes, read_names
 from ...errors import SiamFCError
+from ...files import replacing
 from ..metrics import Truth
 from ..specs import BenchmarkSpec
 from .base import Benchmark, box_visible, check_first_box, check_toolkit_files, image_size
@@ -100,15 +101,12 @@ class GOT10k(Benchmark):
         zips = {}
         for name in names:
             folder = Path(experiment.result_dir).absolute() / name
-            target = folder.with_name(f"{name}.zip")
-            tmp = target.with_name(f".{target.name}.part")
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            zips[name] = os.fspath(folder.with_name(f"{name}.zip"))
+            with replacing(zips[name]) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
                 for seq in experiment.dataset.seq_names:
                     archive.write(folder / seq, f"{seq}/")
                     for path in self.result_files(folder, seq, experiment.repetitions):
                         archive.write(path, f"{seq}/{path.name}")
-            os.replace(tmp, target)
-            zips[name] = os.fspath(target)
         return zips
 
     def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
