@@ -24,27 +24,16 @@ def make_labels(offsets: torch.Tensor, size: int, stride: int, radius: float) ->
     return (dy.square() + dx.square() <= radius**2).to(offsets.dtype).unsqueeze(1)
 
 
-def _balance(labels: torch.Tensor) -> torch.Tensor:
-    """Per-sample weights: positives share 1/2, negatives the other 1/2."""
-    pos = labels.sum(dim=(1, 2, 3), keepdim=True)
-    neg = labels[0].numel() - pos
-    return torch.where(labels > 0, 0.5 / pos.clamp(min=1), 0.5 / neg.clamp(min=1))
-
-
-def _hardest_negatives(losses: torch.Tensor, labels: torch.Tensor, count: int) -> torch.Tensor:
-    """As :func:`_balance`, but only each map's ``count`` negatives of highest loss count."""
-    flat_loss, flat_labels = losses.detach().flatten(1), labels.flatten(1)
-    k = min(count, flat_loss.shape[1])
-    top = flat_loss.masked_fill(flat_labels > 0, -torch.inf).topk(k, dim=1).indices
-    hard = torch.zeros_like(flat_loss).scatter_(1, top, 1.0) * (flat_labels <= 0)
-    pos = flat_labels.sum(dim=1, keepdim=True)
-    weights = flat_labels * 0.5 / pos.clamp(min=1) + hard * 0.5 / hard.sum(dim=1, keepdim=True).clamp(min=1)
-    return weights.view_as(losses)
-
-
 def _weigh(losses: torch.Tensor, labels: torch.Tensor, hard_negatives: int) -> torch.Tensor:
-    weights = _hardest_negatives(losses, labels, hard_negatives) if hard_negatives > 0 else _balance(labels)
-    return (losses * weights).sum(dim=(1, 2, 3)).mean()
+    """The mean over maps of ``losses`` with the positives sharing 1/2 and the negatives the other 1/2;
+    ``hard_negatives`` > 0: only each map's that many negatives of highest loss count."""
+    flat_loss, flat_labels = losses.detach().flatten(1), labels.flatten(1)
+    k = min(hard_negatives or flat_loss.shape[1], flat_loss.shape[1])
+    top = flat_loss.masked_fill(flat_labels > 0, -torch.inf).topk(k, dim=1).indices
+    negatives = torch.zeros_like(flat_loss).scatter_(1, top, 1.0) * (flat_labels <= 0)
+    pos = flat_labels.sum(dim=1, keepdim=True)
+    weights = flat_labels * 0.5 / pos.clamp(min=1) + negatives * 0.5 / negatives.sum(dim=1, keepdim=True).clamp(min=1)
+    return (losses * weights.view_as(losses)).sum(dim=(1, 2, 3)).mean()
 
 
 def logistic_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
