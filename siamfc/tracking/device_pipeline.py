@@ -62,11 +62,8 @@ class DevicePipeline(ScaleStep, Targets):
         self._pinned: torch.Tensor | None = None
 
     def _upload(self, image: np.ndarray) -> torch.Tensor:
-        # through a reused pinned buffer on CUDA
-        image = np.ascontiguousarray(image)
-        if not image.flags.writeable:  # a PIL image's array: torch warns on read-only memory
-            image = image.copy()
-        host = torch.from_numpy(image)
+        # through a reused pinned buffer on CUDA; read-only arrays (a PIL image's) copied: torch warns on them
+        host = torch.from_numpy(np.ascontiguousarray(image) if image.flags.writeable else image.copy())
         if self.device.type == "cuda":
             if self._pinned is None or self._pinned.shape != host.shape or self._pinned.dtype != host.dtype:
                 self._pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()
@@ -77,14 +74,13 @@ class DevicePipeline(ScaleStep, Targets):
     def add(self, image: np.ndarray, box: np.ndarray) -> None:
         center, target_size, z_size, x_size = self.geo.first_state(box)
         frame = self._upload(image)
-        color = frame[0, :3].mean(dim=(1, 2))[None]
-        f64 = {"dtype": torch.float64, "device": self.device}
-        c = torch.as_tensor(center, **f64)[None]
-        z = crop_batch(frame, c, torch.tensor([z_size], device=self.device), color, self.geo.cfg.exemplar_size)
+        rows = {name: torch.as_tensor(value, dtype=torch.float64, device=self.device)[None] for name, value in (
+            ("centers", center), ("sizes", target_size), ("x_sizes", x_size), ("first_sizes", target_size),
+            ("first_x_sizes", x_size), ("colors", frame[0, :3].mean(dim=(1, 2))))}
+        z = crop_batch(frame, rows["centers"], torch.tensor([z_size], device=self.device), rows["colors"],
+                       self.geo.cfg.exemplar_size)
         self.kernels.append(self.engine.exemplar(z.contiguous(memory_format=self.engine.memory_format)))
-        size, xs = torch.as_tensor(target_size, **f64)[None], torch.tensor([x_size], **f64)
-        for name, row in (("centers", c), ("sizes", size), ("x_sizes", xs), ("first_sizes", size),
-                          ("first_x_sizes", xs), ("colors", color)):
+        for name, row in rows.items():
             setattr(self, name, torch.cat([getattr(self, name), row]))
         self._changed()
 

@@ -174,7 +174,7 @@ def export_box_graphs(net: BoxTrackNet, exemplar_size: int = 127, search_size: i
 
 def write_box_export(net: BoxTrackNet, checkpoint: str | os.PathLike) -> Path:
     """Export box-head model ``net`` (of ``checkpoint``) to ``NAME.onnx/`` beside the checkpoint."""
-    folder, graphs = Path(checkpoint).with_suffix(fmt.EXPORT_SUFFIX), export_box_graphs(net)
+    folder, graphs = fmt.export_beside(checkpoint), export_box_graphs(net)
     manifest = {"family": "boxnet", "stride": int(net.stride), "exemplar_size": 127, "search_size": 255,
                 fmt.CHECKPOINT_HASH: fmt.file_sha256(checkpoint)}
     _write_all(folder, {f"{name}.onnx": graphs[name] for name in fmt.BOX_GRAPHS}, fmt.BOX_MANIFEST, manifest)

@@ -39,11 +39,9 @@ def is_export(path: str | os.PathLike) -> bool:
 
 
 def export_folder(path: str | os.PathLike) -> Path | None:
-    """The export folder ``path`` names, or None."""
-    if not is_export(path):
-        return None
+    """The export folder ``path`` names (the folder or its manifest), or None."""
     path = Path(os.fspath(path))
-    return path if path.is_dir() else path.parent
+    return (path if path.is_dir() else path.parent) if is_export(path) else None
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -55,8 +53,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def export_beside(checkpoint: str | os.PathLike) -> Path:
-    path = Path(os.fspath(checkpoint))
-    return path.with_name(path.stem + EXPORT_SUFFIX)
+    return Path(os.fspath(checkpoint)).with_suffix(EXPORT_SUFFIX)
 
 
 def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> Path | None:

@@ -47,8 +47,7 @@ class Geometry:
     """Sizes, scale factors, penalties and the cosine window of a SiamFC step."""
 
     def __init__(self, cfg, stride: int) -> None:
-        self.cfg = cfg
-        self.stride = stride
+        self.cfg, self.stride = cfg, stride
         self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
         self.upscale_size = cfg.response_up * self.response_size
         self.window = geometry.hann_window(self.upscale_size)
