@@ -88,10 +88,8 @@ def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
     if owner is None or type(backbone).forward is not vars(owner).get("forward"):
         return None
     trunk, last = backbone.split_last()
-    if not (isinstance(last, nn.Conv2d) and last.stride == (1, 1) and last.padding == (0, 0)
-            and last.dilation == (1, 1)):
-        return None
-    return trunk, last
+    plain = isinstance(last, nn.Conv2d) and last.stride == (1, 1) and last.padding == (0, 0) and last.dilation == (1, 1)
+    return (trunk, last) if plain else None
 
 
 class TorchEngine:
@@ -143,8 +141,7 @@ class TorchEngine:
     def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
         if not self.optimize:
             return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
-        k = stacked.scale_num
-        n = x.shape[0] // k
+        k, n = stacked.scale_num, x.shape[0] // stacked.scale_num
         per_call = self.targets_per_call or n
         out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
                          for t in range(0, n, per_call)])
@@ -165,9 +162,7 @@ class BoxTorchEngine:
     memory_format = torch.contiguous_format
 
     def __init__(self, net: BoxTrackNet, device: torch.device) -> None:
-        self.net = net.to(device).eval()
-        self.device = device
-        self.stride = net.stride
+        self.net, self.device, self.stride = net.to(device).eval(), device, net.stride
 
     def exemplar(self, z: torch.Tensor) -> torch.Tensor:
         return self.net.embed_exemplar(z)
