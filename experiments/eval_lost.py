@@ -6,7 +6,7 @@ Every variant runs on the same decoded frames (one sequence at a time). Per sequ
 success AUC (frame 1 and absent frames excluded, IoU with boxes clipped to the image, as
 ``siamfc eval`` computes it); over all sequences: the mean AUC with a 95% bootstrap interval over
 sequences, the paired difference with the first variant, the VOT-LT F-score
-(siamfc.evaluation.longterm), the fps of the steps that start tracking vs lost, and the false "lost":
+(siamfc.evaluation.metrics), the fps of the steps that start tracking vs lost, and the false "lost":
 frames whose box overlaps the ground truth with IoU >= 0.5 while the tracker says lost (present False).
 Default variants: plain (no lost state), lost (no re-detection), redetect (the defaults).
 """
@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT))
 from siamfc.data.readers import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
-from siamfc.evaluation.longterm import f_score, sequence_curves  # noqa: E402
-from siamfc.evaluation.metrics import success_auc  # noqa: E402
+from siamfc.evaluation.metrics import f_score, sequence_curves, success_auc  # noqa: E402
 from siamfc.evaluation.specs import parse_params  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker  # noqa: E402
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from siamfc.errors import SiamFCError
-from siamfc.evaluation.longterm import f_score, sequence_curves
+from siamfc.evaluation.metrics import f_score, sequence_curves
 from siamfc.geometry import iou
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
 from siamfc.tracking.config import LostSettings
@@ -312,8 +312,8 @@ def test_shipped_calibration_file_path():
 
 def test_eval_reports_longterm_measures(tmp_path):
     from siamfc.cli.main import main
-    from siamfc.evaluation.longterm import f_score as lt_f_score
-    from siamfc.evaluation.longterm import truth_curves
+    from siamfc.evaluation.metrics import f_score as lt_f_score
+    from siamfc.evaluation.metrics import truth_curves
 
     seq, frames, boxes = write_synthetic_sequence(tmp_path)
     out = tmp_path / "results"

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"siamfc eval: interrupted; the sequences done are kept in {result_root(bench)}: run the same "
               "command with --resume to do the rest", file=sys.stderr)
         return 130
-    from ..evaluation.longterm import format_longterm
+    from ..evaluation.report import format_longterm
 
     print(format_table(comparison))
     for part in (format_longterm(comparison.overall), format_per_sequence(comparison)):

@@ -153,9 +153,9 @@ def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Cal
 
 def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict,
               warn: Callable[[str], None]) -> None:
-    """The VOT-LT measures of a tracker that writes its confidence (:mod:`.longterm`); left out with a
+    """The VOT-LT measures of a tracker that writes its confidence (:func:`~.metrics.f_score`); left out with a
     warning when a confidence file is missing or damaged."""
-    from .longterm import f_score, truth_curves
+    from .metrics import f_score, truth_curves
 
     curves = []
     for seq, truth in truths.items():

@@ -148,3 +148,16 @@ def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) 
         fig.tight_layout()
         with reported(path), replacing(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")
+
+
+def format_longterm(overall: dict[str, dict]) -> str:
+    """One line per tracker that has the long-term figures (``overall[name]["longterm"]``)."""
+    lines = []
+    for name, row in overall.items():
+        lt = row.get("longterm")
+        if lt:
+            lines.append(f"  {name}: F-score {lt['f_score']:.3f} (precision {lt['precision']:.3f}, recall "
+                         f"{lt['recall']:.3f} at confidence >= {lt['threshold']:.2f})")
+    if not lines:
+        return ""
+    return "\n".join(["Long-term (VOT-LT) measures, from the trackers' confidence and the absent frames:", *lines])
