@@ -74,9 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def models(args: argparse.Namespace) -> list[tuple[str, object]]:
     """``(label, source)`` for each model to time: a checkpoint's path, an export folder's, or an untrained
-    SiamFCNet. Each file is read now: a bad one is a one-line error before anything is timed. Checkpoints
-    with the same file name are labelled ``folder/name``; an export folder is named in full
-    (``model.onnx``, apart from its checkpoint's ``model``)."""
+    SiamFCNet; each file read now (a bad one is an error before anything is timed). Same file names are
+    labelled ``folder/name``; an export folder in full (``model.onnx``, apart from ``model``.pth)."""
     from ..files import distinct_stems
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
@@ -146,9 +145,8 @@ def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object]], 
     for label, source in models:
         export = isinstance(source, str) and export_folder(source) is not None
         boxes = isinstance(source, str) and is_box_model(source, None)
-        net = source  # read once, to name the backends (an export folder runs with ONNX Runtime only)
-        if isinstance(source, str):
-            net = None if export or boxes else load_model(source)
+        # the model read once, to name the backends (an export folder runs with ONNX Runtime only)
+        net = None if export or boxes else load_model(source) if isinstance(source, str) else source
         variants = {b: {"optimize": True, "backend": b, **({} if b == "onnxruntime" else torch_options)}
                     for b in backends}
         if args.eager:
@@ -172,8 +170,6 @@ def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object]], 
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
     import cv2
     import torch
 
@@ -224,15 +220,21 @@ def run(args: argparse.Namespace) -> int:
         r.ratio_to_reference = r.fps / reference.fps if reference else None
     _print_table(results, unavailable)
     speedups = _speedups(results, pairs) if args.eager else {}
-    multi = _multi_target(args.targets, results[-2], results[-1]) if args.targets else {}
-    long = _long_run(candidates[0], len(frames.rgb), args) if args.long else None
+    multi = {}
+    if args.targets:  # one MultiTracker against separate trackers: the last two candidates
+        batched, separate = results[-2], results[-1]
+        multi = {"targets": args.targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
+                 "separate_over_batched": separate.ms_median / batched.ms_median}
+        print(f"{args.targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} "
+              f"ms/frame separate: {_faster_or_slower(multi['separate_over_batched'], 'batched')}")
+    long = speed.long_run(candidates[0], len(frames.rgb), args.long, progress=not args.quiet) if args.long else None
     peak = speed.peak_rss_mb()
     print(f"peak RSS of this process: {peak:.0f} MB")
     if json_path:
         report = {
             "machine": speed.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
             "frames_timed": args.frames, "reference": reference and reference.name,
-            "results": [dataclasses.asdict(r) for r in results], "unavailable": unavailable,
+            "results": [vars(r) for r in results], "unavailable": unavailable,
             "optimized_over_eager": speedups, "multi_target": multi, "long_run": long, "peak_rss_mb": peak,
         }
         json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -267,26 +269,6 @@ def _speedups(results: list, pairs: dict[str, dict[str, str]]) -> dict:
     return speedups
 
 
-def _multi_target(targets: int, batched, separate) -> dict:
-    """One MultiTracker against separate trackers for ``--targets`` (the last two candidates)."""
-    ratio = separate.ms_median / batched.ms_median
-    print(f"{targets} targets: {batched.ms_median:.1f} ms/frame batched vs {separate.ms_median:.1f} ms/frame "
-          f"separate: {_faster_or_slower(ratio, 'batched')}")
-    return {"targets": targets, "batched_ms": batched.ms_median, "separate_ms": separate.ms_median,
-            "separate_over_batched": ratio}
-
-
 def _faster_or_slower(ratio: float, name: str) -> str:
     """``ratio`` (the other's time over ``name``'s) in words true on either side of 1."""
     return f"{name} is {ratio:.2f}x faster" if ratio >= 1 else f"{name} is {1 / ratio:.2f}x slower"
-
-
-def _long_run(first, n_frames: int, args: argparse.Namespace) -> dict:
-    """``--long`` frames of the first candidate: fps and whether its memory stays flat."""
-    from ..evaluation.speed import long_run
-
-    long = long_run(first.step, first.start, n_frames, args.long, progress=not args.quiet)
-    print(f"long run, {first.name}: {long['frames']} frames at {long['fps']:.1f} fps; RSS "
-          f"{long['rss_start_mb']:.1f} MB after warm-up -> {long['rss_end_mb']:.1f} MB at the end "
-          f"(max {long['rss_max_mb']:.1f}): {'flat' if long['flat'] else 'GROWING'}")
-    return long

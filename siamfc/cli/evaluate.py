@@ -25,15 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "examples:\n"
         "  siamfc eval --dataset got10k --root data/GOT-10k --subset val\n"
-        "  siamfc eval --dataset got10k --root ../shared/data/GOT-10k-mini --subset val --workers 2 \\\n"
-        "      --tracker siamfc:../shared/weights/fdsiamfc_30.pth --tracker nano \\\n"
-        "      --nano-dir ../shared/weights/nanotrack_v2 --tracker mil\n"
-        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --sequences a,b\n"
-        "  siamfc eval --dataset lasot --root data/LaSOT --subset test --tracker siamfc\n"
-        "  siamfc eval --dataset folder --root my_sequences --tracker siamfc --tracker siamfc@redetect=false \\\n"
-        "      --baseline SiamFC@redetect=False\n"
         "  siamfc eval --dataset folder --root ../shared/data/GOT-10k-mini/val --root ../shared/data/extra/val \\\n"
-        "      --tracker siamfc --tracker nano --nano-dir ../shared/weights/nanotrack_v2 --baseline NanoTrack")
+        "      --tracker siamfc --tracker nano --nano-dir ../shared/weights/nanotrack_v2 --baseline NanoTrack\n"
+        "  siamfc eval --dataset folder --root my_sequences --sequences a,b --tracker siamfc:run/model_e030.pth \\\n"
+        "      --tracker siamfc@redetect=false --baseline SiamFC@redetect=False\n"
+        "  siamfc eval --dataset lasot --root data/LaSOT --subset test --tracker mil --workers 2")
     parser.add_argument("--dataset", required=True, choices=tuple(BENCHMARKS),
                         help="; ".join(f"{name}: {b.layout}" for name, b in BENCHMARKS.items()))
     parser.add_argument("--root", required=True, metavar="DIR", action="append",
@@ -53,13 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="OTB version (2013, 2015, tb50, tb100; default 2015) or VOT version "
                              "(2013..2018, LT2018; default 2018)")
     parser.add_argument("--tracker", action="append", metavar="NAME",
-                        help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS (a checkpoint or a "
-                             "folder written by siamfc export), csrt, kcf, mil or nano; repeat for a "
-                             "comparison (default: siamfc). A siamfc tracker takes "
-                             "options of its own after @ (tracker parameters, e.g. "
-                             "siamfc@redetect=false,redetect_confirm=1; they end its name). csrt and kcf "
-                             "need OpenCV's contrib build: without it they are skipped with a warning (an "
-                             "error if alone)")
+                        help="siamfc (the shipped model, or --weights), siamfc:WEIGHTS (a checkpoint or an export "
+                             "folder), csrt, kcf, mil or nano; repeat to compare (default: siamfc). siamfc@key=value,"
+                             "... sets tracker parameters (e.g. siamfc@redetect=false; they end its name). csrt and "
+                             "kcf need OpenCV's contrib build: without it they are skipped with a warning (an error "
+                             "if alone)")
     add_tracker_arguments(parser, backend=False)
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (for nano)")

@@ -3,6 +3,7 @@ decoded frames, timed in turns of a few frames each, so that a background load h
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
@@ -34,9 +35,8 @@ class Frames:
 
 
 def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.PathLike | None = None) -> Frames:
-    """The first ``count`` frames of a sequence folder or a video file, read as ``siamfc track`` reads them
-    (a video's undecodable frames skipped), and the first box of ``groundtruth`` (default: the
-    ``groundtruth.txt`` in the folder, or beside the video)."""
+    """The first ``count`` frames of a sequence folder or a video (its undecodable frames skipped) and the first
+    box of ``groundtruth`` (default: the ``groundtruth.txt`` in the folder, or beside the video)."""
     from ..io.video import open_source
 
     source = Path(source)
@@ -169,27 +169,29 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
     return results
 
 
-def long_run(step: Callable[[int], None], restart: Callable[[int], None], n_frames: int, total: int,
-             samples: int = 20, progress: bool = True) -> dict:
-    """Track ``total`` frames cycling through the sequence, sampling the RSS; flat when the last sample
-    exceeds the first after warm-up by under 5% + 16 MiB."""
+def long_run(candidate: Candidate, n_frames: int, total: int, samples: int = 20, progress: bool = True) -> dict:
+    """Track ``total`` frames cycling through the sequence, sampling the RSS, and say so; flat when the last
+    sample exceeds the first after warm-up by under 5% + 16 MiB."""
     from tqdm import tqdm
 
     every = max(1, total // samples)
-    restart(0)
+    candidate.start(0)
     rss = []
     t0 = time.perf_counter()
     steps = tqdm(range(total), desc="long run", unit="frame", disable=not progress, leave=False)
     for k, i in zip(steps, itertools.cycle(range(1, n_frames)), strict=False):
         if i == 1 and k:  # the frames wrapped
-            restart(0)
-        step(i)
+            candidate.start(0)
+        candidate.step(i)
         if k % every == 0 or k == total - 1:
             rss.append((k, rss_mb()))
     elapsed = time.perf_counter() - t0
     start, end = rss[1][1] if len(rss) > 1 else rss[0][1], rss[-1][1]
+    flat = bool(end - start < 0.05 * start + 16)
+    print(f"long run, {candidate.name}: {total} frames at {total / elapsed:.1f} fps; RSS {start:.1f} MB after "
+          f"warm-up -> {end:.1f} MB at the end (max {max(v for _, v in rss):.1f}): {'flat' if flat else 'GROWING'}")
     return {"frames": total, "seconds": elapsed, "fps": total / elapsed, "rss_start_mb": start, "rss_end_mb": end,
-            "rss_max_mb": max(v for _, v in rss), "flat": bool(end - start < 0.05 * start + 16), "samples": rss}
+            "rss_max_mb": max(v for _, v in rss), "flat": flat, "samples": rss}
 
 
 def machine_info(device: torch.device) -> dict:
@@ -200,19 +202,14 @@ def machine_info(device: torch.device) -> dict:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:
+        info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
-    try:
+    with contextlib.suppress(ImportError):
         import onnxruntime
 
         info["onnxruntime"] = onnxruntime.__version__
-    except ImportError:
-        pass
     return info
 
 
