@@ -19,7 +19,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # The commands keep FFmpeg's log lines off stderr by setting this before OpenCV first starts FFmpeg
-# (siamfc.io.opencv_log.quiet_ffmpeg). A user's run is one process; here an earlier test may have started
+# (siamfc.io.opencv_log.set_opencv_log_level). A user's run is one process; here an earlier test may have started
 # FFmpeg first, so the setting goes in before any test, as the commands would have it.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 

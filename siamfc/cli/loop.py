@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,8 +51,8 @@ class FrameLoop:
     or an unreadable one); it returns the frame to show in ``window``. Ctrl-C or closing the window
     stops the loop; the counts stay readable when ``handle`` raises."""
 
-    def __init__(self, targets: TargetSet, handle: Callable[[Frame, float | None], np.ndarray | None],
-                 window=None, progress=None) -> None:
+    def __init__(self, targets: TargetSet, handle: Callable[[Frame, float | None], np.ndarray | None], window,
+                 progress) -> None:
         self.targets, self.handle, self.window, self.progress = targets, handle, window, progress
         self.frames = 0
         self.interrupted = self.stopped = False
@@ -65,20 +66,17 @@ class FrameLoop:
         fps = FpsMeter()
         self.started = time.perf_counter()
         try:
-            frame: Frame | None = first
-            while frame is not None:
+            for frame in chain([first], rest):
                 tic = time.perf_counter()
                 if frame.image is not None and frame is not first:
                     self.targets.update(frame.image)
                 canvas = self.handle(frame, fps.value)
                 self.frames += 1
-                if self.progress is not None:
-                    self.progress.update(1)
+                self.progress.update(1)
                 if self.window is not None and not self.window.show(canvas):
                     self.stopped = True
                     break
                 fps.add(time.perf_counter() - tic)
-                frame = next(rest, None)
         except KeyboardInterrupt:
             self.interrupted = True
 

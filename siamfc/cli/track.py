@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ..io.live import FrameReader
-    from ..io.outputs import TrackOutputs
     from ..io.video import Frame, FrameSource
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
@@ -53,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..io.live import FrameReader
-    from ..io.outputs import TrackOutputs, check_box_output, check_video_output
+    from ..io.outputs import check_box_output, check_video_output
     from ..io.video import open_source
 
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         check_distinct_outputs(source.files, paths, count)
         tracker = build_tracker(args, device)
         with FrameReader(source, args.max_frames) as reader:
-            return _track(args, source, reader, tracker, boxes, TrackOutputs(paths), window)
+            return _track(args, source, reader, tracker, boxes, paths, window)
     finally:
         if window is not None:
             window.close()
@@ -96,8 +95,9 @@ def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
     raise SiamFCError(f"{args.video}: no frame could be decoded", args.video)
 
 
-def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, outputs: TrackOutputs, window) -> int:
+def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, paths: dict, window) -> int:
     from ..io.drawing import annotate_frame
+    from ..io.outputs import TrackOutputs
     from ..io.writers import one_error
     from .loop import FrameLoop, TargetSet, progress_bar
 
@@ -108,7 +108,7 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
              for i, b in enumerate(boxes)]
     targets = TargetSet(tracker, first.image, boxes)
     height, width = first.image.shape[:2]
-    outputs.open(args.video, len(boxes), source.fps or 25.0, (width, height))
+    outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, (width, height))
     for index in range(first.index):  # frames before the first readable one hold the init box
         outputs.write(args.start_frame + index + 1, targets, True)
         if outputs.video is not None:

@@ -84,14 +84,12 @@ class JsonBoxWriter:
         self.file = AtomicTextFile(path)
         head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
         self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
-        self.first = True
 
     def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
         entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
                        "scores": [round(float(c), 4) for c in targets.scores],
                        "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
-        self.file.write(("" if self.first else ",\n") + json.dumps(entry))
-        self.first = False
+        self.file.write(("" if self.file.records == 1 else ",\n") + json.dumps(entry))  # the head is record 1
 
     def close(self, summary: dict) -> None:
         self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
@@ -168,15 +166,11 @@ class VideoOutput:
 
 
 class TrackOutputs:
-    """The files ``track`` writes (``paths`` by flag: ``--boxes``, ``--scores``, ``--output``): opened
-    together (a failure leaves every output as it was), closed with the run's summary."""
+    """The files ``track`` writes (``paths`` by flag: ``--boxes``, ``--scores``, ``--output``) about the video
+    ``name``: opened together (a failure leaves every output as it was), closed with the run's summary."""
 
-    def __init__(self, paths: dict[str, Path | None]) -> None:
-        self.paths = paths
+    def __init__(self, paths: dict[str, Path | None], name: str, count: int, fps: float, size: tuple[int, int]) -> None:
         self.boxes = self.scores = self.video = None
-
-    def open(self, name: str, count: int, fps: float, size: tuple[int, int]) -> None:
-        paths = self.paths
         try:
             json_boxes = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
             self.boxes = (JsonBoxWriter(paths["--boxes"], count, name) if json_boxes else

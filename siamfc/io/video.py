@@ -16,7 +16,6 @@ import numpy as np
 from ..data.sequences import IMAGE_EXTENSIONS, frame_files, natural_key
 from ..errors import SiamFCError
 from ..geometry import check_frame_size
-from .opencv_log import quiet_ffmpeg
 
 #: consecutive decode failures after which a video or camera is taken to have ended
 MAX_CONSECUTIVE_FAILURES = 25
@@ -180,7 +179,6 @@ class CaptureSource(FrameSource):
 
 def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     """``spec``: a video file, a folder of frames, a glob (``"frames/*.jpg"``) or a camera index."""
-    quiet_ffmpeg()
     text = str(spec)
     if not text.strip():
         raise SiamFCError("no video given (the name is empty)", text)

@@ -96,9 +96,8 @@ class AtomicTextFile:
             self.discard()
             kept = "nothing was written (the file is as it was)"
         else:
-            if self._tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, self._good)  # drop a half-written record
+            with contextlib.suppress(OSError):  # a device cannot be truncated
+                os.ftruncate(self._fd, self._good)  # drop a half-written record
             self._finish()
             kept = f"its first {self.records} {self.unit}(s) are kept, whole"
         self.failure = SiamFCError(f"{self.path}: writing failed ({exc.strerror or exc}); {kept}", str(self.path))
