@@ -7,7 +7,7 @@ import math
 import pytest
 
 from siamfc.errors import SettingError
-from siamfc.evaluation.bootstrap import bootstrap_mean, paired_difference
+from siamfc.evaluation.metrics import bootstrap_mean, paired_difference
 
 
 def test_two_values_interval_by_hand() -> None:

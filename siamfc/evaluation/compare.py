@@ -13,9 +13,8 @@ from ..errors import SiamFCError, first_line
 from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for, open_experiment, result_root, select_sequences
-from .bootstrap import bootstrap_mean, paired_difference
 from .got10k_compat import numpy_nan_alias, only_sequences
-from .metrics import overall_figures, sequence_figures
+from .metrics import bootstrap_mean, overall_figures, paired_difference, sequence_figures
 from .report import write_outputs
 from .results import earlier_trackers, read_boxes, read_confidence, read_time, to_run
 from .runner import Task, quiet_opencv, run_tasks

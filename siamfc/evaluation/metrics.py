@@ -1,15 +1,20 @@
 """The figures, the same for every benchmark (defined in docs/evaluation.md and ``comparison.json``):
-IoU clipped to the image, frame 1 and absent frames excluded, repetitions pooled; and the long-term
+IoU clipped to the image, frame 1 and absent frames excluded, repetitions pooled; the long-term
 measures of VOT-LT (Lukezic et al., 2018): tracking precision, recall and their best F-score over
-confidence thresholds, from the frames where the target is absent too."""
+confidence thresholds, from the frames where the target is absent too; and percentile-bootstrap
+intervals over sequences, of a mean and of a paired difference (a tracker is better only when that
+interval excludes 0)."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from ..errors import SettingError
 
 SUCCESS_THRESHOLDS = np.linspace(0, 1, 101)
 AUC_THRESHOLDS = np.linspace(0, 1, 21)
@@ -142,3 +147,37 @@ def truth_curves(boxes: np.ndarray, anno: np.ndarray, visible: np.ndarray, bound
     ious = np.zeros(len(anno))
     ious[visible] = clipped_iou(boxes[visible], anno[visible], bound)
     return sequence_curves(ious[1:], visible[1:], scores[1:])
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
+    """The mean of ``values`` and its percentile-bootstrap interval (NaN values are left out)."""
+    data = np.asarray([v for v in values if not math.isnan(v)], dtype=np.float64)
+    if not 0 < level < 1:
+        raise SettingError(f"level must be in (0, 1), got {level}", "level")
+    if data.size == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(data.mean()), float(low), float(high), int(data.size))
+
+
+def paired_difference(ours: Mapping[str, float], theirs: Mapping[str, float], level: float = 0.95,
+                      resamples: int = 10000, seed: int = 0) -> Interval:
+    """Mean over the sequences both have of ``ours[s] - theirs[s]``, with its bootstrap interval."""
+    common = [s for s in ours if s in theirs]
+    return bootstrap_mean([ours[s] - theirs[s] for s in common], level, resamples, seed)

@@ -10,8 +10,7 @@ from tqdm import tqdm
 
 from ..data.sequences import Sequence, got10k_sequences
 from ..errors import SettingError, SiamFCError
-from ..evaluation.bootstrap import bootstrap_mean
-from ..evaluation.metrics import SequenceFigures, Truth, overall_figures, sequence_figures
+from ..evaluation.metrics import SequenceFigures, Truth, bootstrap_mean, overall_figures, sequence_figures
 from ..models.network import SiamFCNet
 from ..tracking.tracker import MultiTracker
 from .config import ValConfig
