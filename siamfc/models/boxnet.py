@@ -66,11 +66,8 @@ class BoxHead(nn.Module):
 
     def onnx_order(self) -> list[nn.Conv2d]:
         """The convolutions in the order of NanoTrack v2's head graph (box correlation first)."""
-        def convs(module: nn.Module) -> list[nn.Conv2d]:
-            return [m for m in module.modules() if isinstance(m, nn.Conv2d)]
-
-        return [*convs(self.corr_box), *convs(self.corr_cls), *convs(self.cls_tower), self.cls_pred,
-                *convs(self.box_tower), self.box_pred]
+        parts = (self.corr_box, self.corr_cls, self.cls_tower, self.cls_pred, self.box_tower, self.box_pred)
+        return [m for part in parts for m in part.modules() if isinstance(m, nn.Conv2d)]
 
 
 @dataclass

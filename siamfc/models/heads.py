@@ -33,6 +33,4 @@ class XCorrHead(nn.Module):
 
     def forward(self, kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         out = cross_correlate(kernels, search) * self.out_scale
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return out if self.bias is None else out + self.bias

@@ -94,26 +94,20 @@ class NanoTrackTrunk(nn.Module):
         return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
 
 
-def read_conv_weights(path: str | os.PathLike) -> list:
-    """The weight and bias arrays of every Conv and Gemm node of an ONNX graph, in node order."""
+def copy_onnx_weights(path: str | os.PathLike, targets: list[torch.Tensor], what: str, swap_rb: bool = False) -> None:
+    """Copy the Conv and Gemm weights of graph ``path`` into ``targets`` (in node order), every shape checked
+    (another graph is a CheckpointError, never half a model); ``swap_rb`` flips the first layer's input
+    channels (RGB crops into a network trained on BGR)."""
     import onnx
     from onnx import numpy_helper
 
     try:
         graph = onnx.load(os.fspath(path)).graph
     except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
-        raise CheckpointError(f"{path}: not a readable ONNX model ({first_line(exc, 100)})",
-                              str(path)) from exc
+        raise CheckpointError(f"{path}: not a readable ONNX model ({first_line(exc, 100)})", str(path)) from exc
     init = {t.name: t for t in graph.initializer}
-    return [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
-            for name in node.input[1:] if name in init]
-
-
-def copy_onnx_weights(path: str | os.PathLike, targets: list[torch.Tensor], what: str, swap_rb: bool = False) -> None:
-    """Copy the Conv and Gemm weights of graph ``path`` into ``targets`` (in node order), every shape checked
-    (another graph is a CheckpointError, never half a model); ``swap_rb`` flips the first layer's input
-    channels (RGB crops into a network trained on BGR)."""
-    arrays = read_conv_weights(path)
+    arrays = [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
+              for name in node.input[1:] if name in init]
     if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
         raise CheckpointError(f"{path}: not {what} ({len(arrays)} weight tensors, expected {len(targets)})", str(path))
     if swap_rb:
