@@ -12,8 +12,6 @@ from .common import add_tracker_arguments, at_least, build_tracker, check_distin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from ..io.live import FrameReader
     from ..io.video import Frame, FrameSource
 
@@ -82,26 +80,22 @@ def run(args: argparse.Namespace) -> int:
             window.close()
 
 
-def _first_frame(args, reader: FrameReader) -> tuple[Frame, Iterator[Frame]]:
-    """The first decodable frame (earlier ones are named in warnings) and the frames after it."""
-    frames = iter(reader)
-    for frame in frames:
-        if frame.image is not None:
-            if frame.index:
-                warn(f"the first {frame.index} frame(s) could not be decoded; the box applies to frame "
-                     f"{args.start_frame + frame.index + 1}, the first readable one (their lines hold it too)")
-            return frame, frames
-        warn(f"frame {args.start_frame + frame.index + 1}: {frame.reason}; skipped")
-    raise SiamFCError(f"{args.video}: no frame could be decoded", args.video)
-
-
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, paths: dict, window) -> int:
     from ..io.drawing import annotate_frame
     from ..io.outputs import TrackOutputs
     from ..io.writers import one_error
     from .loop import FrameLoop, TargetSet, progress_bar
 
-    first, rest = _first_frame(args, reader)
+    rest = iter(reader)
+    for first in rest:  # the first decodable frame; earlier ones are named in warnings
+        if first.image is not None:
+            break
+        warn(f"frame {args.start_frame + first.index + 1}: {first.reason}; skipped")
+    else:
+        raise SiamFCError(f"{args.video}: no frame could be decoded", args.video)
+    if first.index:
+        warn(f"the first {first.index} frame(s) could not be decoded; the box applies to frame "
+             f"{args.start_frame + first.index + 1}, the first readable one (their lines hold it too)")
     if not boxes:
         boxes = [window.select_box(first.image)]
     boxes = [clip_box(b, first.image.shape, "--init-box" if len(boxes) == 1 else f"--init-box #{i}")

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -211,15 +212,10 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     # an AVI file is read in its index's order (FFmpeg's ``sortdts``), so that a frame's timestamp is its
     # position even after a damaged stretch that the sequential reader would skip without a trace
     key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
-    sort_dts = key not in os.environ and head[:4] == b"RIFF" and head[8:12] == b"AVI "
-    if sort_dts:
-        os.environ[key] = "fflags;sortdts"
-    try:
+    avi = key not in os.environ and head[:4] == b"RIFF" and head[8:12] == b"AVI "
+    with mock.patch.dict(os.environ, {key: "fflags;sortdts"} if avi else {}):
         capture = _opened(cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG),
                           f"{text}: OpenCV cannot decode this file as a video", text)
-    finally:
-        if sort_dts:
-            del os.environ[key]
     return CaptureSource(capture, text, "video", start_frame, [os.fspath(path)])
 
 

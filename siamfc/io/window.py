@@ -3,6 +3,7 @@ boxes; its caller's loop pumps Tk's events (``show``, ``poll``), so only the mai
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -174,8 +175,6 @@ class Window:
 
     def close(self) -> None:
         if not self.closed:
-            try:
+            with contextlib.suppress(self._tk.TclError):
                 self.root.destroy()
-            except self._tk.TclError:
-                pass
         self.closed = True
