@@ -52,8 +52,7 @@ def format_table(comparison: Comparison) -> str:
         interval = f"  [{_fmt(ci['low'])}, {_fmt(ci['high'])}]" if ci else ""
         lines.append(f"{name:<{width}}" + "".join(f"{c:>8}" for c in cells) + f"{_fmt(row['fps'], 1):>8}" + interval)
     if comparison.differences:
-        lines.append("")
-        lines.append(f"AUC minus {comparison.baseline}'s, paired by sequence (95% bootstrap interval):")
+        lines += ["", f"AUC minus {comparison.baseline}'s, paired by sequence (95% bootstrap interval):"]
         for name, d in comparison.differences.items():
             verdict = "better" if d["low"] > 0 else "worse" if d["high"] < 0 else "no clear difference"
             lines.append(f"  {name:<{width}}{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]  {verdict}")

@@ -39,8 +39,7 @@ def check_first_box(box: np.ndarray, where: str) -> None:
 
 
 def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
-    """The toolkit lists a sequence's frames as ``folder/*.jpg`` only and reads ``groundtruth.txt``
-    with commas between the values; returns the frames' and the boxes' counts."""
+    """The toolkit reads ``*.jpg`` frames only and boxes separated by commas; returns the frames' and boxes' counts."""
     jpgs, other = list(folder.glob("*.jpg")), next((p for p in frame_files(folder) if p.suffix != ".jpg"), None)
     if not jpgs or other:
         why = (f"no .jpg frames in the folder itself (the toolkit's {what} reader takes <seq>/*.jpg only)" if not jpgs
@@ -154,8 +153,7 @@ class Folder(SequenceBenchmark):
     joins_roots = True
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        """A folder every root has (or a root that is that folder), or ``all``; left out, each root's
-        ``val/`` where it has one, else the whole root."""
+        """A folder every root has (or is), or ``all``; left out, each root's ``val/`` where it has one, else all."""
         lacking = [r for r in roots if text not in (None, "all") and Path(r).is_dir() and not (Path(r) / text).is_dir()
                    and Path(r).resolve().name != text]
         if lacking:

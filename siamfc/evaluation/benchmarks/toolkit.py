@@ -35,8 +35,7 @@ def resolution(text: str) -> tuple[int, int] | None:
 
 
 def check_got10k_meta(folder: Path) -> None:
-    """The files the toolkit's GOT-10k reader and report need beyond ours: the labels, and
-    ``meta_info.ini`` as that reader parses it, with a ``resolution``."""
+    """What the toolkit's GOT-10k reader and report need beyond our reader: labels, a ``meta_info.ini`` resolution."""
     for meta in ("meta_info.ini", *LABELS):
         if not (folder / meta).is_file():
             raise SiamFCError(f"{folder}: no {meta} (the GOT-10k report needs meta_info.ini and "
@@ -166,8 +165,7 @@ class OTB(Benchmark):
         return [base / f"{seq}.txt", base / "times" / f"{seq}_time.txt"]
 
     def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
-        overall = performance["overall"]
-        return {key: float(overall[key]) for key in ("success_score", "precision_score", "speed_fps")}
+        return {key: float(performance["overall"][key]) for key in ("success_score", "precision_score", "speed_fps")}
 
 
 class VOT(Benchmark):
@@ -208,9 +206,8 @@ class VOT(Benchmark):
         return Truth(anno, box_visible(anno), image_size(img_files[0]))
 
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
-        baseline, unsupervised = base / "baseline" / seq, base / "unsupervised" / seq
-        return ([baseline / f"{seq}_{r:03d}.txt" for r in range(1, repetitions + 1)] + [baseline / f"{seq}_time.txt"]
-                + [unsupervised / f"{seq}_001.txt", unsupervised / f"{seq}_time.txt"])
+        return (super().result_files(base / "baseline", seq, repetitions)
+                + super().result_files(base / "unsupervised", seq, 1))
 
     def report_figures(self, performance: dict, ours: dict, warn: Callable[[str], None]) -> dict:
         return {k: float(v) for k, v in performance.items()}
