@@ -141,12 +141,11 @@ class Window:
             self.closed = self.stop_requested = True
         return not self.stop_requested
 
-    def select_box(self, image: np.ndarray, prompt: str = "drag a box around the target, then press Enter "
-                   "(Esc cancels)") -> np.ndarray:
+    def select_box(self, image: np.ndarray) -> np.ndarray:
         """Show ``image`` until the user drags a box and accepts it with Enter or space; a SiamFCError on
         Esc or when the window closes."""
         was_drag_select, self.drag_select = self.drag_select, True
-        self.root.title(prompt)
+        self.root.title("drag a box around the target, then press Enter (Esc cancels)")
         self.stop_requested = False
         self.events()
         self.show(image)

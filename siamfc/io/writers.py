@@ -143,11 +143,6 @@ def temporary_sibling(path: Path) -> Path:
     return Path(name)
 
 
-def _probe(folder: Path, name: str) -> None:
-    """Create and remove a file in ``folder`` (an OSError where files cannot be written there)."""
-    os.unlink(temporary_sibling(folder / f"{name}.probe"))
-
-
 def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
     """``path`` as a Path, once sure it can be written (before any work starts) in a folder that exists;
     an existing file is left untouched. The error's key is ``what``."""
@@ -161,7 +156,7 @@ def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
                 pass
             if not path.is_file():
                 return path  # a device (/dev/null): written directly
-        _probe(path.parent, path.name)
+        os.unlink(temporary_sibling(path.with_name(f"{path.name}.probe")))  # an OSError where files cannot be made
     except OSError as exc:
         raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
@@ -184,7 +179,7 @@ def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> 
         raise SiamFCError(f"{what} {path}: exists and is not a folder", what)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        _probe(path, "siamfc")
+        os.unlink(temporary_sibling(path / "siamfc.probe"))  # an OSError where files cannot be made
     except OSError as exc:
         raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
