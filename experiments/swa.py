@@ -17,8 +17,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from siamfc.errors import SiamFCError
-from siamfc.models.averaging import average_checkpoints
 from siamfc.models.boxnet import BoxTrackNet
+from siamfc.models.checkpoint import average_checkpoints
 from siamfc.training.config import load_config
 from siamfc.training.data import build_pair_dataset
 

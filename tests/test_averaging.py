@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from siamfc import CheckpointError, ModelConfig, build_model, load_model, save_checkpoint
-from siamfc.models.averaging import average_checkpoints
+from siamfc.models.checkpoint import average_checkpoints
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "average_checkpoints.py"
 SWA = Path(__file__).resolve().parents[1] / "experiments" / "swa.py"
@@ -139,7 +139,7 @@ def test_box_soup_is_the_hand_computed_mean(tmp_path: Path) -> None:
 
 
 def test_average_states_means_floats_and_keeps_the_chosen_counters() -> None:
-    from siamfc.models.averaging import average_states
+    from siamfc.models.checkpoint import average_states
 
     states = [{"w": torch.tensor([1.0, 2.0]), "n": torch.tensor(5)},
               {"w": torch.tensor([3.0, 8.0]), "n": torch.tensor(7)}]

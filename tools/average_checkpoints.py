@@ -5,7 +5,7 @@
     python tools/average_checkpoints.py runs/box_s0/model.pth runs/box_s1/model.pth runs/box_s2/model.pth \
         --counters-from first --out runs/box_soup/model.pth      # the box-head seeds' uniform soup
 
-Every checkpoint must hold the same network (siamfc.models.averaging), SiamFC or box-head; the output
+Every checkpoint must hold the same network (siamfc.models.checkpoint), SiamFC or box-head; the output
 is of the inputs' family. Integer buffers (BatchNorm's step counters) come from the last input, or the
 first with ``--counters-from first`` (SWA, with BatchNorm recomputed: experiments/swa.py). The output is
 an ordinary model checkpoint (``siamfc track --weights``, ``siamfc eval --tracker siamfc:PATH``) whose
@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from siamfc.errors import CheckpointError  # noqa: E402
-from siamfc.models.averaging import average_checkpoints  # noqa: E402
-from siamfc.models.checkpoint import save_checkpoint  # noqa: E402
+from siamfc.models.checkpoint import average_checkpoints, save_checkpoint  # noqa: E402
 
 
 def average_into(parser: argparse.ArgumentParser, args: argparse.Namespace,
