@@ -32,9 +32,7 @@ class PairAugment:
     """Cuts exemplar (``exemplar_size``) and search (``search_size``) views out of two cached crops."""
 
     def __init__(self, cfg: AugmentConfig, exemplar_size: int = 127, search_size: int = 239) -> None:
-        self.cfg = cfg
-        self.exemplar_size = exemplar_size
-        self.search_size = search_size
+        self.cfg, self.exemplar_size, self.search_size = cfg, exemplar_size, search_size
         self.photometric = A.Compose([
             A.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=cfg.color_jitter),
             # a centred, symmetric motion kernel: albumentations' default (shifted kernel, random
@@ -61,9 +59,6 @@ class PairAugment:
         return cv2.warpAffine(np.ascontiguousarray(crop), matrix, (out_size, out_size),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
-    def _view_aspect(self, rng: np.random.Generator) -> float:
-        return float(np.exp(rng.uniform(-1, 1) * np.log1p(self.cfg.aspect))) if self.cfg.aspect else 1.0
-
     def __call__(self, z_crop: np.ndarray, x_crop: np.ndarray, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Returns exemplar, search (uint8 RGB) and the target's offset (dy, dx) from the search
@@ -78,7 +73,9 @@ class PairAugment:
         cfg = self.cfg
         mid = (np.array(z_crop.shape[:2], dtype=np.float64) - 1) / 2
         z_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, 1.0)
-        x_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, self._view_aspect(rng))
+        x_scale = 1 + rng.uniform(-cfg.stretch, cfg.stretch)  # drawn before the aspect, as it always was
+        aspect = float(np.exp(rng.uniform(-1, 1) * np.log1p(cfg.aspect))) if cfg.aspect else 1.0
+        x_linear = self._linear(x_scale, rng, aspect)
         offset = rng.uniform(-cfg.shift, cfg.shift, size=2)  # (dy, dx) of the target in the search view
         z = self._warp(z_crop, self.exemplar_size, z_linear, mid)
         # the view centre sits at -offset (view pixels) from the target, i.e. at mid - linear @ offset
