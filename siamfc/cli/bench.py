@@ -117,17 +117,6 @@ def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return assets / "demo_clip.mp4", assets / "demo_groundtruth.txt"
 
 
-def _backends(args: argparse.Namespace, device) -> list[str]:
-    from ..tracking.config import BACKENDS
-
-    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
-    if not backends or not set(backends) <= set(BACKENDS):
-        raise SiamFCError(f"--backends {args.backends!r}: choose from {','.join(BACKENDS)}", "--backends")
-    if "onnxruntime" in backends and device.type != "cpu":
-        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
-    return backends
-
-
 def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object]], backends: list[str], frames,
                     device) -> tuple[list, dict[str, dict[str, str]]]:
     """A candidate per model and backend (and eager path), and the names of each model's."""
@@ -178,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.runner import quiet_opencv
     from ..evaluation.trackers import nano_files
     from ..io.writers import check_writable
+    from ..tracking.config import BACKENDS
     from ..tracking.onnx_format import export_folder
 
     quiet_opencv()  # OpenCV 5's NanoTrack warns that its DNN engine ignores the target it is given
@@ -185,7 +175,12 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
-    backends = _backends(args, device)  # the arguments the user gave are checked before any default
+    # the arguments the user gave are checked before any default
+    backends = list(dict.fromkeys(b.strip() for b in args.backends.split(",") if b.strip()))
+    if not backends or not set(backends) <= set(BACKENDS):
+        raise SiamFCError(f"--backends {args.backends!r}: choose from {','.join(BACKENDS)}", "--backends")
+    if "onnxruntime" in backends and device.type != "cpu":
+        raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
     json_path = check_writable(args.json, "--json") if args.json else None
     models_ = models(args)
     exports = [source for _, source in models_ if isinstance(source, str) and export_folder(source) is not None]

@@ -60,6 +60,9 @@ def clip_box(box: np.ndarray, frame_shape: tuple[int, ...], what: str = "--init-
 
     from ..geometry import box_problem
 
+    def _fmt(box: np.ndarray) -> str:
+        return ",".join(f"{float(v):g}" for v in box)
+
     height, width = int(frame_shape[0]), int(frame_shape[1])
     problem = box_problem(box, width, height, corners_hint=True)
     if problem:
@@ -70,10 +73,6 @@ def clip_box(box: np.ndarray, frame_shape: tuple[int, ...], what: str = "--init-
     if not np.allclose(clipped, [x, y, w, h]):
         on_warning(f"{what} {_fmt(box)} extends past the {width}x{height} frame; clipped to {_fmt(clipped)}")
     return clipped
-
-
-def _fmt(box: np.ndarray) -> str:
-    return ",".join(f"{float(v):g}" for v in box)
 
 
 def require_display(hint: str, key: str) -> None:

@@ -33,9 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, choices=tuple(BENCHMARKS),
                         help="; ".join(f"{name}: {b.layout}" for name, b in BENCHMARKS.items()))
     parser.add_argument("--root", required=True, metavar="DIR", action="append",
-                        help="the dataset's folder; with --dataset folder, repeat it to evaluate several "
-                             "sets as one (e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val and "
-                             "../shared/data/extra/val)")
+                        help="the dataset's folder; with --dataset folder, repeat it to evaluate several sets as one "
+                             "(e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val, ../shared/data/extra/val)")
     parser.add_argument("--baseline", default=None, metavar="NAME",
                         help="a tracker's name as the table shows it (e.g. NanoTrack; case and the order of "
                              "@ options aside): every other tracker gets its AUC difference, paired by "

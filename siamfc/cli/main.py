@@ -4,6 +4,7 @@ place a few milliseconds after Python starts."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import signal
@@ -130,12 +131,9 @@ def _exit_with(prog: str, entry: Callable[[], int]) -> None:
     sys.exit(code)
 
 
-def cli() -> None:
-    _exit_with("siamfc", main)
-
-
-def track_cli() -> None:
-    _exit_with("track", track_main)
+#: the console scripts ``siamfc`` and ``track``
+cli = functools.partial(_exit_with, "siamfc", main)
+track_cli = functools.partial(_exit_with, "track", track_main)
 
 
 if __name__ == "__main__":

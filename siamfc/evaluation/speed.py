@@ -4,6 +4,7 @@ decoded frames, timed in turns of a few frames each, so that a background load h
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
 import os
@@ -124,12 +125,6 @@ def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike) -> tuple[list[C
             for name, make in makers.items() if make is not None], missing
 
 
-def _sync(device: torch.device | None) -> None:
-    """Wait for a GPU's queued work, so that it is timed."""
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chunk: int = 5,
                     device: torch.device | None = None, progress: bool = True) -> list[Result]:
     """Round-robin timing: ``total`` timed frames per candidate, ``chunk`` frames per turn, the
@@ -137,6 +132,7 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
     from tqdm import tqdm
 
     cuda = device is not None and device.type == "cuda"
+    sync = functools.partial(torch.cuda.synchronize, device) if cuda else (lambda: None)  # a GPU's queued work timed
     setup: dict[str, tuple[float, float, float | None]] = {}
     for c in candidates:
         gc.collect()
@@ -146,7 +142,7 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
         t0 = time.perf_counter()
         c.start(0)
         c.step(1)  # first update: warms caches, allocators, lazy initialisations
-        _sync(device)
+        sync()
         startup = time.perf_counter() - t0
         setup[c.name] = (startup, rss_mb() - before, torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None)
     times: dict[str, list[float]] = {c.name: [] for c in candidates}
@@ -160,7 +156,7 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
             t0 = time.perf_counter()
             for i in indices:
                 c.step(i)
-            _sync(device)
+            sync()
             times[c.name].append((time.perf_counter() - t0) * 1000 / chunk)
     results = []
     for c in candidates:
