@@ -75,30 +75,25 @@ class TxtBoxWriter:
             f.discard()
 
 
-class JsonBoxWriter:
+class JsonBoxWriter(TxtBoxWriter):
     """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
     "skipped"?}, ...], "summary"}``, written frame by frame (after a crash only the end is missing)."""
 
     def __init__(self, path: Path, count: int, video: str) -> None:
-        self.paths = [path]
-        self.file = AtomicTextFile(path)
+        self.paths, self.files = [path], [AtomicTextFile(path)]
         head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
-        self.file.write(json.dumps(head)[:-1] + ', "frames": [\n')
+        self.files[0].write(json.dumps(head)[:-1] + ', "frames": [\n')
 
     def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
         entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
                        "scores": [round(float(c), 4) for c in targets.scores],
                        "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
-        self.file.write(("" if self.file.records == 1 else ",\n") + json.dumps(entry))  # the head is record 1
+        file = self.files[0]
+        file.write(("" if file.records == 1 else ",\n") + json.dumps(entry))  # the head is record 1
 
     def close(self, summary: dict) -> None:
-        self.file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
-        self.file.close()
-        if self.file.failure is not None:  # at an earlier write
-            raise self.file.failure
-
-    def discard(self) -> None:
-        self.file.discard()
+        self.files[0].write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
+        super().close(summary)
 
 
 class VideoOutput:
