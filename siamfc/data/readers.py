@@ -228,16 +228,15 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
 def _read_meta(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(original frame numbers, crop pixels per frame pixel) from a curated sequence's ``meta.csv``."""
     rows = list(csv.DictReader(_read_text(path).splitlines()))
-    if len(rows) != n:
-        raise DatasetError(f"{path}: {len(rows)} rows for {n} crops", str(path))
     try:
         frames = np.array([int(r["original_frame"]) for r in rows])
         scales = np.array([float(r["scale"]) for r in rows])
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(f"{path}: expected columns index,original_frame,x0,y0,scale with numbers",
                            str(path)) from exc
-    if not np.all(np.isfinite(scales) & (scales > 0)):
-        raise DatasetError(f"{path}: scale must be positive", str(path))
+    if len(rows) != n or not np.all(np.isfinite(scales) & (scales > 0)):
+        raise DatasetError(f"{path}: {len(rows)} rows for {n} crops" if len(rows) != n else
+                           f"{path}: scale must be positive", str(path))
     return frames, scales
 
 
