@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..tracking.config import CROP_BACKENDS, DTYPE_NAMES
     add_weights_argument(parser, append=True)
     parser.add_argument("--backbones", default="", metavar="NAMES",
-                        help="comma list of registered backbones to time with untrained weights (speed only), "
-                             "e.g. alexnet (the classic full-width AlexNet),alexnet_w30")
+                        help="comma list of registered backbones to time with untrained weights (speed only), e.g. "
+                             "alexnet (the classic full-width AlexNet),alexnet_w30")
     parser.add_argument("--backends", default="auto", metavar="LIST",
                         help="comma list of auto (the tracker's default: onnxruntime on the CPU, torch on a GPU), "
                              "torch, onnxruntime; default: auto")
@@ -54,13 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=at_least(10), default=300,
                         help="timed frames per tracker (default 300, at least 10)")
     parser.add_argument("--sequence", default=None, metavar="DIR",
-                        help="a folder of frames with groundtruth.txt (its first box starts the trackers); "
-                             f"default: {default_sequence()}, or the demo clip shipped with the package "
-                             "where that is absent")
+                        help="a folder of frames with groundtruth.txt (its first box starts the trackers); default: "
+                             f"{default_sequence()}, or the demo clip shipped with the package where that is absent")
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
-                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (OpenCV's "
-                             f"NanoTrack, the reference row); default: {default_nano_dir()}, its row skipped "
-                             "when absent")
+                        help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (OpenCV's NanoTrack, "
+                             f"the reference row); default: {default_nano_dir()}, its row skipped when absent")
     parser.add_argument("--no-opencv", action="store_true", help="time our trackers only")
     parser.add_argument("--targets", type=at_least(0), default=0, metavar="N",
                         help="also time N targets: one MultiTracker (one batch) vs N separate trackers")

@@ -116,8 +116,8 @@ def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True)
                             help="what runs the network: auto = ONNX Runtime on the CPU, PyTorch on a GPU "
                                  "(default: auto)")
     parser.add_argument("--redetect", action=argparse.BooleanOptionalAction, default=TrackerConfig.redetect,
-                        help="while a target is lost, search for it over a region growing up to the whole "
-                             "frame (default: on)")
+                        help="while a target is lost, search for it over a region growing up to the whole frame "
+                             "(default: on)")
     parser.add_argument("--lost-threshold", type=option(TrackerConfig, "lost_threshold"),
                         default=TrackerConfig.lost_threshold, metavar="C",
                         help="a target whose confidence (0..1) stays below C for 5 frames is reported lost "

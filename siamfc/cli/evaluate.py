@@ -36,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the dataset's folder; with --dataset folder, repeat it to evaluate several sets as one "
                              "(e.g. the 12 val sequences: ../shared/data/GOT-10k-mini/val, ../shared/data/extra/val)")
     parser.add_argument("--baseline", default=None, metavar="NAME",
-                        help="a tracker's name as the table shows it (e.g. NanoTrack; case and the order of "
-                             "@ options aside): every other tracker gets its AUC difference, paired by "
-                             "sequence, with a 95%% bootstrap interval")
+                        help="a tracker's name as the table shows it (e.g. NanoTrack; case and the order of @ options "
+                             "aside): every other tracker gets its AUC difference, paired by sequence, with a 95%% "
+                             "bootstrap interval")
     parser.add_argument("--subset", default=None, metavar="NAME",
                         help="which sequences: GOT-10k val or test (test writes the zip the evaluation server "
                              "takes); LaSOT test (testing_set.txt) or all; folder: the subfolder every root has, "
@@ -57,8 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nano-dir", default=None, metavar="DIR",
                         help="folder with nanotrack_backbone_sim.onnx and nanotrack_head_sim.onnx (for nano)")
     parser.add_argument("--repetitions", type=option(BenchmarkSpec, "repetitions"), default=1, metavar="N",
-                        help="runs per sequence (GOT-10k's protocol asks 3 for non-deterministic trackers; "
-                             "default: 1)")
+                        help="runs per sequence (GOT-10k's protocol asks 3 for non-deterministic trackers; default: 1)")
     parser.add_argument("--out", default="results", metavar="DIR",
                         help="results folder: OUT/<benchmark>/<tracker>/ (default: results)")
     stale = parser.add_mutually_exclusive_group()
