@@ -16,7 +16,7 @@ from ..geometry import check_frame_size
 from ..models.shipped import weights_of
 from .config import BOX_PRESETS, RuntimeOptions, TrackerConfig, check_crop_sizes
 from .engines import check_finite
-from .engines.choose import choose_backend, is_box_model, resolve_weights
+from .engines.choose import choose_backend, is_box_model, load_box_model, resolve_weights
 from .inputs import as_rgb_array, check_box, checked_device
 from .lost import LostMonitor
 from .onnx_format import is_export
@@ -97,14 +97,9 @@ class MultiTracker:
     def net(self) -> SiamFCNet | None:
         """The PyTorch model (loaded, with PyTorch, on first use when the engine runs an export)."""
         if self._net is None and self._checkpoint is not None:
-            if self._boxes:
-                from .engines.choose import load_box_model
+            from ..models.checkpoint import load_model
 
-                self._net = load_box_model(self._checkpoint)
-            else:
-                from ..models.checkpoint import load_model
-
-                self._net = load_model(self._checkpoint, "cpu")
+            self._net = load_box_model(self._checkpoint) if self._boxes else load_model(self._checkpoint, "cpu")
         return self._net
 
     @property
@@ -151,7 +146,7 @@ class MultiTracker:
             boxes = self.pipeline.update(image)
             check_finite(self.pipeline.maps)  # NaN weights or graphs: an error, never a box stuck in place
             if self.monitor.after_step(image, self.pipeline.maps):
-                boxes = self.pipeline.boxes()  # a lost target's box held or moved to a re-detection
+                boxes = self.pipeline.boxes()  # a lost target's box moved to a re-detection
         return dict(zip(self._ids, boxes, strict=True))
 
     @property
