@@ -57,6 +57,11 @@ def _keep(names: list[str], wanted: list[str] | None, where: Path, base: Path, w
     return kept
 
 
+def _holding(folder: Path, marker: str) -> list[str]:
+    """The names of ``folder``'s subfolders that hold ``marker`` (none when ``folder`` is not a folder)."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and (p / marker).exists()) if folder.is_dir() else []
+
+
 def _visible(boxes: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
 
@@ -73,11 +78,9 @@ def polygons_to_boxes(values: np.ndarray) -> np.ndarray:
 def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     """OTB: ``root/<Name>/{img/, groundtruth_rect[.1|.2].txt}``; a second target is a sequence ``Name.2``."""
     root = Path(root)
-    found = sorted(p.name for p in root.iterdir() if (p / "img").is_dir()) if root.is_dir() else []
-    base, wanted = _select(root, subset, found)
-    if base != root:
-        found = sorted(p.name for p in base.iterdir() if (p / "img").is_dir())
-    names = _keep(found, wanted, root, base, "OTB sequence (a folder with img/ and groundtruth_rect.txt)")
+    base, wanted = _select(root, subset, _holding(root, "img"))
+    names = _keep(_holding(base, "img"), wanted, root, base,
+                  "OTB sequence (a folder with img/ and groundtruth_rect.txt)")
     sequences = []
     for name in names:
         folder = base / name
@@ -112,8 +115,7 @@ def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[S
     if (base / "sequences").is_dir() and not (base / "list.txt").is_file():  # VOT toolkit workspace
         base = base / "sequences"
     listing = base / "list.txt"
-    found = read_names(listing) if listing.is_file() else sorted(
-        p.name for p in base.iterdir() if (p / "groundtruth.txt").is_file())
+    found = read_names(listing) if listing.is_file() else _holding(base, "groundtruth.txt")
     names = _keep(found, wanted, root, base, f"{what} sequence (a folder with groundtruth.txt and frames)")
     folders = listed_folders(base, names, listing)
     return [_folder_sequence(folder, name, polygons) for name, folder in zip(names, folders, strict=True)]
@@ -147,10 +149,9 @@ def _lasot_flags(path: Path, n: int) -> np.ndarray:
 def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     """LaSOT: ``root/<class>/<class>-N/{img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt}``."""
     root = Path(root)
-    found = sorted(p.name for c in root.iterdir() if c.is_dir() for p in c.iterdir()
-                   if (p / "groundtruth.txt").is_file()) if root.is_dir() else []
+    found = sorted(name for c in _holding(root, ".") for name in _holding(root / c, "groundtruth.txt"))
     if subset and (root / subset).is_dir():  # one class
-        found, wanted = sorted(p.name for p in (root / subset).iterdir() if (p / "groundtruth.txt").is_file()), None
+        found, wanted = _holding(root / subset, "groundtruth.txt"), None
     else:
         wanted = _select(root, subset, found, strict_train=True)[1]
     names = _keep(found, wanted, root, root, "LaSOT sequence (<class>/<class>-N/ with img/ and groundtruth.txt)")
