@@ -23,7 +23,7 @@ class Targets:
 
     ROWS = {"centers": (2,), "sizes": (2,), "x_sizes": (), "first_sizes": (2,), "first_x_sizes": (), "colors": (3,)}
 
-    def __init__(self, engine, geo, device, scales: int) -> None:
+    def __init__(self, engine, geo, device, scales: int = 1) -> None:
         self.engine, self.geo, self.device, self.scales = engine, geo, device, scales
         self.kernels: list = []
         for name, row in self.ROWS.items():
@@ -154,13 +154,11 @@ class BoxSettings:
 
 
 class BoxPipeline(Targets):
-    """A box-head model's step: one search crop per target; ``maps`` are foreground logits."""
+    """A box-head model's step (``geo``: its :class:`BoxSettings`): one search crop per target; ``maps`` are
+    foreground logits."""
 
     ROWS = {name: Targets.ROWS[name] for name in ("centers", "sizes", "first_sizes", "colors")}
     probability_maps = True
-
-    def __init__(self, engine, settings: BoxSettings, device) -> None:
-        super().__init__(engine, settings, device, 1)
 
     def _side(self, sizes: np.ndarray) -> np.ndarray:
         cfg = self.geo.cfg
