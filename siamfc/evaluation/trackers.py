@@ -13,6 +13,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..errors import SiamFCError
 from ..geometry import check_frame_size
@@ -121,16 +122,23 @@ class OpenCVTracker:
         self._tracker: cv2.Tracker | None = None
         self._box = np.zeros(4)
 
-    def init(self, image: np.ndarray, box: np.ndarray) -> None:
+    @staticmethod
+    def _bgr(image: np.ndarray | Image.Image) -> np.ndarray:
+        """OpenCV's colour order; the toolkit's VOT experiment gives PIL images."""
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+
+    def init(self, image: np.ndarray | Image.Image, box: np.ndarray) -> None:
         x, y, w, h = (float(v) for v in box)
         x0, y0 = int(round(x)), int(round(y))
         rect = (x0, y0, max(1, int(round(x + w)) - x0), max(1, int(round(y + h)) - y0))
         self._tracker = self._create()  # a fresh one per sequence: OpenCV trackers keep state
-        self._tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect)
+        self._tracker.init(self._bgr(image), rect)
         self._box = np.array([x, y, w, h], dtype=np.float64)
 
-    def update(self, image: np.ndarray) -> np.ndarray:
-        ok, rect = self._tracker.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    def update(self, image: np.ndarray | Image.Image) -> np.ndarray:
+        ok, rect = self._tracker.update(self._bgr(image))
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = np.array(rect, dtype=np.float64)
         return self._box.copy()
