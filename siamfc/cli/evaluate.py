@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the toolkit's report uses pyplot
     from ..evaluation.benchmarks import benchmark_for, result_root
     from ..evaluation.compare import evaluate
-    from ..evaluation.report import format_per_sequence, format_table
+    from ..evaluation.report import format_longterm, format_per_sequence, format_table
     from ..evaluation.specs import BenchmarkSpec, EvalConfig, parse_trackers
 
     device = resolve_device(args.device)
@@ -112,8 +112,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"siamfc eval: interrupted; the sequences done are kept in {result_root(bench)}: run the same "
               "command with --resume to do the rest", file=sys.stderr)
         return 130
-    from ..evaluation.report import format_longterm
-
     print(format_table(comparison))
     for part in (format_longterm(comparison.overall), format_per_sequence(comparison)):
         if part:

@@ -63,9 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_check:
         import onnx
 
-        for path in paths:
-            if path.suffix == ".onnx":
-                onnx.checker.check_model(os.fspath(path))
+        for path in (p for p in paths if p.suffix == ".onnx"):
+            onnx.checker.check_model(os.fspath(path))
     for path in [] if args.quiet else paths:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
     return 0

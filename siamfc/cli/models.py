@@ -26,19 +26,12 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(m.name for m in SHIPPED))
     elif args.json:
         print(json.dumps([{
-            "name": m.name,
-            "default": m.name == DEFAULT_MODEL,
-            "summary": m.summary,
+            "name": m.name, "default": m.name == DEFAULT_MODEL, "summary": m.summary,
             "val_auc": m.auc.value if m.auc else None,
             "val_auc_interval": [m.auc.low, m.auc.high] if m.auc and m.auc.low is not None else None,
-            "val_sequences": m.auc.sequences if m.auc else None,
-            "fps_vs_nanotrack": m.fps_vs_nanotrack,
-            "speed_run": m.speed_run,
-            "size_bytes": m.size_bytes(),
-            "pretrained": m.pretrained,
-            "source": m.source,
-            "path": str(m.path),
-            "installed": m.path.exists(),
+            "val_sequences": m.auc.sequences if m.auc else None, "fps_vs_nanotrack": m.fps_vs_nanotrack,
+            "speed_run": m.speed_run, "size_bytes": m.size_bytes(), "pretrained": m.pretrained, "source": m.source,
+            "path": str(m.path), "installed": m.path.exists(),
         } for m in SHIPPED], indent=1))
     else:
         for m in SHIPPED:
