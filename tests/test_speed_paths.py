@@ -193,7 +193,7 @@ def test_bench_labels_checkpoints_of_the_same_name_apart(tmp_path: Path) -> None
         save_checkpoint(paths[-1], build_model(backbone="alexnet", width=0.1))
     save_checkpoint(tmp_path / "other.pth", build_model(backbone="alexnet", width=0.1))
     args = argparse.Namespace(weights=[str(p) for p in paths] + [str(tmp_path / "other.pth")], backbones="")
-    assert [label for label, _ in _models(args)] == ["run_a/model_e030", "run_b/model_e030", "other"]
+    assert [label for label, *_ in _models(args)] == ["run_a/model_e030", "run_b/model_e030", "other"]
 
 
 def test_bench_without_shared_data_times_the_bundled_clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -311,7 +311,7 @@ def test_bench_labels_an_export_apart_from_its_checkpoint(tmp_path: Path, capsys
     from siamfc.cli.main import main
 
     args = argparse.Namespace(weights=[str(SHIPPED_EXPORT.with_suffix(".pth")), str(SHIPPED_EXPORT)], backbones="")
-    assert [label for label, _ in _models(args)] == ["siamfc_mobile_lite", "siamfc_mobile_lite.onnx"]
+    assert [label for label, *_ in _models(args)] == ["siamfc_mobile_lite", "siamfc_mobile_lite.onnx"]
     (tmp_path / "not_an_export").mkdir()
     assert main(["bench", "--weights", str(tmp_path / "not_an_export"), "--frames", "10"]) == 2
     err = capsys.readouterr().err

@@ -70,10 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
 
-def models(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """``(label, source)`` for each model to time: a checkpoint's path, an export folder's, or an untrained
-    SiamFCNet; each file read now (a bad one is an error before anything is timed). Same file names are
-    labelled ``folder/name``; an export folder in full (``model.onnx``, apart from ``model``.pth)."""
+def models(args: argparse.Namespace) -> list[tuple[str, object, object]]:
+    """``(label, source, net)`` for each model to time: a checkpoint's path and its network, an export folder's or
+    a box-head model's (no net), or an untrained SiamFCNet (twice); each file read now (a bad one is an error before
+    anything is timed). Same file names are labelled ``folder/name``; an export folder in full (``model.onnx``)."""
     from ..files import distinct_stems
     from ..models.checkpoint import load_model
     from ..models.network import ModelConfig, build_model
@@ -82,9 +82,9 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
     from ..tracking.onnx_format import export_folder, read_manifest
 
     backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
-    sources = []  # (the path whose stem is the label, the path)
+    sources = []  # (the path whose stem is the label, the path, the network)
     for path in map(os.fspath, args.weights or ([] if backbones else [default_weights_path()])):
-        named = path
+        named, net = path, None
         if is_box_model(path, None):  # a NanoTrack v2 folder or a box-head checkpoint
             load_box_model(path)
         elif (folder := export_folder(path)) is not None:
@@ -93,11 +93,11 @@ def models(args: argparse.Namespace) -> list[tuple[str, object]]:
         elif not Path(path).is_file():
             raise SiamFCError(f"--weights {path}: no such file or export folder", "--weights")
         else:
-            load_model(path)
-        sources.append((named, path))
-    labels = distinct_stems([named for named, _ in sources], "/")
-    return [*((label, path) for label, (_, path) in zip(labels, sources, strict=True)),
-            *((f"{name} (untrained)", build_model(ModelConfig(backbone=name))) for name in backbones)]
+            net = load_model(path)
+        sources.append((named, path, net))
+    labels = distinct_stems([named for named, *_ in sources], "/")
+    return [*((label, path, net) for label, (_, path, net) in zip(labels, sources, strict=True)),
+            *((f"{name} (untrained)", *[build_model(ModelConfig(backbone=name))] * 2) for name in backbones)]
 
 
 def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
@@ -115,25 +115,21 @@ def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return assets / "demo_clip.mp4", assets / "demo_groundtruth.txt"
 
 
-def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object]], backends: list[str], frames,
+def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object, object]], backends: list[str], frames,
                     device) -> tuple[list, dict[str, dict[str, str]]]:
     """A candidate per model and backend (and eager path), and the names of each model's."""
     import copy
 
     from ..evaluation.speed import tracker_candidate
-    from ..models.checkpoint import load_model
     from ..tracking.config import RuntimeOptions
-    from ..tracking.engines.choose import is_box_model
     from ..tracking.onnx_format import export_folder
     from ..tracking.tracker import SiamFCTracker
 
     torch_options = {"dtype": args.dtype, "compile": args.compile, "crop_backend": args.crop_backend}
     candidates, pairs = [], {}
-    for label, source in models:
+    for label, source, net in models:
         export = isinstance(source, str) and export_folder(source) is not None
-        boxes = isinstance(source, str) and is_box_model(source, None)
-        # the model read once, to name the backends (an export folder runs with ONNX Runtime only)
-        net = None if export or boxes else load_model(source) if isinstance(source, str) else source
+        boxes = net is None and not export  # (a box-head model's export folder runs as an export)
         variants = {b: {"optimize": True, "backend": b, **({} if b == "onnxruntime" else torch_options)}
                     for b in backends}
         if args.eager:
@@ -181,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         raise SiamFCError("--backends onnxruntime runs on the CPU only: use --device cpu", "--backends")
     json_path = check_writable(args.json, "--json") if args.json else None
     models_ = models(args)
-    exports = [source for _, source in models_ if isinstance(source, str) and export_folder(source) is not None]
+    exports = [source for _, source, _ in models_ if isinstance(source, str) and export_folder(source) is not None]
     needs_torch = [flag for flag, on in (
         ("--backends torch", "torch" in backends), ("--eager", args.eager),
         (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
@@ -199,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         cv_candidates, unavailable = speed.opencv_trackers(frames, args.nano_dir or default_nano_dir())
         candidates += cv_candidates
     if args.targets:
-        candidates += speed.multi_target_candidates(models_[0], args.targets, frames, device)
+        candidates += speed.multi_target_candidates(models_[0][:2], args.targets, frames, device)
     print(f"{len(candidates)} trackers, {args.frames} timed frames each, on {len(frames.rgb)} frames of "
           f"{frames.name} ({frames.rgb[0].shape[1]}x{frames.rgb[0].shape[0]}), {device}, "
           f"{torch.get_num_threads()} torch threads")
