@@ -221,30 +221,26 @@ def multi_target_candidates(model: tuple[str, object], targets: int, frames: Fra
     boxes = [np.array([min(max(x + dx, 0), w - bw), min(max(y + dy, 0), h - bh), bw, bh])
              for dx, dy in shifts]  # the first box and shifted copies, kept inside the frame
     kwargs = {"device": device, "weights" if isinstance(source, str) else "model": source}
-    multi: dict = {}
-    single: dict = {}
+    batched = functools.cache(lambda: MultiTracker(**kwargs))  # made at the first start
+    separate = functools.cache(lambda: [SiamFCTracker(**kwargs) for _ in boxes])
 
-    def start_multi(i: int) -> None:
-        if "t" not in multi:
-            multi["t"] = MultiTracker(**kwargs)
-        for t in list(multi["t"].targets):
-            multi["t"].remove(t)
+    def start_batched(i: int) -> None:
+        for t in list(batched().targets):
+            batched().remove(t)
         for b in boxes:
-            multi["t"].add(frames.rgb[i], b)
+            batched().add(frames.rgb[i], b)
 
-    def start_single(i: int) -> None:
-        if "t" not in single:
-            single["t"] = [SiamFCTracker(**kwargs) for _ in boxes]
-        for t, b in zip(single["t"], boxes, strict=True):
+    def start_separate(i: int) -> None:
+        for t, b in zip(separate(), boxes, strict=True):
             t.init(frames.rgb[i], b)
 
-    def step_single(i: int) -> None:
-        for t in single["t"]:
+    def step_separate(i: int) -> None:
+        for t in separate():
             t.update(frames.rgb[i])
 
     return [
-        Candidate(f"ours {label} x{targets} targets: one MultiTracker", start_multi,
-                  lambda i: multi["t"].update(frames.rgb[i]), {"targets": targets}),
-        Candidate(f"ours {label} x{targets} targets: {targets} SiamFCTrackers", start_single, step_single,
+        Candidate(f"ours {label} x{targets} targets: one MultiTracker", start_batched,
+                  lambda i: batched().update(frames.rgb[i]), {"targets": targets}),
+        Candidate(f"ours {label} x{targets} targets: {targets} SiamFCTrackers", start_separate, step_separate,
                   {"targets": targets}),
     ]
