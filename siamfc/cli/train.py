@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     resume = resume_from(args.resume, cfg)  # before any slow setup
     if resume is None and not args.quiet and os.environ.get("RANK", "0") == "0":
-        _announce(cfg)  # quiet, the data's errors come from the crop cache's setup
+        _announce(cfg)  # with -q, the data's errors come from the Trainer's setup instead
     try:
         trainer = Trainer(cfg, quiet=args.quiet)
     except OtherRankFailed:

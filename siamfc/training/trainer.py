@@ -114,6 +114,7 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
+        """``last.pth`` (the whole training state, on rank 0) and ``history.json``."""
         self._last_save = time.monotonic()
         if not self.main:
             return
@@ -126,6 +127,7 @@ class Trainer:
             "history": json.dumps(self.history), "best_auc": self.best_auc,
             "epoch_loss": json.dumps(self.epoch_loss), "config": json.dumps(dataclasses.asdict(self.cfg)),
             **({"terms": terms} if terms else {})})
+        (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))
 
     def resume(self, path: str | Path | None = None) -> None:
         """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
@@ -283,8 +285,6 @@ class Trainer:
         self.step = 0
         self.epoch_loss = [0.0, 0]
         self.save()
-        if self.main:
-            (self.out_dir / "history.json").write_text(json.dumps(self.history, indent=1))
         for hook in self.on_epoch:
             hook(self, record)
 
