@@ -101,8 +101,7 @@ def models(args: argparse.Namespace) -> list[tuple[str, object, object]]:
 
 
 def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
-    """The frames to time and their ground truth (None: the folder's ``groundtruth.txt``): ``--sequence``,
-    else the shared data's default, else the demo clip shipped with the package."""
+    """The frames and their ground truth (None: the folder's): ``--sequence``, the shared default or the demo clip."""
     if args.sequence is not None:
         if not Path(args.sequence).is_dir():
             raise SiamFCError(f"--sequence {args.sequence}: no such folder", "--sequence")

@@ -145,8 +145,7 @@ def shipped_model(name: str) -> str:
 
 
 def add_weights_argument(parser: argparse.ArgumentParser, append: bool = False) -> None:
-    """``--weights PATH`` or ``--model NAME`` (neither: the default shipped model); with ``append``, any
-    number of both."""
+    """``--weights PATH`` or ``--model NAME`` (neither: the default shipped model; ``append``: any number of both)."""
     from ..models.shipped import DEFAULT_MODEL
 
     group = parser if append else parser.add_mutually_exclusive_group()

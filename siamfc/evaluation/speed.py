@@ -84,8 +84,7 @@ class Candidate:
 
 def tracker_candidate(name: str, make: Callable[[], object], images: list[np.ndarray], box: object, info: dict,
                       fresh: bool = False) -> Candidate:
-    """The tracker ``make()`` builds (once, or at every start when ``fresh``), started with
-    ``init(images[i], box)`` and stepped with ``update(images[i])``."""
+    """The tracker ``make()`` builds (once, or at each start when ``fresh``): ``init(images[i], box)``, ``update``."""
     held: dict[str, object] = {}
 
     def start(i: int) -> None:
@@ -210,8 +209,7 @@ def machine_info(device: torch.device) -> dict:
 
 
 def multi_target_candidates(model: tuple[str, object], targets: int, frames: Frames, device) -> list[Candidate]:
-    """``targets`` targets: one MultiTracker vs as many SiamFCTrackers (``model``: a label and a
-    checkpoint path or a model; the default backend)."""
+    """``targets`` targets: one MultiTracker vs as many SiamFCTrackers of ``model`` (a label, a path or a network)."""
     from ..tracking.tracker import MultiTracker, SiamFCTracker
 
     label, source = model
