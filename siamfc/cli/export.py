@@ -12,11 +12,9 @@ from .common import add_weights_argument
 
 HELP = """Export a model to ONNX: the graphs ONNX Runtime runs on the CPU, and their manifest.
 
-exemplar.onnx (exemplar crop -> kernel, offset), search.onnx (search crops -> features, any batch),
-head.onnx (kernel, offset, features -> response maps), search_taps.onnx (search.onnx extended to
-correlate: what ONNX Runtime runs) and siamfc_onnx.json (with the checkpoint's SHA-256).
-SiamFCTracker(weights=OUT, backend="onnxruntime") runs them; written beside the checkpoint as
-NAME.onnx/ for NAME.pth, the tracker uses them for that checkpoint on the CPU without PyTorch."""
+exemplar.onnx, search.onnx, head.onnx, search_taps.onnx (what ONNX Runtime runs; docs/speed.md), siamfc_onnx.json (with
+the checkpoint's SHA-256). SiamFCTracker(weights=OUT, backend="onnxruntime") runs them; written beside the checkpoint
+as NAME.onnx/ for NAME.pth, the tracker uses them for that checkpoint on the CPU without PyTorch."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
