@@ -50,8 +50,7 @@ class Geometry:
         self.cfg, self.stride = cfg, stride
         self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
         self.upscale_size = cfg.response_up * self.response_size
-        self.window = geometry.hann_window(self.upscale_size)
-        self.weighted_window = cfg.window_influence * self.window.reshape(1, -1)
+        self.weighted_window = cfg.window_influence * geometry.hann_window(self.upscale_size).reshape(1, -1)
         self.cubic = geometry.cubic_upsample_matrix(self.response_size, self.upscale_size)
         self.cubic_t = np.ascontiguousarray(self.cubic.T)
         offsets = np.arange(cfg.scale_num) - (cfg.scale_num - 1) / 2

@@ -168,8 +168,6 @@ class BoxOnnxEngine:
         return np.ascontiguousarray(np.repeat(np.concatenate(kernels), scale_num, axis=0)) if kernels else None
 
     def heads(self, x: np.ndarray, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
-            stacked = np.ascontiguousarray(np.repeat(stacked[:1], len(x), axis=0))
         return tuple(self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernel": stacked}))
 
     def responses(self, x: np.ndarray, stacked: np.ndarray) -> np.ndarray:

@@ -171,8 +171,6 @@ class BoxTorchEngine:
         return torch.cat(kernels).repeat_interleave(scale_num, dim=0) if kernels else None
 
     def heads(self, x: torch.Tensor, stacked: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        if len(stacked) != len(x):  # one kernel searched on several tiles (re-detection)
-            stacked = stacked[:1].expand(len(x), -1, -1, -1)
         cls, box = self.net.heads(stacked, self.net.embed_search(x))
         return cls.float().cpu().numpy(), box.float().cpu().numpy()
 
