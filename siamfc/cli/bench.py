@@ -219,12 +219,11 @@ def run(args: argparse.Namespace) -> int:
     peak = speed.peak_rss_mb()
     print(f"peak RSS of this process: {peak:.0f} MB")
     if json_path:
-        report = {
-            "machine": speed.machine_info(device), "sequence": os.fspath(sequence), "frames_loaded": len(frames.rgb),
-            "frames_timed": args.frames, "reference": reference and reference.name,
-            "results": [vars(r) for r in results], "unavailable": unavailable,
-            "optimized_over_eager": speedups, "multi_target": multi, "long_run": long, "peak_rss_mb": peak,
-        }
+        report = {"machine": speed.machine_info(device), "sequence": os.fspath(sequence),
+                  "frames_loaded": len(frames.rgb), "frames_timed": args.frames,
+                  "reference": reference and reference.name, "results": [vars(r) for r in results],
+                  "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
+                  "long_run": long, "peak_rss_mb": peak}
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {json_path}")
     return 0

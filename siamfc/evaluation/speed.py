@@ -60,8 +60,7 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
 def rss_mb() -> float:
     """Current resident memory of this process (MiB; the peak so far where there is no /proc)."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
         return peak_rss_mb()
 
