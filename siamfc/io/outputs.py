@@ -1,7 +1,5 @@
-"""What the commands write, each file all or nothing: ``track``'s box and score files (an ``x,y,w,h`` or
-confidence line per frame, one file per target, or one JSON file for all) and annotated videos (``track
---output``, ``demo``, ``webcam --record``): written under a temporary name, read back (OpenCV reports no
-write errors), then renamed into place."""
+"""What the commands write, all or nothing: ``track``'s box and score files and annotated videos (``track
+--output``, ``demo``, ``webcam --record``, read back before they are put in place: OpenCV reports no write errors)."""
 
 from __future__ import annotations
 
@@ -24,8 +22,7 @@ VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documente
 
 
 def target_paths(path: Path, count: int) -> list[Path]:
-    """``out.txt`` for one target (or a JSON file, which holds them all); ``out_0.txt``, ``out_1.txt``, ...
-    for several."""
+    """``out.txt`` for one target (or a JSON file, which holds them all); ``out_0.txt``, ... for several."""
     if count == 1 or path.suffix.lower() == ".json":
         return [path]
     return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]

@@ -161,9 +161,8 @@ class CaptureSource(FrameSource):
             return counted
         steps = stamp - self._origin
         position = round(steps)
-        if position <= counted or abs(steps - position) > 0.2 or (self.length is not None and position >= self.length):
-            return counted
-        return position
+        jumped = position > counted and abs(steps - position) <= 0.2 and (self.length is None or position < self.length)
+        return position if jumped else counted
 
     def _note_end(self, read_until: int) -> None:
         if self.length is not None:
