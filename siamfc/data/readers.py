@@ -136,7 +136,7 @@ def _lasot_flags(path: Path, n: int) -> np.ndarray:
     if not path.is_file():
         return np.zeros(n, dtype=bool)
     values = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
         for part in line.replace(",", " ").split():
             if part not in ("0", "1"):
                 raise DatasetError(f"{path}:{number}: expected 0 or 1, found {part[:20]!r}", str(path))
@@ -168,20 +168,15 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     return sequences
 
 
-def _coco_files(root: Path, subset: str) -> tuple[Path, Path]:
-    """(instances json, image folder) for ``subset`` (e.g. ``train2017``); ``root`` may be the json."""
+def _coco_files(root: Path, subset: str) -> tuple[Path, Path | None]:
+    """(instances json, image folder or None) for ``subset`` (e.g. ``train2017``); ``root`` may be the json."""
     if root.suffix == ".json":  # COCO's own layout: ROOT/annotations/x.json beside ROOT/<subset>/
         top = root.parent.parent
         candidates = [root.parent / "images" / subset, root.parent / subset, top / subset, top / "images" / subset,
                       root.parent / "images", root.parent]
         return root, next((d for d in candidates if subset and d.is_dir()), root.parent)
-    json_path = root / "annotations" / f"instances_{subset}.json"
-    if not json_path.is_file():
-        raise DatasetError(f"{json_path}: missing (is {root} a COCO root with split {subset!r}?)", str(json_path))
-    images = next((d for d in (root / subset, root / "images" / subset) if d.is_dir()), None)
-    if images is None:
-        raise DatasetError(f"{root}: no image folder {subset}/ or images/{subset}/", str(root))
-    return json_path, images
+    return (root / "annotations" / f"instances_{subset}.json",
+            next((d for d in (root / subset, root / "images" / subset) if d.is_dir()), None))
 
 
 def _is_id(value: object) -> bool:
@@ -191,7 +186,8 @@ def _is_id(value: object) -> bool:
 def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     """COCO instances JSON (``root/annotations/instances_<subset>.json``, or ``root`` the json): each
     non-crowd box is a one-frame sequence."""
-    json_path, image_dir = _coco_files(Path(root), subset)
+    root = Path(root)
+    json_path, image_dir = _coco_files(root, subset)
     key = str(json_path)
     try:
         data = json.loads(_read_text(json_path))
@@ -200,6 +196,8 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
             or not isinstance(data.get("annotations"), list):
         raise DatasetError(f"{json_path}: not a COCO instances file (needs 'images' and 'annotations' lists)", key)
+    if image_dir is None:
+        raise DatasetError(f"{root}: no image folder {subset}/ or images/{subset}/", str(root))
     files = {}
     for k, image in enumerate(data["images"]):
         if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
