@@ -127,8 +127,7 @@ def _reuse(folder: Path) -> CropCache | None:
     try:
         return _open(folder)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        warnings.warn(f"crop cache {folder} is damaged ({first_line(exc, 80)}): building it again",
-                      stacklevel=3)
+        warnings.warn(f"crop cache {folder} is damaged ({first_line(exc, 80)}): building it again", stacklevel=3)
         (folder / "done").unlink()
         return None
 
@@ -140,9 +139,7 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
         stale.unlink(missing_ok=True)
     jobs = [(g, i) for g, seq in enumerate(sequences) for i in range(len(seq))
             if i % frame_stride == 0 and seq.visible[i] and not (filt.skip_cut and seq.cut[i])]
-    sizes = np.zeros((len(jobs), 2), np.float32)
-    keep = np.zeros(len(jobs), bool)
-    unreadable = np.zeros(len(jobs), bool)
+    sizes, keep, unreadable = np.zeros((len(jobs), 2), np.float32), np.zeros(len(jobs), bool), np.zeros(len(jobs), bool)
     with replacing(folder / "crops.npy") as crops_path:
         crops = np.lib.format.open_memmap(crops_path, mode="w+", dtype=np.uint8, shape=(len(jobs), size, size, 3))
 
@@ -169,11 +166,10 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
         crops.flush()
     groups = np.array([g for g, _ in jobs], np.int32)
     frame_ids = np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32)
-    bad = [str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1]]
+    bad = "".join(str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1])
     with replacing(folder / "meta.npz") as meta_path:
-        np.savez(meta_path, sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep,
-                 names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()),
-                 first_unreadable=np.array(bad[0] if bad else ""))
+        np.savez(meta_path, sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep, first_unreadable=np.array(bad),
+                 names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()))
     write_text_atomic(folder / "done", "ok\n")
 
 

@@ -117,8 +117,7 @@ NANOTRACK_BACKBONE, NANOTRACK_HEAD = "nanotrack_backbone_sim.onnx", "nanotrack_h
 
 
 def load_nanotrack_v2(folder: str | os.PathLike, channel_order: str = "rgb") -> BoxTrackNet:
-    """NanoTrack v2 (Apache-2.0, OpenCV's ``TrackerNano`` model), its weights read from the two ONNX files
-    in ``folder``."""
+    """NanoTrack v2 (Apache-2.0, OpenCV's ``TrackerNano`` model) from the two ONNX files in ``folder``."""
     folder = Path(folder)
     missing = [name for name in (NANOTRACK_BACKBONE, NANOTRACK_HEAD) if not (folder / name).is_file()]
     if missing:
