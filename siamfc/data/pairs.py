@@ -58,13 +58,6 @@ class PairDataset(Dataset):
         rows = groups[int(rng.integers(len(groups)))]
         return rows, int(rows[rng.integers(len(rows))])
 
-    def _pick(self, rng: np.random.Generator) -> tuple[PairSource, int, int]:
-        s = int(rng.choice(len(self.sources), p=self.source_p))
-        source = self.sources[s]
-        rows, z_row = self._row(rng, self.groups[s])
-        near = rows[np.abs(source.cache.frame_ids[rows] - source.cache.frame_ids[z_row]) <= source.max_gap]
-        return source, z_row, int(near[rng.integers(len(near))])
-
     def _pick_other(self, rng: np.random.Generator, source: PairSource, z_row: int) -> tuple[PairSource, int]:
         """A crop of another sequence (or image) than ``z_row``'s, from a source drawn by weight."""
         s = int(rng.choice(len(self.sources), p=self.source_p))
@@ -75,16 +68,27 @@ class PairDataset(Dataset):
                 return other, row
         return source, z_row  # nothing else drawn (a one-sequence source): a positive pair
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 positive / 0.0 negative)."""
+    def draw(self, index: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Sample ``index``'s generator, exemplar and search crops, the target's (h, w) in the search crop, and
+        whether the pair is positive (the sampler a box-head pair dataset shares)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        source, z_row, x_row = self._pick(rng)
-        x_source, positive = source, True
+        s = int(rng.choice(len(self.sources), p=self.source_p))
+        source = self.sources[s]
+        rows, z_row = self._row(rng, self.groups[s])
+        near = rows[np.abs(source.cache.frame_ids[rows] - source.cache.frame_ids[z_row]) <= source.max_gap]
+        x_source, x_row, positive = source, int(near[rng.integers(len(near))]), True
         if self.negative_prob and rng.random() < self.negative_prob:
             x_source, x_row = self._pick_other(rng, source, z_row)
             positive = (x_source is source and x_row == z_row)  # a single one-image source has no other
-        z, x, offset = self.augment(source.cache.crops[z_row], x_source.cache.crops[x_row], rng)
-        return (torch.from_numpy(np.ascontiguousarray(z)).permute(2, 0, 1),
-                torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1),
-                torch.from_numpy(offset.astype(np.float32)),
-                torch.tensor(float(positive)))
+        return rng, source.cache.crops[z_row], x_source.cache.crops[x_row], x_source.cache.sizes[x_row], positive
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 positive / 0.0 negative)."""
+        rng, z_crop, x_crop, _, positive = self.draw(index)
+        z, x, offset = self.augment(z_crop, x_crop, rng)
+        return (*chw(z, x), torch.from_numpy(offset.astype(np.float32)), torch.tensor(float(positive)))
+
+
+def chw(*views: np.ndarray) -> tuple[torch.Tensor, ...]:
+    """(H, W, 3) views as (3, H, W) tensors."""
+    return tuple(torch.from_numpy(np.ascontiguousarray(v)).permute(2, 0, 1) for v in views)

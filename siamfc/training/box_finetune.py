@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from ..data.pairs import PairDataset
+from ..data.pairs import PairDataset, chw
 from ..errors import SettingError
 from ..models.boxnet import BoxTrackNet
 from ..models.checkpoint import atomic_save, read_checkpoint, save_checkpoint
@@ -80,19 +80,11 @@ class BoxPairDataset(PairDataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(exemplar, search, box (cx, cy, w, h) in search-view pixels, 1.0 positive / 0.0 negative)."""
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        source, z_row, x_row = self._pick(rng)
-        x_source, positive = source, True
-        if self.negative_prob and rng.random() < self.negative_prob:
-            x_source, x_row = self._pick_other(rng, source, z_row)
-            positive = x_source is source and x_row == z_row
-        z, x, offset, size = self.augment.with_size(source.cache.crops[z_row], x_source.cache.crops[x_row], rng,
-                                                    x_source.cache.sizes[x_row])
+        rng, z_crop, x_crop, x_size, positive = self.draw(index)
+        z, x, offset, size = self.augment.with_size(z_crop, x_crop, rng, x_size)
         mid = (self.augment.search_size - 1) / 2
         box = np.array([mid + offset[1], mid + offset[0], size[1], size[0]], np.float32)
-        return (torch.from_numpy(np.ascontiguousarray(z)).permute(2, 0, 1),
-                torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1),
-                torch.from_numpy(box), torch.tensor(float(positive)))
+        return (*chw(z, x), torch.from_numpy(box), torch.tensor(float(positive)))
 
 
 @dataclass
