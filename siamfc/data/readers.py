@@ -216,7 +216,7 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
             box = np.array(bbox, dtype=np.float64).reshape(1, 4)
         except (TypeError, ValueError):
             box = None
-        if box is None or (isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox)):  # true is no 1
+        if box is None or (isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox)):  # true is no coordinate
             raise DatasetError(f"{where}: 'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}", key)
         check_boxes(box, f"{where}: 'bbox'", key)
         sequences.append(Sequence(f"{files[ann['image_id']].stem}#{ann.get('id', k)}", [files[ann["image_id"]]],
