@@ -67,8 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "interrupted run, or of trackers run from another environment) and compute the rest")
     parser.add_argument("--workers", type=option(EvalConfig, "workers"), default=1, metavar="N",
                         help="worker processes sharing the sequences, each with cores/N threads (default: 1)")
-    parser.add_argument("--sequences", default=None, metavar="A,B",
-                        help="evaluate only these sequences (comma-separated names)")
+    parser.add_argument("--sequences", metavar="A,B", help="evaluate only these sequences (comma-separated names)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
