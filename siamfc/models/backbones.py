@@ -36,12 +36,10 @@ def _conv_bn_relu(cin: int, cout: int, k: int, stride: int, groups: int, eps: fl
 
 
 def _init_weights(module: nn.Module) -> None:
+    """Kaiming-normal convolution weights, zero biases (BatchNorm keeps PyTorch's initial 1 and 0)."""
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
 
 
