@@ -75,16 +75,6 @@ def clip_box(box: np.ndarray, frame_shape: tuple[int, ...], what: str = "--init-
     return clipped
 
 
-def require_display(hint: str, key: str) -> None:
-    """A one-line error saying what to do instead (``hint``) where no window can open."""
-    from ..io.window import check_display
-
-    try:
-        check_display()
-    except SiamFCError as exc:
-        raise SiamFCError(f"no display to open a window on (DISPLAY is not set); {hint}", key) from exc
-
-
 def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], count: int) -> None:
     """An error when an output (``--boxes``, ``--scores``: a file per target of ``count``) would
     overwrite one of the input's files or another output."""

@@ -63,11 +63,10 @@ def run(args: argparse.Namespace) -> int:
     check_distinct_outputs([args.video] if Path(args.video).is_file() else [], paths, count)
     window = None
     if args.show or not boxes:
-        from ..io.window import Window
-        from .common import require_display
+        from ..io.window import Window, check_display
 
-        require_display(*(("pass --init-box X,Y,W,H instead of drawing the box", "--init-box") if not boxes else
-                          ("drop --show", "--show")))
+        check_display(*(("pass --init-box X,Y,W,H instead of drawing the box", "--init-box") if not boxes else
+                        ("drop --show", "--show")))
         window = Window(title="siamfc track (q or Esc stops)")
     try:
         source = open_source(args.video, args.start_frame)

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..io.outputs import check_video_output
     from ..io.video import open_source
-    from .common import require_display
+    from ..io.window import check_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
     device = resolve_device_name(args.device)
@@ -61,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all_frames and args.video is None:
         raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)", "--all-frames")
     # the display before the camera: on a machine with neither, the display is what to fix
-    require_display("without one, track a video with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`",
-                    "DISPLAY")
+    check_display("without one, track a video with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`")
     source = open_source(args.video if args.video is not None else (args.camera or 0))
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)

@@ -22,10 +22,10 @@ class BoxEvent:
     box: np.ndarray  # x, y, w, h in image pixels (0-based)
 
 
-def check_display() -> None:
-    """A one-line error, rather than a Tcl traceback, when no window can be opened."""
+def check_display(hint: str = "", key: str = "DISPLAY") -> None:
+    """A one-line error, rather than a Tcl traceback, when no window can be opened (``hint``: what to do instead)."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        raise SiamFCError("no display to open a window on (DISPLAY is not set)", "DISPLAY")
+        raise SiamFCError("no display to open a window on (DISPLAY is not set)" + (f"; {hint}" if hint else ""), key)
 
 
 class Window:
