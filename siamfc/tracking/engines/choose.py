@@ -51,7 +51,7 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
     from .onnx_engines import BoxOnnxEngine, OnnxEngine
 
     path = None if model is not None else resolve_weights(weights)
-    if path is not None and not os.path.exists(path):
+    if path is not None and options.backend == "onnxruntime" and not os.path.exists(path):  # else load_model says
         raise CheckpointError(f"{path}: no such checkpoint file or ONNX export folder", path)
     onnx = options.backend == "onnxruntime" or options.onnx_eligible(device)
     if boxes:
