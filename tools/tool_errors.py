@@ -29,7 +29,7 @@ def config_error(exc: BaseException) -> str:
     """The first line of a config or data error; where a relative path in the config may be the cause
     (run from outside the repository), says from where those are read."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if any(words in message for words in ("does not exist", "no such", "missing")) and \
+    if any(words in message.lower() for words in ("does not exist", "no such", "missing")) and \
             Path.cwd().resolve() != REPO_ROOT:
         message += " (relative paths in a config are read from the working folder, as by siamfc train)"
     return message
