@@ -14,7 +14,7 @@ from ..files import LockBusy, exclusive_lock
 from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for, open_experiment, result_root, select_sequences
 from .got10k_compat import numpy_nan_alias, only_sequences
-from .metrics import bootstrap_mean, overall_figures, paired_difference, sequence_figures
+from .metrics import bootstrap_mean, f_score, overall_figures, paired_difference, sequence_figures, truth_curves
 from .report import write_outputs
 from .results import earlier_trackers, read_boxes, read_confidence, read_time, to_run
 from .runner import Task, quiet_opencv, run_tasks
@@ -95,7 +95,7 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
 
         with tqdm(total=sum(lengths[t.seq] for t in tasks), unit="frame", desc="tracking",
                   disable=not config.progress, dynamic_ncols=True) as bar:
-            run_tasks(tasks, config.workers, lambda task, frames: bar.update(lengths[task.seq]))
+            run_tasks(tasks, config.workers, lambda task: bar.update(lengths[task.seq]))
 
     comparison = Comparison(bench, sequences, [*earlier, *trackers], skipped_trackers=skipped)
     with only_sequences(experiment.dataset, sequences):
@@ -111,11 +111,9 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
             _figures(comparison, bench, experiment, warn)
             if baseline is not None:
                 comparison.baseline = baseline
-                theirs = {s: f["auc"] for s, f in comparison.per_sequence[baseline].items()}
-                for name, per_seq in comparison.per_sequence.items():
-                    if name != baseline:
-                        ours = {s: f["auc"] for s, f in per_seq.items()}
-                        comparison.differences[name] = paired_difference(ours, theirs).to_dict()
+                aucs = {name: {s: f["auc"] for s, f in rows.items()} for name, rows in comparison.per_sequence.items()}
+                comparison.differences = {name: asdict(paired_difference(aucs[name], aucs[baseline]))
+                                          for name in aucs if name != baseline}
             comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
 
@@ -134,36 +132,25 @@ def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: l
 
 
 def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
-    """Every tracker's figures, per sequence and overall, from its result files."""
+    """Every tracker's figures, per sequence and overall, from its result files; the VOT-LT measures
+    (:func:`~.metrics.f_score`) of one that writes its confidence, left out with a warning when a
+    confidence file is missing or damaged."""
     truths = {seq: benchmark_for(bench).truth(experiment, seq) for seq in comparison.sequences}
     for spec in comparison.trackers:
-        per_seq = {}
-        for seq in comparison.sequences:
-            boxes = read_boxes(bench, spec.name, seq, truths[seq].anno[0], len(truths[seq].anno))
-            frames, seconds = read_time(bench, spec.name, seq)
-            per_seq[seq] = sequence_figures(boxes, truths[seq], frames, seconds)
+        per_seq, curves = {}, [] if spec.has_confidence else None
+        for seq, truth in truths.items():
+            boxes = read_boxes(bench, spec.name, seq, truth.anno[0], len(truth.anno))
+            per_seq[seq] = sequence_figures(boxes, truth, *read_time(bench, spec.name, seq))
+            scores = None if curves is None else read_confidence(bench, spec.name, seq, len(truth.anno), warn)
+            if scores is not None:
+                curves.append(truth_curves(boxes[-1], truth.anno, truth.visible, truth.bound, scores))
+            curves = None if scores is None else curves
         comparison.overall[spec.name] = overall_figures(per_seq)
         comparison.per_sequence[spec.name] = {seq: f.summary() for seq, f in per_seq.items()}
-        if spec.has_confidence:
-            _longterm(comparison, bench, spec.name, truths, warn)
+        if curves is not None:
+            comparison.overall[spec.name]["longterm"] = f_score(curves)
         aucs = [f["auc"] for f in comparison.per_sequence[spec.name].values()]
-        comparison.overall[spec.name]["auc_ci95"] = bootstrap_mean(aucs).to_dict()
-
-
-def _longterm(comparison: Comparison, bench: BenchmarkSpec, name: str, truths: dict,
-              warn: Callable[[str], None]) -> None:
-    """The VOT-LT measures of a tracker that writes its confidence (:func:`~.metrics.f_score`); left out with a
-    warning when a confidence file is missing or damaged."""
-    from .metrics import f_score, truth_curves
-
-    curves = []
-    for seq, truth in truths.items():
-        boxes = read_boxes(bench, name, seq, truth.anno[0])[-1]
-        scores = read_confidence(bench, name, seq, len(boxes), lambda m: warn(f"{name}: no long-term measures: {m}"))
-        if scores is None:
-            return
-        curves.append(truth_curves(boxes, truth.anno, truth.visible, truth.bound, scores))
-    comparison.overall[name]["longterm"] = f_score(curves)
+        comparison.overall[spec.name]["auc_ci95"] = asdict(bootstrap_mean(aucs))
 
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from PIL import Image
@@ -49,18 +50,9 @@ def import_got10k() -> None:
                           "got10k") from exc
 
 
-@contextlib.contextmanager
-def numpy_nan_alias() -> Iterator[None]:
+def numpy_nan_alias() -> contextlib.AbstractContextManager:
     """``np.NaN`` (gone in NumPy 2; the toolkit's VOT code uses it) for the block only."""
-    if "NaN" in np.__dict__:
-        yield
-        return
-    np.NaN = np.nan
-    try:
-        yield
-    finally:
-        with contextlib.suppress(AttributeError):
-            del np.NaN
+    return mock.patch.object(np, "NaN", np.nan, create=True)
 
 
 def float_ious(boxes: list, anno: np.ndarray, bound, burnin: int = 0) -> np.ndarray:

@@ -98,7 +98,7 @@ def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int,
     path = confidence_file(bench, tracker, seq)
     problem = file_problem(path, length, (1,))
     if problem:
-        warn(f"{problem}: {RESUME}")
+        warn(f"{tracker}: no long-term measures: {problem}: {RESUME}")
         return None
     return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
 

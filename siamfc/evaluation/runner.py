@@ -8,7 +8,7 @@ import io
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +18,7 @@ from ..errors import SiamFCError, first_line
 from ..files import write_text_atomic
 from .benchmarks import open_experiment
 from .got10k_compat import numpy_nan_alias, only_sequences
-from .results import confidence_file, read_time
+from .results import confidence_file
 from .specs import BenchmarkSpec, TrackerSpec
 from .trackers import make_tracker
 
@@ -34,26 +34,23 @@ class Task:
     nano_dir: str | None
 
 
-@cache
-def _cached_experiment(bench: BenchmarkSpec):
-    return open_experiment(bench)
-
-
-def run_task(task: Task) -> tuple[Task, int, str | None]:
-    """Run the toolkit's experiment for one tracker on one sequence; returns (task, frames, error)."""
+def run_task(task: Task) -> tuple[Task, str | None]:
+    """Run the toolkit's experiment for one tracker on one sequence; returns (task, error)."""
     try:
-        experiment = _cached_experiment(task.bench)
+        experiment = _experiment(task.bench)
         tracker = make_tracker(task.tracker, task.device, task.nano_dir, task.bench.repetitions)
         tracker.scores = []  # never the sequence before's: the toolkit skips a sequence whose record exists
         with (only_sequences(experiment.dataset, [task.seq]), numpy_nan_alias(),
               contextlib.redirect_stdout(io.StringIO())):
             experiment.run(tracker)
-        frames, _ = read_time(task.bench, task.tracker.name, task.seq)
         if tracker.scores:  # the tracker's confidence on this sequence, for the long-term measures
             write_confidence(confidence_file(task.bench, task.tracker.name, task.seq), tracker.scores)
-        return task, frames, None
+        return task, None
     except Exception as exc:  # which tracker failed where, in one line (a Ctrl-C is no Exception: it stops all)
-        return task, 0, f"{task.tracker.name} failed on sequence {task.seq}: {first_line(exc)}"
+        return task, f"{task.tracker.name} failed on sequence {task.seq}: {first_line(exc)}"
+
+
+_experiment = cache(open_experiment)  # a worker opens each benchmark once
 
 
 def write_confidence(path: Path, scores: list[float]) -> None:
@@ -64,7 +61,7 @@ def write_confidence(path: Path, scores: list[float]) -> None:
 
 def init_worker(threads: int) -> None:
     """Bound a worker's threads (torch's and OpenCV's; OpenMP/BLAS's from the variables it inherits,
-    :func:`starting_workers`). A worker ignores Ctrl-C: the parent stops the pool and says how to resume."""
+    :func:`run_tasks`). A worker ignores Ctrl-C: the parent stops the pool and says how to resume."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import cv2
     import torch
@@ -84,40 +81,26 @@ def quiet_opencv() -> None:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
-@contextlib.contextmanager
-def starting_workers(threads: int) -> Iterator[None]:
-    """While worker processes start (they inherit both): the thread-count variables set, and SIGINT
-    ignored, so that a Ctrl-C before :func:`init_worker` runs cannot print a worker's traceback."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        with mock.patch.dict(os.environ, dict.fromkeys(THREAD_ENV, str(threads))):
-            yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task, int], None]) -> None:
+def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task], None]) -> None:
     """Run ``tasks`` inline (``workers == 1``) or in ``workers`` processes, longest first."""
     errors: list[str] = []
-
-    def handle(result: tuple[Task, int, str | None]) -> None:
-        task, frames, error = result
-        if error:
-            errors.append(error)
-        on_done(task, frames)
-
-    if workers <= 1:
-        for task in tasks:
-            handle(run_task(task))
-    else:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        threads = max(1, cores // workers)
-        context = multiprocessing.get_context("spawn")
-        with starting_workers(threads):
-            pool = context.Pool(workers, initializer=init_worker, initargs=(threads,))
-        with pool:
-            for result in pool.imap_unordered(run_task, tasks):
-                handle(result)
+    with contextlib.ExitStack() as stack:
+        results = map(run_task, tasks)
+        if workers > 1:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            threads = max(1, cores // workers)
+            # while the workers start (they inherit both): the thread-count variables set, and SIGINT ignored,
+            # so that a Ctrl-C before init_worker runs cannot print a worker's traceback
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                with mock.patch.dict(os.environ, dict.fromkeys(THREAD_ENV, str(threads))):
+                    pool = multiprocessing.get_context("spawn").Pool(workers, init_worker, (threads,))
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            results = stack.enter_context(pool).imap_unordered(run_task, tasks)
+        for task, error in results:
+            errors += [error] if error else []
+            on_done(task)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise SiamFCError(errors[0] + more, "--tracker")
