@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from siamfc.models.heads import XCorrHead, cross_correlate
+from siamfc.models.network import XCorrHead, cross_correlate
 
 
 def reference_xcorr(kernels: torch.Tensor, search: torch.Tensor) -> torch.Tensor:

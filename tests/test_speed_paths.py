@@ -97,7 +97,7 @@ def test_other_backbones_use_the_fast_correlation_uncomposed() -> None:
 
 @pytest.mark.parametrize(("n", "k"), [(1, 3), (4, 5)])
 def test_gemm_correlation_equals_grouped_convolution(n: int, k: int) -> None:
-    from siamfc.models.heads import cross_correlate
+    from siamfc.models.network import cross_correlate
     from siamfc.tracking.engines.torch_engines import correlate_gemm
 
     torch.manual_seed(2)

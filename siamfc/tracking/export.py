@@ -17,8 +17,7 @@ from torch import nn
 
 from ..errors import SiamFCError
 from ..models.boxnet import BoxTrackNet
-from ..models.heads import XCorrHead
-from ..models.network import SiamFCNet
+from ..models.network import SiamFCNet, XCorrHead
 from . import onnx_format as fmt
 from .engines.torch_engines import exportable, fold_head, fuse_conv_bn, split_last_conv
 from .onnx_format import FILES, MANIFEST

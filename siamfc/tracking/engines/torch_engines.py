@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...models.boxnet import BoxTrackNet
-from ...models.heads import XCorrHead
-from ...models.network import SiamFCNet
+from ...models.network import SiamFCNet, XCorrHead
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
