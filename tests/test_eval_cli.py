@@ -333,6 +333,7 @@ def test_eval_names_checkpoints_of_one_file_name_by_folder():
     (lambda s: s.EvalConfig(s.BenchmarkSpec("folder", "root"), [], workers=0), "workers"),
     (lambda s: s.BenchmarkSpec("folder", "root", repetitions=0), "repetitions"),
     (lambda s: s.TrackerSpec("siamrpn", "SiamRPN"), "kind"),
+    (lambda s: s.BenchmarkSpec("siamfc", "root"), "dataset"),
 ])
 def test_eval_settings_are_checked_by_their_declaration(make, key: str) -> None:
     from siamfc.errors import SettingError
@@ -341,6 +342,15 @@ def test_eval_settings_are_checked_by_their_declaration(make, key: str) -> None:
     with pytest.raises(SettingError) as info:
         make(specs)
     assert info.value.key == key
+
+
+def test_benchmark_names_are_declared_once_more_in_the_spec() -> None:
+    from dataclasses import fields
+
+    from siamfc.evaluation.benchmarks import BENCHMARKS
+    from siamfc.evaluation.specs import BenchmarkSpec
+
+    assert fields(BenchmarkSpec)[0].metadata["choices"] == tuple(BENCHMARKS)
 
 
 def test_workers_option_reads_the_declaration() -> None:

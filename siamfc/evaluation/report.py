@@ -81,17 +81,15 @@ def write_outputs(comparison: Comparison) -> None:
     in ``out/<benchmark>/``, their paths in ``comparison.files``."""
     folder = result_root(comparison.benchmark)
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"json": os.fspath(folder / "comparison.json")}
+    paths = [folder / n for n in ("comparison.json", "per_sequence.csv", "success_plot.png", "precision_plot.png")]
+    keys = ("json", "csv", "success_plot", "precision_plot")[:4 if comparison.per_sequence else 1]
+    comparison.files = {key: os.fspath(path) for key, path in zip(keys, paths, strict=False)}
     if comparison.per_sequence:
-        files["csv"] = os.fspath(folder / "per_sequence.csv")
-        files["success_plot"] = os.fspath(folder / "success_plot.png")
-        files["precision_plot"] = os.fspath(folder / "precision_plot.png")
-        with reported(files["csv"]):
-            _write_csv(comparison, Path(files["csv"]))
-        plot_curves(comparison, Path(files["success_plot"]), Path(files["precision_plot"]))
-    comparison.files = files
-    with reported(files["json"]):
-        write_text_atomic(Path(files["json"]), json.dumps(_finite(comparison.to_json()), indent=2))
+        with reported(paths[1]):
+            _write_csv(comparison, paths[1])
+        plot_curves(comparison, paths[2], paths[3])
+    with reported(paths[0]):
+        write_text_atomic(paths[0], json.dumps(_finite(comparison.to_json()), indent=2))
 
 
 @contextlib.contextmanager
@@ -126,24 +124,19 @@ def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) 
 
     title = f"{result_root(comparison.benchmark).name} ({len(comparison.sequences)} sequences)"
     overall = comparison.overall
-    plots = (
-        (success_png, SUCCESS_THRESHOLDS, "success_curve", "ao", "AO", "Overlap threshold", "Success rate"),
-        (precision_png, PRECISION_THRESHOLDS, "precision_curve", "precision20", "P@20",
-         "Location error threshold (px)", "Precision"),
-    )
-    styles = ["-", "--", "-.", ":"]
-    for path, x, curve, key, label, xlabel, ylabel in plots:
+    plots = ((success_png, SUCCESS_THRESHOLDS, "Success", "ao", "AO", "Overlap threshold", "Success rate", "left"),
+             (precision_png, PRECISION_THRESHOLDS, "Precision", "precision20", "P@20", "Location error threshold (px)",
+              "Precision", "right"))
+    for path, x, kind, key, label, xlabel, ylabel, corner in plots:
         fig = Figure(figsize=(5.5, 4.2))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        names = sorted(overall, key=lambda n: -np.nan_to_num(overall[n][key], nan=-1.0))
-        for i, name in enumerate(names):
-            ax.plot(x, overall[name][curve], styles[(i // 10) % len(styles)], linewidth=1.6,
+        for i, name in enumerate(sorted(overall, key=lambda n: -np.nan_to_num(overall[n][key], nan=-1.0))):
+            ax.plot(x, overall[name][f"{kind.lower()}_curve"], ["-", "--", "-.", ":"][i // 10 % 4], linewidth=1.6,
                     label=f"{name} [{label} {_fmt(overall[name][key])}]")
-        kind = "Success" if curve == "success_curve" else "Precision"
         ax.set(xlabel=xlabel, ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, 1.0), title=f"{kind} plot: {title}")
         ax.grid(True, alpha=0.4)
-        ax.legend(loc="lower left" if curve == "success_curve" else "lower right", fontsize=8)
+        ax.legend(loc=f"lower {corner}", fontsize=8)
         fig.tight_layout()
         with reported(path), replacing(path) as tmp:
             fig.savefig(tmp, dpi=110, format="png")

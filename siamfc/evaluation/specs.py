@@ -37,7 +37,7 @@ class TrackerSpec:
 class BenchmarkSpec:
     """Which data, where the results go, and how the toolkit runs (hashable: cached in workers)."""
 
-    dataset: str
+    dataset: str = setting(choices=("got10k", "otb", "vot", "lasot", "folder"))  # benchmarks.BENCHMARKS
     root: str
     subset: str = "val"
     version: str | int | None = None

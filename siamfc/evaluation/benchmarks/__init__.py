@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...errors import SettingError, SiamFCError
+from ...errors import SiamFCError
 from ..specs import BenchmarkSpec
 from .base import Benchmark, Folder, LaSOT
 from .toolkit import OTB, VOT, GOT10k
@@ -15,11 +15,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (GOT10k(), OTB(), VOT(), 
 
 
 def benchmark_for(bench: BenchmarkSpec | str) -> Benchmark:
-    """The adapter of ``bench`` (a spec or a dataset name)."""
-    name = bench if isinstance(bench, str) else bench.dataset
-    if name not in BENCHMARKS:
-        raise SettingError(f"--dataset {name!r}: choose one of {', '.join(BENCHMARKS)}", "--dataset")
-    return BENCHMARKS[name]
+    """The adapter of ``bench`` (a spec or a dataset name: BenchmarkSpec and --dataset take only these)."""
+    return BENCHMARKS[bench if isinstance(bench, str) else bench.dataset]
 
 
 def result_root(bench: BenchmarkSpec) -> Path:

@@ -102,7 +102,12 @@ class Benchmark:
         return []
 
     def truth(self, experiment, name: str) -> Truth:
-        raise NotImplementedError
+        """The ground truth as the toolkit reads it (VOT's polygons turned into boxes as its report does)."""
+        from ..got10k_compat import vot_rects
+
+        img_files, anno = experiment.dataset[name][:2]
+        anno = vot_rects(experiment.dataset, anno)
+        return Truth(anno, box_visible(anno), image_size(img_files[0]))
 
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         """The files of a complete result (box records first, then the time file)."""

@@ -19,7 +19,7 @@ from ...errors import SiamFCError
 from ...files import replacing
 from ..metrics import Truth
 from ..specs import BenchmarkSpec
-from .base import Benchmark, box_visible, check_first_box, check_toolkit_files, image_size
+from .base import Benchmark, check_first_box, check_toolkit_files
 
 LABELS = ("cover.label", "absence.label", "cut_by_image.label")  # all read by the toolkit's reader
 
@@ -157,10 +157,6 @@ class OTB(Benchmark):
 
         return [n for n in otb_versions()[bench.version] if not (Path(bench.root) / n).is_dir()]
 
-    def truth(self, experiment, name: str) -> Truth:
-        img_files, anno = experiment.dataset[name]
-        return Truth(anno, box_visible(anno), image_size(img_files[0]))
-
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         return [base / f"{seq}.txt", base / "times" / f"{seq}_time.txt"]
 
@@ -197,13 +193,6 @@ class VOT(Benchmark):
         for name in experiment.dataset.seq_names:  # what the toolkit's reader needs beyond ours
             check_toolkit_files(Path(bench.root) / name, "VOT")
         return experiment
-
-    def truth(self, experiment, name: str) -> Truth:
-        from ..got10k_compat import vot_rects
-
-        img_files, anno, _ = experiment.dataset[name]
-        anno = vot_rects(experiment.dataset, anno)
-        return Truth(anno, box_visible(anno), image_size(img_files[0]))
 
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         return (super().result_files(base / "baseline", seq, repetitions)
