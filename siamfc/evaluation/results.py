@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,32 +43,29 @@ def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, co
     counts = [None if p.name.endswith("_time.txt") else benchmark_for(bench).box_values for p in expected]
     if confidence:
         expected, counts = [*expected, confidence_file(bench, tracker, seq)], [*counts, (1,)]
-    return next(filter(None, (file_problem(p, length, c) for p, c in zip(expected, counts, strict=True))), None)
+    return next(filter(None, (read_rows(p, length, c)[1] for p, c in zip(expected, counts, strict=True))), None)
 
 
-def file_problem(path: Path, length: int, counts: tuple[int, ...] | None) -> str | None:
-    """Why ``path`` is not a whole result of ``length`` lines of ``counts`` numbers each (None: any)."""
+def read_rows(path: Path, length: int, counts: tuple[int, ...] | None) -> tuple[list[list[float]], str | None]:
+    """The numbers of each line of ``path`` (commas, spaces or tabs between them), and why it is not a
+    whole result of ``length`` lines of ``counts`` numbers each (None: any), or None when it is."""
     if not path.is_file():
-        return f"{path} is missing"
+        return [], f"{path} is missing"
     try:
         lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
-        return f"{path} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        return [], f"{path} cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
     if len(lines) != length:
-        return f"{path} has {len(lines)} lines for {length} frames"
+        return [], f"{path} has {len(lines)} lines for {length} frames"
+    rows = []
     for number, line in enumerate(lines, 1):
         try:
-            values = _numbers(line)
+            rows.append([float(v) for v in line.replace(",", " ").split()])
         except ValueError:
-            return f"{path} line {number} is not numbers: {line[:40]!r}"
-        if counts is not None and len(values) not in counts:
-            return f"{path} line {number} has {len(values)} number(s), expected {' or '.join(map(str, counts))}"
-    return None
-
-
-def _numbers(line: str) -> list[float]:
-    """The numbers of a result line: separated by commas (the toolkit's files), spaces or tabs."""
-    return [float(v) for v in line.replace(",", " ").split()]
+            return [], f"{path} line {number} is not numbers: {line[:40]!r}"
+        if counts is not None and len(rows[-1]) not in counts:
+            return [], f"{path} line {number} has {len(rows[-1])} number(s), expected {' or '.join(map(str, counts))}"
+    return rows, None
 
 
 def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
@@ -76,17 +74,14 @@ def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
     confidence_file(bench, tracker, seq).unlink(missing_ok=True)
 
 
-def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray,
-               length: int | None = None) -> list[np.ndarray]:
-    """The boxes of each repetition (VOT's ``1``, the initialisation frame, as ``first_box``); with
-    ``length``, each file is checked whole first."""
+def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray, length: int) -> list[np.ndarray]:
+    """Each repetition's boxes, its file checked whole (VOT's ``1``, the initialisation frame, as ``first_box``)."""
     adapter = benchmark_for(bench)
     boxes = []
     for path in result_files(bench, tracker, seq)[adapter.box_records]:
-        problem = file_problem(path, length, tuple(n for n in adapter.box_values if n in (1, 4))) if length else None
+        rows, problem = read_rows(path, length, tuple(n for n in adapter.box_values if n in (1, 4)))
         if problem:
             raise SiamFCError(f"{problem}: {RESUME}", str(path))
-        rows = [_numbers(line) for line in path.read_text().splitlines() if line.strip()]
         boxes.append(np.array([first_box.tolist() if len(r) == 1 else r for r in rows], dtype=np.float64))
     return boxes
 
@@ -95,12 +90,11 @@ def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int,
                     warn: Callable[[str], None]) -> np.ndarray | None:
     """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); None, with a warning,
     when its file is missing or damaged."""
-    path = confidence_file(bench, tracker, seq)
-    problem = file_problem(path, length, (1,))
+    rows, problem = read_rows(confidence_file(bench, tracker, seq), length, (1,))
     if problem:
         warn(f"{tracker}: no long-term measures: {problem}: {RESUME}")
         return None
-    return np.array([_numbers(line)[0] for line in path.read_text().splitlines() if line.strip()])
+    return np.array([row[0] for row in rows])
 
 
 def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]:
@@ -111,21 +105,14 @@ def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]
     return int(times.size), float(times.sum())
 
 
-SAME_BENCHMARK = ("dataset", "subset", "version", "repetitions")  # what an earlier comparison must share
-
-
 def earlier_trackers(bench: BenchmarkSpec, trackers: list[TrackerSpec], sequences: list[str],
                      lengths: dict[str, int], warn: Callable[[str], None]) -> list[TrackerSpec]:
     """For ``--resume``: the trackers of the earlier ``comparison.json`` of this benchmark that are not
     in ``trackers``, kept where their results are complete on every one of ``sequences``."""
-    asked = {t.name for t in trackers}
     kept = []
-    for spec in _compared_before(bench, warn):
-        if spec.name in asked:
-            continue
+    for spec in [s for s in _compared_before(bench, warn) if s.name not in {t.name for t in trackers}]:
         problems = (result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence) for seq in sequences)
-        problem = next(filter(None, problems), None)
-        if problem:
+        if problem := next(filter(None, problems), None):
             warn(f"--resume: {spec.name}, of the earlier comparison, is left out ({problem})")
         else:
             kept.append(spec)
@@ -138,7 +125,7 @@ def _compared_before(bench: BenchmarkSpec, warn: Callable[[str], None]) -> list[
         return []
     try:
         info = json.loads(path.read_text())
-        if any(info["benchmark"].get(k) != getattr(bench, k) for k in SAME_BENCHMARK):
+        if any(info["benchmark"].get(k) != getattr(bench, k) for k in ("dataset", "subset", "version", "repetitions")):
             return []
         return [TrackerSpec(t["kind"], t["name"], t.get("weights"), tuple(tuple(p) for p in t.get("params") or ()))
                 for t in info["trackers"]]
@@ -152,16 +139,15 @@ def to_run(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str]
     """The (tracker, sequence) pairs to run. Existing results are an error unless ``--overwrite``
     (delete and recompute) or ``--resume`` (keep whole ones, warn and redo the rest)."""
     bench = config.benchmark
-    stale = {t.name: [s for s in sequences if existing_files(bench, t.name, s)] for t in trackers}
-    stale = {name: seqs for name, seqs in stale.items() if seqs}
+    stale = [(t.name, s) for t in trackers for s in sequences if existing_files(bench, t.name, s)]
     if stale and not (config.overwrite or config.resume):
-        listed = "; ".join(f"{name} ({len(seqs)} sequence(s))" for name, seqs in stale.items())
+        listed = "; ".join(f"{name} ({n} sequence(s))" for name, n in Counter(name for name, _ in stale).items())
         raise SiamFCError(f"results already exist in {result_root(bench)} for {listed}: pass --overwrite to "
                           "recompute them, --resume to keep complete ones, or choose another --out", "--out")
     todo = []
     for spec in trackers:
         for seq in sequences:
-            if seq in stale.get(spec.name, []):
+            if (spec.name, seq) in stale:
                 if config.resume:
                     problem = result_problem(bench, spec.name, seq, lengths[seq], spec.has_confidence)
                     if problem is None:
