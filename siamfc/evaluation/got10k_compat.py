@@ -81,18 +81,14 @@ def otb_experiment(root_dir: str, version, result_dir: str, report_dir: str):
     """``ExperimentOTB`` whose dataset is read from ``root_dir`` and never downloaded."""
     import_got10k()
     from got10k.datasets import OTB
-    from got10k.experiments import ExperimentOTB
+    from got10k.experiments import ExperimentOTB, otb
 
     class LocalExperimentOTB(AtomicRecords, ExperimentOTB):
-        def __init__(self) -> None:  # the toolkit's __init__ minus download=True
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.dataset = OTB(root_dir, version, download=False)
-            self.result_dir = os.path.join(result_dir, "OTB" + str(version))
-            self.report_dir = os.path.join(report_dir, "OTB" + str(version))
-            self.nbins_iou = 21
-            self.nbins_ce = 51
+        pass
 
-    return LocalExperimentOTB()
+    with (contextlib.redirect_stdout(io.StringIO()),  # the toolkit's __init__, never downloading
+          mock.patch.object(otb, "OTB", lambda root, version, download: OTB(root, version, download=False))):
+        return LocalExperimentOTB(root_dir, version, result_dir, report_dir)
 
 
 def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str):
@@ -102,11 +98,6 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str):
     from got10k.experiments import ExperimentVOT
 
     class LocalExperimentVOT(AtomicRecords, ExperimentVOT):
-        def __init__(self) -> None:
-            with contextlib.redirect_stdout(io.StringIO()):
-                super().__init__(root_dir, version, read_image=True, experiments=("supervised", "unsupervised"),
-                                 result_dir=result_dir, report_dir=report_dir)  # not its real-time experiment
-
         def _calc_iou(self, boxes, anno, bound, burnin=False):
             return float_ious(boxes, anno, bound, self.burnin if burnin else 0)
 
@@ -119,7 +110,9 @@ def vot_experiment(root_dir: str, version, result_dir: str, report_dir: str):
         if not (Path(root_dir) / name).is_dir():
             raise SiamFCError(f"{list_file} names sequence {name!r}, but {Path(root_dir) / name} does not exist",
                               str(Path(root_dir) / name))
-    return LocalExperimentVOT()
+    with contextlib.redirect_stdout(io.StringIO()):
+        return LocalExperimentVOT(root_dir, version, read_image=True, experiments=("supervised", "unsupervised"),
+                                  result_dir=result_dir, report_dir=report_dir)  # not its real-time experiment
 
 
 def vot_rects(dataset, anno: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -159,9 +159,6 @@ class Interval:
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int = 10000, seed: int = 0) -> Interval:
     """The mean of ``values`` and its percentile-bootstrap interval (NaN values are left out)."""
@@ -179,5 +176,4 @@ def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int 
 def paired_difference(ours: Mapping[str, float], theirs: Mapping[str, float], level: float = 0.95,
                       resamples: int = 10000, seed: int = 0) -> Interval:
     """Mean over the sequences both have of ``ours[s] - theirs[s]``, with its bootstrap interval."""
-    common = [s for s in ours if s in theirs]
-    return bootstrap_mean([ours[s] - theirs[s] for s in common], level, resamples, seed)
+    return bootstrap_mean([ours[s] - theirs[s] for s in ours if s in theirs], level, resamples, seed)
