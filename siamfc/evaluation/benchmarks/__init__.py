@@ -1,4 +1,4 @@
-"""The registry of benchmarks, one adapter each (:class:`~.base.Benchmark`): the only place in
+"""The registry of benchmarks, one adapter each (:class:`~.adapters.Benchmark`): the only place in
 :mod:`siamfc.evaluation` that knows benchmarks by name; and the toolkit experiment a spec opens."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 from ...errors import SiamFCError
+from ..got10k_compat import import_got10k
 from ..specs import BenchmarkSpec
-from .base import Benchmark, Folder, LaSOT
-from .toolkit import OTB, VOT, GOT10k
+from .adapters import OTB, VOT, Benchmark, Folder, GOT10k, LaSOT
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (GOT10k(), OTB(), VOT(), LaSOT(), Folder())}
 
@@ -26,8 +26,6 @@ def result_root(bench: BenchmarkSpec) -> Path:
 
 def open_experiment(bench: BenchmarkSpec):
     """The toolkit experiment for ``bench``, after checking the options and the data's layout."""
-    from ..got10k_compat import import_got10k
-
     adapter = benchmark_for(bench)
     import_got10k()
     if bench.more_roots and not adapter.joins_roots:
