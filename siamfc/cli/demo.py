@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if window is not None:
             window.close()
-    line = loop.rate_text(loop.elapsed)
+    line = loop.rate_text()
     if ious:
         line += f"; mean IoU {np.mean(ious):.3f} against the clip's ground truth (frames 2-{len(ious) + 1})"
     print(f"{line}; annotated video: {output}", flush=True)

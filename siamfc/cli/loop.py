@@ -54,17 +54,12 @@ class FrameLoop:
     def __init__(self, targets: TargetSet, handle: Callable[[Frame, float | None], np.ndarray | None], window,
                  progress) -> None:
         self.targets, self.handle, self.window, self.progress = targets, handle, window, progress
-        self.frames = 0
+        self.frames, self.seconds = 0, 0.0  # frames handled, in seconds (once run)
         self.interrupted = self.stopped = False
-        self.started = time.perf_counter()
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
 
     def run(self, first: Frame, rest: Iterator[Frame]) -> None:
         fps = FpsMeter()
-        self.started = time.perf_counter()
+        started = time.perf_counter()
         try:
             for frame in chain([first], rest):
                 tic = time.perf_counter()
@@ -79,12 +74,14 @@ class FrameLoop:
                 fps.add(time.perf_counter() - tic)
         except KeyboardInterrupt:
             self.interrupted = True
+        finally:
+            self.seconds = time.perf_counter() - started
 
-    def rate_text(self, elapsed: float) -> str:
+    def rate_text(self) -> str:
         """``[stopped after ]N frames in S s: F fps (tracker alone T fps)``."""
-        fps = self.frames / elapsed if elapsed > 0 else 0.0
+        fps = self.frames / self.seconds if self.seconds > 0 else 0.0
         text = (f"{'stopped after ' if self.interrupted or self.stopped else ''}{self.frames} frames in "
-                f"{elapsed:.1f} s: {fps:.1f} fps")
+                f"{self.seconds:.1f} s: {fps:.1f} fps")
         if self.targets.updates and self.targets.seconds > 0:
             text += f" (tracker alone {self.targets.updates / self.targets.seconds:.1f} fps)"
         return text

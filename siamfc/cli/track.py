@@ -82,7 +82,6 @@ def run(args: argparse.Namespace) -> int:
 def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, paths: dict, window) -> int:
     from ..io.drawing import annotate_frame
     from ..io.outputs import TrackOutputs
-    from ..io.writers import one_error
     from .loop import FrameLoop, TargetSet, progress_bar
 
     rest = iter(reader)
@@ -102,28 +101,12 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
     targets = TargetSet(tracker, first.image, boxes)
     height, width = first.image.shape[:2]
     outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, (width, height))
-    for index in range(first.index):  # frames before the first readable one hold the init box
-        outputs.write(args.start_frame + index + 1, targets, True)
-        if outputs.video is not None:
-            outputs.video.write(annotate_frame(first.image.copy(), targets.boxes, args.start_frame + index + 1,
-                                               None, "frame unreadable: skipped", targets.scores, targets.present))
     total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
     progress = progress_bar(total, "tracking", args.quiet)
     skipped_frames = 0
     shown = first.image
 
-    def handle(frame: Frame, fps: float | None):
-        nonlocal skipped_frames, shown
-        number = args.start_frame + frame.index + 1
-        skipped = frame.image is None
-        if skipped:  # the first few by number, then only that there were more
-            if skipped_frames < MAX_SKIP_WARNINGS:
-                progress.write(f"warning: frame {number}: {frame.reason}; skipped (previous box kept)", file=sys.stderr)
-            elif skipped_frames == MAX_SKIP_WARNINGS:
-                progress.write("warning: more frames skipped; only their count is reported", file=sys.stderr)
-            skipped_frames += 1
-        else:
-            shown = frame.image
+    def record(number: int, skipped: bool, fps: float | None = None):
         outputs.write(number, targets, skipped)
         if outputs.video is None and window is None:
             return None
@@ -133,6 +116,22 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
             outputs.video.write(canvas)
         return canvas
 
+    for index in range(first.index):  # frames before the first readable one hold the init box
+        record(args.start_frame + index + 1, True)
+
+    def handle(frame: Frame, fps: float | None):
+        nonlocal skipped_frames, shown
+        number = args.start_frame + frame.index + 1
+        if frame.image is None:  # the first few by number, then only that there were more
+            if skipped_frames < MAX_SKIP_WARNINGS:
+                progress.write(f"warning: frame {number}: {frame.reason}; skipped (previous box kept)", file=sys.stderr)
+            elif skipped_frames == MAX_SKIP_WARNINGS:
+                progress.write("warning: more frames skipped; only their count is reported", file=sys.stderr)
+            skipped_frames += 1
+        else:
+            shown = frame.image
+        return record(number, frame.image is None, fps)
+
     loop = FrameLoop(targets, handle, window, progress)
     failure: SiamFCError | None = None
     try:
@@ -140,20 +139,15 @@ def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list,
     except SiamFCError as exc:  # a write failed (a full disk), or a frame was refused: close the rest first
         failure = exc
     finally:
-        elapsed = loop.elapsed
         progress.close()
-        errors = outputs.close({"frames": loop.frames, "seconds": round(elapsed, 3),
-                                "fps": round(loop.frames / elapsed, 2) if elapsed > 0 else None,
-                                "skipped": source.skipped, "missing": source.missing,
-                                "interrupted": loop.interrupted, "stopped_by_user": loop.stopped})
-    if failure is not None and all(failure is not e for e in errors):
-        errors.insert(0, failure)  # not an output's own failure (those come in the outputs' order)
-    if errors:
-        raise one_error(errors)
+        outputs.close({"frames": loop.frames, "seconds": round(loop.seconds, 3),
+                       "fps": round(loop.frames / loop.seconds, 2) if loop.seconds > 0 else None,
+                       "skipped": source.skipped, "missing": source.missing, "interrupted": loop.interrupted,
+                       "stopped_by_user": loop.stopped}, failure)
     if source.ended_early:
         warn(source.ended_early)
     if not args.quiet:
         missing = f", {source.missing} missing at the end" if source.missing else ""
-        print("; ".join([loop.rate_text(elapsed), f"{source.skipped} skipped{missing}", *outputs.summary()]),
+        print("; ".join([loop.rate_text(), f"{source.skipped} skipped{missing}", *outputs.summary()]),
               flush=True)
     return 130 if loop.interrupted else 0

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..io.outputs import VideoOutput
+    from ..io.video import FrameSource
 
 HELP = """Live tracking from a camera: drag a box around the target with the mouse to start.
 
@@ -47,9 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.outputs import check_video_output
+    from ..io.outputs import VideoOutput, check_video_output
     from ..io.video import open_source
-    from ..io.window import check_display
+    from ..io.window import Window, check_display
 
     # cheap checks first: a mistake is reported before the model loads or a window opens
     device = resolve_device_name(args.device)
@@ -66,9 +67,29 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)
         tracker = build_tracker(args, device)
-        return _run_live(args, source, tracker, init_box, record, snapshot_dir)
+        window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
+        recorder = VideoOutput(record, source.fps or 25.0) if record is not None else None
+        view = LiveView(tracker, window, snapshot_dir, recorder, args.quiet)
+        try:
+            end_message, exit_code = view.play(source, init_box, args.all_frames)
+        except KeyboardInterrupt:
+            end_message, exit_code = f"interrupted after {view.frames} frames", 130
+        finally:
+            window.close()
+            if recorder is not None:
+                recorder.close()
     finally:
         source.close()
+    if exit_code or not args.quiet:
+        elapsed = time.perf_counter() - view.started
+        parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
+        if recorder is not None:
+            parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
+                         else "nothing was recorded")
+        if view.snapshots:
+            parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
+        print("; ".join(p for p in parts if p), file=sys.stderr if exit_code else sys.stdout, flush=True)
+    return exit_code
 
 
 class LiveView:
@@ -82,11 +103,10 @@ class LiveView:
         self.target: int | None = None
         self.box: np.ndarray | None = None  # the target's, in the current frame
         self.raw = self.shown = None  # the current frame, as decoded and as displayed
-        self.frame_number = 0
+        self.frame_number = self.frames = 0  # the current frame's number; frames shown
         self.paused = False
         self.fps = FpsMeter()
         self.last_tick: float | None = None
-        self.frames = 0  # frames shown
         self.snapshots: list[Path] = []
         self.started = time.perf_counter()
 
@@ -144,8 +164,8 @@ class LiveView:
                 self.snapshot()
         return True
 
-    def on_frame(self, image: np.ndarray, number: int, init_box: np.ndarray | None, record: bool = True) -> None:
-        """Track the target in a new frame (or start on ``init_box``), show it and record it."""
+    def on_frame(self, image: np.ndarray, number: int, init_box: np.ndarray | None) -> None:
+        """Track the target in a new frame (or start on ``init_box``) and show it."""
         self.raw, self.frame_number = image, number
         if init_box is not None:
             self.start_tracking(image, init_box)
@@ -157,8 +177,6 @@ class LiveView:
         self.last_tick = now
         self.frames += 1
         self.draw(None if self.target is not None else "drag a box around the target")
-        if record:
-            self.record()
 
     def snapshot(self) -> None:
         """The view as shown, as a PNG; a failure is a warning (it must not end the session)."""
@@ -176,81 +194,44 @@ class LiveView:
         self.snapshots.append(path)
         self.say(f"snapshot saved: {path}")
 
+    def play(self, source: FrameSource, init_box: np.ndarray | None, keep_all: bool) -> tuple[str, int]:
+        """The live loop until the window is closed or the source ends: (the closing words, the exit code).
+        A video file without --init-box stays on its first frame until a box is drawn on it (a file played
+        on would end first)."""
+        from ..io.live import LiveFeed
 
-def _run_live(args, source, tracker, init_box, record: Path | None, snapshot_dir: Path) -> int:
-    from ..io.live import LiveFeed
-    from ..io.outputs import VideoOutput
-    from ..io.window import Window
-
-    is_camera = source.kind == "camera"
-    window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
-    recorder = VideoOutput(record, source.fps or 25.0) if record is not None else None
-    view = LiveView(tracker, window, snapshot_dir, recorder, args.quiet)
-    feed = None
-    try:
+        is_camera = source.kind == "camera"
         frames = source.frames()
-        if not is_camera and init_box is None and not _box_on_first_frame(view, frames):
-            end_message, exit_code = f"stopped by the user before a box was drawn ({source.description})", 0
-        else:  # the frames after the first (taken to draw the box on)
-            feed = LiveFeed(source, pace_fps=None if is_camera else source.fps or 25.0, keep_all=args.all_frames,
-                            frames=frames)
-            end_message, exit_code = _play(view, feed, source, init_box)
-    except KeyboardInterrupt:
-        end_message, exit_code = f"interrupted after {view.frames} frames", 130
-    finally:
-        if feed is not None:
-            feed.close()
-        window.close()
-        if recorder is not None:
-            recorder.close()
-    if exit_code or not args.quiet:
-        elapsed = time.perf_counter() - view.started
-        parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
-        if recorder is not None:
-            parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
-                         else "nothing was recorded")
-        if view.snapshots:
-            parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
-        print("; ".join(p for p in parts if p), file=sys.stderr if exit_code else sys.stdout, flush=True)
-    return exit_code
-
-
-def _play(view: LiveView, feed, source, init_box) -> tuple[str, int]:
-    """The live loop until the window is closed or the source ends: (the closing words, the exit code)."""
-    while True:
-        if not view.handle_input():  # 1. keys and mouse
-            return f"stopped by the user after {view.frames} frames", 0
-        if view.paused or view.window.dragging:  # 2. a new frame, unless paused or a box is being drawn
-            time.sleep(0.01)
-            continue
-        frame = feed.get(timeout=0.02)
-        if frame is not None:
-            view.on_frame(frame.image, frame.index + 1, init_box)
-            init_box = None
-        elif feed.ended:  # for a camera: lost (unplugged, or taken by another program)
-            is_camera = source.kind == "camera"
-            counts = f"{view.frames} shown"
-            if feed.dropped:
-                counts += f", {feed.dropped} dropped (tracking slower than the {'camera' if is_camera else 'video'})"
-            if feed.unreadable:
-                counts += f", {feed.unreadable} unreadable"
-            if is_camera:
-                return (f"{source.description} lost after frame {view.frame_number} ({counts}): unplugged or stopped "
-                        "delivering", 1)
-            return f"{source.description}: video ended after frame {view.frame_number} ({counts})", 0
-
-
-def _box_on_first_frame(view: LiveView, frames) -> bool:
-    """A video file without --init-box: its first frame stays on screen until a box is drawn on it
-    (a file played on would end first). False when the window was closed first."""
-    first = next((f for f in frames if f.image is not None), None)
-    if first is None:
-        return True  # nothing decodable: the feed reports the end
-    view.on_frame(first.image, first.index + 1, None, record=False)
-    view.say("drag a box around the target on the first frame (the video waits)")
-    while view.target is None:
-        if not view.handle_input():
-            return False
-        time.sleep(0.01)
-    view.record()
-    return True
+        first = None if is_camera or init_box is not None else next((f for f in frames if f.image is not None), None)
+        if first is not None:  # none decodable: the feed reports the end
+            self.on_frame(first.image, first.index + 1, None)
+            self.say("drag a box around the target on the first frame (the video waits)")
+            while self.target is None:
+                if not self.handle_input():
+                    return f"stopped by the user before a box was drawn ({source.description})", 0
+                time.sleep(0.01)
+            self.record()
+        # the frames after the first (taken to draw the box on)
+        with LiveFeed(source, None if is_camera else source.fps or 25.0, keep_all, frames=frames) as feed:
+            while True:
+                if not self.handle_input():  # 1. keys and mouse
+                    return f"stopped by the user after {self.frames} frames", 0
+                if self.paused or self.window.dragging:  # 2. a new frame, unless paused or a box is being drawn
+                    time.sleep(0.01)
+                    continue
+                frame = feed.get(timeout=0.02)
+                if frame is not None:
+                    self.on_frame(frame.image, frame.index + 1, init_box)
+                    self.record()
+                    init_box = None
+                elif feed.ended:  # for a camera: lost (unplugged, or taken by another program)
+                    counts = f"{self.frames} shown"
+                    if feed.dropped:
+                        slower = "camera" if is_camera else "video"
+                        counts += f", {feed.dropped} dropped (tracking slower than the {slower})"
+                    if feed.unreadable:
+                        counts += f", {feed.unreadable} unreadable"
+                    if is_camera:
+                        return (f"{source.description} lost after frame {self.frame_number} ({counts}): unplugged "
+                                "or stopped delivering", 1)
+                    return f"{source.description}: video ended after frame {self.frame_number} ({counts})", 0

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import SiamFCError
-from .writers import AtomicTextFile, check_writable, close_each, one_error, temporary_sibling
+from .writers import AtomicTextFile, check_writable, temporary_sibling
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,51 +46,6 @@ def check_video_output(path: str, flag: str = "--output") -> Path:
     if suffix not in VIDEO_CODECS:
         raise SiamFCError(f"{flag} {path}: unknown video type {suffix or '(none)'}; use .mp4, .avi or .mkv", flag)
     return check_writable(path, flag)
-
-
-class TxtBoxWriter:
-    """An ``x,y,w,h`` (or with ``scores``, confidence) line per frame in each target's file."""
-
-    def __init__(self, path: Path, count: int, scores: bool = False) -> None:
-        self.paths = target_paths(path, count)
-        self.scores = scores
-        self.files = [AtomicTextFile(p, unit="line") for p in self.paths]
-
-    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
-        for f, box, score in zip(self.files, targets.boxes, targets.scores, strict=True):
-            f.write((f"{score:.4f}" if self.scores else ",".join(f"{float(v):.3f}" for v in box)) + "\n")
-
-    def close(self, summary: dict) -> None:
-        """Close every file; one error naming each that failed, now or at an earlier write."""
-        close_each(f.close for f in self.files)  # their failures are kept in .failure
-        failures = [f.failure for f in self.files if f.failure is not None]
-        if failures:
-            raise one_error(failures)
-
-    def discard(self) -> None:
-        for f in self.files:
-            f.discard()
-
-
-class JsonBoxWriter(TxtBoxWriter):
-    """``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
-    "skipped"?}, ...], "summary"}``, written frame by frame (after a crash only the end is missing)."""
-
-    def __init__(self, path: Path, count: int, video: str) -> None:
-        self.paths, self.files = [path], [AtomicTextFile(path)]
-        head = {"video": video, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
-        self.files[0].write(json.dumps(head)[:-1] + ', "frames": [\n')
-
-    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
-        entry: dict = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
-                       "scores": [round(float(c), 4) for c in targets.scores],
-                       "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
-        file = self.files[0]
-        file.write(("" if file.records == 1 else ",\n") + json.dumps(entry))  # the head is record 1
-
-    def close(self, summary: dict) -> None:
-        self.files[0].write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
-        super().close(summary)
 
 
 class VideoOutput:
@@ -137,11 +92,6 @@ class VideoOutput:
         finally:
             self.tmp.unlink(missing_ok=True)  # gone once put in place
 
-    def discard(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-            self.tmp.unlink(missing_ok=True)
-
     def _reads_back(self) -> bool:
         """Whether the file announces every frame and its last frame decodes (an AVI or Matroska file cut
         short by a full disk still announces every frame: its header is written last)."""
@@ -159,35 +109,62 @@ class VideoOutput:
 
 class TrackOutputs:
     """The files ``track`` writes (``paths`` by flag: ``--boxes``, ``--scores``, ``--output``) about the video
-    ``name``: opened together (a failure leaves every output as it was), closed with the run's summary."""
+    ``name``: opened together (a failure leaves every output as it was), closed with the run's summary. A text
+    file holds a line per frame (``x,y,w,h``, or the confidence for ``--scores``) for its target; a JSON file
+    holds every target, ``{"video", "box_format", "targets", "frames": [{"frame", "boxes", "scores", "present",
+    "skipped"?}, ...], "summary"}``, written frame by frame (after a crash only the end is missing)."""
 
     def __init__(self, paths: dict[str, Path | None], name: str, count: int, fps: float, size: tuple[int, int]) -> None:
-        self.boxes = self.scores = self.video = None
+        self.files: dict[str, list[AtomicTextFile]] = {}  # by flag: a file per target, or the one JSON file
+        self.video = None
+        self.json = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
         try:
-            json_boxes = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
-            self.boxes = (JsonBoxWriter(paths["--boxes"], count, name) if json_boxes else
-                          TxtBoxWriter(paths["--boxes"], count) if paths["--boxes"] else None)
-            self.scores = TxtBoxWriter(paths["--scores"], count, scores=True) if paths["--scores"] else None
+            for flag in ("--boxes", "--scores"):
+                for path in target_paths(paths[flag], count) if paths[flag] is not None else []:
+                    self.files.setdefault(flag, []).append(AtomicTextFile(path, "record" if self.json else "line"))
+            if self.json:
+                head = {"video": name, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
+                self.files["--boxes"][0].write(json.dumps(head)[:-1] + ', "frames": [\n')
             self.video = VideoOutput(paths["--output"], fps, size) if paths["--output"] else None
         except BaseException:
-            for output in (self.boxes, self.scores, self.video):
-                if output is not None:
-                    output.discard()
+            for file in (file for files in self.files.values() for file in files):
+                file.discard()
             raise
 
     def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
-        for out in (self.boxes, self.scores):
-            if out is not None:
-                out.write(frame_number, targets, skipped)
+        lines = {"--boxes": [",".join(f"{float(v):.3f}" for v in box) + "\n" for box in targets.boxes],
+                 "--scores": [f"{score:.4f}\n" for score in targets.scores]}
+        if self.json:  # its head is record 1
+            entry = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
+                     "scores": [round(float(c), 4) for c in targets.scores],
+                     "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
+            lines["--boxes"] = [("" if self.files["--boxes"][0].records == 1 else ",\n") + json.dumps(entry)]
+        for flag, files in self.files.items():
+            for file, line in zip(files, lines[flag], strict=True):
+                file.write(line)
 
-    def close(self, summary: dict) -> list[SiamFCError]:
-        """Close every output; the errors of those that failed, now or earlier."""
-        closes = [partial(out.close, summary) for out in (self.boxes, self.scores) if out is not None]
-        return close_each([*closes, *([self.video.close] if self.video is not None else [])])
+    def close(self, summary: dict, failure: SiamFCError | None = None) -> None:
+        """Close every output; one error for those that failed, now or earlier, and ``failure`` (first)."""
+        errors = []
+        for flag, files in self.files.items():
+            for file in files:
+                with contextlib.suppress(SiamFCError):  # kept in file.failure
+                    if self.json and flag == "--boxes":
+                        file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
+                    file.close()
+                errors += [file.failure] if file.failure is not None else []
+        try:
+            if self.video is not None:
+                self.video.close()
+        except SiamFCError as exc:
+            errors.append(exc)
+        if failure is not None and all(failure is not e for e in errors):
+            errors.insert(0, failure)  # not an output's own failure (those come in the outputs' order)
+        if errors:
+            raise errors[0] if len(errors) == 1 else SiamFCError("; ".join(map(str, errors)), errors[0].key)
 
     def summary(self) -> list[str]:
         """What was written, for the summary line."""
-        parts = [f"{name}: " + ", ".join(os.fspath(p) for p in out.paths)
-                 for name, out in (("boxes", self.boxes), ("scores", self.scores)) if out is not None]
+        parts = [f"{flag[2:]}: " + ", ".join(os.fspath(f.path) for f in files) for flag, files in self.files.items()]
         parts += [f"video: {self.video.path}"] if self.video is not None else []
         return parts or ["no outputs (use --boxes, --scores or --output)"]

@@ -7,7 +7,6 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import SiamFCError
@@ -29,31 +28,6 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
-
-
-class OutputErrors(SiamFCError):
-    """Several outputs that failed (an OutputErrors given stands for its own), in one line."""
-
-    def __init__(self, errors: Iterable[SiamFCError]) -> None:
-        self.errors = [one for e in errors for one in getattr(e, "errors", [e])]
-        super().__init__("; ".join(map(str, self.errors)), self.errors[0].key if self.errors else None)
-
-
-def one_error(errors: list[SiamFCError]) -> SiamFCError:
-    """One error that reports all of ``errors`` (not empty), in their order."""
-    errors = OutputErrors(errors).errors
-    return errors[0] if len(errors) == 1 else OutputErrors(errors)
-
-
-def close_each(closes: Iterable[Callable[[], None]]) -> list[SiamFCError]:
-    """Call every ``close``, one failing not stopping the next; the errors of those that failed."""
-    errors: list[SiamFCError] = []
-    for close in closes:
-        try:
-            close()
-        except SiamFCError as exc:
-            errors.append(exc)
-    return OutputErrors(errors).errors
 
 
 class AtomicTextFile:
