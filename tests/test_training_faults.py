@@ -181,6 +181,7 @@ def test_damaged_training_state_is_one_line(tmp_path: Path, data_dir: Path, caps
     good = read_checkpoint(out / "last.pth")
     for change, needle in ((lambda t: t.pop("torch_rng"), "no 'torch_rng'"),
                            (lambda t: t.update(history="not json"), "damaged training state"),
+                           (lambda t: t.update(history='{"epoch": 1}'), "its history is not a list"),
                            (lambda t: t.update(config="{"), "its config is not a JSON mapping")):
         data = {**good, "train": dict(good["train"])}
         change(data["train"])
@@ -216,6 +217,8 @@ def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--set", "model.backbone=mobile", "--set", "model.channels=[16, 16]"],
      ["model.channels = [16, 16]", "mobile"]),
     (["--out-dir", "/proc/x"], ["out_dir /proc/x", "cannot be written"]),
+    (["--data", "imagenet:/x"], ["--data data.datasets[0].kind = 'imagenet'", "got10k"]),
+    (["--epochs", "0"], ["--epochs optim.epochs = 0"]),
 ])
 def test_config_mistakes_are_found_before_the_crop_cache(args: list[str], needles: list[str], tmp_path: Path,
                                                         data_dir: Path, capsys: pytest.CaptureFixture,
@@ -232,6 +235,20 @@ def test_a_cache_dir_that_cannot_be_written_is_named(tmp_path: Path, data_dir: P
     cache_dir = tmp_path / "file" / "c"
     assert main(["train", "--config", str(config), "--quiet", "--set", f"data.cache_dir={cache_dir}"]) == 2
     one_line_error(capsys, f"data.cache_dir {cache_dir}: cannot be written")
+
+
+def test_a_library_error_while_setting_up_is_one_line(tmp_path: Path, data_dir: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """A plain OSError (a file where the tensorboard folder goes) or ValueError (a config that is not
+    UTF-8) is one line and exit 2 too, not a traceback."""
+    config = write_config(tmp_path / "c.yaml", data_dir, tmp_path / "run", tensorboard=True)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "tensorboard").write_text("in the way")
+    assert main(["train", "--config", str(config), "--quiet", "--max-steps", "1"]) == 2
+    one_line_error(capsys, "tensorboard")
+    (tmp_path / "latin1.yaml").write_bytes(b"out_dir: caf\xe9\n")
+    assert main(["train", "--config", str(tmp_path / "latin1.yaml")]) == 2
+    one_line_error(capsys, "latin1.yaml: not valid YAML")
 
 
 # ---------------------------------------------------------------------------- 4, 5, 6, 10: the data

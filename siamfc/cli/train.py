@@ -73,7 +73,8 @@ def _dataset(spec: str) -> dict:
     return {"kind": layout.kind, "root": layout.root, "subset": layout.subset}
 
 
-def _overrides(args: argparse.Namespace) -> dict:
+def _overrides(args: argparse.Namespace) -> tuple[dict, dict]:
+    """The settings the command line gives, by dotted key, and the option that gave each (else ``--set``)."""
     import yaml
 
     overrides: dict = {}
@@ -85,26 +86,26 @@ def _overrides(args: argparse.Namespace) -> dict:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise SiamFCError(f"--set {item}: not a YAML value ({first_line(exc)})", key) from exc
-    if args.data:
-        overrides["data.datasets"] = [_dataset(spec) for spec in args.data]
-    for key, value in (("val.root", args.val_root), ("out_dir", args.out_dir), ("optim.epochs", args.epochs),
-                       ("device", args.device), ("data.cache_dir", args.cache_dir)):
-        if value is not None:
-            overrides[key] = value
-    return overrides
+    flags = {}
+    for key, dest in (("data.datasets", "data"), ("val.root", "val_root"), ("out_dir", "out_dir"),
+                      ("optim.epochs", "epochs"), ("device", "device"), ("data.cache_dir", "cache_dir")):
+        value = [_dataset(spec) for spec in args.data] if dest == "data" else getattr(args, dest)
+        if value not in (None, []):
+            overrides[key], flags[key] = value, "--" + dest.replace("_", "-")
+    return overrides, flags
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
     """The run's config: ``--config`` or the recipe, with the command line's overrides."""
     from ..training.config import load_config
 
-    overrides = _overrides(args)
+    overrides, flags = _overrides(args)
     if args.config is not None:
-        return load_config(args.config, overrides)
+        return load_config(args.config, overrides, flags)
     if not args.data:
         raise SiamFCError("give --data PATH (your training sequences) or --config FILE (see configs/)", "--data")
     name = Path(str(overrides["data.datasets"][0]["root"])).resolve().name or "data"
-    return load_config({**RECIPE, "out_dir": str(Path("runs") / name)}, overrides)
+    return load_config({**RECIPE, "out_dir": str(Path("runs") / name)}, overrides, flags)
 
 
 def _announce(cfg: TrainConfig) -> None:
@@ -145,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, quiet=args.quiet)
     except OtherRankFailed:
         return 2  # rank 0 says why
+    except SiamFCError:
+        raise
+    except (ValueError, OSError) as exc:  # a library's own error while setting up (a file in the way, ...)
+        raise SiamFCError(f"cannot set up the run: {first_line(exc)}", getattr(exc, "filename", None)) from exc
     try:
         if resume is not None:
             trainer.resume(resume)

@@ -128,9 +128,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_config(source: str | Path | dict, overrides: dict | None = None) -> TrainConfig:
+def load_config(source: str | Path | dict, overrides: dict | None = None, flags: dict | None = None) -> TrainConfig:
     """A TrainConfig from a YAML file, or from plain data (``siamfc train``'s recipe); ``overrides`` maps
-    dotted keys to values (``--set``). Errors name the file, or ``--set`` for an overridden key."""
+    dotted keys to values. Errors name the file, or for an overridden key the option in ``flags`` that gave it
+    (``--data``), else ``--set``."""
     overrides = overrides or {}
     where = "siamfc train (recipe)"
     if isinstance(source, dict):
@@ -138,7 +139,7 @@ def load_config(source: str | Path | dict, overrides: dict | None = None) -> Tra
     else:
         where = path = Path(source)
         try:
-            data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+            data = yaml.load(path.read_bytes(), Loader=_UniqueKeyLoader) or {}
         except (OSError, yaml.YAMLError) as exc:
             why = f"cannot read ({exc.strerror})" if isinstance(exc, OSError) else f"not valid YAML ({first_line(exc)})"
             raise SettingError(f"{path}: {why}", str(path)) from exc
@@ -146,9 +147,9 @@ def load_config(source: str | Path | dict, overrides: dict | None = None) -> Tra
     try:
         return build(TrainConfig, data)
     except SettingError as exc:
-        given = exc.key and any(f"{exc.key}.".startswith((f"{k}.", f"{k}[")) or k.startswith(f"{exc.key}.")
-                                for k in overrides)
-        raise SettingError(f"{'--set' if given else f'{where}:'} {exc}", exc.key) from exc
+        given = [k for k in overrides if exc.key and (f"{exc.key}.".startswith((f"{k}.", f"{k}[")) or
+                                                      k.startswith(f"{exc.key}."))]
+        raise SettingError(f"{(flags or {}).get(given[0], '--set') if given else f'{where}:'} {exc}", exc.key) from exc
 
 
 def apply_overrides(data: dict, overrides: dict) -> dict:

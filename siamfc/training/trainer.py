@@ -144,7 +144,9 @@ class Trainer:
                 getattr(self, part).load_state_dict(state[part])
             torch.set_rng_state(state["torch_rng"])
             self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self.history = list(json.loads(state["history"]))
+            self.history = json.loads(state["history"])
+            if not isinstance(self.history, list):
+                raise TypeError("its history is not a list")
             total, count = json.loads(state.get("epoch_loss", "[0.0, 0]"))
             self.epoch_loss = [float(total), int(count)]
             self.best_auc = float(state.get("best_auc", state.get("best_ao", -1.0)))
