@@ -101,34 +101,25 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
     if kind in OPENCV_TRACKERS:
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     if kind != "siamfc":
-        known = ", ".join(["siamfc", "siamfc:WEIGHTS", *OPENCV_TRACKERS])
-        raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from {known}", "--tracker")
+        raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from siamfc, siamfc:WEIGHTS, "
+                          f"{', '.join(OPENCV_TRACKERS)}", "--tracker")
     path, params = path or weights, parse_params(options)
     if at and not params:
         raise SiamFCError(f"--tracker {text}@: give options as key=value,...", "--tracker")
-    name = "SiamFC" if not path else f"SiamFC-{Path(path).stem}"
-    if params:
-        name += "@" + ",".join(f"{k}={v}" for k, v in params.items())
+    options = ",".join(f"{k}={v}" for k, v in params.items())
+    name = ("SiamFC" if not path else f"SiamFC-{Path(path).stem}") + (f"@{options}" if options else "")
     return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
 
 
-def name_key(name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A tracker's name as :func:`parse_tracker` reads it: case and the order of options aside
-    (``SiamFC@redetect=False`` is ``siamfc@REDETECT=false``)."""
-    base, _, options = str(name).strip().partition("@")
-    try:
-        params = parse_params(options)
-    except SiamFCError:
-        return base.lower(), (("", options.strip().lower()),)
-    return base.lower(), tuple(sorted((k.lower(), str(v).lower()) for k, v in params.items()))
-
-
 def find_tracker(name: str, names: Sequence[str]) -> str | None:
-    """The one of ``names`` that ``name`` means: the same text, else the same :func:`name_key`."""
-    if name in names:
-        return name
-    matches = [n for n in names if name_key(n) == name_key(name)]
-    return matches[0] if len(matches) == 1 else None
+    """The one of ``names`` that ``name`` means: the same text, else the same but for case, spaces and the
+    order of options (``SiamFC@redetect=False`` is ``siamfc@REDETECT=false``)."""
+    def key(text: str) -> tuple[str, list[str]]:
+        base, _, options = text.replace(" ", "").lower().partition("@")
+        return base, sorted(filter(None, options.split(",")))
+
+    matches = [n for n in names if key(n) == key(name)]
+    return name if name in names else matches[0] if len(matches) == 1 else None
 
 
 def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> list[TrackerSpec]:
