@@ -24,8 +24,7 @@ import pytest
 
 from siamfc.cli.demo import CLIP, load_groundtruth
 from siamfc.geometry import iou
-from siamfc.io.live import LiveFeed
-from siamfc.io.video import Frame, FrameSource
+from siamfc.io.video import Frame, FrameSource, LiveFeed
 
 SIAMFC = [sys.executable, "-c", "from siamfc.cli.main import cli; cli()"]
 TITLE = "siamfc webcam"

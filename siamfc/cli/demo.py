@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..geometry import iou
     from ..io.drawing import annotate_frame
-    from ..io.live import FrameReader
     from ..io.outputs import VideoOutput, check_video_output
-    from ..io.video import open_source
+    from ..io.video import open_source, read_ahead
     from .loop import FrameLoop, TargetSet, progress_bar
 
     device = resolve_device_name(args.device)
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         tracker = build_tracker(args, device)
         source = open_source(str(CLIP))
-        with FrameReader(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
+        with read_ahead(source) as reader, progress_bar(len(groundtruth), "demo", args.quiet) as progress:
             frames = (f for f in reader if f.image is not None and f.index < len(groundtruth))
             first = next(frames, None)
             if first is None:

@@ -12,8 +12,7 @@ from .common import add_tracker_arguments, at_least, build_tracker, check_distin
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..io.live import FrameReader
-    from ..io.video import Frame, FrameSource
+    from ..io.video import Frame, FrameSource, LiveFeed
 
 HELP = """Track objects in a video file, a folder of frames, a glob or a camera.
 
@@ -49,9 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io.live import FrameReader
     from ..io.outputs import check_box_output, check_video_output
-    from ..io.video import open_source
+    from ..io.video import open_source, read_ahead
 
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
     device = resolve_device_name(args.device)
@@ -72,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.video, args.start_frame)
         check_distinct_outputs(source.files, paths, count)
         tracker = build_tracker(args, device)
-        with FrameReader(source, args.max_frames) as reader:
+        with read_ahead(source, args.max_frames) as reader:
             return _track(args, source, reader, tracker, boxes, paths, window)
     finally:
         if window is not None:
             window.close()
 
 
-def _track(args, source: FrameSource, reader: FrameReader, tracker, boxes: list, paths: dict, window) -> int:
+def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, paths: dict, window) -> int:
     from ..io.drawing import annotate_frame
     from ..io.outputs import TrackOutputs
     from .loop import FrameLoop, TargetSet, progress_bar

@@ -198,7 +198,7 @@ class LiveView:
         """The live loop until the window is closed or the source ends: (the closing words, the exit code).
         A video file without --init-box stays on its first frame until a box is drawn on it (a file played
         on would end first)."""
-        from ..io.live import LiveFeed
+        from ..io.video import LiveFeed
 
         is_camera = source.kind == "camera"
         frames = source.frames()

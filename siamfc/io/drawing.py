@@ -65,17 +65,12 @@ def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8,
     return image
 
 
-def annotate_frame(image: np.ndarray, boxes: list[np.ndarray], frame_number: int, fps: float | None = None,
-                   note: str | None = None, scores: list | None = None, present: list | None = None) -> np.ndarray:
+def annotate_frame(image: np.ndarray, boxes: list[np.ndarray], frame_number: int, fps: float | None,
+                   note: str | None, scores: list, present: list) -> np.ndarray:
     """Draw every target's box, labelled by its number (with several), "lost" (where ``present`` is
     False) and its score, then ``frame N``, ``X fps`` and ``note`` in the corner."""
-    for target, box in enumerate(boxes):
-        lost = present is not None and not present[target]
-        parts = [str(target)] if len(boxes) > 1 else []
-        if lost:
-            parts.append("lost")
-        if scores is not None:
-            parts.append(f"{float(scores[target]):.2f}")
-        draw_box(image, box, COLORS[target % len(COLORS)], " ".join(parts) or None, lost=lost)
+    for target, (box, score, found) in enumerate(zip(boxes, scores, present, strict=True)):
+        label = [str(target)] * (len(boxes) > 1) + ["lost"] * (not found) + [f"{float(score):.2f}"]
+        draw_box(image, box, COLORS[target % len(COLORS)], " ".join(label), lost=not found)
     lines = [f"frame {frame_number}", *([f"{fps:.1f} fps"] if fps is not None else []), *([note] if note else [])]
     return draw_text(image, lines)
