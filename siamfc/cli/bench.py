@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -22,16 +23,13 @@ Decoding is never timed."""
 MAX_THREADS = 4 * (os.cpu_count() or 1)
 
 
-def _shared() -> Path:
-    return Path(os.environ.get("SIAMFC_SHARED") or Path(__file__).resolve().parents[3] / "shared")
+def shared(*parts: str) -> Path:
+    """A path in the shared data: ``$SIAMFC_SHARED``, else ``shared/`` beside the project."""
+    return Path(os.environ.get("SIAMFC_SHARED") or Path(__file__).resolve().parents[3] / "shared", *parts)
 
 
-def default_sequence() -> Path:
-    return _shared() / "data" / "GOT-10k-mini" / "val" / "bag"
-
-
-def default_nano_dir() -> Path:
-    return _shared() / "weights" / "nanotrack_v2"
+default_sequence = functools.partial(shared, "data", "GOT-10k-mini", "val", "bag")
+default_nano_dir = functools.partial(shared, "weights", "nanotrack_v2")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +107,7 @@ def _sequence(args: argparse.Namespace) -> tuple[Path, Path | None]:
     if default_sequence().is_dir():
         return default_sequence(), None
     assets = Path(__file__).resolve().parents[1] / "assets"
-    print(f"note: no --sequence and no shared data at {_shared()} ($SIAMFC_SHARED): timing on the "
+    print(f"note: no --sequence and no shared data at {shared()} ($SIAMFC_SHARED): timing on the "
           "demo clip shipped with the package", file=sys.stderr)
     return assets / "demo_clip.mp4", assets / "demo_groundtruth.txt"
 

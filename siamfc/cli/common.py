@@ -115,8 +115,7 @@ def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True)
 
 
 def build_tracker(args: argparse.Namespace, device: str):
-    """The MultiTracker of ``--weights``, ``--backend`` and the lost state's options on ``device`` (a name:
-    on the CPU the default model then tracks without PyTorch)."""
+    """The MultiTracker of the tracker options on ``device`` (a name: on the CPU the default model needs no PyTorch)."""
     from ..tracking.tracker import MultiTracker
 
     return MultiTracker(args.weights, device, backend=args.backend, redetect=args.redetect,

@@ -88,11 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"  {name:8s} " + " ".join(importlib.import_module(module).HELP.split("\n\n")[0].split()).rstrip(".")
              for name, module in SUBCOMMANDS.items()]  # each command's help's first paragraph: a sentence
     usage = "usage: siamfc [--version] {" + ",".join(SUBCOMMANDS) + "} ...\n\ncommands:\n" + "\n".join(lines)
-    if argv and argv[0] not in ("-h", "--help"):
-        print(f"{usage}\nsiamfc: error: unknown command {argv[0]!r}", file=sys.stderr)
-        return 2
-    print(usage, file=sys.stderr if not argv else sys.stdout)
-    return 0 if argv else 2
+    unknown = f"\nsiamfc: error: unknown command {argv[0]!r}" if argv and argv[0] not in ("-h", "--help") else ""
+    print(usage + unknown, file=sys.stdout if argv and not unknown else sys.stderr)
+    return 0 if argv and not unknown else 2
 
 
 def track_main(argv: list[str] | None = None) -> int:

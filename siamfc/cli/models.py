@@ -8,8 +8,7 @@ import json
 HELP = """List the models shipped with the package: name, what it is, accuracy, speed, size and licence.
 
 Give one to any command with --model NAME (track, demo, webcam, eval, bench, export), or in Python
-as SiamFCTracker(model="NAME"); --weights PATH takes any other checkpoint.
-"""
+as SiamFCTracker(model="NAME"); --weights PATH takes any other checkpoint."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

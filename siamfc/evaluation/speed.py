@@ -109,8 +109,7 @@ class Result:
 
 
 def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike) -> tuple[list[Candidate], dict[str, str]]:
-    """OpenCV's NanoTrack (when ``nano_dir`` holds its two ONNX files), MIL, CSRT and KCF (when the
-    build has them), and, by name, why the others are left out."""
+    """OpenCV's NanoTrack (its model in ``nano_dir``), MIL, CSRT and KCF (where built), and why any is left out."""
     makers = {f"OpenCV {name}": cv_constructor(name.lower()) for name in ("MIL", "CSRT", "KCF")}
     missing = {name: "not available in this OpenCV build" for name, make in makers.items() if make is None}
     try:
@@ -156,11 +155,8 @@ def time_candidates(candidates: list[Candidate], n_frames: int, total: int, chun
                 c.step(i)
             sync()
             times[c.name].append((time.perf_counter() - t0) * 1000 / chunk)
-    results = []
-    for c in candidates:
-        med = statistics.median(times[c.name])
-        results.append(Result(c.name, med, min(times[c.name]), 1000 / med, rounds * chunk, *setup[c.name], c.info))
-    return results
+    return [Result(c.name, (med := statistics.median(times[c.name])), min(times[c.name]), 1000 / med, rounds * chunk,
+                   *setup[c.name], c.info) for c in candidates]
 
 
 def long_run(candidate: Candidate, n_frames: int, total: int, samples: int = 20, progress: bool = True) -> dict:
