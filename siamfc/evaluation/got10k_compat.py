@@ -9,7 +9,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from unittest import mock
 
@@ -152,21 +152,11 @@ def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1
     return experiment
 
 
-_LISTS = ("seq_names", "seq_dirs", "anno_files")  # the per-sequence lists of a toolkit dataset
-
-
-@contextlib.contextmanager
-def only_sequences(dataset, names: Sequence[str]) -> Iterator[None]:
-    """Keep only ``names`` (in that order) in a toolkit dataset for the duration of the block."""
-    saved = {attr: getattr(dataset, attr) for attr in _LISTS if hasattr(dataset, attr)}
+def only_sequences(dataset, names: Sequence[str]) -> contextlib.AbstractContextManager:
+    """Keep only ``names`` (in that order) in a toolkit dataset's per-sequence lists for the block."""
     index = {name: i for i, name in enumerate(dataset.seq_names)}
-    for attr, value in saved.items():
-        setattr(dataset, attr, [value[index[n]] for n in names])
-    try:
-        yield
-    finally:
-        for attr, value in saved.items():
-            setattr(dataset, attr, value)
+    lists = [attr for attr in ("seq_names", "seq_dirs", "anno_files") if hasattr(dataset, attr)]
+    return mock.patch.multiple(dataset, **{attr: [getattr(dataset, attr)[index[n]] for n in names] for attr in lists})
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
