@@ -57,10 +57,8 @@ class ToolkitTracker:
     def track(self, img_files, box, visualize=False):
         """The toolkit's loop, but each frame decoded before the clock starts (PIL decodes lazily: the
         toolkit would time the decoding)."""
-        boxes = np.zeros((len(img_files), 4))
+        boxes, times, size = np.zeros((len(img_files), 4)), np.zeros(len(img_files)), None
         boxes[0] = box
-        times = np.zeros(len(img_files))
-        size = None
         for f, img_file in enumerate(img_files):
             image = read_rgb(img_file)
             size = check_frame_size(size, image.shape, img_file)  # every tracker's boxes in one frame's pixels
@@ -106,15 +104,13 @@ class OpenCVTracker:
     ``update`` fails (or gives an empty box) the last box is kept: benchmarks need every frame's."""
 
     def __init__(self, kind: str, nano_dir: str | os.PathLike | None = None) -> None:
-        """Raises when OpenCV here cannot make a tracker of ``kind``."""
         self._create = cv_constructor(kind) if kind != "nano" else nano_factory(*nano_files(nano_dir))
         if kind == "nano":
             try:
                 self._create()
-            except cv2.error as exc:
-                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-                raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack "
-                                  f"({lines[-1] if lines else type(exc).__name__})", "--nano-dir") from exc
+            except cv2.error as exc:  # its last line says why
+                why = (str(exc).strip().splitlines() or [type(exc).__name__])[-1].strip()
+                raise SiamFCError(f"--nano-dir {nano_dir}: OpenCV cannot load NanoTrack ({why})", "--nano-dir") from exc
         elif self._create is None:
             raise TrackerUnavailable(
                 f"tracker {kind!r}: OpenCV {cv2.__version__} here has no {_CV_CLASSES[kind]} "
