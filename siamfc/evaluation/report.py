@@ -36,13 +36,12 @@ def format_table(comparison: Comparison) -> str:
     adapter = benchmark_for(bench)
     lines = [f"{adapter.title(bench)}: {len(comparison.sequences)} sequence(s)"]
     if comparison.submissions:
+        zips = comparison.submissions
         lines.append(f"{'tracker':<{width}}{'fps':>8}  submission zip")
-        for name in names:
-            lines.append(f"{name:<{width}}{_fmt(comparison.overall[name]['fps'], 1):>8}  "
-                         f"{comparison.submissions.get(name, '')}")
+        lines += [f"{n:<{width}}{_fmt(comparison.overall[n]['fps'], 1):>8}  {zips.get(n, '')}" for n in names]
         return "\n".join(lines)
-    extra = list(adapter.extra_columns)
-    lines.append(f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + tuple(extra)) + f"{'fps':>8}"
+    extra = adapter.extra_columns
+    lines.append(f"{'tracker':<{width}}" + "".join(f"{c:>8}" for c, _ in COLUMNS + extra) + f"{'fps':>8}"
                  + "  AUC 95% interval (sequences)")
     for name in names:
         row = comparison.overall[name]
@@ -144,12 +143,7 @@ def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) 
 
 def format_longterm(overall: dict[str, dict]) -> str:
     """One line per tracker that has the long-term figures (``overall[name]["longterm"]``)."""
-    lines = []
-    for name, row in overall.items():
-        lt = row.get("longterm")
-        if lt:
-            lines.append(f"  {name}: F-score {lt['f_score']:.3f} (precision {lt['precision']:.3f}, recall "
-                         f"{lt['recall']:.3f} at confidence >= {lt['threshold']:.2f})")
-    if not lines:
-        return ""
-    return "\n".join(["Long-term (VOT-LT) measures, from the trackers' confidence and the absent frames:", *lines])
+    lines = [f"  {name}: F-score {lt['f_score']:.3f} (precision {lt['precision']:.3f}, recall {lt['recall']:.3f} "
+             f"at confidence >= {lt['threshold']:.2f})" for name, row in overall.items() if (lt := row.get("longterm"))]
+    header = "Long-term (VOT-LT) measures, from the trackers' confidence and the absent frames:"
+    return "\n".join([header, *lines]) if lines else ""
