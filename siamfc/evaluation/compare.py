@@ -154,8 +154,7 @@ def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Cal
 
 
 def _frame_counts(experiment, names: list[str]) -> dict[str, int]:
-    """Each sequence's frame count as the toolkit reads it, before anything runs (the lines of a whole
-    result file)."""
+    """Each sequence's frame count as the toolkit reads it (a whole result's lines), before anything runs."""
     counts = {}
     for name in names:
         try:

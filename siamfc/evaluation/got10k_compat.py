@@ -142,8 +142,7 @@ def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: s
 
 
 def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1):
-    """The toolkit's GOT-10k run loop over ``dataset``, writing under ``result_dir/tag`` (no report:
-    it needs GOT-10k's meta files)."""
+    """The toolkit's GOT-10k run loop over ``dataset``, writing under ``result_dir/tag`` (no report: no meta files)."""
     experiment = object.__new__(_quiet_got10k_class())  # the toolkit's __init__ would read GOT10k()
     experiment.subset, experiment.dataset, experiment.repetitions = "val", dataset, repetitions
     experiment.result_dir = os.path.join(result_dir, tag)
@@ -165,8 +164,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 
 
 class SequenceDataset:
-    """The toolkit's dataset interface (``seq_names``, ``[i] -> (frame paths, boxes)``) over
-    sequences read by :mod:`siamfc.data`."""
+    """The toolkit's dataset interface (``seq_names``, ``[i] -> (frame paths, boxes)``) over our sequences."""
 
     def __init__(self, sequences: Sequence[DataSequence]) -> None:
         names = [s.name for s in sequences]

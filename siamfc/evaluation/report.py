@@ -76,8 +76,7 @@ def format_per_sequence(comparison: Comparison) -> str:
 
 
 def write_outputs(comparison: Comparison) -> None:
-    """``comparison.json``, ``per_sequence.csv``, ``success_plot.png``, ``precision_plot.png``
-    in ``out/<benchmark>/``, their paths in ``comparison.files``."""
+    """The report's files in ``out/<benchmark>/``, their paths in ``comparison.files``."""
     folder = result_root(comparison.benchmark)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / n for n in ("comparison.json", "per_sequence.csv", "success_plot.png", "precision_plot.png")]

@@ -88,8 +88,7 @@ def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarr
 
 def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int,
                     warn: Callable[[str], None]) -> np.ndarray | None:
-    """The per-frame confidence of ``tracker`` on ``seq`` (``length`` values); None, with a warning,
-    when its file is missing or damaged."""
+    """The per-frame confidence of ``tracker`` on ``seq``; None, with a warning, when its file is missing or damaged."""
     rows, problem = read_rows(confidence_file(bench, tracker, seq), length, (1,))
     if problem:
         warn(f"{tracker}: no long-term measures: {problem}: {RESUME}")

@@ -35,8 +35,7 @@ class SingleTracker(Protocol):
 
 
 class ToolkitTracker:
-    """Any :class:`SingleTracker` as the toolkit's ``Tracker``; ``is_deterministic=False`` makes the
-    toolkit run its repetitions."""
+    """Any :class:`SingleTracker` as the toolkit's ``Tracker`` (``is_deterministic=False``: it runs repetitions)."""
 
     def __init__(self, tracker: SingleTracker, name: str, is_deterministic: bool = True) -> None:
         self.tracker = tracker

@@ -134,8 +134,7 @@ class Benchmark:
 
 
 class SequenceBenchmark(Benchmark):
-    """A layout read by the data registry (:mod:`siamfc.data.registry`, under the benchmark's name)
-    and run by the toolkit's GOT-10k loop."""
+    """A layout of the data registry (:mod:`siamfc.data.registry`) run by the toolkit's GOT-10k loop."""
 
     def sequences(self, bench: BenchmarkSpec) -> list[Sequence]:
         return get(self.name)(bench.root, bench.subset)
@@ -152,8 +151,7 @@ class SequenceBenchmark(Benchmark):
 
 
 class Folder(SequenceBenchmark):
-    """A GOT-10k-layout root, a folder with ``list.txt``, a plain folder of sequence folders or one
-    sequence folder; several roots are evaluated as one set."""
+    """Any folder of sequences (:attr:`layout`, or one sequence folder); several roots are evaluated as one set."""
 
     name = "folder"
     layout = ("a GOT-10k-layout root, a folder with list.txt, or a plain folder of sequence folders "
