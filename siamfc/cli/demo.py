@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io.drawing import annotate_frame
     from ..io.outputs import VideoOutput, check_video_output
     from ..io.video import open_source, read_ahead
+    from ..io.window import Window
     from .loop import FrameLoop, TargetSet, progress_bar
 
     device = resolve_device_name(args.device)
@@ -59,11 +60,7 @@ def run(args: argparse.Namespace) -> int:
             raise SiamFCError(f"{path}: {what} is missing (reinstall the package, or run python "
                               "demo/make_demo_clip.py in a clone)", str(path))
     groundtruth = load_groundtruth()
-    window = None
-    if args.show:
-        from ..io.window import Window
-
-        window = Window("siamfc demo (q or Esc stops)")
+    window = Window("siamfc demo (q or Esc stops)") if args.show else None
     ious: list[float] = []
     try:
         tracker = build_tracker(args, device)

@@ -15,15 +15,11 @@ if TYPE_CHECKING:
     from ..io.video import Frame
 
 
-class FpsMeter:
-    """Frames per second, smoothed over the last frames."""
-
-    def __init__(self) -> None:
-        self.value: float | None = None
-
-    def add(self, seconds: float) -> None:
-        if seconds > 0:
-            self.value = 1 / seconds if self.value is None else 0.9 * self.value + 0.1 / seconds
+def smooth_fps(fps: float | None, seconds: float) -> float | None:
+    """Frames per second smoothed over the last frames: ``fps`` after a frame that took ``seconds``."""
+    if seconds <= 0:
+        return fps
+    return 1 / seconds if fps is None else 0.9 * fps + 0.1 / seconds
 
 
 class TargetSet:
@@ -58,20 +54,20 @@ class FrameLoop:
         self.interrupted = self.stopped = False
 
     def run(self, first: Frame, rest: Iterator[Frame]) -> None:
-        fps = FpsMeter()
+        fps: float | None = None
         started = time.perf_counter()
         try:
             for frame in chain([first], rest):
                 tic = time.perf_counter()
                 if frame.image is not None and frame is not first:
                     self.targets.update(frame.image)
-                canvas = self.handle(frame, fps.value)
+                canvas = self.handle(frame, fps)
                 self.frames += 1
                 self.progress.update(1)
                 if self.window is not None and not self.window.show(canvas):
                     self.stopped = True
                     break
-                fps.add(time.perf_counter() - tic)
+                fps = smooth_fps(fps, time.perf_counter() - tic)
         except KeyboardInterrupt:
             self.interrupted = True
         finally:

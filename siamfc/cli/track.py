@@ -50,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..io.outputs import check_box_output, check_video_output
     from ..io.video import open_source, read_ahead
+    from ..io.window import Window, check_display
 
     # cheap checks first, so a mistake is reported before any model is loaded or frame decoded
     device = resolve_device_name(args.device)
@@ -61,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
     check_distinct_outputs([args.video] if Path(args.video).is_file() else [], paths, count)
     window = None
     if args.show or not boxes:
-        from ..io.window import Window, check_display
-
         check_display(*(("pass --init-box X,Y,W,H instead of drawing the box", "--init-box") if not boxes else
                         ("drop --show", "--show")))
         window = Window(title="siamfc track (q or Esc stops)")
@@ -97,8 +96,7 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
     boxes = [clip_box(b, first.image.shape, "--init-box" if len(boxes) == 1 else f"--init-box #{i}")
              for i, b in enumerate(boxes)]
     targets = TargetSet(tracker, first.image, boxes)
-    height, width = first.image.shape[:2]
-    outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, (width, height))
+    outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, first.image.shape[1::-1])
     total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
     progress = progress_bar(total, "tracking", args.quiet)
     skipped_frames = 0

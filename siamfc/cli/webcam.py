@@ -11,6 +11,7 @@ from pathlib import Path
 from ..devices import resolve_device_name
 from ..errors import SiamFCError
 from .common import add_tracker_arguments, build_tracker, check_distinct_outputs, clip_box, parse_box, warn
+from .loop import smooth_fps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,17 +97,13 @@ class LiveView:
     """A live session's state (target, frame shown, pause, recording) and what keys, mouse and frames do to it."""
 
     def __init__(self, tracker, window, snapshot_dir: Path, recorder: VideoOutput | None, quiet: bool = False) -> None:
-        from .loop import FpsMeter
-
         self.tracker, self.window, self.snapshot_dir, self.recorder = tracker, window, snapshot_dir, recorder
-        self.quiet = quiet
+        self.quiet, self.paused = quiet, False
         self.target: int | None = None
         self.box: np.ndarray | None = None  # the target's, in the current frame
         self.raw = self.shown = None  # the current frame, as decoded and as displayed
         self.frame_number = self.frames = 0  # the current frame's number; frames shown
-        self.paused = False
-        self.fps = FpsMeter()
-        self.last_tick: float | None = None
+        self.fps = self.last_tick = None  # smoothed; when the last frame was shown
         self.snapshots: list[Path] = []
         self.started = time.perf_counter()
 
@@ -127,7 +124,7 @@ class LiveView:
         from ..io.drawing import annotate_frame
 
         ids = [] if self.target is None else [self.target]
-        self.shown = annotate_frame(self.raw.copy(), [self.box] if ids else [], self.frame_number, self.fps.value,
+        self.shown = annotate_frame(self.raw.copy(), [self.box] if ids else [], self.frame_number, self.fps,
                                     note, [self.tracker.scores[i] for i in ids], [self.tracker.present[i] for i in ids])
         self.window.show(self.shown)
 
@@ -173,7 +170,7 @@ class LiveView:
             self.box = self.tracker.update(image)[self.target]
         now = time.perf_counter()
         if self.last_tick is not None:
-            self.fps.add(now - self.last_tick)
+            self.fps = smooth_fps(self.fps, now - self.last_tick)
         self.last_tick = now
         self.frames += 1
         self.draw(None if self.target is not None else "drag a box around the target")

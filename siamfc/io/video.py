@@ -60,8 +60,7 @@ class FrameSource:
     kind = "source"
 
     def __init__(self, description: str, files: list[str] | None = None) -> None:
-        self.description = description
-        self.fps: float | None = None
+        self.description, self.fps = description, None
         self.length: int | None = None  # frames expected from the start frame on, if known
         self.files = files or []  # the files it reads (none for a camera): outputs must not replace them
         self.skipped = self.missing = 0
@@ -247,18 +246,14 @@ class LiveFeed:
 
     def __init__(self, source: FrameSource, pace_fps: float | None = None, keep_all: bool = False,
                  buffer: int = 4, pass_unreadable: bool = False, frames: Iterator[Frame] | None = None) -> None:
-        self.source = source
+        self.source, self.keep_all, self._buffer = source, keep_all, buffer
         self.pace_fps = None if keep_all else pace_fps
-        self.keep_all = keep_all
         self.pass_unreadable = pass_unreadable  # undecodable frames delivered (image None), not counted
         self.dropped = 0  # frames replaced by a newer one before they were taken
         self.unreadable = 0  # frames the source could not decode
         self._frames: deque[Frame] = deque()
-        self._buffer = buffer
-        self._done = False
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._cond = threading.Condition()
+        self._done, self._error = False, None  # the source stopped; what it raised, for the consumer
+        self._stop, self._cond = threading.Event(), threading.Condition()
         self._thread = threading.Thread(target=self._work, args=(frames or source.frames(),), name="siamfc-live",
                                         daemon=True)
         self._thread.start()
@@ -331,8 +326,8 @@ class LiveFeed:
         self.close()
 
 
-def read_ahead(source: FrameSource, max_frames: int | None = None, queue_size: int = 8) -> LiveFeed:
+def read_ahead(source: FrameSource, max_frames: int | None = None) -> LiveFeed:
     """Every one of the first ``max_frames`` stream positions (``Frame(i, None)`` where undecodable), decoded
-    up to ``queue_size`` frames ahead of the tracker."""
-    return LiveFeed(source, keep_all=True, buffer=queue_size, pass_unreadable=True,
+    up to 8 frames ahead of the tracker."""
+    return LiveFeed(source, keep_all=True, buffer=8, pass_unreadable=True,
                     frames=islice(source.frames(), max_frames))

@@ -55,10 +55,10 @@ class Window:
         if help_text:
             tk.Label(self.root, text=help_text, anchor="w", justify="left").pack(side="top", fill="x")
         self.scale = 1.0
-        self.closed = self.stop_requested = self.dragging = False
+        self.closed = self.stop_requested = False
+        self.dragging: tuple[int, int] | None = None  # where the drag under way started
         self._events: list[str | BoxEvent] = []  # a key, or a box dragged
         self._photo = self._rect = None
-        self._drag_start: tuple[int, int] | None = None
         self.root.protocol("WM_DELETE_WINDOW", self._on_close)
         self.root.bind("<Key>", self._on_key)
         self.canvas.bind("<ButtonPress-1>", self._on_press)
@@ -81,17 +81,16 @@ class Window:
     def _on_press(self, event) -> None:
         self._cancel_drag()
         if self.drag_select:
-            self.dragging = True
-            self._drag_start = (event.x, event.y)
+            self.dragging = (event.x, event.y)
             self._rect = self.canvas.create_rectangle(event.x, event.y, event.x, event.y, outline="#ffff00",
                                                       width=2, dash=(4, 2))
 
     def _on_motion(self, event) -> None:
-        if self._drag_start is not None and self._rect is not None:
-            self.canvas.coords(self._rect, *self._drag_start, event.x, event.y)
+        if self.dragging:
+            self.canvas.coords(self._rect, *self.dragging, event.x, event.y)
 
     def _on_release(self, event) -> None:
-        start = self._drag_start
+        start = self.dragging
         self._cancel_drag()
         if start is None:
             return
@@ -103,8 +102,7 @@ class Window:
     def _cancel_drag(self) -> None:
         if self._rect is not None:
             self.canvas.delete(self._rect)
-        self._rect = self._drag_start = None
-        self.dragging = False
+        self._rect = self.dragging = None
 
     def events(self) -> list[str | BoxEvent]:
         """Key presses and finished drags since the last call, oldest first."""

@@ -35,13 +35,10 @@ class AtomicTextFile:
     whole records before it are put in place, the error kept in ``failure``, and later calls do nothing."""
 
     def __init__(self, path: str | os.PathLike, unit: str = "record") -> None:
-        self.path = Path(path)
-        self.unit = unit
-        self.records = 0
+        self.path, self.unit = Path(path), unit
+        self.records, self._good = 0, 0  # records written; their bytes, whole
         self.failure: SiamFCError | None = None
-        self._good = 0  # bytes of whole records written
-        self._done = False
-        self._tmp: str | None = None
+        self._done, self._tmp = False, None  # the temporary file (none for a device)
         check_file_kind(self.path)
         try:
             if self.path.exists() and not self.path.is_file():
