@@ -34,7 +34,8 @@ def format_table(comparison: Comparison) -> str:
     names = [t.name for t in comparison.trackers]
     width = max(12, *(len(n) for n in names)) + 2
     adapter = benchmark_for(bench)
-    lines = [f"{adapter.title(bench)}: {len(comparison.sequences)} sequence(s)"]
+    title = adapter.tag(bench) + (f" {bench.subset}" if adapter.subsets != () else "")  # none for OTB, VOT
+    lines = [f"{title}: {len(comparison.sequences)} sequence(s)"]
     if comparison.submissions:
         zips = comparison.submissions
         lines.append(f"{'tracker':<{width}}{'fps':>8}  submission zip")

@@ -30,7 +30,9 @@ def confidence_file(bench: BenchmarkSpec, tracker: str, seq: str) -> Path:
 
 def existing_files(bench: BenchmarkSpec, tracker: str, seq: str) -> list[Path]:
     """Every result file of ``tracker`` on ``seq`` present now (more repetitions included)."""
-    return benchmark_for(bench).existing_files(result_root(bench) / tracker, seq)
+    folders = {p.parent for p in result_files(bench, tracker, seq)}
+    return sorted(p for d in folders if d.is_dir() for p in d.iterdir()
+                  if p.name.startswith(f"{seq}_") or p.name == f"{seq}.txt")
 
 
 def result_problem(bench: BenchmarkSpec, tracker: str, seq: str, length: int, confidence: bool = False) -> str | None:

@@ -97,9 +97,6 @@ class Benchmark:
     def tag(self, bench: BenchmarkSpec) -> str:
         return self.tag_format.format(version=bench.version)
 
-    def title(self, bench: BenchmarkSpec) -> str:
-        return f"{self.tag(bench)} {bench.subset}" if self.subsets != () else self.tag(bench)
-
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """The toolkit experiment that runs the trackers, after checking the data's layout."""
         raise NotImplementedError
@@ -117,12 +114,6 @@ class Benchmark:
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         """The files of a complete result (box records first, then the time file)."""
         return [base / seq / f"{seq}_{r:03d}.txt" for r in range(1, repetitions + 1)] + [base / seq / f"{seq}_time.txt"]
-
-    def existing_files(self, base: Path, seq: str) -> list[Path]:
-        """Every result file of ``seq`` present (more repetitions included)."""
-        folders = {p.parent for p in self.result_files(base, seq, 1)}
-        return sorted(p for d in folders if d.is_dir() for p in d.iterdir()
-                      if p.name.startswith(f"{seq}_") or p.name == f"{seq}.txt")
 
     def submissions(self, experiment, names: list[str]) -> dict[str, str] | None:
         """Files for an evaluation server instead of figures (None: figures are computed here)."""
