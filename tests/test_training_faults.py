@@ -116,7 +116,7 @@ def test_a_worker_killed_after_a_stop_request_loses_no_work(tmp_path: Path, data
 
 
 def test_loader_workers_ignore_stop_signals() -> None:
-    from siamfc.training.run_control import ignore_stop_signals, stop_signals_held
+    from siamfc.training.trainer import ignore_stop_signals, stop_signals_held
 
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -168,7 +168,7 @@ def test_resume_may_change_where_and_how_fast_it_runs(tmp_path: Path, data_dir: 
                  "--set", "data.num_workers=1", "--set", "checkpoint_minutes=1", "--set", "threads=2"]) == 0
     assert "resumed from" in capsys.readouterr().out
     assert read_checkpoint(out / "last.pth")["train"]["step"] == 2
-    from siamfc.training.resume import resume_from
+    from siamfc.training.config import resume_from
 
     with pytest.raises(CheckpointError) as info:  # a folder without last.pth
         resume_from(str(tmp_path), load_config(config))

@@ -73,11 +73,14 @@ def _dataset(spec: str) -> dict:
     return {"kind": layout.kind, "root": layout.root, "subset": layout.subset}
 
 
-def _overrides(args: argparse.Namespace) -> tuple[dict, dict]:
-    """The settings the command line gives, by dotted key, and the option that gave each (else ``--set``)."""
+def _config(args: argparse.Namespace) -> TrainConfig:
+    """The run's config: ``--config`` or the recipe, with the command line's settings by dotted key; its errors
+    name the option that gave one (``--data``, ``--epochs``, ...; else ``--set``)."""
     import yaml
 
-    overrides: dict = {}
+    from ..training.config import load_config
+
+    overrides, flags = {}, {}
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -86,20 +89,11 @@ def _overrides(args: argparse.Namespace) -> tuple[dict, dict]:
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             raise SiamFCError(f"--set {item}: not a YAML value ({first_line(exc)})", key) from exc
-    flags = {}
     for key, dest in (("data.datasets", "data"), ("val.root", "val_root"), ("out_dir", "out_dir"),
                       ("optim.epochs", "epochs"), ("device", "device"), ("data.cache_dir", "cache_dir")):
         value = [_dataset(spec) for spec in args.data] if dest == "data" else getattr(args, dest)
         if value not in (None, []):
             overrides[key], flags[key] = value, "--" + dest.replace("_", "-")
-    return overrides, flags
-
-
-def _config(args: argparse.Namespace) -> TrainConfig:
-    """The run's config: ``--config`` or the recipe, with the command line's overrides."""
-    from ..training.config import load_config
-
-    overrides, flags = _overrides(args)
     if args.config is not None:
         return load_config(args.config, overrides, flags)
     if not args.data:
@@ -134,9 +128,8 @@ def _announce(cfg: TrainConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.resume import resume_from
-    from ..training.run_control import OtherRankFailed
-    from ..training.trainer import Trainer
+    from ..training.config import resume_from
+    from ..training.trainer import OtherRankFailed, Trainer
 
     cfg = _config(args)
     resume = resume_from(args.resume, cfg)  # before any slow setup

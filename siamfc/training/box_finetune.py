@@ -68,13 +68,6 @@ def iou_loss(predicted: torch.Tensor, target: torch.Tensor, labels: torch.Tensor
     return (1.0 - inter / (area_p + area_t - inter).clamp(min=1e-6)).mean()
 
 
-def box_loss(cls: torch.Tensor, box: torch.Tensor, labels: torch.Tensor, distances: torch.Tensor,
-             box_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-    cls_loss = balanced_cross_entropy(cls, labels)
-    loc_loss = iou_loss(box, distances, labels)
-    return cls_loss + box_weight * loc_loss, {"cls": float(cls_loss.detach()), "iou": float(loc_loss.detach())}
-
-
 class BoxPairDataset(PairDataset):
     """:class:`PairDataset` whose samples carry the target's box in the search view."""
 
@@ -117,16 +110,15 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
     trunk, head = list(net.backbone.parameters()), list(net.head.parameters())
     optimizer = torch.optim.AdamW([{"params": trunk, "lr": settings.lr * settings.trunk_lr_ratio},
                                    {"params": head, "lr": settings.lr}], weight_decay=settings.weight_decay)
-    base = [g["lr"] for g in optimizer.param_groups]
-    step = 0
-    if resume and (out / "last.pth").is_file():
-        state = read_checkpoint(out / "last.pth")
+    base, last, step = [g["lr"] for g in optimizer.param_groups], out / "last.pth", 0
+    if last.is_file() and not resume:
+        raise SettingError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder", str(out))
+    if last.is_file():
+        state = read_checkpoint(last)
         net.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
-        log(f"resumed at step {step} from {out / 'last.pth'}")
-    elif (out / "last.pth").is_file():
-        raise SettingError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder", str(out))
+        log(f"resumed at step {step} from {last}")
     grid = BoxGrid.create(-(-data.augment.search_size // net.stride), net.stride, data.augment.search_size)
     per_epoch = max(len(data) // settings.batch_size, 1)
     last_save = time.monotonic()
@@ -142,18 +134,18 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
                 group["lr"] = lr * factor
             labels, distances = box_targets(boxes, positive, grid.cells)
             cls, box = net(z.float(), x.float())
-            loss, parts = box_loss(cls, box, labels, distances, settings.box_weight)
+            cls_loss, iou = balanced_cross_entropy(cls, labels), iou_loss(box, distances, labels)
+            loss = cls_loss + settings.box_weight * iou
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
             optimizer.step()
             step += 1
             if step % 50 == 0 or step in (1, settings.steps):
-                log(f"step {step}/{settings.steps} loss {float(loss.detach()):.4f} cls {parts['cls']:.4f} "
-                    f"iou {parts['iou']:.4f} lr {base[1] * factor:.2e}")
+                log(f"step {step}/{settings.steps} loss {float(loss):.4f} cls {float(cls_loss):.4f} "
+                    f"iou {float(iou):.4f} lr {base[1] * factor:.2e}")
             if time.monotonic() - last_save > settings.checkpoint_minutes * 60 or step == settings.steps:
-                atomic_save({"state_dict": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step},
-                            out / "last.pth")
+                atomic_save({"state_dict": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, last)
                 last_save = time.monotonic()
             if step >= settings.steps:
                 break

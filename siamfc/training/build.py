@@ -23,8 +23,7 @@ def build_checked_model(cfg: ModelConfig, data: DataConfig) -> SiamFCNet:
     try:
         model = build_model(cfg)
     except (ValueError, TypeError, RuntimeError) as exc:  # a SettingError names the field at fault
-        name = "channels" if cfg.channels is not None else "width"
-        name = exc.key if isinstance(exc, SettingError) and exc.key else name
+        name = exc.key if isinstance(exc, SettingError) and exc.key else "width" if cfg.channels is None else "channels"
         raise SettingError(f"model.{name} = {getattr(cfg, name, None)}: the {cfg.backbone} backbone cannot be built "
                            f"from it ({first_line(exc, 160)})", f"model.{name}") from exc
     e, s = data.exemplar_size, data.search_size
@@ -71,21 +70,22 @@ def freeze(model: nn.Module, prefixes: list[str]) -> int:
     return len(frozen)
 
 
-def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:
-    """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``."""
+def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float,
+                     extra: list[nn.Parameter] | tuple = ()) -> list[dict]:
+    """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``, then the
+    ``extra`` parameters that train beside ``model`` (an experiment's terms) at ``lr``."""
     trunk_ids = {id(p) for module in model.modules() if isinstance(module, NanoTrackTrunk) and backbone_lr_scale != 1.0
                  for p in module.trunk_parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in trainable if id(p) not in trunk_ids], "lr": lr},
-              {"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale}]
+              {"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale},
+              {"params": list(extra), "lr": lr}]
     return [g for g in groups if g["params"]]
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig, extra: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """SGD or AdamW over ``model`` and the ``extra`` parameters that train beside it (an experiment's terms)."""
-    params = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale)
-    if extra:
-        params.append({"params": extra, "lr": cfg.lr})
+    """SGD or AdamW over :func:`parameter_groups`."""
+    params = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale, extra)
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

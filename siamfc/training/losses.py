@@ -38,25 +38,20 @@ def _weigh(losses: torch.Tensor, labels: torch.Tensor, hard_negatives: int) -> t
 
 def logistic_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
     """The paper's balanced logistic loss; ``hard_negatives`` > 0 keeps that many hardest negatives per map."""
-    losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-    return _weigh(losses, labels, hard_negatives)
+    return _weigh(F.binary_cross_entropy_with_logits(logits, labels, reduction="none"), labels, hard_negatives)
 
 
 def contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0,
                      margin: float = 1.0) -> torch.Tensor:
     """Squared hinge per cell: positives above ``+margin``, negatives below ``-margin``, balanced."""
-    pos = F.relu(margin - logits).square()
-    neg = F.relu(logits + margin).square()
-    losses = torch.where(labels > 0, pos, neg)
+    losses = torch.where(labels > 0, F.relu(margin - logits).square(), F.relu(logits + margin).square())
     return _weigh(losses, labels, hard_negatives)
 
 
 def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int = 0) -> torch.Tensor:
     """Dong & Shen: the mean over (positive, negative) cell pairs of softplus(v- - v+)."""
-    flat_logits = logits.flatten(1)
-    flat_labels = labels.flatten(1) > 0
     total = logits.new_zeros(())
-    for scores, positive in zip(flat_logits, flat_labels, strict=True):
+    for scores, positive in zip(logits.flatten(1), labels.flatten(1) > 0, strict=True):
         vp, vn = scores[positive], scores[~positive]
         if not len(vp):  # a negative pair has no triplet: push its whole map down
             total = total + F.softplus(vn).mean()
@@ -64,7 +59,7 @@ def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int
         if hard_negatives > 0:
             vn = vn.topk(min(hard_negatives, len(vn))).values
         total = total + F.softplus(vn[None, :] - vp[:, None]).mean()
-    return total / len(flat_logits)
+    return total / len(logits)
 
 
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, kind: str = "mse") -> torch.Tensor:
@@ -88,10 +83,7 @@ class Objective:
 
     def __init__(self, cfg: LossConfig, stride: int, channels: int, device: torch.device,
                  experiment: dict | None = None) -> None:
-        self.cfg = cfg
-        self.stride = stride
-        self.pair_loss = LOSSES[cfg.name]
-        self.teacher = None
+        self.cfg, self.stride, self.teacher = cfg, stride, None
         if cfg.teacher and cfg.distill_weight:  # a folder teacher is an experiment's term
             try:
                 self.teacher = load_model(cfg.teacher, device)
@@ -121,7 +113,7 @@ class Objective:
         labels = make_labels(offsets, logits.shape[-1], self.stride, self.cfg.positive_radius)
         if positive is not None:
             labels = labels * positive.to(labels).view(-1, 1, 1, 1)
-        loss = self.pair_loss(logits, labels, self.cfg.hard_negatives)
+        loss = LOSSES[self.cfg.name](logits, labels, self.cfg.hard_negatives)
         if self.teacher is not None:
             with torch.no_grad():
                 teacher_logits = self.teacher(z, x).float()

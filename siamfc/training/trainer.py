@@ -1,8 +1,10 @@
 """The training loop: one process, or one of many under ``torchrun`` (DistributedDataParallel).
 
 ``out_dir/last.pth`` (model, optimizer, scheduler, RNG, epoch and step) is written atomically every epoch,
-every ``checkpoint_minutes`` and on SIGINT/SIGTERM; :meth:`Trainer.resume` continues from it exactly, as
-every pair depends only on (seed, epoch, index)."""
+every ``checkpoint_minutes`` and on SIGINT/SIGTERM, which ask the run to stop (and save) at the next step
+boundary; data-loader workers ignore them, as a signal to the whole process group (Ctrl-C, ``timeout``, a batch
+scheduler) reaches them too. :meth:`Trainer.resume` continues from it exactly, as every pair depends only on
+(seed, epoch, index)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import json
 import math
 import os
 import shutil
+import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,23 +27,53 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..errors import CheckpointError, NonFiniteError, SettingError, first_line
+from ..devices import resolve_device
+from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
 from ..io.writers import make_output_folder
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
 from .build import build_checked_model, build_optimizer, build_schedule, freeze, init_from_pretrained
-from .config import TrainConfig
+from .config import TrainConfig, check_same_run, read_training_checkpoint
 from .data import build_pair_dataset
 from .losses import Objective
-from .resume import check_same_run, read_training_checkpoint
-from .run_control import (
-    OtherRankFailed,
-    StopRequested,
-    ignore_stop_signals,
-    process_device,
-    share_setup_outcome,
-    stop_signals_held,
-)
 from .validate import read_val_sequences, validate
+
+#: the signals that ask a run to stop (and save)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class OtherRankFailed(SiamFCError):
+    """On the other processes when rank 0 failed to set up (it says why): they exit 2 quietly."""
+
+
+def ignore_stop_signals(_worker_id: int = 0) -> None:
+    """A data-loader worker's ``worker_init_fn``: SIGINT and SIGTERM ignored (one held back while it
+    started is dropped)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (not lost) while data-loader workers fork: none can kill one before
+    :func:`ignore_stop_signals` runs."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def share_setup_outcome(world: int, ok: bool) -> bool:
+    """Whether rank 0 set up the run (its ``ok``), on every process."""
+    if world == 1:
+        return ok
+    outcome = [ok]
+    dist.broadcast_object_list(outcome, src=0)
+    if not outcome[0]:
+        dist.barrier()  # every process has the news before rank 0 exits
+    return outcome[0]
+
 
 StepHook = Callable[["Trainer", float], None]
 EpochHook = Callable[["Trainer", dict], None]
@@ -51,18 +85,22 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, quiet: bool = False, *, on_step: Iterable[StepHook] = (),
                  on_epoch: Iterable[EpochHook] = ()) -> None:
-        self.cfg = cfg
-        self.quiet = quiet
+        self.cfg, self.quiet = cfg, quiet
         self.on_step: list[StepHook] = list(on_step)
         self.on_epoch: list[EpochHook] = list(on_epoch)
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
+        self.world, self.rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0
-        self.device = device = process_device(cfg.device, self.world)
+        self.device = device = resolve_device(cfg.device)
+        if self.world > 1:  # this process's own GPU, and the process group joined
+            if device.type == "cuda":
+                self.device = device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+                torch.cuda.set_device(device)
+            if not dist.is_initialized():
+                # rank 0 alone builds the crop cache and validates: the others wait longer than the default
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(hours=2))
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(cfg.threads)
-        self.out_dir = Path(cfg.out_dir)
-        self.last_path = self.out_dir / "last.pth"
+        self.out_dir, self.last_path = Path(cfg.out_dir), Path(cfg.out_dir) / "last.pth"
         torch.manual_seed(cfg.seed)
         self.model = build_checked_model(cfg.model, cfg.data)
         if cfg.pretrained:
@@ -81,9 +119,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
         self.epoch, self.step, self.history, self.best_auc = 0, 0, [], -1.0
         self.epoch_loss = [0.0, 0]  # this epoch's loss sum and step count so far (kept in last.pth)
-        self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that ended fit(), if one did
-        self.val_sequences = None
-        self.dataset = None
+        self.stopped_by: int | None = None  # the signal (SIGINT, SIGTERM) that stopped fit(), if one did
+        self.val_sequences, self.dataset = None, None  # set by rank 0's setup (the dataset on every rank)
         self._slow_setup()  # last: every cheaper check above has passed
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
         self.writer = None
@@ -167,8 +204,7 @@ class Trainer:
 
     def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
                     positive: torch.Tensor | None = None) -> float:
-        z = z.to(self.device, non_blocking=True).float()
-        x = x.to(self.device, non_blocking=True).float()
+        z, x = (view.to(self.device, non_blocking=True).float() for view in (z, x))
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
             logits, zf, xf = self.net(z, x, return_features=True)  # the features for an experiment's terms
@@ -192,16 +228,22 @@ class Trainer:
         return self.epoch * self.steps_per_epoch + self.step
 
     def fit(self, max_steps: int | None = None) -> list[dict]:
-        """Train to the configured epochs (or ``max_steps`` steps); returns the per-epoch history."""
+        """Train to the configured epochs (or ``max_steps`` steps); returns the per-epoch history. SIGINT and
+        SIGTERM set :attr:`stopped_by`, checked between steps, so that a checkpoint can be written."""
         self._stop_at = math.inf if max_steps is None else self._global_step + max_steps
         self._last_save = time.monotonic()
-        with StopRequested() as stop:
+        previous = {sig: signal.signal(sig, lambda signum, _: setattr(self, "stopped_by", signum))
+                    for sig in STOP_SIGNALS}
+        try:
             while self.epoch < self.cfg.optim.epochs:
-                if self._run_epoch(stop):
+                if self._run_epoch():
                     break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return self.history
 
-    def _run_epoch(self, stop: StopRequested) -> bool:
+    def _run_epoch(self) -> bool:
         """The rest of the current epoch; True when the run stopped (saved) before its end."""
         cfg = self.cfg
         self.model.train()
@@ -224,27 +266,26 @@ class Trainer:
                     pairs_s = done * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
                     bar.set_postfix(loss=f"{np.mean(recent):.4f}", pairs_s=f"{pairs_s:.1f}",
                                     lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
-                    if self._should_stop(stop, loss):
+                    if self._should_stop(loss):
                         break
                     if time.monotonic() - self._last_save > cfg.checkpoint_minutes * 60:
                         self.save()
                 else:
                     stopped = False
             except RuntimeError as exc:  # a worker killed by the stop signal: the steps done are kept
-                if stop.signal is None or "DataLoader worker" not in str(exc):
+                if self.stopped_by is None or "DataLoader worker" not in str(exc):
                     raise  # any other error is the data's, and must be seen
         if stopped:
-            self.stopped_by = stop.signal
             self.save()
             return True
         total, count = self.epoch_loss
         self._end_epoch(total / count if count else float("nan"), time.perf_counter() - t0)
         return False
 
-    def _should_stop(self, stop: StopRequested, loss: float) -> bool:
+    def _should_stop(self, loss: float) -> bool:
         """True when a signal or ``max_steps`` ends the run; a NonFiniteError when any process's loss is not
         finite (nothing more is saved)."""
-        flags = torch.tensor([int(stop.signal is not None or self._global_step >= self._stop_at),
+        flags = torch.tensor([int(self.stopped_by is not None or self._global_step >= self._stop_at),
                               int(not math.isfinite(loss))])
         if self.world > 1:
             dist.all_reduce(flags)
@@ -265,27 +306,24 @@ class Trainer:
 
     def _end_epoch(self, loss: float, seconds: float) -> None:
         self._check_weights()
-        cfg = self.cfg
-        record = {"epoch": self.epoch + 1, "loss": loss, "seconds": round(seconds, 1)}
-        if self.main and self.val_sequences and (self.epoch + 1) % cfg.val.every == 0:
-            scores = validate(self.model, self.val_sequences, cfg.val.max_frames)
+        done, val = self.epoch + 1, self.cfg.val
+        record = {"epoch": done, "loss": loss, "seconds": round(seconds, 1)}
+        if self.main and self.val_sequences and done % val.every == 0:
+            scores = validate(self.model, self.val_sequences, val.max_frames)
             self.model.train()
             record.update(val_auc=scores["auc"], val_auc_ci95=[scores["auc_low"], scores["auc_high"]],
                           val_ao_seq_mean=scores["ao_seq_mean"], val_sr50=scores["sr50"])
-            if self.writer is not None:
-                self.writer.add_scalar("val/auc", scores["auc"], self.epoch + 1)
             if scores["auc"] > self.best_auc:  # best.pth: a record, not the model to ship (model card)
                 self.best_auc = scores["auc"]
                 save_checkpoint(self.out_dir / "best.pth", self.model, meta=json.dumps(record))
         if self.main:
-            if self.writer is not None:
-                self.writer.add_scalar("train/epoch_loss", loss, self.epoch + 1)
+            for tag, key in (("val/auc", "val_auc"), ("train/epoch_loss", "loss")):
+                if self.writer is not None and key in record:
+                    self.writer.add_scalar(tag, record[key], done)
             self.history.append(record)
             tqdm.write(json.dumps(record))
-            save_checkpoint(self.out_dir / f"model_e{self.epoch + 1:03d}.pth", self.model, meta=json.dumps(record))
-        self.epoch += 1
-        self.step = 0
-        self.epoch_loss = [0.0, 0]
+            save_checkpoint(self.out_dir / f"model_e{done:03d}.pth", self.model, meta=json.dumps(record))
+        self.epoch, self.step, self.epoch_loss = done, 0, [0.0, 0]
         self.save()
         for hook in self.on_epoch:
             hook(self, record)

@@ -12,7 +12,7 @@ from ..data.sequences import Sequence, got10k_sequences
 from ..errors import SettingError, SiamFCError
 from ..evaluation.metrics import SequenceFigures, Truth, bootstrap_mean, overall_figures, sequence_figures
 from ..models.network import SiamFCNet
-from ..tracking.tracker import MultiTracker
+from ..tracking.tracker import SiamFCTracker
 from .config import ValConfig
 
 
@@ -30,11 +30,11 @@ def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
     return sequences
 
 
-def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) -> np.ndarray:
-    """Boxes for every frame of ``seq`` from its first ground truth box."""
+def sequence_scores(tracker: SiamFCTracker, seq: Sequence, max_frames: int = 0) -> SequenceFigures:
+    """``tracker`` on ``seq`` (its first ``max_frames`` frames; 0: all) from its first box, scored as in eval."""
+    from PIL import Image
+
     n = min(len(seq), max_frames) if max_frames else len(seq)
-    for target in list(tracker.targets):
-        tracker.remove(target)
     boxes = np.zeros((n, 4))
     for i in range(n):
         bgr = cv2.imread(str(seq.frames[i]))
@@ -43,18 +43,10 @@ def track_sequence(tracker: MultiTracker, seq: Sequence, max_frames: int = 0) ->
         if bgr is None:  # an unreadable frame keeps the previous box rather than ending the run
             boxes[i] = boxes[i - 1]
         elif i == 0:
-            target = tracker.add(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), seq.boxes[0])
+            tracker.init(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), seq.boxes[0])
             boxes[0] = seq.boxes[0]
         else:
-            boxes[i] = tracker.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))[target]
-    return boxes
-
-
-def sequence_scores(boxes: np.ndarray, seq: Sequence) -> SequenceFigures:
-    """The figures of ``boxes`` (the first ``len(boxes)`` frames of ``seq``), as in eval."""
-    from PIL import Image
-
-    n = len(boxes)
+            boxes[i] = tracker.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     with Image.open(seq.frames[0]) as image:  # reads the header only
         bound = image.size
     return sequence_figures([boxes], Truth(seq.boxes[:n], seq.visible[:n], bound))
@@ -66,8 +58,8 @@ _KEYS = ("ao", "sr50", "sr75", "auc", "evaluated_frames")  # per sequence
 def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
     """``model`` tracking ``sequences``: ``auc`` with ``auc_low``, ``auc_high`` (95% bootstrap interval over
     sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75`` as in ``siamfc eval``, and each ``sequences``'s."""
-    tracker = MultiTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
-    figures = {seq.name: sequence_scores(track_sequence(tracker, seq, max_frames), seq)
+    tracker = SiamFCTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
+    figures = {seq.name: sequence_scores(tracker, seq, max_frames)
                for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False)}
     per_sequence = {name: {k: f.summary()[k] for k in _KEYS} for name, f in figures.items()}
     overall = overall_figures(figures)
