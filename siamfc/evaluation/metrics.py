@@ -88,8 +88,7 @@ def sequence_figures(boxes: list[np.ndarray], truth: Truth, frames: int = 0, sec
 
 def overall_figures(per_seq: dict[str, SequenceFigures]) -> dict:
     ious = np.concatenate([f.ious for f in per_seq.values()]) if per_seq else np.zeros(0)
-    frames = sum(f.frames for f in per_seq.values())
-    seconds = sum(f.seconds for f in per_seq.values())
+    frames, seconds = sum(f.frames for f in per_seq.values()), sum(f.seconds for f in per_seq.values())
     aucs = [success_auc(f.ious) for f in per_seq.values() if f.ious.size]
     seq_aos = [float(np.mean(f.ious)) for f in per_seq.values() if f.ious.size]
     precision = [np.mean(f.center_errors[:, None] <= PRECISION_THRESHOLDS[None, :], axis=0)
@@ -167,8 +166,7 @@ def bootstrap_mean(values: Sequence[float], level: float = 0.95, resamples: int 
         raise SettingError(f"level must be in (0, 1), got {level}", "level")
     if data.size == 0:
         return Interval(math.nan, math.nan, math.nan, 0)
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    means = data[np.random.default_rng(seed).integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return Interval(float(data.mean()), float(low), float(high), int(data.size))
 
