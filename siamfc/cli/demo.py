@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io.outputs import VideoOutput, check_video_output
     from ..io.video import open_source, read_ahead
     from ..io.window import Window
-    from .loop import FrameLoop, TargetSet, progress_bar
+    from .loop import FrameLoop, progress_bar
 
     device = resolve_device_name(args.device)
     output = check_video_output(args.output)
@@ -70,24 +70,23 @@ def run(args: argparse.Namespace) -> int:
             first = next(frames, None)
             if first is None:
                 raise SiamFCError(f"{CLIP}: no frame could be decoded", str(CLIP))
-            targets = TargetSet(tracker, first.image, [groundtruth[first.index]])
+            loop = FrameLoop(tracker, first.image, [groundtruth[first.index]])
             video = VideoOutput(output, source.fps or 25.0, (first.image.shape[1], first.image.shape[0]))
 
             def handle(frame, fps: float | None) -> np.ndarray:
-                gt, box = groundtruth[frame.index], targets.boxes[0]
+                gt, box = groundtruth[frame.index], loop.boxes[0]
                 if frame is not first:
                     ious.append(float(iou(box, gt)[0]))
                 canvas = frame.image.copy()
                 x, y, w, h = (round(float(v)) for v in gt)
                 cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), (255, 255, 255), 1, cv2.LINE_AA)
                 annotate_frame(canvas, [box], frame.index + 1, fps, f"IoU {ious[-1]:.2f}" if ious else None,
-                               targets.scores, targets.present)
+                               loop.scores, loop.present)
                 video.write(canvas)
                 return canvas
 
-            loop = FrameLoop(targets, handle, window, progress)
             try:
-                loop.run(first, frames)
+                loop.run(first, frames, handle, window, progress)
             finally:
                 video.close()
     finally:

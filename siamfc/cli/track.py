@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, paths: dict, window) -> int:
     from ..io.drawing import annotate_frame
     from ..io.outputs import TrackOutputs
-    from .loop import FrameLoop, TargetSet, progress_bar
+    from .loop import FrameLoop, progress_bar
 
     rest = iter(reader)
     for first in rest:  # the first decodable frame; earlier ones are named in warnings
@@ -95,7 +95,7 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
         boxes = [window.select_box(first.image)]
     boxes = [clip_box(b, first.image.shape, "--init-box" if len(boxes) == 1 else f"--init-box #{i}")
              for i, b in enumerate(boxes)]
-    targets = TargetSet(tracker, first.image, boxes)
+    loop = FrameLoop(tracker, first.image, boxes)
     outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, first.image.shape[1::-1])
     total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
     progress = progress_bar(total, "tracking", args.quiet)
@@ -103,11 +103,11 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
     shown = first.image
 
     def record(number: int, skipped: bool, fps: float | None = None):
-        outputs.write(number, targets, skipped)
+        outputs.write(number, loop, skipped)
         if outputs.video is None and window is None:
             return None
-        canvas = annotate_frame(shown.copy(), targets.boxes, number, fps,
-                                "frame unreadable: skipped" if skipped else None, targets.scores, targets.present)
+        canvas = annotate_frame(shown.copy(), loop.boxes, number, fps, "frame unreadable: skipped" if skipped else None,
+                                loop.scores, loop.present)
         if outputs.video is not None:
             outputs.video.write(canvas)
         return canvas
@@ -128,10 +128,9 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
             shown = frame.image
         return record(number, frame.image is None, fps)
 
-    loop = FrameLoop(targets, handle, window, progress)
     failure: SiamFCError | None = None
     try:
-        loop.run(first, rest)
+        loop.run(first, rest, handle, window, progress)
     except SiamFCError as exc:  # a write failed (a full disk), or a frame was refused: close the rest first
         failure = exc
     finally:

@@ -16,7 +16,7 @@ from .writers import AtomicTextFile, check_writable, temporary_sibling
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..cli.loop import TargetSet
+    from ..cli.loop import FrameLoop
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documented ones only
 
@@ -131,7 +131,7 @@ class TrackOutputs:
                 file.discard()
             raise
 
-    def write(self, frame_number: int, targets: TargetSet, skipped: bool) -> None:
+    def write(self, frame_number: int, targets: FrameLoop, skipped: bool) -> None:
         lines = {"--boxes": [",".join(f"{float(v):.3f}" for v in box) + "\n" for box in targets.boxes],
                  "--scores": [f"{score:.4f}\n" for score in targets.scores]}
         if self.json:  # its head is record 1
