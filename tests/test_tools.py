@@ -120,7 +120,7 @@ def test_train_throughput_step_matches_the_trainer(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(REPO / "experiments"))
     from siamfc.training.config import load_config
-    from siamfc.training.data import build_pair_dataset
+    from siamfc.training.build import build_pair_dataset
     from siamfc.training.trainer import Trainer
 
     cfg = load_config(tiny_config(tmp_path), {"model.width": 0.3})
@@ -180,7 +180,7 @@ def test_bench_lost_bad_input_is_one_line(args: list[str], message: str) -> None
 
 @pytest.mark.parametrize(("tool", "args", "message"), [
     ("bench_levers.py", ["--weights", "/nonexistent.pth"], "/nonexistent.pth: no such checkpoint file"),
-    ("bench_levers.py", ["--backbone", "alexnet", "--sequence", "/nonexistent"], "/nonexistent: cannot list"),
+    ("bench_levers.py", ["--backbone", "alexnet", "--sequence", "/nonexistent"], "/nonexistent: no such file"),
     ("bench_equivalence.py", ["--weights", "/nonexistent.pth", "--root", "/nonexistent"],
      "--root /nonexistent: no list.txt"),
     ("bench_tracking_speed.py", ["--sequence", "/nonexistent"], "--sequence /nonexistent: no such folder"),
