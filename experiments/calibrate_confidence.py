@@ -31,7 +31,7 @@ from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.geometry import iou  # noqa: E402
 from siamfc.tracking.confidence import Calibration, map_statistics, sidecar_path  # noqa: E402
-from siamfc.tracking.redetect import tile_step  # noqa: E402
+from siamfc.tracking.lost import tile_step  # noqa: E402
 from siamfc.tracking.tracker import SiamFCTracker, resolve_weights  # noqa: E402
 
 

@@ -14,8 +14,7 @@ from siamfc.evaluation.metrics import f_score, sequence_curves
 from siamfc.geometry import iou
 from siamfc.tracking.confidence import DEFAULT_CALIBRATION, Calibration, confidence, load_calibration, sidecar_path
 from siamfc.tracking.config import LostSettings
-from siamfc.tracking.lost import LostMonitor
-from siamfc.tracking.redetect import TileSearch, grid, radius_for_frame
+from siamfc.tracking.lost import LostMonitor, TileSearch, grid, radius_for_frame
 
 R = 17
 

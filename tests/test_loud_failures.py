@@ -184,14 +184,15 @@ def copy_export(src: Path, dst: Path, **changes) -> Path:
 
 
 @pytest.mark.parametrize("changes, needle", [
-    ({"files": {"exemplar": "exemplar.onnx", "search": "../../outside.onnx", "head": "head.onnx"}}, "outside"),
-    ({"files": {"exemplar": "/etc/hostname", "search": "search.onnx", "head": "head.onnx"}}, "outside"),
+    ({"files": {"exemplar": "exemplar.onnx", "search": "../../outside.onnx", "head": "head.onnx"}}, "'files' should"),
+    ({"files": {"exemplar": "/etc/hostname", "search": "search.onnx", "head": "head.onnx"}}, "'files' should"),
     ({"files": None}, "'files' should map"),
-    ({"files": {"exemplar": 3, "search": "search.onnx", "head": "head.onnx"}}, "expected a file name"),
+    ({"files": {"exemplar": 3, "search": "search.onnx", "head": "head.onnx"}}, "'files' should map"),
     ({"stride": 0}, "'stride' is 0"),
     ({"stride": "8"}, "'stride' is '8'"),
-    ({"files": {"exemplar": "search.onnx", "search": "exemplar.onnx", "head": "head.onnx"}}, "not the exemplar graph"),
-], ids=["dotdot", "absolute", "files-null", "name-not-str", "stride-0", "stride-str", "swapped"])
+    ({"files": {"exemplar": "search.onnx", "search": "exemplar.onnx", "head": "head.onnx"}}, "'files' should map"),
+    ({"files_sha256": None}, "older siamfc export"),
+], ids=["dotdot", "absolute", "files-null", "name-not-str", "stride-0", "stride-str", "swapped", "no-hashes"])
 def test_bad_export_manifests_are_one_line(small_export: Path, frames: Path, tmp_path: Path, changes: dict,
                                            needle: str, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "outside.onnx").write_bytes((small_export / "search.onnx").read_bytes())
@@ -206,8 +207,8 @@ OLDER_FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "he
 @pytest.mark.parametrize("name, changes", [("search_taps.onnx", {}), ("search.onnx", {"files": OLDER_FILES})],
                          ids=["export", "older-export"])
 def test_damaged_graph_is_one_line(small_export: Path, tmp_path: Path, name: str, changes: dict) -> None:
-    """The search graph ONNX Runtime runs cut short: search_taps.onnx, or in an older export
-    (extended at load) search.onnx."""
+    """The search graph ONNX Runtime runs cut short: search_taps.onnx, or an older export (no search_taps.onnx:
+    refused, to be exported again) with search.onnx cut short."""
     from siamfc import MultiTracker
 
     folder = copy_export(small_export, tmp_path / "x", **changes)

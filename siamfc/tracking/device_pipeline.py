@@ -58,8 +58,7 @@ class DevicePipeline(ScaleStep, Targets):
         self.scale_factors = torch.as_tensor(geo.scale_factors, **f64)
         self.penalties = torch.as_tensor(geo.scale_penalties, device=device)
         self.weighted_window = torch.as_tensor(geo.weighted_window, device=device)
-        self._frame: torch.Tensor | None = None
-        self._pinned: torch.Tensor | None = None
+        self._frame = self._pinned = None  # the frame on the device, and its pinned copy on the host (CUDA)
 
     def _upload(self, image: np.ndarray) -> torch.Tensor:
         # through a reused pinned buffer on CUDA; read-only arrays (a PIL image's) copied: torch warns on them

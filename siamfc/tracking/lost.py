@@ -1,5 +1,7 @@
 """The lost state: each target's confidence, whether it is present, and its re-detection over a grid of
-tiles growing a ring a frame around where it was last confident (docs/lost_targets.md)."""
+tiles growing a ring a frame around where it was last confident (docs/lost_targets.md). A tile is a search
+crop at the target's first size, spaced so that the tiles' response maps meet edge to edge; the tiles go
+through the engine as the k "scales" of one target (its usual batched call, which every engine runs)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,73 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .confidence import REL_MAX, Calibration, confidence, load_calibration, map_statistics
+from .. import geometry
+from .confidence import REL_MAX, Calibration, confidence, map_statistics
 from .config import LostSettings
-from .redetect import TileSearch, grid, radius_for_frame, tile_step
+from .engines.choose import engine_input, to_host
 
 
 def peak_probability(logit_maps: np.ndarray) -> np.ndarray:
     """(M,) the probability at the peak of each of M maps of foreground logits (M, R, R)."""
     peaks = np.asarray(logit_maps, np.float64).reshape(len(logit_maps), -1).max(axis=1)
     return 1.0 / (1.0 + np.exp(-np.clip(peaks, -40.0, 40.0)))
+
+
+def tile_step(x_size: float, search_size: int, response_size: int, stride: int) -> float:
+    """Image pixels between tile centres whose maps meet edge to edge, for search regions of ``x_size``."""
+    return (response_size - 1) * stride * x_size / search_size
+
+
+def grid(center: np.ndarray, step: float, radius: int, image_shape: tuple[int, int]) -> np.ndarray:
+    """Tile centres (T, 2) on a (2 * radius + 1)^2 grid around ``center``, nearest first, inside the image."""
+    offsets = np.arange(-radius, radius + 1)
+    dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
+    order = np.argsort((dy ** 2 + dx ** 2).ravel(), kind="stable")
+    centers = np.asarray(center, np.float64) + step * np.stack([dy.ravel(), dx.ravel()], axis=1)[order]
+    h, w = image_shape
+    half = step / 2
+    inside = ((centers[:, 0] + half >= 0) & (centers[:, 0] - half <= h - 1)
+              & (centers[:, 1] + half >= 0) & (centers[:, 1] - half <= w - 1))
+    return centers[inside]
+
+
+def radius_for_frame(center: np.ndarray, step: float, image_shape: tuple[int, int]) -> int:
+    """The smallest grid radius whose tiles cover the whole frame around ``center``."""
+    h, w = image_shape
+    far = max(center[0], h - 1 - center[0], center[1], w - 1 - center[1], 0.0)
+    return max(0, math.ceil(far / step - 0.5))
+
+
+class TileSearch:
+    """Search tiles with a pipeline's engine, on crops cut with OpenCV on the host."""
+
+    def __init__(self, pipeline) -> None:
+        self.engine, self.device, geo = pipeline.engine, pipeline.device, pipeline.geo
+        self.search_size, self.response_size, self.stride = geo.cfg.search_size, geo.response_size, geo.stride
+
+    def maps(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
+             color: tuple[float, ...]) -> np.ndarray:
+        """Raw response maps (T, R, R) of ``kernel`` on tiles of ``x_size`` pixels at ``centers``."""
+        s = self.search_size
+        crops = np.empty((len(centers), s, s, 3), np.uint8)
+        for i, c in enumerate(centers):
+            geometry.crop(image, c, x_size, s, color, out=crops[i])
+        x = engine_input(self.engine, crops, self.device)
+        stacked = self.engine.stack([kernel], len(centers))
+        r = self.response_size
+        return to_host(self.engine.responses(x, stacked)).reshape(len(centers), r, r)
+
+    def search(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
+               color: tuple[float, ...], score) -> tuple[float, np.ndarray]:
+        """The best of the tiles at ``centers`` by ``score(maps) -> (T,)``: its score, and its map's peak
+        (cy, cx) in the image."""
+        maps = self.maps(image, kernel, centers, x_size, color)
+        scores = score(maps)
+        best = int(np.argmax(scores))
+        cell = self.stride * x_size / self.search_size  # image pixels between cells
+        origin = centers[best] - cell * (self.response_size - 1) / 2  # cell (0, 0)
+        peak = divmod(int(np.argmax(maps[best])), maps.shape[2])
+        return float(scores[best]), origin + cell * np.array(peak, dtype=np.float64)
 
 
 @dataclass
@@ -38,19 +98,10 @@ class LostMonitor:
     """Confidence, presence and re-detection for the targets of a pipeline (same order)."""
 
     def __init__(self, pipeline, settings: LostSettings, calibration: Calibration, search: TileSearch) -> None:
-        self.pipeline = pipeline
-        self.settings = settings
-        self.calibration = calibration
-        self.search = search
+        self.pipeline, self.settings, self.calibration, self.search = pipeline, settings, calibration, search
         # maps of foreground logits (box-head models): the confidence is the peak's probability, no calibration
         self.probability_maps = getattr(pipeline, "probability_maps", False)
         self.watches: list[TargetWatch] = []
-
-    @classmethod
-    def create(cls, pipeline, engine, cfg, geometry, device, weights: str | None) -> LostMonitor:
-        """The monitor of a tracker (``cfg``: its TrackerConfig), with ``weights``' calibration."""
-        search = TileSearch(engine, cfg.search_size, geometry.response_size, geometry.stride, device)
-        return cls(pipeline, cfg, load_calibration(weights), search)
 
     def add(self, image: np.ndarray) -> None:
         """Watch the target just added to the pipeline on ``image``."""
@@ -80,10 +131,8 @@ class LostMonitor:
 
     def after_step(self, image: np.ndarray, maps: np.ndarray) -> bool:
         """Update every target after the step gave ``maps`` (N, R, R); True when a re-detection moved a box."""
-        scores = self.scores(maps)
-        moved = [self._watch(image, index, watch, score)
-                 for index, (watch, score) in enumerate(zip(self.watches, scores, strict=True))]
-        return any(moved)
+        pairs = enumerate(zip(self.watches, self.scores(maps), strict=True))
+        return any([self._watch(image, index, watch, score) for index, (watch, score) in pairs])  # every target
 
     def _watch(self, image: np.ndarray, index: int, watch: TargetWatch, score: float) -> bool:
         """One target's lost state after a step of confidence ``score``; True when a re-detection moved it."""
@@ -119,28 +168,24 @@ class LostMonitor:
         radius = min(watch.lost_frames - s.redetect_delay, radius_for_frame(center, step, image.shape[:2]))
         centers = grid(center, step, radius, image.shape[:2])
         start = min(watch.cursor, len(centers))  # a large grid is swept over several frames, nearest first
-        watch.cursor = start + s.redetect_tiles
-        if watch.cursor >= len(centers):  # covered: the next sweep starts again from the nearest
-            watch.cursor = 0
-        centers = centers[start:start + s.redetect_tiles]
+        end = start + s.redetect_tiles
+        watch.cursor = 0 if end >= len(centers) else end  # covered: the next sweep starts again from the nearest
+        centers = centers[start:end]
         if not len(centers):
             return False
         kernel, color = self.pipeline.kernels[index], self.pipeline.target_color(index)
 
-        def pick(tile_maps: np.ndarray) -> int:
-            pick.scores = (peak_probability(tile_maps) if self.probability_maps
-                           else confidence(tile_maps, watch.reference, self.calibration))
-            return int(np.argmax(pick.scores))
+        def score(tile_maps: np.ndarray) -> np.ndarray:
+            return (peak_probability(tile_maps) if self.probability_maps
+                    else confidence(tile_maps, watch.reference, self.calibration))
 
-        found = self.search.search(image, kernel, centers, x_size, color, pick)
+        _, candidate = self.search.search(image, kernel, centers, x_size, color, score)
         # the best tile's peak may sit at its edge (a map cut in two): score it again on a crop centred on it
-        candidate = found.position(int(np.argmax(found.map)))
-        found = self.search.search(image, kernel, candidate[None], x_size, color, pick)
-        best = float(np.max(pick.scores))
+        best, found = self.search.search(image, kernel, candidate[None], x_size, color, score)
         watch.score = max(watch.score, best)
         if best < s.redetect_threshold:
             return False
-        self.pipeline.set_target(index, found.position(int(np.argmax(found.map))), size, x_size)
+        self.pipeline.set_target(index, found, size, x_size)
         self._confirm(index, watch)
         watch.score = best
         return True

@@ -1,5 +1,5 @@
 """ONNX export folders: names, manifests and their checks, the export beside a checkpoint (``model.pth``
--> ``model.onnx/``), the search graph's correlation. No PyTorch; the ``onnx`` package only to extend."""
+-> ``model.onnx/``), the search graph's correlation. No PyTorch; the ``onnx`` package only to export."""
 
 from __future__ import annotations
 
@@ -16,14 +16,12 @@ from ..errors import CheckpointError
 MANIFEST = "siamfc_onnx.json"
 FORMAT = "siamfc-onnx"
 VERSION = 2
-#: what ``siamfc export`` writes; ``search_taps``: the search graph already extended by
-#: :func:`with_tap_products` (loading needs no ``onnx`` package; older folders are extended at load)
+#: what ``siamfc export`` writes; ``search_taps``: the search graph extended by :func:`with_tap_products`
+#: (what ONNX Runtime runs, so that loading needs no ``onnx`` package)
 FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx",
          "search_taps": "search_taps.onnx"}
-REQUIRED_FILES = ("exemplar", "search", "head")
 CHECKPOINT_HASH = "checkpoint_sha256"  # the manifest's SHA-256 of the checkpoint exported
 GRAPH_HASHES = "files_sha256"  # the manifest's SHA-256 of each graph file (keys as in FILES)
-EXPORT_SUFFIX = ".onnx"
 BOX_MANIFEST = "siamfc_box_onnx.json"  # a box-head model's export
 BOX_GRAPHS = ("exemplar", "search")
 
@@ -53,7 +51,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def export_beside(checkpoint: str | os.PathLike) -> Path:
-    return Path(os.fspath(checkpoint)).with_suffix(EXPORT_SUFFIX)
+    return Path(os.fspath(checkpoint)).with_suffix(".onnx")
 
 
 def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> Path | None:
@@ -63,34 +61,17 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
     if not (folder / MANIFEST).is_file():
         return None
     info = own_manifest(checkpoint)
-    problem = "checkpoint hash differs" if info is None else graphs_problem(folder, info)
+    problem = "checkpoint hash differs" if info is None else manifest_problem(folder, info)
     if problem is None:
-        return folder if export_sizes(info) == tuple(sizes) else None
+        return folder if (info["exemplar_size"], info["search_size"]) == tuple(sizes) else None
     warnings.warn(f"{folder} is not the export of {Path(checkpoint).name} ({problem}); exporting it in memory "
                   f"instead. Refresh it with: siamfc export --weights {checkpoint} --out {folder}",
                   StaleExportWarning, stacklevel=3)
     return None
 
 
-def graphs_problem(folder: Path, info: dict) -> str | None:
-    """Why the graphs in ``folder`` are not those its manifest ``info`` records (by SHA-256), or None."""
-    hashes, files = info.get(GRAPH_HASHES), info.get("files")
-    if not isinstance(hashes, dict) or not isinstance(files, dict):
-        return f"its manifest records no hashes of its graphs ({GRAPH_HASHES}; an older siamfc export)"
-    for key, name in files.items():
-        if key not in hashes:
-            return f"its manifest records no hash of {name}"
-        try:
-            found = file_sha256(folder / str(name))
-        except OSError as exc:
-            return f"{name}: {exc.strerror or exc}"
-        if found != hashes[key]:
-            return f"{name} is not the graph this manifest records (its SHA-256 differs)"
-    return None
-
-
 def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an export folder, every field checked (:func:`manifest_problem`)."""
+    """The manifest of an export folder, every field and graph checked (:func:`manifest_problem`)."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise CheckpointError(f"{folder}: not a siamfc ONNX export (no {MANIFEST} in it; `siamfc export` writes one)",
@@ -106,33 +87,29 @@ def read_manifest(folder: str | os.PathLike) -> dict:
 
 
 def manifest_problem(folder: Path, info: object) -> str | None:
-    """What is wrong with manifest ``info`` of export ``folder`` (a file named outside it is refused), or None."""
+    """What is wrong with manifest ``info`` of export ``folder`` or with its graphs (each must be the file
+    ``siamfc export`` names and have the SHA-256 the manifest records), or None."""
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         found = info.get("format") if isinstance(info, dict) else type(info).__name__
         return f"not a siamfc ONNX export (format {found!r})"
+    again = "export the checkpoint again with `siamfc export`"
     if info.get("version") != VERSION:
-        return (f"ONNX export version {info.get('version')!r}, this siamfc reads version {VERSION}: export the "
-                "checkpoint again with `siamfc export`")
+        return f"ONNX export version {info.get('version')!r}, this siamfc reads version {VERSION}: {again}"
     for key in ("stride", "exemplar_size", "search_size"):
-        value = info.get(key, 1 if key != "stride" else None)  # older exports hold no sizes
+        value = info.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return f"{key!r} is {value!r}, expected a whole number more than 0"
-    files = info.get("files")
-    if not isinstance(files, dict) or set(files) not in (set(REQUIRED_FILES), set(FILES)):
-        return f"'files' should map {', '.join(FILES)} to file names, found {f'{files!r}'[:200]}"
-    for key, name in files.items():
-        if not isinstance(name, str) or not name:
-            return f"files.{key} is {name!r}, expected a file name"
-        inside = (folder / name).resolve().is_relative_to(folder.resolve())
-        if Path(name).is_absolute() or ".." in Path(name).parts or not inside:
-            return f"files.{key} {name!r} points outside the export folder (refused)"
-    missing = [name for name in files.values() if not (folder / name).is_file()]
-    return f"export incomplete (missing {', '.join(missing)})" if missing else None
-
-
-def export_sizes(info: dict) -> tuple[int, int]:
-    """The exemplar and search crop sides of an export (older manifests: the defaults)."""
-    return info.get("exemplar_size", 127), info.get("search_size", 255)
+    files, hashes = info.get("files"), info.get(GRAPH_HASHES)
+    if files != FILES or not isinstance(hashes, dict):
+        return f"'files' should map {FILES} and {GRAPH_HASHES} hold their hashes (an older siamfc export? {again})"
+    for key, name in FILES.items():
+        try:
+            found = file_sha256(folder / name)
+        except OSError as exc:
+            return f"{name}: {exc.strerror or exc}"
+        if found != hashes.get(key):
+            return f"{name} is not the graph this manifest records (its SHA-256 differs)"
+    return None
 
 
 def own_manifest(weights: str | os.PathLike | None, name: str = MANIFEST) -> dict | None:
@@ -154,13 +131,13 @@ def box_export_beside(weights: str | os.PathLike | None) -> Path | None:
     return folder if all((folder / f"{name}.onnx").is_file() for name in BOX_GRAPHS) else None
 
 
-def with_tap_products(search_model: bytes | str) -> bytes:
+def with_tap_products(search_model: bytes) -> bytes:
     """The search graph extended to take ``kernels`` (N, C, kh * kw) and give ``taps`` (N * k, kh * kw,
     H, W): every feature vector of a target's k crops times every kernel tap (docs/speed.md)."""
     import onnx
     from onnx import TensorProto, helper
 
-    model = onnx.load_model_from_string(search_model) if isinstance(search_model, bytes) else onnx.load(search_model)
+    model = onnx.load_model_from_string(search_model)
     graph = model.graph
     (features,) = [o.name for o in graph.output]
     graph.input.append(helper.make_tensor_value_info("kernels", TensorProto.FLOAT, ["targets", "channels", "taps"]))

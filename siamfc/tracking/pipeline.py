@@ -3,13 +3,15 @@ models, :class:`BoxPipeline` for box-head ones; both, and the device pipeline, s
 
 from __future__ import annotations
 
+import sys
+
 import cv2
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from .. import geometry
-from .engines import engine_input, to_host
-from .step import BoxGrid, Geometry, ScaleStep, TargetState, boxes, context_size, decide, move
+from .engines.choose import engine_input, to_host
+from .step import Geometry, ScaleStep, TargetState, boxes, context_size, decide, move
 
 
 def _copy(a: object) -> np.ndarray:
@@ -107,11 +109,9 @@ class HostPipeline(ScaleStep, Targets):
         n, k, s, r, u = len(self), self.scales, self.geo.cfg.search_size, self.geo.response_size, self.geo.upscale_size
         self._half = np.empty((n, k, u, r), np.float32)  # maps upsampled along one axis, then both
         self._up = np.empty((n, k, u, u), np.float32)
-        self._x = None  # a PyTorch engine's float input, reused frame to frame
+        self._x = None  # a PyTorch engine's float input, reused frame to frame (PyTorch is loaded for one)
         if n and self.engine.input_format == "float_nchw":
-            import torch
-
-            self._x = torch.empty((n * k, 3, s, s), device=self.device).contiguous(
+            self._x = sys.modules["torch"].empty((n * k, 3, s, s), device=self.device).contiguous(
                 memory_format=self.engine.memory_format)
 
     def update(self, image: np.ndarray) -> np.ndarray:
@@ -124,9 +124,7 @@ class HostPipeline(ScaleStep, Targets):
         if self.reference or self._x is None:
             x = engine_input(self.engine, self._crops, self.device)
         else:
-            import torch
-
-            x = self._x.copy_(torch.from_numpy(self._crops).permute(0, 3, 1, 2))
+            x = self._x.copy_(sys.modules["torch"].from_numpy(self._crops).permute(0, 3, 1, 2))
         r, u = geo.response_size, geo.upscale_size
         # NumPy's OpenBLAS would split these small products over threads that then spin, taking the
         # cores from the network's next run: one BLAS thread is faster per frame (docs/speed.md, Threads)
@@ -144,18 +142,9 @@ class HostPipeline(ScaleStep, Targets):
         return boxes(self.centers, self.sizes)
 
 
-class BoxSettings:
-    """A box-head step's grid (``window_influence``, ``scale_lr`` and ``penalty_k`` from the config)."""
-
-    def __init__(self, cfg, stride: int) -> None:
-        self.cfg, self.stride = cfg, stride
-        self.response_size = -(-cfg.search_size // stride)  # a padded backbone: 255 -> 16 cells at stride 16
-        self.grid = BoxGrid.create(self.response_size, stride, cfg.search_size)
-
-
 class BoxPipeline(Targets):
-    """A box-head model's step (``geo``: its :class:`BoxSettings`): one search crop per target; ``maps`` are
-    foreground logits."""
+    """A box-head model's step (``geo``: a box-head :class:`Geometry`): one search crop per target; ``maps``
+    are foreground logits."""
 
     ROWS = {name: Targets.ROWS[name] for name in ("centers", "sizes", "first_sizes", "colors")}
     probability_maps = True
@@ -197,7 +186,7 @@ class BoxPipeline(Targets):
 def make_pipeline(engine, cfg, stride: int, device, options, boxes: bool) -> Targets:
     """A tracker's step: the box family's, on the device (crop backend ``"torch"``) or on the host."""
     if boxes:
-        return BoxPipeline(engine, BoxSettings(cfg, stride), device)
+        return BoxPipeline(engine, Geometry(cfg, stride, boxes=True), device)
     if options.resolved_crop_backend(device) == "torch":
         from .device_pipeline import DevicePipeline
 

@@ -3,6 +3,7 @@ for NumPy arrays and PyTorch tensors; and the box-head family's (NanoTrack's, as
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,11 +31,8 @@ class TargetState:
 
 
 def _stack(columns: list) -> object:
-    if isinstance(columns[0], np.ndarray):
-        return np.stack(columns, axis=1)
-    import torch
-
-    return torch.stack(columns, dim=1)
+    """(N,) columns as (N, C): NumPy arrays, or tensors (PyTorch is loaded when there are tensors)."""
+    return np.stack(columns, axis=1) if isinstance(columns[0], np.ndarray) else sys.modules["torch"].stack(columns, 1)
 
 
 def boxes(centers: object, sizes: object) -> object:
@@ -44,10 +42,15 @@ def boxes(centers: object, sizes: object) -> object:
 
 
 class Geometry:
-    """Sizes, scale factors, penalties and the cosine window of a SiamFC step."""
+    """Sizes, scale factors, penalties and the cosine window of a SiamFC step (``boxes``: a box-head step's
+    grid; its ``window_influence``, ``scale_lr`` and ``penalty_k`` from the config)."""
 
-    def __init__(self, cfg, stride: int) -> None:
+    def __init__(self, cfg, stride: int, boxes: bool = False) -> None:
         self.cfg, self.stride = cfg, stride
+        if boxes:
+            self.response_size = -(-cfg.search_size // stride)  # a padded backbone: 255 -> 16 cells at stride 16
+            self.grid = BoxGrid.create(self.response_size, stride, cfg.search_size)
+            return
         self.response_size = (cfg.search_size - cfg.exemplar_size) // stride + 1
         self.upscale_size = cfg.response_up * self.response_size
         self.weighted_window = cfg.window_influence * geometry.hann_window(self.upscale_size).reshape(1, -1)

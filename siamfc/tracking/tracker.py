@@ -1,24 +1,27 @@
-"""``MultiTracker`` (any number of targets, one batched step a frame) and ``SiamFCTracker`` (one target)."""
+"""``MultiTracker`` (any number of targets, one batched step a frame), ``SiamFCTracker`` (one target) and
+what they take: RGB frames, boxes and devices, checked."""
 
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import sys
 import threading
 from contextlib import nullcontext
 from dataclasses import asdict
 
 import numpy as np
 
+from ..devices import resolve_device_name
 from ..errors import SiamFCError
 from ..extras import hint_missing_extra
-from ..geometry import check_frame_size
+from ..geometry import box_problem, check_frame_size
 from ..models.shipped import weights_of
+from .confidence import load_calibration
 from .config import BOX_PRESETS, RuntimeOptions, TrackerConfig, check_crop_sizes
-from .engines import check_finite
-from .engines.choose import choose_backend, is_box_model, load_box_model, resolve_weights
-from .inputs import as_rgb_array, check_box, checked_device
-from .lost import LostMonitor
+from .engines.choose import check_finite, choose_backend, is_box_model, load_box_model, resolve_weights
+from .lost import LostMonitor, TileSearch
 from .onnx_format import is_export
 from .pipeline import make_pipeline
 from .step import TargetState
@@ -33,6 +36,41 @@ if TYPE_CHECKING:
 __all__ = ["MultiTracker", "RuntimeOptions", "SiamFCTracker", "TargetState", "TrackerConfig", "resolve_weights"]
 
 
+def as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
+    """An RGB uint8 array (H, W, 3) or a PIL image, as such an array."""
+    pil = sys.modules.get("PIL.Image")  # a PIL image can only exist once PIL is loaded
+    if pil is not None and isinstance(image, pil.Image):
+        image = np.asarray(image.convert("RGB"))
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        shape = getattr(image, "shape", type(image).__name__)
+        raise SiamFCError(f"expected an RGB image of shape (H, W, 3), got {shape}", "image")
+    if image.dtype != np.uint8:  # every backend reads 0..255 bytes; others would be misread or refused
+        raise SiamFCError(f"expected an RGB image of dtype uint8 (0..255), got {image.dtype}; convert it first, "
+                          "e.g. (image * 255).round().astype(np.uint8) for floats in 0..1", "image")
+    return image
+
+
+def check_box(box: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``box`` as float x, y, w, h, checked, that can start tracking in ``image``."""
+    try:
+        box = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SiamFCError(f"box must be four numbers x, y, w, h, got {box!r}", "box") from exc
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise SiamFCError(f"box must be finite x, y, w, h with w, h > 0, got {box.tolist()}", "box")
+    if problem := box_problem(box, image.shape[1], image.shape[0]):
+        raise SiamFCError(f"box {box.tolist()} {problem}", "box")
+    return box
+
+
+def checked_device(device: object) -> object:
+    torch = sys.modules.get("torch")  # a torch.device can only exist once PyTorch is loaded
+    if not (isinstance(device, str) or (torch is not None and isinstance(device, torch.device))):
+        raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got {device!r}")
+    resolved = resolve_device_name(str(device))
+    return resolved if isinstance(device, str) else device
+
+
 def _locked(method):
     @functools.wraps(method)
     def run(self, *args, **kwargs):
@@ -40,12 +78,6 @@ def _locked(method):
             return method(self, *args, **kwargs)
 
     return run
-
-
-def _inference_mode():
-    import torch
-
-    return torch.inference_mode()
 
 
 class MultiTracker:
@@ -64,7 +96,7 @@ class MultiTracker:
         if config is not None and not isinstance(config, TrackerConfig):
             raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig.preset('paper')), got "
                             f"{type(config).__name__}")
-        boxes = is_box_model(weights, model)  # the box-head family: its own step, its own defaults
+        self._boxes = boxes = is_box_model(weights, model)  # the box-head family: its own step, its own defaults
         base = asdict(config) if config else (dict(BOX_PRESETS["box"]) if boxes else {})
         self.cfg = TrackerConfig.from_kwargs(**{**base, **params})
         if not boxes and model is not None and not hasattr(model, "embed_search"):
@@ -80,18 +112,17 @@ class MultiTracker:
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
         self.options.check_device(device, boxes)
         device = checked_device(device)
-        sizes = (self.cfg.exemplar_size, self.cfg.search_size)
-        chosen = choose_backend(weights, device, model, self.options, sizes, boxes)
-        self.engine, self.device = chosen.engine, chosen.device
-        self._net, self._checkpoint, self._boxes = chosen.net, chosen.checkpoint, boxes
-        self._inference = _inference_mode if chosen.uses_torch else nullcontext
-        check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, chosen.stride)
-        self.pipeline = make_pipeline(self.engine, self.cfg, chosen.stride, self.device, self.options, boxes)
+        self.engine, self.device, self._net, self._checkpoint = choose_backend(
+            weights, device, model, self.options, (self.cfg.exemplar_size, self.cfg.search_size), boxes)
+        torch_engine = self.engine.input_format == "float_nchw"  # PyTorch's: inference mode around a step
+        self._inference = sys.modules["torch"].inference_mode if torch_engine else nullcontext
+        check_crop_sizes(self.cfg.exemplar_size, self.cfg.search_size, self.engine.stride)
+        self.pipeline = make_pipeline(self.engine, self.cfg, self.engine.stride, self.device, self.options, boxes)
         self.geometry = self.pipeline.geo
         self._ids: list[int] = []
-        self._next_id = 0
-        self.monitor = LostMonitor.create(self.pipeline, self.engine, self.cfg, self.geometry, self.device,
-                                          None if model is not None else resolve_weights(weights))
+        self._new_ids = itertools.count()
+        calibration = load_calibration(None if model is not None else resolve_weights(weights))
+        self.monitor = LostMonitor(self.pipeline, self.cfg, calibration, TileSearch(self.pipeline))
 
     @property
     def net(self) -> SiamFCNet | None:
@@ -122,8 +153,7 @@ class MultiTracker:
             self.pipeline.add(image, box)
             self.monitor.add(image)
         self._frame_size = size
-        self._ids.append(self._next_id)
-        self._next_id += 1
+        self._ids.append(next(self._new_ids))
         return self._ids[-1]
 
     @_locked
@@ -169,15 +199,9 @@ class SiamFCTracker:
                  name: str = "SiamFC", model: SiamFCNet | str | None = None, **params) -> None:
         self.name = name
         self.tracker = MultiTracker(weights, device, model=model, **params)
+        self.cfg: TrackerConfig = self.tracker.cfg
+        self._lock = self.tracker._lock  # init (remove, then add) and update are one step each
         self._target: int | None = None
-
-    @property
-    def _lock(self) -> threading.RLock:
-        return self.tracker._lock  # init (remove, then add) and update are one step each
-
-    @property
-    def cfg(self) -> TrackerConfig:
-        return self.tracker.cfg
 
     @property
     def net(self) -> SiamFCNet | None:

@@ -1,14 +1,17 @@
-"""Which engine runs a tracker's network, from what the user gave and the runtime options: on the CPU
-a checkpoint with its own export beside it runs without PyTorch, one without is exported in memory."""
+"""What runs a tracker's network: PyTorch or ONNX Runtime engines behind one :class:`Engine` protocol, what
+goes in and out of any engine, and which engine runs, from what the user gave and the runtime options: on the
+CPU a checkpoint with its own export beside it runs without PyTorch, one without is exported in memory."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ...errors import CheckpointError
+import numpy as np
+
+from ...errors import CheckpointError, NonFiniteError
 from ...models.shipped import default_weights_path
 from ..config import RuntimeOptions
 from ..onnx_format import box_export_beside, export_folder, fresh_export, is_export, own_manifest
@@ -23,16 +26,39 @@ if TYPE_CHECKING:
 NANOTRACK_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
 
 
-@dataclass
-class Backend:
-    """An engine and what the tracker needs to know about it."""
+class Engine(Protocol):
+    """What the pipelines need of an engine (box-head ones also give ``heads(x, stacked)``: logits, distances)."""
 
-    engine: object
-    stride: int
-    device: object  # a torch.device, or the device's name where no PyTorch is loaded (ONNX Runtime)
-    net: SiamFCNet | BoxTrackNet | None  # the PyTorch model when it was loaded
-    checkpoint: str | None  # the checkpoint file, from which ``net`` can be loaded later
-    uses_torch: bool  # whether the engine runs PyTorch code (inference mode around a step)
+    memory_format: object  # a torch.memory_format for float_nchw input
+    input_format: str  # "float_nchw" (0-255 float tensors) or "uint8_nhwc" (crops as cut, NumPy)
+
+    def exemplar(self, z: object) -> object: ...  # one target's kernel from its exemplar crop
+
+    def stack(self, kernels: list, scale_num: int) -> object: ...  # all targets' kernels, each for k crops
+
+    def responses(self, x: object, stacked: object) -> object: ...  # (N * k, R, R) float32 maps
+
+
+def engine_input(engine: Engine, crops: np.ndarray, device: object) -> object:
+    """uint8 (M, S, S, 3) crops as ``engine`` takes them (float (M, 3, S, S) tensors on ``device``)."""
+    if engine.input_format == "uint8_nhwc":
+        return crops
+    import torch
+
+    return torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).to(
+        torch.float32, memory_format=engine.memory_format)
+
+
+def to_host(maps: object) -> np.ndarray:
+    """An engine's response maps as a float32 NumPy array."""
+    return maps if isinstance(maps, np.ndarray) else maps.float().cpu().numpy()
+
+
+def check_finite(maps: np.ndarray) -> None:
+    """A NonFiniteError when a step's maps hold a NaN or an infinity (the box would be meaningless)."""
+    if not np.isfinite(maps).all():
+        raise NonFiniteError("the response maps hold NaN or infinite values: the model's weights are broken "
+                             "(or overflow in reduced precision; try dtype float32)", "weights")
 
 
 def resolve_weights(weights: str | os.PathLike | None) -> str:
@@ -46,8 +72,10 @@ def resolve_weights(weights: str | os.PathLike | None) -> str:
 
 
 def choose_backend(weights: str | os.PathLike | None, device: str | torch.device, model: SiamFCNet | None,
-                   options: RuntimeOptions, sizes: tuple[int, int] = (127, 255), boxes: bool = False) -> Backend:
-    """The engine of ``model``, or else of ``weights``, for crops of ``sizes`` (``boxes``: a box-head model)."""
+                   options: RuntimeOptions, sizes: tuple[int, int] = (127, 255), boxes: bool = False) -> tuple:
+    """The engine of ``model``, or else of ``weights``, for crops of ``sizes`` (``boxes``: a box-head model),
+    with its device (a ``torch.device``, or a name where no PyTorch is loaded), the PyTorch model when it
+    was loaded, and the checkpoint it can be loaded from later."""
     from .onnx_engines import BoxOnnxEngine, OnnxEngine
 
     path = None if model is not None else resolve_weights(weights)
@@ -62,7 +90,7 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
         folder = fresh_export(path, sizes) if onnx and path is not None else None
     if folder is not None:  # no PyTorch
         engine = BoxOnnxEngine.from_folder(folder) if boxes else OnnxEngine.from_folder(folder, sizes)
-        return Backend(engine, engine.stride, "cpu", None, path, uses_torch=False)
+        return engine, "cpu", None, path
     import torch
 
     from ...models.checkpoint import load_model
@@ -72,13 +100,12 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
     net = model if model is not None else load_box_model(path) if boxes else load_model(path, device)
     if boxes:
         engine = BoxOnnxEngine.from_model(net, sizes) if onnx else BoxTorchEngine(net, device)
-        return Backend(engine, net.stride, "cpu" if onnx else device, net, path, uses_torch=not onnx)
+        return engine, "cpu" if onnx else device, net, path
     net = net.to(device).eval()
     if options.resolved_backend(device, net) == "onnxruntime":  # exported in memory
-        loaded = None if options.backend == "onnxruntime" else net
-        return Backend(OnnxEngine.from_model(net, sizes), net.stride, device, loaded, path, uses_torch=False)
+        return OnnxEngine.from_model(net, sizes), device, None if options.backend == "onnxruntime" else net, path
     engine = TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype, compile=options.compile)
-    return Backend(engine, net.stride, device, net, path, uses_torch=True)
+    return engine, device, net, path
 
 
 def is_nanotrack_folder(path: str | os.PathLike | None) -> bool:

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from ...models.boxnet import BoxTrackNet
     from ...models.network import SiamFCNet
 
-#: the inputs each graph of an export takes (the search graph once extended by fmt.with_tap_products)
-GRAPH_INPUTS = {"exemplar": ["z"], "search": ["x", "kernels"]}
-
 
 def default_threads() -> int:
     """PyTorch's thread count when loaded, else ``OMP_NUM_THREADS``, else the usable cores."""
@@ -49,22 +46,6 @@ def session(model: bytes | str):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def _graph_session(key: str, model: bytes | str, extend: bool):
-    """A session of graph ``key`` (the search graph first extended by ``with_tap_products`` when ``extend``)
-    that takes the inputs ours take."""
-    what = model if isinstance(model, str) else f"the {key} graph"
-    try:
-        made = session(fmt.with_tap_products(model) if extend else model)
-        inputs, expected = ", ".join(i.name for i in made.get_inputs()), ", ".join(GRAPH_INPUTS[key])
-        problem = None if inputs == expected else (
-            f"not the {key} graph of a siamfc export (inputs {inputs}; expected {expected})")
-    except Exception as exc:  # onnx and ONNX Runtime raise many types for damaged or foreign files
-        problem = f"not a usable {key} graph of a siamfc export ({first_line(exc, 160)})"
-    if problem is not None:
-        raise CheckpointError(f"{what}: {problem}", str(what))
-    return made
-
-
 @dataclass
 class OnnxKernels:
     """Kernels of all targets as (N, C, h * w) taps, their size (h, w), each crop's offset (N * k, 1, 1)."""
@@ -81,40 +62,24 @@ class OnnxEngine:
     memory_format = None
 
     def __init__(self, graphs: dict[str, bytes | str], stride: int) -> None:
-        extended = "search_taps" in graphs  # older exports hold none: extended here
-        self.sessions = {"exemplar": _graph_session("exemplar", graphs["exemplar"], False),
-                         "search": _graph_session("search", graphs["search_taps" if extended else "search"],
-                                                    not extended)}
+        self.sessions = {"exemplar": session(graphs["exemplar"]), "search": session(graphs["search_taps"])}
         self.stride = stride
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:
-        """An export folder's engine, checked: its graphs fit together and are those its manifest records."""
+        """An export folder's engine, checked: its graphs are those its manifest records, for crops of ``sizes``."""
         folder = Path(folder)
         info = fmt.read_manifest(folder)
-        exported = fmt.export_sizes(info)
+        exported = info["exemplar_size"], info["search_size"]
         if exported != tuple(sizes):
             raise CheckpointError(f"{folder}: exported for {exported[0]} / {exported[1]} px exemplar / search crops, "
                                   f"the tracker asks for {sizes[0]} / {sizes[1]}: export again with siamfc export "
                                   "--exemplar-size/--search-size, or track with the checkpoint", str(folder))
-        engine = cls({key: os.fspath(folder / name) for key, name in info["files"].items()}, info["stride"])
-        problem = engine._misfit(exported) or (  # older exports record no hashes of their graphs
-            fmt.graphs_problem(folder, info) if fmt.GRAPH_HASHES in info else None)
-        if problem is not None:  # graphs that fit together, but another export's (another model's boxes)
-            raise CheckpointError(f"{folder}: {problem}; export the checkpoint again with siamfc export", str(folder))
-        return engine
-
-    def _misfit(self, sizes: tuple[int, int]) -> str | None:
-        """Why one step on blank crops fails (graphs that do not fit together fail here, not on the first frame)."""
-        side = (sizes[1] - sizes[0]) // self.stride + 1
         try:
-            kernel = self.exemplar(np.zeros((1, sizes[0], sizes[0], 3), np.uint8))
-            shape = self.responses(np.zeros((1, sizes[1], sizes[1], 3), np.uint8), self.stack([kernel], 1)).shape
-            reason = None if shape == (1, side, side) else f"one crop gave maps {shape}, not (1, {side}, {side})"
-        except Exception as exc:  # ONNX Runtime's errors, or a shape NumPy cannot reshape
-            reason = first_line(exc, 160)
-        return None if reason is None else (
-            f"its graphs do not fit together, one may come from another export ({reason})")
+            return cls({key: os.fspath(folder / name) for key, name in fmt.FILES.items()}, info["stride"])
+        except Exception as exc:  # ONNX Runtime raises many types for a graph it cannot load
+            raise CheckpointError(f"{folder}: not a usable siamfc export ({first_line(exc, 160)})",
+                                  str(folder)) from exc
 
     @classmethod
     def from_model(cls, model: SiamFCNet, sizes: tuple[int, int] = (127, 255)) -> OnnxEngine:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -64,15 +63,6 @@ def correlate_gemm(features: torch.Tensor, kernels: torch.Tensor, scale_num: int
     return diagonals.sum(dim=(3, 4))
 
 
-@dataclass
-class StackedKernels:
-    """Kernels of all targets (N, C, h, w) and, for composed kernels, a per-crop offset (N * k, 1, 1)."""
-
-    kernels: torch.Tensor
-    offsets: torch.Tensor | None
-    scale_num: int
-
-
 def exportable(net: SiamFCNet) -> bool:
     """Whether the maps are ``XCorrHead(embed_exemplar(z), embed_search(x))``, so that the optimized path
     and the ONNX export may correlate them as they like."""
@@ -100,7 +90,7 @@ class TorchEngine:
                  compile: bool | str = False, targets_per_call: int | None = None) -> None:
         """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
         on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
-        self.net, self.device, self.optimize = net, device, optimize
+        self.net, self.device, self.optimize, self.stride = net, device, optimize, net.stride
         self.dtype = DTYPES[dtype]
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.plain_head = optimize and exportable(net)
@@ -129,22 +119,24 @@ class TorchEngine:
         kernel, offset = fold_head(kernel, self.last_conv, self.net.head)
         return kernel.contiguous(), offset
 
-    def stack(self, kernels: list[tuple[torch.Tensor, torch.Tensor | None]], scale_num: int) -> StackedKernels | None:
+    def stack(self, kernels: list[tuple[torch.Tensor, torch.Tensor | None]], scale_num: int) -> tuple | None:
+        """Kernels of all targets (N, C, h, w) and, for folded kernels, a per-crop offset (N * k, 1, 1)."""
         if not kernels:
             return None
         plain = self.plain_head  # kernels with offsets
         offsets = torch.cat([o for _, o in kernels]).repeat_interleave(scale_num)[:, None, None] if plain else None
-        return StackedKernels(torch.cat([k for k, _ in kernels]).contiguous(), offsets, scale_num)
+        return torch.cat([k for k, _ in kernels]).contiguous(), offsets
 
     @torch.inference_mode()
-    def responses(self, x: torch.Tensor, stacked: StackedKernels) -> torch.Tensor:
+    def responses(self, x: torch.Tensor, stacked: tuple) -> torch.Tensor:
+        kernels, offsets = stacked
         if not self.optimize:
-            return self.net.correlate(stacked.kernels, self.net.embed_search(x)).squeeze(1).float()
-        k, n = stacked.scale_num, x.shape[0] // stacked.scale_num
-        per_call = self.targets_per_call or n
-        out = torch.cat([self._responses(x[t * k:(t + per_call) * k], stacked.kernels[t:t + per_call], k)
+            return self.net.correlate(kernels, self.net.embed_search(x)).squeeze(1).float()
+        n = len(kernels)
+        k, per_call = x.shape[0] // n, self.targets_per_call or n
+        out = torch.cat([self._responses(x[t * k:(t + per_call) * k], kernels[t:t + per_call], k)
                          for t in range(0, n, per_call)])
-        return out if stacked.offsets is None else out + stacked.offsets
+        return out if offsets is None else out + offsets
 
     def _responses(self, x: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
         with self._autocast():
