@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from siamfc.errors import SettingError
-from siamfc.models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
+from siamfc.models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 from siamfc.registry import register
 from siamfc.training.losses import distillation_loss
 

@@ -114,7 +114,7 @@ def test_nanotrack_trunk_equals_the_onnx_backbone(tmp_path) -> None:
     (the graph reads BGR, the trunk RGB)."""
     from conftest import shared_path
 
-    from siamfc.models.mobilenetv3 import load_nanotrack_onnx
+    from siamfc.models.backbones import load_nanotrack_onnx
 
     path = shared_path() / "weights" / "nanotrack_v2" / "nanotrack_backbone_sim.onnx"
     if not path.is_file():

@@ -96,7 +96,7 @@ def test_teacher_peaks_where_the_target_is(shared_dir: Path) -> None:
 
 
 def test_adapter_learns_to_match_the_trunk(shared_dir: Path) -> None:
-    from siamfc.models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
+    from siamfc.models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 
     folder = nanotrack(shared_dir)
     torch.manual_seed(0)

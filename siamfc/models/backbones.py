@@ -1,17 +1,19 @@
 """Registered backbones: modules with ``out_channels`` and ``stride``, and optionally ``split_last() ->
-(trunk, last_layer)`` (inference folds a linear last convolution into the exemplar kernel)."""
+(trunk, last_layer)`` (inference folds a linear last convolution into the exemplar kernel): the SiamFC
+AlexNet, a depthwise-separable MobileNet, and NanoTrack v2's MobileNetV3-style trunk (Apache-2.0), layer for
+layer as ``nanotrack_backbone_sim.onnx`` (BatchNorm folded), so that its weights load from that file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import partial
 
 import torch
 from torch import nn
 
-from ..errors import SettingError
+from ..errors import CheckpointError, SettingError, first_line
 from ..registry import build, names, register
-from .mobilenetv3 import NanoTrackTrunk
 
 ALEXNET_CHANNELS = (96, 256, 384, 384, 256)
 register_backbone = partial(register, "backbone")
@@ -120,14 +122,105 @@ def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: fl
     return MobileNet(channels, bn_eps)
 
 
-def _nanotrack(stride: int, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> NanoTrackTrunk:
-    """NanoTrack v2's trunk (stride 16, padded; ``_s8``: the same weights, dilated, a 17x17 response as
-    AlexNet's); ``channels`` ``[n]`` adds a 1x1 neck to ``n`` channels."""
-    if channels is not None and len(channels) != 1:
-        name = "nanotrack_v2" if stride == 16 else "nanotrack_v2_s8"
-        raise SettingError(f"channels = {list(channels)}: {name} takes [neck] (one number)", "channels")
-    return NanoTrackTrunk(int(channels[0]) if channels else 0, bn_eps, stride=stride)
+#: NanoTrack v2's blocks: (hidden channels of the 1x1 expansion, None: depthwise on the input; kernel; stride;
+#: out channels; squeeze-excite channels, 0: none; hard-swish, else ReLU). Block 1, the one without expansion,
+#: applies its activation before the squeeze-excite.
+NANOTRACK_V2_BLOCKS = ((None, 3, 2, 16, 8, False), (72, 3, 2, 24, 0, False), (88, 3, 1, 24, 0, False),
+                       (96, 5, 2, 40, 24, True), (240, 5, 1, 40, 64, True), (240, 5, 1, 40, 64, True),
+                       (120, 5, 1, 48, 32, True), (144, 5, 1, 48, 40, True))
 
 
-register_backbone("nanotrack_v2")(partial(_nanotrack, 16))
-register_backbone("nanotrack_v2_s8")(partial(_nanotrack, 8))
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels: int, squeeze: int) -> None:
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(channels, squeeze), nn.ReLU(inplace=True), nn.Linear(squeeze, channels),
+                                nn.Hardsigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.fc(x.mean(dim=(2, 3))).unsqueeze(-1).unsqueeze(-1)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, expand: int | None, kernel: int, stride: int, out: int, squeeze: int,
+                 hswish: bool) -> None:
+        super().__init__()
+        hidden = expand or cin
+        act = nn.Hardswish if hswish else nn.ReLU
+        self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1), act()) if expand else nn.Identity()
+        self.depthwise = nn.Conv2d(hidden, hidden, kernel, stride, kernel // 2, groups=hidden)
+        se = SqueezeExcite(hidden, squeeze) if squeeze else nn.Identity()
+        self.middle = nn.Sequential(se, act()) if expand else nn.Sequential(act(), se)
+        self.project = nn.Conv2d(hidden, out, 1)
+        self.residual = stride == 1 and cin == out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.middle(self.depthwise(self.expand(x))))
+        return x + y if self.residual else y
+
+
+class NanoTrackTrunk(nn.Module):
+    """NanoTrack v2's backbone (registered ``nanotrack_v2``; stride 16, padded), then with ``channels`` ``[n]`` a
+    1x1 ``neck`` (conv + BatchNorm) to ``n`` channels. ``stride`` 8 (``nanotrack_v2_s8``, a 17x17 response as
+    AlexNet's) drops block 4's downsampling and dilates the later depthwise convolutions by 2 (the same weights
+    see the same neighbourhoods, as SiamRPN++ does with ResNet)."""
+
+    def __init__(self, channels: Sequence[int] | None = None, bn_eps: float = 1e-5, stride: int = 16) -> None:
+        super().__init__()
+        if channels is not None and len(channels) != 1:
+            name = "nanotrack_v2" if stride == 16 else "nanotrack_v2_s8"
+            raise SettingError(f"channels = {list(channels)}: {name} takes [neck] (one number)", "channels")
+        neck = int(channels[0]) if channels else 0
+        self.stride = stride
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.Hardswish())
+        blocks, cin = [], 16
+        for spec in NANOTRACK_V2_BLOCKS:
+            blocks.append(InvertedResidual(cin, *spec))
+            cin = spec[3]
+        if stride == 8:
+            blocks[3].depthwise.stride = (1, 1)
+            for block in blocks[4:]:
+                k = block.depthwise.kernel_size[0]
+                block.depthwise.dilation, block.depthwise.padding = (2, 2), (k - 1, k - 1)
+        self.blocks = nn.Sequential(*blocks)
+        self.neck = nn.Sequential(nn.Conv2d(cin, neck, 1), nn.BatchNorm2d(neck, eps=bn_eps)) if neck else nn.Identity()
+        self.out_channels = neck or cin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neck(self.blocks(self.stem(x)))
+
+    def trunk_parameters(self) -> list[nn.Parameter]:
+        """The pretrained part (everything but the neck)."""
+        return [p for name, p in self.named_parameters() if not name.startswith("neck.")]
+
+
+def copy_onnx_weights(path: str | os.PathLike, targets: list[torch.Tensor], what: str, swap_rb: bool = False) -> None:
+    """Copy the Conv and Gemm weights of graph ``path`` into ``targets`` (in node order), every shape checked
+    (another graph is a CheckpointError, never half a model); ``swap_rb`` flips the first layer's input
+    channels (RGB crops into a network trained on BGR)."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load(os.fspath(path)).graph
+    except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types for a bad file
+        raise CheckpointError(f"{path}: not a readable ONNX model ({first_line(exc, 100)})", str(path)) from exc
+    init = {t.name: t for t in graph.initializer}
+    arrays = [numpy_helper.to_array(init[name]) for node in graph.node if node.op_type in ("Conv", "Gemm")
+              for name in node.input[1:] if name in init]
+    if len(arrays) != len(targets) or any(a.shape != tuple(t.shape) for a, t in zip(arrays, targets, strict=False)):
+        raise CheckpointError(f"{path}: not {what} ({len(arrays)} weight tensors, expected {len(targets)})", str(path))
+    if swap_rb:
+        arrays[0] = arrays[0][:, ::-1]
+    with torch.no_grad():
+        for array, target in zip(arrays, targets, strict=True):
+            target.copy_(torch.from_numpy(array.copy()))
+
+
+def load_nanotrack_onnx(net: NanoTrackTrunk, path: str | os.PathLike, swap_rb: bool = True) -> None:
+    """NanoTrack v2's backbone weights from ``nanotrack_backbone_sim.onnx`` into ``net``'s trunk; ``swap_rb``
+    False keeps the graph's channel order (OpenCV's ``TrackerNano`` feeds it RGB)."""
+    copy_onnx_weights(path, net.trunk_parameters(), "NanoTrack v2's backbone", swap_rb)
+
+
+register_backbone("nanotrack_v2")(partial(NanoTrackTrunk, stride=16))
+register_backbone("nanotrack_v2_s8")(partial(NanoTrackTrunk, stride=8))

@@ -14,8 +14,7 @@ from torch import nn
 from ..errors import CheckpointError
 from ..registry import build, register
 from ..settings import check, setting
-from . import backbones  # noqa: F401 - registers the backbones
-from .mobilenetv3 import copy_onnx_weights, load_nanotrack_onnx
+from .backbones import copy_onnx_weights, load_nanotrack_onnx
 
 
 class PixelwiseCorrelation(nn.Module):

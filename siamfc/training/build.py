@@ -11,7 +11,7 @@ from torch import nn
 
 from ..errors import CheckpointError, SettingError, first_line
 from ..models.checkpoint import load_model
-from ..models.mobilenetv3 import NanoTrackTrunk, load_nanotrack_onnx
+from ..models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 from ..models.network import ModelConfig, SiamFCNet, build_model
 from .config import DataConfig, OptimConfig
 
