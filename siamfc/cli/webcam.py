@@ -28,8 +28,6 @@ when tracking is slower than the video, unless --all-frames); without --init-box
 file's first frame until a box is drawn.
 """
 
-KEYS_HELP = "drag a box: track it   r: reselect   space: pause   s: snapshot   q/Esc: quit"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -68,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_distinct_outputs(source.files, {"--record": record}, 1)
         tracker = build_tracker(args, device)
-        window = Window(f"siamfc webcam - {source.description}", help_text=KEYS_HELP, drag_select=True)
+        window = Window(f"siamfc webcam - {source.description}", drag_select=True,
+                        help_text="drag a box: track it   r: reselect   space: pause   s: snapshot   q/Esc: quit")
         recorder = VideoOutput(record, source.fps or 25.0) if record is not None else None
         view = LiveView(tracker, window, snapshot_dir, recorder, args.quiet)
         try:
@@ -83,12 +82,10 @@ def run(args: argparse.Namespace) -> int:
         source.close()
     if exit_code or not args.quiet:
         elapsed = time.perf_counter() - view.started
-        parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else ""]
-        if recorder is not None:
-            parts.append(f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
-                         else "nothing was recorded")
-        if view.snapshots:
-            parts.append(f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}")
+        parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else "",
+                 recorder and (f"recording saved: {recorder.path} ({recorder.frames} frames)" if recorder.frames
+                               else "nothing was recorded"),
+                 view.snapshots and f"{len(view.snapshots)} snapshot(s) in {view.snapshot_dir}"]
         print("; ".join(p for p in parts if p), file=sys.stderr if exit_code else sys.stdout, flush=True)
     return exit_code
 

@@ -47,9 +47,7 @@ def read_image(path: str) -> tuple[np.ndarray | None, str]:
         if not np.any((tail[:-1] == 0xFF) & (tail[1:] == 0xD9)):
             return None, "truncated JPEG"
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        return None, "not a decodable image"
-    return image, ""
+    return image, "" if image is not None else "not a decodable image"
 
 
 class FrameSource:
@@ -63,8 +61,7 @@ class FrameSource:
         self.description, self.fps = description, None
         self.length: int | None = None  # frames expected from the start frame on, if known
         self.files = files or []  # the files it reads (none for a camera): outputs must not replace them
-        self.skipped = self.missing = 0
-        self.ended_early = ""
+        self.skipped, self.missing, self.ended_early = 0, 0, ""
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -122,8 +119,7 @@ class CaptureSource(FrameSource):
             if self.length == 0 or not capture.grab():
                 raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame",
                                   "--start-frame")
-        self._lock = threading.Lock()
-        self._origin: float | None = None  # the timestamp (in frames) of stream position 0
+        self._lock, self._origin = threading.Lock(), None  # and the timestamp (in frames) of stream position 0
 
     def frames(self) -> Iterator[Frame]:
         index = 0
@@ -249,8 +245,7 @@ class LiveFeed:
         self.source, self.keep_all, self._buffer = source, keep_all, buffer
         self.pace_fps = None if keep_all else pace_fps
         self.pass_unreadable = pass_unreadable  # undecodable frames delivered (image None), not counted
-        self.dropped = 0  # frames replaced by a newer one before they were taken
-        self.unreadable = 0  # frames the source could not decode
+        self.dropped = self.unreadable = 0  # frames replaced by a newer one before they were taken; undecodable
         self._frames: deque[Frame] = deque()
         self._done, self._error = False, None  # the source stopped; what it raised, for the consumer
         self._stop, self._cond = threading.Event(), threading.Condition()

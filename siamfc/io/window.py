@@ -29,11 +29,10 @@ def check_display(hint: str = "", key: str = "DISPLAY") -> None:
 
 
 class Window:
-    """Frames scaled to fit ``max_side``; ``show`` and ``poll`` return False once the user asked to stop
+    """Frames scaled to fit 1280 pixels; ``show`` and ``poll`` return False once the user asked to stop
     (``q``, Esc, closing it). With ``drag_select`` a finished drag is a :class:`BoxEvent`."""
 
-    def __init__(self, title: str = "siamfc", help_text: str | None = None, drag_select: bool = False,
-                 max_side: int = 1280) -> None:
+    def __init__(self, title: str = "siamfc", help_text: str | None = None, drag_select: bool = False) -> None:
         check_display()
         try:
             import tkinter as tk
@@ -47,7 +46,7 @@ class Window:
             self.root = tk.Tk()
         except tk.TclError as exc:
             raise SiamFCError(f"cannot open a window ({exc})", "DISPLAY") from exc
-        self.title, self.drag_select, self.max_side = title, drag_select, max_side
+        self.title, self.drag_select = title, drag_select
         self.root.title(title)
         self.canvas = tk.Canvas(self.root, highlightthickness=0, borderwidth=0, background="black")
         self.canvas.pack(side="top")
@@ -113,7 +112,7 @@ class Window:
         """Display ``image`` (RGB uint8) and process pending events."""
         if self.closed:
             return False
-        self.scale = min(1.0, self.max_side / max(image.shape[:2]))
+        self.scale = min(1.0, 1280 / max(image.shape[:2]))
         if self.scale < 1.0:
             import cv2
 
@@ -144,8 +143,6 @@ class Window:
         Esc or when the window closes."""
         was_drag_select, self.drag_select = self.drag_select, True
         self.root.title("drag a box around the target, then press Enter (Esc cancels)")
-        self.stop_requested = False
-        self.events()
         self.show(image)
         box: np.ndarray | None = None
         marker = self.canvas.create_rectangle(0, 0, 0, 0, outline="#00ff00", width=2, state="hidden")
