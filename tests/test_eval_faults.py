@@ -199,7 +199,7 @@ def test_resume_redoes_a_damaged_confidence_file(damage: str, root: Path, val_ou
 
 def test_confidence_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from siamfc.errors import SiamFCError
-    from siamfc.evaluation.runner import write_confidence
+    from siamfc.evaluation.compare import write_confidence
     from siamfc.io import writers
 
     path = tmp_path / "_confidence" / "seq.txt"

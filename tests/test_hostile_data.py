@@ -163,17 +163,17 @@ def test_a_second_run_waits_for_the_crop_cache_the_first_is_building(tmp_path: P
 EVAL_SCRIPT = """
 import sys, time
 from pathlib import Path
-from siamfc.evaluation import runner
+from siamfc.evaluation import compare
 
 tracking, release = Path(sys.argv[1]), Path(sys.argv[2])
-run_task = runner.run_task
+run_task = compare.run_task
 def held_task(task):  # this run holds its output folder until the test lets it go on
     tracking.write_text("")
     end = time.monotonic() + 60
     while not release.exists() and time.monotonic() < end:
         time.sleep(0.05)
     return run_task(task)
-runner.run_task = held_task
+compare.run_task = held_task
 from siamfc.cli.main import cli
 sys.argv = ["siamfc", "eval", *sys.argv[3:]]
 cli()
@@ -209,8 +209,8 @@ def test_a_second_eval_on_an_output_folder_in_use_is_refused(tmp_path: Path) -> 
 def test_a_sequence_already_recorded_gets_no_other_sequences_confidence(tmp_path: Path) -> None:
     """The toolkit skips a sequence whose record exists (another run wrote it): the tracker's
     confidence is then the previous sequence's, and was written as this one's."""
+    from siamfc.evaluation.compare import Task, run_task
     from siamfc.evaluation.results import confidence_file
-    from siamfc.evaluation.runner import Task, run_task
     from siamfc.evaluation.specs import BenchmarkSpec, parse_tracker
 
     for name, frames in (("long", 6), ("short", 3)):

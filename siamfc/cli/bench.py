@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..devices import resolve_device
     from ..evaluation import speed
-    from ..evaluation.runner import quiet_opencv
+    from ..evaluation.compare import quiet_opencv
     from ..evaluation.trackers import nano_files
     from ..io.writers import check_writable
     from ..tracking.config import BACKENDS
