@@ -86,11 +86,6 @@ def _not_a_torch_file(path: Path) -> str | None:
               "image or other file)")
 
 
-def _is_port_layout(data: object) -> bool:
-    return isinstance(data, dict) and all(
-        k in data and isinstance(data[k], torch.Tensor) and data[k].ndim == 4 for k in _PORT_CONVS)
-
-
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
     """Build the SiamFC model a checkpoint describes and load its weights, in eval mode."""
     data = read_checkpoint(path)
@@ -100,7 +95,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
                                   f"found {type(data.get('model')).__name__})", str(path))
         config, state = data["model"], data["state_dict"]
     else:  # the PyTorch port's state dict, bare or as {"state_dict": ...}; its widths inferred from its shapes
-        state = next((d for d in (data, data.get("state_dict")) if _is_port_layout(d)), None)
+        state = next((d for d in (data, data.get("state_dict")) if isinstance(d, dict) and all(
+            isinstance(d.get(k), torch.Tensor) and d[k].ndim == 4 for k in _PORT_CONVS)), None)
         if state is None:
             raise CheckpointError(f"{path}: not a SiamFC checkpoint (keys: {', '.join(list(map(str, data))[:4])}...)",
                                   str(path))

@@ -15,16 +15,15 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 @dataclass(frozen=True)
 class Auc:
-    """A success AUC, its 95% bootstrap interval over sequences where measured, and the sequences."""
+    """A success AUC, its 95% bootstrap interval over sequences, and the sequences."""
 
     value: float
-    low: float | None
-    high: float | None
+    low: float
+    high: float
     sequences: str
 
     def text(self) -> str:
-        interval = f" [{self.low:.3f}, {self.high:.3f}]" if self.low is not None and self.high is not None else ""
-        return f"{self.value:.3f}{interval} ({self.sequences})"
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}] ({self.sequences})"
 
 
 #: the project's val: GOT-10k-mini/val + extra/val of ../shared (its README.md)
@@ -51,13 +50,10 @@ class ShippedModel:
     def path(self) -> Path:
         return WEIGHTS_DIR / f"{self.name}.pth"
 
-    def files(self) -> list[Path]:
-        paths = [self.path, self.path.with_name(self.path.stem + ".onnx")]
-        found = [p for p in paths if p.exists()]
-        return sorted({f for p in found for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()})
-
     def size_bytes(self) -> int:
-        return sum(f.stat().st_size for f in self.files())
+        """The bytes of the checkpoint and of its ONNX export."""
+        onnx = self.path.with_suffix(".onnx")
+        return sum(f.stat().st_size for f in {self.path, onnx, *onnx.rglob("*")} if f.is_file())
 
 
 SHIPPED: tuple[ShippedModel, ...] = (
