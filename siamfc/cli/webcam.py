@@ -96,8 +96,7 @@ class LiveView:
     def __init__(self, tracker, window, snapshot_dir: Path, recorder: VideoOutput | None, quiet: bool = False) -> None:
         self.tracker, self.window, self.snapshot_dir, self.recorder = tracker, window, snapshot_dir, recorder
         self.quiet, self.paused = quiet, False
-        self.target: int | None = None
-        self.box: np.ndarray | None = None  # the target's, in the current frame
+        self.target = self.box = None  # the target's id in the tracker and its box in the current frame
         self.raw = self.shown = None  # the current frame, as decoded and as displayed
         self.frame_number = self.frames = 0  # the current frame's number; frames shown
         self.fps = self.last_tick = None  # smoothed; when the last frame was shown

@@ -54,8 +54,7 @@ class VideoOutput:
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int] | None = None) -> None:
         self.path, self.fps, self.size = path, fps, size
-        self.frames = 0
-        self.writer: cv2.VideoWriter | None = None
+        self.frames, self.writer = 0, None  # frames written; the cv2.VideoWriter once open
         if size is not None:
             self._open(size)
 

@@ -105,11 +105,16 @@ class ImageListSource(FrameSource):
 
 
 class CaptureSource(FrameSource):
-    """A ``cv2.VideoCapture``: a video file or a camera."""
+    """A ``cv2.VideoCapture`` (``kind``: a video file or a camera); one that did not open is released and
+    refused (the error's key is ``key``)."""
 
-    def __init__(self, capture: cv2.VideoCapture, description: str, kind: str, start_frame: int = 0,
+    def __init__(self, capture: cv2.VideoCapture, description: str, kind: str, key: str, start_frame: int = 0,
                  files: list[str] | None = None) -> None:
         super().__init__(description, files)
+        if not capture.isOpened():
+            capture.release()
+            raise SiamFCError(f"{description} does not open (is it connected, and free?)" if kind == "camera" else
+                              f"{description}: OpenCV cannot decode this file as a video", key)
         self.kind, self.capture = kind, capture
         fps = capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 0 < fps < 1000 else None
@@ -186,8 +191,7 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
         index = int(text)
         if not 0 <= index < 2**31:  # OpenCV crashes on -1 and overflows past a C int
             raise SiamFCError(f"camera {index}: not a camera index (0 is the first camera, 1 the second, ...)", text)
-        capture = _opened(cv2.VideoCapture(index), f"camera {index} does not open (is it connected, and free?)", text)
-        return CaptureSource(capture, f"camera {index}", "camera", start_frame)
+        return CaptureSource(cv2.VideoCapture(index), f"camera {index}", "camera", text, start_frame)
     folder = path.is_dir()
     if folder or (not path.exists() and set("*?[") & set(text)):  # a folder of frames, or a glob
         paths = ([os.fspath(p) for p in frame_files(path)] if folder else
@@ -212,9 +216,8 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
     key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
     avi = key not in os.environ and head[:4] == b"RIFF" and head[8:12] == b"AVI "
     with mock.patch.dict(os.environ, {key: "fflags;sortdts"} if avi else {}):
-        capture = _opened(cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG),
-                          f"{text}: OpenCV cannot decode this file as a video", text)
-    return CaptureSource(capture, text, "video", start_frame, [os.fspath(path)])
+        capture = cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    return CaptureSource(capture, text, "video", text, start_frame, [os.fspath(path)])
 
 
 def _is_text(head: bytes) -> bool:
@@ -226,14 +229,6 @@ def _is_text(head: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start >= len(head) - 3  # only a character cut at the end of the 4 KiB
     return True
-
-
-def _opened(capture: cv2.VideoCapture, problem: str, key: str) -> cv2.VideoCapture:
-    """``capture`` if it opened; else released, and ``problem`` raised."""
-    if not capture.isOpened():
-        capture.release()
-        raise SiamFCError(problem, key)
-    return capture
 
 
 class LiveFeed:

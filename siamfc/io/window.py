@@ -53,8 +53,7 @@ class Window:
         self._image_item = self.canvas.create_image(0, 0, anchor="nw")
         if help_text:
             tk.Label(self.root, text=help_text, anchor="w", justify="left").pack(side="top", fill="x")
-        self.scale = 1.0
-        self.closed = self.stop_requested = False
+        self.scale, self.closed, self.stop_requested = 1.0, False, False
         self.dragging: tuple[int, int] | None = None  # where the drag under way started
         self._events: list[str | BoxEvent] = []  # a key, or a box dragged
         self._photo = self._rect = None
