@@ -40,9 +40,11 @@ import teachers as _teachers  # noqa: E402, F401 - registers the experiment term
 from tool_errors import DEFAULT_CONFIG, config_error, failer  # noqa: E402
 
 from siamfc.models.network import ModelConfig, build_model  # noqa: E402
-from siamfc.training.build import build_optimizer  # noqa: E402
+from siamfc.training.build import (
+    build_optimizer,  # noqa: E402
+    build_pair_dataset,  # noqa: E402
+)
 from siamfc.training.config import LossConfig, TrainConfig, load_config  # noqa: E402
-from siamfc.training.data import build_pair_dataset  # noqa: E402
 from siamfc.training.losses import Objective  # noqa: E402
 
 fail = failer(__file__)

@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 from siamfc.errors import SiamFCError
 from siamfc.models.boxnet import BoxTrackNet
 from siamfc.models.checkpoint import average_checkpoints
+from siamfc.training.build import build_pair_dataset
 from siamfc.training.config import load_config
-from siamfc.training.data import build_pair_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from average_checkpoints import average_into  # noqa: E402

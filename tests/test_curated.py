@@ -12,8 +12,8 @@ import pytest
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
 from siamfc.data.readers import curated_sequences
 from siamfc.data.sequences import DatasetError
+from siamfc.training.build import read_sequences
 from siamfc.training.config import DatasetConfig
-from siamfc.training.data import read_sequences
 
 CROP = 287  # the search region (255 crop pixels) with 16 px to spare on each side
 SIDE = 63.5  # a square target whose search region is exactly 255 crop pixels: 2 * 63.5 * 255 / 127

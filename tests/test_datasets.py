@@ -29,8 +29,8 @@ from siamfc.data.sequences import (
     yolo_images,
 )
 from siamfc.errors import SettingError, SiamFCError
+from siamfc.training.build import build_pair_dataset, read_sequences
 from siamfc.training.config import DataConfig, DatasetConfig
-from siamfc.training.data import build_pair_dataset, read_sequences
 
 
 def fails(key: Path | str, read, *args, line: int | None = None, kind: type = DatasetError) -> SiamFCError:

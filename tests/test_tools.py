@@ -119,8 +119,8 @@ def test_train_throughput_step_matches_the_trainer(tmp_path: Path) -> None:
         import bench_train_throughput as tool
     finally:
         sys.path.remove(str(REPO / "experiments"))
-    from siamfc.training.config import load_config
     from siamfc.training.build import build_pair_dataset
+    from siamfc.training.config import load_config
     from siamfc.training.trainer import Trainer
 
     cfg = load_config(tiny_config(tmp_path), {"model.width": 0.3})

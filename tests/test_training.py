@@ -281,8 +281,8 @@ def test_shipped_and_experiment_configs_load() -> None:
 
 def test_crop_cache_goes_to_the_user_cache_not_the_working_folder(tmp_path: Path, data_dir: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from siamfc.training.build import build_pair_dataset
     from siamfc.training.config import default_crop_cache_dir
-    from siamfc.training.data import build_pair_dataset
 
     cfg = load_config(write_config(tmp_path / "c.yaml", data_dir, tmp_path / "run"), {"data.cache_dir": None})
     assert cfg.data.cache_dir is None

@@ -197,12 +197,12 @@ def test_damaged_training_state_is_one_line(tmp_path: Path, data_dir: Path, caps
 @pytest.fixture
 def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Building a crop cache fails the test: these mistakes must be found before it."""
-    import siamfc.training.data
+    import siamfc.training.build
 
     def refuse(*args, **kwargs):
         raise AssertionError("the crop cache was built before the mistake was found")
 
-    monkeypatch.setattr(siamfc.training.data, "build_crop_cache", refuse)
+    monkeypatch.setattr(siamfc.training.build, "build_crop_cache", refuse)
 
 
 @pytest.mark.parametrize("args, needles", [

@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     from siamfc.data.transforms import PairAugment
     from siamfc.models.boxnet import load_nanotrack_v2
     from siamfc.training.box_finetune import BoxPairDataset, FinetuneSettings, finetune
+    from siamfc.training.build import build_pair_dataset
     from siamfc.training.config import load_config
-    from siamfc.training.data import build_pair_dataset
 
     torch.set_num_threads(max(1, args.threads))
     try:

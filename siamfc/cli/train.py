@@ -104,8 +104,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 def _announce(cfg: TrainConfig) -> None:
     """Before any crop is cut: the data read, where the crop cache goes and its size, how to resume."""
+    from ..training.build import read_sequences
     from ..training.config import default_crop_cache_dir
-    from ..training.data import read_sequences
 
     total_frames = 0
     for i, ds in enumerate(cfg.data.datasets):

@@ -1,4 +1,5 @@
-"""A run's model (checked against the crop sizes before the slow setup) and its optimizer and schedule."""
+"""A run's parts from its config: the model (checked against the crop sizes before the slow setup), its optimizer
+and schedule, and its pairs (each source read, its crops cached, the sources mixed with their weights)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,39 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, SettingError, first_line
-from ..models.checkpoint import load_model
+from ..data import registry
+from ..data.crop_cache import build_crop_cache
+from ..data.pairs import PairDataset, PairSource
+from ..data.sequences import Sequence
+from ..data.transforms import PairAugment
+from ..errors import CheckpointError, SettingError, SiamFCError, first_line
 from ..models.backbones import NanoTrackTrunk, load_nanotrack_onnx
-from ..models.network import ModelConfig, SiamFCNet, build_model
-from .config import DataConfig, OptimConfig
+from ..models.checkpoint import load_model
+from ..models.network import SiamFCNet, build_model
+from .config import DataConfig, DatasetConfig, OptimConfig, TrainConfig, default_crop_cache_dir
 
 
-def build_checked_model(cfg: ModelConfig, data: DataConfig) -> SiamFCNet:
-    """``build_model(cfg)``, its errors naming the keys that describe the network, after one dry forward pass
-    of a blank pair of ``data``'s crop sizes (eval mode: no statistics change; the declarations keep the
-    exemplar smaller than the search crop, so the response is never empty)."""
+def build_checked_model(cfg: TrainConfig) -> SiamFCNet:
+    """``build_model(cfg.model)``, its errors naming the keys that describe the network, after one dry forward pass
+    of a blank pair of the crop sizes (eval mode: no statistics change; the declarations keep the exemplar smaller
+    than the search crop, so the response is never empty); then ``pretrained`` loaded and ``optim.freeze`` frozen."""
+    net = cfg.model
     try:
-        model = build_model(cfg)
+        model = build_model(net)
     except (ValueError, TypeError, RuntimeError) as exc:  # a SettingError names the field at fault
-        name = exc.key if isinstance(exc, SettingError) and exc.key else "width" if cfg.channels is None else "channels"
-        raise SettingError(f"model.{name} = {getattr(cfg, name, None)}: the {cfg.backbone} backbone cannot be built "
+        name = exc.key if isinstance(exc, SettingError) and exc.key else "width" if net.channels is None else "channels"
+        raise SettingError(f"model.{name} = {getattr(net, name, None)}: the {net.backbone} backbone cannot be built "
                            f"from it ({first_line(exc, 160)})", f"model.{name}") from exc
-    e, s = data.exemplar_size, data.search_size
+    e, s = cfg.data.exemplar_size, cfg.data.search_size
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, e, e), torch.zeros(1, 3, s, s))
     except RuntimeError as exc:
-        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {cfg.backbone} backbone cannot "
+        raise SettingError(f"data.exemplar_size = {e}, data.search_size = {s}: the {net.backbone} backbone cannot "
                            f"take these crop sizes ({first_line(exc, 160)})", "data.exemplar_size") from exc
+    if cfg.pretrained:
+        init_from_pretrained(model, cfg.pretrained)
+    freeze(model, cfg.optim.freeze)
     return model.train()
 
 
@@ -97,3 +107,34 @@ def build_schedule(optimizer: torch.optim.Optimizer, cfg: OptimConfig,
     decay = math.log(cfg.final_lr / cfg.lr)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: math.exp(decay * min(step, total_steps) / total_steps))
+
+
+def read_sequences(ds: DatasetConfig, where: str = "dataset") -> list[Sequence]:
+    """The sequences of source ``ds`` (its reader checks its root); errors say which source (``where``)."""
+    try:
+        return registry.get(ds.kind)(ds.root, ds.subset)
+    except ValueError as exc:  # a DatasetError names its file
+        raise SiamFCError(f"{where} ({ds.kind}): {exc}", getattr(exc, "key", None) or where) from exc
+
+
+def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
+    sources = []
+    cache_dir = cfg.cache_dir or default_crop_cache_dir()
+    for i, ds in enumerate(cfg.datasets):
+        key = f"data.datasets[{i}]"
+        sequences = read_sequences(ds, key)
+        try:
+            cache = build_crop_cache(sequences, cache_dir, size=cfg.cache_size, filt=cfg.filter,
+                                     exemplar_size=cfg.exemplar_size, workers=max(1, cfg.num_workers), quiet=quiet,
+                                     frame_stride=ds.frame_stride)
+        except OSError as exc:
+            what = "data.cache_dir" if cfg.cache_dir else "the crop cache (data.cache_dir, default $SIAMFC_CACHE/crops)"
+            raise SettingError(f"{what} {cache_dir}: cannot be written ({exc.strerror or exc})",
+                               "data.cache_dir") from exc
+        if len(cache.sizes) == 0:
+            why = f", and {cache.unreadable} of its frames cannot be read as images (e.g. {cache.first_unreadable})"
+            raise SettingError(f"{key}: {ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after "
+                               f"filtering{why if cache.unreadable else ''}", key)
+        sources.append(PairSource(cache, ds.weight, ds.max_gap))
+    augment = PairAugment(cfg.augment, cfg.exemplar_size, cfg.search_size)
+    return PairDataset(sources, augment, cfg.pairs_per_epoch, seed, cfg.negative_prob)

@@ -31,9 +31,8 @@ from ..devices import resolve_device
 from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
 from ..io.writers import make_output_folder
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
-from .build import build_checked_model, build_optimizer, build_schedule, freeze, init_from_pretrained
+from .build import build_checked_model, build_optimizer, build_pair_dataset, build_schedule
 from .config import TrainConfig, check_same_run, read_training_checkpoint
-from .data import build_pair_dataset
 from .losses import Objective
 from .validate import read_val_sequences, validate
 
@@ -102,11 +101,7 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.out_dir, self.last_path = Path(cfg.out_dir), Path(cfg.out_dir) / "last.pth"
         torch.manual_seed(cfg.seed)
-        self.model = build_checked_model(cfg.model, cfg.data)
-        if cfg.pretrained:
-            init_from_pretrained(self.model, cfg.pretrained)
-        freeze(self.model, cfg.optim.freeze)
-        self.model = self.model.to(device)
+        self.model = build_checked_model(cfg).to(device)
         self.objective = Objective(cfg.loss, self.model.stride, self.model.backbone.out_channels, device,
                                    cfg.experiment)
         pairs, batch = cfg.data.pairs_per_epoch, cfg.optim.batch_size
