@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the toolkit's report uses pyplot
     from ..evaluation.benchmarks import benchmark_for, result_root
     from ..evaluation.compare import evaluate
-    from ..evaluation.report import format_longterm, format_per_sequence, format_table
+    from ..evaluation.results import format_longterm, format_per_sequence, format_table
     from ..evaluation.specs import BenchmarkSpec, EvalConfig, parse_trackers
 
     device = resolve_device(args.device)

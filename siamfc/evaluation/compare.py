@@ -23,8 +23,7 @@ from ..io.writers import make_output_folder
 from .benchmarks import benchmark_for, open_experiment, result_root, select_sequences
 from .got10k_compat import numpy_nan_alias, only_sequences
 from .metrics import bootstrap_mean, f_score, overall_figures, paired_difference, sequence_figures, truth_curves
-from .report import write_outputs
-from .results import confidence_file, earlier_trackers, read_boxes, read_confidence, read_time, to_run
+from .results import confidence_file, earlier_trackers, read_boxes, read_confidence, read_time, to_run, write_outputs
 from .specs import BenchmarkSpec, EvalConfig, TrackerSpec, find_tracker
 from .trackers import make_tracker, usable_trackers
 
