@@ -33,7 +33,7 @@ def make_dataset(n_frames: int = 4, seed: int = 0, pairs: int = 32, groups: int 
     crops = square_crops(n_frames)
     cache = CropCache(crops=crops, sizes=np.full((n_frames, 2), 25, np.float32),
                       groups=np.arange(n_frames, dtype=np.int32) % groups,
-                      frame_ids=np.arange(n_frames, dtype=np.int32), group_names=[f"s{g}" for g in range(groups)])
+                      frame_ids=np.arange(n_frames, dtype=np.int32))
     cfg = AugmentConfig(**augment)
     return PairDataset([PairSource(cache, 1.0, 100)], PairAugment(cfg, 127, 239), pairs, seed, negative_prob)
 

@@ -43,11 +43,9 @@ class PairFilter:
     def usable(self, box: np.ndarray, image_wh: tuple[int, int] | None) -> bool:
         """``box`` in frame pixels; ``image_wh`` None (a curated crop's unknown frame) skips the area rule."""
         w, h = float(box[2]), float(box[3])
-        if not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0):
-            return False
-        area_ratio = None if image_wh is None else w * h / float(image_wh[0] * image_wh[1])
-        return ((area_ratio is None or self.min_area_ratio <= area_ratio <= self.max_area_ratio)
-                and self.min_size <= np.sqrt(w * h) <= self.max_size and self.min_aspect <= w / h <= self.max_aspect)
+        area_ok = image_wh is None or self.min_area_ratio <= w * h / (image_wh[0] * image_wh[1]) <= self.max_area_ratio
+        return (0 < w < np.inf and 0 < h < np.inf and area_ok and self.min_size <= np.sqrt(w * h) <= self.max_size
+                and self.min_aspect <= w / h <= self.max_aspect)
 
 
 @dataclass
@@ -58,18 +56,8 @@ class CropCache:
     sizes: np.ndarray
     groups: np.ndarray
     frame_ids: np.ndarray
-    group_names: list[str]
     unreadable: int = 0  # frames left out because their image could not be read
     first_unreadable: str = ""
-
-
-def _file_stamp(path: Path) -> bytes:
-    """Size and modification time of ``path``: a replaced frame changes it."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return b"-"
-    return f"{info.st_size}:{info.st_mtime_ns}".encode()
 
 
 def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_size: int, filt: PairFilter,
@@ -82,8 +70,12 @@ def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_si
         digest.update(seq.name.encode())
         digest.update(str(seq.frames[0]).encode())
         digest.update(np.ascontiguousarray(seq.boxes).tobytes())
-        for frame in seq.frames[::frame_stride]:
-            digest.update(_file_stamp(frame))
+        for frame in seq.frames[::frame_stride]:  # a replaced frame changes its size or modification time
+            try:
+                stat = os.stat(frame)
+                digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            except OSError:
+                digest.update(b"-")
         if seq.curated:
             digest.update(np.ascontiguousarray(seq.frame_scale, dtype=np.float64).tobytes())
             digest.update(np.ascontiguousarray(seq.frame_numbers, dtype=np.int64).tobytes())
@@ -110,7 +102,12 @@ def build_crop_cache(
 
     with exclusive_lock(folder, on_wait=None if quiet else lambda: print(
             f"waiting for another run that is building the crop cache {folder}", file=sys.stderr, flush=True)):
-        cache = _reuse(folder)
+        cache = None
+        try:
+            cache = _open(folder) if (folder / "done").is_file() else None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"crop cache {folder} is damaged ({first_line(exc, 80)}): building it again", stacklevel=2)
+            (folder / "done").unlink()
         if cache is None:
             _build(sequences, folder, size, exemplar_size, context, filt, workers, quiet, frame_stride)
             cache = _open(folder)
@@ -118,18 +115,6 @@ def build_crop_cache(
         warnings.warn(f"{cache.unreadable} frame(s) cannot be read as images and are left out, e.g. "
                       f"{cache.first_unreadable}", stacklevel=2)
     return cache
-
-
-def _reuse(folder: Path) -> CropCache | None:
-    """The complete cache in ``folder``; None when it is not there or damaged (a warning)."""
-    if not (folder / "done").is_file():
-        return None
-    try:
-        return _open(folder)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        warnings.warn(f"crop cache {folder} is damaged ({first_line(exc, 80)}): building it again", stacklevel=3)
-        (folder / "done").unlink()
-        return None
 
 
 def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: int, context: float,
@@ -169,7 +154,7 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
     bad = "".join(str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1])
     with replacing(folder / "meta.npz") as meta_path:
         np.savez(meta_path, sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep, first_unreadable=np.array(bad),
-                 names=np.array([s.name for s in sequences]), unreadable=int(unreadable.sum()))
+                 unreadable=int(unreadable.sum()))
     write_text_atomic(folder / "done", "ok\n")
 
 
@@ -182,8 +167,7 @@ def _open(folder: Path) -> CropCache:
     index = np.flatnonzero(keep)
     unreadable = int(meta["unreadable"]) if "unreadable" in meta.files else 0  # older caches lack it
     return CropCache(crops=crops if keep.all() else _Indexed(crops, index), sizes=meta["sizes"][index],
-                     groups=meta["groups"][index], frame_ids=meta["frame_ids"][index],
-                     group_names=[str(n) for n in meta["names"]], unreadable=unreadable,
+                     groups=meta["groups"][index], frame_ids=meta["frame_ids"][index], unreadable=unreadable,
                      first_unreadable=str(meta["first_unreadable"]) if unreadable else "")
 
 

@@ -85,7 +85,7 @@ class PairDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(exemplar, search, target offset (dy, dx) in search pixels, 1.0 positive / 0.0 negative)."""
         rng, z_crop, x_crop, _, positive = self.draw(index)
-        z, x, offset = self.augment(z_crop, x_crop, rng)
+        z, x, offset, _ = self.augment.with_size(z_crop, x_crop, rng, np.zeros(2))
         return (*chw(z, x), torch.from_numpy(offset.astype(np.float32)), torch.tensor(float(positive)))
 
 

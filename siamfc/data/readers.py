@@ -21,7 +21,6 @@ from .sequences import (
     got10k_sequences,
     listed_folders,
     read_boxes,
-    read_flags,
     read_names,
 )
 
@@ -83,28 +82,29 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
                   "OTB sequence (a folder with img/ and groundtruth_rect.txt)")
     sequences = []
     for name in names:
-        folder = base / name
-        frames = frame_files(folder / "img")
-        files = sorted(folder.glob("groundtruth_rect*.txt"))
+        files = sorted((base / name).glob("groundtruth_rect*.txt"))
         if not files:
-            raise DatasetError(f"{folder}: no groundtruth_rect.txt", str(folder))
+            raise DatasetError(f"{base / name}: no groundtruth_rect.txt", str(base / name))
         files = [f for f in files if f.read_text().strip()]  # OTB ships an empty groundtruth_rect.1.txt (Human4)
-        for gt in files:
-            boxes = read_boxes(gt, columns=(4,))
-            label = name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}"
-            start = _OTB_START.get(name.lower(), 1) - 1
-            seq_frames = frames_for(boxes, frames[start:], gt, gt.parent, exact=False)
-            sequences.append(Sequence(label, seq_frames, boxes, _visible(boxes)))
+        sequences += [_sequence(name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}",
+                                gt, base / name / "img", start=_OTB_START.get(name.lower(), 1) - 1) for gt in files]
     return sequences
 
 
-def _folder_sequence(folder: Path, name: str, polygons: bool) -> Sequence:
-    gt = folder / "groundtruth.txt"  # read_boxes names it when it is missing
-    frames_dir = next((d for d in (folder / "color", folder / "img") if d.is_dir()), folder)
+def _sequence(name: str, gt: Path, frames_dir: Path, hidden: tuple[str, ...] = (), polygons: bool = False,
+              start: int | None = None) -> Sequence:
+    """The boxes of ``gt`` (read_boxes names it when it is missing) and as many frames of ``frames_dir`` (OTB's:
+    from ``start``, and there may be more), visible unless flagged in a file of ``hidden`` beside ``gt``."""
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
-    frames = frames_for(boxes, frame_files(frames_dir), gt, frames_dir)
-    visible = _visible(boxes) & ~read_flags(folder / "absence.label", len(frames), False).astype(bool)
-    return Sequence(name, frames, boxes, visible)
+    frames = frame_files(frames_dir)[start or 0:] if frames_dir.is_dir() else []
+    frames = frames_for(boxes, frames, gt, frames_dir, exact=start is None)
+    flagged = [_flags(gt.parent / name, len(boxes)) for name in hidden]
+    return Sequence(name, frames, boxes, _visible(boxes) & ~np.any(flagged, axis=0))
+
+
+def _folder_sequence(folder: Path, name: str, polygons: bool) -> Sequence:
+    frames_dir = next((d for d in (folder / "color", folder / "img") if d.is_dir()), folder)
+    return _sequence(name, folder / "groundtruth.txt", frames_dir, ("absence.label",), polygons)
 
 
 def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[Sequence]:
@@ -131,8 +131,8 @@ def folder_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     return _folders(root, subset, polygons=False, what="plain-folder")
 
 
-def _lasot_flags(path: Path, n: int) -> np.ndarray:
-    """LaSOT's per-frame 0/1 flags: comma-separated on one line, or one a line."""
+def _flags(path: Path, n: int) -> np.ndarray:
+    """Per-frame 0/1 flags (``absence.label``, LaSOT's): comma-separated on one line, or one a line."""
     if not path.is_file():
         return np.zeros(n, dtype=bool)
     values = []
@@ -155,17 +155,9 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     else:
         wanted = _select(root, subset, found, strict_train=True)[1]
     names = _keep(found, wanted, root, root, "LaSOT sequence (<class>/<class>-N/ with img/ and groundtruth.txt)")
-    sequences = []
-    for name in names:
-        folder = root / name.rsplit("-", 1)[0] / name
-        gt = folder / "groundtruth.txt"
-        boxes = read_boxes(gt, columns=(4,))
-        frames = frames_for(boxes, frame_files(folder / "img") if (folder / "img").is_dir() else [], gt,
-                             folder / "img")
-        hidden = _lasot_flags(folder / "full_occlusion.txt", len(boxes)) | _lasot_flags(
-            folder / "out_of_view.txt", len(boxes))
-        sequences.append(Sequence(name, frames, boxes, _visible(boxes) & ~hidden))
-    return sequences
+    folders = [root / name.rsplit("-", 1)[0] / name for name in names]
+    return [_sequence(name, folder / "groundtruth.txt", folder / "img", ("full_occlusion.txt", "out_of_view.txt"))
+            for name, folder in zip(names, folders, strict=True)]
 
 
 def _coco_files(root: Path, subset: str) -> tuple[Path, Path | None]:

@@ -59,17 +59,11 @@ class PairAugment:
         return cv2.warpAffine(np.ascontiguousarray(crop), matrix, (out_size, out_size),
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
-    def __call__(self, z_crop: np.ndarray, x_crop: np.ndarray, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Returns exemplar, search (uint8 RGB) and the target's offset (dy, dx) from the search
-        view's centre, in search-view pixels."""
-        z, x, offset, _ = self.with_size(z_crop, x_crop, rng, np.zeros(2))
-        return z, x, offset
-
     def with_size(self, z_crop: np.ndarray, x_crop: np.ndarray, rng: np.random.Generator, x_target: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`__call__` and the target's size (h, w) in search-view pixels, given its size
-        ``x_target`` (h, w) in ``x_crop`` (a rotated box: the upright box around it)."""
+        """Exemplar and search views (uint8 RGB), the target's offset (dy, dx) from the search view's centre and
+        its size (h, w), in search-view pixels, given its size ``x_target`` (h, w) in ``x_crop`` (a rotated box:
+        the upright box around it)."""
         cfg = self.cfg
         mid = (np.array(z_crop.shape[:2], dtype=np.float64) - 1) / 2
         z_linear = self._linear(1 + rng.uniform(-cfg.stretch, cfg.stretch), rng, 1.0)
