@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise SiamFCError("--all-frames only applies to --video (a camera cannot wait)", "--all-frames")
     # the display before the camera: on a machine with neither, the display is what to fix
     check_display("without one, track a video with `siamfc track VIDEO --init-box X,Y,W,H --output out.mp4`")
-    source = open_source(args.video if args.video is not None else (args.camera or 0))
-    try:
+    with open_source(args.video if args.video is not None else (args.camera or 0)) as source:
         check_distinct_outputs(source.files, {"--record": record}, 1)
         tracker = build_tracker(args, device)
         window = Window(f"siamfc webcam - {source.description}", drag_select=True,
@@ -78,8 +77,6 @@ def run(args: argparse.Namespace) -> int:
             window.close()
             if recorder is not None:
                 recorder.close()
-    finally:
-        source.close()
     if exit_code or not args.quiet:
         elapsed = time.perf_counter() - view.started
         parts = [end_message, f"{view.frames / elapsed:.1f} fps" if elapsed > 0 and view.frames else "",

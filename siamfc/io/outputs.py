@@ -23,9 +23,8 @@ VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}  # the documente
 
 def target_paths(path: Path, count: int) -> list[Path]:
     """``out.txt`` for one target (or a JSON file, which holds them all); ``out_0.txt``, ... for several."""
-    if count == 1 or path.suffix.lower() == ".json":
-        return [path]
-    return [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
+    whole = count == 1 or path.suffix.lower() == ".json"
+    return [path] if whole else [path.with_name(f"{path.stem}_{i}{path.suffix}") for i in range(count)]
 
 
 def check_box_output(path: str, flag: str, count: int, json_whole: bool = True) -> Path:
@@ -119,8 +118,9 @@ class TrackOutputs:
         self.json = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
         try:
             for flag in ("--boxes", "--scores"):
+                unit = "record" if self.json and flag == "--boxes" else "line"  # in a failed write's error
                 for path in target_paths(paths[flag], count) if paths[flag] is not None else []:
-                    self.files.setdefault(flag, []).append(AtomicTextFile(path, "record" if self.json else "line"))
+                    self.files.setdefault(flag, []).append(AtomicTextFile(path, unit))
             if self.json:
                 head = {"video": name, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
                 self.files["--boxes"][0].write(json.dumps(head)[:-1] + ', "frames": [\n')

@@ -4,6 +4,7 @@ background thread: as a camera delivers them (:class:`LiveFeed`), or every one, 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import threading
@@ -50,7 +51,7 @@ def read_image(path: str) -> tuple[np.ndarray | None, str]:
     return image, "" if image is not None else "not a decodable image"
 
 
-class FrameSource:
+class FrameSource(contextlib.AbstractContextManager):
     """``frames()`` yields :class:`Frame` objects; ``close()`` releases the source. What it delivered is
     counted while it is read: ``skipped`` frames, ``missing`` ones (announced, never delivered) and
     ``ended_early``, a note when a stream stops before its announced length."""
@@ -68,9 +69,6 @@ class FrameSource:
 
     def close(self) -> None:
         pass
-
-    def __enter__(self) -> FrameSource:
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -231,7 +229,7 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-class LiveFeed:
+class LiveFeed(contextlib.AbstractContextManager):
     """The newest frame of ``source`` (or of its ``frames`` given), older ones not taken dropped, a file paced
     at ``pace_fps`` as a camera would; with ``keep_all`` nothing is dropped nor paced. Always ``close()`` it."""
 
@@ -308,9 +306,6 @@ class LiveFeed:
             frame = self.get(timeout=0.1)
             if frame is not None:
                 yield frame
-
-    def __enter__(self) -> LiveFeed:
-        return self
 
     def __exit__(self, *exc) -> None:
         self.close()

@@ -123,8 +123,7 @@ class Window:
         else:
             self._photo = self._ImageTk.PhotoImage(picture, master=self.root)
             self.canvas.config(width=picture.size[0], height=picture.size[1])
-            self.canvas.itemconfig(self._image_item, image=self._photo)
-            self.canvas.tag_lower(self._image_item)
+            self.canvas.itemconfig(self._image_item, image=self._photo)  # made first: below the boxes drawn
         return self.poll()
 
     def poll(self) -> bool:
