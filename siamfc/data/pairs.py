@@ -58,16 +58,6 @@ class PairDataset(Dataset):
         rows = groups[int(rng.integers(len(groups)))]
         return rows, int(rows[rng.integers(len(rows))])
 
-    def _pick_other(self, rng: np.random.Generator, source: PairSource, z_row: int) -> tuple[PairSource, int]:
-        """A crop of another sequence (or image) than ``z_row``'s, from a source drawn by weight."""
-        s = int(rng.choice(len(self.sources), p=self.source_p))
-        other = self.sources[s]
-        for _ in range(10):
-            row = self._row(rng, self.groups[s])[1]
-            if other is not source or other.cache.groups[row] != source.cache.groups[z_row]:
-                return other, row
-        return source, z_row  # nothing else drawn (a one-sequence source): a positive pair
-
     def draw(self, index: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray, bool]:
         """Sample ``index``'s generator, exemplar and search crops, the target's (h, w) in the search crop, and
         whether the pair is positive (the sampler a box-head pair dataset shares)."""
@@ -77,9 +67,14 @@ class PairDataset(Dataset):
         rows, z_row = self._row(rng, self.groups[s])
         near = rows[np.abs(source.cache.frame_ids[rows] - source.cache.frame_ids[z_row]) <= source.max_gap]
         x_source, x_row, positive = source, int(near[rng.integers(len(near))]), True
-        if self.negative_prob and rng.random() < self.negative_prob:
-            x_source, x_row = self._pick_other(rng, source, z_row)
-            positive = (x_source is source and x_row == z_row)  # a single one-image source has no other
+        if self.negative_prob and rng.random() < self.negative_prob:  # a crop of another sequence (or image)
+            k = int(rng.choice(len(self.sources), p=self.source_p))
+            x_source, x_row = source, z_row  # a positive pair unless one is drawn (a one-sequence source has none)
+            for _ in range(10):
+                row = self._row(rng, self.groups[k])[1]
+                if self.sources[k] is not source or source.cache.groups[row] != source.cache.groups[z_row]:
+                    x_source, x_row, positive = self.sources[k], row, False
+                    break
         return rng, source.cache.crops[z_row], x_source.cache.crops[x_row], x_source.cache.sizes[x_row], positive
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import registry
 from .readers import coco_images, curated_sequences, folder_sequences, lasot_sequences, otb_sequences, vot_sequences
@@ -28,17 +28,12 @@ def names() -> tuple[str, ...]:
     return tuple(registry.names("dataset"))
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """A dataset as the training config names it (``data.datasets[i]``)."""
 
     kind: str
     root: str
     subset: str
-
-
-def _children(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_dir())
 
 
 def _got10k(subset_dir: Path) -> Layout | None:
@@ -62,11 +57,11 @@ def detect_layout(path: str | Path) -> Layout:
     found = _got10k(path / "train") or _got10k(path)
     if found is not None:
         return found
-    children = _children(path)
+    children = sorted(p for p in path.iterdir() if p.is_dir())
     if any((c / "img").is_dir() and any(c.glob("groundtruth_rect*.txt")) for c in children):
         return Layout("otb", str(path), "all")
     if any((s / "groundtruth.txt").is_file() and (s / "img").is_dir() and s.name.startswith(f"{c.name}-")
-           for c in children for s in _children(c)):
+           for c in children for s in c.iterdir()):
         return Layout("lasot", str(path), "train")  # its own split; without training_set.txt the reader refuses
     if (path / "sequences").is_dir() or any((c / "color").is_dir() for c in children):
         return Layout("vot", str(path), "all")
