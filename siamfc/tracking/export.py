@@ -51,9 +51,8 @@ class _Search(nn.Module):
         self.backbone = backbone[1:] if self.stem is not None else backbone
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stem is not None:
-            return self.backbone(self.stem(x.flatten(2).unsqueeze(1).float())).permute(0, 2, 3, 1)
-        return self.backbone(_as_float_nchw(x)).permute(0, 2, 3, 1)
+        x = self.stem(x.flatten(2).unsqueeze(1).float()) if self.stem is not None else _as_float_nchw(x)
+        return self.backbone(x).permute(0, 2, 3, 1)
 
 
 class _Exemplar(nn.Module):
@@ -94,9 +93,8 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
         raise SiamFCError(f"cannot export a model whose head is {type(net.head).__name__}: only XCorrHead", "head")
     net = net.to("cpu").eval()
     search_backbone = fuse_conv_bn(net.search_backbone or net.backbone)
-    split = split_last_conv(search_backbone)
-    exemplar = _Exemplar(fuse_conv_bn(net.backbone), net.head, split[1] if split else None)
-    search = _Search(split[0] if split else search_backbone)
+    trunk, last_conv = split_last_conv(search_backbone) or (search_backbone, None)
+    exemplar, search = _Exemplar(fuse_conv_bn(net.backbone), net.head, last_conv), _Search(trunk)
     z = torch.randint(0, 256, (1, exemplar_size, exemplar_size, 3), dtype=torch.uint8)
     x = torch.randint(0, 256, (2, search_size, search_size, 3), dtype=torch.uint8)
     with torch.no_grad():
