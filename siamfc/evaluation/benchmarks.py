@@ -36,11 +36,6 @@ def image_size(path: str | Path) -> tuple[int, int]:
         return image.size
 
 
-def box_visible(anno: np.ndarray) -> np.ndarray:
-    """Frames whose box is finite and not empty."""
-    return np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
-
-
 def check_first_box(box: np.ndarray, where: str) -> None:
     if not (np.all(np.isfinite(box)) and box[2] > 0 and box[3] > 0):
         raise SiamFCError(f"{where}: the first box must be the target's (x,y,w,h with w,h > 0), got {box.tolist()}",
@@ -111,7 +106,8 @@ class Benchmark:
         """The ground truth as the toolkit reads it (VOT's polygons turned into boxes as its report does)."""
         img_files, anno = experiment.dataset[name][:2]
         anno = toolkit.vot_rects(experiment.dataset, anno)
-        return Truth(anno, box_visible(anno), image_size(img_files[0]))
+        visible = np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
+        return Truth(anno, visible, image_size(img_files[0]))
 
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         """The files of a complete result (box records first, then the time file)."""

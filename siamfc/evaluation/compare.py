@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from unittest import mock
 
+from tqdm import tqdm
+
 from ..errors import SiamFCError, first_line
 from ..files import LockBusy, exclusive_lock, write_text_atomic
 from ..io.writers import make_output_folder
@@ -97,8 +99,6 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
     tasks = [Task(bench, spec, seq, config.device, config.nano_dir)
              for seq in sorted(sequences, key=lambda s: -lengths[s]) for spec in trackers if (spec.name, seq) in todo]
     if tasks:
-        from tqdm import tqdm
-
         with tqdm(total=sum(lengths[t.seq] for t in tasks), unit="frame", desc="tracking",
                   disable=not config.progress, dynamic_ncols=True) as bar:
             run_tasks(tasks, config.workers, lambda task: bar.update(lengths[task.seq]))

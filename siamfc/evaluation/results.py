@@ -83,12 +83,6 @@ def read_rows(path: Path, length: int, counts: tuple[int, ...] | None) -> tuple[
     return rows, None
 
 
-def remove_results(bench: BenchmarkSpec, tracker: str, seq: str) -> None:
-    for path in existing_files(bench, tracker, seq):
-        path.unlink()
-    confidence_file(bench, tracker, seq).unlink(missing_ok=True)
-
-
 def read_boxes(bench: BenchmarkSpec, tracker: str, seq: str, first_box: np.ndarray, length: int) -> list[np.ndarray]:
     """Each repetition's boxes, its file checked whole (VOT's ``1``, the initialisation frame, as ``first_box``)."""
     adapter = benchmark_for(bench)
@@ -167,7 +161,8 @@ def to_run(config: EvalConfig, trackers: list[TrackerSpec], sequences: list[str]
                     if problem is None:
                         continue
                     warn(f"--resume: redoing {spec.name} on {seq} ({problem})")
-                remove_results(bench, spec.name, seq)
+                for path in [*existing_files(bench, spec.name, seq), confidence_file(bench, spec.name, seq)]:
+                    path.unlink(missing_ok=True)
             todo.append((spec.name, seq))
     return todo
 
@@ -231,11 +226,18 @@ def write_outputs(comparison: Comparison) -> None:
     keys = ("json", "csv", "success_plot", "precision_plot")[:4 if comparison.per_sequence else 1]
     comparison.files = {key: os.fspath(path) for key, path in zip(keys, paths, strict=False)}
     if comparison.per_sequence:
-        with reported(paths[1]):
-            _write_csv(comparison, paths[1])
+        keys = ["ao", "sr50", "sr75", "auc", "precision20", "fps", "frames", "evaluated_frames"]
+        with reported(paths[1]), replacing(paths[1]) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["tracker", "sequence", *keys])
+            for name, seqs in comparison.per_sequence.items():
+                writer.writerows([name, seq, *(row[k] if isinstance(row[k], int) else f"{row[k]:.6f}" for k in keys)]
+                                 for seq, row in seqs.items())
         plot_curves(comparison, paths[2], paths[3])
+    # JSON has no NaN: null instead (and NumPy's numbers as Python's)
+    data = json.loads(json.dumps(comparison.to_json(), default=lambda v: v.item()), parse_constant=lambda _: None)
     with reported(paths[0]):
-        write_text_atomic(paths[0], json.dumps(_finite(comparison.to_json()), indent=2))
+        write_text_atomic(paths[0], json.dumps(data, indent=2))
 
 
 @contextlib.contextmanager
@@ -246,21 +248,6 @@ def reported(path: str | os.PathLike) -> Iterator[None]:
     except OSError as exc:
         raise SiamFCError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
                           "results are kept (siamfc eval --resume writes the report again)", str(path)) from exc
-
-
-def _finite(value):
-    """JSON has no NaN: null instead (and NumPy's numbers as Python's)."""
-    return json.loads(json.dumps(value, default=lambda v: v.item()), parse_constant=lambda _: None)
-
-
-def _write_csv(comparison: Comparison, path: Path) -> None:
-    keys = ["ao", "sr50", "sr75", "auc", "precision20", "fps", "frames", "evaluated_frames"]
-    with replacing(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["tracker", "sequence", *keys])
-        for name, seqs in comparison.per_sequence.items():
-            for seq, row in seqs.items():
-                writer.writerow([name, seq, *(row[k] if isinstance(row[k], int) else f"{row[k]:.6f}" for k in keys)])
 
 
 def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) -> None:
