@@ -46,7 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time the plain eager path of each model (reports optimized/eager)")
     parser.add_argument("--dtype", default="float32", choices=DTYPE_NAMES,
                         help="autocast our network (torch backend); default float32")
-    parser.add_argument("--compile", action="store_true", help="torch.compile our search branch (torch backend)")
     parser.add_argument("--crop-backend", default=None, choices=CROP_BACKENDS,
                         help="where crops are made (default: torch on CUDA, cv2 on the CPU)")
     parser.add_argument("--frames", type=at_least(10), default=300,
@@ -122,7 +121,7 @@ def _our_candidates(args: argparse.Namespace, models: list[tuple[str, object, ob
     from ..tracking.onnx_format import export_folder
     from ..tracking.tracker import SiamFCTracker
 
-    torch_options = {"dtype": args.dtype, "compile": args.compile, "crop_backend": args.crop_backend}
+    torch_options = {"dtype": args.dtype, "crop_backend": args.crop_backend}
     candidates, pairs = [], {}
     for label, source, net in models:
         export = isinstance(source, str) and export_folder(source) is not None
@@ -178,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     needs_torch = [flag for flag, on in (
         ("--backends torch", "torch" in backends), ("--eager", args.eager),
         (f"--device {args.device}", device.type != "cpu"), (f"--dtype {args.dtype}", args.dtype != "float32"),
-        ("--compile", args.compile), ("--crop-backend torch", args.crop_backend == "torch")) if on]
+        ("--crop-backend torch", args.crop_backend == "torch")) if on]
     if exports and needs_torch:  # an export folder runs only with ONNX Runtime's float32 CPU step
         raise SiamFCError(f"--weights {exports[0]}: an ONNX export folder runs only with ONNX Runtime on the CPU, "
                           f"not with {', '.join(needs_torch)}; give its checkpoint for PyTorch", "--weights")
