@@ -566,14 +566,14 @@ def test_the_python_api_refuses_what_the_command_line_refuses() -> None:
 
 
 def test_more_api_mistakes_are_one_line_and_keep_the_tracker() -> None:
-    """Found by trying the API as a new user: NaN settings gave NaN boxes, a bad compile mode, a
+    """Found by trying the API as a new user: NaN settings gave NaN boxes, a bad option value, a
     torch.device without a GPU and a path given as model= failed deep in torch, a sub-pixel box was
     called 'outside', and a refused init() dropped the target being tracked."""
     from siamfc import MultiTracker, SiamFCTracker
 
     image = np.zeros((240, 320, 3), np.uint8)
     image[100:140, 100:160] = 200
-    for key, value in [("context", float("nan")), ("scale_penalty", float("inf")), ("compile", "yes"),
+    for key, value in [("context", float("nan")), ("scale_penalty", float("inf")), ("dtype", "half"),
                        ("optimize", "no")]:
         refused(SettingError, SiamFCTracker, **{key: value}, key=key)
     refused(TypeError, SiamFCTracker, device=0)

@@ -122,7 +122,7 @@ def test_bfloat16_option_stays_close() -> None:
 def test_bad_options_are_refused() -> None:
     net = trained_like()
     for kwargs in ({"dtype": "float8"}, {"backend": "tensorrt"}, {"backend": None}, {"crop_backend": "pil"},
-                   {"compile": "fast"}, {"optimize": "yes"}):
+                   {"optimize": "yes"}):
         with pytest.raises(SettingError) as info:
             MultiTracker(model=copy.deepcopy(net), **kwargs)
         assert info.value.key == next(iter(kwargs))

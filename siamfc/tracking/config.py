@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 CROP_BACKENDS = ("cv2", "torch")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 DTYPE_NAMES = ("float32", "bfloat16", "float16")
 
 #: the box-head family's step (one scale); "box" is its default. Its scale_lr 0.5 (OpenCV: 0.37) was
@@ -97,14 +96,13 @@ class RuntimeOptions:
     optimize: bool = True  # False: the plain eager path, the reference the others are tested against
     crop_backend: str | None = setting(None, choices=CROP_BACKENDS)  # None: "torch" on CUDA, else "cv2"
     dtype: str = setting("float32", choices=DTYPE_NAMES)  # autocast (torch backend)
-    compile: bool | str = setting(False, choices=(False, True, *COMPILE_MODES))  # torch.compile the search branch
 
     def __post_init__(self) -> None:
         check(self)
 
     def onnx_eligible(self, device: str | torch.device) -> bool:
         return (self.backend == "auto" and device_type(device) == "cpu" and self.optimize
-                and self.dtype == "float32" and not self.compile and self.crop_backend in (None, "cv2")
+                and self.dtype == "float32" and self.crop_backend in (None, "cv2")
                 and importlib.util.find_spec("onnxruntime") is not None)
 
     def resolved_backend(self, device: str | torch.device, net: SiamFCNet | None) -> str:
@@ -123,10 +121,9 @@ class RuntimeOptions:
 
     def check_device(self, device: str | torch.device, boxes: bool = False) -> None:
         """The rules between the options and the device (``boxes``: a box-head model)."""
-        plain = self.resolved_crop_backend(device) == "cv2" and self.dtype == "float32" and not self.compile
+        plain = self.resolved_crop_backend(device) == "cv2" and self.dtype == "float32"
         if self.backend == "onnxruntime" and not (plain and device_type(device) == "cpu"):
-            raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu'), with crop_backend='cv2', "
-                               "dtype='float32', compile=False", "backend")
+            raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu'), with crop_backend='cv2' "
+                               "and dtype='float32'", "backend")
         if boxes and not plain:
-            raise SettingError("box-head models run with crop_backend='cv2', dtype='float32', compile=False",
-                               "crop_backend")
+            raise SettingError("box-head models run with crop_backend='cv2' and dtype='float32'", "crop_backend")

@@ -88,8 +88,8 @@ class MultiTracker:
     @hint_missing_extra("torch")  # a path that needs PyTorch, which is not installed: one line naming siamfc[torch]
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
                  model: SiamFCNet | str | None = None, *, backend: str = "auto", optimize: bool = True,
-                 crop_backend: str | None = None, dtype: str = "float32", compile: bool | str = False,
-                 config: TrackerConfig | None = None, **params) -> None:
+                 crop_backend: str | None = None, dtype: str = "float32", config: TrackerConfig | None = None,
+                 **params) -> None:
         self._lock = threading.RLock()
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the frames the targets are in
         weights, model = weights_of(weights, model)  # model="NAME": a shipped model (siamfc models)
@@ -109,7 +109,7 @@ class MultiTracker:
             backend = "onnxruntime"
         if boxes and crop_backend is None:
             crop_backend = "cv2"  # the box family cuts its crops on the host, whatever the device
-        self.options = RuntimeOptions(backend, optimize, crop_backend, dtype, compile)
+        self.options = RuntimeOptions(backend, optimize, crop_backend, dtype)
         self.options.check_device(device, boxes)
         device = checked_device(device)
         self.engine, self.device, self._net, self._checkpoint = choose_backend(

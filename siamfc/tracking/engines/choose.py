@@ -104,8 +104,7 @@ def choose_backend(weights: str | os.PathLike | None, device: str | torch.device
     net = net.to(device).eval()
     if options.resolved_backend(device, net) == "onnxruntime":  # exported in memory
         return OnnxEngine.from_model(net, sizes), device, None if options.backend == "onnxruntime" else net, path
-    engine = TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype, compile=options.compile)
-    return engine, device, net, path
+    return TorchEngine(net, device, optimize=options.optimize, dtype=options.dtype), device, net, path
 
 
 def is_nanotrack_folder(path: str | os.PathLike | None) -> bool:

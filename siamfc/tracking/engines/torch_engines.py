@@ -87,7 +87,7 @@ class TorchEngine:
     input_format = "float_nchw"
 
     def __init__(self, net: SiamFCNet, device: torch.device, optimize: bool = True, dtype: str = "float32",
-                 compile: bool | str = False, targets_per_call: int | None = None) -> None:
+                 targets_per_call: int | None = None) -> None:
         """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
         on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
         self.net, self.device, self.optimize, self.stride = net, device, optimize, net.stride
@@ -101,9 +101,6 @@ class TorchEngine:
         self.exemplar_net = fuse_conv_bn(net.backbone).to(device, memory_format=torch.channels_last)
         search = fuse_conv_bn(net.search_backbone or net.backbone).to(device, memory_format=torch.channels_last)
         self.search_net, self.last_conv = split_last_conv(search) if self.composed else (search, None)
-        if compile:  # True: inductor with frozen weights (prepacked for oneDNN on the CPU); a string: a mode
-            options = {"mode": compile} if isinstance(compile, str) else {"options": {"freezing": True}}
-            self.search_net = torch.compile(self.search_net, dynamic=False, **options)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.optimize and self.dtype != torch.float32)
