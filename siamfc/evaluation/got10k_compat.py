@@ -144,10 +144,8 @@ def got10k_experiment(root_dir: str, subset: str, result_dir: str, report_dir: s
 def sequence_experiment(dataset, result_dir: str, tag: str, repetitions: int = 1):
     """The toolkit's GOT-10k run loop over ``dataset``, writing under ``result_dir/tag`` (no report: no meta files)."""
     experiment = object.__new__(_quiet_got10k_class())  # the toolkit's __init__ would read GOT10k()
-    experiment.subset, experiment.dataset, experiment.repetitions = "val", dataset, repetitions
-    experiment.result_dir = os.path.join(result_dir, tag)
-    experiment.report_dir = os.path.join(result_dir, "reports", tag)
-    experiment.nbins_iou = 101
+    folders = {"result_dir": os.path.join(result_dir, tag), "report_dir": os.path.join(result_dir, "reports", tag)}
+    vars(experiment).update(subset="val", dataset=dataset, repetitions=repetitions, nbins_iou=101, **folders)
     return experiment
 
 
@@ -171,9 +169,7 @@ class SequenceDataset:
         clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
             raise SiamFCError(f"sequence name {clash[0]!r} is in more than one root", "--root")
-        self.return_meta = False
-        self.sequences = {s.name: s for s in sequences}
-        self.seq_names = names
+        self.return_meta, self.sequences, self.seq_names = False, {s.name: s for s in sequences}, names
 
     def __len__(self) -> int:
         return len(self.seq_names)

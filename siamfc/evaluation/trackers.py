@@ -38,9 +38,7 @@ class ToolkitTracker:
     """Any :class:`SingleTracker` as the toolkit's ``Tracker`` (``is_deterministic=False``: it runs repetitions)."""
 
     def __init__(self, tracker: SingleTracker, name: str, is_deterministic: bool = True) -> None:
-        self.tracker = tracker
-        self.name = name
-        self.is_deterministic = is_deterministic
+        self.tracker, self.name, self.is_deterministic = tracker, name, is_deterministic
         self.scores: list[float] = []  # the last run's per-frame confidence, when the tracker gives one
 
     def init(self, image: np.ndarray, box: np.ndarray) -> None:
