@@ -99,8 +99,7 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
     outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, first.image.shape[1::-1])
     total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
     progress = progress_bar(total, "tracking", args.quiet)
-    skipped_frames = 0
-    shown = first.image
+    skipped_frames, shown = 0, first.image
 
     def record(number: int, skipped: bool, fps: float | None = None):
         outputs.write(number, loop, skipped)
@@ -143,6 +142,5 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
         warn(source.ended_early)
     if not args.quiet:
         missing = f", {source.missing} missing at the end" if source.missing else ""
-        print("; ".join([loop.rate_text(), f"{source.skipped} skipped{missing}", *outputs.summary()]),
-              flush=True)
+        print("; ".join([loop.rate_text(), f"{source.skipped} skipped{missing}", *outputs.summary()]), flush=True)
     return 130 if loop.interrupted else 0

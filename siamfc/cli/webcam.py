@@ -121,18 +121,12 @@ class LiveView:
                                     note, [self.tracker.scores[i] for i in ids], [self.tracker.present[i] for i in ids])
         self.window.show(self.shown)
 
-    def record(self) -> None:
-        if self.recorder is not None:
-            self.recorder.write(self.shown)
-
     def handle_input(self) -> bool:
         """Act on the keys pressed and boxes dragged since the last call; False once the user asked to stop."""
-        from ..io.window import BoxEvent
-
         if not self.window.poll():
             return False
         for event in self.window.events():
-            if isinstance(event, BoxEvent):
+            if not isinstance(event, str):  # a box dragged (the rest are keys)
                 if self.raw is not None:
                     try:
                         self.start_tracking(self.raw, event.box)
@@ -200,7 +194,8 @@ class LiveView:
                 if not self.handle_input():
                     return f"stopped by the user before a box was drawn ({source.description})", 0
                 time.sleep(0.01)
-            self.record()
+            if self.recorder is not None:
+                self.recorder.write(self.shown)
         # the frames after the first (taken to draw the box on)
         with LiveFeed(source, None if is_camera else source.fps or 25.0, keep_all, frames=frames) as feed:
             while True:
@@ -212,7 +207,8 @@ class LiveView:
                 frame = feed.get(timeout=0.02)
                 if frame is not None:
                     self.on_frame(frame.image, frame.index + 1, init_box)
-                    self.record()
+                    if self.recorder is not None:
+                        self.recorder.write(self.shown)
                     init_box = None
                 elif feed.ended:  # for a camera: lost (unplugged, or taken by another program)
                     counts = f"{self.frames} shown"

@@ -46,8 +46,7 @@ def draw_box(image: np.ndarray, box: np.ndarray, color: tuple[int, int, int] = C
         top = p1[1] - th - base - 2 if p1[1] - th - base - 2 >= 0 else p1[1] + thickness
         left = min(max(p1[0], 0), max(image.shape[1] - tw - 5, 0))  # inside the frame (tw + 5 px), like top
         cv2.rectangle(image, (left, top), (left + tw + 4, top + th + base + 2), color, -1)
-        cv2.putText(image, label, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(image, label, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return image
 
 
@@ -59,8 +58,7 @@ def draw_text(image: np.ndarray, lines: list[str], origin: tuple[int, int] = (8,
     for line in lines:
         (tw, th), base = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         cv2.rectangle(image, (x - 4, y - 2), (x + tw + 4, y + th + base + 2), (0, 0, 0), -1)
-        cv2.putText(image, line, (x, y + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness,
-                    cv2.LINE_AA)
+        cv2.putText(image, line, (x, y + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
         y += th + base + 6
     return image
 

@@ -114,7 +114,6 @@ class TrackOutputs:
 
     def __init__(self, paths: dict[str, Path | None], name: str, count: int, fps: float, size: tuple[int, int]) -> None:
         self.files: dict[str, list[AtomicTextFile]] = {}  # by flag: a file per target, or the one JSON file
-        self.video = None
         self.json = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
         try:
             for flag in ("--boxes", "--scores"):

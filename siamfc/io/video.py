@@ -120,8 +120,7 @@ class CaptureSource(FrameSource):
         self.length = max(count - start_frame, 0) if count > 0 else None
         for _ in range(start_frame):  # grab() rather than seeking: seeking is inexact for many codecs
             if self.length == 0 or not capture.grab():
-                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame",
-                                  "--start-frame")
+                raise SiamFCError(f"{description}: --start-frame {start_frame} is past its last frame", "--start-frame")
         self._lock, self._origin = threading.Lock(), None  # and the timestamp (in frames) of stream position 0
 
     def frames(self) -> Iterator[Frame]:
@@ -167,8 +166,7 @@ class CaptureSource(FrameSource):
         return position if jumped else counted
 
     def _note_end(self, read_until: int) -> None:
-        if self.length is not None:
-            self.missing = self.length - read_until
+        self.missing = 0 if self.length is None else self.length - read_until
         self.ended_early = (f"{self.description} stopped delivering frames after {read_until}" if self.kind == "camera"
                             else f"{self.description} ended after {read_until} of {self.length} announced frames")
 
@@ -314,5 +312,4 @@ class LiveFeed(contextlib.AbstractContextManager):
 def read_ahead(source: FrameSource, max_frames: int | None = None) -> LiveFeed:
     """Every one of the first ``max_frames`` stream positions (``Frame(i, None)`` where undecodable), decoded
     up to 8 frames ahead of the tracker."""
-    return LiveFeed(source, keep_all=True, buffer=8, pass_unreadable=True,
-                    frames=islice(source.frames(), max_frames))
+    return LiveFeed(source, keep_all=True, buffer=8, pass_unreadable=True, frames=islice(source.frames(), max_frames))

@@ -142,9 +142,8 @@ class Window:
         was_drag_select, self.drag_select = self.drag_select, True
         self.root.title("drag a box around the target, then press Enter (Esc cancels)")
         self.show(image)
-        box: np.ndarray | None = None
+        box, accepted = None, False
         marker = self.canvas.create_rectangle(0, 0, 0, 0, outline="#00ff00", width=2, state="hidden")
-        accepted = False
         while not accepted and self.poll():
             for event in self.events():
                 if isinstance(event, BoxEvent):

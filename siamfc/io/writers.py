@@ -123,8 +123,7 @@ def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
         raise SiamFCError(f"{what} {path}: the folder {path.parent} does not exist (create it first)", what)
     try:
         if path.exists():
-            with open(path, "ab"):
-                pass
+            open(path, "ab").close()  # an OSError where it cannot be written
             if not path.is_file():
                 return path  # a device (/dev/null): written directly
         os.unlink(temporary_sibling(path.with_name(f"{path.name}.probe")))  # an OSError where files cannot be made
