@@ -45,13 +45,16 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+@register_backbone("alexnet")
 class AlexNet(nn.Module):
-    """The SiamFC AlexNet (no padding, stride 8); module names follow the PyTorch port's state dicts."""
+    """The SiamFC AlexNet (no padding, stride 8; ``width`` scales every layer, ``channels`` sets them outright);
+    module names follow the PyTorch port's state dicts."""
 
     stride = 8
 
-    def __init__(self, channels: Sequence[int] = ALEXNET_CHANNELS, bn_eps: float = 1e-6) -> None:
+    def __init__(self, width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-6) -> None:
         super().__init__()
+        channels = scaled_channels(width) if channels is None else channels
         c1, c2, c3, c4, c5 = channels
         self.conv1 = nn.Sequential(*_conv_bn_relu(3, c1, 11, 2, 1, bn_eps), nn.MaxPool2d(3, 2))
         self.conv2 = nn.Sequential(*_conv_bn_relu(c1, c2, 5, 1, 2, bn_eps), nn.MaxPool2d(3, 2))
@@ -69,14 +72,8 @@ class AlexNet(nn.Module):
         return nn.Sequential(self.conv1, self.conv2, self.conv3, self.conv4), self.conv5[0]
 
 
-@register_backbone("alexnet")
-def alexnet(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-6) -> AlexNet:
-    """``width`` scales every layer, ``channels`` sets them outright."""
-    return AlexNet(channels if channels is not None else scaled_channels(width), bn_eps)
-
-
 for _percent in (50, 30):  # alexnet_w50, alexnet_w30: fixed widths, whatever the config's width says
-    register_backbone(f"alexnet_w{_percent}")(partial(AlexNet, scaled_channels(_percent / 100)))
+    register_backbone(f"alexnet_w{_percent}")(partial(AlexNet, 1.0, scaled_channels(_percent / 100)))
 
 
 MOBILE_CHANNELS = (16, 32, 64, 128, 192, 192)
@@ -88,14 +85,17 @@ def _separable(cin: int, cout: int, eps: float, last: bool = False) -> list[nn.M
     return layers if last else [*layers, nn.BatchNorm2d(cout, eps=eps), nn.ReLU(inplace=True)]
 
 
+@register_backbone("mobile")
 class MobileNet(nn.Module):
     """Depthwise-separable, with AlexNet's geometry (no padding, stride 8, receptive field 87); the last
-    block linear."""
+    block linear. ``width`` scales every layer (to multiples of 8)."""
 
     stride = 8
 
-    def __init__(self, channels: Sequence[int] = MOBILE_CHANNELS, bn_eps: float = 1e-5) -> None:
+    def __init__(self, width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> None:
         super().__init__()
+        if channels is None:
+            channels = tuple(max(8, round(c * width / 8) * 8) for c in MOBILE_CHANNELS)
         c1, c2, c3, c4, c5, c6 = channels
         self.features = nn.Sequential(
             *_conv_bn_relu(3, c1, 3, 2, 1, bn_eps), *_separable(c1, c2, bn_eps), nn.MaxPool2d(3, 2),
@@ -112,14 +112,6 @@ class MobileNet(nn.Module):
 
     def split_last(self) -> tuple[nn.Module, nn.Module]:
         return self.features[:-1], self.features[-1]
-
-
-@register_backbone("mobile")
-def mobile(width: float = 1.0, channels: Sequence[int] | None = None, bn_eps: float = 1e-5) -> MobileNet:
-    """``width`` scales every layer (to multiples of 8)."""
-    if channels is None:
-        channels = tuple(max(8, round(c * width / 8) * 8) for c in MOBILE_CHANNELS)
-    return MobileNet(channels, bn_eps)
 
 
 #: NanoTrack v2's blocks: (hidden channels of the 1x1 expansion, None: depthwise on the input; kernel; stride;
