@@ -92,7 +92,12 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
     frame_counts = _frame_counts(experiment, sequences)
     earlier = earlier_trackers(bench, trackers, sequences, frame_counts, warn) if config.resume else []
     skipped = [name for name in skipped if name not in {t.name for t in earlier}]
-    baseline = _find_baseline(config.baseline, [*earlier, *trackers], skipped)
+    names = [t.name for t in [*earlier, *trackers]]
+    baseline = None if config.baseline is None else find_tracker(config.baseline, names)  # checked before any run
+    if config.baseline is not None and baseline is None:
+        why = " (skipped: not available here)" if find_tracker(config.baseline, skipped) else ""
+        raise SiamFCError(f"--baseline {config.baseline!r}: not one of the evaluated trackers{why} "
+                          f"({', '.join(names)})", "--baseline")
     todo = set(to_run(config, trackers, sequences, frame_counts, warn))
 
     lengths = {s: max(1, n) * bench.repetitions for s, n in frame_counts.items()}
@@ -122,19 +127,6 @@ def _evaluate(config: EvalConfig, warn: Callable[[str], None], experiment, seque
                                           for name in aucs if name != baseline}
             comparison.toolkit_report = _toolkit_report(bench, experiment, comparison, warn)
     return comparison
-
-
-def _find_baseline(baseline: str | None, trackers: list[TrackerSpec], skipped: list[str]) -> str | None:
-    """``--baseline`` as one of the trackers' names (:func:`~.specs.find_tracker`)."""
-    if baseline is None:
-        return None
-    names = [t.name for t in trackers]
-    found = find_tracker(baseline, names)
-    if found is None:
-        why = " (skipped: not available here)" if find_tracker(baseline, skipped) else ""
-        raise SiamFCError(f"--baseline {baseline!r}: not one of the evaluated trackers{why} ({', '.join(names)})",
-                          "--baseline")
-    return found
 
 
 def _figures(comparison: Comparison, bench: BenchmarkSpec, experiment, warn: Callable[[str], None]) -> None:
