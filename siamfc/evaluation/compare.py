@@ -1,7 +1,6 @@
-"""The whole evaluation: run what is not done yet, then compute every tracker's figures (and the
-toolkit's own, where it has a report). The runs are (tracker, sequence) tasks, inline or in worker
-processes with a bounded thread count each (``run_task`` and ``init_worker`` module-level: workers
-unpickle them)."""
+"""The whole evaluation: run what is not done yet, then compute every tracker's figures (and the toolkit's own, where it
+has a report). The runs are (tracker, sequence) tasks, inline or in worker processes with a bounded thread count each
+(``run_task`` and ``init_worker`` module-level: workers unpickle them)."""
 
 from __future__ import annotations
 
@@ -67,9 +66,8 @@ class Comparison:
 
 
 def evaluate(config: EvalConfig, warn: Callable[[str], None]) -> Comparison:
-    """Run every tracker on every sequence (what is not done yet), compute the figures and write
-    them (``comparison.files``), the results folder locked all along (two runs would overwrite
-    each other's results)."""
+    """Run every tracker on every sequence (what is not done yet), compute the figures and write them
+    (``comparison.files``), the results folder locked all along (two runs would overwrite each other's results)."""
     bench = config.benchmark
     quiet_opencv()
     experiment = open_experiment(bench)

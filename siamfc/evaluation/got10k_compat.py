@@ -1,6 +1,5 @@
-"""The got10k toolkit (0.1.3), patched only where called (nothing here edits site-packages or NumPy
-on import), and what its run loop needs from us: our sequences behind its dataset interface, and
-trackers timed without frame decoding."""
+"""The got10k toolkit (0.1.3), patched only where called (nothing here edits site-packages or NumPy on import), and what
+its run loop needs from us: our sequences behind its dataset interface, and trackers timed without frame decoding."""
 
 from __future__ import annotations
 
@@ -56,9 +55,8 @@ def numpy_nan_alias() -> contextlib.AbstractContextManager:
 
 
 def float_ious(boxes: list, anno: np.ndarray, bound, burnin: int = 0) -> np.ndarray:
-    """``ExperimentVOT._calc_iou`` with plain floats (its arrays fail since NumPy 1.24): NaN where a
-    record is a code (``[1]`` init, ``[2]`` failure, ``[0]`` skipped); ``burnin`` frames after each
-    re-initialisation count 0."""
+    """``ExperimentVOT._calc_iou`` with plain floats (its arrays fail since NumPy 1.24): NaN where a record is a code
+    (``[1]`` init, ``[2]`` failure, ``[0]`` skipped); ``burnin`` frames after each re-initialisation count 0."""
     from got10k.utils.metrics import poly_iou
 
     if burnin:

@@ -1,9 +1,8 @@
-"""The figures, the same for every benchmark (defined in docs/evaluation.md and ``comparison.json``):
-IoU clipped to the image, frame 1 and absent frames excluded, repetitions pooled; the long-term
-measures of VOT-LT (Lukezic et al., 2018): tracking precision, recall and their best F-score over
-confidence thresholds, from the frames where the target is absent too; and percentile-bootstrap
-intervals over sequences, of a mean and of a paired difference (a tracker is better only when that
-interval excludes 0)."""
+"""The figures, the same for every benchmark (defined in docs/evaluation.md and ``comparison.json``): IoU clipped to the
+image, frame 1 and absent frames excluded, repetitions pooled; the long-term measures of VOT-LT (Lukezic et al., 2018):
+tracking precision, recall and their best F-score over confidence thresholds, from the frames where the target is absent
+too; and percentile-bootstrap intervals over sequences, of a mean and of a paired difference (a tracker is better only
+when that interval excludes 0)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Everything under ``out/<benchmark>/``: the toolkit's result files (a folder per tracker: their paths,
-reading them back, and what to do with results already there, ``--overwrite`` or ``--resume``), and what
-a comparison is shown and saved as: the console tables, ``comparison.json``, ``per_sequence.csv`` and the
-success and precision plots."""
+"""Everything under ``out/<benchmark>/``: the toolkit's result files (a folder per tracker: their paths, reading them
+back, and what to do with results already there, ``--overwrite`` or ``--resume``), and what a comparison is shown and
+saved as: the console tables, ``comparison.json``, ``per_sequence.csv`` and the success and precision plots."""
 
 from __future__ import annotations
 
