@@ -28,8 +28,7 @@ from tool_errors import DEFAULT_CONFIG, config_error, failer  # noqa: E402
 from siamfc.data.sequences import got10k_sequences  # noqa: E402
 from siamfc.training.config import load_config  # noqa: E402
 from siamfc.training.losses import LOSSES  # noqa: E402
-from siamfc.training.trainer import Trainer  # noqa: E402
-from siamfc.training.validate import validate  # noqa: E402
+from siamfc.training.trainer import Trainer, validate  # noqa: E402
 
 fail = failer(__file__)
 

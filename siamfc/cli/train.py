@@ -31,11 +31,8 @@ After a stop (Ctrl-C, a crash), the same command with --resume continues the run
 RECIPE: dict = {
     "model": {"backbone": "mobile", "channels": [16, 16, 32, 64, 128, 128]},
     "data": {"filter": {"min_size": 10, "min_area_ratio": 0.001}, "pairs_per_epoch": 5000, "num_workers": 1},
-    "optim": {"name": "adamw", "lr": 0.002, "final_lr": 0.00002, "weight_decay": 0.0001, "batch_size": 8,
-              "epochs": 30},
-    "loss": {"name": "logistic"},
-    "checkpoint_minutes": 3,
-}
+    "optim": {"name": "adamw", "lr": 0.002, "final_lr": 0.00002, "weight_decay": 0.0001, "batch_size": 8, "epochs": 30},
+    "loss": {"name": "logistic"}, "checkpoint_minutes": 3}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,9 +117,8 @@ def _announce(cfg: TrainConfig) -> None:
     print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
           f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
           "--cache-dir DIR puts it elsewhere", flush=True)
-    argv = sys.argv[1:]  # past the command's name (siamfc train or python -m ...)
-    argv = argv[1:] if argv[:1] == ["train"] else argv
-    again = " ".join(shlex.quote(a) for a in ["siamfc", "train", *argv] if a != "--resume")
+    argv = sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]  # past siamfc train, or python -m ...
+    again = shlex.join(["siamfc", "train", *(a for a in argv if a != "--resume")])
     print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "
           f"stop, continue with: {again} --resume", flush=True)
 

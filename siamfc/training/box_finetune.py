@@ -107,9 +107,9 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    trunk, head = list(net.backbone.parameters()), list(net.head.parameters())
-    optimizer = torch.optim.AdamW([{"params": trunk, "lr": settings.lr * settings.trunk_lr_ratio},
-                                   {"params": head, "lr": settings.lr}], weight_decay=settings.weight_decay)
+    groups = [{"params": net.backbone.parameters(), "lr": settings.lr * settings.trunk_lr_ratio},
+              {"params": net.head.parameters(), "lr": settings.lr}]
+    optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
     base, last, step = [g["lr"] for g in optimizer.param_groups], out / "last.pth", 0
     if last.is_file() and not resume:
         raise SettingError(f"out_dir {out}: holds a run (last.pth); resume it or choose another folder", str(out))

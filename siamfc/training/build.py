@@ -1,5 +1,6 @@
 """A run's parts from its config: the model (checked against the crop sizes before the slow setup), its optimizer
-and schedule, and its pairs (each source read, its crops cached, the sources mixed with their weights)."""
+and schedule, its pairs (each source read, its crops cached, the sources mixed with their weights) and its
+validation sequences."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from torch import nn
 from ..data import registry
 from ..data.crop_cache import build_crop_cache
 from ..data.pairs import PairDataset, PairSource
-from ..data.sequences import Sequence
+from ..data.sequences import Sequence, got10k_sequences
 from ..data.transforms import PairAugment
 from ..errors import CheckpointError, SettingError, SiamFCError, first_line
 from ..models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 from ..models.checkpoint import load_model
 from ..models.network import SiamFCNet, build_model
-from .config import DataConfig, DatasetConfig, OptimConfig, TrainConfig, default_crop_cache_dir
+from .config import DataConfig, DatasetConfig, OptimConfig, TrainConfig, ValConfig, default_crop_cache_dir
 
 
 def build_checked_model(cfg: TrainConfig) -> SiamFCNet:
@@ -63,8 +64,7 @@ def init_from_pretrained(model: SiamFCNet, path: str | os.PathLike) -> None:
     try:
         model.load_state_dict(load_model(path).state_dict())
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: does not fit this model ({first_line(exc, 120)})",
-                              str(path)) from exc
+        raise CheckpointError(f"{path}: does not fit this model ({first_line(exc, 120)})", str(path)) from exc
 
 
 def freeze(model: nn.Module, prefixes: list[str]) -> int:
@@ -72,8 +72,7 @@ def freeze(model: nn.Module, prefixes: list[str]) -> int:
     names = [name for name, _ in model.named_parameters()]
     for prefix in prefixes:
         if not any(name.startswith(prefix) for name in names):
-            raise SettingError(f"optim.freeze: no parameter starts with {prefix!r} (e.g. {names[0]!r})",
-                               "optim.freeze")
+            raise SettingError(f"optim.freeze: no parameter starts with {prefix!r} (e.g. {names[0]!r})", "optim.freeze")
     frozen = [param for name, param in model.named_parameters() if name.startswith(tuple(prefixes))]
     for param in frozen:
         param.requires_grad_(False)
@@ -138,3 +137,17 @@ def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairD
         sources.append(PairSource(cache, ds.weight, ds.max_gap))
     augment = PairAugment(cfg.augment, cfg.exemplar_size, cfg.search_size)
     return PairDataset(sources, augment, cfg.pairs_per_epoch, seed, cfg.negative_prob)
+
+
+def read_val_sequences(val: ValConfig) -> list[Sequence] | None:
+    """The sequences of ``val.root`` and ``val.more_roots`` (None without ``val.root``)."""
+    if not val.root:
+        return None
+    sequences = []
+    for i, root in enumerate([val.root, *val.more_roots]):
+        key = f"val.more_roots[{i - 1}]" if i else "val.root"
+        try:
+            sequences += got10k_sequences(root, val.subset)
+        except ValueError as exc:
+            raise SettingError(f"{key}: {exc}", key) from exc
+    return sequences

@@ -5,10 +5,9 @@ only with the settings that shaped it; those in :data:`FREE` may differ)."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -123,13 +122,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping is an error (not the last one kept)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = []  # a list: an unhashable key is left to the safe loader's own error
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} given twice (line {key_node.start_mark.line + 1})")
-            seen.append(key)
+        keys = [self.construct_object(key_node, deep=deep) for key_node, _ in node.value]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:  # a list: an unhashable key is left to the safe loader's own error
+                line = node.value[i][0].start_mark.line + 1
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice (line {line})")
         return super().construct_mapping(node, deep=deep)
 
 
@@ -137,11 +134,8 @@ def load_config(source: str | Path | dict, overrides: dict | None = None, flags:
     """A TrainConfig from a YAML file, or from plain data (``siamfc train``'s recipe); ``overrides`` maps
     dotted keys to values. Errors name the file, or for an overridden key the option in ``flags`` that gave it
     (``--data``), else ``--set``."""
-    overrides = overrides or {}
-    where = "siamfc train (recipe)"
-    if isinstance(source, dict):
-        data = source
-    else:
+    overrides, where, data = overrides or {}, "siamfc train (recipe)", source
+    if not isinstance(source, dict):
         where = path = Path(source)
         try:
             data = yaml.load(path.read_bytes(), Loader=_UniqueKeyLoader) or {}
@@ -189,7 +183,7 @@ def resume_from(given: str | None, cfg: TrainConfig) -> Path | None:
     path = path / "last.pth" if path.is_dir() else path
     if not path.exists():
         raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)", "--resume")
-    check_same_run(path, read_training_checkpoint(path)["train"], cfg)
+    check_same_run(path, cfg)
     return path
 
 
@@ -204,14 +198,6 @@ def _progress(last: Path) -> str:
     return f"{last.name} after epoch {epoch}" if done else f"{last.name} at epoch {epoch + 1}, step {step}"
 
 
-def read_training_checkpoint(path: Path) -> dict:
-    """The checkpoint at ``path``, which must hold a training state (``train``)."""
-    data = read_checkpoint(path)
-    if data.get("format") != FORMAT or not isinstance(data.get("train"), dict):
-        raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)", str(path))
-    return data
-
-
 def _flat(data: object, prefix: str = "") -> dict[str, object]:
     """Nested mappings as dotted keys; lists and other values are leaves."""
     if not isinstance(data, dict):
@@ -224,17 +210,22 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_same_run(path: Path, train: dict, cfg: TrainConfig) -> None:
-    """A CheckpointError when the config that wrote ``train`` (a training state) differs from ``cfg`` in a
-    setting that shapes the run (not in :data:`FREE`; keys the saved config lacks are not compared)."""
+def check_same_run(path: Path, cfg: TrainConfig) -> dict:
+    """The checkpoint at ``path``; a CheckpointError when it holds no training state (``train``), or when the config
+    that wrote it differs from ``cfg`` in a setting that shapes the run (not in :data:`FREE`; keys the saved config
+    lacks are not compared)."""
+    data = read_checkpoint(path)
+    if data.get("format") != FORMAT or not isinstance(data.get("train"), dict):
+        raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)", str(path))
     try:  # "{}": written before checkpoints kept their config
-        old = _flat(dict(json.loads(train.get("config", "{}"))))
+        old = _flat(dict(json.loads(data["train"].get("config", "{}"))))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged training state (its config is not a JSON mapping)", str(path)) from exc
-    new = _flat(json.loads(json.dumps(dataclasses.asdict(cfg))))
+    new = _flat(json.loads(json.dumps(asdict(cfg))))
     changed = [f"{k}: {_show(old[k])} there, {_show(new[k])} now" for k in sorted(old.keys() & new.keys())
                if old[k] != new[k] and not any(k == f or k.startswith(f"{f}.") for f in FREE)]
     if changed:
         more = f" (and {len(changed) - 3} more)" if len(changed) > 3 else ""
         raise CheckpointError(f"{path}: written by a run with other settings ({'; '.join(changed[:3])}{more}); "
                               "resume with that run's settings, or start a new run in another --out-dir", str(path))
+    return data

@@ -4,11 +4,13 @@
 every ``checkpoint_minutes`` and on SIGINT/SIGTERM, which ask the run to stop (and save) at the next step
 boundary; data-loader workers ignore them, as a signal to the whole process group (Ctrl-C, ``timeout``, a batch
 scheduler) reaches them too. :meth:`Trainer.resume` continues from it exactly, as every pair depends only on
-(seed, epoch, index)."""
+(seed, epoch, index). Validation tracks annotated sequences at an epoch's end, with ``siamfc eval``'s figures
+(:mod:`siamfc.evaluation.metrics`)."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import math
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -27,14 +30,17 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from ..data.sequences import Sequence
 from ..devices import resolve_device
 from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
+from ..evaluation.metrics import SequenceFigures, Truth, bootstrap_mean, overall_figures, sequence_figures
 from ..io.writers import make_output_folder
 from ..models.checkpoint import remove_stale_temps, save_checkpoint
-from .build import build_checked_model, build_optimizer, build_pair_dataset, build_schedule
-from .config import TrainConfig, check_same_run, read_training_checkpoint
+from ..models.network import SiamFCNet
+from ..tracking.tracker import SiamFCTracker
+from .build import build_checked_model, build_optimizer, build_pair_dataset, build_schedule, read_val_sequences
+from .config import TrainConfig, check_same_run
 from .losses import Objective
-from .validate import read_val_sequences, validate
 
 #: the signals that ask a run to stop (and save)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -74,19 +80,50 @@ def share_setup_outcome(world: int, ok: bool) -> bool:
     return outcome[0]
 
 
-StepHook = Callable[["Trainer", float], None]
-EpochHook = Callable[["Trainer", dict], None]
+def sequence_scores(tracker: SiamFCTracker, seq: Sequence, max_frames: int = 0) -> SequenceFigures:
+    """``tracker`` on ``seq`` (its first ``max_frames`` frames; 0: all) from its first box, scored as in eval."""
+    from PIL import Image
+
+    n = min(len(seq), max_frames) if max_frames else len(seq)
+    boxes = np.zeros((n, 4))
+    for i in range(n):
+        bgr = cv2.imread(str(seq.frames[i]))
+        if bgr is None and i == 0:
+            raise SiamFCError(f"{seq.frames[0]}: cannot read the first frame of {seq.name}", str(seq.frames[0]))
+        if bgr is None:  # an unreadable frame keeps the previous box rather than ending the run
+            boxes[i] = boxes[i - 1]
+        elif i == 0:
+            tracker.init(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), seq.boxes[0])
+            boxes[0] = seq.boxes[0]
+        else:
+            boxes[i] = tracker.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    with Image.open(seq.frames[0]) as image:  # reads the header only
+        bound = image.size
+    return sequence_figures([boxes], Truth(seq.boxes[:n], seq.visible[:n], bound))
+
+
+def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
+    """``model`` tracking ``sequences``: ``auc`` with ``auc_low``, ``auc_high`` (95% bootstrap interval over
+    sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75`` as in ``siamfc eval``, and each ``sequences``'s."""
+    tracker = SiamFCTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
+    figures = {seq.name: sequence_scores(tracker, seq, max_frames)
+               for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False)}
+    per_sequence = {name: {k: f.summary()[k] for k in ("ao", "sr50", "sr75", "auc", "evaluated_frames")}
+                    for name, f in figures.items()}
+    overall = overall_figures(figures)
+    auc = bootstrap_mean([v["auc"] for v in per_sequence.values()])
+    return {"auc": auc.mean, "auc_low": auc.low, "auc_high": auc.high,
+            **{k: overall[k] for k in ("ao", "ao_seq_mean", "sr50", "sr75")}, "sequences": per_sequence}
 
 
 class Trainer:
     """``on_step`` hooks get the trainer and the loss after every optimizer step, ``on_epoch`` hooks the
     trainer and the epoch's history record (on every process)."""
 
-    def __init__(self, cfg: TrainConfig, quiet: bool = False, *, on_step: Iterable[StepHook] = (),
-                 on_epoch: Iterable[EpochHook] = ()) -> None:
-        self.cfg, self.quiet = cfg, quiet
-        self.on_step: list[StepHook] = list(on_step)
-        self.on_epoch: list[EpochHook] = list(on_epoch)
+    def __init__(self, cfg: TrainConfig, quiet: bool = False, *,
+                 on_step: Iterable[Callable[[Trainer, float], None]] = (),
+                 on_epoch: Iterable[Callable[[Trainer, dict], None]] = ()) -> None:
+        self.cfg, self.quiet, self.on_step, self.on_epoch = cfg, quiet, list(on_step), list(on_epoch)
         self.world, self.rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0
         self.device = device = resolve_device(cfg.device)
@@ -144,7 +181,6 @@ class Trainer:
             if not ok and new_out_dir and not any(p.is_file() for p in self.out_dir.rglob("*")):
                 shutil.rmtree(self.out_dir, ignore_errors=True)  # a refused setup leaves no empty run folder behind
 
-    # ---- checkpoints -------------------------------------------------------------------
     def save(self) -> None:
         """``last.pth`` (the whole training state, on rank 0) and ``history.json``."""
         self._last_save = time.monotonic()
@@ -165,9 +201,8 @@ class Trainer:
         """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
         training checkpoint, was written with settings that shape the run differently, or is damaged."""
         path = Path(path or self.last_path)
-        data = read_training_checkpoint(path)
+        data = check_same_run(path, self.cfg)
         state = data["train"]
-        check_same_run(path, state, self.cfg)
         try:  # the settings match (above): what fails to load is damaged
             self.model.load_state_dict(data["state_dict"])
             for name, term in self.objective.trained.items():
@@ -186,7 +221,6 @@ class Trainer:
             reason = f"no {exc}" if isinstance(exc, KeyError) else first_line(exc, 120)
             raise CheckpointError(f"{path}: damaged training state ({reason})", str(path)) from exc
 
-    # ---- loop ---------------------------------------------------------------------------
     def _loader(self) -> DataLoader:
         self.dataset.set_epoch(self.epoch)
         bs, n, workers = self.cfg.optim.batch_size, self.cfg.data.pairs_per_epoch, self.cfg.data.num_workers
@@ -218,14 +252,10 @@ class Trainer:
         self.scheduler.step()
         return float(loss.detach())
 
-    @property
-    def _global_step(self) -> int:
-        return self.epoch * self.steps_per_epoch + self.step
-
     def fit(self, max_steps: int | None = None) -> list[dict]:
         """Train to the configured epochs (or ``max_steps`` steps); returns the per-epoch history. SIGINT and
         SIGTERM set :attr:`stopped_by`, checked between steps, so that a checkpoint can be written."""
-        self._stop_at = math.inf if max_steps is None else self._global_step + max_steps
+        self._steps_left = math.inf if max_steps is None else max_steps
         self._last_save = time.monotonic()
         previous = {sig: signal.signal(sig, lambda signum, _: setattr(self, "stopped_by", signum))
                     for sig in STOP_SIGNALS}
@@ -250,12 +280,12 @@ class Trainer:
             try:
                 for batch in batches:
                     loss = self._train_step(*batch)
-                    self.step += 1
+                    self.step, self._steps_left = self.step + 1, self._steps_left - 1
                     self.epoch_loss = [self.epoch_loss[0] + loss, self.epoch_loss[1] + 1]
                     for hook in self.on_step:
                         hook(self, loss)
                     if self.writer is not None:
-                        self.writer.add_scalar("train/loss", loss, self._global_step)
+                        self.writer.add_scalar("train/loss", loss, self.epoch * self.steps_per_epoch + self.step)
                     recent, done = [*recent[-49:], loss], done + 1
                     bar.update(1)
                     pairs_s = done * cfg.optim.batch_size * self.world / (time.perf_counter() - t0)
@@ -280,8 +310,7 @@ class Trainer:
     def _should_stop(self, loss: float) -> bool:
         """True when a signal or ``max_steps`` ends the run; a NonFiniteError when any process's loss is not
         finite (nothing more is saved)."""
-        flags = torch.tensor([int(self.stopped_by is not None or self._global_step >= self._stop_at),
-                              int(not math.isfinite(loss))])
+        flags = torch.tensor([int(self.stopped_by is not None or self._steps_left <= 0), int(not math.isfinite(loss))])
         if self.world > 1:
             dist.all_reduce(flags)
         if flags[1]:
@@ -304,8 +333,7 @@ class Trainer:
         done, val = self.epoch + 1, self.cfg.val
         record = {"epoch": done, "loss": loss, "seconds": round(seconds, 1)}
         if self.main and self.val_sequences and done % val.every == 0:
-            scores = validate(self.model, self.val_sequences, val.max_frames)
-            self.model.train()
+            scores = validate(self.model, self.val_sequences, val.max_frames)  # on a copy: this model keeps training
             record.update(val_auc=scores["auc"], val_auc_ci95=[scores["auc_low"], scores["auc_high"]],
                           val_ao_seq_mean=scores["ao_seq_mean"], val_sr50=scores["sr50"])
             if scores["auc"] > self.best_auc:  # best.pth: a record, not the model to ship (model card)
