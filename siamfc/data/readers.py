@@ -87,38 +87,36 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
             raise DatasetError(f"{base / name}: no groundtruth_rect.txt", str(base / name))
         files = [f for f in files if f.read_text().strip()]  # OTB ships an empty groundtruth_rect.1.txt (Human4)
         sequences += [_sequence(name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}",
-                                gt, base / name / "img", start=_OTB_START.get(name.lower(), 1) - 1) for gt in files]
+                                gt, start=_OTB_START.get(name.lower(), 1) - 1) for gt in files]
     return sequences
 
 
-def _sequence(name: str, gt: Path, frames_dir: Path, hidden: tuple[str, ...] = (), polygons: bool = False,
+def _sequence(name: str, gt: Path, hidden: tuple[str, ...] = (), polygons: bool = False,
               start: int | None = None) -> Sequence:
-    """The boxes of ``gt`` (read_boxes names it when it is missing) and as many frames of ``frames_dir`` (OTB's:
-    from ``start``, and there may be more), visible unless flagged in a file of ``hidden`` beside ``gt``."""
+    """The boxes of ``gt`` (read_boxes names it when it is missing) and as many frames beside it (in ``color/``,
+    ``img/`` or its own folder; OTB's: from ``start``, and there may be more), visible unless flagged in a file
+    of ``hidden`` beside ``gt``."""
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
-    frames = frame_files(frames_dir)[start or 0:] if frames_dir.is_dir() else []
-    frames = frames_for(boxes, frames, gt, frames_dir, exact=start is None)
+    frames_dir = next((d for d in (gt.parent / "color", gt.parent / "img") if d.is_dir()), gt.parent)
+    frames = frames_for(boxes, frame_files(frames_dir)[start or 0:], gt, frames_dir, exact=start is None)
     flagged = [_flags(gt.parent / name, len(boxes)) for name in hidden]
     return Sequence(name, frames, boxes, _visible(boxes) & ~np.any(flagged, axis=0))
-
-
-def _folder_sequence(folder: Path, name: str, polygons: bool) -> Sequence:
-    frames_dir = next((d for d in (folder / "color", folder / "img") if d.is_dir()), folder)
-    return _sequence(name, folder / "groundtruth.txt", frames_dir, ("absence.label",), polygons)
 
 
 def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[Sequence]:
     root = Path(root)
     if (root / "groundtruth.txt").is_file():  # root is itself one sequence
-        return [_folder_sequence(root, root.name, polygons)]
-    base, wanted = _select(root, subset, [])
-    if (base / "sequences").is_dir() and not (base / "list.txt").is_file():  # VOT toolkit workspace
-        base = base / "sequences"
-    listing = base / "list.txt"
-    found = read_names(listing) if listing.is_file() else _holding(base, "groundtruth.txt")
-    names = _keep(found, wanted, root, base, f"{what} sequence (a folder with groundtruth.txt and frames)")
-    folders = listed_folders(base, names, listing)
-    return [_folder_sequence(folder, name, polygons) for name, folder in zip(names, folders, strict=True)]
+        names, folders = [root.name], [root]
+    else:
+        base, wanted = _select(root, subset, [])
+        if (base / "sequences").is_dir() and not (base / "list.txt").is_file():  # VOT toolkit workspace
+            base = base / "sequences"
+        listing = base / "list.txt"
+        found = read_names(listing) if listing.is_file() else _holding(base, "groundtruth.txt")
+        names = _keep(found, wanted, root, base, f"{what} sequence (a folder with groundtruth.txt and frames)")
+        folders = listed_folders(base, names, listing)
+    return [_sequence(name, folder / "groundtruth.txt", ("absence.label",), polygons)
+            for name, folder in zip(names, folders, strict=True)]
 
 
 def vot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
@@ -155,9 +153,8 @@ def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
     else:
         wanted = _select(root, subset, found, strict_train=True)[1]
     names = _keep(found, wanted, root, root, "LaSOT sequence (<class>/<class>-N/ with img/ and groundtruth.txt)")
-    folders = [root / name.rsplit("-", 1)[0] / name for name in names]
-    return [_sequence(name, folder / "groundtruth.txt", folder / "img", ("full_occlusion.txt", "out_of_view.txt"))
-            for name, folder in zip(names, folders, strict=True)]
+    return [_sequence(name, root / name.rsplit("-", 1)[0] / name / "groundtruth.txt",
+                      ("full_occlusion.txt", "out_of_view.txt")) for name in names]
 
 
 def _coco_files(root: Path, subset: str) -> tuple[Path, Path | None]:
