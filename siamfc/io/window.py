@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ..errors import SiamFCError
@@ -113,8 +114,6 @@ class Window:
             return False
         self.scale = min(1.0, 1280 / max(image.shape[:2]))
         if self.scale < 1.0:
-            import cv2
-
             size = (round(image.shape[1] * self.scale), round(image.shape[0] * self.scale))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         picture = self._Image.fromarray(np.ascontiguousarray(image[..., :3]))
