@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+from PIL import Image
 
 from ..data.registry import get
 from ..data.sequences import Sequence, _read_text, check_boxes, frame_files, listed_folders, read_boxes, read_names
@@ -30,8 +31,6 @@ FOLDER_HINT = "--dataset folder reads it as it is"
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) of an image, from its header."""
-    from PIL import Image
-
     with Image.open(path) as image:
         return image.size
 
@@ -241,9 +240,8 @@ class GOT10k(Benchmark):
         return toolkit.got10k_experiment(os.path.abspath(root), bench.subset, out, reports)
 
     def truth(self, experiment, name: str) -> Truth:
-        dataset = experiment.dataset
-        dataset.return_meta = True
-        _, anno, meta = dataset[name]
+        experiment.dataset.return_meta = True
+        _, anno, meta = experiment.dataset[name]
         return Truth(anno, np.asarray(meta["cover"]) > 0, resolution(meta["resolution"]))
 
     def submissions(self, experiment, names: list[str]) -> dict[str, str] | None:

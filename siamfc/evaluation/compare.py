@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from unittest import mock
 
+import cv2
 from tqdm import tqdm
 
 from ..errors import SiamFCError, first_line
@@ -219,7 +220,6 @@ def init_worker(threads: int) -> None:
     """Bound a worker's threads (torch's and OpenCV's; OpenMP/BLAS's from the variables it inherits,
     :func:`run_tasks`). A worker ignores Ctrl-C: the parent stops the pool and says how to resume."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import cv2
     import torch
 
     torch.set_num_threads(threads)
@@ -231,8 +231,6 @@ def init_worker(threads: int) -> None:
 
 def quiet_opencv() -> None:
     """Keep OpenCV's DNN warnings (NanoTrack) off stderr."""
-    import cv2
-
     with contextlib.suppress(Exception):
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 

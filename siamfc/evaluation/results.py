@@ -106,7 +106,7 @@ def read_confidence(bench: BenchmarkSpec, tracker: str, seq: str, length: int,
 
 def read_time(bench: BenchmarkSpec, tracker: str, seq: str) -> tuple[int, float]:
     """Frames timed and their total time (seconds) in a toolkit time file."""
-    text = result_files(bench, tracker, seq)[-1].read_text().replace("NaN", "nan")
+    text = result_files(bench, tracker, seq)[-1].read_text()
     times = np.loadtxt(io.StringIO(text.replace(",", " ")), ndmin=1).ravel()
     times = times[np.isfinite(times) & (times > 0)]
     return int(times.size), float(times.sum())

@@ -24,8 +24,7 @@ class TrackerSpec:
     weights: str | None = None
     params: tuple[tuple[str, object], ...] = ()
 
-    def __post_init__(self) -> None:
-        check(self)
+    __post_init__ = check
 
     @property
     def has_confidence(self) -> bool:
@@ -45,8 +44,7 @@ class BenchmarkSpec:
     repetitions: int = setting(1, ge=1)
     more_roots: tuple[str, ...] = ()  # folder benchmarks: further roots whose sequences join ``root``'s
 
-    def __post_init__(self) -> None:
-        check(self)
+    __post_init__ = check
 
 
 @dataclass
@@ -62,8 +60,7 @@ class EvalConfig:
     progress: bool = True
     baseline: str | None = None  # tracker name: every other one gets its AUC difference, paired by sequence
 
-    def __post_init__(self) -> None:
-        check(self)
+    __post_init__ = check
 
 
 def parse_value(text: str) -> bool | int | float | str:
