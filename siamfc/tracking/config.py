@@ -29,11 +29,6 @@ PRESETS = {"3s": {}, "paper": {"scale_penalty": 0.9745},
            "5s": {"scale_num": 5, "scale_step": 1.025, "scale_penalty": 0.962}, **BOX_PRESETS}
 
 
-def device_type(device: str | torch.device) -> str:
-    """``"cpu"``, ``"cuda"``, ... of a device name or a ``torch.device``."""
-    return getattr(device, "type", None) or str(device).split(":")[0]
-
-
 @dataclass
 class LostSettings:
     """The lost state and re-detection; defaults chosen on the val sequences (docs/lost_targets.md)."""
@@ -101,7 +96,7 @@ class RuntimeOptions:
         check(self)
 
     def onnx_eligible(self, device: str | torch.device) -> bool:
-        return (self.backend == "auto" and device_type(device) == "cpu" and self.optimize
+        return (self.backend == "auto" and str(device).startswith("cpu") and self.optimize
                 and self.dtype == "float32" and self.crop_backend in (None, "cv2")
                 and importlib.util.find_spec("onnxruntime") is not None)
 
@@ -115,14 +110,13 @@ class RuntimeOptions:
         return "onnxruntime" if exportable(net) else "torch"
 
     def resolved_crop_backend(self, device: str | torch.device) -> str:
-        if self.crop_backend is not None:
-            return self.crop_backend
-        return "torch" if device_type(device) == "cuda" and self.backend != "onnxruntime" else "cv2"
+        on_device = str(device).startswith("cuda") and self.backend != "onnxruntime"
+        return self.crop_backend or ("torch" if on_device else "cv2")
 
     def check_device(self, device: str | torch.device, boxes: bool = False) -> None:
         """The rules between the options and the device (``boxes``: a box-head model)."""
         plain = self.resolved_crop_backend(device) == "cv2" and self.dtype == "float32"
-        if self.backend == "onnxruntime" and not (plain and device_type(device) == "cpu"):
+        if self.backend == "onnxruntime" and not (plain and str(device).startswith("cpu")):
             raise SettingError("the onnxruntime backend runs on the CPU only (device='cpu'), with crop_backend='cv2' "
                                "and dtype='float32'", "backend")
         if boxes and not plain:

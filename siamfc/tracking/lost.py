@@ -1,7 +1,6 @@
 """The lost state: each target's confidence, whether it is present, and its re-detection over a grid of
-tiles growing a ring a frame around where it was last confident (docs/lost_targets.md). A tile is a search
-crop at the target's first size, spaced so that the tiles' response maps meet edge to edge; the tiles go
-through the engine as the k "scales" of one target (its usual batched call, which every engine runs)."""
+search crops at its first size ("tiles", their maps meeting edge to edge) growing a ring a frame around where
+it was last confident; the tiles go through the engine as the k "scales" of one target (docs/lost_targets.md)."""
 
 from __future__ import annotations
 
@@ -57,14 +56,9 @@ class TileSearch:
     def maps(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
              color: tuple[float, ...]) -> np.ndarray:
         """Raw response maps (T, R, R) of ``kernel`` on tiles of ``x_size`` pixels at ``centers``."""
-        s = self.search_size
-        crops = np.empty((len(centers), s, s, 3), np.uint8)
-        for i, c in enumerate(centers):
-            geometry.crop(image, c, x_size, s, color, out=crops[i])
-        x = engine_input(self.engine, crops, self.device)
-        stacked = self.engine.stack([kernel], len(centers))
-        r = self.response_size
-        return to_host(self.engine.responses(x, stacked)).reshape(len(centers), r, r)
+        crops = np.stack([geometry.crop(image, c, x_size, self.search_size, color) for c in centers])
+        x, stacked = engine_input(self.engine, crops, self.device), self.engine.stack([kernel], len(centers))
+        return to_host(self.engine.responses(x, stacked)).reshape(len(centers), self.response_size, -1)
 
     def search(self, image: np.ndarray, kernel: object, centers: np.ndarray, x_size: float,
                color: tuple[float, ...], score) -> tuple[float, np.ndarray]:

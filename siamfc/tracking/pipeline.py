@@ -143,8 +143,7 @@ class HostPipeline(ScaleStep, Targets):
 
 
 class BoxPipeline(Targets):
-    """A box-head model's step (``geo``: a box-head :class:`Geometry`): one search crop per target; ``maps``
-    are foreground logits."""
+    """A box-head model's step: one search crop per target; ``maps`` are foreground logits."""
 
     ROWS = {name: Targets.ROWS[name] for name in ("centers", "sizes", "first_sizes", "colors")}
     probability_maps = True

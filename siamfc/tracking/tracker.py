@@ -63,14 +63,6 @@ def check_box(box: np.ndarray, image: np.ndarray) -> np.ndarray:
     return box
 
 
-def checked_device(device: object) -> object:
-    torch = sys.modules.get("torch")  # a torch.device can only exist once PyTorch is loaded
-    if not (isinstance(device, str) or (torch is not None and isinstance(device, torch.device))):
-        raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got {device!r}")
-    resolved = resolve_device_name(str(device))
-    return resolved if isinstance(device, str) else device
-
-
 def _locked(method):
     @functools.wraps(method)
     def run(self, *args, **kwargs):
@@ -111,7 +103,12 @@ class MultiTracker:
             crop_backend = "cv2"  # the box family cuts its crops on the host, whatever the device
         self.options = RuntimeOptions(backend, optimize, crop_backend, dtype)
         self.options.check_device(device, boxes)
-        device = checked_device(device)
+        torch = sys.modules.get("torch")  # a torch.device can only exist once PyTorch is loaded
+        if not (isinstance(device, str) or (torch is not None and isinstance(device, torch.device))):
+            raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:1', 'auto') or a torch.device, got "
+                            f"{device!r}")
+        resolved = resolve_device_name(str(device))  # a torch.device without its GPU too
+        device = resolved if isinstance(device, str) else device
         self.engine, self.device, self._net, self._checkpoint = choose_backend(
             weights, device, model, self.options, (self.cfg.exemplar_size, self.cfg.search_size), boxes)
         torch_engine = self.engine.input_format == "float_nchw"  # PyTorch's: inference mode around a step

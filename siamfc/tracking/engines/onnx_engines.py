@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +45,6 @@ def session(model: bytes | str):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-@dataclass
-class OnnxKernels:
-    """Kernels of all targets as (N, C, h * w) taps, their size (h, w), each crop's offset (N * k, 1, 1)."""
-
-    kernels: np.ndarray
-    size: tuple[int, int]
-    offsets: np.ndarray
-
-
 class OnnxEngine:
     """A SiamFC export's exemplar graph and search graph extended by ``with_tap_products``."""
 
@@ -90,18 +80,20 @@ class OnnxEngine:
     def exemplar(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return tuple(self.sessions["exemplar"].run(None, {"z": np.ascontiguousarray(z)}))
 
-    def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> OnnxKernels | None:
+    def stack(self, kernels: list[tuple[np.ndarray, np.ndarray]], scale_num: int) -> tuple | None:
+        """Kernels of all targets as (N, C, h * w) taps, their size (h, w), each crop's offset (N * k, 1, 1)."""
         if not kernels:
             return None
         stacked = np.concatenate([kernel for kernel, _ in kernels])
         n, c, h, w = stacked.shape
         offsets = np.concatenate([offset for _, offset in kernels]).repeat(scale_num)
-        return OnnxKernels(np.ascontiguousarray(stacked.reshape(n, c, h * w)), (h, w), offsets[:, None, None])
+        return np.ascontiguousarray(stacked.reshape(n, c, h * w)), (h, w), offsets[:, None, None]
 
-    def responses(self, x: np.ndarray, stacked: OnnxKernels) -> np.ndarray:
-        taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": stacked.kernels})[0]
+    def responses(self, x: np.ndarray, stacked: tuple) -> np.ndarray:
+        kernels, size, offsets = stacked
+        taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": kernels})[0]
         # non-finite maps are caught by the tracker, for every backend (check_finite)
-        return fmt.sum_taps(taps, *stacked.size) + stacked.offsets
+        return fmt.sum_taps(taps, *size) + offsets
 
 
 class BoxOnnxEngine:

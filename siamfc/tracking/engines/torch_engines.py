@@ -71,8 +71,7 @@ def exportable(net: SiamFCNet) -> bool:
 
 
 def split_last_conv(backbone: nn.Module) -> tuple[nn.Module, nn.Conv2d] | None:
-    """(trunk, last conv) when the backbone's own ``split_last()`` ends on a conv :func:`compose_last_conv`
-    folds; else None."""
+    """(trunk, last conv) when the backbone's own ``split_last()`` ends on a conv that composes; else None."""
     owner = next((cls for cls in type(backbone).__mro__ if "split_last" in vars(cls)), None)
     if owner is None or type(backbone).forward is not vars(owner).get("forward"):
         return None
@@ -130,17 +129,14 @@ class TorchEngine:
         if not self.optimize:
             return self.net.correlate(kernels, self.net.embed_search(x)).squeeze(1).float()
         n = len(kernels)
-        k, per_call = x.shape[0] // n, self.targets_per_call or n
-        out = torch.cat([self._responses(x[t * k:(t + per_call) * k], kernels[t:t + per_call], k)
-                         for t in range(0, n, per_call)])
+        k, per_call, out = x.shape[0] // n, self.targets_per_call or n, []
+        for t in range(0, n, per_call):
+            with self._autocast():
+                features, chunk = self.search_net(x[t * k:(t + per_call) * k]), kernels[t:t + per_call]
+                out.append(correlate_gemm(features, chunk.to(features.dtype), k) if self.plain_head
+                           else self.net.correlate(chunk, features).squeeze(1))
+        out = torch.cat(out).float()
         return out if offsets is None else out + offsets
-
-    def _responses(self, x: torch.Tensor, kernels: torch.Tensor, scale_num: int) -> torch.Tensor:
-        with self._autocast():
-            features = self.search_net(x)
-            if not self.plain_head:
-                return self.net.correlate(kernels, features).squeeze(1).float()
-            return correlate_gemm(features, kernels.to(features.dtype), scale_num).float()
 
 
 class BoxTorchEngine:
