@@ -53,9 +53,17 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
     path = Path(path)
-    problem = _not_a_torch_file(path)
-    if problem:
-        raise CheckpointError(f"{path}: {problem}", str(path))
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {'a folder, not a' if path.is_dir() else 'no such'} checkpoint file", str(path))
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive, or else a legacy pickle
+        with path.open("rb") as file:
+            head = file.read(2)
+        if head[:1] != b"\x80":
+            raise CheckpointError(f"{path}: " + {
+                b"": "an empty file, not a checkpoint",
+                b"PK": "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"}.get(
+                head, "not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: a "
+                      "text, image or other file)"), str(path))
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
@@ -68,22 +76,6 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}", str(path))
     return data
-
-
-def _not_a_torch_file(path: Path) -> str | None:
-    """Why ``path`` cannot be a file of ``torch.save`` (a zip archive, or a legacy pickle), or None."""
-    if not path.is_file():
-        return "a folder, not a checkpoint file" if path.is_dir() else "no such checkpoint file"
-    if zipfile.is_zipfile(path):
-        return None
-    with path.open("rb") as file:
-        head = file.read(2)
-    if head[:1] == b"\x80":
-        return None
-    return {b"": "an empty file, not a checkpoint",
-            b"PK": "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"}.get(
-        head, "not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: a text, "
-              "image or other file)")
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> SiamFCNet:
