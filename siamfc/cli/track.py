@@ -97,8 +97,6 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
              for i, b in enumerate(boxes)]
     loop = FrameLoop(tracker, first.image, boxes)
     outputs = TrackOutputs(paths, args.video, len(boxes), source.fps or 25.0, first.image.shape[1::-1])
-    total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
-    progress = progress_bar(total, "tracking", args.quiet)
     skipped_frames, shown = 0, first.image
 
     def record(number: int, skipped: bool, fps: float | None = None):
@@ -113,6 +111,8 @@ def _track(args, source: FrameSource, reader: LiveFeed, tracker, boxes: list, pa
 
     for index in range(first.index):  # frames before the first readable one hold the init box
         record(args.start_frame + index + 1, True)
+    total = min((n for n in (source.length, args.max_frames) if n is not None), default=None)
+    progress = progress_bar(total, "tracking", args.quiet)
 
     def handle(frame: Frame, fps: float | None):
         nonlocal skipped_frames, shown
