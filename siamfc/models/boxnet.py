@@ -63,11 +63,6 @@ class BoxHead(nn.Module):
         box = torch.exp(self.box_pred(self.box_tower(self.corr_box(kernel, search))))
         return cls, box
 
-    def onnx_order(self) -> list[nn.Conv2d]:
-        """The convolutions in the order of NanoTrack v2's head graph (box correlation first)."""
-        parts = (self.corr_box, self.corr_cls, self.cls_tower, self.cls_pred, self.box_tower, self.box_pred)
-        return [m for part in parts for m in part.modules() if isinstance(m, nn.Conv2d)]
-
 
 @dataclass
 class BoxNetConfig:
@@ -124,6 +119,9 @@ def load_nanotrack_v2(folder: str | os.PathLike, channel_order: str = "rgb") -> 
                               str(folder))
     net = BoxTrackNet(BoxNetConfig(channel_order=channel_order))
     load_nanotrack_onnx(net.backbone, folder / NANOTRACK_BACKBONE, swap_rb=channel_order == "bgr")
-    targets = [p for conv in net.head.onnx_order() for p in (conv.weight, conv.bias) if p is not None]
+    head = net.head  # its convolutions in the order of NanoTrack v2's head graph (box correlation first)
+    parts = (head.corr_box, head.corr_cls, head.cls_tower, head.cls_pred, head.box_tower, head.box_pred)
+    targets = [p for part in parts for m in part.modules() if isinstance(m, nn.Conv2d) for p in (m.weight, m.bias)
+               if p is not None]
     copy_onnx_weights(folder / NANOTRACK_HEAD, targets, "NanoTrack v2's head")
     return net.eval()
