@@ -85,21 +85,16 @@ def model_names() -> tuple[str, ...]:
     return tuple(m.name for m in SHIPPED)
 
 
-def find_model(name: str) -> ShippedModel:
-    for model in SHIPPED:
-        if model.name == name:
-            return model
-    known = model_names()
-    raise UnknownModelError(f"unknown model {name!r}; shipped: {', '.join(known)} (siamfc models lists them)",
-                            known, key="model")
-
-
 def model_path(name: str) -> Path:
-    return find_model(name).path
+    known = model_names()
+    if name not in known:
+        raise UnknownModelError(f"unknown model {name!r}; shipped: {', '.join(known)} (siamfc models lists them)",
+                                known, key="model")
+    return WEIGHTS_DIR / f"{name}.pth"
 
 
 def default_weights_path() -> Path:
-    return find_model(DEFAULT_MODEL).path
+    return model_path(DEFAULT_MODEL)
 
 
 def weights_of(weights: object, model: object) -> tuple[object, object]:
