@@ -179,9 +179,6 @@ def _toolkit_report(bench: BenchmarkSpec, experiment, comparison: Comparison, wa
             for name in names}
 
 
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
 @dataclass(frozen=True)
 class Task:
     bench: BenchmarkSpec
@@ -243,11 +240,12 @@ def run_tasks(tasks: list[Task], workers: int, on_done: Callable[[Task], None]) 
         if workers > 1:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
             threads = max(1, cores // workers)
+            variables = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
             # while the workers start (they inherit both): the thread-count variables set, and SIGINT ignored,
             # so that a Ctrl-C before init_worker runs cannot print a worker's traceback
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                with mock.patch.dict(os.environ, dict.fromkeys(THREAD_ENV, str(threads))):
+                with mock.patch.dict(os.environ, dict.fromkeys(variables, str(threads))):
                     pool = multiprocessing.get_context("spawn").Pool(workers, init_worker, (threads,))
             finally:
                 signal.signal(signal.SIGINT, previous)
