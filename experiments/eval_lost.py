@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from siamfc.data.readers import folder_sequences  # noqa: E402
+from siamfc.data.registry import folder_sequences  # noqa: E402
 from siamfc.data.sequences import frame_files, read_boxes  # noqa: E402
 from siamfc.evaluation.got10k_compat import read_rgb  # noqa: E402
 from siamfc.evaluation.metrics import f_score, sequence_curves, success_auc  # noqa: E402

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.readers import curated_sequences
+from siamfc.data.registry import curated_sequences
 from siamfc.data.sequences import DatasetError
 from siamfc.training.build import read_sequences
 from siamfc.training.config import DatasetConfig

@@ -12,7 +12,7 @@ import pytest
 
 from siamfc.data import registry
 from siamfc.data.crop_cache import PairFilter
-from siamfc.data.readers import (
+from siamfc.data.registry import (
     coco_images,
     folder_sequences,
     lasot_sequences,

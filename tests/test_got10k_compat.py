@@ -157,7 +157,7 @@ def test_got10k_test_subset_runs_without_the_notice_and_sleep(tmp_path: Path) ->
 
 
 def test_sequence_experiment_runs_the_toolkits_loop_over_our_sequences(tmp_path: Path) -> None:
-    from siamfc.data.readers import folder_sequences
+    from siamfc.data.registry import folder_sequences
     from siamfc.evaluation.got10k_compat import SequenceDataset
     from siamfc.evaluation.trackers import ToolkitTracker
 

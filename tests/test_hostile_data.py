@@ -23,7 +23,7 @@ from test_training import make_sequences, write_config
 
 from siamfc.cli.main import main
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.readers import coco_images, folder_sequences
+from siamfc.data.registry import coco_images, folder_sequences
 from siamfc.data.sequences import DatasetError, got10k_sequences
 from siamfc.errors import CheckpointError, SettingError
 
@@ -115,7 +115,7 @@ import sys, time
 from pathlib import Path
 from siamfc import geometry
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.readers import folder_sequences
+from siamfc.data.registry import folder_sequences
 
 data, cache, building, started = map(Path, sys.argv[1:5])
 crop = geometry.crop

@@ -19,7 +19,7 @@ from test_training import make_sequences, run, write_config
 
 from siamfc.cli.main import main
 from siamfc.data.crop_cache import PairFilter, build_crop_cache
-from siamfc.data.readers import coco_images, curated_sequences
+from siamfc.data.registry import coco_images, curated_sequences
 from siamfc.data.sequences import DatasetError, got10k_sequences
 from siamfc.errors import CheckpointError
 from siamfc.models.checkpoint import read_checkpoint
@@ -270,7 +270,7 @@ def test_got10k_and_curated_lines_of_other_than_4_values_are_refused(tmp_path: P
 
 
 def test_crop_cache_is_rebuilt_when_a_frame_changes(tmp_path: Path) -> None:
-    from siamfc.data.readers import folder_sequences
+    from siamfc.data.registry import folder_sequences
 
     make_sequences(tmp_path / "seqs", ["a"], n=4)
     filt = PairFilter(min_size=10)
@@ -283,7 +283,7 @@ def test_crop_cache_is_rebuilt_when_a_frame_changes(tmp_path: Path) -> None:
 
 
 def test_unreadable_frames_are_counted_and_named(tmp_path: Path) -> None:
-    from siamfc.data.readers import folder_sequences
+    from siamfc.data.registry import folder_sequences
 
     make_sequences(tmp_path / "seqs", ["a"], n=4)
     for name in ("00000002.jpg", "00000004.jpg"):
@@ -304,7 +304,7 @@ def test_no_usable_frame_because_unreadable_says_so(tmp_path: Path, capsys: pyte
 
 
 def test_a_damaged_crop_cache_is_built_again(tmp_path: Path) -> None:
-    from siamfc.data.readers import folder_sequences
+    from siamfc.data.registry import folder_sequences
 
     make_sequences(tmp_path / "seqs", ["a"], n=3)
     sequences = folder_sequences(tmp_path / "seqs")
