@@ -24,8 +24,7 @@ class PairSource:
 
 
 class PairDataset(Dataset):
-    """``negative_prob``: the share of pairs whose search view shows another sequence or image
-    (DaSiamRPN's distractor pairs), negative everywhere."""
+    """``negative_prob``: the share of DaSiamRPN's distractor pairs (another sequence's or image's search view)."""
 
     def __init__(self, sources: list[PairSource], augment: PairAugment, pairs_per_epoch: int, seed: int = 0,
                  negative_prob: float = 0.0) -> None:

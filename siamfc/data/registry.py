@@ -99,9 +99,8 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
 
 def _sequence(name: str, gt: Path, hidden: tuple[str, ...] = (), polygons: bool = False,
               start: int | None = None) -> Sequence:
-    """The boxes of ``gt`` (read_boxes names it when it is missing) and as many frames beside it (in ``color/``,
-    ``img/`` or its own folder; OTB's: from ``start``, and there may be more), visible unless flagged in a file
-    of ``hidden`` beside ``gt``."""
+    """The boxes of ``gt`` and as many frames beside it (``color/``, ``img/`` or its folder; OTB's: from ``start``,
+    and there may be more), visible unless flagged in a file of ``hidden`` beside ``gt``."""
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
     frames_dir = next((d for d in (gt.parent / "color", gt.parent / "img") if d.is_dir()), gt.parent)
     frames = frames_for(boxes, frame_files(frames_dir)[start or 0:], gt, frames_dir, exact=start is None)
@@ -179,8 +178,7 @@ def _is_id(value: object) -> bool:
 
 
 def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
-    """COCO instances JSON (``root/annotations/instances_<subset>.json``, or ``root`` the json): each
-    non-crowd box is a one-frame sequence."""
+    """COCO (``root/annotations/instances_<subset>.json``, or ``root`` the json): one sequence per non-crowd box."""
     root = Path(root)
     json_path, image_dir = _coco_files(root, subset)
     key = str(json_path)

@@ -83,8 +83,7 @@ class BoxNetConfig:
 
 
 class BoxTrackNet(nn.Module):
-    """Backbone + box head; the tracker calls ``heads(embed_exemplar(z), embed_search(x))``, training
-    ``forward(z, x)``."""
+    """Backbone + box head: the tracker calls ``heads(embed_exemplar(z), embed_search(x))``, training ``forward``."""
 
     stride = 16
 

@@ -154,8 +154,7 @@ def check_finite(state: dict, path: str | os.PathLike) -> None:
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temp files a killed :func:`atomic_save` leaves (``.NAME.pth.XXXXXXXX``); returns those removed.
-    Call it where no other save is running."""
+    """Delete (and return) the temp files a killed :func:`atomic_save` leaves; call it where no save is running."""
     removed = []
     for tmp in Path(folder).glob(".*.pth.*"):
         if tmp.is_file() and _TEMP_NAME.fullmatch(tmp.name):

@@ -92,8 +92,7 @@ class SiamFCNet(nn.Module):
 
     def forward(self, z: torch.Tensor, x: torch.Tensor, return_features: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Response maps; with ``return_features`` also the exemplar and search features (one forward call
-        under DistributedDataParallel)."""
+        """Response maps; with ``return_features`` also both features (one call under DistributedDataParallel)."""
         zf, xf = self.embed_exemplar(z), self.embed_search(x)
         response = self.correlate(zf, xf)
         return (response, zf, xf) if return_features else response
