@@ -37,16 +37,14 @@ RECIPE: dict = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--data", action="append", default=[], metavar="PATH",
-                        help="training sequences (repeatable): a folder in a layout siamfc reads (recognised from "
-                             "its files), or KIND:ROOT[:SUBSET] to name it, e.g. got10k:/data/GOT-10k:train; "
-                             "replaces a config's datasets")
+    parser.add_argument("--data", action="append", default=[], metavar="PATH", help="training sequences (repeatable): "
+                        "a folder in a layout siamfc reads (recognised from its files), or KIND:ROOT[:SUBSET] to name "
+                        "it, e.g. got10k:/data/GOT-10k:train; replaces a config's datasets")
     parser.add_argument("--config", help="YAML file (see configs/); default: the recipe above, with --data")
-    parser.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
+    parser.add_argument("--resume", nargs="?", const="", metavar="CKPT",
                         help="continue from OUT_DIR/last.pth, or from CKPT")
-    parser.add_argument("--cache-dir", metavar="DIR",
-                        help="where the crop cache goes (default: $XDG_CACHE_HOME/siamfc/crops or "
-                             "~/.cache/siamfc/crops; $SIAMFC_CACHE/crops when set)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="where the crop cache goes (default: "
+                        "$XDG_CACHE_HOME/siamfc/crops or ~/.cache/siamfc/crops; $SIAMFC_CACHE/crops when set)")
     parser.add_argument("--val-root", help="GOT-10k-layout root to validate on (its 'val' subset)")
     parser.add_argument("--out-dir", help="where checkpoints and logs go (default with --data alone: runs/NAME)")
     parser.add_argument("--epochs", type=int)
@@ -112,11 +110,10 @@ def _announce(cfg: TrainConfig) -> None:
         total_frames += frames
         print(f"data: {ds.root} as {ds.kind} (subset {ds.subset}): {len(sequences)} sequences, {frames} "
               "annotated frames", flush=True)
-    cache = Path(cfg.data.cache_dir) if cfg.data.cache_dir else default_crop_cache_dir()
-    size = total_frames * cfg.data.cache_size ** 2 * 3
-    print(f"crop cache: {cache}: up to {size / 1e6:,.0f} MB ({total_frames} crops of "
-          f"{cfg.data.cache_size}x{cfg.data.cache_size}), cut once and reused by later runs on the same data; "
-          "--cache-dir DIR puts it elsewhere", flush=True)
+    side, cache = cfg.data.cache_size, cfg.data.cache_dir or default_crop_cache_dir()
+    print(f"crop cache: {cache}: up to {total_frames * side**2 * 3 / 1e6:,.0f} MB ({total_frames} crops of "
+          f"{side}x{side}), cut once and reused by later runs on the same data; --cache-dir DIR puts it elsewhere",
+          flush=True)
     argv = sys.argv[2:] if sys.argv[1:2] == ["train"] else sys.argv[1:]  # past siamfc train, or python -m ...
     again = shlex.join(["siamfc", "train", *(a for a in argv if a != "--resume")])
     print(f"checkpoints: {cfg.out_dir}/last.pth (every epoch and every {cfg.checkpoint_minutes:g} min); after a "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,7 @@ def box_targets(boxes: torch.Tensor, positive: torch.Tensor, cells: np.ndarray) 
     w, h), for pairs ``positive`` (B,) 1.0 or 0.0 and ``cells`` (G,) at these view pixels along an axis."""
     c = torch.as_tensor(cells, dtype=boxes.dtype, device=boxes.device)
     cx, cy, w, h = (boxes[:, i].view(-1, 1, 1) for i in range(4))
-    gx, gy = c.view(1, 1, -1), c.view(1, -1, 1)
-    dx, dy = gx - cx, gy - cy
+    dx, dy = c.view(1, 1, -1) - cx, c.view(1, -1, 1) - cy
     distances = torch.stack([(dx + w / 2).expand(-1, len(c), -1), (dy + h / 2).expand(-1, -1, len(c)),
                              (w / 2 - dx).expand(-1, len(c), -1), (h / 2 - dy).expand(-1, -1, len(c))], dim=1)
     inside = (dx.abs() < w / 2) & (dy.abs() < h / 2)
@@ -50,8 +50,7 @@ def box_targets(boxes: torch.Tensor, positive: torch.Tensor, cells: np.ndarray) 
 def balanced_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(B, 2, G, G) logits: the mean of the positive cells' mean loss and the negative cells'."""
     loss = F.cross_entropy(logits, labels.clamp(min=0), reduction="none")
-    pos, neg = labels == POSITIVE, labels == NEGATIVE
-    parts = [loss[mask].mean() for mask in (pos, neg) if mask.any()]
+    parts = [loss[mask].mean() for mask in (labels == POSITIVE, labels == NEGATIVE) if mask.any()]
     return sum(parts) / len(parts)
 
 
@@ -120,15 +119,14 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
         step = int(state["step"])
         log(f"resumed at step {step} from {last}")
     grid = BoxGrid.create(-(-data.augment.search_size // net.stride), net.stride, data.augment.search_size)
-    per_epoch = max(len(data) // settings.batch_size, 1)
-    last_save = time.monotonic()
+    per_epoch, last_save = max(len(data) // settings.batch_size, 1), time.monotonic()
     net.train()
     while step < settings.steps:
         data.set_epoch(step // per_epoch)
         seen = (step % per_epoch) * settings.batch_size  # a resumed run starts after the pairs it has seen
         loader = DataLoader(Subset(data, range(seen, per_epoch * settings.batch_size)), batch_size=settings.batch_size,
-                            shuffle=False, num_workers=settings.workers, drop_last=True, persistent_workers=False)
-        for z, x, boxes, positive in loader:
+                            num_workers=settings.workers, drop_last=True)
+        for z, x, boxes, positive in islice(loader, settings.steps - step):
             factor = learning_rate_factor(step, settings.steps, settings.final_lr_ratio)
             for group, lr in zip(optimizer.param_groups, base, strict=True):
                 group["lr"] = lr * factor
@@ -142,13 +140,11 @@ def finetune(net: BoxTrackNet, data: BoxPairDataset, settings: FinetuneSettings,
             optimizer.step()
             step += 1
             if step % 50 == 0 or step in (1, settings.steps):
-                log(f"step {step}/{settings.steps} loss {float(loss):.4f} cls {float(cls_loss):.4f} "
-                    f"iou {float(iou):.4f} lr {base[1] * factor:.2e}")
+                log(f"step {step}/{settings.steps} loss {loss.item():.4f} cls {cls_loss.item():.4f} "
+                    f"iou {iou.item():.4f} lr {base[1] * factor:.2e}")
             if time.monotonic() - last_save > settings.checkpoint_minutes * 60 or step == settings.steps:
                 atomic_save({"state_dict": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, last)
                 last_save = time.monotonic()
-            if step >= settings.steps:
-                break
     net.eval()
     save_checkpoint(out / "model.pth", net, recipe=settings.__dict__.copy())
     return out / "model.pth"

@@ -79,22 +79,20 @@ def freeze(model: nn.Module, prefixes: list[str]) -> int:
     return len(frozen)
 
 
-def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float,
-                     extra: list[nn.Parameter] | tuple = ()) -> list[dict]:
-    """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``, then the
-    ``extra`` parameters that train beside ``model`` (an experiment's terms) at ``lr``."""
+def parameter_groups(model: nn.Module, lr: float, backbone_lr_scale: float) -> list[dict]:
+    """Optimizer groups: the pretrained trunks at ``lr * backbone_lr_scale``, everything else at ``lr``."""
     trunk_ids = {id(p) for module in model.modules() if isinstance(module, NanoTrackTrunk) and backbone_lr_scale != 1.0
                  for p in module.trunk_parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in trainable if id(p) not in trunk_ids], "lr": lr},
-              {"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale},
-              {"params": list(extra), "lr": lr}]
+              {"params": [p for p in trainable if id(p) in trunk_ids], "lr": lr * backbone_lr_scale}]
     return [g for g in groups if g["params"]]
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig, extra: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """SGD or AdamW over :func:`parameter_groups`."""
-    params = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale, extra)
+    """SGD or AdamW over ``model`` and the ``extra`` parameters that train beside it (an experiment's terms)."""
+    terms = [{"params": extra, "lr": cfg.lr}] if extra else []
+    params = parameter_groups(model, cfg.lr, cfg.backbone_lr_scale) + terms
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -117,8 +115,7 @@ def read_sequences(ds: DatasetConfig, where: str = "dataset") -> list[Sequence]:
 
 
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
-    sources = []
-    cache_dir = cfg.cache_dir or default_crop_cache_dir()
+    sources, cache_dir = [], cfg.cache_dir or default_crop_cache_dir()
     for i, ds in enumerate(cfg.datasets):
         key = f"data.datasets[{i}]"
         sequences = read_sequences(ds, key)

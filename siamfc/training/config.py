@@ -131,9 +131,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def load_config(source: str | Path | dict, overrides: dict | None = None, flags: dict | None = None) -> TrainConfig:
-    """A TrainConfig from a YAML file, or from plain data (``siamfc train``'s recipe); ``overrides`` maps
-    dotted keys to values. Errors name the file, or for an overridden key the option in ``flags`` that gave it
-    (``--data``), else ``--set``."""
+    """A TrainConfig from a YAML file, or from plain data (``siamfc train``'s recipe), with each dotted key of
+    ``overrides`` set to its value. Errors name the file, or for an overridden key the option in ``flags`` that gave
+    it (``--data``), else ``--set``."""
     overrides, where, data = overrides or {}, "siamfc train (recipe)", source
     if not isinstance(source, dict):
         where = path = Path(source)
@@ -142,19 +142,8 @@ def load_config(source: str | Path | dict, overrides: dict | None = None, flags:
         except (OSError, yaml.YAMLError) as exc:
             why = f"cannot read ({exc.strerror})" if isinstance(exc, OSError) else f"not valid YAML ({first_line(exc)})"
             raise SettingError(f"{path}: {why}", str(path)) from exc
-    data = apply_overrides(data, overrides)
-    try:
-        return build(TrainConfig, data)
-    except SettingError as exc:
-        given = [k for k in overrides if exc.key and (f"{exc.key}.".startswith((f"{k}.", f"{k}[")) or
-                                                      k.startswith(f"{exc.key}."))]
-        raise SettingError(f"{(flags or {}).get(given[0], '--set') if given else f'{where}:'} {exc}", exc.key) from exc
-
-
-def apply_overrides(data: dict, overrides: dict) -> dict:
-    """A copy of config ``data`` with each dotted key of ``overrides`` set (``optim.lr``: ``data["optim"]["lr"]``)."""
     data = copy.deepcopy(data)
-    for dotted, value in overrides.items():
+    for dotted, value in overrides.items():  # optim.lr: data["optim"]["lr"]
         node = data
         *parents, last = dotted.split(".")
         for key in parents:
@@ -162,7 +151,12 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
         if not isinstance(node, dict):
             raise SettingError(f"--set {dotted}: {'.'.join(parents)} is not a section", dotted)
         node[last] = value
-    return data
+    try:
+        return build(TrainConfig, data)
+    except SettingError as exc:
+        given = [k for k in overrides if exc.key and (f"{exc.key}.".startswith((f"{k}.", f"{k}[")) or
+                                                      k.startswith(f"{exc.key}."))]
+        raise SettingError(f"{(flags or {}).get(given[0], '--set') if given else f'{where}:'} {exc}", exc.key) from exc
 
 
 #: config keys (and sections) a resumed run may change: where and how fast it runs, what it logs

@@ -4,8 +4,6 @@ loss terms an experiment registers (:mod:`siamfc.registry`, kind ``term``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
@@ -53,12 +51,10 @@ def triplet_loss(logits: torch.Tensor, labels: torch.Tensor, hard_negatives: int
     total = logits.new_zeros(())
     for scores, positive in zip(logits.flatten(1), labels.flatten(1) > 0, strict=True):
         vp, vn = scores[positive], scores[~positive]
-        if not len(vp):  # a negative pair has no triplet: push its whole map down
-            total = total + F.softplus(vn).mean()
-            continue
-        if hard_negatives > 0:
+        if hard_negatives > 0 and len(vp):
             vn = vn.topk(min(hard_negatives, len(vn))).values
-        total = total + F.softplus(vn[None, :] - vp[:, None]).mean()
+        # a negative pair has no triplet: push its whole map down
+        total = total + (F.softplus(vn[None, :] - vp[:, None]).mean() if len(vp) else F.softplus(vn).mean())
     return total / len(logits)
 
 
@@ -72,8 +68,7 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, kind: 
     return F.mse_loss(logits, teacher_logits)
 
 
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {"logistic": logistic_loss, "contrastive": contrastive_loss,
-                                                   "triplet": triplet_loss}
+LOSSES = {"logistic": logistic_loss, "contrastive": contrastive_loss, "triplet": triplet_loss}
 
 
 class Objective:
@@ -97,22 +92,15 @@ class Objective:
             except TypeError as exc:  # a setting missing or unknown, or settings that are not a mapping
                 raise SettingError(f"{key}: {exc}", key) from exc
             self.terms[name] = term.to(device)
+        self.trained = {name: t for name, t in self.terms.items() if any(p.requires_grad for p in t.parameters())}
+        self.parameters = [p for term in self.trained.values() for p in term.parameters() if p.requires_grad]
 
-    @property
-    def parameters(self) -> list[torch.nn.Parameter]:
-        return [p for term in self.trained.values() for p in term.parameters() if p.requires_grad]
-
-    @property
-    def trained(self) -> dict[str, torch.nn.Module]:
-        return {name: t for name, t in self.terms.items() if any(p.requires_grad for p in t.parameters())}
-
-    def __call__(self, logits: torch.Tensor, offsets: torch.Tensor, positive: torch.Tensor | None,
+    def __call__(self, logits: torch.Tensor, offsets: torch.Tensor, positive: torch.Tensor,
                  z: torch.Tensor, x: torch.Tensor, zf: torch.Tensor, xf: torch.Tensor) -> torch.Tensor:
         """``logits``: the maps of exemplars ``z`` in searches ``x`` (``zf``, ``xf``: their embeddings);
         ``offsets``: each target's (dy, dx) from the search's centre; ``positive``: 0 for a negative pair."""
         labels = make_labels(offsets, logits.shape[-1], self.stride, self.cfg.positive_radius)
-        if positive is not None:
-            labels = labels * positive.to(labels).view(-1, 1, 1, 1)
+        labels = labels * positive.to(labels).view(-1, 1, 1, 1)
         loss = LOSSES[self.cfg.name](logits, labels, self.cfg.hard_negatives)
         if self.teacher is not None:
             with torch.no_grad():

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
+from PIL import Image
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -82,8 +83,6 @@ def share_setup_outcome(world: int, ok: bool) -> bool:
 
 def sequence_scores(tracker: SiamFCTracker, seq: Sequence, max_frames: int = 0) -> SequenceFigures:
     """``tracker`` on ``seq`` (its first ``max_frames`` frames; 0: all) from its first box, scored as in eval."""
-    from PIL import Image
-
     n = min(len(seq), max_frames) if max_frames else len(seq)
     boxes = np.zeros((n, 4))
     for i in range(n):
@@ -102,12 +101,11 @@ def sequence_scores(tracker: SiamFCTracker, seq: Sequence, max_frames: int = 0) 
     return sequence_figures([boxes], Truth(seq.boxes[:n], seq.visible[:n], bound))
 
 
-def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0, quiet: bool = True) -> dict:
+def validate(model: SiamFCNet, sequences: list[Sequence], max_frames: int = 0) -> dict:
     """``model`` tracking ``sequences``: ``auc`` with ``auc_low``, ``auc_high`` (95% bootstrap interval over
     sequences), ``ao``, ``ao_seq_mean``, ``sr50``, ``sr75`` as in ``siamfc eval``, and each ``sequences``'s."""
     tracker = SiamFCTracker(model=copy.deepcopy(model), device=next(model.parameters()).device)
-    figures = {seq.name: sequence_scores(tracker, seq, max_frames)
-               for seq in tqdm(sequences, desc="validating", disable=quiet, leave=False)}
+    figures = {seq.name: sequence_scores(tracker, seq, max_frames) for seq in sequences}
     per_sequence = {name: {k: f.summary()[k] for k in ("ao", "sr50", "sr75", "auc", "evaluated_frames")}
                     for name, f in figures.items()}
     overall = overall_figures(figures)
@@ -227,12 +225,10 @@ class Trainer:
         # this process's share of the epoch's pairs, after those its steps so far have seen
         indices = list(range(self.rank, n - n % self.world, self.world))[self.step * bs:]
         return DataLoader(self.dataset, batch_size=bs, sampler=indices, num_workers=workers, drop_last=True,
-                          pin_memory=self.device.type == "cuda", persistent_workers=False,
-                          prefetch_factor=4 if workers else None,
+                          pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None,
                           worker_init_fn=ignore_stop_signals if workers else None)
 
-    def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor,
-                    positive: torch.Tensor | None = None) -> float:
+    def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor, positive: torch.Tensor) -> float:
         z, x = (view.to(self.device, non_blocking=True).float() for view in (z, x))
         offsets = offsets.to(self.device, non_blocking=True)
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
