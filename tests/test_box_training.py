@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from siamfc.data.transforms import AugmentConfig, PairAugment
+from siamfc.data.pairs import AugmentConfig, PairAugment
 from siamfc.errors import SettingError
 from siamfc.models.boxnet import BoxTrackNet
 from siamfc.models.checkpoint import load_box_checkpoint

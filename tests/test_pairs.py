@@ -9,8 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from siamfc.data.crop_cache import CropCache
-from siamfc.data.pairs import PairDataset, PairSource
-from siamfc.data.transforms import AugmentConfig, PairAugment
+from siamfc.data.pairs import AugmentConfig, PairAugment, PairDataset, PairSource
 from siamfc.errors import SettingError
 from siamfc.training.losses import make_labels
 

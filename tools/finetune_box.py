@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from siamfc.data.transforms import PairAugment
+    from siamfc.data.pairs import PairAugment
     from siamfc.models.boxnet import load_nanotrack_v2
     from siamfc.training.box_finetune import BoxPairDataset, FinetuneSettings, finetune
     from siamfc.training.build import build_pair_dataset

@@ -13,9 +13,8 @@ from torch import nn
 
 from ..data import registry
 from ..data.crop_cache import build_crop_cache
-from ..data.pairs import PairDataset, PairSource
+from ..data.pairs import PairAugment, PairDataset, PairSource
 from ..data.sequences import Sequence, got10k_sequences
-from ..data.transforms import PairAugment
 from ..errors import CheckpointError, SettingError, SiamFCError, first_line
 from ..models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 from ..models.checkpoint import load_model

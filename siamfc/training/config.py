@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from ..data.crop_cache import PairFilter
+from ..data.pairs import AugmentConfig
 from ..data.registry import names as dataset_kinds
-from ..data.transforms import AugmentConfig
 from ..errors import CheckpointError, SettingError, SiamFCError, first_line
 from ..models.checkpoint import FORMAT, read_checkpoint
 from ..models.network import ModelConfig
