@@ -217,27 +217,22 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     return sequences
 
 
-def _read_meta(path: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(original frame numbers, crop pixels per frame pixel) from a curated sequence's ``meta.csv``."""
-    rows = list(csv.DictReader(_read_text(path).splitlines()))
-    try:
-        frames = np.array([int(r["original_frame"]) for r in rows])
-        scales = np.array([float(r["scale"]) for r in rows])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DatasetError(f"{path}: expected columns index,original_frame,x0,y0,scale with numbers",
-                           str(path)) from exc
-    if len(rows) != n or not np.all(np.isfinite(scales) & (scales > 0)):
-        raise DatasetError(f"{path}: {len(rows)} rows for {n} crops" if len(rows) != n else
-                           f"{path}: scale must be positive", str(path))
-    return frames, scales
-
-
 def curated_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     """Curated SiamFC crops: a GOT-10k folder whose images are square search-region crops centred on the
     target, with ``meta.csv`` (``index, original_frame, x0, y0, scale``: crop = (frame - (x0, y0)) * scale)."""
     sequences = got10k_sequences(root, subset)
     for seq in sequences:
-        seq.frame_numbers, seq.frame_scale = _read_meta(Path(root) / subset / seq.name / "meta.csv", len(seq))
+        path = Path(root) / subset / seq.name / "meta.csv"
+        rows = list(csv.DictReader(_read_text(path).splitlines()))
+        try:
+            seq.frame_numbers = np.array([int(r["original_frame"]) for r in rows])
+            seq.frame_scale = np.array([float(r["scale"]) for r in rows])  # crop pixels per frame pixel
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{path}: expected columns index,original_frame,x0,y0,scale with numbers",
+                               str(path)) from exc
+        if len(rows) != len(seq) or not np.all(np.isfinite(seq.frame_scale) & (seq.frame_scale > 0)):
+            raise DatasetError(f"{path}: {len(rows)} rows for {len(seq)} crops" if len(rows) != len(seq) else
+                               f"{path}: scale must be positive", str(path))
         seq.curated = True
     return sequences
 

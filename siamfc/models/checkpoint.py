@@ -118,13 +118,11 @@ def _load_weights(model: SiamFCNet | BoxTrackNet, state: object, path: str | os.
 
 def is_box_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a readable checkpoint of the box-head family."""
-    if not Path(path).is_file() or Path(path).suffix != ".pth":
-        return False
     try:
-        data = read_checkpoint(path)
+        config = read_checkpoint(path).get("model") if Path(path).suffix == ".pth" else None
     except CheckpointError:
         return False
-    return isinstance(data.get("model"), dict) and data["model"].get("family") == "boxnet"
+    return isinstance(config, dict) and config.get("family") == "boxnet"
 
 
 def load_box_checkpoint(path: str | os.PathLike) -> BoxTrackNet:
