@@ -282,14 +282,13 @@ class OTB(Benchmark):
         """The toolkit reads each sequence (frames ``img/*.jpg``, one ``x,y,w,h`` a line): its failures
         as one line naming the file (the boxes read by ours first)."""
         root = Path(bench.root)
-        if not any(root.iterdir()):  # the toolkit's own error here advises download=True
-            raise SiamFCError(f"{root}: wrong layout for OTB: the folder is empty "
-                              "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)", str(root))
-        experiment = toolkit.otb_experiment(os.path.abspath(root), bench.version, out, reports)
+        found = any(root.iterdir())  # an empty folder: the toolkit's own error advises download=True
+        experiment = toolkit.otb_experiment(os.path.abspath(root), bench.version, out, reports) if found else None
+        if not found or not experiment.dataset.seq_names:
+            why = (f"no <Sequence>/groundtruth_rect.txt of OTB{bench.version}" if found else "the folder is empty "
+                   "(expected ROOT/<Sequence>/img/ + groundtruth_rect.txt)")
+            raise SiamFCError(f"{root}: wrong layout for OTB: {why}", str(root))
         dataset = experiment.dataset
-        if not dataset.seq_names:
-            raise SiamFCError(f"{root}: wrong layout for OTB: no <Sequence>/groundtruth_rect.txt of "
-                              f"OTB{bench.version}", str(root))
         for index, name in enumerate(dataset.seq_names):
             folder = root / name.split(".")[0]
             read_boxes(folder / Path(dataset.anno_files[index]).name, columns=(4,))  # names a line at fault
