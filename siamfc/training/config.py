@@ -177,7 +177,7 @@ def resume_from(given: str | None, cfg: TrainConfig) -> Path | None:
     path = path / "last.pth" if path.is_dir() else path
     if not path.exists():
         raise CheckpointError(f"--resume: {path} does not exist (nothing to resume)", "--resume")
-    check_same_run(path, cfg)
+    check_same_run(path, read_checkpoint(path), cfg)
     return path
 
 
@@ -204,11 +204,10 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_same_run(path: Path, cfg: TrainConfig) -> dict:
-    """The checkpoint at ``path``; a CheckpointError when it holds no training state (``train``), or when the config
-    that wrote it differs from ``cfg`` in a setting that shapes the run (not in :data:`FREE`; keys the saved config
-    lacks are not compared)."""
-    data = read_checkpoint(path)
+def check_same_run(path: Path, data: dict, cfg: TrainConfig) -> None:
+    """A CheckpointError when checkpoint ``data`` (read from ``path``) holds no training state (``train``), or when
+    the config that wrote it differs from ``cfg`` in a setting that shapes the run (not in :data:`FREE`; keys the
+    saved config lacks are not compared)."""
     if data.get("format") != FORMAT or not isinstance(data.get("train"), dict):
         raise CheckpointError(f"{path}: not a siamfc training checkpoint (nothing to resume)", str(path))
     try:  # "{}": written before checkpoints kept their config
@@ -222,4 +221,3 @@ def check_same_run(path: Path, cfg: TrainConfig) -> dict:
         more = f" (and {len(changed) - 3} more)" if len(changed) > 3 else ""
         raise CheckpointError(f"{path}: written by a run with other settings ({'; '.join(changed[:3])}{more}); "
                               "resume with that run's settings, or start a new run in another --out-dir", str(path))
-    return data

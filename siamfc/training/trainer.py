@@ -36,7 +36,7 @@ from ..devices import resolve_device
 from ..errors import CheckpointError, NonFiniteError, SettingError, SiamFCError, first_line
 from ..evaluation.metrics import SequenceFigures, Truth, bootstrap_mean, overall_figures, sequence_figures
 from ..io.writers import make_output_folder
-from ..models.checkpoint import remove_stale_temps, save_checkpoint
+from ..models.checkpoint import read_checkpoint, remove_stale_temps, save_checkpoint
 from ..models.network import SiamFCNet
 from ..tracking.tracker import SiamFCTracker
 from .build import build_checked_model, build_optimizer, build_pair_dataset, build_schedule, read_val_sequences
@@ -199,7 +199,8 @@ class Trainer:
         """Continue from ``path`` (default ``out_dir/last.pth``); a CheckpointError when it is not a
         training checkpoint, was written with settings that shape the run differently, or is damaged."""
         path = Path(path or self.last_path)
-        data = check_same_run(path, self.cfg)
+        data = read_checkpoint(path)
+        check_same_run(path, data, self.cfg)
         state = data["train"]
         try:  # the settings match (above): what fails to load is damaged
             self.model.load_state_dict(data["state_dict"])
