@@ -82,17 +82,9 @@ def _cache_key(sequences: list[Sequence], size: int, context: float, exemplar_si
     return digest.hexdigest()[:16]
 
 
-def build_crop_cache(
-    sequences: list[Sequence],
-    cache_dir: str | Path,
-    size: int = 255,
-    exemplar_size: int = 127,
-    context: float = 0.5,
-    filt: PairFilter | None = None,
-    workers: int = 2,
-    quiet: bool = False,
-    frame_stride: int = 1,
-) -> CropCache:
+def build_crop_cache(sequences: list[Sequence], cache_dir: str | Path, size: int = 255, exemplar_size: int = 127,
+                     context: float = 0.5, filt: PairFilter | None = None, workers: int = 2, quiet: bool = False,
+                     frame_stride: int = 1) -> CropCache:
     """Cut (or reuse from ``cache_dir``) the crops of every usable, ``frame_stride``-th frame (>= 1, as its
     setting declares); a second run waits on the folder's lock, then reuses them, and a cache another run has
     mapped is never truncated."""

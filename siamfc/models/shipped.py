@@ -57,17 +57,12 @@ class ShippedModel:
 
 
 SHIPPED: tuple[ShippedModel, ...] = (
-    ShippedModel(
-        name="siamfc_box",
-        summary="the default: box-head family, NanoTrack v2's network fine-tuned here, the average of three "
-                "fine-tuning seeds (box map, one scale, 0.33 M parameters)",
-        auc=Auc(0.653, 0.584, 0.710, _VAL16),
-        fps_vs_nanotrack=1.14,
-        speed_run="siamfc bench, OpenCV 5.1, 2 idle cores, three runs: 1.17x, 1.14x, 1.18x (five more: "
-                  "1.14-1.26x; docs/speed.md, the default model's speed)",
-        pretrained="NanoTrack v2 (Apache-2.0, siamfc/weights/NOTICE-NanoTrack.md), fine-tuned on ../shared's data",
-        source="docs/model_card.md; docs/experiments.md (the box-head family)",
-    ),
+    ShippedModel("siamfc_box", "the default: box-head family, NanoTrack v2's network fine-tuned here, the average "
+                 "of three fine-tuning seeds (box map, one scale, 0.33 M parameters)",
+                 Auc(0.653, 0.584, 0.710, _VAL16), 1.14, "siamfc bench, OpenCV 5.1, 2 idle cores, three runs: 1.17x, "
+                 "1.14x, 1.18x (five more: 1.14-1.26x; docs/speed.md, the default model's speed)",
+                 "docs/model_card.md; docs/experiments.md (the box-head family)",
+                 "NanoTrack v2 (Apache-2.0, siamfc/weights/NOTICE-NanoTrack.md), fine-tuned on ../shared's data"),
     ShippedModel("siamfc_mobile_lite", "the fast SiamFC model: depthwise-separable backbone, 0.05 M parameters",
                  Auc(0.579, 0.486, 0.662, _VAL16), 1.03, _SEED3_RUN, _MODEL_CARD),
     ShippedModel("siamfc_mobile", "the accurate alternative: SiamFC, wider depthwise-separable backbone, 0.12 M "
