@@ -237,7 +237,6 @@ def curated_sequences(root: str | Path, subset: str = "train") -> list[Sequence]
     return sequences
 
 
-Reader = Callable[..., list[Sequence]]
 for _name, _reader in {
     "got10k": got10k_sequences, "yolo": yolo_images, "otb": otb_sequences, "vot": vot_sequences,
     "lasot": lasot_sequences, "folder": folder_sequences, "coco": coco_images, "curated": curated_sequences,
@@ -245,7 +244,7 @@ for _name, _reader in {
     registry.register("dataset", _name)(_reader)
 
 
-def get(name: str) -> Reader:
+def get(name: str) -> Callable[..., list[Sequence]]:
     """The reader of layout ``name`` (``reader(root=..., subset=...)``); a SettingError (key ``kind``) otherwise."""
     return registry.get("dataset", name, "kind")
 

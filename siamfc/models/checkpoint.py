@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import CheckpointError, first_line
 from ..io.writers import new_file_mode
 from .boxnet import BoxNetConfig, BoxTrackNet
-from .network import ModelConfig, SiamFCNet, build_model
+from .network import SiamFCNet, build_model
 
 FORMAT = "siamfc"
 VERSION = 1
@@ -94,7 +94,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
                                   str(path))
         config = {"channels": [int(state[k].shape[0]) for k in _PORT_CONVS], "bn_eps": 1e-6, "out_scale": 0.001}
     try:
-        model = build_model(ModelConfig.from_dict(config))
+        model = build_model(**config)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot build its model ({exc})", str(path)) from exc
     return _load_weights(model, state, path).to(device)

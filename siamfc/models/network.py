@@ -61,10 +61,6 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        return build_settings(cls, data)
-
 
 class SiamFCNet(nn.Module):
     """The tracker embeds the exemplar once (``embed_exemplar``) and correlates its kernel with every frame's
@@ -76,10 +72,7 @@ class SiamFCNet(nn.Module):
         self.backbone = build("backbone", config.backbone, config, key="backbone")
         self.search_backbone = copy.deepcopy(self.backbone) if config.pseudo_siamese else None
         self.head = build("head", "xcorr", config)
-
-    @property
-    def stride(self) -> int:
-        return self.backbone.stride
+        self.stride = self.backbone.stride
 
     def embed_exemplar(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)
@@ -102,5 +95,5 @@ def build_model(config: ModelConfig | None = None, **overrides) -> SiamFCNet:
     """A SiamFCNet from a config, or from keyword overrides of the default config."""
     config = config or ModelConfig()
     if overrides:
-        config = ModelConfig.from_dict({**config.to_dict(), **overrides})
+        config = build_settings(ModelConfig, {**config.to_dict(), **overrides})
     return SiamFCNet(config)
