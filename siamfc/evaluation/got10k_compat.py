@@ -125,11 +125,8 @@ def _quiet_got10k_class() -> type:
 
     class QuietExperimentGOT10k(AtomicRecords, ExperimentGOT10k):
         def run(self, tracker, visualize=False):
-            subset, self.subset = self.subset, "val"
-            try:
+            with mock.patch.object(self, "subset", "val"):
                 return super().run(tracker, visualize)
-            finally:
-                self.subset = subset
 
     return QuietExperimentGOT10k
 
