@@ -117,11 +117,9 @@ class LostMonitor:
             return peak_probability(maps).tolist()
         psr, height, _ = map_statistics(maps)
         cal = self.calibration
-        out = []
-        for p, h, watch in zip(psr.tolist(), height.tolist(), self.watches, strict=True):
-            z = cal.bias + cal.w_psr * p + cal.w_rel * min(max(h / watch.reference, 0.0), REL_MAX)
-            out.append(1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0))))
-        return out
+        z = [cal.bias + cal.w_psr * p + cal.w_rel * min(max(h / watch.reference, 0.0), REL_MAX)
+             for p, h, watch in zip(psr.tolist(), height.tolist(), self.watches, strict=True)]
+        return [1.0 / (1.0 + math.exp(-min(max(v, -40.0), 40.0))) for v in z]
 
     def after_step(self, image: np.ndarray, maps: np.ndarray) -> bool:
         """Update every target after the step gave ``maps`` (N, R, R); True when a re-detection moved a box."""

@@ -30,16 +30,15 @@ class StaleExportWarning(UserWarning):
     """An export beside a checkpoint is not its own, and is not used."""
 
 
-def is_export(path: str | os.PathLike) -> bool:
-    """A folder written by ``siamfc export`` (or its manifest), not a checkpoint."""
-    path = Path(os.fspath(path))
-    return path.is_dir() or path.name == MANIFEST
-
-
 def export_folder(path: str | os.PathLike) -> Path | None:
-    """The export folder ``path`` names (the folder or its manifest), or None."""
+    """The export folder ``path`` names (a folder written by ``siamfc export``, or its manifest), or None."""
     path = Path(os.fspath(path))
-    return (path if path.is_dir() else path.parent) if is_export(path) else None
+    return path if path.is_dir() else path.parent if path.name == MANIFEST else None
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """An export folder or its manifest, not a checkpoint."""
+    return export_folder(path) is not None
 
 
 def file_sha256(path: str | os.PathLike) -> str:
