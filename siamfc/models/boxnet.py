@@ -96,8 +96,7 @@ class BoxTrackNet(nn.Module):
     def embed_exemplar(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)
 
-    def embed_search(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone(x)
+    embed_search = embed_exemplar  # one backbone for both crops
 
     def heads(self, kernel: torch.Tensor, search_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head(kernel, search_features)
@@ -106,21 +105,19 @@ class BoxTrackNet(nn.Module):
         return self.heads(self.embed_exemplar(z), self.embed_search(x))
 
 
-NANOTRACK_BACKBONE, NANOTRACK_HEAD = "nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx"
-
-
 def load_nanotrack_v2(folder: str | os.PathLike, channel_order: str = "rgb") -> BoxTrackNet:
     """NanoTrack v2 (Apache-2.0, OpenCV's ``TrackerNano`` model) from the two ONNX files in ``folder``."""
     folder = Path(folder)
-    missing = [name for name in (NANOTRACK_BACKBONE, NANOTRACK_HEAD) if not (folder / name).is_file()]
+    backbone_file, head_file = folder / "nanotrack_backbone_sim.onnx", folder / "nanotrack_head_sim.onnx"
+    missing = [path.name for path in (backbone_file, head_file) if not path.is_file()]
     if missing:
         raise CheckpointError(f"{folder}: no {' or '.join(missing)} in it (NanoTrack v2's two ONNX files)",
                               str(folder))
     net = BoxTrackNet(BoxNetConfig(channel_order=channel_order))
-    load_nanotrack_onnx(net.backbone, folder / NANOTRACK_BACKBONE, swap_rb=channel_order == "bgr")
+    load_nanotrack_onnx(net.backbone, backbone_file, swap_rb=channel_order == "bgr")
     head = net.head  # its convolutions in the order of NanoTrack v2's head graph (box correlation first)
     parts = (head.corr_box, head.corr_cls, head.cls_tower, head.cls_pred, head.box_tower, head.box_pred)
     targets = [p for part in parts for m in part.modules() if isinstance(m, nn.Conv2d) for p in (m.weight, m.bias)
                if p is not None]
-    copy_onnx_weights(folder / NANOTRACK_HEAD, targets, "NanoTrack v2's head")
+    copy_onnx_weights(head_file, targets, "NanoTrack v2's head")
     return net.eval()
