@@ -30,9 +30,6 @@ from .sequences import (
     yolo_images,
 )
 
-#: OTB sequences whose annotation starts later than their first image (the benchmark's own cfg)
-_OTB_START = {"david": 300}
-
 
 def _select(root: Path, subset: str, found: list[str], strict_train: bool = False) -> tuple[Path, list[str] | None]:
     """(the folder to read, the names to keep or None for all) for ``subset``."""
@@ -92,8 +89,9 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
         if not files:
             raise DatasetError(f"{base / name}: no groundtruth_rect.txt", str(base / name))
         files = [f for f in files if f.read_text().strip()]  # OTB ships an empty groundtruth_rect.1.txt (Human4)
+        start = 299 if name.lower() == "david" else 0  # David's boxes start at frame 300 (the benchmark's own cfg)
         sequences += [_sequence(name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}",
-                                gt, start=_OTB_START.get(name.lower(), 1) - 1) for gt in files]
+                                gt, start=start) for gt in files]
     return sequences
 
 

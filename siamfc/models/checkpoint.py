@@ -153,11 +153,9 @@ def check_finite(state: dict, path: str | os.PathLike) -> None:
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
     """Delete (and return) the temp files a killed :func:`atomic_save` leaves; call it where no save is running."""
-    removed = []
-    for tmp in Path(folder).glob(".*.pth.*"):
-        if tmp.is_file() and _TEMP_NAME.fullmatch(tmp.name):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+    removed = [tmp for tmp in Path(folder).glob(".*.pth.*") if tmp.is_file() and _TEMP_NAME.fullmatch(tmp.name)]
+    for tmp in removed:
+        tmp.unlink(missing_ok=True)
     return removed
 
 
