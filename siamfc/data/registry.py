@@ -171,10 +171,6 @@ def _coco_files(root: Path, subset: str) -> tuple[Path, Path | None]:
             next((d for d in (root / subset, root / "images" / subset) if d.is_dir()), None))
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, (int, str)) and not isinstance(value, bool)
-
-
 def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
     """COCO (``root/annotations/instances_<subset>.json``, or ``root`` the json): one sequence per non-crowd box."""
     root = Path(root)
@@ -191,14 +187,15 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
         raise DatasetError(f"{root}: no image folder {subset}/ or images/{subset}/", str(root))
     files = {}
     for k, image in enumerate(data["images"]):
-        if not isinstance(image, dict) or not _is_id(image.get("id")) or not isinstance(image.get("file_name"), str):
+        if not isinstance(image, dict) or type(image.get("id")) not in (int, str) \
+                or not isinstance(image.get("file_name"), str):
             raise DatasetError(f"{json_path}: images[{k}] needs an 'id' (a number or a string) and a 'file_name' "
                                f"(a string), found {str(image)[:80]}", key)
         files[image["id"]] = image_dir / checked_name(image["file_name"], f"{json_path}: images[{k}] 'file_name'", key)
     sequences = []
     for k, ann in enumerate(data["annotations"]):
         where = f"{json_path}: annotations[{k}] (id {ann.get('id') if isinstance(ann, dict) else '?'})"
-        if not isinstance(ann, dict) or not _is_id(ann.get("image_id")) or ann["image_id"] not in files:
+        if not isinstance(ann, dict) or type(ann.get("image_id")) not in (int, str) or ann["image_id"] not in files:
             raise DatasetError(f"{where}: no 'image_id' that names an image", key)
         if ann.get("iscrowd"):
             continue
