@@ -45,8 +45,7 @@ def import_got10k() -> None:
     except ModuleNotFoundError as exc:
         if exc.name == "six":
             raise SiamFCError("the got10k toolkit needs the 'six' package: pip install six", "six") from exc
-        raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3",
-                          "got10k") from exc
+        raise SiamFCError(f"the got10k toolkit is not importable ({exc}): pip install got10k==0.1.3", "got10k") from exc
 
 
 def numpy_nan_alias() -> contextlib.AbstractContextManager:
