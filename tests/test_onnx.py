@@ -179,7 +179,7 @@ def test_export_bad_input_is_one_line(args: list[str], message: str, tmp_path: P
 def test_sum_taps_is_a_correlation() -> None:
     """Tap products (features times each kernel tap) summed along the shifts equal conv2d, also for
     a kernel that is not square."""
-    from siamfc.tracking.onnx_format import sum_taps
+    from siamfc.tracking.engines.onnx_engines import sum_taps
 
     rng = np.random.default_rng(0)
     features = rng.standard_normal((2, 5, 9, 11)).astype(np.float32)  # (M, C, H, W)

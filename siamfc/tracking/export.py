@@ -105,8 +105,36 @@ def export_graphs(net: SiamFCNet, exemplar_size: int = 127, search_size: int = 2
         ("head", _Head(), (kernel, offset, features), (["kernel", "offset", "features"], ["responses"]),
          {"features": {0: "batch"}, "responses": {0: "batch"}}),
     ), opset)
-    out["search_taps"] = fmt.with_tap_products(out["search"])
+    out["search_taps"] = with_tap_products(out["search"])
     return out
+
+
+def with_tap_products(search_model: bytes) -> bytes:
+    """The search graph extended to take ``kernels`` (N, C, kh * kw) and give ``taps`` (N * k, kh * kw,
+    H, W): every feature vector of a target's k crops times every kernel tap (docs/speed.md)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load_model_from_string(search_model)
+    graph = model.graph
+    (features,) = [o.name for o in graph.output]
+    graph.input.append(helper.make_tensor_value_info("kernels", TensorProto.FLOAT, ["targets", "channels", "taps"]))
+    graph.initializer.append(helper.make_tensor("minus_one", TensorProto.INT64, [1], [-1]))
+    graph.node.extend([
+        helper.make_node("Shape", ["kernels"], ["kernel_n"], start=0, end=1),
+        helper.make_node("Shape", ["kernels"], ["kernel_c"], start=1, end=2),
+        helper.make_node("Shape", ["kernels"], ["kernel_t"], start=2, end=3),
+        helper.make_node("Shape", [features], ["feature_hw"], start=1, end=3),
+        helper.make_node("Concat", ["kernel_n", "minus_one", "kernel_c"], ["per_target"], axis=0),
+        helper.make_node("Reshape", [features, "per_target"], ["target_features"]),  # (N, k*H*W, C)
+        helper.make_node("MatMul", ["target_features", "kernels"], ["target_taps"]),  # (N, k*H*W, T)
+        helper.make_node("Concat", ["minus_one", "feature_hw", "kernel_t"], ["per_crop"], axis=0),
+        helper.make_node("Reshape", ["target_taps", "per_crop"], ["crop_taps"]),  # (N*k, H, W, T)
+        helper.make_node("Transpose", ["crop_taps"], ["taps"], perm=[0, 3, 1, 2]),
+    ])
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info("taps", TensorProto.FLOAT, ["crops", "taps", "height", "width"]))
+    return model.SerializeToString()
 
 
 def export_onnx(net: SiamFCNet, out_dir: str | os.PathLike, exemplar_size: int = 127, search_size: int = 255,

@@ -1,5 +1,5 @@
 """ONNX export folders: names, manifests and their checks, the export beside a checkpoint (``model.pth``
--> ``model.onnx/``), the search graph's correlation. No PyTorch; the ``onnx`` package only to export."""
+-> ``model.onnx/``). No PyTorch, no ``onnx`` package."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import CheckpointError
 
 MANIFEST = "siamfc_onnx.json"
 FORMAT = "siamfc-onnx"
 VERSION = 2
-#: what ``siamfc export`` writes; ``search_taps``: the search graph extended by :func:`with_tap_products`
+#: what ``siamfc export`` writes; ``search_taps``: the search graph extended by ``export.with_tap_products``
 #: (what ONNX Runtime runs, so that loading needs no ``onnx`` package)
 FILES = {"exemplar": "exemplar.onnx", "search": "search.onnx", "head": "head.onnx",
          "search_taps": "search_taps.onnx"}
@@ -128,43 +126,3 @@ def box_export_beside(weights: str | os.PathLike | None) -> Path | None:
         return None
     folder = export_beside(weights)
     return folder if all((folder / f"{name}.onnx").is_file() for name in BOX_GRAPHS) else None
-
-
-def with_tap_products(search_model: bytes) -> bytes:
-    """The search graph extended to take ``kernels`` (N, C, kh * kw) and give ``taps`` (N * k, kh * kw,
-    H, W): every feature vector of a target's k crops times every kernel tap (docs/speed.md)."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    model = onnx.load_model_from_string(search_model)
-    graph = model.graph
-    (features,) = [o.name for o in graph.output]
-    graph.input.append(helper.make_tensor_value_info("kernels", TensorProto.FLOAT, ["targets", "channels", "taps"]))
-    graph.initializer.append(helper.make_tensor("minus_one", TensorProto.INT64, [1], [-1]))
-    graph.node.extend([
-        helper.make_node("Shape", ["kernels"], ["kernel_n"], start=0, end=1),
-        helper.make_node("Shape", ["kernels"], ["kernel_c"], start=1, end=2),
-        helper.make_node("Shape", ["kernels"], ["kernel_t"], start=2, end=3),
-        helper.make_node("Shape", [features], ["feature_hw"], start=1, end=3),
-        helper.make_node("Concat", ["kernel_n", "minus_one", "kernel_c"], ["per_target"], axis=0),
-        helper.make_node("Reshape", [features, "per_target"], ["target_features"]),  # (N, k*H*W, C)
-        helper.make_node("MatMul", ["target_features", "kernels"], ["target_taps"]),  # (N, k*H*W, T)
-        helper.make_node("Concat", ["minus_one", "feature_hw", "kernel_t"], ["per_crop"], axis=0),
-        helper.make_node("Reshape", ["target_taps", "per_crop"], ["crop_taps"]),  # (N*k, H, W, T)
-        helper.make_node("Transpose", ["crop_taps"], ["taps"], perm=[0, 3, 1, 2]),
-    ])
-    del graph.output[:]
-    graph.output.append(helper.make_tensor_value_info("taps", TensorProto.FLOAT, ["crops", "taps", "height", "width"]))
-    return model.SerializeToString()
-
-
-def sum_taps(taps: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """Maps (M, H - kh + 1, W - kw + 1) of tap products (M, kh * kw, H, W): tap (i, j) shifted by (i, j)."""
-    _, _, h, w = taps.shape
-    oh, ow = h - kh + 1, w - kw + 1
-    out = taps[:, 0, :oh, :ow].copy()
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                out += taps[:, i * kw + j, i:i + oh, j:j + ow]
-    return out

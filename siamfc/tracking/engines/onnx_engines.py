@@ -45,6 +45,18 @@ def session(model: bytes | str):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
+def sum_taps(taps: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """Maps (M, H - kh + 1, W - kw + 1) of tap products (M, kh * kw, H, W): tap (i, j) shifted by (i, j)."""
+    _, _, h, w = taps.shape
+    oh, ow = h - kh + 1, w - kw + 1
+    out = taps[:, 0, :oh, :ow].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                out += taps[:, i * kw + j, i:i + oh, j:j + ow]
+    return out
+
+
 class OnnxEngine:
     """A SiamFC export's exemplar graph and search graph extended by ``with_tap_products``."""
 
@@ -93,7 +105,7 @@ class OnnxEngine:
         kernels, size, offsets = stacked
         taps = self.sessions["search"].run(None, {"x": np.ascontiguousarray(x), "kernels": kernels})[0]
         # non-finite maps are caught by the tracker, for every backend (check_finite)
-        return fmt.sum_taps(taps, *size) + offsets
+        return sum_taps(taps, *size) + offsets
 
 
 class BoxOnnxEngine:
