@@ -141,12 +141,11 @@ def _build(sequences: list[Sequence], folder: Path, size: int, exemplar_size: in
         with ThreadPoolExecutor(workers) as pool:
             list(tqdm(pool.map(cut, range(len(jobs))), total=len(jobs), desc="caching crops", disable=quiet))
         crops.flush()
-    groups = np.array([g for g, _ in jobs], np.int32)
-    frame_ids = np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32)
     bad = "".join(str(sequences[jobs[k][0]].frames[jobs[k][1]]) for k in np.flatnonzero(unreadable)[:1])
     with replacing(folder / "meta.npz") as meta_path:
-        np.savez(meta_path, sizes=sizes, groups=groups, frame_ids=frame_ids, keep=keep, first_unreadable=np.array(bad),
-                 unreadable=int(unreadable.sum()))
+        np.savez(meta_path, sizes=sizes, keep=keep, groups=np.array([g for g, _ in jobs], np.int32),
+                 frame_ids=np.array([sequences[g].frame_numbers[i] for g, i in jobs], np.int32),
+                 first_unreadable=np.array(bad), unreadable=int(unreadable.sum()))
     write_text_atomic(folder / "done", "ok\n")
 
 

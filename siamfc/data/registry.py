@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -106,7 +107,9 @@ def _sequence(name: str, gt: Path, hidden: tuple[str, ...] = (), polygons: bool 
     return Sequence(name, frames, boxes, _visible(boxes) & ~np.any(flagged, axis=0))
 
 
-def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[Sequence]:
+def folder_sequences(root: str | Path, subset: str = "all", polygons: bool = False) -> list[Sequence]:
+    """``root/<name>/`` (or ``root`` itself) with frames (or ``img/``), ``groundtruth.txt``, ``absence.label``;
+    ``polygons``: VOT's (``root[/sequences]/<name>/``, frames or ``color/``), whose ground truth may be polygons."""
     root = Path(root)
     if (root / "groundtruth.txt").is_file():  # root is itself one sequence
         names, folders = [root.name], [root]
@@ -116,20 +119,14 @@ def _folders(root: str | Path, subset: str, polygons: bool, what: str) -> list[S
             base = base / "sequences"
         listing = base / "list.txt"
         found = read_names(listing) if listing.is_file() else _holding(base, "groundtruth.txt")
-        names = _keep(found, wanted, root, base, f"{what} sequence (a folder with groundtruth.txt and frames)")
+        names = _keep(found, wanted, root, base, f"{'VOT' if polygons else 'plain-folder'} sequence (a folder with "
+                      "groundtruth.txt and frames)")
         folders = listed_folders(base, names, listing)
     return [_sequence(name, folder / "groundtruth.txt", ("absence.label",), polygons)
             for name, folder in zip(names, folders, strict=True)]
 
 
-def vot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """VOT: ``root[/sequences]/<name>/`` with frames (or ``color/``) and ``groundtruth.txt`` (boxes or polygons)."""
-    return _folders(root, subset, polygons=True, what="VOT")
-
-
-def folder_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
-    """``root/<name>/`` (or ``root`` itself) with frames (or ``img/``), ``groundtruth.txt``, ``absence.label``."""
-    return _folders(root, subset, polygons=False, what="plain-folder")
+vot_sequences = partial(folder_sequences, polygons=True)
 
 
 def _flags(path: Path, n: int) -> np.ndarray:

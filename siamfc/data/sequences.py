@@ -151,11 +151,10 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     for name, folder in zip(names, listed_folders(base, names, listing), strict=True):
         boxes = read_boxes(folder / "groundtruth.txt", columns=(4,))
         frames = frames_for(boxes, frame_files(folder), folder / "groundtruth.txt", folder)
-        absent = read_flags(folder / "absence.label", len(frames), False).astype(bool)
-        cover = read_flags(folder / "cover.label", len(frames), True)
-        cut = read_flags(folder / "cut_by_image.label", len(frames), False).astype(bool)
-        visible = ~absent & (cover > 0) & np.all(np.isfinite(boxes), axis=1)
-        sequences.append(Sequence(name, frames, boxes, visible, cut))
+        absent, cover, cut = (read_flags(folder / f"{label}.label", len(frames), label == "cover")
+                              for label in ("absence", "cover", "cut_by_image"))  # a missing cover.label: all seen
+        visible = (absent == 0) & (cover > 0) & np.all(np.isfinite(boxes), axis=1)
+        sequences.append(Sequence(name, frames, boxes, visible, cut.astype(bool)))
     return sequences
 
 
