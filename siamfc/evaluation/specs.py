@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,24 +66,18 @@ class EvalConfig:
 
 def parse_value(text: str) -> bool | int | float | str:
     """A tracker option's value as typed: true/false, an integer, a float, else the text."""
-    text = text.strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
     for kind in (int, float):
         with contextlib.suppress(ValueError):
             return kind(text)
-    return text
+    return {"true": True, "false": False}.get(text.strip().lower(), text.strip())
 
 
 def parse_params(text: str) -> dict[str, bool | int | float | str]:
     """``key=value,key=value`` (TrackerConfig fields) -> a dict."""
-    params: dict[str, bool | int | float | str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        key, _, value = (part.strip() for part in item.partition("="))
-        if not key or not value:
-            raise SiamFCError(f"tracker option {item!r}: expected key=value", "--tracker")
-        params[key] = parse_value(value)
-    return params
+    items = [[part.strip() for part in item.partition("=")] for item in text.split(",") if item.strip()]
+    if not all(key and value for key, _, value in items):
+        raise SiamFCError(f"tracker options {text!r}: expected key=value,...", "--tracker")
+    return {key: parse_value(value) for key, _, value in items}
 
 
 def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
@@ -91,19 +86,15 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
     given = str(text).strip()
     text, at, options = given.partition("@")
     kind, _, path = text.partition(":")
-    kind = kind.lower()
-    if kind in OPENCV_TRACKERS and (path or at):
-        raise SiamFCError(f"--tracker {given!r}: {kind} takes no options (only siamfc takes :WEIGHTS and "
-                          "@key=value)", "--tracker")
+    kind, params = kind.lower(), parse_params(options) if kind.lower() == "siamfc" else {}
+    if kind != "siamfc" and (path or at or kind not in OPENCV_TRACKERS) or at and not params:
+        why = (f"{kind} takes no options (only siamfc takes :WEIGHTS and @key=value)" if kind in OPENCV_TRACKERS
+               else "give options as key=value,..." if kind == "siamfc" else
+               f"unknown tracker; choose from siamfc, siamfc:WEIGHTS, {', '.join(OPENCV_TRACKERS)}")
+        raise SiamFCError(f"--tracker {given!r}: {why}", "--tracker")
     if kind in OPENCV_TRACKERS:
         return TrackerSpec(kind, OPENCV_TRACKERS[kind])
-    if kind != "siamfc":
-        raise SiamFCError(f"--tracker {text!r}: unknown tracker; choose from siamfc, siamfc:WEIGHTS, "
-                          f"{', '.join(OPENCV_TRACKERS)}", "--tracker")
-    path, params = path or weights, parse_params(options)
-    if at and not params:
-        raise SiamFCError(f"--tracker {text}@: give options as key=value,...", "--tracker")
-    options = ",".join(f"{k}={v}" for k, v in params.items())
+    path, options = path or weights, ",".join(f"{k}={v}" for k, v in params.items())
     name = ("SiamFC" if not path else f"SiamFC-{Path(path).stem}") + (f"@{options}" if options else "")
     return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
 
@@ -126,8 +117,7 @@ def parse_trackers(texts: Sequence[str] | None, weights: str | None = None) -> l
     stems = iter(distinct_stems([s.weights for s in specs if s.weights], "-"))
     specs = [replace(s, name=s.name.replace(f"SiamFC-{Path(s.weights).stem}", f"SiamFC-{next(stems)}", 1))
              if s.weights else s for s in specs]
-    names = [s.name for s in specs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(name for name, count in Counter(s.name for s in specs).items() if count > 1)
     if duplicates:
         raise SiamFCError(f"--tracker: {', '.join(duplicates)} given more than once", "--tracker")
     return specs
