@@ -51,10 +51,8 @@ class DevicePipeline(ScaleStep, Targets):
     """Crops (``grid_sample``), maps, peaks and target states (tensors) on the engine's device."""
 
     def __init__(self, engine, geo: Geometry, device: torch.device) -> None:
-        super().__init__(engine, geo, device, geo.cfg.scale_num)
         f64 = {"dtype": torch.float64, "device": device}
-        for name, row in self.ROWS.items():
-            setattr(self, name, torch.zeros((0, *row), **f64))
+        super().__init__(engine, geo, device, geo.cfg.scale_num, zeros=lambda shape: torch.zeros(shape, **f64))
         self.scale_factors = torch.as_tensor(geo.scale_factors, **f64)
         self.penalties = torch.as_tensor(geo.scale_penalties, device=device)
         self.weighted_window = torch.as_tensor(geo.weighted_window, device=device)

@@ -19,17 +19,16 @@ def _copy(a: object) -> np.ndarray:
 
 
 class Targets:
-    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides, pad colours), as the
-    tracker and the lost state read and write it (NumPy arrays, or tensors on the device); ``scales``: crops
-    per target."""
+    """The targets' state, one row a target (centres (cy, cx), sizes (h, w), search sides, pad colours: NumPy
+    arrays, or tensors on the device, as ``zeros`` makes them); ``scales``: crops per target."""
 
     ROWS = {"centers": (2,), "sizes": (2,), "x_sizes": (), "first_sizes": (2,), "first_x_sizes": (), "colors": (3,)}
 
-    def __init__(self, engine, geo, device, scales: int = 1) -> None:
+    def __init__(self, engine, geo, device, scales: int = 1, zeros=np.zeros) -> None:
         self.engine, self.geo, self.device, self.scales = engine, geo, device, scales
         self.kernels: list = []
         for name, row in self.ROWS.items():
-            setattr(self, name, np.zeros((0, *row)))
+            setattr(self, name, zeros((0, *row)))
         self.maps = np.zeros((0, geo.response_size, geo.response_size), np.float32)
         self._changed()
 
