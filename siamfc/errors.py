@@ -4,6 +4,9 @@ and exits 2 (``SIAMFC_DEBUG=1`` prints the traceback)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class SiamFCError(ValueError):
     """Bad input from the user: a missing file, a malformed box, an unknown device, ... ``key`` names
@@ -51,3 +54,14 @@ def first_line(exc: BaseException, limit: int | None = None) -> str:
     none: how a foreign library's error is quoted inside one of ours."""
     text = str(exc).strip()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def os_error(where: object, key: str | None = None, failed: str = "cannot be written", then: str = "",
+             kind: type[SiamFCError] = SiamFCError) -> Iterator[None]:
+    """An OSError in the block as the one line ``WHERE: FAILED (why)THEN``, a ``kind`` keyed by ``key``
+    (default: ``where``): how every file the package writes reports a full disk or a read-only folder."""
+    try:
+        yield
+    except OSError as exc:
+        raise kind(f"{where}: {failed} ({exc.strerror or exc}){then}", str(where) if key is None else key) from exc

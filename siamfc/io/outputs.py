@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, os_error
 from .writers import AtomicTextFile, check_writable, temporary_sibling
 
 TYPE_CHECKING = False
@@ -83,10 +82,8 @@ class VideoOutput:
                 raise SiamFCError(f"--output {self.path}: the video could not be written whole (its {self.frames} "
                                   "frames do not read back; is the disk full?); nothing was kept (the file is as it "
                                   "was)", "--output")
-            os.replace(self.tmp, self.path)
-        except OSError as exc:
-            raise SiamFCError(f"--output {self.path}: cannot be put in place ({exc.strerror or exc})",
-                              "--output") from exc
+            with os_error(f"--output {self.path}", "--output", "cannot be put in place"):
+                os.replace(self.tmp, self.path)
         finally:
             self.tmp.unlink(missing_ok=True)  # gone once put in place
 
@@ -146,10 +143,12 @@ class TrackOutputs:
         errors = []
         for flag, files in self.files.items():
             for file in files:
-                with contextlib.suppress(SiamFCError):  # kept in file.failure
+                try:
                     if self.json and flag == "--boxes":
                         file.write("\n], " + json.dumps({"summary": summary})[1:] + "\n")
                     file.close()
+                except SiamFCError as exc:
+                    file.failure = exc  # a failed write kept it already
                 errors += [file.failure] if file.failure is not None else []
         try:
             if self.video is not None:

@@ -9,7 +9,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, os_error
 
 #: what a file that is neither regular nor a character device is, in an error
 FILE_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket",
@@ -40,15 +40,13 @@ class AtomicTextFile:
         self.failure: SiamFCError | None = None
         self._done, self._tmp = False, None  # the temporary file (none for a device)
         check_file_kind(self.path)
-        try:
+        with os_error(self.path):
             if self.path.exists() and not self.path.is_file():
                 self._fd = os.open(self.path, os.O_WRONLY)
             else:
                 self._fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
                                                        dir=self.path.parent)
                 os.fchmod(self._fd, new_file_mode())
-        except OSError as exc:
-            raise SiamFCError(f"{self.path}: cannot be written ({exc.strerror or exc})", str(self.path)) from exc
 
     def write(self, text: str) -> None:
         if self._done:
@@ -77,15 +75,13 @@ class AtomicTextFile:
     def _finish(self) -> None:
         self._done = True
         try:
-            os.close(self._fd)
+            with os_error(self.path, failed="cannot be put in place", then="; the file is as it was"):
+                os.close(self._fd)
+                if self._tmp is not None:
+                    os.replace(self._tmp, self.path)
+        finally:
             if self._tmp is not None:
-                os.replace(self._tmp, self.path)
-        except OSError as exc:
-            if self._tmp is not None:
-                Path(self._tmp).unlink(missing_ok=True)
-            self.failure = SiamFCError(f"{self.path}: cannot be put in place ({exc.strerror or exc}); the file is "
-                                       "as it was", str(self.path))
-            raise self.failure from exc
+                Path(self._tmp).unlink(missing_ok=True)  # gone once put in place
 
     def close(self) -> None:
         if self._done:
@@ -121,14 +117,12 @@ def check_writable(path: str | os.PathLike, what: str = "output") -> Path:
     check_file_kind(path, what)
     if not path.parent.is_dir():
         raise SiamFCError(f"{what} {path}: the folder {path.parent} does not exist (create it first)", what)
-    try:
+    with os_error(f"{what} {path}", what):
         if path.exists():
             open(path, "ab").close()  # an OSError where it cannot be written
             if not path.is_file():
                 return path  # a device (/dev/null): written directly
         os.unlink(temporary_sibling(path.with_name(f"{path.name}.probe")))  # an OSError where files cannot be made
-    except OSError as exc:
-        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
 
 
@@ -147,9 +141,7 @@ def make_output_folder(path: str | os.PathLike, what: str = "output folder") -> 
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise SiamFCError(f"{what} {path}: exists and is not a folder", what)
-    try:
+    with os_error(f"{what} {path}", what):
         path.mkdir(parents=True, exist_ok=True)
         os.unlink(temporary_sibling(path / "siamfc.probe"))  # an OSError where files cannot be made
-    except OSError as exc:
-        raise SiamFCError(f"{what} {path}: cannot be written ({exc.strerror or exc})", what) from exc
     return path
