@@ -105,10 +105,6 @@ def context_size(w: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.sqrt((w + pad) * (h + pad))
 
 
-def at_least_one(ratio: np.ndarray) -> np.ndarray:
-    return np.maximum(ratio, 1.0 / ratio)
-
-
 @dataclass
 class BoxGrid:
     """The cells' positions along the search crop (cell G // 2 at its centre) and the cosine window."""
@@ -144,8 +140,8 @@ def decide(cls: np.ndarray, box: np.ndarray, grid: BoxGrid, crop_sizes: np.ndarr
     x2, y2 = cx + box[:, 2], cy + box[:, 3]
     w, h = (x2 - x1).reshape(n, -1), (y2 - y1).reshape(n, -1)
     th, tw = crop_sizes[:, 0:1], crop_sizes[:, 1:2]
-    s = at_least_one(context_size(w, h) / context_size(tw, th))
-    r = at_least_one((tw / th) / (w / h))
+    s, r = context_size(w, h) / context_size(tw, th), (tw / th) / (w / h)
+    s, r = np.maximum(s, 1.0 / s), np.maximum(r, 1.0 / r)  # size and aspect changes, each at least one
     penalty = np.exp(-(r * s - 1.0) * penalty_k)
     pscore = penalty * score * (1.0 - window_influence) + grid.window.reshape(1, -1) * window_influence
     best = pscore.argmax(axis=1)
