@@ -23,10 +23,6 @@ from .engines.torch_engines import exportable, fold_head, fuse_conv_bn, split_la
 from .onnx_format import FILES, MANIFEST
 
 
-def _as_float_nchw(crops: torch.Tensor) -> torch.Tensor:
-    return crops.permute(0, 3, 1, 2).float()
-
-
 def interleaved_stem(conv: nn.Conv2d) -> nn.Conv2d | None:
     """``conv`` over (B, H, W, C) crops viewed as (B, 1, H, W * C): no transpose (docs/speed.md); None when
     ``conv`` pads, dilates or groups."""
@@ -51,7 +47,7 @@ class _Search(nn.Module):
         self.backbone = backbone[1:] if self.stem is not None else backbone
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x.flatten(2).unsqueeze(1).float()) if self.stem is not None else _as_float_nchw(x)
+        x = self.stem(x.flatten(2).unsqueeze(1).float()) if self.stem is not None else x.permute(0, 3, 1, 2).float()
         return self.backbone(x).permute(0, 2, 3, 1)
 
 
@@ -63,7 +59,7 @@ class _Exemplar(nn.Module):
         self.backbone, self.head, self.last_conv = backbone, head, last_conv
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return fold_head(self.backbone(_as_float_nchw(z)), self.last_conv, self.head)
+        return fold_head(self.backbone(z.permute(0, 3, 1, 2).float()), self.last_conv, self.head)
 
 
 class _Head(nn.Module):
@@ -178,7 +174,7 @@ class _BoxGraph(nn.Module):
         self.backbone, self.head = net.backbone, net.head
 
     def forward(self, crops: torch.Tensor, kernel: torch.Tensor | None = None) -> torch.Tensor | tuple:
-        features = self.backbone(_as_float_nchw(crops))
+        features = self.backbone(crops.permute(0, 3, 1, 2).float())
         return features if kernel is None else self.head(kernel, features)
 
 
