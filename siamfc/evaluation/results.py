@@ -11,13 +11,13 @@ import json
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, os_error
 from ..files import replacing, write_text_atomic
 from .benchmarks import benchmark_for, result_root
 from .metrics import PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS
@@ -239,14 +239,10 @@ def write_outputs(comparison: Comparison) -> None:
         write_text_atomic(paths[0], json.dumps(data, indent=2))
 
 
-@contextlib.contextmanager
-def reported(path: str | os.PathLike) -> Iterator[None]:
+def reported(path: str | os.PathLike) -> contextlib.AbstractContextManager:
     """A failure to write the report file ``path`` (a full disk) as one line naming it and what is kept."""
-    try:
-        yield
-    except OSError as exc:
-        raise SiamFCError(f"{path}: cannot be written ({exc.strerror or exc}); it is as it was, and the tracking "
-                          "results are kept (siamfc eval --resume writes the report again)", str(path)) from exc
+    return os_error(path, then="; it is as it was, and the tracking results are kept (siamfc eval --resume writes "
+                    "the report again)")
 
 
 def plot_curves(comparison: Comparison, success_png: Path, precision_png: Path) -> None:

@@ -15,7 +15,7 @@ from ..data import registry
 from ..data.crop_cache import build_crop_cache
 from ..data.pairs import PairAugment, PairDataset, PairSource
 from ..data.sequences import Sequence, got10k_sequences
-from ..errors import CheckpointError, SettingError, SiamFCError, first_line
+from ..errors import CheckpointError, SettingError, SiamFCError, first_line, os_error
 from ..models.backbones import NanoTrackTrunk, load_nanotrack_onnx
 from ..models.checkpoint import load_model
 from ..models.network import SiamFCNet, build_model
@@ -115,17 +115,14 @@ def read_sequences(ds: DatasetConfig, where: str = "dataset") -> list[Sequence]:
 
 def build_pair_dataset(cfg: DataConfig, seed: int, quiet: bool = False) -> PairDataset:
     sources, cache_dir = [], cfg.cache_dir or default_crop_cache_dir()
+    what = "data.cache_dir" if cfg.cache_dir else "the crop cache (data.cache_dir, default $SIAMFC_CACHE/crops)"
     for i, ds in enumerate(cfg.datasets):
         key = f"data.datasets[{i}]"
         sequences = read_sequences(ds, key)
-        try:
+        with os_error(f"{what} {cache_dir}", "data.cache_dir", kind=SettingError):
             cache = build_crop_cache(sequences, cache_dir, size=cfg.cache_size, filt=cfg.filter,
                                      exemplar_size=cfg.exemplar_size, workers=max(1, cfg.num_workers), quiet=quiet,
                                      frame_stride=ds.frame_stride)
-        except OSError as exc:
-            what = "data.cache_dir" if cfg.cache_dir else "the crop cache (data.cache_dir, default $SIAMFC_CACHE/crops)"
-            raise SettingError(f"{what} {cache_dir}: cannot be written ({exc.strerror or exc})",
-                               "data.cache_dir") from exc
         if len(cache.sizes) == 0:
             why = f", and {cache.unreadable} of its frames cannot be read as images (e.g. {cache.first_unreadable})"
             raise SettingError(f"{key}: {ds.kind} dataset at {ds.root} ({ds.subset}) has no usable frame after "
