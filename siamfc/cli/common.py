@@ -81,16 +81,13 @@ def check_distinct_outputs(inputs: list[str], outputs: dict[str, Path | None], c
     from ..io.outputs import target_paths
 
     sources = {Path(file).resolve() for file in inputs}
-    seen: dict[Path, str] = {}
+    what = "the input video" if len(sources) == 1 else "one of the input's frames"
+    taken = dict.fromkeys(sources, f"is {what}; write to another file")  # a file -> why no other output may write it
     for flag, path in ((flag, path) for flag, path in outputs.items() if path is not None):
         for file in target_paths(path, count) if flag in ("--boxes", "--scores") else [path]:
-            where = file.resolve()
-            if where in sources:
-                what = "the input video" if len(sources) == 1 else "one of the input's frames"
-                raise SiamFCError(f"{flag} {file}: is {what}; write to another file", flag)
-            if where in seen:
-                raise SiamFCError(f"{flag} {file}: {seen[where]} writes the same file; give them different names", flag)
-            seen[where] = flag
+            if file.resolve() in taken:
+                raise SiamFCError(f"{flag} {file}: {taken[file.resolve()]}", flag)
+            taken[file.resolve()] = f"{flag} writes the same file; give them different names"
 
 
 def add_tracker_arguments(parser: argparse.ArgumentParser, backend: bool = True) -> None:
