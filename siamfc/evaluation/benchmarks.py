@@ -37,8 +37,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 def check_first_box(box: np.ndarray, where: str) -> None:
     if not (np.all(np.isfinite(box)) and box[2] > 0 and box[3] > 0):
-        raise SiamFCError(f"{where}: the first box must be the target's (x,y,w,h with w,h > 0), got {box.tolist()}",
-                          where)
+        raise SiamFCError(f"{where}: the first box must be the target's (x,y,w,h, w,h > 0), got {box.tolist()}", where)
 
 
 def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
@@ -49,14 +48,14 @@ def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
                else f"frame {other.name}: the toolkit's {what} reader takes only .jpg frames")
         raise SiamFCError(f"{folder}: {why}; {FOLDER_HINT}", str(other if jpgs else folder))
     path = folder / "groundtruth.txt"
-    lines = [(number, line.strip()) for number, line in enumerate(_read_text(path).splitlines(), 1) if line.strip()]
-    for number, line in lines:
-        try:
-            [float(v) for v in line.split(",")]
-        except ValueError as exc:
-            raise SiamFCError(f"{path}:{number}: the toolkit's {what} reader takes values separated by commas "
-                              f"(x,y,w,h), found {line[:40]!r}; {FOLDER_HINT}", str(path)) from exc
-    return len(jpgs), len(lines)
+    lines = [line.strip() for line in _read_text(path).splitlines()]
+    # our reader has read every value as a number (commas, tabs or spaces): the toolkit's splits at commas only
+    bad = next((n for n, line in enumerate(lines, 1) if line.count(",") + 1 != len(line.replace(",", " ").split())
+                and line), 0)
+    if bad:
+        raise SiamFCError(f"{path}:{bad}: the toolkit's {what} reader takes values separated by commas (x,y,w,h), "
+                          f"found {lines[bad - 1][:40]!r}; {FOLDER_HINT}", str(path))
+    return len(jpgs), len(list(filter(None, lines)))
 
 
 class Benchmark:
@@ -70,6 +69,7 @@ class Benchmark:
     subsets: ClassVar[tuple[str, ...] | None] = None  # the --subset values taken (None: any; (): none)
     versions: ClassVar[tuple[str | int, ...]] = ()  # the first is the default; none: --version is an error
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
+    repeats: ClassVar[bool] = True  # --repetitions above 1 taken
     has_report: ClassVar[bool] = False  # the toolkit has a report of its own
     extra_columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # (header, key) from that report
     box_values: ClassVar[tuple[int, ...]] = (4,)  # numbers a line of a box record may hold
@@ -79,9 +79,8 @@ class Benchmark:
         """``text`` as one of :attr:`versions`, case aside (the first when left out)."""
         found = [v for v in self.versions if text is None or str(v).lower() == text.strip().lower()]
         if text is not None and not found:
-            known = f"{self.name.upper()} versions are {', '.join(sorted(map(str, self.versions)))}"
-            raise SiamFCError(f"--version {text}: " + (known if self.versions else f"the {self.name} benchmark has "
-                              "no versions"), "--version")
+            known = f"versions are {', '.join(sorted(map(str, self.versions)))}" if self.versions else "has no versions"
+            raise SiamFCError(f"--version {text}: {self.name.upper()} {known}", "--version")
         return found[0] if found else None
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
@@ -295,9 +294,8 @@ class OTB(Benchmark):
             try:
                 dataset[index]
             except AssertionError as exc:
-                why = ("no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; --dataset folder reads other "
-                       "images)" if not any((folder / "img").glob("*.jpg")) else "frames and ground-truth lines differ "
-                       "in number")
+                why = "frames and ground-truth lines differ in number" if any((folder / "img").glob("*.jpg")) else (
+                    f"no img/*.jpg frames (the toolkit's OTB reader takes .jpg only; {FOLDER_HINT})")
                 raise SiamFCError(f"{folder}: {why}", str(folder)) from exc
         return experiment
 
@@ -318,6 +316,7 @@ class VOT(Benchmark):
     has_report = True
     versions = (2018, 2013, 2014, 2015, 2016, 2017, "LT2018")  # the toolkit's documented and tested here
     extra_columns = (("Acc", "accuracy"), ("Rob", "robustness"))
+    repeats = False
     box_values = (1, 4, 8)  # the toolkit writes codes (1 init, 2 failure, 0 skipped) and polygons
     box_records = slice(-2, -1)  # the one-pass (unsupervised) run
 
@@ -325,13 +324,10 @@ class VOT(Benchmark):
         return "VOT-LT2018" if bench.version == "LT2018" else f"VOT{bench.version}"  # the toolkit's folder
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
-        if bench.repetitions != 1:
-            raise SiamFCError("--repetitions: VOT runs are done once per sequence here", "--repetitions")
         experiment = toolkit.vot_experiment(os.path.abspath(bench.root), bench.version, out, reports)
-        absent = {s.name: int((~s.visible).sum()) for s in get("vot")(bench.root, "all") if not s.visible.all()}
+        absent = [(s.name, int((~s.visible).sum())) for s in get("vot")(bench.root, "all") if not s.visible.all()]
         if absent:
-            name, count = next(iter(absent.items()))
-            more = f" (and {len(absent) - 1} more sequence(s))" if len(absent) > 1 else ""
+            (name, count), more = absent[0], f" (and {len(absent) - 1} more sequence(s))" * (len(absent) > 1)
             raise SiamFCError(f"{name}: {count} frame(s) without a box (the target absent){more}; the toolkit's VOT "
                               "experiment needs a box in every frame: evaluate with --dataset folder, which leaves "
                               "absent frames out and reports the long-term F-score", name)
@@ -362,14 +358,18 @@ def result_root(bench: BenchmarkSpec) -> Path:
 
 def open_experiment(bench: BenchmarkSpec):
     """The toolkit experiment for ``bench``, after checking the options and the data's layout."""
-    adapter = benchmark_for(bench)
+    adapter, roots = benchmark_for(bench), (bench.root, *bench.more_roots)
     toolkit.import_got10k()
-    if bench.more_roots and not adapter.joins_roots:
-        raise SiamFCError(f"--root given {1 + len(bench.more_roots)} times: only --dataset folder joins several roots",
-                          "--root")
-    for root in (bench.root, *bench.more_roots):
-        if not Path(root).is_dir():
-            raise SiamFCError(f"dataset folder {root} does not exist", root)
+    absent = next((root for root in roots if not Path(root).is_dir()), None)
+    refusals = [  # (refused, message, key): the first refused is raised
+        (len(roots) > 1 and not adapter.joins_roots, f"--root given {len(roots)} times: only --dataset folder joins "
+         "several roots", "--root"),
+        (absent, f"dataset folder {absent} does not exist", absent),
+        (bench.repetitions > 1 and not adapter.repeats, f"--repetitions: {adapter.name.upper()} runs are done once "
+         "per sequence here", "--repetitions")]
+    for refused, message, key in refusals:
+        if refused:
+            raise SiamFCError(message, key)
     out = os.path.abspath(bench.out)  # the toolkit's paths never depend on the working folder
     experiment = adapter.open(bench, out, os.path.join(out, "reports"))
     experiment.repetitions = bench.repetitions
@@ -382,9 +382,9 @@ def select_sequences(bench: BenchmarkSpec, experiment, wanted: list[str] | None)
     if not wanted:
         missing = benchmark_for(bench).missing(bench)
         if missing:
-            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-            raise SiamFCError(f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing "
-                              f"({shown}); pass --sequences to evaluate those present", bench.root)
+            raise SiamFCError(f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing ("
+                              f"{', '.join(missing[:5])}{', ...' * (len(missing) > 5)}); pass --sequences to evaluate "
+                              "those present", bench.root)
         return names
     unknown = [n for n in wanted if n not in names]
     if unknown:
