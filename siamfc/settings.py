@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from .errors import SettingError
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-#: bound name -> (test that passes, words of the rule)
-_BOUNDS = {"gt": (operator.gt, "more than"), "ge": (operator.ge, "at least"),
-           "lt": (operator.lt, "less than"), "le": (operator.le, "at most")}
+#: rule name -> (test that passes, words of the rule)
+_RULES = {"gt": (operator.gt, "more than"), "ge": (operator.ge, "at least"), "lt": (operator.lt, "less than"),
+          "le": (operator.le, "at most"), "choices": (lambda value, choices: value in choices, "one of")}
 #: a plain type -> (whether a value is one, in words); NumPy's numbers are numbers, a bool is not
 _TYPES: dict[object, tuple[Callable[[object], bool], str]] = {
     type(None): (lambda v: v is None, "null"),
@@ -79,16 +79,14 @@ def check(section: object) -> None:
             value = convert(hints[key], value)
         except TypeError:
             raise SettingError(f"{key} = {value!r}: expected {describe(hints[key])}", key) from None
-        choices = f.metadata.get("choices")
-        if value is not None and choices is not None and value not in choices:
-            raise SettingError(f"{key} = {value!r}: one of {', '.join(map(str, choices))}", key)
-        for number in value if isinstance(value, list) else [value]:
-            for rule, (passes, words) in _BOUNDS.items():
+        for item in value if isinstance(value, list) else [value]:  # None always passes
+            for rule, (passes, words) in _RULES.items():
                 bound = f.metadata.get(rule)
                 limit = getattr(section, bound, None) if isinstance(bound, str) else bound
-                if isinstance(number, (int, float)) and limit is not None and not passes(number, limit):
-                    named = f" {bound} ({limit!r})" if isinstance(bound, str) else f" {limit!r}"
-                    raise SettingError(f"{key} = {value!r}: must be {words}{named}", key)
+                if item is not None and limit is not None and not passes(item, limit):
+                    shown = ", ".join(map(str, limit)) if rule == "choices" else repr(limit)
+                    raise SettingError(f"{key} = {value!r}: must be {words} "
+                                       f"{f'{bound} ({shown})' if isinstance(bound, str) else shown}", key)
         object.__setattr__(section, key, value)
 
 
