@@ -15,7 +15,7 @@ import yaml
 from ..data.crop_cache import PairFilter
 from ..data.pairs import AugmentConfig
 from ..data.registry import names as dataset_kinds
-from ..errors import CheckpointError, SettingError, SiamFCError, first_line
+from ..errors import CheckpointError, SettingError, SiamFCError, first_line, os_error
 from ..models.checkpoint import FORMAT, read_checkpoint
 from ..models.network import ModelConfig
 from ..settings import build, check, setting
@@ -137,11 +137,12 @@ def load_config(source: str | Path | dict, overrides: dict | None = None, flags:
     overrides, where, data = overrides or {}, "siamfc train (recipe)", source
     if not isinstance(source, dict):
         where = path = Path(source)
+        with os_error(path, failed="cannot read", kind=SettingError):
+            text = path.read_bytes()
         try:
-            data = yaml.load(path.read_bytes(), Loader=_UniqueKeyLoader) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            why = f"cannot read ({exc.strerror})" if isinstance(exc, OSError) else f"not valid YAML ({first_line(exc)})"
-            raise SettingError(f"{path}: {why}", str(path)) from exc
+            data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
+        except yaml.YAMLError as exc:
+            raise SettingError(f"{path}: not valid YAML ({first_line(exc)})", str(path)) from exc
     data = copy.deepcopy(data)
     for dotted, value in overrides.items():  # optim.lr: data["optim"]["lr"]
         node = data
