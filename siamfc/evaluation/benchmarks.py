@@ -70,6 +70,7 @@ class Benchmark:
     versions: ClassVar[tuple[str | int, ...]] = ()  # the first is the default; none: --version is an error
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
     repeats: ClassVar[bool] = True  # --repetitions above 1 taken
+    listing: ClassVar[str] = ""  # the list of sequences the root must hold (``{subset}`` filled in), if any
     has_report: ClassVar[bool] = False  # the toolkit has a report of its own
     extra_columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # (header, key) from that report
     box_values: ClassVar[tuple[int, ...]] = (4,)  # numbers a line of a box record may hold
@@ -211,15 +212,13 @@ class GOT10k(Benchmark):
     tag_format = "GOT-10k"
     subsets = ("val", "test")
     has_report = True
+    listing = "{subset}/list.txt"
 
     def open(self, bench: BenchmarkSpec, out: str, reports: str):
         """After checking every sequence: val read whole by the data layer, test's first box (the rest
         is withheld); then what the toolkit's reader and report need."""
         root = Path(bench.root)
         listing = root / bench.subset / "list.txt"
-        if not listing.is_file():
-            raise SiamFCError(f"{root}: wrong layout for GOT-10k: no {bench.subset}/list.txt "
-                              "(expected ROOT/{val,test}/list.txt; --dataset folder reads plain folders)", str(root))
         if bench.subset == "val":
             folders = [root / "val" / seq.name for seq in get("got10k")(root, "val")]
         else:
@@ -361,10 +360,13 @@ def open_experiment(bench: BenchmarkSpec):
     adapter, roots = benchmark_for(bench), (bench.root, *bench.more_roots)
     toolkit.import_got10k()
     absent = next((root for root in roots if not Path(root).is_dir()), None)
+    listing = adapter.listing.format(subset=bench.subset)
     refusals = [  # (refused, message, key): the first refused is raised
         (len(roots) > 1 and not adapter.joins_roots, f"--root given {len(roots)} times: only --dataset folder joins "
          "several roots", "--root"),
         (absent, f"dataset folder {absent} does not exist", absent),
+        (listing and not (Path(bench.root) / listing).is_file(), f"{Path(bench.root)}: wrong layout for "
+         f"{adapter.tag(bench)}: no {listing} (expected {adapter.layout}; {FOLDER_HINT})", str(Path(bench.root))),
         (bench.repetitions > 1 and not adapter.repeats, f"--repetitions: {adapter.name.upper()} runs are done once "
          "per sequence here", "--repetitions")]
     for refused, message, key in refusals:
@@ -379,15 +381,14 @@ def open_experiment(bench: BenchmarkSpec):
 def select_sequences(bench: BenchmarkSpec, experiment, wanted: list[str] | None) -> list[str]:
     """``wanted`` (checked), else every sequence: then all of a benchmark's sequences must be there."""
     names = list(experiment.dataset.seq_names)
-    if not wanted:
-        missing = benchmark_for(bench).missing(bench)
-        if missing:
-            raise SiamFCError(f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing ("
-                              f"{', '.join(missing[:5])}{', ...' * (len(missing) > 5)}); pass --sequences to evaluate "
-                              "those present", bench.root)
-        return names
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        raise SiamFCError(f"--sequences: unknown sequence(s) {', '.join(unknown)} (known: {shown})", "--sequences")
-    return list(dict.fromkeys(wanted))
+    missing = [] if wanted else benchmark_for(bench).missing(bench)
+    unknown = [n for n in wanted or () if n not in names]
+    for refused, message, key in (  # the first refused is raised
+            (missing, f"{bench.root}: {len(missing)} sequence(s) of {result_root(bench).name} missing ("
+             f"{', '.join(missing[:5])}{', ...' * (len(missing) > 5)}); pass --sequences to evaluate those present",
+             bench.root),
+            (unknown, f"--sequences: unknown sequence(s) {', '.join(unknown)} (known: {', '.join(names[:8])}"
+             f"{', ...' * (len(names) > 8)})", "--sequences")):
+        if refused:
+            raise SiamFCError(message, key)
+    return list(dict.fromkeys(wanted or names))
