@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -112,19 +113,17 @@ class TrackOutputs:
     def __init__(self, paths: dict[str, Path | None], name: str, count: int, fps: float, size: tuple[int, int]) -> None:
         self.files: dict[str, list[AtomicTextFile]] = {}  # by flag: a file per target, or the one JSON file
         self.json = paths["--boxes"] is not None and paths["--boxes"].suffix.lower() == ".json"
-        try:
+        with contextlib.ExitStack() as opened:  # a failure discards the files opened before it
             for flag in ("--boxes", "--scores"):
                 unit = "record" if self.json and flag == "--boxes" else "line"  # in a failed write's error
                 for path in target_paths(paths[flag], count) if paths[flag] is not None else []:
                     self.files.setdefault(flag, []).append(AtomicTextFile(path, unit))
+                    opened.callback(self.files[flag][-1].discard)
             if self.json:
                 head = {"video": name, "box_format": "x,y,w,h (0-based pixels, top-left corner)", "targets": count}
                 self.files["--boxes"][0].write(json.dumps(head)[:-1] + ', "frames": [\n')
             self.video = VideoOutput(paths["--output"], fps, size) if paths["--output"] else None
-        except BaseException:
-            for file in (file for files in self.files.values() for file in files):
-                file.discard()
-            raise
+            opened.pop_all()  # all opened: kept
 
     def write(self, frame_number: int, targets: FrameLoop, skipped: bool) -> None:
         lines = {"--boxes": [",".join(f"{float(v):.3f}" for v in box) + "\n" for box in targets.boxes],
