@@ -100,10 +100,9 @@ def build(cls: type, data: Mapping | None, prefix: str = "") -> typing.Any:
         raise SettingError(f"{key}: expected a mapping, got {type(data).__name__}", key)
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
+    unknown = sorted(f"{prefix}{name}" for name in set(data) - set(names))
     if unknown:
-        key = f"{prefix}{unknown[0]}"
-        raise SettingError(f"{key}: no such setting; known: {', '.join(names)}", key)
+        raise SettingError(f"{unknown[0]}: no such setting; known: {', '.join(names)}", unknown[0])
     values = dict(data)
     for name, value in data.items():
         hint, key = hints[name], f"{prefix}{name}"
