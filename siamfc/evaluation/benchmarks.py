@@ -66,7 +66,7 @@ class Benchmark:
     layout: ClassVar[str]  # the expected files, for --dataset's help
     tag_format: ClassVar[str] = ""  # the results folder's name under --out (``{version}`` filled in)
     default_subset: ClassVar[str] = "val"
-    subsets: ClassVar[tuple[str, ...] | None] = None  # the --subset values taken (None: any; (): none)
+    subsets: ClassVar[tuple[str, ...] | None] = None  # the --subset values taken besides the default (None: any)
     versions: ClassVar[tuple[str | int, ...]] = ()  # the first is the default; none: --version is an error
     joins_roots: ClassVar[bool] = False  # several --root evaluated as one set
     repeats: ClassVar[bool] = True  # --repetitions above 1 taken
@@ -77,17 +77,10 @@ class Benchmark:
     box_records: ClassVar[slice] = slice(0, -1)  # which of :meth:`result_files` hold the boxes figures come from
 
     def parse_version(self, text: str | None) -> str | int | None:
-        """``text`` as one of :attr:`versions`, case aside (the first when left out)."""
-        found = [v for v in self.versions if text is None or str(v).lower() == text.strip().lower()]
-        if text is not None and not found:
-            known = f"versions are {', '.join(sorted(map(str, self.versions)))}" if self.versions else "has no versions"
-            raise SiamFCError(f"--version {text}: {self.name.upper()} {known}", "--version")
-        return found[0] if found else None
+        """``text`` as one of :attr:`versions`, case aside (the first when left out; else as it is, refused later)."""
+        return next((v for v in self.versions if text is None or str(v).lower() == text.strip().lower()), text)
 
     def parse_subset(self, text: str | None, roots: list[str]) -> str:
-        if text is not None and self.subsets is not None and text not in self.subsets:
-            taken = f"subsets {', '.join(self.subsets)}" if self.subsets else "no subsets (--sequences picks sequences)"
-            raise SiamFCError(f"--subset {text}: the {self.name} benchmark has {taken}", "--subset")
         return text or self.default_subset
 
     def tag(self, bench: BenchmarkSpec) -> str:
@@ -271,7 +264,7 @@ class OTB(Benchmark):
     name = "otb"
     layout = "ROOT/<Seq>/img/ + groundtruth_rect.txt (--version 2013, 2015, tb50, tb100; default 2015)"
     tag_format = "OTB{version}"
-    subsets = ()
+    subsets, default_subset = (), ""
     has_report = True
     versions = (2015, 2013, "otb2013", "otb2015", "tb50", "tb100")  # the toolkit's
     box_records = slice(0, 1)
@@ -311,7 +304,7 @@ class OTB(Benchmark):
 class VOT(Benchmark):
     name = "vot"
     layout = "ROOT/list.txt + ROOT/<seq>/ (--version 2013..2018, LT2018; default 2018)"
-    subsets = ()
+    subsets, default_subset = (), ""
     has_report = True
     versions = (2018, 2013, 2014, 2015, 2016, 2017, "LT2018")  # the toolkit's documented and tested here
     extra_columns = (("Acc", "accuracy"), ("Rob", "robustness"))
@@ -361,7 +354,13 @@ def open_experiment(bench: BenchmarkSpec):
     toolkit.import_got10k()
     absent = next((root for root in roots if not Path(root).is_dir()), None)
     listing = adapter.listing.format(subset=bench.subset)
+    taken = f"subsets {', '.join(adapter.subsets)}" if adapter.subsets else "no subsets (--sequences picks sequences)"
+    versions = f"{adapter.name.upper()} versions are {', '.join(sorted(map(str, adapter.versions)))}"
     refusals = [  # (refused, message, key): the first refused is raised
+        (adapter.subsets is not None and bench.subset not in (*adapter.subsets, adapter.default_subset),
+         f"--subset {bench.subset}: the {adapter.name} benchmark has {taken}", "--subset"),
+        (bench.version is not None and bench.version not in adapter.versions, f"--version {bench.version}: "
+         + (versions if adapter.versions else f"the {adapter.name} benchmark has no versions"), "--version"),
         (len(roots) > 1 and not adapter.joins_roots, f"--root given {len(roots)} times: only --dataset folder joins "
          "several roots", "--root"),
         (absent, f"dataset folder {absent} does not exist", absent),
