@@ -4,6 +4,7 @@ Every check raises a one-line :class:`~siamfc.errors.SiamFCError` keyed by the f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -42,10 +43,9 @@ def parse_box(text: str, what: str = "--init-box") -> np.ndarray:
     """``"x,y,w,h"`` (commas and/or spaces) -> float array; w and h must be > 0."""
     import numpy as np
 
-    try:
+    box = np.array([])
+    with contextlib.suppress(ValueError):  # not numbers: refused below
         box = np.array([float(p) for p in str(text).replace(",", " ").split()])
-    except ValueError:
-        box = np.array([])
     if len(box) != 4 or not np.all(np.isfinite(box)) or min(box[2:]) <= 0:
         raise SiamFCError(f"{what} {text!r}: expected four numbers x,y,w,h (e.g. 10,20,50,80), all finite; width "
                           "and height must be positive", what)
