@@ -13,8 +13,6 @@ from torch import nn
 from ...models.boxnet import BoxTrackNet
 from ...models.network import SiamFCNet, XCorrHead
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
 
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
     """A copy of ``module`` (eval mode), each ``BatchNorm2d`` after a ``Conv2d`` in a Sequential folded into it."""
@@ -90,7 +88,7 @@ class TorchEngine:
         """``targets_per_call``: targets whose crops go through the network at once (0: all; ``None``: one
         on the CPU, where a big batch spills out of the caches (docs/speed.md), all elsewhere)."""
         self.net, self.device, self.optimize, self.stride = net, device, optimize, net.stride
-        self.dtype = DTYPES[dtype]
+        self.dtype = getattr(torch, dtype)  # one of tracking.config.DTYPE_NAMES
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.plain_head = optimize and exportable(net)
         self.composed = self.plain_head and split_last_conv(net.search_backbone or net.backbone) is not None
