@@ -40,22 +40,23 @@ def check_first_box(box: np.ndarray, where: str) -> None:
         raise SiamFCError(f"{where}: the first box must be the target's (x,y,w,h, w,h > 0), got {box.tolist()}", where)
 
 
-def check_toolkit_files(folder: Path, what: str) -> tuple[int, int]:
-    """The toolkit reads ``*.jpg`` frames only and boxes separated by commas; returns the frames' and boxes' counts."""
+def check_toolkit_files(folder: Path, what: str) -> None:
+    """The toolkit reads ``*.jpg`` frames only and boxes separated by commas, one a frame (or the first only)."""
     jpgs, other = list(folder.glob("*.jpg")), next((p for p in frame_files(folder) if p.suffix != ".jpg"), None)
     if not jpgs or other:
         why = (f"no .jpg frames in the folder itself (the toolkit's {what} reader takes <seq>/*.jpg only)" if not jpgs
                else f"frame {other.name}: the toolkit's {what} reader takes only .jpg frames")
         raise SiamFCError(f"{folder}: {why}; {FOLDER_HINT}", str(other if jpgs else folder))
     path = folder / "groundtruth.txt"
-    lines = [line.strip() for line in _read_text(path).splitlines()]
+    lines = [(number, line.strip()) for number, line in enumerate(_read_text(path).splitlines(), 1) if line.strip()]
     # our reader has read every value as a number (commas, tabs or spaces): the toolkit's splits at commas only
-    bad = next((n for n, line in enumerate(lines, 1) if line.count(",") + 1 != len(line.replace(",", " ").split())
-                and line), 0)
+    bad = next(((n, line) for n, line in lines if line.count(",") + 1 != len(line.replace(",", " ").split())), None)
     if bad:
-        raise SiamFCError(f"{path}:{bad}: the toolkit's {what} reader takes values separated by commas (x,y,w,h), "
-                          f"found {lines[bad - 1][:40]!r}; {FOLDER_HINT}", str(path))
-    return len(jpgs), len(list(filter(None, lines)))
+        raise SiamFCError(f"{path}:{bad[0]}: the toolkit's {what} reader takes values separated by commas (x,y,w,h), "
+                          f"found {bad[1][:40]!r}; {FOLDER_HINT}", str(path))
+    if len(lines) not in (1, len(jpgs)):
+        raise SiamFCError(f"{path}: {len(lines)} lines for {len(jpgs)} frames (the toolkit's {what} reader takes one "
+                          "box a frame, or the first only)", str(path))
 
 
 class Benchmark:
@@ -224,10 +225,7 @@ class GOT10k(Benchmark):
                 first = read_boxes(gt, columns=(4,))[0]
                 check_boxes(first[None], str(gt))
                 check_first_box(first, str(gt))
-            frames, lines = check_toolkit_files(folder, "GOT-10k")
-            if lines not in (1, frames):
-                raise SiamFCError(f"{gt}: {lines} lines for {frames} frames (the test subset gives the first box "
-                                  "only, or one a frame)", str(gt))
+            check_toolkit_files(folder, "GOT-10k")
         return toolkit.got10k_experiment(os.path.abspath(root), bench.subset, out, reports)
 
     def truth(self, experiment, name: str) -> Truth:

@@ -86,14 +86,15 @@ def parse_tracker(text: str, weights: str | None = None) -> TrackerSpec:
     given = str(text).strip()
     text, at, options = given.partition("@")
     kind, _, path = text.partition(":")
-    kind, params = kind.lower(), parse_params(options) if kind.lower() == "siamfc" else {}
-    if kind != "siamfc" and (path or at or kind not in OPENCV_TRACKERS) or at and not params:
+    kind = kind.lower()
+    if kind in OPENCV_TRACKERS and not (path or at):
+        return TrackerSpec(kind, OPENCV_TRACKERS[kind])
+    params = parse_params(options) if kind == "siamfc" else {}
+    if kind != "siamfc" or at and not params:
         why = (f"{kind} takes no options (only siamfc takes :WEIGHTS and @key=value)" if kind in OPENCV_TRACKERS
                else "give options as key=value,..." if kind == "siamfc" else
                f"unknown tracker; choose from siamfc, siamfc:WEIGHTS, {', '.join(OPENCV_TRACKERS)}")
         raise SiamFCError(f"--tracker {given!r}: {why}", "--tracker")
-    if kind in OPENCV_TRACKERS:
-        return TrackerSpec(kind, OPENCV_TRACKERS[kind])
     path, options = path or weights, ",".join(f"{k}={v}" for k, v in params.items())
     name = ("SiamFC" if not path else f"SiamFC-{Path(path).stem}") + (f"@{options}" if options else "")
     return TrackerSpec("siamfc", name, path or None, tuple(params.items()))
