@@ -344,6 +344,33 @@ def test_eval_settings_are_checked_by_their_declaration(make, key: str) -> None:
     assert info.value.key == key
 
 
+@pytest.mark.parametrize(("options", "key"), [
+    ({"dataset": "otb", "subset": "val", "version": 2015}, "--subset"),
+    ({"dataset": "got10k", "subset": "train"}, "--subset"),
+    ({"dataset": "vot", "subset": "", "version": "2020"}, "--version"),
+    ({"dataset": "folder", "version": "1"}, "--version"),
+    ({"dataset": "got10k", "more_roots": ("other",)}, "--root"),
+    ({"dataset": "folder", "root": "nowhere"}, "nowhere"),
+    ({"dataset": "got10k"}, "ROOT"),  # no val/list.txt
+    ({"dataset": "vot", "subset": "", "version": 2018, "repetitions": 3}, "--repetitions"),
+])
+def test_eval_option_refusals_keep_their_keys(options: dict, key: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each refusal of open_experiment's table: a SiamFCError with its key, before the toolkit opens anything."""
+    from siamfc.errors import SiamFCError
+    from siamfc.evaluation.benchmarks import BENCHMARKS, open_experiment
+    from siamfc.evaluation.specs import BenchmarkSpec
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ROOT").mkdir()
+    bench = BenchmarkSpec(**{"root": "ROOT", **options})
+    vot = BENCHMARKS["vot"]  # a version as written (case aside); an unknown one as it is, for the table to refuse
+    assert (vot.parse_version(None), vot.parse_version("lt2018"), vot.parse_version("2020")) == (2018, "LT2018", "2020")
+    with pytest.raises(SiamFCError) as info:
+        open_experiment(bench)
+    assert info.value.key == key and "\n" not in str(info.value)
+
+
 def test_benchmark_names_are_declared_once_more_in_the_spec() -> None:
     from dataclasses import fields
 
