@@ -30,15 +30,10 @@ class TargetState:
         return geometry.center_to_box(self.center, self.target_size)
 
 
-def _stack(columns: list) -> object:
-    """(N,) columns as (N, C): NumPy arrays, or tensors (PyTorch is loaded when there are tensors)."""
-    return np.stack(columns, axis=1) if isinstance(columns[0], np.ndarray) else sys.modules["torch"].stack(columns, 1)
-
-
 def boxes(centers: object, sizes: object) -> object:
-    """(N, 2) centres (cy, cx) and sizes (h, w) -> (N, 4) boxes x, y, w, h."""
-    return _stack([centers[:, 1] - (sizes[:, 1] - 1) / 2, centers[:, 0] - (sizes[:, 0] - 1) / 2,
-                   sizes[:, 1], sizes[:, 0]])
+    """(N, 2) centres (cy, cx) and sizes (h, w) -> (N, 4) boxes x, y, w, h: NumPy arrays, or tensors."""
+    columns = [centers[:, 1] - (sizes[:, 1] - 1) / 2, centers[:, 0] - (sizes[:, 0] - 1) / 2, sizes[:, 1], sizes[:, 0]]
+    return np.stack(columns, axis=1) if isinstance(centers, np.ndarray) else sys.modules["torch"].stack(columns, 1)
 
 
 class Geometry:
@@ -81,7 +76,7 @@ class ScaleStep:
         best *= 1 - self.geo.cfg.window_influence
         best += weighted_window
         flat = best.argmax(1)
-        peaks = _stack([flat // u, flat % u])
+        peaks = (np.stack if host else sys.modules["torch"].stack)([flat // u, flat % u], 1)
         return scale_ids, peaks.astype(np.float64) if host else peaks.double()
 
     def _move(self, peaks: object, factors: object, image_shape: tuple[int, int]) -> None:
