@@ -1,8 +1,9 @@
 """Lines of Python in the package, by folder, and the share of them that check inputs.
 
 A line checks inputs when it is in an ``if`` whose body raises (the test and the body up to its last
-statement), an ``except`` handler that raises, an ``assert``, or a function named ``check*``,
-``validate*``, ``require*``, ``ensure*`` or ``parse*``. Blank lines, comments and docstrings count
+statement), an ``except`` handler that raises, an ``assert``, a function named ``check*``,
+``validate*``, ``require*``, ``ensure*`` or ``parse*``, or one named ``*_problem`` (it returns the
+reason its caller raises or warns with). Blank lines, comments and docstrings count
 as lines, as ``wc -l`` counts them.
 
     python tools/package_size.py                  # the table
@@ -29,8 +30,8 @@ def check_lines(tree: ast.AST) -> set[int]:
             lines.update(range(node.lineno, node.body[-1].end_lineno + 1))
         elif isinstance(node, ast.ExceptHandler) and any(isinstance(s, ast.Raise) for s in node.body):
             lines.update(range(node.lineno, node.end_lineno + 1))
-        elif isinstance(node, ast.Assert) or (
-                isinstance(node, ast.FunctionDef) and node.name.lstrip("_").startswith(CHECK_PREFIXES)):
+        elif isinstance(node, ast.Assert) or (isinstance(node, ast.FunctionDef) and (
+                node.name.lstrip("_").startswith(CHECK_PREFIXES) or node.name.endswith("_problem"))):
             lines.update(range(node.lineno, node.end_lineno + 1))
     return lines
 
