@@ -57,8 +57,11 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
     folder = export_beside(checkpoint)
     if not (folder / MANIFEST).is_file():
         return None
-    info = own_manifest(checkpoint)
-    problem = "checkpoint hash differs" if info is None else manifest_problem(folder, info)
+    problem = "checkpoint hash differs" if own_manifest(checkpoint) is None else None
+    try:
+        info = read_manifest(folder) if problem is None else None
+    except CheckpointError as exc:  # not used: warned below
+        problem = str(exc)
     if problem is None:
         return folder if (info["exemplar_size"], info["search_size"]) == tuple(sizes) else None
     warnings.warn(f"{folder} is not the export of {Path(checkpoint).name} ({problem}); exporting it in memory "
@@ -68,7 +71,8 @@ def fresh_export(checkpoint: str | os.PathLike, sizes: tuple[int, int] = (127, 2
 
 
 def read_manifest(folder: str | os.PathLike) -> dict:
-    """The manifest of an export folder, every field and graph checked (:func:`manifest_problem`)."""
+    """The manifest of an export folder, every field and graph checked: each graph is the file ``siamfc
+    export`` names, with the SHA-256 the manifest records."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise CheckpointError(f"{folder}: not a siamfc ONNX export (no {MANIFEST} in it; `siamfc export` writes one)",
@@ -77,36 +81,30 @@ def read_manifest(folder: str | os.PathLike) -> dict:
         info = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a siamfc ONNX export ({exc.__class__.__name__})", str(path)) from exc
-    problem = manifest_problem(path.parent, info)
-    if problem is not None:
-        raise CheckpointError(f"{path}: {problem}", str(path))
-    return info
 
+    def refused(problem: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {problem}", str(path))
 
-def manifest_problem(folder: Path, info: object) -> str | None:
-    """What is wrong with manifest ``info`` of export ``folder`` or with its graphs (each must be the file
-    ``siamfc export`` names and have the SHA-256 the manifest records), or None."""
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         found = info.get("format") if isinstance(info, dict) else type(info).__name__
-        return f"not a siamfc ONNX export (format {found!r})"
+        raise refused(f"not a siamfc ONNX export (format {found!r})")
     again = "export the checkpoint again with `siamfc export`"
     if info.get("version") != VERSION:
-        return f"ONNX export version {info.get('version')!r}, this siamfc reads version {VERSION}: {again}"
-    for key in ("stride", "exemplar_size", "search_size"):
-        value = info.get(key)
+        raise refused(f"ONNX export version {info.get('version')!r}, this siamfc reads version {VERSION}: {again}")
+    for key, value in ((key, info.get(key)) for key in ("stride", "exemplar_size", "search_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            return f"{key!r} is {value!r}, expected a whole number more than 0"
-    files, hashes = info.get("files"), info.get(GRAPH_HASHES)
-    if files != FILES or not isinstance(hashes, dict):
-        return f"'files' should map {FILES} and {GRAPH_HASHES} hold their hashes (an older siamfc export? {again})"
+            raise refused(f"{key!r} is {value!r}, expected a whole number more than 0")
+    if info.get("files") != FILES or not isinstance(info.get(GRAPH_HASHES), dict):
+        raise refused(f"'files' should map {FILES} and {GRAPH_HASHES} hold their hashes (an older siamfc export? "
+                      f"{again})")
     for key, name in FILES.items():
         try:
-            found = file_sha256(folder / name)
+            found = file_sha256(path.parent / name)
         except OSError as exc:
-            return f"{name}: {exc.strerror or exc}"
-        if found != hashes.get(key):
-            return f"{name} is not the graph this manifest records (its SHA-256 differs)"
-    return None
+            raise refused(f"{name}: {exc.strerror or exc}") from exc
+        if found != info[GRAPH_HASHES].get(key):
+            raise refused(f"{name} is not the graph this manifest records (its SHA-256 differs)")
+    return info
 
 
 def own_manifest(weights: str | os.PathLike | None, name: str = MANIFEST) -> dict | None:
