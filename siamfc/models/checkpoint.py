@@ -13,6 +13,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 
 import torch
@@ -53,28 +54,31 @@ def atomic_save(obj: object, path: str | os.PathLike) -> None:
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """Load a file safely (``weights_only=True``), turning every failure into CheckpointError."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: {'a folder, not a' if path.is_dir() else 'no such'} checkpoint file", str(path))
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive, or else a legacy pickle
+    head, data, error, why = b"", None, None, ""
+    if path.is_file():
         with path.open("rb") as file:
             head = file.read(2)
-        if head[:1] != b"\x80":
-            raise CheckpointError(f"{path}: " + {
-                b"": "an empty file, not a checkpoint",
-                b"PK": "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"}.get(
-                head, "not a PyTorch checkpoint (neither the zip archive torch.save writes nor a legacy pickle: a "
-                      "text, image or other file)"), str(path))
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for truncated or foreign files
-        reason = first_line(exc)
-        if isinstance(exc, pickle.UnpicklingError):
-            reason = "not plain tensors and data: garbage, or pickled objects, which are refused for safety"
-        elif isinstance(exc, OSError) and exc.errno == errno.EINVAL:  # what a zip archive cut short gives
-            reason = f"damaged or cut short; {reason}"
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})", str(path)) from exc
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: expected a dict, found {type(data).__name__}", str(path))
+    zipped = zipfile.is_zipfile(path)  # torch.save writes a zip archive, or else a legacy pickle (b"\x80")
+    if zipped or head[:1] == b"\x80":
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            error, why = exc, "not plain tensors and data: garbage, or pickled objects, which are refused for safety"
+        except Exception as exc:  # torch raises many types for truncated or foreign files
+            cut = isinstance(exc, OSError) and exc.errno == errno.EINVAL  # what a zip archive cut short gives
+            error, why = exc, ("damaged or cut short; " if cut else "") + first_line(exc)
+    reason = next((text for test, text in (
+        (path.is_dir(), "a folder, not a checkpoint file"),
+        (not path.is_file(), "no such checkpoint file"),
+        (not head, "an empty file, not a checkpoint"),
+        (head == b"PK" and not zipped,
+         "not a readable PyTorch checkpoint (damaged or cut short: a zip archive without its end)"),
+        (not zipped and head[:1] != b"\x80", "not a PyTorch checkpoint (neither the zip archive torch.save writes "
+                                             "nor a legacy pickle: a text, image or other file)"),
+        (error is not None, f"not a readable PyTorch checkpoint ({why[:160]})"),
+        (not isinstance(data, dict), f"expected a dict, found {type(data).__name__}")) if test), None)
+    if reason is not None:
+        raise CheckpointError(f"{path}: {reason}", str(path)) from error
     return data
 
 
@@ -101,18 +105,28 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> S
 
 
 def _load_weights(model: SiamFCNet | BoxTrackNet, state: object, path: str | os.PathLike) -> nn.Module:
-    """``model`` with ``state`` loaded, in eval mode; a CheckpointError when the weights do not fit it."""
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: 'state_dict' should map names to tensors", str(path))
+    """``model`` with ``state`` loaded, in eval mode; a CheckpointError when the weights do not fit it, or for the
+    first tensor that holds a NaN or an infinity, a layer's weights or bias of integers (loading would cast them
+    silently), or a layer's weights all zero (flat maps)."""
+    tensors = state if isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values()) else {}
     expected = model.state_dict()
-    problems = [f"{len(ks)} {what}: {', '.join(ks[:3])}" for what, ks in (
-        ("missing", [k for k in expected if k not in state]),
-        ("unexpected", [k for k in state if k not in expected]),
-        ("of other shape", [k for k in expected if k in state and state[k].shape != expected[k].shape])) if ks]
-    if problems:
-        raise CheckpointError(f"{path}: weights do not fit the model ({'; '.join(problems)})", str(path))
-    check_finite(state, path)
-    model.load_state_dict(state)
+    unfit = [f"{len(ks)} {what}: {', '.join(ks[:3])}" for what, ks in (
+        ("missing", [k for k in expected if k not in tensors]),
+        ("unexpected", [k for k in tensors if k not in expected]),
+        ("of other shape", [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape])) if ks]
+    kinds = {name: name.rsplit(".", 1)[-1] for name in tensors}
+    broken = (f"tensor {name} {text}" for name, t in tensors.items() for test, text in (
+        (kinds[name] in ("weight", "bias") and not t.is_floating_point(), f"holds {t.dtype} values: a layer's "
+         f"{kinds[name]} must be floating-point (a quantised or converted file?)"),
+        (kinds[name] == "weight" and t.ndim >= 2 and t.numel() and not bool(t.any()),
+         "is all zero: a layer that gives flat maps, not trained weights"),
+        (not bool(torch.isfinite(t).all()), f"holds {int((~torch.isfinite(t)).sum())} non-finite value(s) (NaN or "
+         "inf): the weights are broken (a diverged training run?)")) if test)
+    reason = next(chain(["'state_dict' should map names to tensors"] if tensors is not state else [],
+                        [f"weights do not fit the model ({'; '.join(unfit)})"] if unfit else [], broken), None)
+    if reason is not None:
+        raise CheckpointError(f"{path}: {reason}", str(path))
+    model.load_state_dict(tensors)
     return model.eval()
 
 
@@ -132,23 +146,6 @@ def load_box_checkpoint(path: str | os.PathLike) -> BoxTrackNet:
             BoxNetConfig.__dataclass_fields__):
         raise CheckpointError(f"{path}: not a box-head checkpoint (model config {config!r:.80})", str(path))
     return _load_weights(BoxTrackNet(BoxNetConfig(**config)), data.get("state_dict"), path)
-
-
-def check_finite(state: dict, path: str | os.PathLike) -> None:
-    """A CheckpointError naming the first tensor that holds a NaN or an infinity, a layer's weights or bias
-    of integers (loading would cast them silently), or a layer's weights all zero (flat maps)."""
-    for name, tensor in state.items():
-        kind = name.rsplit(".", 1)[-1]
-        if kind in ("weight", "bias") and not tensor.is_floating_point():
-            raise CheckpointError(f"{path}: tensor {name} holds {tensor.dtype} values: a layer's {kind} must be "
-                                  "floating-point (a quantised or converted file?)", str(path))
-        if kind == "weight" and tensor.ndim >= 2 and tensor.numel() and not bool(tensor.any()):
-            raise CheckpointError(f"{path}: tensor {name} is all zero: a layer that gives flat maps, not "
-                                  "trained weights", str(path))
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise CheckpointError(f"{path}: tensor {name} holds {bad} non-finite value(s) (NaN or inf): "
-                                  "the weights are broken (a diverged training run?)", str(path))
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
