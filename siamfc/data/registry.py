@@ -6,6 +6,7 @@ without either, ``train`` means all, except for LaSOT (whose test sequences must
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Callable
@@ -191,18 +192,20 @@ def coco_images(root: str | Path, subset: str = "train2017") -> list[Sequence]:
         files[image["id"]] = image_dir / checked_name(image["file_name"], f"{json_path}: images[{k}] 'file_name'", key)
     sequences = []
     for k, ann in enumerate(data["annotations"]):
-        where = f"{json_path}: annotations[{k}] (id {ann.get('id') if isinstance(ann, dict) else '?'})"
-        if not isinstance(ann, dict) or type(ann.get("image_id")) not in (int, str) or ann["image_id"] not in files:
-            raise DatasetError(f"{where}: no 'image_id' that names an image", key)
+        ann, box = ann if isinstance(ann, dict) else {"id": "?"}, None
+        bbox, where = ann.get("bbox"), f"{json_path}: annotations[{k}] (id {ann.get('id')})"
+        with contextlib.suppress(TypeError, ValueError):  # not 4 numbers: refused below (unless a crowd's)
+            box = np.array(bbox, dtype=np.float64).reshape(1, 4)
+        reason = next((text for test, text in (
+            (type(ann.get("image_id")) not in (int, str) or ann["image_id"] not in files,
+             "no 'image_id' that names an image"),
+            (not ann.get("iscrowd") and (box is None or (isinstance(bbox, list) and any(
+                isinstance(v, bool) for v in bbox))),  # true is no coordinate
+             f"'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}")) if test), None)
+        if reason is not None:
+            raise DatasetError(f"{where}: {reason}", key)
         if ann.get("iscrowd"):
             continue
-        bbox = ann.get("bbox")
-        try:
-            box = np.array(bbox, dtype=np.float64).reshape(1, 4)
-        except (TypeError, ValueError):
-            box = None
-        if box is None or (isinstance(bbox, list) and any(isinstance(v, bool) for v in bbox)):  # true is no coordinate
-            raise DatasetError(f"{where}: 'bbox' must be 4 numbers [x, y, w, h], found {str(bbox)[:40]}", key)
         check_boxes(box, f"{where}: 'bbox'", key)
         sequences.append(Sequence(f"{files[ann['image_id']].stem}#{ann.get('id', k)}", [files[ann["image_id"]]],
                                   box, _visible(box)))
@@ -215,17 +218,16 @@ def curated_sequences(root: str | Path, subset: str = "train") -> list[Sequence]
     sequences = got10k_sequences(root, subset)
     for seq in sequences:
         path = Path(root) / subset / seq.name / "meta.csv"
-        rows = list(csv.DictReader(_read_text(path).splitlines()))
-        try:
-            seq.frame_numbers = np.array([int(r["original_frame"]) for r in rows])
-            seq.frame_scale = np.array([float(r["scale"]) for r in rows])  # crop pixels per frame pixel
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DatasetError(f"{path}: expected columns index,original_frame,x0,y0,scale with numbers",
-                               str(path)) from exc
-        if len(rows) != len(seq) or not np.all(np.isfinite(seq.frame_scale) & (seq.frame_scale > 0)):
-            raise DatasetError(f"{path}: {len(rows)} rows for {len(seq)} crops" if len(rows) != len(seq) else
-                               f"{path}: scale must be positive", str(path))
-        seq.curated = True
+        rows, scale = list(csv.DictReader(_read_text(path).splitlines())), None
+        with contextlib.suppress(KeyError, TypeError, ValueError):  # a column missing or not numbers: refused below
+            frame_numbers = np.array([int(r["original_frame"]) for r in rows])
+            scale = np.array([float(r["scale"]) for r in rows])  # crop pixels per frame pixel
+        reason = ("expected columns index,original_frame,x0,y0,scale with numbers" if scale is None else
+                  f"{len(rows)} rows for {len(seq)} crops" if len(rows) != len(seq) else
+                  "scale must be positive" if not np.all(np.isfinite(scale) & (scale > 0)) else None)
+        if reason is not None:
+            raise DatasetError(f"{path}: {reason}", str(path))
+        seq.frame_numbers, seq.frame_scale, seq.curated = frame_numbers, scale, True
     return sequences
 
 

@@ -3,6 +3,7 @@ package's one frame lister (:func:`frame_files`) and ground-truth parser (:func:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -70,15 +71,15 @@ def read_boxes(path: str | os.PathLike, min_values: int = 4, columns: tuple[int,
     which holds one of ``columns`` or at least ``min_values``; else a DatasetError naming ``file:line``."""
     rows: list[list[float]] = []
     for number, line in enumerate(_read_text(path).splitlines(), 1):
-        text = line.strip()
-        try:
+        text, values = line.strip(), None
+        with contextlib.suppress(ValueError):  # not numbers: refused below
             values = [float(p) for p in text.replace(",", " ").split()]
-        except ValueError as exc:
-            raise DatasetError(f"{path}:{number}: not a list of numbers: {text[:60]!r}", str(path)) from exc
         allowed = (len(rows[0]),) if rows else columns
-        if text and ((len(values) not in allowed) if allowed else len(values) < min_values):
-            raise DatasetError(f"{path}:{number}: expected {' or '.join(map(str, allowed or (min_values,)))} values, "
-                               f"found {len(values)}", str(path))
+        reason = (f"not a list of numbers: {text[:60]!r}" if values is None else
+                  f"expected {' or '.join(map(str, allowed or (min_values,)))} values, found {len(values)}"
+                  if text and ((len(values) not in allowed) if allowed else len(values) < min_values) else None)
+        if reason is not None:
+            raise DatasetError(f"{path}:{number}: {reason}", str(path))
         rows += [values] if text else []
     if not rows:
         raise DatasetError(f"{path}: no boxes", str(path))
