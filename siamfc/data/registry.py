@@ -28,6 +28,7 @@ from .sequences import (
     got10k_sequences,
     listed_folders,
     read_boxes,
+    read_flags,
     read_names,
     yolo_images,
 )
@@ -104,7 +105,7 @@ def _sequence(name: str, gt: Path, hidden: tuple[str, ...] = (), polygons: bool 
     boxes = polygons_to_boxes(read_boxes(gt, columns=(4, 8) if polygons else (4,)))
     frames_dir = next((d for d in (gt.parent / "color", gt.parent / "img") if d.is_dir()), gt.parent)
     frames = frames_for(boxes, frame_files(frames_dir)[start or 0:], gt, frames_dir, exact=start is None)
-    flagged = [_flags(gt.parent / name, len(boxes)) for name in hidden]
+    flagged = [read_flags(gt.parent / name, len(boxes)) for name in hidden]
     return Sequence(name, frames, boxes, _visible(boxes) & ~np.any(flagged, axis=0))
 
 
@@ -128,21 +129,6 @@ def folder_sequences(root: str | Path, subset: str = "all", polygons: bool = Fal
 
 
 vot_sequences = partial(folder_sequences, polygons=True)
-
-
-def _flags(path: Path, n: int) -> np.ndarray:
-    """Per-frame 0/1 flags (``absence.label``, LaSOT's): comma-separated on one line, or one a line."""
-    if not path.is_file():
-        return np.zeros(n, dtype=bool)
-    values = []
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
-        for part in line.replace(",", " ").split():
-            if part not in ("0", "1"):
-                raise DatasetError(f"{path}:{number}: expected 0 or 1, found {part[:20]!r}", str(path))
-            values.append(part == "1")
-    if len(values) != n:
-        raise DatasetError(f"{path}: {len(values)} flags for {n} frames", str(path))
-    return np.array(values, dtype=bool)
 
 
 def lasot_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:

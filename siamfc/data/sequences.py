@@ -117,14 +117,18 @@ def listed_folders(base: Path, names: list[str], listing: Path) -> list[Path]:
     return [base / name for name in names]
 
 
-def read_flags(path: Path, n: int, default: bool) -> np.ndarray:
-    """A label file of ``n`` lines of 0/1 (or integer levels); ``default`` everywhere when absent."""
+def read_flags(path: Path, n: int, default: bool = False, top: int = 1) -> np.ndarray:
+    """``n`` per-frame whole numbers from 0 to ``top``: 0/1 flags (``absence.label``, LaSOT's) or GOT-10k's
+    ``cover.label`` levels (0 to 8), comma-separated on one line or one a line; ``default`` everywhere when absent."""
     if not path.is_file():
-        return np.full(n, default, dtype=bool)
-    values = read_boxes(path, min_values=1)[:, 0]
-    if len(values) != n:
-        raise DatasetError(f"{path}: {len(values)} lines, expected {n}", str(path))
-    return values
+        return np.full(n, default)
+    parts = [(number, part) for number, line in enumerate(_read_text(path).splitlines(), 1)
+             for part in line.replace(",", " ").split()]
+    bad = next(((number, part) for number, part in parts if not (part.isdecimal() and int(part) <= top)), None)
+    if bad or len(parts) != n:  # isdecimal: no sign, no decimal point
+        raise DatasetError(f"{path}:{bad[0]}: expected {'0 or 1' if top == 1 else f'0 to {top}'}, found {bad[1][:20]!r}"
+                           if bad else f"{path}: {len(parts)} flags for {n} frames", str(path))
+    return np.array([int(part) for _, part in parts])
 
 
 def natural_key(path: str | os.PathLike) -> tuple[list[int | str], str]:
@@ -152,8 +156,8 @@ def got10k_sequences(root: str | Path, subset: str = "train") -> list[Sequence]:
     for name, folder in zip(names, listed_folders(base, names, listing), strict=True):
         boxes = read_boxes(folder / "groundtruth.txt", columns=(4,))
         frames = frames_for(boxes, frame_files(folder), folder / "groundtruth.txt", folder)
-        absent, cover, cut = (read_flags(folder / f"{label}.label", len(frames), label == "cover")
-                              for label in ("absence", "cover", "cut_by_image"))  # a missing cover.label: all seen
+        absent, cover, cut = (read_flags(folder / f"{label}.label", len(frames), label == "cover", top)
+                              for label, top in (("absence", 1), ("cover", 8), ("cut_by_image", 1)))  # no cover: seen
         visible = (absent == 0) & (cover > 0) & np.all(np.isfinite(boxes), axis=1)
         sequences.append(Sequence(name, frames, boxes, visible, cut.astype(bool)))
     return sequences
