@@ -6,8 +6,8 @@ each optimization added in turn, timed round-robin on the same frames in one run
 
 Variants: eager (the reference); BN folded + channels-last (grouped-convolution head); + last conv
 composed with the kernel and the matrix-product head (the optimized PyTorch path); the torch crop
-path; onnxruntime (the same split, the CPU default); bfloat16 autocast; torch.compile (with
---compile: start-up is long).
+path; onnxruntime (the same split, the CPU default); bfloat16 autocast. (torch.compile was a
+variant until the tracker's compile option was dropped: docs/experiments.md.)
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ def main() -> int:
     parser.add_argument("--sequence", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data" /
                                                   "GOT-10k-mini" / "val" / "bag"))
     parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--compile", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     if (args.weights is None) == (args.backbone is None):
@@ -71,8 +70,6 @@ def main() -> int:
         "onnxruntime (default)": (net, {"backend": "onnxruntime"}),
         "bfloat16 autocast": (net, {"dtype": "bfloat16"}),
     }
-    if args.compile:
-        variants["torch.compile (freezing)"] = (net, {"compile": True})
     candidates = []
     for name, (model, options) in variants.items():
         holder: dict = {}
