@@ -96,8 +96,7 @@ def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = F
     x, y, w, h = (float(v) for v in box)
     if min(x + w, width) - max(x, 0.0) <= 0 or min(y + h, height) - max(y, 0.0) <= 0:
         return f"lies outside the {width}x{height} frame"
-    past = x + w > width or y + h > height
-    if corners_hint and past and 0 <= x < w <= width and 0 <= y < h <= height:
+    if corners_hint and (x + w > width or y + h > height) and 0 <= x < w <= width and 0 <= y < h <= height:
         return (f"extends past the {width}x{height} frame, but as x1,y1,x2,y2 it would fit: boxes are "
                 f"x,y,w,h; did you mean {x:g},{y:g},{w - x:g},{h - y:g}?")
     return None
