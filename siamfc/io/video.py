@@ -196,17 +196,19 @@ def open_source(spec: str | int, start_frame: int = 0) -> FrameSource:
             raise SiamFCError(f"{text}: folder holds no image files ({', '.join(IMAGE_EXTENSIONS[:4])}, ...)"
                               if folder else f"{text}: no files match this pattern", text)
         return ImageListSource(paths, text, start_frame)
+    image, head = path.suffix.lower() in IMAGE_EXTENSIONS, b""
+    if path.is_file() and os.access(path, os.R_OK) and not image:
+        with open(path, "rb") as f:
+            head = f.read(4096)
     problem = ("no such file or folder" if not path.exists() else "not a regular file" if not path.is_file()
-               else "permission denied" if not os.access(path, os.R_OK) else "")
+               else "permission denied" if not os.access(path, os.R_OK) else
+               # FFmpeg would play text as a video of rendered characters (its "tty" demuxer)
+               "a text file, not a video (track takes a video, a folder of frames, a glob or a camera index)"
+               if _is_text(head) else "")
     if problem:
         raise SiamFCError(f"{text}: {problem}", text)
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
+    if image:
         return ImageListSource([os.fspath(path)], text, start_frame)
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if _is_text(head):  # FFmpeg would play it as a video of rendered characters (its "tty" demuxer)
-        raise SiamFCError(f"{text}: a text file, not a video (track takes a video, a folder of frames, a glob "
-                          "or a camera index)", text)
     # an AVI file is read in its index's order (FFmpeg's ``sortdts``), so that a frame's timestamp is its
     # position even after a damaged stretch that the sequential reader would skip without a trace
     key = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
