@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..errors import SiamFCError
+from ..errors import SiamFCError, os_error
 
 #: the image files a folder of frames may hold (lower case; ``.JPG`` counts too)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -140,10 +140,8 @@ def natural_key(path: str | os.PathLike) -> tuple[list[int | str], str]:
 
 def frame_files(folder: str | os.PathLike) -> list[Path]:
     """The image files (:data:`IMAGE_EXTENSIONS`) directly in ``folder``, in natural order."""
-    try:
+    with os_error(folder, failed="cannot list the frames", kind=DatasetError):
         files = [p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-    except OSError as exc:
-        raise DatasetError(f"{folder}: cannot list the frames ({exc.strerror or exc})", str(folder)) from exc
     return sorted(files, key=natural_key)
 
 
