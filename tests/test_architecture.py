@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 import sys
 import time
@@ -98,3 +99,40 @@ def test_help_is_fast() -> None:
         subprocess.run([*command, "--help"], check=True, capture_output=True)
         best = min(best, time.perf_counter() - tic)
     assert best < 0.5
+
+
+def _package_size():
+    spec = importlib.util.spec_from_file_location("package_size", PACKAGE.parent / "tools" / "package_size.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_check_lines_counts_raising_ifs_handlers_asserts_and_check_functions() -> None:
+    source = "\n".join([
+        "def check_x(x):",  # 1-2: a check* function
+        "    return x",
+        "def f(x):",
+        "    if x:",  # 4-6: an if whose body raises
+        "        y = 1",
+        "        raise ValueError(x)",
+        "    try:",
+        "        pass",
+        "    except OSError:",  # 9-10: a handler that raises
+        "        raise",
+        "    assert x",  # 11
+        "    if x:",  # not counted: the body does not raise
+        "        return 1",
+        "def box_problem(b):",  # 14-15: returns the reason its caller raises
+        "    return None",
+    ])
+    assert _package_size().check_lines(ast.parse(source)) == {1, 2, 4, 5, 6, 9, 10, 11, 14, 15}
+
+
+def test_package_within_its_size_budget() -> None:
+    """Issue #25's budget: at most 9,360 lines under siamfc/, under 8% of them checking inputs
+    (``python tools/package_size.py`` lists them by folder)."""
+    lines, checks = _package_size().measure(PACKAGE)
+    total = sum(lines.values())
+    assert total <= 9360
+    assert sum(checks.values()) / total < 0.08
