@@ -8,6 +8,7 @@ import io
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from unittest import mock
@@ -160,7 +161,7 @@ class SequenceDataset:
 
     def __init__(self, sequences: Sequence[DataSequence]) -> None:
         names = [s.name for s in sequences]
-        clash = sorted({n for n in names if names.count(n) > 1})
+        clash = sorted(name for name, count in Counter(names).items() if count > 1)
         if clash:
             raise SiamFCError(f"sequence name {clash[0]!r} is in more than one root", "--root")
         self.return_meta, self.sequences, self.seq_names = False, {s.name: s for s in sequences}, names
