@@ -68,9 +68,10 @@ class ScaleStep:
     def _peaks(self, up: object, penalties: object, weighted_window: object) -> tuple[object, object]:
         """Each target's scale (largest maximum times penalty) and windowed peak; ``up``: (N, k, U * U) maps."""
         n, u = up.shape[0], self.geo.upscale_size
-        host = isinstance(up, np.ndarray)  # else tensors
+        host = isinstance(up, np.ndarray)  # else tensors: rows made on their device (no upload, no sync)
+        rows = np.arange(n) if host else sys.modules["torch"].arange(n, device=up.device)
         scale_ids = ((up.max(axis=2) if host else up.amax(2)) * penalties).argmax(1)
-        best = up[list(range(n)), scale_ids] * penalties[scale_ids][:, None]
+        best = up[rows, scale_ids] * penalties[scale_ids][:, None]
         best -= best.min(axis=1, keepdims=True) if host else best.amin(1, keepdim=True)
         best /= best.sum(axis=1, keepdims=True) + 1e-16
         best *= 1 - self.geo.cfg.window_influence
