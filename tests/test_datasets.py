@@ -397,3 +397,18 @@ def test_real_coco128(shared_dir: Path) -> None:
         h, w = cv2.imread(str(seq.frames[0])).shape[:2]
         x, y, bw, bh = seq.boxes[0]
         assert bw > 0 and bh > 0 and x >= -1 and y >= -1 and x + bw <= w + 1 and y + bh <= h + 1
+
+
+def test_unreadable_otb_and_yolo_files_name_the_file(tmp_path: Path) -> None:
+    """An OTB ground truth that is not text, and a YOLO image that is not an image: one line naming the file."""
+    (tmp_path / "otb" / "A" / "img").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "otb" / "A" / "img" / "0001.jpg"), np.zeros((20, 20, 3), np.uint8))
+    gt = tmp_path / "otb" / "A" / "groundtruth_rect.txt"
+    gt.write_bytes(b"\xff\xfe1,2,3,4\n")
+    fails(gt, otb_sequences, tmp_path / "otb")
+    for part in ("images", "labels"):
+        (tmp_path / "yolo" / part / "train").mkdir(parents=True)
+    image = tmp_path / "yolo" / "images" / "train" / "a.jpg"
+    image.write_bytes(b"not an image")
+    (tmp_path / "yolo" / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    fails(image, yolo_images, tmp_path / "yolo", "train")

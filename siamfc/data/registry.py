@@ -91,7 +91,7 @@ def otb_sequences(root: str | Path, subset: str = "all") -> list[Sequence]:
         files = sorted((base / name).glob("groundtruth_rect*.txt"))
         if not files:
             raise DatasetError(f"{base / name}: no groundtruth_rect.txt", str(base / name))
-        files = [f for f in files if f.read_text().strip()]  # OTB ships an empty groundtruth_rect.1.txt (Human4)
+        files = [f for f in files if _read_text(f).strip()]  # OTB ships an empty groundtruth_rect.1.txt (Human4)
         start = 299 if name.lower() == "david" else 0  # David's boxes start at frame 300 (the benchmark's own cfg)
         sequences += [_sequence(name if len(files) == 1 else f"{name}{gt.name[len('groundtruth_rect'):-len('.txt')]}",
                                 gt, start=start) for gt in files]

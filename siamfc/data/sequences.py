@@ -169,11 +169,11 @@ def yolo_images(root: str | Path, split: str = "train2017") -> list[Sequence]:
     sequences = []
     for image in frame_files(images):  # a missing folder: "ROOT/images/SPLIT: cannot list the frames (...)"
         label = labels / (image.stem + ".txt")
-        if not label.is_file() or not label.read_text().strip():
+        if not label.is_file() or not _read_text(label).strip():
             continue
         rows = read_boxes(label, min_values=5)
-        with Image.open(image) as img:  # reads the header only
-            width, height = img.size
+        with os_error(image, failed="not a readable image", kind=DatasetError), Image.open(image) as img:
+            width, height = img.size  # the header only
         for k, (_, cx, cy, w, h) in enumerate(rows[:, :5]):
             box = np.array([[(cx - w / 2) * width, (cy - h / 2) * height, w * width, h * height]])
             sequences.append(Sequence(f"{image.stem}#{k}", [image], box, np.ones(1, dtype=bool)))
