@@ -231,7 +231,7 @@ class Trainer:
 
     def _train_step(self, z: torch.Tensor, x: torch.Tensor, offsets: torch.Tensor, positive: torch.Tensor) -> float:
         z, x = (view.to(self.device, non_blocking=True).float() for view in (z, x))
-        offsets = offsets.to(self.device, non_blocking=True)
+        offsets, positive = (t.to(self.device, non_blocking=True) for t in (offsets, positive))
         with torch.autocast(self.device.type, enabled=self.scaler.is_enabled()):
             logits, zf, xf = self.net(z, x, return_features=True)  # the features for an experiment's terms
             loss = self.objective(logits.float(), offsets, positive, z, x, zf, xf)
