@@ -126,15 +126,17 @@ class TrackOutputs:
             opened.pop_all()  # all opened: kept
 
     def write(self, frame_number: int, targets: FrameLoop, skipped: bool) -> None:
-        lines = {"--boxes": [",".join(f"{float(v):.3f}" for v in box) + "\n" for box in targets.boxes],
-                 "--scores": [f"{score:.4f}\n" for score in targets.scores]}
-        if self.json:  # its head is record 1
-            entry = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
-                     "scores": [round(float(c), 4) for c in targets.scores],
-                     "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
-            lines["--boxes"] = [("" if self.files["--boxes"][0].records == 1 else ",\n") + json.dumps(entry)]
-        for flag, files in self.files.items():
-            for file, line in zip(files, lines[flag], strict=True):
+        for flag, files in self.files.items():  # each frame formats only what is written
+            if flag == "--scores":
+                lines = [f"{score:.4f}\n" for score in targets.scores]
+            elif not self.json:
+                lines = [",".join(f"{float(v):.3f}" for v in box) + "\n" for box in targets.boxes]
+            else:  # its head is record 1
+                entry = {"frame": frame_number, "boxes": [[round(float(v), 3) for v in b] for b in targets.boxes],
+                         "scores": [round(float(c), 4) for c in targets.scores],
+                         "present": [bool(p) for p in targets.present], **({"skipped": True} if skipped else {})}
+                lines = [("" if files[0].records == 1 else ",\n") + json.dumps(entry)]
+            for file, line in zip(files, lines, strict=True):
                 file.write(line)
 
     def close(self, summary: dict, failure: SiamFCError | None = None) -> None:
