@@ -307,7 +307,8 @@ class Trainer:
     def _should_stop(self, loss: float) -> bool:
         """True when a signal or ``max_steps`` ends the run; a NonFiniteError when any process's loss is not
         finite (nothing more is saved)."""
-        flags = torch.tensor([int(self.stopped_by is not None or self._steps_left <= 0), int(not math.isfinite(loss))])
+        flags = torch.tensor([int(self.stopped_by is not None or self._steps_left <= 0), int(not math.isfinite(loss))],
+                             device=self.device if self.world > 1 else None)  # NCCL reduces CUDA tensors only
         if self.world > 1:
             dist.all_reduce(flags)
         if flags[1]:
