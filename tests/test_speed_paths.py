@@ -209,6 +209,18 @@ def test_bench_without_shared_data_times_the_bundled_clip(tmp_path: Path, monkey
     assert report["sequence"].endswith("demo_clip.mp4") and report["frames_loaded"] == 50
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a disk that is always full)")
+def test_bench_json_on_a_full_disk_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """--json written at the end of a run: a full disk is the one-line error, not a traceback."""
+    from siamfc.cli.main import main
+
+    monkeypatch.setenv("SIAMFC_SHARED", str(tmp_path / "no_shared"))
+    assert main(["bench", "--frames", "10", "--no-opencv", "--quiet", "--json", "/dev/full"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("siamfc bench: error: /dev/full: writing failed") and "Traceback" not in err
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--backends", "tensorrt"], "--backends"),
     (["--weights", "/nonexistent.pth"], "no such file"),
@@ -439,3 +451,19 @@ def test_split_last_conv_needs_the_backbones_own_forward() -> None:
 
     assert split_last_conv(Rescaled()) is None
     assert split_last_conv(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1))) is None
+
+
+def test_an_opencv_without_trackernano_skips_the_nanotrack_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build without cv2.TrackerNano_create: its row is left out (it was an AttributeError at the first start)."""
+    from siamfc.evaluation import speed
+    from siamfc.evaluation.trackers import NANO_FILES, TrackerUnavailable, nano_factory
+
+    for name in NANO_FILES:
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.delattr(cv2, "TrackerNano_create", raising=False)
+    with pytest.raises(TrackerUnavailable, match="TrackerNano"):
+        nano_factory(*(str(tmp_path / name) for name in NANO_FILES))
+    frames = speed.load_frames(small_sequence(tmp_path / "seq"), 5)
+    candidates, missing = speed.opencv_trackers(frames, tmp_path)
+    assert missing["OpenCV NanoTrack"] == "not available in this OpenCV build"
+    assert "OpenCV NanoTrack" not in [c.name for c in candidates]

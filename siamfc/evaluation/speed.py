@@ -22,7 +22,7 @@ import torch
 
 from ..data.sequences import read_boxes
 from ..errors import SiamFCError
-from .trackers import cv_constructor, nano_factory, nano_files
+from .trackers import TrackerUnavailable, cv_constructor, nano_factory, nano_files
 
 
 @dataclass
@@ -114,6 +114,8 @@ def opencv_trackers(frames: Frames, nano_dir: str | os.PathLike) -> tuple[list[C
     missing = {name: "not available in this OpenCV build" for name, make in makers.items() if make is None}
     try:
         makers = {"OpenCV NanoTrack": nano_factory(*nano_files(nano_dir)), **makers}
+    except TrackerUnavailable:
+        missing = {"OpenCV NanoTrack": "not available in this OpenCV build", **missing}
     except SiamFCError:
         missing = {"OpenCV NanoTrack": f"model files not found in {nano_dir}", **missing}
     box = tuple(int(round(v)) for v in frames.box)

@@ -79,6 +79,10 @@ def cv_constructor(kind: str) -> Callable[[], cv2.Tracker] | None:
 
 
 def nano_factory(backbone: str, head: str) -> Callable[[], cv2.Tracker]:
+    if not hasattr(cv2, "TrackerNano_create"):
+        raise TrackerUnavailable(f"tracker 'nano': OpenCV {cv2.__version__} here has no TrackerNano (4.7 and later "
+                                 "have it)", "--tracker")
+
     def create_nano() -> cv2.Tracker:
         params = cv2.TrackerNano_Params()
         params.backbone, params.neckhead = backbone, head
