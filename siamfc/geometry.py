@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -103,10 +105,11 @@ def box_problem(box: np.ndarray, width: int, height: int, corners_hint: bool = F
 
 
 def crop_whole_pixels(image: np.ndarray, center: np.ndarray, size: float, out_size: int,
-                      border_value: tuple[float, ...] | None, out: np.ndarray | None = None) -> np.ndarray:
+                      border_value: tuple[float, ...] | Callable[[], tuple[float, ...]],
+                      out: np.ndarray | None = None) -> np.ndarray:
     """:func:`crop` as pysot and OpenCV's TrackerNano cut it (box-head models): ``int(size)`` whole pixels
-    from ``int(c + 0.5) - (side + 1) // 2``, padded with ``border_value`` (None: the image's mean
-    colour), resized bilinearly to ``out_size``."""
+    from ``int(c + 0.5) - (side + 1) // 2``, padded with ``border_value`` (or what it returns, called only
+    when the crop pads: e.g. the frame's mean colour, once for all crops), resized bilinearly to ``out_size``."""
     side = max(int(size), 1)
     y0, x0 = (int(c + 0.5) - (side + 1) // 2 for c in center)
     if y0 >= 0 and x0 >= 0 and y0 + side <= image.shape[0] and x0 + side <= image.shape[1]:
@@ -114,5 +117,5 @@ def crop_whole_pixels(image: np.ndarray, center: np.ndarray, size: float, out_si
     else:  # whole pixels shifted by whole pixels: the same pixels as slicing and padding
         region = cv2.warpAffine(image, np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]), (side, side),
                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-                                borderValue=mean_color(image) if border_value is None else border_value)
+                                borderValue=border_value() if callable(border_value) else border_value)
     return cv2.resize(region, (out_size, out_size), dst=out, interpolation=cv2.INTER_LINEAR)

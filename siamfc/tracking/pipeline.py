@@ -3,6 +3,7 @@ models, :class:`BoxPipeline` for box-head ones; both, and the device pipeline, s
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import cv2
@@ -170,8 +171,9 @@ class BoxPipeline(Targets):
     def update(self, image: np.ndarray) -> np.ndarray:
         cfg, s = self.geo.cfg, self.geo.cfg.search_size
         x_sizes = self.x_sizes
+        mean = functools.cache(lambda: geometry.mean_color(image))  # once a frame, for the crops that pad
         for t in range(len(self)):  # padded with this frame's mean colour, as NanoTrack pads
-            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, None, out=self._crops[t])
+            geometry.crop_whole_pixels(image, self.centers[t], x_sizes[t], s, mean, out=self._crops[t])
         cls, box = self.engine.heads(engine_input(self.engine, self._crops, self.device), self.stacked)
         self.maps = cls[:, 1] - cls[:, 0]
         scale = x_sizes / s  # image pixels per crop pixel
