@@ -467,3 +467,13 @@ def test_an_opencv_without_trackernano_skips_the_nanotrack_row(tmp_path: Path, m
     candidates, missing = speed.opencv_trackers(frames, tmp_path)
     assert missing["OpenCV NanoTrack"] == "not available in this OpenCV build"
     assert "OpenCV NanoTrack" not in [c.name for c in candidates]
+
+
+def test_load_frames_refuses_an_empty_first_box_in_one_line(tmp_path: Path) -> None:
+    from siamfc.errors import SiamFCError
+    from siamfc.evaluation.speed import load_frames
+
+    seq = small_sequence(tmp_path / "seq", frames=4)
+    (seq / "groundtruth.txt").write_text("10,10,0,20\n" * 4)
+    with pytest.raises(SiamFCError, match="groundtruth.txt: the first box must be the target's"):
+        load_frames(seq, 4)

@@ -22,6 +22,7 @@ import torch
 
 from ..data.sequences import read_boxes
 from ..errors import SiamFCError
+from .benchmarks import check_first_box
 from .trackers import TrackerUnavailable, cv_constructor, nano_factory, nano_files
 
 
@@ -51,8 +52,7 @@ def load_frames(source: str | os.PathLike, count: int, groundtruth: str | os.Pat
     if len(rgb) < 3:  # a start, a first update, and at least one timed frame
         raise SiamFCError(f"{source}: {len(rgb)} decodable frame(s); a benchmark needs at least 3", str(source))
     box = read_boxes(gt)[0, :4]
-    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
-        raise SiamFCError(f"{gt}: the first box must be finite x,y,w,h with w,h > 0", str(gt))
+    check_first_box(box, str(gt))
     bgr = [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in rgb]
     return Frames(source.stem if source.is_file() else source.name, rgb, bgr, box)
 
