@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation import speed
     from ..evaluation.compare import quiet_opencv
     from ..evaluation.trackers import nano_files
+    from ..files import write_text_atomic
     from ..io.writers import check_writable
     from ..tracking.config import BACKENDS
     from ..tracking.onnx_format import export_folder
@@ -221,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
                   "reference": reference and reference.name, "results": [vars(r) for r in results],
                   "unavailable": unavailable, "optimized_over_eager": speedups, "multi_target": multi,
                   "long_run": long, "peak_rss_mb": peak}
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")  # a full disk: one line, the file as it was
         print(f"wrote {json_path}")
     return 0
 
