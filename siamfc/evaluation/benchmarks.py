@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from ..data.registry import get
+from ..data.registry import _visible, get
 from ..data.sequences import Sequence, _read_text, check_boxes, frame_files, listed_folders, read_boxes, read_names
 from ..errors import SiamFCError
 from ..files import replacing
@@ -99,8 +99,7 @@ class Benchmark:
         """The ground truth as the toolkit reads it (VOT's polygons turned into boxes as its report does)."""
         img_files, anno = experiment.dataset[name][:2]
         anno = toolkit.vot_rects(experiment.dataset, anno)
-        visible = np.all(np.isfinite(anno), axis=1) & (np.nan_to_num(anno[:, 2]) > 0) & (np.nan_to_num(anno[:, 3]) > 0)
-        return Truth(anno, visible, image_size(img_files[0]))
+        return Truth(anno, _visible(anno), image_size(img_files[0]))
 
     def result_files(self, base: Path, seq: str, repetitions: int) -> list[Path]:
         """The files of a complete result (box records first, then the time file)."""
