@@ -58,6 +58,10 @@ class DevicePipeline(ScaleStep, Targets):
         self.weighted_window = torch.as_tensor(geo.weighted_window, device=device)
         self._frame = self._pinned = None  # the frame on the device, and its pinned copy on the host (CUDA)
 
+    def _changed(self) -> None:
+        super()._changed()
+        self._crop_colors = self.colors.repeat_interleave(self.scales, dim=0).float()  # each crop's, until add/remove
+
     def _upload(self, image: np.ndarray) -> torch.Tensor:
         # through a reused pinned buffer on CUDA; read-only arrays (a PIL image's) copied: torch warns on them
         host = torch.from_numpy(np.ascontiguousarray(image) if image.flags.writeable else image.copy())
@@ -87,7 +91,7 @@ class DevicePipeline(ScaleStep, Targets):
         frame = self._upload(image)
         centers = self.centers.repeat_interleave(k, dim=0)
         sizes = (self.x_sizes[:, None] * self.scale_factors[None]).reshape(-1)
-        x = crop_batch(frame, centers, sizes, self.colors.repeat_interleave(k, dim=0), geo.cfg.search_size)
+        x = crop_batch(frame, centers, sizes, self._crop_colors, geo.cfg.search_size)
         responses = self.engine.responses(x.contiguous(memory_format=self.engine.memory_format), self.stacked)
         responses = responses.reshape(n, k, r, r)
         up = upsample_bicubic(responses, u).reshape(n, k, u * u)
