@@ -94,6 +94,24 @@ def test_crop_writes_into_the_given_buffer() -> None:
     assert buffer[1, 5:15, 5:15].min() == 255 and buffer[0].max() == 0 and buffer[2].max() == 0
 
 
+def test_crop_whole_pixels_calls_a_border_function_only_for_a_crop_that_pads() -> None:
+    image = np.random.default_rng(3).integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
+    calls = []
+
+    def border() -> tuple[float, ...]:
+        calls.append(1)
+        return (10.0, 20.0, 30.0)
+
+    inside = geometry.crop_whole_pixels(image, np.array([20.0, 25.0]), 10.0, 16, border)
+    assert not calls  # wholly inside: no padding colour needed
+    same = geometry.crop_whole_pixels(image, np.array([20.0, 25.0]), 10.0, 16, (0.0, 0.0, 0.0))
+    np.testing.assert_array_equal(inside, same)
+    padded = geometry.crop_whole_pixels(image, np.array([2.0, 48.0]), 12.0, 16, border)
+    assert calls == [1]
+    np.testing.assert_array_equal(padded, geometry.crop_whole_pixels(image, np.array([2.0, 48.0]), 12.0, 16,
+                                                                     (10.0, 20.0, 30.0)))
+
+
 def test_mean_color_matches_numpy() -> None:
     image = np.random.default_rng(2).integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
     np.testing.assert_allclose(geometry.mean_color(image), image.reshape(-1, 3).mean(axis=0), rtol=1e-9)
